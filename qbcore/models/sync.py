@@ -1,0 +1,246 @@
+"""The sync state: links to QuickBooks, jobs, settings, mappings, connection, users, audit."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from qbcore.models.base import Base, utcnow
+
+
+class EntityType(StrEnum):
+    """The kinds of billing record that sync to QuickBooks."""
+
+    CUSTOMER = "customer"
+    ITEM = "item"  # a charge code
+    INVOICE = "invoice"
+    CREDIT_MEMO = "credit_memo"
+    PAYMENT = "payment"
+
+
+class SyncStatus(StrEnum):
+    """Where one billing record stands with QuickBooks."""
+
+    NEVER_SYNCED = "never_synced"
+    PENDING = "pending"
+    SYNCED = "synced"
+    FAILED = "failed"
+    BLOCKED = "blocked"
+    OUT_OF_DATE = "out_of_date"
+    CLEARED = "cleared"
+    PAID_OUTSIDE = "paid_outside"
+
+
+# Statuses that belong on the Problem Sync page.
+PROBLEM_STATUSES = (
+    SyncStatus.FAILED,
+    SyncStatus.BLOCKED,
+    SyncStatus.PENDING,
+    SyncStatus.OUT_OF_DATE,
+    SyncStatus.NEVER_SYNCED,
+)
+
+
+class Role(StrEnum):
+    """What a console user may do."""
+
+    VIEWER = "viewer"
+    OPERATOR = "operator"
+    ADMIN = "admin"
+
+
+class JobStatus(StrEnum):
+    """The life of a bulk job."""
+
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+    PAUSED = "paused"
+    CANCELLED = "cancelled"
+
+
+class ConnectionStatus(StrEnum):
+    """The health of the QuickBooks connection."""
+
+    CONNECTED = "connected"
+    RECONNECT_REQUIRED = "reconnect_required"
+    DISCONNECTED = "disconnected"
+
+
+class SyncRecord(Base):
+    """Our link between one billing record and its QuickBooks twin."""
+
+    __tablename__ = "sync_records"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    entity_type: Mapped[EntityType] = mapped_column(String(20))
+    entity_id: Mapped[int] = mapped_column(Integer)
+    qbo_id: Mapped[str | None] = mapped_column(String(32))
+    qbo_sync_token: Mapped[str | None] = mapped_column(String(16))
+    status: Mapped[SyncStatus] = mapped_column(String(20), default=SyncStatus.NEVER_SYNCED)
+    payload_hash: Mapped[str | None] = mapped_column(String(64))
+    request_id: Mapped[str | None] = mapped_column(String(50))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    first_failed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_synced_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    error_kind: Mapped[str | None] = mapped_column(String(20))
+    error_code: Mapped[str | None] = mapped_column(String(16))
+    error_message: Mapped[str | None] = mapped_column(Text)
+    error_detail: Mapped[str | None] = mapped_column(Text)
+    blocked_by: Mapped[str | None] = mapped_column(String(120))
+    last_request: Mapped[str | None] = mapped_column(Text)
+    last_response: Mapped[str | None] = mapped_column(Text)
+    note: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+
+    __table_args__ = (
+        UniqueConstraint("entity_type", "entity_id"),
+        # The problem list: per entity, by status, newest attempts first; root causes by kind/code.
+        Index("ix_sync_records_type_status", "entity_type", "status", "last_attempt_at"),
+        Index("ix_sync_records_type_kind", "entity_type", "error_kind", "blocked_by"),
+        Index("ix_sync_records_qbo_id", "entity_type", "qbo_id"),
+    )
+
+
+class SyncAttempt(Base):
+    """One push of one record: the history shown in a problem's detail."""
+
+    __tablename__ = "sync_attempts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sync_record_id: Mapped[int] = mapped_column(ForeignKey("sync_records.id", ondelete="CASCADE"), index=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    outcome: Mapped[str] = mapped_column(String(20))
+    request_id: Mapped[str | None] = mapped_column(String(50))
+    error_kind: Mapped[str | None] = mapped_column(String(20))
+    error_code: Mapped[str | None] = mapped_column(String(16))
+    message: Mapped[str | None] = mapped_column(Text)
+    job_id: Mapped[int | None] = mapped_column(Integer)
+
+
+class Job(Base):
+    """Bulk work (a resync, a pull) run by a worker, with progress and a lease."""
+
+    __tablename__ = "jobs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    status: Mapped[JobStatus] = mapped_column(String(12), default=JobStatus.QUEUED)
+    total: Mapped[int] = mapped_column(Integer, default=0)
+    done: Mapped[int] = mapped_column(Integer, default=0)
+    succeeded: Mapped[int] = mapped_column(Integer, default=0)
+    failed: Mapped[int] = mapped_column(Integer, default=0)
+    summary: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    error: Mapped[str | None] = mapped_column(Text)
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    lease_owner: Mapped[str | None] = mapped_column(String(120))
+    lease_expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (Index("ix_jobs_status_created", "status", "created_at"),)
+
+
+class CompanyLease(Base):
+    """One worker at a time per QuickBooks company, so quotas hold and no record is pushed twice."""
+
+    __tablename__ = "company_leases"
+
+    realm_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    owner: Mapped[str | None] = mapped_column(String(120))
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class Setting(Base):
+    """One console setting, JSON-valued."""
+
+    __tablename__ = "settings"
+
+    key: Mapped[str] = mapped_column(String(80), primary_key=True)
+    value: Mapped[Any] = mapped_column(JSON)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+    updated_by: Mapped[str | None] = mapped_column(String(200))
+
+
+class ItemMapping(Base):
+    """Which QuickBooks item a charge code posts to."""
+
+    __tablename__ = "item_mappings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    charge_code_id: Mapped[int] = mapped_column(ForeignKey("charge_codes.id"), unique=True)
+    qbo_item_id: Mapped[str | None] = mapped_column(String(32))
+    qbo_item_name: Mapped[str | None] = mapped_column(String(100))
+    income_account_id: Mapped[str | None] = mapped_column(String(32))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+
+
+class CustomFieldMapping(Base):
+    """One of QuickBooks' three string custom fields, filled from a load or invoice field."""
+
+    __tablename__ = "custom_field_mappings"
+
+    slot: Mapped[int] = mapped_column(Integer, primary_key=True)
+    qbo_definition_id: Mapped[str] = mapped_column(String(16))
+    qbo_name: Mapped[str] = mapped_column(String(40))
+    source_field: Mapped[str] = mapped_column(String(40))
+
+
+class QboConnection(Base):
+    """The QuickBooks company we sync to, with its tokens encrypted at rest."""
+
+    __tablename__ = "qbo_connections"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    realm_id: Mapped[str | None] = mapped_column(String(32), unique=True)
+    environment: Mapped[str] = mapped_column(String(12))
+    company_name: Mapped[str | None] = mapped_column(String(200))
+    status: Mapped[ConnectionStatus] = mapped_column(String(20), default=ConnectionStatus.DISCONNECTED)
+    access_token_enc: Mapped[str | None] = mapped_column(Text)
+    refresh_token_enc: Mapped[str | None] = mapped_column(Text)
+    access_expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    refresh_expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    oauth_state: Mapped[str | None] = mapped_column(String(64))
+    connected_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    connected_by: Mapped[str | None] = mapped_column(String(200))
+    last_refreshed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class User(Base):
+    """A console user and their role."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(200), unique=True)
+    name: Mapped[str | None] = mapped_column(String(200))
+    role: Mapped[Role] = mapped_column(String(10), default=Role.VIEWER)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class AuditEvent(Base):
+    """Who did what, when, to what, and why; append-only (enforced by triggers)."""
+
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    actor: Mapped[str] = mapped_column(String(200), index=True)
+    role: Mapped[str | None] = mapped_column(String(10))
+    action: Mapped[str] = mapped_column(String(60), index=True)
+    outcome: Mapped[str] = mapped_column(String(10), default="ok")
+    target_type: Mapped[str | None] = mapped_column(String(20))
+    target_id: Mapped[str | None] = mapped_column(String(64))
+    before: Mapped[Any] = mapped_column(JSON, nullable=True)
+    after: Mapped[Any] = mapped_column(JSON, nullable=True)
+    reason: Mapped[str | None] = mapped_column(Text)

@@ -1,0 +1,42 @@
+"""Sync records: one per billing record, created in bulk where missing."""
+
+from __future__ import annotations
+
+from sqlalchemy import insert, literal, select
+from sqlalchemy.orm import Session
+
+from qbcore.models import (
+    ChargeCode,
+    CreditMemo,
+    Customer,
+    EntityType,
+    Invoice,
+    Payment,
+    SyncRecord,
+    SyncStatus,
+)
+
+_SOURCES = {
+    EntityType.CUSTOMER: Customer,
+    EntityType.ITEM: ChargeCode,
+    EntityType.INVOICE: Invoice,
+    EntityType.CREDIT_MEMO: CreditMemo,
+    EntityType.PAYMENT: Payment,
+}
+
+
+def ensure_sync_records(session: Session) -> int:
+    """Insert a never-synced record for every billing record that has none; returns how many."""
+    added = 0
+    for entity_type, model in _SOURCES.items():
+        missing = (
+            select(literal(entity_type.value), model.id, literal(SyncStatus.NEVER_SYNCED.value), literal(0))
+            .where(~select(SyncRecord.id).where(
+                SyncRecord.entity_type == entity_type.value, SyncRecord.entity_id == model.id
+            ).exists())
+        )
+        result = session.execute(
+            insert(SyncRecord).from_select(["entity_type", "entity_id", "status", "attempts"], missing)
+        )
+        added += result.rowcount or 0
+    return added
