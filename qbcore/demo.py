@@ -228,7 +228,7 @@ class _Book:
                 self.next_set += 1
                 batch["sets"].append(dict(id=set_id, invoice_id=inv_id, load_id=load["id"], position=position))
                 n_lines = min(9, max(1, int(rng.triangular(1, 9, 2))))
-                code_indexes = [0] + rng.sample(range(1, len(CHARGE_CODES)), n_lines - 1)
+                code_indexes = [0, *rng.sample(range(1, len(CHARGE_CODES)), n_lines - 1)]
                 for line_pos, ci in enumerate(code_indexes, start=1):
                     qty = 1 if ci in (0, 1, 6, 7, 8, 11, 13, 14) else rng.randint(1, 6)
                     rate = self._rate_cents(ci)
@@ -304,7 +304,7 @@ def write_demo_book(session: Session, *, invoices: int, seed: int, as_of: date |
         pending.append((inv_id, customer_id, inv_date, total - credited.get(inv_id, 0)))
     i = 0
     while i < len(pending):
-        inv_id, customer_id, inv_date, due = pending[i]
+        inv_id, customer_id, inv_date, _due = pending[i]
         # One check sometimes pays several invoices of the same customer.
         group = [pending[i]]
         j = i + 1
