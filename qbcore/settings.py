@@ -1,0 +1,154 @@
+"""Typed sync settings stored in the settings table; changes are validated, role-checked and audited."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from qbcore.access import Actor, require_role, write_audit
+from qbcore.models import Role, Setting
+
+# Load fields that may go into a charge set's line Description (key → label shown to users).
+DESCRIPTION_FIELDS: dict[str, str] = {
+    "load_number": "Load #",
+    "container_number": "Container #",
+    "size_type": "Size/Type",
+    "reference_number": "Reference #",
+    "bol": "BOL",
+    "pickup_location": "Pickup",
+    "pickup_date": "Pickup date",
+    "delivery_location": "Delivery",
+    "delivery_date": "Delivery date",
+    "chassis_number": "Chassis #",
+}
+
+
+@dataclass(frozen=True)
+class DescriptionTemplate:
+    """Which load fields go into the Description of a charge set's lines, in what order."""
+
+    fields: tuple[str, ...] = ("load_number", "container_number", "reference_number")
+    separator: str = " | "
+    show_labels: bool = True
+    # Where the load text goes: on the first line of each charge set, or on every line.
+    placement: Literal["first_line", "every_line"] = "first_line"
+
+
+@dataclass(frozen=True)
+class SyncSettings:
+    """What syncs and how; defaults suit a typical drayage company."""
+
+    sync_customers: bool = True
+    sync_invoices: bool = True
+    sync_credit_memos: bool = True
+    sync_payments: bool = True
+    paused: bool = False
+    trigger: Literal["on_approval", "on_demand"] = "on_approval"
+    invoice_numbering: Literal["billing", "quickbooks"] = "billing"
+    customer_matching: Literal["name", "email", "existing_id"] = "name"
+    create_missing_items: bool = True
+    default_income_account: str = "Services"
+    terms_mapping: dict[str, str] = field(default_factory=dict)
+    branch_tracking: Literal["none", "class", "location"] = "class"
+    branch_map: dict[str, str] = field(default_factory=dict)
+    description: DescriptionTemplate = field(default_factory=DescriptionTemplate)
+    description_overflow: Literal["truncate", "fail"] = "truncate"
+    pulled_payments: Literal["apply", "propose"] = "apply"
+
+
+class SettingsError(ValueError):
+    """A settings change is invalid; the message says which setting and why."""
+
+
+_KEY = "sync_settings"
+
+
+def settings_to_dict(settings: SyncSettings) -> dict[str, Any]:
+    """Plain JSON-able form (tuples become lists)."""
+    data = dataclasses.asdict(settings)
+    data["description"]["fields"] = list(settings.description.fields)
+    return data
+
+
+def settings_from_dict(data: dict[str, Any]) -> SyncSettings:
+    """Validate and build settings; unknown keys are rejected by name."""
+    known = {f.name for f in dataclasses.fields(SyncSettings)}
+    unknown = set(data) - known
+    if unknown:
+        raise SettingsError(f"unknown setting(s): {', '.join(sorted(unknown))}")
+    values = dict(data)
+    if "description" in values and isinstance(values["description"], dict):
+        desc = dict(values["description"])
+        bad = [f for f in desc.get("fields", []) if f not in DESCRIPTION_FIELDS]
+        if bad:
+            raise SettingsError(f"description fields not known: {', '.join(bad)}")
+        if "fields" in desc:
+            desc["fields"] = tuple(desc["fields"])
+        if len(desc.get("separator", " | ")) > 10:
+            raise SettingsError("the description separator is at most 10 characters")
+        try:
+            values["description"] = DescriptionTemplate(**desc)
+        except TypeError as exc:
+            raise SettingsError(f"description template: {exc}") from None
+    settings = SyncSettings(**values)
+    _check_choices(settings)
+    return settings
+
+
+def _check_choices(settings: SyncSettings) -> None:
+    choices = {
+        "trigger": ("on_approval", "on_demand"),
+        "invoice_numbering": ("billing", "quickbooks"),
+        "customer_matching": ("name", "email", "existing_id"),
+        "branch_tracking": ("none", "class", "location"),
+        "description_overflow": ("truncate", "fail"),
+        "pulled_payments": ("apply", "propose"),
+    }
+    for name, allowed in choices.items():
+        value = getattr(settings, name)
+        if value not in allowed:
+            raise SettingsError(f"{name} must be one of {', '.join(allowed)}; got {value!r}")
+    if settings.description.placement not in ("first_line", "every_line"):
+        raise SettingsError("description placement must be first_line or every_line")
+
+
+def load_settings(session: Session) -> SyncSettings:
+    """The current settings (defaults where nothing was saved)."""
+    row = session.get(Setting, _KEY)
+    if row is None or not row.value:
+        return SyncSettings()
+    return settings_from_dict(row.value)
+
+
+def save_settings(
+    session: Session, actor: Actor, changes: dict[str, Any], *, reason: str | None = None
+) -> SyncSettings:
+    """Apply changes (admin only), validated as a whole, audited with before and after."""
+    require_role(actor, Role.ADMIN, "change_settings")
+    before = settings_to_dict(load_settings(session))
+    merged = {**before, **changes}
+    new = settings_from_dict(merged)
+    after = settings_to_dict(new)
+    if after == before:
+        return new
+    row = session.get(Setting, _KEY)
+    if row is None:
+        session.add(Setting(key=_KEY, value=after, updated_by=actor.email))
+    else:
+        row.value = after
+        row.updated_by = actor.email
+    changed = sorted(k for k in after if after[k] != before.get(k))
+    write_audit(
+        session, actor, "change_settings", target_type="settings", target_id=",".join(changed),
+        before={k: before.get(k) for k in changed}, after={k: after[k] for k in changed}, reason=reason,
+    )
+    return new
+
+
+def get_setting_row(session: Session) -> Setting | None:
+    """The raw stored row (for 'last changed by')."""
+    return session.scalar(select(Setting).where(Setting.key == _KEY))
