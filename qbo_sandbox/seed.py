@@ -1,0 +1,125 @@
+"""The sample company every new realm starts from (modelled on Intuit's sandbox company)."""
+
+from __future__ import annotations
+
+COMPANY_NAME = "Sandbox Company_US_1"
+
+CUSTOM_FIELDS = ["Container #", "PO #", "Load #"]
+
+# (Name, AccountType, AccountSubType, Classification)
+ACCOUNTS = [
+    ("Services", "Income", "ServiceFeeIncome", "Revenue"),
+    ("Sales of Product Income", "Income", "SalesOfProductIncome", "Revenue"),
+    ("Accounts Receivable (A/R)", "Accounts Receivable", "AccountsReceivable", "Asset"),
+    ("Undeposited Funds", "Other Current Asset", "UndepositedFunds", "Asset"),
+    ("Checking", "Bank", "Checking", "Asset"),
+    ("Inventory Asset", "Other Current Asset", "Inventory", "Asset"),
+    ("Cost of Goods Sold", "Cost of Goods Sold", "SuppliesMaterialsCogs", "Expense"),
+    ("Accounts Payable (A/P)", "Accounts Payable", "AccountsPayable", "Liability"),
+    ("Fuel", "Expense", "Auto", "Expense"),
+]
+
+# (Name, UnitPrice, Description); all are Service items booked to "Services".
+ITEMS = [
+    ("Services", 0, None),
+    ("Drayage", 450, "Container drayage, port to warehouse"),
+    ("Fuel Surcharge", 0, "Fuel surcharge"),
+    ("Chassis Rental", 35, "Chassis rental per day"),
+    ("Detention", 85, "Detention per hour"),
+    ("Storage", 50, "Container storage per day"),
+]
+
+TERMS = [("Due on receipt", 0), ("Net 15", 15), ("Net 30", 30), ("Net 45", 45)]
+
+PAYMENT_METHODS = [("Check", "NON_CREDIT_CARD"), ("ACH", "NON_CREDIT_CARD"), ("Wire", "NON_CREDIT_CARD"),
+                   ("Credit Card", "CREDIT_CARD")]
+
+CLASSES = ["Import", "Export", "Domestic"]
+DEPARTMENTS = ["Port Newark", "Savannah", "Long Beach"]
+
+CUSTOMERS = [
+    ("Amy's Bird Sanctuary", "Amy", "Lauterbach", "Birds@Intuit.com"),
+    ("Bill's Windsurf Shop", "Bill", "Lucchini", "Surf@Intuit.com"),
+    ("Cool Cars", "Grace", "Pariente", "Cool_Cars@intuit.com"),
+    ("Dukes Basketball Camp", "Peter", "Dukes", "Dukes_bball@intuit.com"),
+    ("Geeta Kalapatapu", "Geeta", "Kalapatapu", "Geeta@Kalapatapu.com"),
+]
+
+VENDORS = ["Books by Bessie", "Brosnahan Insurance Agency", "Hicks Hardware", "Norton Lumber and Building Materials"]
+
+EMPLOYEES = [("Emily", "Platt"), ("John", "Johnson")]
+
+
+def seed_rows() -> dict[str, list[dict]]:
+    """Entity name -> bodies to create, in order (ids are assigned by the store)."""
+    accounts = [
+        {"Name": name, "AccountType": acct_type, "AccountSubType": sub, "Classification": cls}
+        for name, acct_type, sub, cls in ACCOUNTS
+    ]
+    items = []
+    for name, price, description in ITEMS:
+        body = {"Name": name, "Type": "Service", "UnitPrice": price, "IncomeAccountRef": {"value": "1"}}
+        if description:
+            body["Description"] = description
+        items.append(body)
+    return {
+        "Account": accounts,
+        "Term": [{"Name": name, "DueDays": days, "Type": "STANDARD"} for name, days in TERMS],
+        "PaymentMethod": [{"Name": name, "Type": kind} for name, kind in PAYMENT_METHODS],
+        "TaxCode": [
+            {"Name": "TAX", "Description": "Taxable", "Taxable": True, "TaxGroup": False},
+            {"Name": "NON", "Description": "Non-taxable", "Taxable": False, "TaxGroup": False},
+        ],
+        "Class": [{"Name": name} for name in CLASSES],
+        "Department": [{"Name": name} for name in DEPARTMENTS],
+        "Item": items,
+        "Customer": [
+            {"DisplayName": name, "GivenName": given, "FamilyName": family, "CompanyName": name,
+             "PrimaryEmailAddr": {"Address": email}}
+            for name, given, family, email in CUSTOMERS
+        ],
+        "Vendor": [{"DisplayName": name, "CompanyName": name} for name in VENDORS],
+        "Employee": [{"GivenName": given, "FamilyName": family} for given, family in EMPLOYEES],
+    }
+
+
+def preferences() -> dict:
+    return {
+        "Id": "1",
+        "AccountingInfoPrefs": {"TrackDepartments": True, "DepartmentTerminology": "Location",
+                                "ClassTrackingPerTxn": True, "CustomerTerminology": "Customers"},
+        "ProductAndServicesPrefs": {"ForSales": True, "ForPurchase": True, "QuantityWithPriceAndRate": True,
+                                    "QuantityOnHand": True},
+        "SalesFormsPrefs": {
+            "CustomField": [{"CustomField": [
+                {"Name": f"SalesFormsPrefs.UseSalesCustom{n}", "Type": "BooleanType", "BooleanValue": True}
+                for n in (1, 2, 3)
+            ] + [
+                {"Name": f"SalesFormsPrefs.SalesCustomName{n}", "Type": "StringType", "StringValue": label}
+                for n, label in enumerate(CUSTOM_FIELDS, start=1)
+            ]}],
+            "CustomTxnNumbers": True, "AllowDeposit": False, "AllowDiscount": True, "AllowShipping": False,
+            "AutoApplyCredit": False, "AutoApplyPayments": False, "DefaultTerms": {"value": "3"},
+            "ETransactionEnabledStatus": "NotApplicable", "IPNSupportEnabled": False,
+        },
+        "VendorAndPurchasesPrefs": {"TrackingByCustomer": True, "BillableExpenseTracking": True},
+        "TimeTrackingPrefs": {"UseServices": True, "BillCustomers": True, "WorkWeekStartDate": "Monday"},
+        "TaxPrefs": {"UsingSalesTax": False},
+        "CurrencyPrefs": {"MultiCurrencyEnabled": False, "HomeCurrency": {"value": "USD"}},
+        "ReportPrefs": {"ReportBasis": "Accrual", "CalcAgingReportFromTxnDate": False},
+        "OtherPrefs": {"NameValue": [{"Name": "SalesFormsPrefs.DefaultCustomerMessage", "Value": ""}]},
+    }
+
+
+def company_info() -> dict:
+    address = {"Id": "1", "Line1": "123 Sierra Way", "City": "San Pablo", "CountrySubDivisionCode": "CA",
+               "PostalCode": "87999", "Lat": "36.6788345", "Long": "-5.4464622"}
+    return {
+        "Id": "1", "CompanyName": COMPANY_NAME, "LegalName": COMPANY_NAME, "CompanyAddr": address,
+        "CustomerCommunicationAddr": dict(address), "LegalAddr": dict(address),
+        "PrimaryPhone": {}, "CompanyStartDate": "2025-01-01", "FiscalYearStartMonth": "January",
+        "Country": "US", "Email": {"Address": "noreply@quickbooks.com"}, "WebAddr": {},
+        "SupportedLanguages": "en", "NameValue": [{"Name": "NeoEnabled", "Value": "true"},
+                                                  {"Name": "IndustryType", "Value": "Trucking"},
+                                                  {"Name": "CompanyType", "Value": "Other"}],
+    }
