@@ -42,6 +42,8 @@ class Config:
     secret_key: str = field(default="", repr=False)
     data_dir: Path = DEFAULT_DATA_DIR
     demo_invoices: int = 2000
+    # The console starts the local sandbox and a worker thread itself (embedded default).
+    background: bool = True
 
     @property
     def is_embedded(self) -> bool:
@@ -64,6 +66,7 @@ _KEYS = (
     "SECRET_KEY",
     "DATA_DIR",
     "DEMO_INVOICES",
+    "BACKGROUND",
 )
 
 
@@ -127,6 +130,10 @@ def load_config(
     except ValueError:
         raise ConfigError(f"QBSYNC_DEMO_INVOICES must be a whole number ≥ 0; got {raw['DEMO_INVOICES']!r}") from None
 
+    background_raw = raw.get("BACKGROUND", "on").lower()
+    if background_raw not in ("on", "off", "true", "false", "1", "0"):
+        raise ConfigError(f"QBSYNC_BACKGROUND must be on or off; got {raw['BACKGROUND']!r}")
+
     secret_key = raw.get("SECRET_KEY")
     if secret_key:
         _check_fernet_key(secret_key, "QBSYNC_SECRET_KEY")
@@ -144,6 +151,7 @@ def load_config(
         secret_key=secret_key,
         data_dir=data_dir,
         demo_invoices=demo_invoices,
+        background=background_raw in ("on", "true", "1"),
     )
 
 

@@ -1,0 +1,63 @@
+"""Read-only views of the billing book: counts and totals by entity and by month."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+import pandas as pd
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from qbcore.models import ChargeCode, ChargeLine, CreditMemo, Customer, Invoice, Load, Payment
+
+
+@dataclass(frozen=True)
+class BookCount:
+    """How many of one kind of record, and their dollar total where it has one."""
+
+    entity: str
+    count: int
+    total: Decimal | None
+
+
+def count_book(session: Session) -> list[BookCount]:
+    """Counts and totals of every billing entity."""
+    rows = [
+        BookCount("Customers", session.scalar(select(func.count()).select_from(Customer)) or 0, None),
+        BookCount("Charge codes", session.scalar(select(func.count()).select_from(ChargeCode)) or 0, None),
+        BookCount("Loads", session.scalar(select(func.count()).select_from(Load)) or 0, None),
+    ]
+    for label, model, amount in (
+        ("Invoices", Invoice, Invoice.total),
+        ("Payments", Payment, Payment.amount),
+        ("Credit memos", CreditMemo, CreditMemo.total),
+    ):
+        count, total = session.execute(select(func.count(), func.coalesce(func.sum(amount), 0))
+                                       .select_from(model)).one()
+        rows.append(BookCount(label, count, Decimal(str(total)).quantize(Decimal("0.01"))))
+    rows.append(BookCount("Charge lines", session.scalar(select(func.count()).select_from(ChargeLine)) or 0, None))
+    return rows
+
+
+def _month(column):  # type: ignore[no-untyped-def]
+    # SQLite has strftime, PostgreSQL to_char; both give 'YYYY-MM'.
+    return func.substr(func.cast(column, type_=Invoice.number.type), 1, 7)
+
+
+def list_monthly_totals(session: Session) -> pd.DataFrame:
+    """Invoiced, paid and credited dollars per month (columns: month, entity, count, total)."""
+    frames = []
+    for label, model, date_col, amount in (
+        ("Invoices", Invoice, Invoice.invoice_date, Invoice.total),
+        ("Payments", Payment, Payment.payment_date, Payment.amount),
+        ("Credit memos", CreditMemo, CreditMemo.memo_date, CreditMemo.total),
+    ):
+        month = _month(date_col).label("month")
+        rows = session.execute(
+            select(month, func.count(), func.sum(amount)).select_from(model).group_by(month).order_by(month)
+        ).all()
+        frames.append(pd.DataFrame(
+            [(m, label, c, float(t or 0)) for m, c, t in rows], columns=["month", "entity", "count", "total"]
+        ))
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()

@@ -1,0 +1,77 @@
+"""The console's resources, made once per process: config, database, actor, background services."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import streamlit as st
+from sqlalchemy.orm import Session, sessionmaker
+
+from qbcore.access import LOCAL_ADMIN, Actor
+from qbcore.config import Config, ConfigError, load_config
+from qbcore.db import make_engine, make_session_factory, migrate, transaction
+from qbcore.demo import has_book, write_demo_book
+from qbcore.models import Role
+
+ACTOR_OVERRIDE_KEY = "qbsync_actor"
+
+
+@dataclass(frozen=True)
+class Runtime:
+    """What every page needs: the config and a session factory."""
+
+    config: Config
+    factory: sessionmaker[Session]
+
+
+def _secrets_section() -> dict[str, str]:
+    try:
+        section = st.secrets.get("qbsync", {})
+    except Exception:
+        return {}
+    return {str(k).upper(): str(v) for k, v in dict(section).items()}
+
+
+@st.cache_resource(show_spinner="Preparing the database…")
+def _open_database(database_url: str, embedded: bool, demo_invoices: int) -> sessionmaker[Session]:
+    # Keyed by URL so tests with different databases never share an engine.
+    engine = make_engine(database_url)
+    migrate(engine)
+    factory = make_session_factory(engine)
+    if embedded and demo_invoices:
+        with transaction(factory) as session:
+            if not has_book(session):
+                write_demo_book(session, invoices=demo_invoices, seed=7)
+    return factory
+
+
+def get_runtime() -> Runtime:
+    """Config and database for this page run; a bad config stops the page with a clear message."""
+    try:
+        config = load_config(os.environ, _secrets_section())
+    except ConfigError as exc:
+        st.error(f"The console's configuration has a problem: {exc}")
+        st.stop()
+    factory = _open_database(config.database_url, config.is_embedded, config.demo_invoices)
+    if config.background:
+        from ui.background import start_background_services
+
+        config = start_background_services(config, factory)
+    return Runtime(config=config, factory=factory)
+
+
+def get_actor() -> Actor:
+    """Who is using the console: the local admin in the embedded default."""
+    override = st.session_state.get(ACTOR_OVERRIDE_KEY)
+    if override:
+        return Actor(email=override["email"], role=Role(override["role"]), name=override.get("name"))
+    return LOCAL_ADMIN
+
+
+def show_actor_badge(actor: Actor) -> None:
+    """Sidebar line saying who is signed in and with which role."""
+    if actor == LOCAL_ADMIN:
+        st.sidebar.caption("Signed in as **Local admin** (embedded default, no sign-in configured)")
+    else:
+        st.sidebar.caption(f"Signed in as **{actor.name or actor.email}** · role: {actor.role.value}")
