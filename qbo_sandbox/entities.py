@@ -429,6 +429,10 @@ class Company:
             row.pop("CurrencyRef")
         row.update(body)
         row["PrintOnCheckName"] = body.get("PrintOnCheckName") or body["DisplayName"]
+        for addr in ("BillAddr", "ShipAddr", "PrimaryAddr"):
+            if isinstance(row.get(addr), dict) and "Id" not in row[addr]:
+                # QBO gives every stored address its own id.
+                row[addr] = {"Id": self.realm.new_id("PhysicalAddress"), **row[addr]}
         if entity == "Customer":
             row["FullyQualifiedName"] = body["DisplayName"]
         return row
@@ -795,8 +799,11 @@ class Company:
             objects = (changed + gone)[:max(budget, 0)]
             budget -= len(objects)
             if objects:
-                results.append({entity: objects, "startPosition": 1, "maxResults": len(objects),
-                                "totalCount": len(objects)})
+                group = {entity: objects, "startPosition": 1, "maxResults": len(objects)}
+                if any(obj.get("status") == "Deleted" for obj in objects):
+                    # Intuit's documented sample carries totalCount only on the group holding tombstones.
+                    group["totalCount"] = len(objects)
+                results.append(group)
             else:
                 results.append({})
         return [{"QueryResponse": results}]

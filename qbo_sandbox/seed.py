@@ -37,12 +37,22 @@ PAYMENT_METHODS = [("Check", "NON_CREDIT_CARD"), ("ACH", "NON_CREDIT_CARD"), ("W
 CLASSES = ["Import", "Export", "Domestic"]
 DEPARTMENTS = ["Port Newark", "Savannah", "Long Beach"]
 
+# (DisplayName, GivenName, FamilyName, email, phone, (Line1, City, State, Zip)); ids follow Intuit's sample.
 CUSTOMERS = [
-    ("Amy's Bird Sanctuary", "Amy", "Lauterbach", "Birds@Intuit.com"),
-    ("Bill's Windsurf Shop", "Bill", "Lucchini", "Surf@Intuit.com"),
-    ("Cool Cars", "Grace", "Pariente", "Cool_Cars@intuit.com"),
-    ("Dukes Basketball Camp", "Peter", "Dukes", "Dukes_bball@intuit.com"),
-    ("Geeta Kalapatapu", "Geeta", "Kalapatapu", "Geeta@Kalapatapu.com"),
+    ("Amy's Bird Sanctuary", "Amy", "Lauterbach", "Birds@Intuit.com", "(650) 555-3311",
+     ("4581 Finch St.", "Bayshore", "CA", "94326")),
+    ("Bill's Windsurf Shop", "Bill", "Lucchini", "Surf@Intuit.com", "(415) 444-6538",
+     ("12 Ocean Dr.", "Half Moon Bay", "CA", "94213")),
+    ("Cool Cars", "Grace", "Pariente", "Cool_Cars@intuit.com", "(415) 555-9933",
+     ("65 Ocean Dr.", "Half Moon Bay", "CA", "94213")),
+    ("Diego Rodriguez", "Diego", "Rodriguez", "Diego@Rodriguez.com", "(650) 555-4477",
+     ("321 Channing", "Palo Alto", "CA", "94303")),
+    ("Dukes Basketball Camp", "Peter", "Dukes", "Dukes_bball@intuit.com", "(520) 420-5638",
+     ("25 Court St.", "Tucson", "AZ", "85719")),
+    ("Dylan Sollfrank", "Dylan", "Sollfrank", "Dylan@Sollfrank.com", "(650) 555-2222",
+     ("1 Main St.", "Palo Alto", "CA", "94303")),
+    ("Weiskopf Consulting", "Nicola", "Weiskopf", "Consulting@intuit.com", "(650) 555-1423",
+     ("45612 Main St.", "Bayshore", "CA", "94326")),
 ]
 
 VENDORS = ["Books by Bessie", "Brosnahan Insurance Agency", "Hicks Hardware", "Norton Lumber and Building Materials"]
@@ -75,12 +85,18 @@ def seed_rows() -> dict[str, list[dict]]:
         "Item": items,
         "Customer": [
             {"DisplayName": name, "GivenName": given, "FamilyName": family, "CompanyName": name,
-             "PrimaryEmailAddr": {"Address": email}}
-            for name, given, family, email in CUSTOMERS
+             "PrimaryEmailAddr": {"Address": email}, "PrimaryPhone": {"FreeFormNumber": phone},
+             "BillAddr": _address(address), "ShipAddr": _address(address)}
+            for name, given, family, email, phone, address in CUSTOMERS
         ],
         "Vendor": [{"DisplayName": name, "CompanyName": name} for name in VENDORS],
         "Employee": [{"GivenName": given, "FamilyName": family} for given, family in EMPLOYEES],
     }
+
+
+def _address(parts: tuple[str, str, str, str]) -> dict:
+    line1, city, state, postal = parts
+    return {"Line1": line1, "City": city, "CountrySubDivisionCode": state, "PostalCode": postal}
 
 
 def preferences() -> dict:
