@@ -117,7 +117,8 @@ def test_payments_include_partial_and_partly_unapplied_ones(demo_factory):
 
 def test_every_billing_record_starts_with_a_never_synced_record(demo_factory):
     with demo_factory() as session:
-        by_type = dict(session.execute(select(SyncRecord.entity_type, func.count()).group_by(SyncRecord.entity_type)).all())
+        per_type = select(SyncRecord.entity_type, func.count()).group_by(SyncRecord.entity_type)
+        by_type = dict(session.execute(per_type).all())
         statuses = set(session.scalars(select(SyncRecord.status).distinct()))
         invoices = session.scalar(select(func.count()).select_from(Invoice))
     assert by_type[EntityType.INVOICE.value] == invoices

@@ -86,7 +86,8 @@ def test_a_payment_cannot_be_applied_beyond_its_amount(factory):
     with pytest.raises(DatabaseError, match="beyond its amount"), transaction(factory) as session:
         session.add(PaymentApplication(payment_id=payment.id, invoice_id=second.id, amount=Decimal("50.01")))
     with factory() as session:
-        assert session.scalar(select(PaymentApplication.amount).where(PaymentApplication.invoice_id == second.id)) is None
+        second_applied = select(PaymentApplication.amount).where(PaymentApplication.invoice_id == second.id)
+        assert session.scalar(second_applied) is None
 
 
 def test_an_invoice_cannot_be_paid_and_credited_beyond_its_total(factory):
