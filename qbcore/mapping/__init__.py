@@ -1,0 +1,1 @@
+"""Pure mapping: billing rows + settings + known QuickBooks ids → QuickBooks JSON dicts."""
