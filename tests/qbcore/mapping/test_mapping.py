@@ -223,7 +223,7 @@ def test_an_overlong_description_is_truncated_with_a_visible_marker() -> None:
 def test_an_overlong_description_fails_plainly_when_settings_say_fail() -> None:
     invoice = make_invoice()
     invoice.charge_sets[0].lines[0].description = "x" * 5000
-    with pytest.raises(MappingError, match="line 1 of invoice INV-100001 is 5,.* QuickBooks allows 4,000"):
+    with pytest.raises(MappingError, match=r"line 1 of invoice INV-100001 is 5,.* QuickBooks allows 4,000"):
         build_invoice_payload(invoice, SyncSettings(description_overflow="fail"), REFS)
 
 
