@@ -1,0 +1,42 @@
+"""House rules checked with the tests: lint, import contracts, documented settings."""
+
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from qbcore.config import _KEYS
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _tool(name: str) -> str:
+    found = shutil.which(name, path=str(Path(sys.executable).parent)) or shutil.which(name)
+    if not found:
+        pytest.fail(f"{name} is not installed: pip install -e '.[test]'")
+    return found
+
+
+def test_ruff_finds_nothing():
+    result = subprocess.run([_tool("ruff"), "check", "."], cwd=ROOT, capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_import_contracts_hold():
+    result = subprocess.run([_tool("lint-imports")], cwd=ROOT, capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_every_setting_is_documented_in_the_secrets_example():
+    example = (ROOT / ".streamlit" / "secrets.example.toml").read_text().lower()
+    missing = [key for key in _KEYS if not re.search(rf"^#?\s*{key.lower()}\s*=", example, re.M)]
+    assert missing == []
+
+
+def test_streamlit_never_calls_out():
+    config = (ROOT / ".streamlit" / "config.toml").read_text()
+    assert "gatherUsageStats = false" in config
+    assert re.search(r'^address = "127\.0\.0\.1"', config, re.M)
