@@ -279,7 +279,7 @@ class Sandbox:
                 if "throttle_format" in body:
                     self.config.throttle_format = "xml" if body["throttle_format"] == "xml" else "json"
                 if "access_token_ttl_s" in body:
-                    self.tokens.access_token_ttl_s = int(body["access_token_ttl_s"])
+                    self.tokens.access_ttl_s = int(body["access_token_ttl_s"])
                 self.injector.configure(body.get("fault_rate"), body.get("fault_seed"))
                 if body.get("force_faults"):
                     self.injector.force(list(body["force_faults"]))

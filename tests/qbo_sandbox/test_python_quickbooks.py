@@ -1,0 +1,305 @@
+"""The unmodified python-quickbooks client against the sandbox: only the base URLs are changed."""
+
+from __future__ import annotations
+
+import uuid
+from decimal import Decimal
+
+import pytest
+import requests
+from quickbooks.batch import batch_create
+from quickbooks.cdc import change_data_capture
+from quickbooks.exceptions import ObjectNotFoundException, QuickbooksException, ValidationException
+from quickbooks.objects.base import CustomField, LinkedTxn, Ref
+from quickbooks.objects.creditmemo import CreditMemo
+from quickbooks.objects.customer import Customer
+from quickbooks.objects.detailline import SalesItemLine, SalesItemLineDetail
+from quickbooks.objects.invoice import Invoice
+from quickbooks.objects.item import Item
+from quickbooks.objects.payment import Payment, PaymentLine
+from quickbooks.objects.vendor import Vendor
+
+
+def item_ref(item_id: str = "1") -> Ref:
+    ref = Ref()
+    ref.value = item_id
+    return ref
+
+
+def line(amount, qty=None, price=None, item_id="1", description=None) -> SalesItemLine:
+    sales_line = SalesItemLine()
+    sales_line.Amount = amount
+    sales_line.Description = description
+    detail = SalesItemLineDetail()
+    detail.ItemRef = item_ref(item_id)
+    detail.Qty = qty
+    detail.UnitPrice = price
+    sales_line.SalesItemLineDetail = detail
+    return sales_line
+
+
+def make_customer(qb, name: str) -> Customer:
+    customer = Customer()
+    customer.DisplayName = name
+    return customer.save(qb=qb)
+
+
+def make_invoice(qb, customer: Customer, amount=100, doc_number=None, txn_date=None, **kw) -> Invoice:
+    invoice = Invoice()
+    invoice.CustomerRef = customer.to_ref()
+    invoice.Line = [line(amount, **kw)]
+    invoice.DocNumber = doc_number
+    if txn_date:
+        invoice.TxnDate = txn_date
+    return invoice.save(qb=qb)
+
+
+def fault_code(caught) -> int:
+    return caught.value.error_code
+
+
+def test_customer_create_read_full_and_sparse_update_round_trip(realm):
+    qb = realm.qb()
+    created = make_customer(qb, "Harbor Freight Lines")
+    assert created.Id and created.SyncToken == "0"
+    fetched = Customer.get(created.Id, qb=qb)
+    assert fetched.DisplayName == "Harbor Freight Lines"
+    fetched.CompanyName = "Harbor Freight Lines LLC"
+    updated = fetched.save(qb=qb)
+    assert updated.SyncToken == "1" and updated.CompanyName == "Harbor Freight Lines LLC"
+    response = realm.post("customer", {"Id": created.Id, "SyncToken": "1", "sparse": True, "Notes": "sparse"})
+    assert response.status_code == 200
+    after = Customer.get(created.Id, qb=qb)
+    assert (after.SyncToken, after.Notes, after.CompanyName) == ("2", "sparse", "Harbor Freight Lines LLC")
+
+
+def test_queries_filter_order_count_and_page_through_customers(realm):
+    qb = realm.qb()
+    for n in range(7):
+        make_customer(qb, f"Paging Test {n:02d}")
+    assert Customer.count("DisplayName LIKE 'Paging Test%'", qb=qb) == 7
+    first = Customer.where("DisplayName LIKE 'Paging Test%'", order_by="DisplayName DESC", start_position=1,
+                           max_results=5, qb=qb)
+    rest = Customer.where("DisplayName LIKE 'Paging Test%'", order_by="DisplayName DESC", start_position=6,
+                          max_results=5, qb=qb)
+    names = [c.DisplayName for c in first + rest]
+    assert names == [f"Paging Test {n:02d}" for n in reversed(range(7))]
+    assert [c.DisplayName for c in Customer.filter(DisplayName="Paging Test 03", qb=qb)] == ["Paging Test 03"]
+    everyone = Customer.all(order_by="DisplayName", max_results=1000, qb=qb)
+    assert len(everyone) == Customer.count(qb=qb)
+    assert [c.Id for c in Customer.choose([first[0].Id, rest[0].Id], qb=qb)]
+    assert Item.all(qb=qb)  # SELECT *, Sku FROM Item
+
+
+def test_invoice_totals_are_computed_from_qty_times_unit_price(realm):
+    qb = realm.qb()
+    customer = make_customer(qb, "Totals Customer")
+    invoice = Invoice()
+    invoice.CustomerRef = customer.to_ref()
+    invoice.Line = [line(900, qty=2, price=450, item_id="2"), line(Decimal("35.50"), description="chassis")]
+    invoice.DocNumber = "T-1001"
+    field = CustomField()
+    field.DefinitionId, field.StringValue, field.Type, field.Name = "1", "MSCU1234567", "StringType", "Container #"
+    invoice.CustomField = [field]
+    saved = invoice.save(qb=qb)
+    assert saved.TotalAmt == 935.5 and saved.Balance == 935.5
+    assert saved.CustomField[0].StringValue == "MSCU1234567"
+    assert [ln.LineNum for ln in saved.Line if getattr(ln, "LineNum", None)] == [1, 2]
+    assert Customer.get(customer.Id, qb=qb).Balance == 935.5
+
+
+def test_amount_not_equal_to_qty_times_unit_price_is_6070(realm):
+    qb = realm.qb()
+    customer = make_customer(qb, "Mismatch Customer")
+    with pytest.raises(QuickbooksException) as caught:
+        make_invoice(qb, customer, amount=901, qty=2, price=450)
+    assert fault_code(caught) == 6070
+    assert realm.count("Invoice", CustomerRef=customer.Id) == 0
+
+
+def test_doc_number_over_21_characters_is_2050(realm):
+    qb = realm.qb()
+    customer = make_customer(qb, "Long Doc Customer")
+    with pytest.raises(ValidationException) as caught:
+        make_invoice(qb, customer, doc_number="X" * 22)
+    assert fault_code(caught) == 2050
+    assert "Max:21" in caught.value.detail
+
+
+def test_display_name_over_500_characters_is_2050(realm):
+    with pytest.raises(ValidationException) as caught:
+        make_customer(realm.qb(), "N" * 501)
+    assert fault_code(caught) == 2050 and "Max:500" in caught.value.detail
+
+
+def test_duplicate_display_name_across_customers_and_vendors_is_6240(realm):
+    qb = realm.qb()
+    vendor = Vendor()
+    vendor.DisplayName = "Maersk Line"
+    vendor.save(qb=qb)
+    with pytest.raises(QuickbooksException) as caught:
+        make_customer(qb, "MAERSK LINE")
+    assert fault_code(caught) == 6240
+    assert realm.count("Customer", DisplayName="Maersk Line") == 0
+
+
+def test_duplicate_doc_number_is_6140_when_custom_numbers_are_on(realm):
+    qb = realm.qb()
+    customer = make_customer(qb, "DocNum Customer")
+    make_invoice(qb, customer, doc_number="D-1")
+    with pytest.raises(QuickbooksException) as caught:
+        make_invoice(qb, customer, doc_number="D-1")
+    assert fault_code(caught) == 6140
+    assert realm.count("Invoice", DocNumber="D-1") == 1
+
+
+def test_stale_sync_token_is_5010_and_changes_nothing(realm):
+    qb = realm.qb()
+    customer = make_customer(qb, "Stale Customer")
+    first = Customer.get(customer.Id, qb=qb)
+    second = Customer.get(customer.Id, qb=qb)
+    first.Notes = "first writer"
+    first.save(qb=qb)
+    second.Notes = "second writer"
+    with pytest.raises(QuickbooksException) as caught:
+        second.save(qb=qb)
+    assert fault_code(caught) == 5010
+    assert Customer.get(customer.Id, qb=qb).Notes == "first writer"
+
+
+def test_repeated_request_id_returns_the_same_invoice_and_creates_one(realm):
+    qb = realm.qb()
+    customer = make_customer(qb, "Idempotent Customer")
+    request_id = str(uuid.uuid4())
+    invoice = Invoice()
+    invoice.CustomerRef = customer.to_ref()
+    invoice.Line = [line(250)]
+    invoice.DocNumber = "IDEM-1"
+    first = invoice.save(qb=qb, request_id=request_id)
+    invoice.Id = None
+    second = invoice.save(qb=qb, request_id=request_id)
+    assert first.Id == second.Id
+    assert realm.count("Invoice", DocNumber="IDEM-1") == 1
+
+
+def test_payment_reduces_the_invoice_balance_and_links_both_ways(realm):
+    qb = realm.qb()
+    customer = make_customer(qb, "Paying Customer")
+    invoice = make_invoice(qb, customer, amount=300, doc_number="P-1")
+    payment = Payment()
+    payment.CustomerRef = customer.to_ref()
+    payment.TotalAmt = 350
+    payment_line = PaymentLine()
+    payment_line.Amount = 200
+    link = LinkedTxn()
+    link.TxnId, link.TxnType, link.TxnLineId = invoice.Id, "Invoice", 0
+    payment_line.LinkedTxn = [link]
+    payment.Line = [payment_line]
+    saved = payment.save(qb=qb)
+    assert saved.UnappliedAmt == 150
+    after = Invoice.get(invoice.Id, qb=qb)
+    assert after.Balance == 100
+    assert [(lt.TxnId, lt.TxnType) for lt in after.LinkedTxn] == [(saved.Id, "Payment")]
+    assert Customer.get(customer.Id, qb=qb).Balance == -50  # 100 open minus 150 unapplied
+    saved.void(qb=qb)
+    assert Invoice.get(invoice.Id, qb=qb).Balance == 300
+    voided = Payment.get(saved.Id, qb=qb)
+    assert (voided.TotalAmt, voided.PrivateNote) == (0, "Voided")
+
+
+def test_credit_memo_has_remaining_credit_equal_to_its_balance(realm):
+    qb = realm.qb()
+    customer = make_customer(qb, "Credit Customer")
+    memo = CreditMemo()
+    memo.CustomerRef = customer.to_ref()
+    memo.Line = [line(40)]
+    saved = memo.save(qb=qb)
+    fetched = realm.get(f"creditmemo/{saved.Id}").json()["CreditMemo"]
+    assert fetched["TotalAmt"] == fetched["Balance"] == fetched["RemainingCredit"] == 40
+
+
+def test_void_and_delete_invoices_through_the_client(realm):
+    qb = realm.qb()
+    customer = make_customer(qb, "Void Customer")
+    to_void = make_invoice(qb, customer, amount=75, doc_number="V-1")
+    to_void.void(qb=qb)
+    voided = Invoice.get(to_void.Id, qb=qb)
+    assert (voided.TotalAmt, voided.Balance, voided.PrivateNote, voided.SyncToken) == (0, 0, "Voided", "1")
+    to_delete = make_invoice(qb, customer, amount=80, doc_number="X-1")
+    to_delete.delete(qb=qb)
+    with pytest.raises(ObjectNotFoundException):
+        Invoice.get(to_delete.Id, qb=qb)
+    assert realm.count("Invoice", DocNumber="X-1") == 0
+
+
+def test_batch_create_of_31_customers_runs_as_two_batches_with_per_item_faults(realm):
+    qb = realm.qb()
+    customers = []
+    for n in range(31):
+        customer = Customer()
+        customer.DisplayName = f"Batch Customer {n}"
+        customers.append(customer)
+    customers[5].DisplayName = "Amy's Bird Sanctuary"  # seeded, so this one item faults
+    result = batch_create(customers, qb=qb)
+    assert len(result.successes) == 30
+    assert [f.Error[0].code for f in result.faults] == ["6240"]
+    assert realm.count("Customer", DisplayName="Batch Customer 30") == 1
+
+
+def test_batch_over_30_items_is_1040(realm):
+    items = [{"bId": str(n), "operation": "create", "Customer": {"DisplayName": f"Too Many {n}"}} for n in range(31)]
+    response = realm.post("batch", {"BatchItemRequest": items})
+    assert response.status_code == 400
+    assert response.json()["Fault"]["Error"][0]["code"] == "1040"
+    assert realm.count("Customer", DisplayName="Too Many 0") == 0
+
+
+def test_change_data_capture_reports_updates_and_deletions(realm):
+    qb = realm.qb()
+    customer = make_customer(qb, "CDC Customer")
+    kept = make_invoice(qb, customer, doc_number="C-1")
+    gone = make_invoice(qb, customer, doc_number="C-2")
+    gone.delete(qb=qb)
+    response = change_data_capture([Invoice, Customer], "2020-01-01T00:00:00", qb=qb)
+    invoices = list(response.Invoice)
+    assert kept.Id in [i.Id for i in invoices]
+    assert [i.Id for i in invoices if getattr(i, "status", None) == "Deleted"] == [gone.Id]
+    assert "CDC Customer" in [c.DisplayName for c in response.Customer]
+
+
+def test_closing_date_rejects_transactions_on_or_before_it_with_6200(realm, sandbox):
+    qb = realm.qb()
+    customer = make_customer(qb, "Closed Books Customer")
+    early = make_invoice(qb, customer, doc_number="E-1", txn_date="2024-12-20")
+    requests.post(f"{sandbox.url}/_sandbox/realms/{realm.id}/plant", json={"closing_date": "2024-12-31"}, timeout=5)
+    with pytest.raises(QuickbooksException) as caught:
+        make_invoice(qb, customer, doc_number="E-2", txn_date="2024-12-31")
+    assert fault_code(caught) == 6200
+    with pytest.raises(QuickbooksException):
+        Invoice.get(early.Id, qb=qb).delete(qb=qb)
+    assert make_invoice(qb, customer, doc_number="E-3", txn_date="2025-01-01").Id
+    assert realm.count("Invoice", DocNumber="E-2") == 0 and realm.count("Invoice", DocNumber="E-1") == 1
+
+
+def test_inactive_item_is_610_and_unknown_customer_is_2500(realm, sandbox):
+    qb = realm.qb()
+    customer = make_customer(qb, "Ref Customer")
+    requests.post(f"{sandbox.url}/_sandbox/realms/{realm.id}/plant", json={"inactive_items": ["Storage"]}, timeout=5)
+    storage = Item.where("Name = 'Storage' AND Active = false", qb=qb)[0]
+    with pytest.raises(ObjectNotFoundException) as caught:
+        make_invoice(qb, customer, item_id=storage.Id)
+    assert "made inactive" in caught.value.detail
+    ghost = Customer()
+    ghost.Id = "99999"
+    with pytest.raises(ValidationException) as caught:
+        make_invoice(qb, ghost)
+    assert fault_code(caught) == 2500
+
+
+def test_decimal_strings_and_blank_fields_from_use_decimal_clients_are_tolerated(realm):
+    qb = realm.qb()
+    qb.use_decimal = True
+    customer = make_customer(qb, "Decimal Customer")
+    invoice = make_invoice(qb, customer, amount=Decimal("19.99"), qty=Decimal("1"), price=Decimal("19.99"),
+                           doc_number="DEC-1")
+    assert Decimal(str(invoice.TotalAmt)) == Decimal("19.99")
