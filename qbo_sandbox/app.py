@@ -1,4 +1,4 @@
-"""The Starlette app: /v3 routing, auth, quotas, fault injection, requestid replay and /_sandbox inspection."""
+"""The Starlette app: /v3 routing, auth, quotas, faults, requestid replay and /_sandbox inspection."""
 
 from __future__ import annotations
 
@@ -58,10 +58,13 @@ class Stats:
 
     def snapshot(self) -> dict:
         with self._lock:
-            return {"requests_total": self.total,
-                    "by_route": {route: dict(counts) for route, counts in sorted(self.by_route.items())},
-                    "throttled": sum(self.throttled.values()), "throttled_by_limit": dict(self.throttled),
-                    "faults_injected": dict(self.faults)}
+            return {
+                "requests_total": self.total,
+                "by_route": {route: dict(counts) for route, counts in sorted(self.by_route.items())},
+                "throttled": sum(self.throttled.values()),
+                "throttled_by_limit": dict(self.throttled),
+                "faults_injected": dict(self.faults),
+            }
 
 
 def route_label(path: str) -> str:
@@ -76,8 +79,11 @@ class Sandbox:
 
     def __init__(self, options):
         self.options = options
-        self.config = RuntimeConfig(latency_ms=options.latency_ms, slow_response_s=options.slow_response_s,
-                                    throttle_format=getattr(options, "throttle_format", "json"))
+        self.config = RuntimeConfig(
+            latency_ms=options.latency_ms,
+            slow_response_s=options.slow_response_s,
+            throttle_format=getattr(options, "throttle_format", "json"),
+        )
         self.store = Store(options.data_dir, seeder=Company.seed)
         self.tokens = TokenStore(options.access_token_ttl_s)
         self.tokens.restore(self.store.extra.get("tokens"))
@@ -95,13 +101,17 @@ class Sandbox:
         header = request.headers.get("authorization", "")
         token = header[7:].strip() if header.lower().startswith("bearer ") else ""
         if not token:
-            return self._raw(401, faults.auth_failed_body("Authorization header missing or not a bearer token"))
+            return self._raw(
+                401, faults.auth_failed_body("Authorization header missing or not a bearer token")
+            )
         entry, detail = self.tokens.check(token)
         if entry is None:
             return self._raw(401, faults.auth_failed_body(detail))
         if entry.realm != realm_id:
-            return self._raw(403, faults.authz_failed_body(
-                f"The token was issued for company {entry.realm}, not {realm_id}."))
+            return self._raw(
+                403,
+                faults.authz_failed_body(f"The token was issued for company {entry.realm}, not {realm_id}."),
+            )
         is_batch = rest.lower() == "batch"
         refused = self.quotas.admit(realm_id, entry.client_id, is_batch)
         if refused:
@@ -135,8 +145,11 @@ class Sandbox:
         realm = self.store.realm(realm_id)
         if request_id:
             if len(request_id) > (36 if first == "batch" else 50):
-                fault = QboFault("2130", "Invalid Request Id Format",
-                                 "Request Id should be less than or equal to 50 characters (36 for batch).")
+                fault = QboFault(
+                    "2130",
+                    "Invalid Request Id Format",
+                    "Request Id should be less than or equal to 50 characters (36 for batch).",
+                )
                 return self._raw(400, json.dumps(fault.envelope()).encode())
             with self.store.lock:
                 cached = realm.replies.get(request_id)
@@ -177,26 +190,40 @@ class Sandbox:
             result = company.cdc(params.get("entities", ""), params.get("changedSince", ""))
             return {"CDCResponse": result, "time": qbo_time()}
         entity = ENTITIES.get(first)
-        if entity is not None and method == "GET" and (len(parts) == 2 or (entity in SINGLETONS and len(parts) == 1)):
+        if (
+            entity is not None
+            and method == "GET"
+            and (len(parts) == 2 or (entity in SINGLETONS and len(parts) == 1))
+        ):
             row_id = parts[1] if len(parts) == 2 else "1"
             if entity == "CompanyInfo" and row_id == realm_id:
                 row_id = "1"
             return {entity: company.read(entity, row_id), "time": qbo_time()}
         if entity is not None and method == "POST" and len(parts) == 1:
-            result = company.write(entity, self._json(body), params.get("operation"), params.get("include"),
-                                   allow_duplicate_docnum="allowduplicatedocnum" in params.get("include", "").lower())
+            result = company.write(
+                entity,
+                self._json(body),
+                params.get("operation"),
+                params.get("include"),
+                allow_duplicate_docnum="allowduplicatedocnum" in params.get("include", "").lower(),
+            )
             return {entity: result, "time": qbo_time()}
         raise faults.unsupported(
-            f"Operation Could not find resource for relative : {request.url.path} of full path: {request.url} "
-            "is not supported.")
+            f"Operation Could not find resource for relative : {request.url.path} "
+            f"of full path: {request.url} is not supported."
+        )
 
     @staticmethod
     def _json(body: bytes) -> object:
         try:
             return json.loads(body or b"{}")
         except ValueError as exc:
-            raise QboFault("2010", "Request has invalid or unsupported property",
-                           f"Error parsing object: {exc}", element="") from None
+            raise QboFault(
+                "2010",
+                "Request has invalid or unsupported property",
+                f"Error parsing object: {exc}",
+                element="",
+            ) from None
 
     @staticmethod
     def _raw(status: int, body: bytes, media: str = "application/json") -> Response:
@@ -283,7 +310,9 @@ class Sandbox:
                 self.injector.configure(body.get("fault_rate"), body.get("fault_seed"))
                 if body.get("force_faults"):
                     self.injector.force(list(body["force_faults"]))
-                self.quotas.configure(body.get("quotas"), body.get("quota_limits"), body.get("max_concurrent"))
+                self.quotas.configure(
+                    body.get("quotas"), body.get("quota_limits"), body.get("max_concurrent")
+                )
                 if body.get("reset_quotas"):
                     self.quotas.reset()
             except (ValueError, TypeError, KeyError) as exc:
@@ -291,10 +320,16 @@ class Sandbox:
         return JSONResponse(self.describe_config())
 
     def describe_config(self) -> dict:
-        return {**asdict(self.config), "access_token_ttl_s": self.tokens.access_ttl_s,
-                "fault_rate": self.injector.rate, "fault_seed": self.injector.seed,
-                "forced_faults": self.injector.pending(), "quotas": self.quotas.mode,
-                "quota_details": self.quotas.describe(), "default_realm": self.options.default_realm}
+        return {
+            **asdict(self.config),
+            "access_token_ttl_s": self.tokens.access_ttl_s,
+            "fault_rate": self.injector.rate,
+            "fault_seed": self.injector.seed,
+            "forced_faults": self.injector.pending(),
+            "quotas": self.quotas.mode,
+            "quota_details": self.quotas.describe(),
+            "default_realm": self.options.default_realm,
+        }
 
     async def sb_reset(self, request: Request) -> Response:
         if denied := self._local_only(request):
@@ -341,7 +376,9 @@ class SandboxApp(Starlette):
         try:
             await super().__call__(scope, receive, guarded_send)
         finally:
-            self.stats.record(scope["method"], scope["path"], "reset" if state["dropped"] else state["status"])
+            self.stats.record(
+                scope["method"], scope["path"], "reset" if state["dropped"] else state["status"]
+            )
 
 
 def create_app(options) -> Starlette:

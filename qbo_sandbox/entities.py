@@ -11,10 +11,26 @@ from qbo_sandbox.faults import QboFault, meta_time, now_pacific
 from qbo_sandbox.store import Realm
 
 # URL segment -> entity name.
-ENTITIES = {name.lower(): name for name in (
-    "Customer", "Vendor", "Employee", "Item", "Account", "Term", "Class", "Department", "TaxCode",
-    "PaymentMethod", "Invoice", "Payment", "CreditMemo", "Preferences", "CompanyInfo",
-)}
+ENTITIES = {
+    name.lower(): name
+    for name in (
+        "Customer",
+        "Vendor",
+        "Employee",
+        "Item",
+        "Account",
+        "Term",
+        "Class",
+        "Department",
+        "TaxCode",
+        "PaymentMethod",
+        "Invoice",
+        "Payment",
+        "CreditMemo",
+        "Preferences",
+        "CompanyInfo",
+    )
+}
 PEOPLE = ("Customer", "Vendor", "Employee")
 NAME_LISTS = (*PEOPLE, "Item", "Account", "Term", "Class", "Department", "TaxCode", "PaymentMethod")
 TRANSACTIONS = ("Invoice", "Payment", "CreditMemo")
@@ -29,49 +45,213 @@ CENT = Decimal("0.01")
 # python-quickbooks sends every attribute of its objects, and those must never be rejected.
 _COMMON = {"Id", "SyncToken", "MetaData", "domain", "sparse", "status"}
 _TXN_KNOWN = _COMMON | {
-    "DocNumber", "HomeTotalAmt", "TotalAmt", "TxnSource", "AllowOnlinePayment", "RecurringInfo", "EmailStatus",
-    "AutoDocNumber", "TaxFormNum", "TxnDate", "FOB", "ClassRef", "AllowOnlineACHPayment", "DepositToAccountRef",
-    "AllowOnlineCreditCardPayment", "CurrencyRef", "InvoiceLink", "PONumber", "ShipDate", "PaymentMethodRef",
-    "TrackingNum", "TxnTaxDetail", "CustomerRef", "ShipFromAddr", "BillAddr", "EInvoiceStatus", "RecurDataRef",
-    "ApplyTaxAfterDiscount", "DepartmentRef", "SalesRepRef", "ExchangeRate", "TaxFormType", "BillEmailBcc",
-    "BillEmailCc", "CustomerMemo", "TxnStatus", "HomeBalance", "PrintStatus", "DeliveryInfo", "FreeFormAddress",
-    "AllowIPNPayment", "CustomField", "TransactionLocationType", "LinkedTxn", "PrivateNote", "ShipMethodRef",
-    "PaymentRefNum", "Tag", "Line", "DueDate", "Balance", "SalesTermRef", "ShipAddr", "BillEmail",
-    "GlobalTaxCalculation", "Deposit", "TaxExemptionRef", "ProjectRef", "ARAccountRef", "CreditCardPayment",
-    "ProcessPayment", "UnappliedAmt", "RemainingCredit", "InvoiceRef",
+    "DocNumber",
+    "HomeTotalAmt",
+    "TotalAmt",
+    "TxnSource",
+    "AllowOnlinePayment",
+    "RecurringInfo",
+    "EmailStatus",
+    "AutoDocNumber",
+    "TaxFormNum",
+    "TxnDate",
+    "FOB",
+    "ClassRef",
+    "AllowOnlineACHPayment",
+    "DepositToAccountRef",
+    "AllowOnlineCreditCardPayment",
+    "CurrencyRef",
+    "InvoiceLink",
+    "PONumber",
+    "ShipDate",
+    "PaymentMethodRef",
+    "TrackingNum",
+    "TxnTaxDetail",
+    "CustomerRef",
+    "ShipFromAddr",
+    "BillAddr",
+    "EInvoiceStatus",
+    "RecurDataRef",
+    "ApplyTaxAfterDiscount",
+    "DepartmentRef",
+    "SalesRepRef",
+    "ExchangeRate",
+    "TaxFormType",
+    "BillEmailBcc",
+    "BillEmailCc",
+    "CustomerMemo",
+    "TxnStatus",
+    "HomeBalance",
+    "PrintStatus",
+    "DeliveryInfo",
+    "FreeFormAddress",
+    "AllowIPNPayment",
+    "CustomField",
+    "TransactionLocationType",
+    "LinkedTxn",
+    "PrivateNote",
+    "ShipMethodRef",
+    "PaymentRefNum",
+    "Tag",
+    "Line",
+    "DueDate",
+    "Balance",
+    "SalesTermRef",
+    "ShipAddr",
+    "BillEmail",
+    "GlobalTaxCalculation",
+    "Deposit",
+    "TaxExemptionRef",
+    "ProjectRef",
+    "ARAccountRef",
+    "CreditCardPayment",
+    "ProcessPayment",
+    "UnappliedAmt",
+    "RemainingCredit",
+    "InvoiceRef",
 }
 _NAME_KNOWN = _COMMON | {
-    "ARAccountRef", "Active", "AlternatePhone", "Balance", "BalanceWithJobs", "BillAddr", "BillWithParent",
-    "CompanyName", "CurrencyRef", "DefaultTaxCodeRef", "DisplayName", "FamilyName", "Fax", "FullyQualifiedName",
-    "GivenName", "IsProject", "Job", "Level", "MiddleName", "Mobile", "Notes", "OpenBalanceDate", "ParentRef",
-    "PaymentMethodRef", "PreferredDeliveryMethod", "PrimaryEmailAddr", "PrimaryPhone", "PrimaryTaxIdentifier",
-    "PrintOnCheckName", "ResaleNum", "SalesTermRef", "ShipAddr", "Suffix", "Taxable", "Title", "WebAddr",
-    "APAccountRef", "AcctNum", "BillRate", "TaxIdentifier", "TaxReportingBasis", "TermRef", "Vendor1099",
-    "BillableTime", "BirthDate", "CostRate", "EmailAddress", "EmployeeNumber", "Gender", "HiredDate",
-    "Organization", "PrimaryAddr", "ReleasedDate", "SSN", "AbatementRate", "AssetAccountRef", "Description",
-    "ExpenseAccountRef", "IncomeAccountRef", "InvStartDate", "ItemCategoryType", "Name", "PurchaseCost",
-    "PurchaseDesc", "PurchaseTaxCodeRef", "PurchaseTaxIncluded", "QtyOnHand", "ReverseChargeRate",
-    "SalesTaxCodeRef", "SalesTaxIncluded", "ServiceType", "Sku", "SubItem", "TrackQtyOnHand", "Type",
-    "UnitPrice", "AccountSubType", "AccountType", "Classification", "CurrentBalance",
-    "CurrentBalanceWithSubAccounts", "SubAccount", "TaxCodeRef", "DayOfMonthDue", "DiscountDayOfMonth",
-    "DiscountDays", "DiscountPercent", "DueDays", "DueNextMonthDays", "SubClass", "SubDepartment",
-    "PurchaseTaxRateList", "SalesTaxRateList", "TaxGroup", "OtherAddr", "SecondaryTaxIdentifier",
-    "TaxExemptionReasonId", "BusinessNumber", "GSTIN", "GSTRegistrationType", "Source", "ClientEntityId",
-    "V4IDPseudonym", "CustomerTypeRef", "ClassRef", "DepartmentRef",
+    "ARAccountRef",
+    "Active",
+    "AlternatePhone",
+    "Balance",
+    "BalanceWithJobs",
+    "BillAddr",
+    "BillWithParent",
+    "CompanyName",
+    "CurrencyRef",
+    "DefaultTaxCodeRef",
+    "DisplayName",
+    "FamilyName",
+    "Fax",
+    "FullyQualifiedName",
+    "GivenName",
+    "IsProject",
+    "Job",
+    "Level",
+    "MiddleName",
+    "Mobile",
+    "Notes",
+    "OpenBalanceDate",
+    "ParentRef",
+    "PaymentMethodRef",
+    "PreferredDeliveryMethod",
+    "PrimaryEmailAddr",
+    "PrimaryPhone",
+    "PrimaryTaxIdentifier",
+    "PrintOnCheckName",
+    "ResaleNum",
+    "SalesTermRef",
+    "ShipAddr",
+    "Suffix",
+    "Taxable",
+    "Title",
+    "WebAddr",
+    "APAccountRef",
+    "AcctNum",
+    "BillRate",
+    "TaxIdentifier",
+    "TaxReportingBasis",
+    "TermRef",
+    "Vendor1099",
+    "BillableTime",
+    "BirthDate",
+    "CostRate",
+    "EmailAddress",
+    "EmployeeNumber",
+    "Gender",
+    "HiredDate",
+    "Organization",
+    "PrimaryAddr",
+    "ReleasedDate",
+    "SSN",
+    "AbatementRate",
+    "AssetAccountRef",
+    "Description",
+    "ExpenseAccountRef",
+    "IncomeAccountRef",
+    "InvStartDate",
+    "ItemCategoryType",
+    "Name",
+    "PurchaseCost",
+    "PurchaseDesc",
+    "PurchaseTaxCodeRef",
+    "PurchaseTaxIncluded",
+    "QtyOnHand",
+    "ReverseChargeRate",
+    "SalesTaxCodeRef",
+    "SalesTaxIncluded",
+    "ServiceType",
+    "Sku",
+    "SubItem",
+    "TrackQtyOnHand",
+    "Type",
+    "UnitPrice",
+    "AccountSubType",
+    "AccountType",
+    "Classification",
+    "CurrentBalance",
+    "CurrentBalanceWithSubAccounts",
+    "SubAccount",
+    "TaxCodeRef",
+    "DayOfMonthDue",
+    "DiscountDayOfMonth",
+    "DiscountDays",
+    "DiscountPercent",
+    "DueDays",
+    "DueNextMonthDays",
+    "SubClass",
+    "SubDepartment",
+    "PurchaseTaxRateList",
+    "SalesTaxRateList",
+    "TaxGroup",
+    "OtherAddr",
+    "SecondaryTaxIdentifier",
+    "TaxExemptionReasonId",
+    "BusinessNumber",
+    "GSTIN",
+    "GSTRegistrationType",
+    "Source",
+    "ClientEntityId",
+    "V4IDPseudonym",
+    "CustomerTypeRef",
+    "ClassRef",
+    "DepartmentRef",
 }
 
 # Field -> max length (the QBO API reference values; §5.2).
-_PEOPLE_LIMITS = {"DisplayName": 500, "GivenName": 100, "MiddleName": 100, "FamilyName": 100, "Title": 16,
-                  "Suffix": 16, "CompanyName": 100, "PrintOnCheckName": 110, "Notes": 2000,
-                  "PrimaryEmailAddr.Address": 100, "PrimaryPhone.FreeFormNumber": 30}
+_PEOPLE_LIMITS = {
+    "DisplayName": 500,
+    "GivenName": 100,
+    "MiddleName": 100,
+    "FamilyName": 100,
+    "Title": 16,
+    "Suffix": 16,
+    "CompanyName": 100,
+    "PrintOnCheckName": 110,
+    "Notes": 2000,
+    "PrimaryEmailAddr.Address": 100,
+    "PrimaryPhone.FreeFormNumber": 30,
+}
 _ITEM_LIMITS = {"Name": 100, "Description": 4000, "PurchaseDesc": 1000, "Sku": 100}
-_TXN_LIMITS = {"DocNumber": 21, "PrivateNote": 4000, "CustomerMemo.value": 1000, "BillEmail.Address": 100,
-               "PaymentRefNum": 21}
+_TXN_LIMITS = {
+    "DocNumber": 21,
+    "PrivateNote": 4000,
+    "CustomerMemo.value": 1000,
+    "BillEmail.Address": 100,
+    "PaymentRefNum": 21,
+}
 
 # Entity name -> (Ref field, referenced entity) checked on transactions.
-_HEADER_REFS = {"CustomerRef": "Customer", "SalesTermRef": "Term", "ClassRef": "Class",
-                "DepartmentRef": "Department", "PaymentMethodRef": "PaymentMethod",
-                "DepositToAccountRef": "Account", "ARAccountRef": "Account"}
+_HEADER_REFS = {
+    "CustomerRef": "Customer",
+    "SalesTermRef": "Term",
+    "ClassRef": "Class",
+    "DepartmentRef": "Department",
+    "PaymentMethodRef": "PaymentMethod",
+    "DepositToAccountRef": "Account",
+    "ARAccountRef": "Account",
+}
 
 
 def money(value: object, field: str = "Amount") -> Decimal:
@@ -79,9 +259,13 @@ def money(value: object, field: str = "Amount") -> Decimal:
     try:
         return Decimal(str(value)).quantize(CENT, rounding=ROUND_HALF_UP)
     except (InvalidOperation, ValueError):
-        raise QboFault("2010", "Request has invalid or unsupported property",
-                       f"Property Name:Can not construct instance of java.math.BigDecimal from String value "
-                       f"'{value}' specified is unsupported or invalid", element=field) from None
+        raise QboFault(
+            "2010",
+            "Request has invalid or unsupported property",
+            f"Property Name:Can not construct instance of java.math.BigDecimal from String value "
+            f"'{value}' specified is unsupported or invalid",
+            element=field,
+        ) from None
 
 
 def num(value: Decimal) -> float | int:
@@ -124,8 +308,12 @@ def _parse_date(value: object, field: str) -> date:
     try:
         return date.fromisoformat(str(value)[:10])
     except ValueError:
-        raise QboFault("2010", "Request has invalid or unsupported property",
-                       f"Property Name:{field} specified is unsupported or invalid", element=field) from None
+        raise QboFault(
+            "2010",
+            "Request has invalid or unsupported property",
+            f"Property Name:{field} specified is unsupported or invalid",
+            element=field,
+        ) from None
 
 
 def _today() -> date:
@@ -138,8 +326,12 @@ def _as_int(value: object, field: str = "Id") -> int:
     except ValueError:
         if field == "Id":
             raise faults.invalid_id(str(value)) from None
-        raise QboFault("2010", "Request has invalid or unsupported property",
-                       f"Property Name:{field} specified is unsupported or invalid", element=field) from None
+        raise QboFault(
+            "2010",
+            "Request has invalid or unsupported property",
+            f"Property Name:{field} specified is unsupported or invalid",
+            element=field,
+        ) from None
 
 
 class Company:
@@ -165,15 +357,28 @@ class Company:
     def _stamp_new(self, entity: str, row: dict, row_id: str | None = None) -> dict:
         stamp = meta_time()
         row = dict(row)
-        row.update({"domain": "QBO", "sparse": False, "Id": row_id or self.realm.new_id(entity),
-                    "SyncToken": "0", "MetaData": {"CreateTime": stamp, "LastUpdatedTime": stamp}})
+        row.update(
+            {
+                "domain": "QBO",
+                "sparse": False,
+                "Id": row_id or self.realm.new_id(entity),
+                "SyncToken": "0",
+                "MetaData": {"CreateTime": stamp, "LastUpdatedTime": stamp},
+            }
+        )
         return row
 
     def _stamp_update(self, old: dict, row: dict) -> dict:
         row = dict(row)
-        row.update({"domain": "QBO", "sparse": False, "Id": old["Id"],
-                    "SyncToken": str(int(old["SyncToken"]) + 1),
-                    "MetaData": {"CreateTime": old["MetaData"]["CreateTime"], "LastUpdatedTime": meta_time()}})
+        row.update(
+            {
+                "domain": "QBO",
+                "sparse": False,
+                "Id": old["Id"],
+                "SyncToken": str(int(old["SyncToken"]) + 1),
+                "MetaData": {"CreateTime": old["MetaData"]["CreateTime"], "LastUpdatedTime": meta_time()},
+            }
+        )
         return row
 
     def _name_of(self, entity: str, row: dict) -> str:
@@ -209,8 +414,10 @@ class Company:
             if key not in known:
                 names = ", ".join(f'"{k}"' for k in sorted(known))
                 raise QboFault(
-                    "2010", "Request has invalid or unsupported property",
-                    f'Property Name:Unrecognized field "{key}" (class com.intuit.schema.finance.v3.{entity}), '
+                    "2010",
+                    "Request has invalid or unsupported property",
+                    f'Property Name:Unrecognized field "{key}" '
+                    f"(class com.intuit.schema.finance.v3.{entity}), "
                     f"not marked as ignorable ({len(known)} known properties: {names}])\n "
                     "specified is unsupported or invalid",
                 )
@@ -256,12 +463,22 @@ class Company:
             raise faults.not_found(faults.DELETED_DETAIL if deleted else faults.INACTIVE_DETAIL)
         return row
 
-    def write(self, entity: str, body: object, operation: str | None = None, include: str | None = None,
-              allow_duplicate_docnum: bool = False) -> dict:
+    def write(
+        self,
+        entity: str,
+        body: object,
+        operation: str | None = None,
+        include: str | None = None,
+        allow_duplicate_docnum: bool = False,
+    ) -> dict:
         """Create, update, delete or void; returns the response entity."""
         if not isinstance(body, dict):
-            raise QboFault("2010", "Request has invalid or unsupported property",
-                           "Request body must be a JSON object", element="")
+            raise QboFault(
+                "2010",
+                "Request has invalid or unsupported property",
+                "Request body must be a JSON object",
+                element="",
+            )
         operation = (operation or "").lower()
         include = (include or "").lower()
         if operation == "delete":
@@ -326,15 +543,20 @@ class Company:
         self._check_sync_token(entity, old, body)
         self._closing_check(old.get("TxnDate"))
         if entity in SALES_FORMS and self.realm.applied.get((entity, old["Id"])):
-            raise faults.business(f"This {entity} has linked transactions. You must unlink any linked "
-                                  "transactions before deleting it.")
+            raise faults.business(
+                f"This {entity} has linked transactions. You must unlink any linked "
+                "transactions before deleting it."
+            )
         if entity == "Payment":
             self._apply_payment(old["Id"], [])
         self._adjust_customer_balance(old, None, entity)
         del self.realm.table(entity)[old["Id"]]
         self.realm.voided.discard((entity, old["Id"]))
         self.realm.deleted.setdefault(entity, {})[old["Id"]] = {
-            "domain": "QBO", "status": "Deleted", "Id": old["Id"], "MetaData": {"LastUpdatedTime": meta_time()},
+            "domain": "QBO",
+            "status": "Deleted",
+            "Id": old["Id"],
+            "MetaData": {"LastUpdatedTime": meta_time()},
         }
         return {"domain": "QBO", "status": "Deleted", "Id": old["Id"]}
 
@@ -350,7 +572,9 @@ class Company:
         row["PrivateNote"] = "Voided" if not note else f"Voided - {note}"
         if entity == "Invoice":
             if self.realm.applied.get(("Invoice", old["Id"])):
-                raise faults.business("This invoice has payments applied. Remove the payments before voiding it.")
+                raise faults.business(
+                    "This invoice has payments applied. Remove the payments before voiding it."
+                )
             for line in row.get("Line", []):
                 line["Amount"] = 0
                 detail = line.get("SalesItemLineDetail")
@@ -382,7 +606,9 @@ class Company:
             return self._build_payment(body, old)
         raise faults.unsupported(f"Operation Create is not supported for {entity}.")
 
-    def _check_unique(self, entities: tuple[str, ...], name: str, old: dict | None, own: str, kind: str) -> None:
+    def _check_unique(
+        self, entities: tuple[str, ...], name: str, old: dict | None, own: str, kind: str
+    ) -> None:
         wanted = name.strip().lower()
         for entity in entities:
             for row_id, row in self.realm.table(entity).items():
@@ -400,27 +626,43 @@ class Company:
                 if old is not None and old.get("DisplayName"):
                     generated = old["DisplayName"]  # DisplayName cannot be removed by an update.
                 else:
-                    raise QboFault("6080", "No Name Provided",
-                                   "Please enter a Title, First Name, Middle Name, Last Name, Suffix or Display "
-                                   "Name.", element="")
+                    raise QboFault(
+                        "6080",
+                        "No Name Provided",
+                        "Please enter a Title, First Name, Middle Name, Last Name, Suffix or Display Name.",
+                        element="",
+                    )
             body["DisplayName"] = generated
         _check_lengths(body, _PEOPLE_LIMITS)
         email = _get_path(body, "PrimaryEmailAddr.Address")
         if email and ("@" not in email or "." not in email):
-            raise QboFault("2010", "Request has invalid or unsupported property",
-                           f"Property Name:PrimaryEmailAddr.Address specified is unsupported or invalid: {email}",
-                           element="PrimaryEmailAddr")
+            raise QboFault(
+                "2010",
+                "Request has invalid or unsupported property",
+                f"Property Name:PrimaryEmailAddr.Address specified is unsupported or invalid: {email}",
+                element="PrimaryEmailAddr",
+            )
         self._check_unique(PEOPLE, body["DisplayName"], old, entity, "customer, vendor or employee")
-        for field, target in (("SalesTermRef", "Term"), ("PaymentMethodRef", "PaymentMethod"),
-                              ("TermRef", "Term")):
+        for field, target in (
+            ("SalesTermRef", "Term"),
+            ("PaymentMethodRef", "PaymentMethod"),
+            ("TermRef", "Term"),
+        ):
             if field in body:
                 body[field] = self._check_ref(field, target, body[field])
         for read_only in ("Balance", "BalanceWithJobs", "FullyQualifiedName"):
             body.pop(read_only, None)
         row = {"Active": True, "CurrencyRef": dict(USD), "PrintOnCheckName": body["DisplayName"]}
         if entity == "Customer":
-            row.update({"Taxable": True, "Job": False, "BillWithParent": False, "PreferredDeliveryMethod": "Print",
-                        "FullyQualifiedName": body["DisplayName"]})
+            row.update(
+                {
+                    "Taxable": True,
+                    "Job": False,
+                    "BillWithParent": False,
+                    "PreferredDeliveryMethod": "Print",
+                    "FullyQualifiedName": body["DisplayName"],
+                }
+            )
             row["Balance"] = row["BalanceWithJobs"] = old.get("Balance", 0) if old else 0
             row["BalanceWithJobs"] = row["Balance"]
         elif entity == "Vendor":
@@ -447,15 +689,24 @@ class Company:
             if not item_type:
                 raise faults.required("Type")
             body["Type"] = item_type
-            if item_type in ("Service", "Inventory", "NonInventory") and not _ref_value(body.get("IncomeAccountRef")):
-                raise QboFault("2020", "Required Param Missing",
-                               "Required parameter An income account is required for this item type. is missing "
-                               "in the request", element="IncomeAccountRef")
+            if item_type in ("Service", "Inventory", "NonInventory") and not _ref_value(
+                body.get("IncomeAccountRef")
+            ):
+                raise QboFault(
+                    "2020",
+                    "Required Param Missing",
+                    "Required parameter An income account is required for this item type. is missing "
+                    "in the request",
+                    element="IncomeAccountRef",
+                )
             if item_type == "Inventory" and not _ref_value(body.get("AssetAccountRef")):
-                raise QboFault("2020", "Required Param Missing",
-                               "Required parameter An inventory asset account is required if you are tracking "
-                               "inventory quantities for this product. is missing in the request",
-                               element="AssetAccountRef")
+                raise QboFault(
+                    "2020",
+                    "Required Param Missing",
+                    "Required parameter An inventory asset account is required if you are tracking "
+                    "inventory quantities for this product. is missing in the request",
+                    element="AssetAccountRef",
+                )
             for field in ("IncomeAccountRef", "ExpenseAccountRef", "AssetAccountRef"):
                 if field in body:
                     body[field] = self._check_ref(field, "Account", body[field])
@@ -468,11 +719,18 @@ class Company:
         if entity in ("Item", "Account", "Class", "Department"):
             row["FullyQualifiedName"] = name
         if entity == "Item":
-            row.update({"Taxable": False, "UnitPrice": 0, "TrackQtyOnHand": False, "Level": 0,
-                        "SubItem": False})
+            row.update(
+                {"Taxable": False, "UnitPrice": 0, "TrackQtyOnHand": False, "Level": 0, "SubItem": False}
+            )
         if entity == "Account":
-            row.update({"SubAccount": False, "CurrentBalance": 0, "CurrentBalanceWithSubAccounts": 0,
-                        "CurrencyRef": dict(USD)})
+            row.update(
+                {
+                    "SubAccount": False,
+                    "CurrentBalance": 0,
+                    "CurrentBalanceWithSubAccounts": 0,
+                    "CurrencyRef": dict(USD),
+                }
+            )
         if entity in ("Class", "Department"):
             row["Sub" + entity] = False
         if entity == "Term":
@@ -534,7 +792,8 @@ class Company:
                 if "ClassRef" in detail:
                     detail["ClassRef"] = self._check_ref("ClassRef", "Class", detail["ClassRef"])
                 detail["TaxCodeRef"] = self._check_ref("TaxCodeRef", "TaxCode", detail.get("TaxCodeRef")) or {
-                    "value": "NON"}
+                    "value": "NON"
+                }
                 qty, price = detail.get("Qty"), detail.get("UnitPrice")
                 amount = money(line["Amount"]) if "Amount" in line else None
                 if qty is not None and price is not None:
@@ -556,9 +815,12 @@ class Company:
                 line["DetailType"] = "DescriptionOnly"
                 line.pop("Amount", None)
             else:
-                raise QboFault("2010", "Request has invalid or unsupported property",
-                               f"Property Name:DetailType {detail_type} specified is unsupported or invalid",
-                               element="Line.DetailType")
+                raise QboFault(
+                    "2010",
+                    "Request has invalid or unsupported property",
+                    f"Property Name:DetailType {detail_type} specified is unsupported or invalid",
+                    element="Line.DetailType",
+                )
             out.append(line)
         for line in discount_lines:
             detail = line.get("DiscountLineDetail") or {}
@@ -584,8 +846,11 @@ class Company:
             _check_lengths(body, {"DocNumber": 21})
         if not custom:
             if doc is None:
-                numbers = [int(r["DocNumber"]) for r in self.realm.table(entity).values()
-                           if str(r.get("DocNumber", "")).isdigit()]
+                numbers = [
+                    int(r["DocNumber"])
+                    for r in self.realm.table(entity).values()
+                    if str(r.get("DocNumber", "")).isdigit()
+                ]
                 body["DocNumber"] = (old or {}).get("DocNumber") or str(max(numbers or [1000]) + 1)
             return
         if doc is None or allow_duplicate:
@@ -621,12 +886,35 @@ class Company:
         customer = self.realm.get("Customer", body["CustomerRef"]["value"])
         row: dict = {}
         if entity == "Invoice":
-            row.update({"AllowIPNPayment": False, "AllowOnlinePayment": False,
-                        "AllowOnlineCreditCardPayment": False, "AllowOnlineACHPayment": False})
-        row.update({"CurrencyRef": dict(USD), "TxnTaxDetail": {"TotalTax": 0}, "ApplyTaxAfterDiscount": False,
-                    "PrintStatus": "NotSet", "EmailStatus": "NotSet"})
-        for read_only in ("TotalAmt", "Balance", "HomeBalance", "HomeTotalAmt", "InvoiceLink", "FreeFormAddress",
-                          "RemainingCredit", "LinkedTxn", "UnappliedAmt", "Deposit"):
+            row.update(
+                {
+                    "AllowIPNPayment": False,
+                    "AllowOnlinePayment": False,
+                    "AllowOnlineCreditCardPayment": False,
+                    "AllowOnlineACHPayment": False,
+                }
+            )
+        row.update(
+            {
+                "CurrencyRef": dict(USD),
+                "TxnTaxDetail": {"TotalTax": 0},
+                "ApplyTaxAfterDiscount": False,
+                "PrintStatus": "NotSet",
+                "EmailStatus": "NotSet",
+            }
+        )
+        for read_only in (
+            "TotalAmt",
+            "Balance",
+            "HomeBalance",
+            "HomeTotalAmt",
+            "InvoiceLink",
+            "FreeFormAddress",
+            "RemainingCredit",
+            "LinkedTxn",
+            "UnappliedAmt",
+            "Deposit",
+        ):
             body.pop(read_only, None)
         row.update(body)
         row["CustomField"] = self._custom_fields(body.get("CustomField"))
@@ -635,18 +923,25 @@ class Company:
             if addr not in row and customer and customer.get(addr):
                 row[addr] = copy.deepcopy(customer[addr])
         row["TotalAmt"] = num(total)
-        applied = sum((Decimal(str(a)) for a in self.realm.applied.get((entity, (old or {}).get("Id")), {}).values()),
-                      Decimal(0))
+        applied = sum(
+            (Decimal(str(a)) for a in self.realm.applied.get((entity, (old or {}).get("Id")), {}).values()),
+            Decimal(0),
+        )
         row["Balance"] = num(total - applied)
         if entity == "Invoice":
             if "DueDate" not in body:
-                term_ref = body.get("SalesTermRef") or (customer or {}).get("SalesTermRef") or \
-                    self.preferences().get("SalesFormsPrefs", {}).get("DefaultTerms")
+                term_ref = (
+                    body.get("SalesTermRef")
+                    or (customer or {}).get("SalesTermRef")
+                    or self.preferences().get("SalesFormsPrefs", {}).get("DefaultTerms")
+                )
                 term = self.realm.get("Term", _ref_value(term_ref)) if term_ref else None
                 days = int((term or {}).get("DueDays", 0) or 0)
                 row["DueDate"] = (date.fromisoformat(row["TxnDate"]) + timedelta(days=days)).isoformat()
-            row["LinkedTxn"] = [{"TxnId": pid, "TxnType": "Payment"}
-                                for pid in self.realm.applied.get((entity, (old or {}).get("Id")), {})]
+            row["LinkedTxn"] = [
+                {"TxnId": pid, "TxnType": "Payment"}
+                for pid in self.realm.applied.get((entity, (old or {}).get("Id")), {})
+            ]
         else:
             row["RemainingCredit"] = row["Balance"]
         return row
@@ -658,8 +953,11 @@ class Company:
         total = money(body["TotalAmt"], "TotalAmt")
         customer_id = body["CustomerRef"]["value"]
         lines, applied_invoices, applied_credits = [], Decimal(0), Decimal(0)
-        previous = {key: Decimal(str(amounts.get(old["Id"], 0))) for key, amounts in self.realm.applied.items()
-                    } if old else {}
+        previous = (
+            {key: Decimal(str(amounts.get(old["Id"], 0))) for key, amounts in self.realm.applied.items()}
+            if old
+            else {}
+        )
         for raw in body.get("Line") or []:
             if not isinstance(raw, dict):
                 continue
@@ -674,10 +972,14 @@ class Company:
                     raise faults.not_found()
                 if target.get("CustomerRef", {}).get("value") != customer_id:
                     raise faults.business(f"The {txn_type} {txn_id} belongs to a different customer.")
-                open_amount = Decimal(str(target.get("Balance", 0))) + previous.get((txn_type, txn_id), Decimal(0))
+                open_amount = Decimal(str(target.get("Balance", 0))) + previous.get(
+                    (txn_type, txn_id), Decimal(0)
+                )
                 if amount > open_amount:
-                    raise faults.business(f"The payment amount {amount} is more than the open balance "
-                                          f"{open_amount} of {txn_type} {txn_id}.")
+                    raise faults.business(
+                        f"The payment amount {amount} is more than the open balance "
+                        f"{open_amount} of {txn_type} {txn_id}."
+                    )
                 links.append({"TxnId": txn_id, "TxnType": txn_type})
                 if txn_type == "Invoice":
                     applied_invoices += amount
@@ -690,8 +992,14 @@ class Company:
             raise faults.business("The amount received must be greater than or equal to the amount applied.")
         body.pop("UnappliedAmt", None)
         if "DepositToAccountRef" not in body:
-            undeposited = next((r for r in self.realm.table("Account").values()
-                                if r.get("AccountSubType") == "UndepositedFunds"), None)
+            undeposited = next(
+                (
+                    r
+                    for r in self.realm.table("Account").values()
+                    if r.get("AccountSubType") == "UndepositedFunds"
+                ),
+                None,
+            )
             if undeposited:
                 body["DepositToAccountRef"] = {"value": undeposited["Id"]}
         row = {"CurrencyRef": dict(USD), "ProcessPayment": False}
@@ -703,8 +1011,11 @@ class Company:
     def _commit(self, entity: str, row: dict, old: dict | None) -> None:
         self.realm.table(entity)[row["Id"]] = row
         if entity == "Payment":
-            applications = [(link["TxnType"], link["TxnId"], line["Amount"])
-                            for line in row.get("Line", []) for link in line.get("LinkedTxn", [])]
+            applications = [
+                (link["TxnType"], link["TxnId"], line["Amount"])
+                for line in row.get("Line", [])
+                for link in line.get("LinkedTxn", [])
+            ]
             self._apply_payment(row["Id"], applications)
         if entity in TRANSACTIONS:
             self._adjust_customer_balance(old, row, entity)
@@ -725,12 +1036,15 @@ class Company:
             if target is None:
                 continue
             before = dict(target)
-            applied = sum((Decimal(str(a)) for a in self.realm.applied.get((txn_type, txn_id), {}).values()),
-                          Decimal(0))
+            applied = sum(
+                (Decimal(str(a)) for a in self.realm.applied.get((txn_type, txn_id), {}).values()), Decimal(0)
+            )
             target["Balance"] = num(Decimal(str(target.get("TotalAmt", 0))) - applied)
             if txn_type == "Invoice":
-                target["LinkedTxn"] = [{"TxnId": pid, "TxnType": "Payment"}
-                                       for pid in self.realm.applied.get((txn_type, txn_id), {})]
+                target["LinkedTxn"] = [
+                    {"TxnId": pid, "TxnType": "Payment"}
+                    for pid in self.realm.applied.get((txn_type, txn_id), {})
+                ]
             else:
                 target["RemainingCredit"] = target["Balance"]
             # A payment changes the invoice's balance but not its SyncToken; CDC still sees the change.
@@ -782,21 +1096,30 @@ class Company:
         if not changed_since:
             raise faults.required("changedSince")
         if since is None:
-            raise QboFault("2010", "Request has invalid or unsupported property",
-                           f"Property Name:changedSince {changed_since} specified is unsupported or invalid",
-                           element="changedSince")
+            raise QboFault(
+                "2010",
+                "Request has invalid or unsupported property",
+                f"Property Name:changedSince {changed_since} specified is unsupported or invalid",
+                element="changedSince",
+            )
         names = [self.resolve_entity(name.strip()) for name in (entities or "").split(",") if name.strip()]
         if not names:
             raise faults.required("entities")
         results, budget = [], limit
         for entity in names:
-            changed = [r for r in self.realm.table(entity).values()
-                       if query.parse_moment(r["MetaData"]["LastUpdatedTime"]) >= since]
+            changed = [
+                r
+                for r in self.realm.table(entity).values()
+                if query.parse_moment(r["MetaData"]["LastUpdatedTime"]) >= since
+            ]
             changed.sort(key=lambda r: query.parse_moment(r["MetaData"]["LastUpdatedTime"]))
-            gone = [t for t in self.realm.deleted.get(entity, {}).values()
-                    if query.parse_moment(t["MetaData"]["LastUpdatedTime"]) >= since]
+            gone = [
+                t
+                for t in self.realm.deleted.get(entity, {}).values()
+                if query.parse_moment(t["MetaData"]["LastUpdatedTime"]) >= since
+            ]
             gone.sort(key=lambda t: query.parse_moment(t["MetaData"]["LastUpdatedTime"]))
-            objects = (changed + gone)[:max(budget, 0)]
+            objects = (changed + gone)[: max(budget, 0)]
             budget -= len(objects)
             if objects:
                 group = {entity: objects, "startPosition": 1, "maxResults": len(objects)}
@@ -812,8 +1135,12 @@ class Company:
         if not isinstance(items, list):
             raise faults.required("BatchItemRequest")
         if len(items) > 30:
-            raise QboFault("1040", "Batch size exceeds allowed limit",
-                           f"Batch size exceeds allowed limit. Max allowed: 30, supplied: {len(items)}", element="")
+            raise QboFault(
+                "1040",
+                "Batch size exceeds allowed limit",
+                f"Batch size exceeds allowed limit. Max allowed: 30, supplied: {len(items)}",
+                element="",
+            )
         responses = []
         for item in items:
             bid = item.get("bId") if isinstance(item, dict) else None
@@ -845,8 +1172,10 @@ class Company:
     def count(self, entity: str, filters: dict[str, str]) -> int:
         total = 0
         for row in self.realm.table(entity).values():
-            if all(str(query.field_value(row, k) or "").strip().lower() == v.strip().lower()
-                   for k, v in filters.items()):
+            if all(
+                str(query.field_value(row, k) or "").strip().lower() == v.strip().lower()
+                for k, v in filters.items()
+            ):
                 total += 1
         return total
 
@@ -856,12 +1185,22 @@ class Company:
             value = row.get(field)
             if value not in (None, ""):
                 seen.setdefault(str(value), []).append(row["Id"])
-        return [{field: value, "count": len(ids), "ids": ids} for value, ids in sorted(seen.items()) if len(ids) > 1]
+        return [
+            {field: value, "count": len(ids), "ids": ids}
+            for value, ids in sorted(seen.items())
+            if len(ids) > 1
+        ]
 
     def find_by_name(self, entity: str, name: str) -> dict | None:
         wanted = name.strip().lower()
-        return next((r for r in self.realm.table(entity).values()
-                     if (self._name_of(entity, r) or "").strip().lower() == wanted), None)
+        return next(
+            (
+                r
+                for r in self.realm.table(entity).values()
+                if (self._name_of(entity, r) or "").strip().lower() == wanted
+            ),
+            None,
+        )
 
     def plant(self, spec: dict) -> dict:
         """Create conflict fixtures the console's demo needs, without the sandbox knowing the demo book."""
@@ -871,7 +1210,9 @@ class Company:
             try:
                 return action()
             except QboFault as fault:
-                result["errors"].append({"kind": kind, "name": label, "code": fault.code, "detail": fault.detail})
+                result["errors"].append(
+                    {"kind": kind, "name": label, "code": fault.code, "detail": fault.detail}
+                )
                 return None
 
         for name in spec.get("vendors", []):
@@ -886,26 +1227,41 @@ class Company:
         for invoice in spec.get("invoices", []):
             customer = self.find_by_name("Customer", invoice["CustomerName"])
             if customer is None:
-                customer = attempt("customer", invoice["CustomerName"],
-                                   lambda n=invoice["CustomerName"]: self.create("Customer", {"DisplayName": n}))
+                customer = attempt(
+                    "customer",
+                    invoice["CustomerName"],
+                    lambda n=invoice["CustomerName"]: self.create("Customer", {"DisplayName": n}),
+                )
                 if customer is None:
                     continue
                 result["customers"].append(customer["Id"])
-            body = {"CustomerRef": {"value": customer["Id"]},
-                    "Line": [{"DetailType": "SalesItemLineDetail", "Amount": invoice.get("Amount", 0),
-                              "SalesItemLineDetail": {"ItemRef": {"value": service["Id"]}}}]}
+            body = {
+                "CustomerRef": {"value": customer["Id"]},
+                "Line": [
+                    {
+                        "DetailType": "SalesItemLineDetail",
+                        "Amount": invoice.get("Amount", 0),
+                        "SalesItemLineDetail": {"ItemRef": {"value": service["Id"]}},
+                    }
+                ],
+            }
             if invoice.get("DocNumber"):
                 body["DocNumber"] = invoice["DocNumber"]
             if invoice.get("TxnDate"):
                 body["TxnDate"] = invoice["TxnDate"]
-            row = attempt("invoice", str(invoice.get("DocNumber")),
-                          lambda b=body: self.create("Invoice", b, allow_duplicate_docnum=True))
+            row = attempt(
+                "invoice",
+                str(invoice.get("DocNumber")),
+                lambda b=body: self.create("Invoice", b, allow_duplicate_docnum=True),
+            )
             if row:
                 result["invoices"].append(row["Id"])
         for name in spec.get("inactive_items", []):
             item = self.find_by_name("Item", name)
             if item is None:
-                result["errors"].append({"kind": "item", "name": name, "code": "610", "detail": "no such item"})
+                result["errors"].append(
+                    {"kind": "item", "name": name, "code": "610", "detail": "no such item"}
+                )
                 continue
             updated = self._stamp_update(item, {**item, "Active": False})
             self.realm.table("Item")[item["Id"]] = updated
@@ -913,8 +1269,9 @@ class Company:
         if spec.get("closing_date"):
             prefs = self.preferences()
             new_prefs = copy.deepcopy(prefs)
-            new_prefs.setdefault("AccountingInfoPrefs", {})["BookCloseDate"] = \
-                _parse_date(spec["closing_date"], "closing_date").isoformat()
+            new_prefs.setdefault("AccountingInfoPrefs", {})["BookCloseDate"] = _parse_date(
+                spec["closing_date"], "closing_date"
+            ).isoformat()
             self.realm.table("Preferences")["1"] = self._stamp_update(prefs, new_prefs)
             result["closing_date"] = new_prefs["AccountingInfoPrefs"]["BookCloseDate"]
         return result

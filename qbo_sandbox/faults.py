@@ -45,8 +45,15 @@ def _offset(moment: datetime) -> str:
 class QboFault(Exception):
     """A business or validation fault; rendered as the Intuit Fault envelope."""
 
-    def __init__(self, code: str | int, message: str, detail: str, element: str | None = None,
-                 status: int = 400, fault_type: str = "ValidationFault"):
+    def __init__(
+        self,
+        code: str | int,
+        message: str,
+        detail: str,
+        element: str | None = None,
+        status: int = 400,
+        fault_type: str = "ValidationFault",
+    ):
         super().__init__(f"{code} {message}: {detail}")
         self.code = str(code)
         self.message = message
@@ -71,7 +78,8 @@ def not_found(detail: str = INACTIVE_DETAIL) -> QboFault:
 
 def stale(entity: str) -> QboFault:
     return QboFault(
-        "5010", "Stale Object Error",
+        "5010",
+        "Stale Object Error",
         "Stale Object Error : You and Sandbox User were working on this at the same time. Sandbox User "
         f"finished before you did, so your work was not saved. Entity={entity}",
         element="",
@@ -80,7 +88,8 @@ def stale(entity: str) -> QboFault:
 
 def duplicate_name(kind: str = "customer, vendor or employee") -> QboFault:
     return QboFault(
-        "6240", "Duplicate Name Exists Error",
+        "6240",
+        "Duplicate Name Exists Error",
         f"The name supplied already exists. : Another {kind} is already using this name. "
         "Please use a different name.",
     )
@@ -88,7 +97,8 @@ def duplicate_name(kind: str = "customer, vendor or employee") -> QboFault:
 
 def duplicate_doc_number(doc_number: str, txn_type: str, txn_id: str) -> QboFault:
     return QboFault(
-        "6140", "Duplicate Document Number Error",
+        "6140",
+        "Duplicate Document Number Error",
         "Duplicate Document Number Error : You must specify a different number. This number has already "
         f"been used. DocNumber={doc_number} is assigned to TxnType={txn_type} with TxnId={txn_id}",
         element="",
@@ -97,7 +107,8 @@ def duplicate_doc_number(doc_number: str, txn_type: str, txn_id: str) -> QboFaul
 
 def string_length(field: str, max_len: int, supplied: int) -> QboFault:
     return QboFault(
-        "2050", "Invalid String Length",
+        "2050",
+        "Invalid String Length",
         f"String length is either shorter or longer than supported by specification. Min:0 Max:{max_len} "
         f"supported. Supplied length:{supplied}",
         element=field,
@@ -105,18 +116,30 @@ def string_length(field: str, max_len: int, supplied: int) -> QboFault:
 
 
 def required(param: str) -> QboFault:
-    return QboFault("2020", "Required Param Missing",
-                    f"Required parameter {param} is missing in the request", element=param)
+    return QboFault(
+        "2020",
+        "Required Param Missing",
+        f"Required parameter {param} is missing in the request",
+        element=param,
+    )
 
 
 def business(detail: str) -> QboFault:
-    return QboFault("6000", "A business validation error has occurred while processing your request",
-                    f"Business Validation Error: {detail}", element="")
+    return QboFault(
+        "6000",
+        "A business validation error has occurred while processing your request",
+        f"Business Validation Error: {detail}",
+        element="",
+    )
 
 
 def invalid_reference(field: str, kind: str, value: str) -> QboFault:
-    return QboFault("2500", "Invalid Reference Id",
-                    f"Invalid Reference Id : {kind} element id {value} not found", element=field)
+    return QboFault(
+        "2500",
+        "Invalid Reference Id",
+        f"Invalid Reference Id : {kind} element id {value} not found",
+        element=field,
+    )
 
 
 def unsupported(detail: str) -> QboFault:
@@ -124,12 +147,15 @@ def unsupported(detail: str) -> QboFault:
 
 
 def invalid_id(value: str) -> QboFault:
-    return QboFault("2030", "Invalid ID", f"Id should be a valid number. Supplied value:{value}", element="Id")
+    return QboFault(
+        "2030", "Invalid ID", f"Id should be a valid number. Supplied value:{value}", element="Id"
+    )
 
 
 def period_closed(close_date: str) -> QboFault:
     return QboFault(
-        "6200", "Account Period Closed",
+        "6200",
+        "Account Period Closed",
         f"Account Period Closed : The account period has closed (books closed through {close_date}). "
         "Transactions dated on or before the closing date cannot be added, changed or deleted.",
         element="",
@@ -137,8 +163,12 @@ def period_closed(close_date: str) -> QboFault:
 
 
 def amount_mismatch(amount: object) -> QboFault:
-    return QboFault("6070", "Amount calculation incorrect in the request",
-                    f"Amount is not equal to the Qty * UnitPrice. Supplied value: {amount}", element="")
+    return QboFault(
+        "6070",
+        "Amount calculation incorrect in the request",
+        f"Amount is not equal to the Qty * UnitPrice. Supplied value: {amount}",
+        element="",
+    )
 
 
 def query_parse_error(detail: str) -> QboFault:
@@ -152,21 +182,46 @@ def query_invalid(detail: str) -> QboFault:
 def auth_failed_body(detail: str) -> bytes:
     """The gateway's 401 body, in the shape of the recorded error/401 exchange."""
     body = {
-        "warnings": None, "intuitObject": None,
-        "fault": {"error": [{"message": "message=AuthenticationFailed; errorCode=003200; statusCode=401",
-                             "detail": detail, "code": "3200", "element": None}],
-                  "type": "AUTHENTICATION"},
-        "report": None, "queryResponse": None, "batchItemResponse": [], "attachableResponse": [],
-        "syncErrorResponse": None, "requestId": None, "time": int(time.time() * 1000), "status": None,
+        "warnings": None,
+        "intuitObject": None,
+        "fault": {
+            "error": [
+                {
+                    "message": "message=AuthenticationFailed; errorCode=003200; statusCode=401",
+                    "detail": detail,
+                    "code": "3200",
+                    "element": None,
+                }
+            ],
+            "type": "AUTHENTICATION",
+        },
+        "report": None,
+        "queryResponse": None,
+        "batchItemResponse": [],
+        "attachableResponse": [],
+        "syncErrorResponse": None,
+        "requestId": None,
+        "time": int(time.time() * 1000),
+        "status": None,
         "cdcresponse": [],
     }
     return json.dumps(body).encode()
 
 
 def authz_failed_body(detail: str) -> bytes:
-    body = {"Fault": {"Error": [{"Message": "message=ApplicationAuthorizationFailed; errorCode=003100; "
-                                            "statusCode=403", "Detail": detail, "code": "3100"}],
-                      "type": "AUTHORIZATION"}, "time": qbo_time()}
+    body = {
+        "Fault": {
+            "Error": [
+                {
+                    "Message": "message=ApplicationAuthorizationFailed; errorCode=003100; statusCode=403",
+                    "Detail": detail,
+                    "code": "3100",
+                }
+            ],
+            "type": "AUTHORIZATION",
+        },
+        "time": qbo_time(),
+    }
     return json.dumps(body).encode()
 
 
@@ -181,17 +236,37 @@ def throttle_body(xml: bool) -> tuple[bytes, str]:
             "</Error></Fault></IntuitResponse>"
         )
         return text.encode(), "application/xml"
-    body = {"Fault": {"Error": [{"Message": "message=ThrottleExceeded; errorCode=003001; statusCode=429",
-                                 "Detail": "The request limit was reached.", "code": "3001"}],
-                      "type": "SERVICE"}, "time": qbo_time()}
+    body = {
+        "Fault": {
+            "Error": [
+                {
+                    "Message": "message=ThrottleExceeded; errorCode=003001; statusCode=429",
+                    "Detail": "The request limit was reached.",
+                    "code": "3001",
+                }
+            ],
+            "type": "SERVICE",
+        },
+        "time": qbo_time(),
+    }
     return json.dumps(body).encode(), "application/json"
 
 
 def system_fault_body() -> bytes:
-    body = {"Fault": {"Error": [{"Message": "An application error has occurred while processing your request",
-                                 "Detail": "System Failure Error: An unexpected error occurred while accessing "
-                                           "or saving your data. Please wait a few minutes and try again.",
-                                 "code": "10000"}], "type": "SystemFault"}, "time": qbo_time()}
+    body = {
+        "Fault": {
+            "Error": [
+                {
+                    "Message": "An application error has occurred while processing your request",
+                    "Detail": "System Failure Error: An unexpected error occurred while accessing "
+                    "or saving your data. Please wait a few minutes and try again.",
+                    "code": "10000",
+                }
+            ],
+            "type": "SystemFault",
+        },
+        "time": qbo_time(),
+    }
     return json.dumps(body).encode()
 
 

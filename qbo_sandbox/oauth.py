@@ -42,7 +42,9 @@ class TokenStore:
         self.allowed_clients = allowed_clients
         self.access: dict[str, AccessToken] = {}
         self.refresh: dict[str, RefreshToken] = {}
-        self.codes: dict[str, tuple[str, str, str, float]] = {}  # code -> (client_id, redirect_uri, realm, exp)
+        self.codes: dict[
+            str, tuple[str, str, str, float]
+        ] = {}  # code -> (client_id, redirect_uri, realm, exp)
 
     def state(self) -> dict:
         return {"access": self.access, "refresh": self.refresh, "codes": self.codes}
@@ -66,8 +68,13 @@ class TokenStore:
         with self._lock:
             self.access[access] = AccessToken(realm, client_id, now + self.access_ttl_s)
             self.refresh[refresh] = RefreshToken(realm, client_id, now + REFRESH_TTL_S)
-        return {"token_type": "bearer", "access_token": access, "refresh_token": refresh,
-                "expires_in": self.access_ttl_s, "x_refresh_token_expires_in": REFRESH_TTL_S}
+        return {
+            "token_type": "bearer",
+            "access_token": access,
+            "refresh_token": refresh,
+            "expires_in": self.access_ttl_s,
+            "x_refresh_token_expires_in": REFRESH_TTL_S,
+        }
 
     def redeem_code(self, code: str, client_id: str, redirect_uri: str) -> dict | None:
         with self._lock:
@@ -81,7 +88,12 @@ class TokenStore:
     def rotate(self, refresh_token: str, client_id: str) -> dict | None:
         with self._lock:
             entry = self.refresh.get(refresh_token)
-            if entry is None or not entry.active or entry.expires_at < time.time() or entry.client_id != client_id:
+            if (
+                entry is None
+                or not entry.active
+                or entry.expires_at < time.time()
+                or entry.client_id != client_id
+            ):
                 return None
             entry.active = False
         return self.mint(entry.realm, client_id)
@@ -136,8 +148,15 @@ def discovery(base_url: str) -> dict:
         "response_types_supported": ["code"],
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": ["RS256"],
-        "scopes_supported": ["openid", "email", "profile", "address", "phone",
-                             "com.intuit.quickbooks.accounting", "com.intuit.quickbooks.payment"],
+        "scopes_supported": [
+            "openid",
+            "email",
+            "profile",
+            "address",
+            "phone",
+            "com.intuit.quickbooks.accounting",
+            "com.intuit.quickbooks.payment",
+        ],
         "token_endpoint_auth_methods_supported": ["client_secret_post", "client_secret_basic"],
         "claims_supported": ["aud", "exp", "iat", "iss", "realmid", "sub"],
     }
@@ -160,7 +179,8 @@ class OAuthRoutes:
     async def consent_page(self, request: Request) -> Response:
         params = request.query_params
         fields = "".join(
-            f'<input type="hidden" name="{html.escape(k)}" value="{html.escape(v)}">' for k, v in params.items()
+            f'<input type="hidden" name="{html.escape(k)}" value="{html.escape(v)}">'
+            for k, v in params.items()
             if k != "realmId"
         )
         realm = html.escape(params.get("realmId", self.default_realm))
@@ -180,8 +200,10 @@ class OAuthRoutes:
         values.update({k: v for k, v in request.query_params.items() if k not in values})
         redirect_uri = values.get("redirect_uri")
         if not redirect_uri or not values.get("client_id"):
-            return JSONResponse({"error": "invalid_request",
-                                 "error_description": "client_id and redirect_uri are required"}, 400)
+            return JSONResponse(
+                {"error": "invalid_request", "error_description": "client_id and redirect_uri are required"},
+                400,
+            )
         realm = values.get("realmId") or self.default_realm
         code = self.tokens.issue_code(values["client_id"], redirect_uri, realm)
         query = {"code": code, "realmId": realm}
@@ -199,7 +221,9 @@ class OAuthRoutes:
             return JSONResponse({"error": "invalid_client"}, 401)
         grant = form.get("grant_type")
         if grant == "authorization_code":
-            result = self.tokens.redeem_code(str(form.get("code", "")), client[0], str(form.get("redirect_uri", "")))
+            result = self.tokens.redeem_code(
+                str(form.get("code", "")), client[0], str(form.get("redirect_uri", ""))
+            )
         elif grant == "refresh_token":
             result = self.tokens.rotate(str(form.get("refresh_token", "")), client[0])
         else:
@@ -221,5 +245,12 @@ class OAuthRoutes:
         return Response(status_code=200)
 
     async def userinfo(self, request: Request) -> Response:
-        return JSONResponse({"sub": "sandbox-user", "email": "sandbox@example.com", "emailVerified": True,
-                             "givenName": "Sandbox", "familyName": "User"})
+        return JSONResponse(
+            {
+                "sub": "sandbox-user",
+                "email": "sandbox@example.com",
+                "emailVerified": True,
+                "givenName": "Sandbox",
+                "familyName": "User",
+            }
+        )

@@ -62,7 +62,9 @@ def tokenize(text: str) -> list[_Tok]:
     while pos < len(stripped):
         match = _TOKEN.match(stripped, pos)
         if not match:
-            raise query_parse_error(f'Encountered " "{stripped[pos:pos + 10].strip()}"" at line 1, column {pos + 1}.')
+            raise query_parse_error(
+                f'Encountered " "{stripped[pos : pos + 10].strip()}"" at line 1, column {pos + 1}.'
+            )
         kind = match.lastgroup
         tokens.append(_Tok(kind, match.group(kind), match.start(kind)))
         pos = match.end()
@@ -246,8 +248,10 @@ def _coerce_pair(actual: object, wanted: object) -> tuple[object, object] | None
     if actual is None:
         return None
     if isinstance(actual, bool) or isinstance(wanted, bool):
+
         def as_bool(v):
-            return (v if isinstance(v, bool) else str(v).lower() == "true")
+            return v if isinstance(v, bool) else str(v).lower() == "true"
+
         return as_bool(actual), as_bool(wanted)
     if isinstance(actual, (int, float, Decimal)):
         try:
@@ -284,8 +288,13 @@ def matches(row: dict, cond: Condition) -> bool:
         return False
     left, right = pair
     try:
-        return {"=": left == right, "<": left < right, ">": left > right,
-                "<=": left <= right, ">=": left >= right}[cond.op]
+        return {
+            "=": left == right,
+            "<": left < right,
+            ">": left > right,
+            "<=": left <= right,
+            ">=": left >= right,
+        }[cond.op]
     except TypeError:
         return False
 
@@ -314,7 +323,7 @@ def evaluate(query: Query, rows: list[dict], default_order: str = "Id") -> tuple
     for name, descending in reversed(order):
         selected.sort(key=lambda row, n=name: _sort_key(field_value(row, n)), reverse=descending)
     start = query.start_position - 1
-    return selected[start:start + query.max_results], len(selected)
+    return selected[start : start + query.max_results], len(selected)
 
 
 __all__ = ["Condition", "QboFault", "Query", "evaluate", "field_value", "matches", "parse", "parse_moment"]

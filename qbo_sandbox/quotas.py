@@ -42,8 +42,9 @@ class Quotas:
     def enabled(self) -> bool:
         return self.mode != "off"
 
-    def configure(self, mode: str | None = None, limits: dict | None = None,
-                  max_concurrent: int | None = None) -> None:
+    def configure(
+        self, mode: str | None = None, limits: dict | None = None, max_concurrent: int | None = None
+    ) -> None:
         with self._lock:
             if mode is not None:
                 if mode not in ("production", "off"):
@@ -61,8 +62,11 @@ class Quotas:
             self._events.clear()
 
     def describe(self) -> dict:
-        return {"mode": self.mode, "max_concurrent": self.max_concurrent,
-                "limits": {n: {"count": lim.count, "window_s": lim.window_s} for n, lim in self.limits.items()}}
+        return {
+            "mode": self.mode,
+            "max_concurrent": self.max_concurrent,
+            "limits": {n: {"count": lim.count, "window_s": lim.window_s} for n, lim in self.limits.items()},
+        }
 
     def _over(self, key: tuple[str, str], limit: Limit, now: float) -> bool:
         events = self._events.setdefault(key, deque())
@@ -77,11 +81,15 @@ class Quotas:
                 self._in_flight[realm] = self._in_flight.get(realm, 0) + 1
             return None
         now = time.monotonic()
-        checks = [(("realm_minute", realm), self.limits["realm_minute"]),
-                  (("realm_second", f"{realm}|{client_id}"), self.limits["realm_second"])]
+        checks = [
+            (("realm_minute", realm), self.limits["realm_minute"]),
+            (("realm_second", f"{realm}|{client_id}"), self.limits["realm_second"]),
+        ]
         if is_batch:
-            checks += [(("batch_app_minute", f"{realm}|{client_id}"), self.limits["batch_app_minute"]),
-                       (("batch_realm_minute", realm), self.limits["batch_realm_minute"])]
+            checks += [
+                (("batch_app_minute", f"{realm}|{client_id}"), self.limits["batch_app_minute"]),
+                (("batch_realm_minute", realm), self.limits["batch_realm_minute"]),
+            ]
         with self._lock:
             if self._in_flight.get(realm, 0) >= self.max_concurrent:
                 return "concurrency"

@@ -31,31 +31,82 @@ ITEMS = [
 
 TERMS = [("Due on receipt", 0), ("Net 15", 15), ("Net 30", 30), ("Net 45", 45)]
 
-PAYMENT_METHODS = [("Check", "NON_CREDIT_CARD"), ("ACH", "NON_CREDIT_CARD"), ("Wire", "NON_CREDIT_CARD"),
-                   ("Credit Card", "CREDIT_CARD")]
+PAYMENT_METHODS = [
+    ("Check", "NON_CREDIT_CARD"),
+    ("ACH", "NON_CREDIT_CARD"),
+    ("Wire", "NON_CREDIT_CARD"),
+    ("Credit Card", "CREDIT_CARD"),
+]
 
 CLASSES = ["Import", "Export", "Domestic"]
 DEPARTMENTS = ["Port Newark", "Savannah", "Long Beach"]
 
 # (DisplayName, GivenName, FamilyName, email, phone, (Line1, City, State, Zip)); ids follow Intuit's sample.
 CUSTOMERS = [
-    ("Amy's Bird Sanctuary", "Amy", "Lauterbach", "Birds@Intuit.com", "(650) 555-3311",
-     ("4581 Finch St.", "Bayshore", "CA", "94326")),
-    ("Bill's Windsurf Shop", "Bill", "Lucchini", "Surf@Intuit.com", "(415) 444-6538",
-     ("12 Ocean Dr.", "Half Moon Bay", "CA", "94213")),
-    ("Cool Cars", "Grace", "Pariente", "Cool_Cars@intuit.com", "(415) 555-9933",
-     ("65 Ocean Dr.", "Half Moon Bay", "CA", "94213")),
-    ("Diego Rodriguez", "Diego", "Rodriguez", "Diego@Rodriguez.com", "(650) 555-4477",
-     ("321 Channing", "Palo Alto", "CA", "94303")),
-    ("Dukes Basketball Camp", "Peter", "Dukes", "Dukes_bball@intuit.com", "(520) 420-5638",
-     ("25 Court St.", "Tucson", "AZ", "85719")),
-    ("Dylan Sollfrank", "Dylan", "Sollfrank", "Dylan@Sollfrank.com", "(650) 555-2222",
-     ("1 Main St.", "Palo Alto", "CA", "94303")),
-    ("Weiskopf Consulting", "Nicola", "Weiskopf", "Consulting@intuit.com", "(650) 555-1423",
-     ("45612 Main St.", "Bayshore", "CA", "94326")),
+    (
+        "Amy's Bird Sanctuary",
+        "Amy",
+        "Lauterbach",
+        "Birds@Intuit.com",
+        "(650) 555-3311",
+        ("4581 Finch St.", "Bayshore", "CA", "94326"),
+    ),
+    (
+        "Bill's Windsurf Shop",
+        "Bill",
+        "Lucchini",
+        "Surf@Intuit.com",
+        "(415) 444-6538",
+        ("12 Ocean Dr.", "Half Moon Bay", "CA", "94213"),
+    ),
+    (
+        "Cool Cars",
+        "Grace",
+        "Pariente",
+        "Cool_Cars@intuit.com",
+        "(415) 555-9933",
+        ("65 Ocean Dr.", "Half Moon Bay", "CA", "94213"),
+    ),
+    (
+        "Diego Rodriguez",
+        "Diego",
+        "Rodriguez",
+        "Diego@Rodriguez.com",
+        "(650) 555-4477",
+        ("321 Channing", "Palo Alto", "CA", "94303"),
+    ),
+    (
+        "Dukes Basketball Camp",
+        "Peter",
+        "Dukes",
+        "Dukes_bball@intuit.com",
+        "(520) 420-5638",
+        ("25 Court St.", "Tucson", "AZ", "85719"),
+    ),
+    (
+        "Dylan Sollfrank",
+        "Dylan",
+        "Sollfrank",
+        "Dylan@Sollfrank.com",
+        "(650) 555-2222",
+        ("1 Main St.", "Palo Alto", "CA", "94303"),
+    ),
+    (
+        "Weiskopf Consulting",
+        "Nicola",
+        "Weiskopf",
+        "Consulting@intuit.com",
+        "(650) 555-1423",
+        ("45612 Main St.", "Bayshore", "CA", "94326"),
+    ),
 ]
 
-VENDORS = ["Books by Bessie", "Brosnahan Insurance Agency", "Hicks Hardware", "Norton Lumber and Building Materials"]
+VENDORS = [
+    "Books by Bessie",
+    "Brosnahan Insurance Agency",
+    "Hicks Hardware",
+    "Norton Lumber and Building Materials",
+]
 
 EMPLOYEES = [("Emily", "Platt"), ("John", "Johnson")]
 
@@ -84,9 +135,16 @@ def seed_rows() -> dict[str, list[dict]]:
         "Department": [{"Name": name} for name in DEPARTMENTS],
         "Item": items,
         "Customer": [
-            {"DisplayName": name, "GivenName": given, "FamilyName": family, "CompanyName": name,
-             "PrimaryEmailAddr": {"Address": email}, "PrimaryPhone": {"FreeFormNumber": phone},
-             "BillAddr": _address(address), "ShipAddr": _address(address)}
+            {
+                "DisplayName": name,
+                "GivenName": given,
+                "FamilyName": family,
+                "CompanyName": name,
+                "PrimaryEmailAddr": {"Address": email},
+                "PrimaryPhone": {"FreeFormNumber": phone},
+                "BillAddr": _address(address),
+                "ShipAddr": _address(address),
+            }
             for name, given, family, email, phone, address in CUSTOMERS
         ],
         "Vendor": [{"DisplayName": name, "CompanyName": name} for name in VENDORS],
@@ -102,21 +160,48 @@ def _address(parts: tuple[str, str, str, str]) -> dict:
 def preferences() -> dict:
     return {
         "Id": "1",
-        "AccountingInfoPrefs": {"TrackDepartments": True, "DepartmentTerminology": "Location",
-                                "ClassTrackingPerTxn": True, "CustomerTerminology": "Customers"},
-        "ProductAndServicesPrefs": {"ForSales": True, "ForPurchase": True, "QuantityWithPriceAndRate": True,
-                                    "QuantityOnHand": True},
+        "AccountingInfoPrefs": {
+            "TrackDepartments": True,
+            "DepartmentTerminology": "Location",
+            "ClassTrackingPerTxn": True,
+            "CustomerTerminology": "Customers",
+        },
+        "ProductAndServicesPrefs": {
+            "ForSales": True,
+            "ForPurchase": True,
+            "QuantityWithPriceAndRate": True,
+            "QuantityOnHand": True,
+        },
         "SalesFormsPrefs": {
-            "CustomField": [{"CustomField": [
-                {"Name": f"SalesFormsPrefs.UseSalesCustom{n}", "Type": "BooleanType", "BooleanValue": True}
-                for n in (1, 2, 3)
-            ] + [
-                {"Name": f"SalesFormsPrefs.SalesCustomName{n}", "Type": "StringType", "StringValue": label}
-                for n, label in enumerate(CUSTOM_FIELDS, start=1)
-            ]}],
-            "CustomTxnNumbers": True, "AllowDeposit": False, "AllowDiscount": True, "AllowShipping": False,
-            "AutoApplyCredit": False, "AutoApplyPayments": False, "DefaultTerms": {"value": "3"},
-            "ETransactionEnabledStatus": "NotApplicable", "IPNSupportEnabled": False,
+            "CustomField": [
+                {
+                    "CustomField": [
+                        {
+                            "Name": f"SalesFormsPrefs.UseSalesCustom{n}",
+                            "Type": "BooleanType",
+                            "BooleanValue": True,
+                        }
+                        for n in (1, 2, 3)
+                    ]
+                    + [
+                        {
+                            "Name": f"SalesFormsPrefs.SalesCustomName{n}",
+                            "Type": "StringType",
+                            "StringValue": label,
+                        }
+                        for n, label in enumerate(CUSTOM_FIELDS, start=1)
+                    ]
+                }
+            ],
+            "CustomTxnNumbers": True,
+            "AllowDeposit": False,
+            "AllowDiscount": True,
+            "AllowShipping": False,
+            "AutoApplyCredit": False,
+            "AutoApplyPayments": False,
+            "DefaultTerms": {"value": "3"},
+            "ETransactionEnabledStatus": "NotApplicable",
+            "IPNSupportEnabled": False,
         },
         "VendorAndPurchasesPrefs": {"TrackingByCustomer": True, "BillableExpenseTracking": True},
         "TimeTrackingPrefs": {"UseServices": True, "BillCustomers": True, "WorkWeekStartDate": "Monday"},
@@ -128,14 +213,32 @@ def preferences() -> dict:
 
 
 def company_info() -> dict:
-    address = {"Id": "1", "Line1": "123 Sierra Way", "City": "San Pablo", "CountrySubDivisionCode": "CA",
-               "PostalCode": "87999", "Lat": "36.6788345", "Long": "-5.4464622"}
+    address = {
+        "Id": "1",
+        "Line1": "123 Sierra Way",
+        "City": "San Pablo",
+        "CountrySubDivisionCode": "CA",
+        "PostalCode": "87999",
+        "Lat": "36.6788345",
+        "Long": "-5.4464622",
+    }
     return {
-        "Id": "1", "CompanyName": COMPANY_NAME, "LegalName": COMPANY_NAME, "CompanyAddr": address,
-        "CustomerCommunicationAddr": dict(address), "LegalAddr": dict(address),
-        "PrimaryPhone": {}, "CompanyStartDate": "2025-01-01", "FiscalYearStartMonth": "January",
-        "Country": "US", "Email": {"Address": "noreply@quickbooks.com"}, "WebAddr": {},
-        "SupportedLanguages": "en", "NameValue": [{"Name": "NeoEnabled", "Value": "true"},
-                                                  {"Name": "IndustryType", "Value": "Trucking"},
-                                                  {"Name": "CompanyType", "Value": "Other"}],
+        "Id": "1",
+        "CompanyName": COMPANY_NAME,
+        "LegalName": COMPANY_NAME,
+        "CompanyAddr": address,
+        "CustomerCommunicationAddr": dict(address),
+        "LegalAddr": dict(address),
+        "PrimaryPhone": {},
+        "CompanyStartDate": "2025-01-01",
+        "FiscalYearStartMonth": "January",
+        "Country": "US",
+        "Email": {"Address": "noreply@quickbooks.com"},
+        "WebAddr": {},
+        "SupportedLanguages": "en",
+        "NameValue": [
+            {"Name": "NeoEnabled", "Value": "true"},
+            {"Name": "IndustryType", "Value": "Trucking"},
+            {"Name": "CompanyType", "Value": "Other"},
+        ],
     }

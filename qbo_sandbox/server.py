@@ -30,8 +30,9 @@ class SandboxOptions:
 
 
 def _config(options: SandboxOptions) -> uvicorn.Config:
-    return uvicorn.Config(create_app(options), log_level="warning", access_log=False, lifespan="on",
-                          timeout_graceful_shutdown=2)
+    return uvicorn.Config(
+        create_app(options), log_level="warning", access_log=False, lifespan="on", timeout_graceful_shutdown=2
+    )
 
 
 def serve(options: SandboxOptions) -> None:
@@ -56,8 +57,12 @@ class RunningSandbox:
         self.app = config.app
         self.sandbox = config.app.state.sandbox
         self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [self._sock]},
-                                        name=f"qbo-sandbox-{self.port}", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.run,
+            kwargs={"sockets": [self._sock]},
+            name=f"qbo-sandbox-{self.port}",
+            daemon=True,
+        )
 
     def start(self) -> RunningSandbox:
         self._thread.start()

@@ -28,16 +28,19 @@ class Realm:
     def __init__(self, sandbox, realm_id: str):
         self.sandbox = sandbox
         self.id = realm_id
-        self.tokens = requests.post(f"{sandbox.url}/_sandbox/realms/{realm_id}/tokens",
-                                    json={"client_id": CLIENT_ID}, timeout=5).json()
+        self.tokens = requests.post(
+            f"{sandbox.url}/_sandbox/realms/{realm_id}/tokens", json={"client_id": CLIENT_ID}, timeout=5
+        ).json()
         self.base = f"{sandbox.url}/v3/company/{realm_id}"
         self.http = requests.Session()
-        self.http.headers.update({"Authorization": f"Bearer {self.tokens['access_token']}",
-                                  "Accept": "application/json"})
+        self.http.headers.update(
+            {"Authorization": f"Bearer {self.tokens['access_token']}", "Accept": "application/json"}
+        )
 
     def get(self, path: str, **kw) -> requests.Response:
-        return self.http.get(f"{self.base}/{path}", params={"minorversion": 75, **kw.pop("params", {})},
-                             timeout=10, **kw)
+        return self.http.get(
+            f"{self.base}/{path}", params={"minorversion": 75, **kw.pop("params", {})}, timeout=10, **kw
+        )
 
     def post(self, path: str, body=None, **kw) -> requests.Response:
         return self.http.post(f"{self.base}/{path}", json=body, timeout=10, **kw)
@@ -48,15 +51,19 @@ class Realm:
         return response.json()["QueryResponse"]
 
     def count(self, entity: str, **filters) -> int:
-        response = requests.get(f"{self.sandbox.url}/_sandbox/realms/{self.id}/count",
-                                params={"entity": entity, **filters}, timeout=5)
+        response = requests.get(
+            f"{self.sandbox.url}/_sandbox/realms/{self.id}/count",
+            params={"entity": entity, **filters},
+            timeout=5,
+        )
         return response.json()["count"]
 
     def auth_client(self, **kw):
         from intuitlib.client import AuthClient
 
-        return AuthClient(CLIENT_ID, CLIENT_SECRET, REDIRECT,
-                          self.sandbox.url + "/.well-known/openid_configuration", **kw)
+        return AuthClient(
+            CLIENT_ID, CLIENT_SECRET, REDIRECT, self.sandbox.url + "/.well-known/openid_configuration", **kw
+        )
 
     def qb(self):
         from quickbooks import QuickBooks
@@ -64,10 +71,14 @@ class Realm:
         class LocalQuickBooks(QuickBooks):
             api_url_v3 = sandbox_api_url_v3 = self.sandbox.url + "/v3"
 
-        auth = self.auth_client(access_token=self.tokens["access_token"],
-                                refresh_token=self.tokens["refresh_token"], realm_id=self.id)
-        return LocalQuickBooks(auth_client=auth, refresh_token=auth.refresh_token, company_id=self.id,
-                               minorversion=75)
+        auth = self.auth_client(
+            access_token=self.tokens["access_token"],
+            refresh_token=self.tokens["refresh_token"],
+            realm_id=self.id,
+        )
+        return LocalQuickBooks(
+            auth_client=auth, refresh_token=auth.refresh_token, company_id=self.id, minorversion=75
+        )
 
 
 @pytest.fixture
@@ -85,7 +96,19 @@ def configure(sandbox):
         return response.json()
 
     yield apply
-    apply(quotas="off", fault_rate=0.0, latency_ms=0, access_token_ttl_s=3600, reset_quotas=True,
-          quota_limits={"realm_minute": {"count": 500, "window_s": 60}, "realm_second": {"count": 10, "window_s": 1},
-                        "batch_app_minute": {"count": 40, "window_s": 60},
-                        "batch_realm_minute": {"count": 120, "window_s": 60}}, max_concurrent=10)
+    apply(
+        quotas="off",
+        fault_rate=0.0,
+        latency_ms=0,
+        access_token_ttl_s=3600,
+        reset_quotas=True,
+        throttle_format="json",
+        slow_response_s=0.5,
+        quota_limits={
+            "realm_minute": {"count": 500, "window_s": 60},
+            "realm_second": {"count": 10, "window_s": 1},
+            "batch_app_minute": {"count": 40, "window_s": 60},
+            "batch_realm_minute": {"count": 120, "window_s": 60},
+        },
+        max_concurrent=10,
+    )

@@ -21,8 +21,9 @@ def authorize(realm, auth) -> dict:
     page = requests.get(url, timeout=5)
     assert page.status_code == 200 and "Connect" in page.text and "Sandbox Company_US_1" in page.text
     query = {k: v[0] for k, v in parse_qs(urlparse(url).query).items()}
-    answer = requests.post(url.split("?")[0], data={**query, "realmId": realm.id}, allow_redirects=False,
-                           timeout=5)
+    answer = requests.post(
+        url.split("?")[0], data={**query, "realmId": realm.id}, allow_redirects=False, timeout=5
+    )
     assert answer.status_code == 302
     location = answer.headers["location"]
     assert location.startswith(REDIRECT)
@@ -31,8 +32,14 @@ def authorize(realm, auth) -> dict:
 
 def test_discovery_document_points_every_endpoint_at_the_sandbox(realm, sandbox):
     doc = requests.get(f"{sandbox.url}/.well-known/openid_sandbox_configuration", timeout=5).json()
-    for key in ("issuer", "authorization_endpoint", "token_endpoint", "revocation_endpoint", "userinfo_endpoint",
-                "jwks_uri"):
+    for key in (
+        "issuer",
+        "authorization_endpoint",
+        "token_endpoint",
+        "revocation_endpoint",
+        "userinfo_endpoint",
+        "jwks_uri",
+    ):
         assert doc[key].startswith(sandbox.url), key
 
 
@@ -97,7 +104,8 @@ def test_short_access_token_lifetime_expires_by_itself(realm, sandbox, configure
 
 
 def test_token_for_another_company_is_refused_with_403(realm):
-    response = requests.get(f"{realm.sandbox.url}/v3/company/123/customer/1", headers=realm.http.headers,
-                            timeout=5)
+    response = requests.get(
+        f"{realm.sandbox.url}/v3/company/123/customer/1", headers=realm.http.headers, timeout=5
+    )
     assert response.status_code == 403
     assert response.json()["Fault"]["Error"][0]["code"] == "3100"

@@ -78,10 +78,12 @@ def test_queries_filter_order_count_and_page_through_customers(realm):
     for n in range(7):
         make_customer(qb, f"Paging Test {n:02d}")
     assert Customer.count("DisplayName LIKE 'Paging Test%'", qb=qb) == 7
-    first = Customer.where("DisplayName LIKE 'Paging Test%'", order_by="DisplayName DESC", start_position=1,
-                           max_results=5, qb=qb)
-    rest = Customer.where("DisplayName LIKE 'Paging Test%'", order_by="DisplayName DESC", start_position=6,
-                          max_results=5, qb=qb)
+    first = Customer.where(
+        "DisplayName LIKE 'Paging Test%'", order_by="DisplayName DESC", start_position=1, max_results=5, qb=qb
+    )
+    rest = Customer.where(
+        "DisplayName LIKE 'Paging Test%'", order_by="DisplayName DESC", start_position=6, max_results=5, qb=qb
+    )
     names = [c.DisplayName for c in first + rest]
     assert names == [f"Paging Test {n:02d}" for n in reversed(range(7))]
     assert [c.DisplayName for c in Customer.filter(DisplayName="Paging Test 03", qb=qb)] == ["Paging Test 03"]
@@ -99,7 +101,12 @@ def test_invoice_totals_are_computed_from_qty_times_unit_price(realm):
     invoice.Line = [line(900, qty=2, price=450, item_id="2"), line(Decimal("35.50"), description="chassis")]
     invoice.DocNumber = "T-1001"
     field = CustomField()
-    field.DefinitionId, field.StringValue, field.Type, field.Name = "1", "MSCU1234567", "StringType", "Container #"
+    field.DefinitionId, field.StringValue, field.Type, field.Name = (
+        "1",
+        "MSCU1234567",
+        "StringType",
+        "Container #",
+    )
     invoice.CustomField = [field]
     saved = invoice.save(qb=qb)
     assert saved.TotalAmt == 935.5 and saved.Balance == 935.5
@@ -247,7 +254,10 @@ def test_batch_create_of_31_customers_runs_as_two_batches_with_per_item_faults(r
 
 
 def test_batch_over_30_items_is_1040(realm):
-    items = [{"bId": str(n), "operation": "create", "Customer": {"DisplayName": f"Too Many {n}"}} for n in range(31)]
+    items = [
+        {"bId": str(n), "operation": "create", "Customer": {"DisplayName": f"Too Many {n}"}}
+        for n in range(31)
+    ]
     response = realm.post("batch", {"BatchItemRequest": items})
     assert response.status_code == 400
     assert response.json()["Fault"]["Error"][0]["code"] == "1040"
@@ -271,7 +281,9 @@ def test_closing_date_rejects_transactions_on_or_before_it_with_6200(realm, sand
     qb = realm.qb()
     customer = make_customer(qb, "Closed Books Customer")
     early = make_invoice(qb, customer, doc_number="E-1", txn_date="2024-12-20")
-    requests.post(f"{sandbox.url}/_sandbox/realms/{realm.id}/plant", json={"closing_date": "2024-12-31"}, timeout=5)
+    requests.post(
+        f"{sandbox.url}/_sandbox/realms/{realm.id}/plant", json={"closing_date": "2024-12-31"}, timeout=5
+    )
     with pytest.raises(QuickbooksException) as caught:
         make_invoice(qb, customer, doc_number="E-2", txn_date="2024-12-31")
     assert fault_code(caught) == 6200
@@ -284,7 +296,9 @@ def test_closing_date_rejects_transactions_on_or_before_it_with_6200(realm, sand
 def test_inactive_item_is_610_and_unknown_customer_is_2500(realm, sandbox):
     qb = realm.qb()
     customer = make_customer(qb, "Ref Customer")
-    requests.post(f"{sandbox.url}/_sandbox/realms/{realm.id}/plant", json={"inactive_items": ["Storage"]}, timeout=5)
+    requests.post(
+        f"{sandbox.url}/_sandbox/realms/{realm.id}/plant", json={"inactive_items": ["Storage"]}, timeout=5
+    )
     storage = Item.where("Name = 'Storage' AND Active = false", qb=qb)[0]
     with pytest.raises(ObjectNotFoundException) as caught:
         make_invoice(qb, customer, item_id=storage.Id)
@@ -300,6 +314,7 @@ def test_decimal_strings_and_blank_fields_from_use_decimal_clients_are_tolerated
     qb = realm.qb()
     qb.use_decimal = True
     customer = make_customer(qb, "Decimal Customer")
-    invoice = make_invoice(qb, customer, amount=Decimal("19.99"), qty=Decimal("1"), price=Decimal("19.99"),
-                           doc_number="DEC-1")
+    invoice = make_invoice(
+        qb, customer, amount=Decimal("19.99"), qty=Decimal("1"), price=Decimal("19.99"), doc_number="DEC-1"
+    )
     assert Decimal(str(invoice.TotalAmt)) == Decimal("19.99")

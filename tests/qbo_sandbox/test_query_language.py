@@ -8,12 +8,30 @@ from qbo_sandbox.faults import QboFault
 from qbo_sandbox.query import evaluate, parse
 
 ROWS = [
-    {"Id": "1", "DisplayName": "Amy's Bird Sanctuary", "Active": True, "Balance": 239.0,
-     "CustomerRef": {"value": "58"}, "MetaData": {"LastUpdatedTime": "2025-03-01T10:00:00-08:00"}},
-    {"Id": "2", "DisplayName": "O'Brien Trucking", "Active": True, "Balance": 0,
-     "CustomerRef": {"value": "7"}, "MetaData": {"LastUpdatedTime": "2025-03-05T10:00:00-08:00"}},
-    {"Id": "10", "DisplayName": "Zed Freight", "Active": False, "Balance": 1000.5,
-     "CustomerRef": {"value": "58"}, "MetaData": {"LastUpdatedTime": "2025-04-01T00:00:00-07:00"}},
+    {
+        "Id": "1",
+        "DisplayName": "Amy's Bird Sanctuary",
+        "Active": True,
+        "Balance": 239.0,
+        "CustomerRef": {"value": "58"},
+        "MetaData": {"LastUpdatedTime": "2025-03-01T10:00:00-08:00"},
+    },
+    {
+        "Id": "2",
+        "DisplayName": "O'Brien Trucking",
+        "Active": True,
+        "Balance": 0,
+        "CustomerRef": {"value": "7"},
+        "MetaData": {"LastUpdatedTime": "2025-03-05T10:00:00-08:00"},
+    },
+    {
+        "Id": "10",
+        "DisplayName": "Zed Freight",
+        "Active": False,
+        "Balance": 1000.5,
+        "CustomerRef": {"value": "58"},
+        "MetaData": {"LastUpdatedTime": "2025-04-01T00:00:00-07:00"},
+    },
 ]
 
 
@@ -25,7 +43,11 @@ def ids(query_text: str) -> list[str]:
 def test_python_quickbooks_all_form_with_order_by_space_parses():
     query = parse("SELECT * FROM Customer ORDER BY DisplayName STARTPOSITION 1 MAXRESULTS 1000")
     assert (query.entity, query.order_by, query.start_position, query.max_results) == (
-        "Customer", [("DisplayName", False)], 1, 1000)
+        "Customer",
+        [("DisplayName", False)],
+        1,
+        1000,
+    )
 
 
 def test_orderby_keyword_and_desc_sort_numerically():
@@ -56,7 +78,10 @@ def test_ref_fields_filter_by_id():
 
 
 def test_metadata_last_updated_time_compares_as_datetimes_across_offsets():
-    assert ids("SELECT * FROM Customer WHERE MetaData.LastUpdatedTime >= '2025-03-05T10:00:00-08:00'") == ["2", "10"]
+    assert ids("SELECT * FROM Customer WHERE MetaData.LastUpdatedTime >= '2025-03-05T10:00:00-08:00'") == [
+        "2",
+        "10",
+    ]
     assert ids("select * from Customer where metadata.lastupdatedtime < '2025-03-02'") == ["1"]
 
 
@@ -79,12 +104,15 @@ def test_select_star_with_extra_field_as_item_all_sends_it():
     assert parse("SELECT *, Sku FROM Item MAXRESULTS 100").entity == "Item"
 
 
-@pytest.mark.parametrize("text", [
-    "SELECT * FROM Customer WHERE Id = '1' OR Id = '2'",
-    "SELECT * FROM Customer WHERE",
-    "SELECT FROM",
-    "SELECT * FROM Customer WHERE DisplayName = 'unterminated",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "SELECT * FROM Customer WHERE Id = '1' OR Id = '2'",
+        "SELECT * FROM Customer WHERE",
+        "SELECT FROM",
+        "SELECT * FROM Customer WHERE DisplayName = 'unterminated",
+    ],
+)
 def test_or_and_broken_syntax_are_parse_errors_with_code_4000(text):
     with pytest.raises(QboFault) as caught:
         parse(text)

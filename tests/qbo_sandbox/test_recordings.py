@@ -11,8 +11,9 @@ import yaml
 REPO_ROOT = Path(__file__).resolve().parents[2]
 RECORDINGS = REPO_ROOT / ".." / "shared" / "reference" / "qbo-recordings"
 
-pytestmark = pytest.mark.skipif(not RECORDINGS.is_dir(),
-                                reason=f"recorded QBO exchanges not found at {RECORDINGS.resolve()}")
+pytestmark = pytest.mark.skipif(
+    not RECORDINGS.is_dir(), reason=f"recorded QBO exchanges not found at {RECORDINGS.resolve()}"
+)
 
 SERVER_KEYS = {"Id", "SyncToken", "MetaData", "domain", "sparse"}
 
@@ -23,11 +24,15 @@ def recorded(name: str) -> list[dict]:
     out = []
     for interaction in data["http_interactions"]:
         req, resp = interaction["request"], interaction["response"]
-        out.append({
-            "method": req["method"].upper(), "uri": req["uri"],
-            "request": _maybe_json(req["body"].get("string")),
-            "status": resp["status"]["code"], "response": _maybe_json(resp["body"].get("string")),
-        })
+        out.append(
+            {
+                "method": req["method"].upper(),
+                "uri": req["uri"],
+                "request": _maybe_json(req["body"].get("string")),
+                "status": resp["status"]["code"],
+                "response": _maybe_json(resp["body"].get("string")),
+            }
+        )
     return out
 
 
@@ -66,8 +71,15 @@ def test_create_customer_returns_200_with_the_full_customer_envelope(realm):
 
 def test_create_invoice_with_auto_numbering_matches_the_recorded_invoice(realm):
     prefs = realm.get("preferences").json()["Preferences"]
-    realm.post("preferences", {"Id": "1", "SyncToken": prefs["SyncToken"], "sparse": True,
-                               "SalesFormsPrefs": {"CustomTxnNumbers": False}})
+    realm.post(
+        "preferences",
+        {
+            "Id": "1",
+            "SyncToken": prefs["SyncToken"],
+            "sparse": True,
+            "SalesFormsPrefs": {"CustomTxnNumbers": False},
+        },
+    )
     (exchange,) = recorded("create/invoice.yml")
     response = realm.post("invoice", exchange["request"])
     assert response.status_code == exchange["status"] == 200
@@ -140,7 +152,9 @@ def test_unknown_property_is_2010_with_the_recorded_detail(realm):
     response = realm.post("invoice", exchange["request"])
     assert response.status_code == exchange["status"] == 400
     assert_same_fault(response.json(), exchange["response"])
-    prefix = 'Property Name:Unrecognized field "BadJson" (class com.intuit.schema.finance.v3.Invoice), not marked'
+    prefix = (
+        'Property Name:Unrecognized field "BadJson" (class com.intuit.schema.finance.v3.Invoice), not marked'
+    )
     assert response.json()["Fault"]["Error"][0]["Detail"].startswith(prefix)
     assert exchange["response"]["Fault"]["Error"][0]["Detail"].startswith(prefix)
 
@@ -150,7 +164,9 @@ def test_bad_path_is_fault_500_and_bad_id_is_2030_both_http_400(realm):
     response = realm.get("customer/1/5")
     assert response.status_code == bad_path["status"] == 400
     assert_same_fault(response.json(), bad_path["response"])
-    assert response.json()["Fault"]["Error"][0]["Detail"].startswith("Operation Could not find resource for relative")
+    assert response.json()["Fault"]["Error"][0]["Detail"].startswith(
+        "Operation Could not find resource for relative"
+    )
     response = realm.get("customer/1.5")
     assert response.status_code == bad_id["status"] == 400
     assert_same_fault(response.json(), bad_id["response"])
@@ -182,16 +198,25 @@ def test_batch_mixes_create_per_item_faults_and_a_query_like_qbo(realm):
     invoice = realm.post("invoice", recorded("create/invoice.yml")[0]["request"]).json()["Invoice"]
     realm.post("invoice", {"Id": invoice["Id"], "SyncToken": "0", "sparse": True, "PrivateNote": "bump"})
     items = exchange["request"]["BatchItemRequest"]
-    items[2] = {"bId": "bid3", "operation": "update",
-                "Invoice": {"domain": "QBO", "sparse": True, "Id": invoice["Id"], "SyncToken": "0",
-                            "PrivateNote": "A private note."}}
+    items[2] = {
+        "bId": "bid3",
+        "operation": "update",
+        "Invoice": {
+            "domain": "QBO",
+            "sparse": True,
+            "Id": invoice["Id"],
+            "SyncToken": "0",
+            "PrivateNote": "A private note.",
+        },
+    }
     items[3] = {"bId": "bid4", "Query": "select * from Invoice where TotalAmt > '50.00'"}
     response = realm.post("batch", {"BatchItemRequest": items})
     assert response.status_code == exchange["status"] == 200
     ours, theirs = response.json()["BatchItemResponse"], exchange["response"]["BatchItemResponse"]
     assert set(response.json()) == set(exchange["response"]) == {"BatchItemResponse", "time"}
-    assert [sorted(item) for item in ours] == [sorted(item) if "QueryResponse" not in item else
-                                              ["QueryResponse", "bId"] for item in theirs]
+    assert [sorted(item) for item in ours] == [
+        sorted(item) if "QueryResponse" not in item else ["QueryResponse", "bId"] for item in theirs
+    ]
     assert_entity_shape(ours[0]["Vendor"], theirs[0]["Vendor"])
     assert ours[1]["Fault"]["Error"][0] == theirs[1]["Fault"]["Error"][0]  # 610 with the inactive detail
     assert_same_fault(ours[2], theirs[2])  # 5010
