@@ -25,6 +25,7 @@ from qbcore.models import (
     Load,
     Payment,
     PaymentApplication,
+    utcnow,
 )
 from qbcore.sync.records import ensure_sync_records
 
@@ -126,6 +127,28 @@ class BookNotEmptyError(RuntimeError):
 def has_book(session: Session) -> bool:
     """True when any customer exists."""
     return session.scalar(select(func.count()).select_from(Customer)) != 0
+
+
+def _bulk_insert(session: Session, model: type, rows: list[dict[str, Any]]) -> None:
+    """Insert many rows: COPY on PostgreSQL (several times faster), executemany elsewhere."""
+    if not rows:
+        return
+    connection = session.connection()
+    if connection.dialect.name != "postgresql":
+        session.execute(insert(model), rows)
+        return
+    table = model.__table__  # type: ignore[attr-defined]
+    # COPY skips Python-side defaults; the only one these tables have is updated_at.
+    if "updated_at" in table.c and "updated_at" not in rows[0]:
+        now = utcnow()
+        rows = [{**row, "updated_at": now} for row in rows]
+    columns = list(rows[0])
+    raw = connection.connection.driver_connection
+    with raw.cursor() as cursor, cursor.copy(
+        f"COPY {table.name} ({', '.join(columns)}) FROM STDIN"
+    ) as copy:
+        for row in rows:
+            copy.write_row([row[c] for c in columns])
 
 
 def _money(cents: int) -> Decimal:
@@ -259,18 +282,18 @@ def write_demo_book(session: Session, *, invoices: int, seed: int, as_of: date |
     if has_book(session):
         raise BookNotEmptyError("the database already holds a billing book; the demo only fills an empty one")
     book = _Book(invoices, seed, as_of or date.today())
-    session.execute(insert(Customer), book.make_customers())
-    session.execute(insert(ChargeCode), book.make_codes())
+    _bulk_insert(session, Customer, book.make_customers())
+    _bulk_insert(session, ChargeCode, book.make_codes())
 
     rng = book.rng
     # Per-invoice facts the payment and credit pass needs: (id, customer, date, total cents).
     open_invoices: list[tuple[int, int, date, int]] = []
     counts = {"lines": 0, "loads": 0}
     for batch in book.invoice_batches():
-        session.execute(insert(Load), batch["loads"])
-        session.execute(insert(Invoice), batch["invoices"])
-        session.execute(insert(ChargeSet), batch["sets"])
-        session.execute(insert(ChargeLine), batch["lines"])
+        _bulk_insert(session, Load, batch["loads"])
+        _bulk_insert(session, Invoice, batch["invoices"])
+        _bulk_insert(session, ChargeSet, batch["sets"])
+        _bulk_insert(session, ChargeLine, batch["lines"])
         counts["lines"] += len(batch["lines"])
         counts["loads"] += len(batch["loads"])
         for inv in batch["invoices"]:
@@ -341,7 +364,7 @@ def write_demo_book(session: Session, *, invoices: int, seed: int, as_of: date |
                         (credit_apps, CreditMemoApplication), (payments, Payment),
                         (applications, PaymentApplication)):
         for start in range(0, len(rows), CHUNK):
-            session.execute(insert(model), rows[start:start + CHUNK])
+            _bulk_insert(session, model, rows[start:start + CHUNK])
     _mark_paid(session, paid_status)
     ensure_sync_records(session)
     return DemoSummary(
