@@ -32,7 +32,9 @@ def wait_healthy(url: str, timeout_s: float = 15) -> None:
     raise SystemExit("sandbox did not start")
 
 
-def worker(base: str, token: str, stop: threading.Event, counts: list[int], errors: list[int], index: int) -> None:
+def worker(
+    base: str, token: str, stop: threading.Event, counts: list[int], errors: list[int], index: int
+) -> None:
     session = requests.Session()
     session.headers.update({"Authorization": f"Bearer {token}", "Accept": "application/json"})
     params = {"minorversion": "75"}
@@ -44,8 +46,11 @@ def worker(base: str, token: str, stop: threading.Event, counts: list[int], erro
             body = {"DisplayName": f"Bench {index}-{n}-{uuid.uuid4().hex[:6]}"}
             response = session.post(f"{base}/customer", json=body, params=params, timeout=10)
         elif kind == 1:
-            response = session.get(f"{base}/query", timeout=10,
-                                   params={**params, "query": "SELECT * FROM Item WHERE Active = true"})
+            response = session.get(
+                f"{base}/query",
+                timeout=10,
+                params={**params, "query": "SELECT * FROM Item WHERE Active = true"},
+            )
         else:
             response = session.get(f"{base}/customer/1", params=params, timeout=10)
         if response.status_code == 200:
@@ -61,16 +66,21 @@ def main() -> None:
     args = parser.parse_args()
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    server = subprocess.Popen([sys.executable, "-m", "qbo_sandbox", "--port", str(port), "--quotas", "off"],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    server = subprocess.Popen(
+        [sys.executable, "-m", "qbo_sandbox", "--port", str(port), "--quotas", "off"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         wait_healthy(url)
         token = requests.post(f"{url}/_sandbox/realms/{REALM}/tokens", timeout=5).json()["access_token"]
         base = f"{url}/v3/company/{REALM}"
         stop = threading.Event()
         counts, errors = [0] * args.threads, [0] * args.threads
-        threads = [threading.Thread(target=worker, args=(base, token, stop, counts, errors, i))
-                   for i in range(args.threads)]
+        threads = [
+            threading.Thread(target=worker, args=(base, token, stop, counts, errors, i))
+            for i in range(args.threads)
+        ]
         started = time.perf_counter()
         for thread in threads:
             thread.start()
@@ -80,8 +90,10 @@ def main() -> None:
             thread.join()
         elapsed = time.perf_counter() - started
         total = sum(counts)
-        print(f"{total} OK requests ({sum(errors)} errors) in {elapsed:.1f} s with {args.threads} threads: "
-              f"{total / elapsed:.0f} requests/s (quotas off; 1 create : 1 query : 2 reads)")
+        print(
+            f"{total} OK requests ({sum(errors)} errors) in {elapsed:.1f} s with {args.threads} threads: "
+            f"{total / elapsed:.0f} requests/s (quotas off; 1 create : 1 query : 2 reads)"
+        )
     finally:
         server.terminate()
         server.wait(timeout=10)
