@@ -1,0 +1,196 @@
+"""What finance ops do to problems: resync, clear, mark paid without sync, restore; role-checked and audited."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Select, insert, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from qbcore.access import Actor, require_role
+from qbcore.models import (
+    PROBLEM_STATUSES,
+    AuditEvent,
+    EntityType,
+    Invoice,
+    InvoiceStatus,
+    Job,
+    Role,
+    SyncRecord,
+    SyncStatus,
+)
+from qbcore.problems.queries import ProblemFilter, select_problem_ids
+from qbcore.sync.jobs import enqueue_sync
+
+# An action's target: the ids the user ticked, or everything matching a filter (resolved in the database).
+ActionTarget = Sequence[int] | ProblemFilter
+
+_CHUNK = 900  # below SQLite's bound-parameter limit
+
+
+class ReasonRequired(ValueError):
+    """A destructive action was asked for without a reason; nothing was changed."""
+
+
+class NothingToChange(ValueError):
+    """None of the targeted records is in a state the action applies to."""
+
+
+@dataclass(frozen=True)
+class ActionResult:
+    """What an action changed: how many records and their dollars."""
+
+    action: str
+    count: int
+    amount: Decimal
+
+
+def _describe_target(target: ActionTarget) -> str:
+    return "all matching the filter" if isinstance(target, ProblemFilter) else f"{len(target)} selected"
+
+
+def _check_role(actor: Actor, action: str, target: ActionTarget, audit_factory: sessionmaker[Session] | None) -> None:
+    require_role(actor, Role.OPERATOR, action, audit_factory=audit_factory, target_type="sync_records",
+                 target_id=_describe_target(target))
+
+
+def _check_reason(reason: str | None, action: str) -> str:
+    text = (reason or "").strip()
+    if not text:
+        raise ReasonRequired(f"Give a reason to {action.replace('_', ' ')}; it is kept in the audit log.")
+    return text
+
+
+def resync_problems(
+    session: Session, actor: Actor, entity_type: EntityType, target: ActionTarget, *,
+    audit_factory: sessionmaker[Session] | None = None,
+) -> Job:
+    """Queue a resync of the selected records, or of every record matching the filter (selected in SQL)."""
+    _check_role(actor, "resync", target, audit_factory)
+    record_ids: Sequence[int] | Select[tuple[int]]
+    if isinstance(target, ProblemFilter):
+        record_ids = select_problem_ids(entity_type, target)
+        label = f"Resync all matching {entity_type.value} problems"
+    else:
+        record_ids = list(target)
+        label = f"Resync {len(record_ids)} selected {entity_type.value} records"
+    return enqueue_sync(session, actor, record_ids=record_ids, entity_types=[entity_type], label=label)
+
+
+def _invoice_rows(session: Session, target: ActionTarget, statuses: Sequence[SyncStatus]) -> list[Any]:
+    columns = (SyncRecord.id, SyncRecord.status, SyncRecord.entity_id, Invoice.number, Invoice.status, Invoice.total)
+    base = (
+        select(*columns).join(Invoice, Invoice.id == SyncRecord.entity_id)
+        .where(SyncRecord.entity_type == EntityType.INVOICE.value, SyncRecord.status.in_([s.value for s in statuses]))
+    )
+    if isinstance(target, ProblemFilter):
+        subquery = select_problem_ids(EntityType.INVOICE, target).scalar_subquery()
+        return list(session.execute(base.where(SyncRecord.id.in_(subquery)).order_by(SyncRecord.id)))
+    ids = sorted(set(target))
+    rows: list[Any] = []
+    for start in range(0, len(ids), _CHUNK):
+        rows.extend(session.execute(base.where(SyncRecord.id.in_(ids[start:start + _CHUNK]))))
+    return rows
+
+
+def _set_status(session: Session, record_ids: list[int], status: SyncStatus) -> None:
+    for start in range(0, len(record_ids), _CHUNK):
+        session.execute(update(SyncRecord).where(SyncRecord.id.in_(record_ids[start:start + _CHUNK]))
+                        .values(status=status.value))
+
+
+def _audit_each(session: Session, actor: Actor, action: str, events: list[dict[str, Any]], reason: str | None) -> None:
+    # One event per invoice, so the log answers "who cleared INV-1042 and why" directly.
+    rows = [dict(actor=actor.email, role=actor.role.value, action=action, outcome="ok", target_type="invoice",
+                 reason=reason, **event) for event in events]
+    for start in range(0, len(rows), _CHUNK):
+        session.execute(insert(AuditEvent), rows[start:start + _CHUNK])
+
+
+def _nothing(action: str) -> NothingToChange:
+    return NothingToChange(f"None of the selected invoices can be {action}: only invoices on the problem list "
+                           "(failed, blocked, pending, out of date or never synced) can be.")
+
+
+def clear_invoices(
+    session: Session, actor: Actor, target: ActionTarget, *, reason: str,
+    audit_factory: sessionmaker[Session] | None = None,
+) -> ActionResult:
+    """Take invoices off the problem list for good (never synced); a reason is required."""
+    _check_role(actor, "clear_invoices", target, audit_factory)
+    text = _check_reason(reason, "clear invoices")
+    rows = _invoice_rows(session, target, PROBLEM_STATUSES)
+    if not rows:
+        raise _nothing("cleared")
+    _set_status(session, [r[0] for r in rows], SyncStatus.CLEARED)
+    _audit_each(session, actor, "clear_invoice", [
+        dict(target_id=number, before={"status": status}, after={"status": SyncStatus.CLEARED.value})
+        for _, status, _, number, _, _ in rows
+    ], text)
+    return ActionResult("clear", len(rows), sum((Decimal(r[5]) for r in rows), Decimal("0.00")))
+
+
+def mark_invoices_paid_outside(
+    session: Session, actor: Actor, target: ActionTarget, *, reason: str,
+    audit_factory: sessionmaker[Session] | None = None,
+) -> ActionResult:
+    """Record that invoices were paid directly in QuickBooks: no sync, billing status paid; a reason is required."""
+    _check_role(actor, "mark_invoices_paid", target, audit_factory)
+    text = _check_reason(reason, "mark invoices paid without sync")
+    rows = _invoice_rows(session, target, PROBLEM_STATUSES)
+    if not rows:
+        raise _nothing("marked paid")
+    _set_status(session, [r[0] for r in rows], SyncStatus.PAID_OUTSIDE)
+    invoice_ids = [r[2] for r in rows]
+    for start in range(0, len(invoice_ids), _CHUNK):
+        session.execute(update(Invoice).where(Invoice.id.in_(invoice_ids[start:start + _CHUNK]))
+                        .values(status=InvoiceStatus.PAID.value))
+    _audit_each(session, actor, "mark_invoice_paid_outside", [
+        dict(target_id=number, before={"status": status, "invoice_status": invoice_status},
+             after={"status": SyncStatus.PAID_OUTSIDE.value, "invoice_status": InvoiceStatus.PAID.value})
+        for _, status, _, number, invoice_status, _ in rows
+    ], text)
+    return ActionResult("mark_paid", len(rows), sum((Decimal(r[5]) for r in rows), Decimal("0.00")))
+
+
+def _statuses_before_clearing(session: Session, numbers: list[str]) -> dict[str, str]:
+    before: dict[str, str] = {}
+    for start in range(0, len(numbers), _CHUNK):
+        events = session.execute(
+            select(AuditEvent.target_id, AuditEvent.before)
+            .where(AuditEvent.action == "clear_invoice", AuditEvent.outcome == "ok",
+                   AuditEvent.target_type == "invoice", AuditEvent.target_id.in_(numbers[start:start + _CHUNK]))
+            .order_by(AuditEvent.id)
+        )
+        for number, state in events:
+            if isinstance(state, dict) and state.get("status"):
+                before[number] = state["status"]  # the newest clearing wins
+    return before
+
+
+def restore_invoices(
+    session: Session, actor: Actor, target: ActionTarget, *, reason: str | None = None,
+    audit_factory: sessionmaker[Session] | None = None,
+) -> ActionResult:
+    """Put cleared invoices back on the problem list, in the status they had before clearing (else never synced)."""
+    _check_role(actor, "restore_invoices", target, audit_factory)
+    rows = _invoice_rows(session, target, (SyncStatus.CLEARED,))
+    if not rows:
+        raise NothingToChange("None of the selected invoices is cleared, so there is nothing to restore.")
+    previous = _statuses_before_clearing(session, [r[3] for r in rows])
+    # Pending means "in a job"; that job is long gone, so such an invoice comes back as never synced.
+    back_to = {s.value for s in PROBLEM_STATUSES} - {SyncStatus.PENDING.value}
+    by_status: dict[SyncStatus, list[int]] = {}
+    events = []
+    for record_id, _, _, number, _, _ in rows:
+        status = previous.get(number)
+        new = SyncStatus(status) if status in back_to else SyncStatus.NEVER_SYNCED
+        by_status.setdefault(new, []).append(record_id)
+        events.append(dict(target_id=number, before={"status": SyncStatus.CLEARED.value}, after={"status": new.value}))
+    for status, ids in by_status.items():
+        _set_status(session, ids, status)
+    _audit_each(session, actor, "restore_invoice", events, (reason or "").strip() or None)
+    return ActionResult("restore", len(rows), sum((Decimal(r[5]) for r in rows), Decimal("0.00")))

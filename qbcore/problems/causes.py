@@ -1,0 +1,147 @@
+"""Root causes in plain language: what blocks a group of problems, how to fix it, and where."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from qbcore.errors import ErrorKind
+from qbcore.models import EntityType
+from qbcore.problems.classify import HTTP_RULES, LOCAL_RULES, rule_for_code
+
+SETTINGS_PAGE = "pages/1_Settings.py"
+QBO_IDS_PAGE = "pages/2_QuickBooks_IDs.py"
+
+_NOUNS = {
+    EntityType.INVOICE: ("invoice", "invoices"),
+    EntityType.PAYMENT: ("payment", "payments"),
+    EntityType.CUSTOMER: ("customer", "customers"),
+    EntityType.CREDIT_MEMO: ("credit memo", "credit memos"),
+    EntityType.ITEM: ("charge code", "charge codes"),
+}
+
+# How the engine names a blocking record in SyncRecord.blocked_by: "<what>:<name>", e.g. "charge_code:CHASSIS".
+_BLOCKER_LABELS = {
+    "charge_code": "charge code", "item": "item", "customer": "customer", "term": "payment term",
+    "class": "class", "location": "location", "account": "account", "invoice": "invoice", "payment": "payment",
+    "credit_memo": "credit memo",
+}
+
+
+@dataclass(frozen=True)
+class FixLink:
+    """Where a cause is fixed: a page of the console and the words on the link."""
+
+    page: str
+    label: str
+
+
+@dataclass(frozen=True)
+class RootCause:
+    """One group of problems sharing a cause, phrased for people."""
+
+    entity_type: EntityType
+    error_kind: str | None
+    error_code: str | None
+    blocked_by: str | None
+    count: int
+    amount: Decimal
+    sentence: str
+    fix_hint: str
+    fix_link: FixLink | None
+
+
+def split_blocker(blocked_by: str | None) -> tuple[str | None, str | None]:
+    """("charge code", "CHASSIS") from "charge_code:CHASSIS"; (None, text) when the text has no known prefix."""
+    if not blocked_by:
+        return None, None
+    what, sep, name = blocked_by.partition(":")
+    if sep and what.strip().lower() in _BLOCKER_LABELS:
+        return _BLOCKER_LABELS[what.strip().lower()], name.strip()
+    return None, blocked_by.strip()
+
+
+def fix_hint_for(kind: str | None, code: str | None, blocked_by: str | None = None) -> str:
+    """The fix hint of the classification table for a stored kind and code."""
+    _, name = split_blocker(blocked_by)
+    code = (code or "").strip()
+    rule = None
+    if code.upper().startswith("HTTP "):
+        status = code[5:].strip()
+        rule = HTTP_RULES.get(int(status)) if status.isdigit() else None
+    elif code:
+        rule = rule_for_code(code)
+    if rule is None and kind:
+        try:
+            rule = LOCAL_RULES.get(ErrorKind(kind))
+        except ValueError:
+            rule = None
+    if rule is None:
+        return "Check the message and the last response below, correct the record, then resync."
+    return rule.fix_hint.replace("{name}", name or "this")
+
+
+def _phrase(kind: str | None, code: str | None, blocked_by: str | None, sample: str | None) -> str:
+    what, name = split_blocker(blocked_by)
+    blocker = f"{what} {name}" if what and name else (name or "")
+    code_text = f" (code {code})" if code else ""
+    if what == "charge code" and kind in (ErrorKind.MAPPING, ErrorKind.NOT_FOUND, None):
+        return f"charge code {name} not mapped to a QuickBooks item"
+    if kind == ErrorKind.CLOSED_PERIOD:
+        return "dated before the books' closing date in QuickBooks"
+    if kind == ErrorKind.AUTH:
+        return "QuickBooks needs to be reconnected"
+    if kind == ErrorKind.DUPLICATE:
+        if code == "6240" or what == "customer":
+            return (f"{blocker or 'the customer'} clashes with a name already used in QuickBooks "
+                    "(vendor, employee or customer)")
+        if code == "6140":
+            return "the number is already used by another transaction in QuickBooks"
+        return "already exists in QuickBooks under the same number or name"
+    if kind == ErrorKind.DEPENDENCY:
+        return f"waiting for {blocker or 'a record they depend on'} to sync"
+    if kind == ErrorKind.NOT_FOUND:
+        return f"{blocker or 'a customer, item or account they use'} is inactive or missing in QuickBooks"
+    if kind == ErrorKind.MAPPING:
+        if blocker:
+            return f"{blocker} cannot be mapped to QuickBooks"
+        return f"cannot be mapped to QuickBooks: {sample or ''}"
+    if kind in (ErrorKind.THROTTLED, ErrorKind.SERVER, ErrorKind.TIMEOUT):
+        return "QuickBooks was busy or unreachable (retried automatically)"
+    if kind == ErrorKind.STALE:
+        return "changed in QuickBooks while the console was updating them"
+    detail = f": {sample}" if sample else ""
+    return f"rejected by QuickBooks{code_text}{detail}"
+
+
+def fix_link_for(kind: str | None, code: str | None, blocked_by: str | None) -> FixLink | None:
+    """The console page where this cause is fixed, if any."""
+    what, _ = split_blocker(blocked_by)
+    if kind == ErrorKind.AUTH:
+        return FixLink(SETTINGS_PAGE, "Reconnect in Settings")
+    if kind == ErrorKind.MAPPING or what in ("charge code", "item", "payment term", "class", "location", "account"):
+        return FixLink(SETTINGS_PAGE, "Fix the mapping in Settings")
+    if kind in (ErrorKind.DUPLICATE, ErrorKind.NOT_FOUND) or code == "2030":
+        return FixLink(QBO_IDS_PAGE, "Link or fix on QuickBooks IDs")
+    return None
+
+
+def describe_cause(
+    entity_type: EntityType, kind: str | None, code: str | None, blocked_by: str | None, count: int,
+    sample: str | None = None,
+) -> str:
+    """"23 invoices: charge code CHASSIS not mapped to a QuickBooks item"."""
+    one, many = _NOUNS[entity_type]
+    return f"{count:,} {one if count == 1 else many}: {_phrase(kind, code, blocked_by, sample)}"
+
+
+def make_root_cause(
+    entity_type: EntityType, kind: str | None, code: str | None, blocked_by: str | None, count: int,
+    amount: Decimal, sample: str | None = None,
+) -> RootCause:
+    """A root cause with its sentence, hint and fix link."""
+    return RootCause(
+        entity_type=entity_type, error_kind=kind, error_code=code, blocked_by=blocked_by, count=count, amount=amount,
+        sentence=describe_cause(entity_type, kind, code, blocked_by, count, sample),
+        fix_hint=fix_hint_for(kind, code, blocked_by), fix_link=fix_link_for(kind, code, blocked_by),
+    )

@@ -1,0 +1,590 @@
+"""The problem list: filtered, windowed and summarised in SQL, one query per entity; also its CSV export."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
+from enum import StrEnum
+from typing import IO, Any
+
+from sqlalchemy import ColumnElement, Select, func, or_, select
+from sqlalchemy.orm import InstrumentedAttribute, Session
+
+from qbcore.export import safe_csv_bytes, write_safe_csv
+from qbcore.models import (
+    PROBLEM_STATUSES,
+    ConnectionStatus,
+    CreditMemo,
+    Customer,
+    EntityType,
+    Invoice,
+    InvoiceStatus,
+    Job,
+    JobStatus,
+    Payment,
+    QboConnection,
+    SyncAttempt,
+    SyncRecord,
+    SyncStatus,
+)
+from qbcore.problems.causes import RootCause, fix_hint_for, make_root_cause
+
+# The entities the Problem Sync page has a tab for, in tab order.
+PROBLEM_ENTITIES = (EntityType.INVOICE, EntityType.PAYMENT, EntityType.CUSTOMER, EntityType.CREDIT_MEMO)
+# Statuses an invoice leaves the queue for by a deliberate action; shown only when asked for.
+SET_ASIDE_STATUSES = (SyncStatus.CLEARED, SyncStatus.PAID_OUTSIDE)
+PAGE_SIZE = 500
+# Statuses that carry an error, the ones root causes are made of.
+_ERROR_STATUSES = (SyncStatus.FAILED, SyncStatus.BLOCKED)
+
+
+@dataclass(frozen=True)
+class _Source:
+    """Where one entity's reference, customer, amount and date come from."""
+
+    model: Any
+    reference: Any
+    amount: Any
+    record_date: Any
+    date_is_timestamp: bool = False
+
+
+def _open_invoice_total() -> Any:
+    # A customer's stake: what it still owes on invoices not paid or voided.
+    open_statuses = (InvoiceStatus.APPROVED.value, InvoiceStatus.PARTIALLY_PAID.value)
+    return (
+        select(func.coalesce(func.sum(Invoice.total), 0))
+        .where(Invoice.customer_id == Customer.id, Invoice.status.in_(open_statuses))
+        .correlate(Customer)
+        .scalar_subquery()
+    )
+
+
+_SOURCES: dict[EntityType, _Source] = {
+    EntityType.INVOICE: _Source(Invoice, Invoice.number, Invoice.total, Invoice.invoice_date),
+    EntityType.PAYMENT: _Source(Payment, Payment.number, Payment.amount, Payment.payment_date),
+    EntityType.CREDIT_MEMO: _Source(CreditMemo, CreditMemo.number, CreditMemo.total, CreditMemo.memo_date),
+    EntityType.CUSTOMER: _Source(Customer, Customer.code, _open_invoice_total(), Customer.updated_at, True),
+}
+
+
+@dataclass(frozen=True)
+class CauseKey:
+    """One root cause: what kind of error, QuickBooks' code, and the record blocking it (any may be None)."""
+
+    error_kind: str | None
+    error_code: str | None
+    blocked_by: str | None
+
+
+class ProblemSort(StrEnum):
+    """Orders the problem list can be shown in."""
+
+    OLDEST_FIRST = "Oldest problem first"
+    NEWEST_ATTEMPT = "Newest attempt first"
+    LARGEST_AMOUNT = "Largest amount first"
+    REFERENCE = "Reference #"
+
+
+@dataclass(frozen=True)
+class ProblemFilter:
+    """What the user narrowed the list to; every field is applied in SQL."""
+
+    statuses: tuple[SyncStatus, ...] = PROBLEM_STATUSES
+    error_kinds: tuple[str, ...] = ()
+    customer_ids: tuple[int, ...] = ()
+    date_from: date | None = None
+    date_to: date | None = None
+    amount_min: Decimal | None = None
+    amount_max: Decimal | None = None
+    search: str = ""
+    cause: CauseKey | None = None
+
+
+@dataclass(frozen=True)
+class ProblemRow:
+    """One row of the problem list, as the grid and the CSV show it."""
+
+    record_id: int
+    entity_id: int
+    reference: str
+    customer: str
+    amount: Decimal | None
+    record_date: date | None
+    status: SyncStatus
+    error_kind: str | None
+    error_code: str | None
+    error_message: str | None
+    fix_hint: str
+    blocked_by: str | None
+    attempts: int
+    first_failed_at: datetime | None
+    last_attempt_at: datetime | None
+    qbo_id: str | None
+    open_days: int | None
+
+
+@dataclass(frozen=True)
+class ProblemPage:
+    """One window of the filtered list, with the size and dollars of the whole filtered set."""
+
+    rows: list[ProblemRow]
+    total: int
+    amount: Decimal
+    page: int
+    page_count: int
+
+
+@dataclass(frozen=True)
+class StatusCount:
+    """How many records are in one status, and their dollars."""
+
+    status: SyncStatus
+    count: int
+    amount: Decimal
+
+
+@dataclass(frozen=True)
+class ProblemSummary:
+    """One tab's headline: counts and dollars by status over the whole queue."""
+
+    entity_type: EntityType
+    by_status: dict[SyncStatus, StatusCount]
+    count: int
+    amount: Decimal
+    has_amount: bool
+
+
+@dataclass(frozen=True)
+class SelectionSummary:
+    """What an action is about to touch: how many records and their dollars."""
+
+    count: int
+    amount: Decimal
+
+
+@dataclass(frozen=True)
+class AttemptRow:
+    """One past push of a record."""
+
+    at: datetime
+    outcome: str
+    error_kind: str | None
+    error_code: str | None
+    message: str | None
+    request_id: str | None
+    job_id: int | None
+
+
+@dataclass(frozen=True)
+class ProblemDetail:
+    """Everything known about one problem record, with secrets masked."""
+
+    row: ProblemRow
+    request_id: str | None
+    error_detail: str | None
+    last_request: str | None
+    last_response: str | None
+    note: str | None
+    attempts: list[AttemptRow] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class JobProgress:
+    """A resync job as the page shows it: progress, and once finished what became of its records."""
+
+    job_id: int
+    status: JobStatus
+    total: int
+    done: int
+    created_by: str
+    created_at: datetime
+    finished_at: datetime | None
+    synced: int
+    still_failing: dict[str, int]
+    error: str | None
+
+    @property
+    def is_active(self) -> bool:
+        """True while queued or running."""
+        return self.status in (JobStatus.QUEUED, JobStatus.RUNNING)
+
+    @property
+    def fraction(self) -> float:
+        """Share done, 0..1."""
+        return 0.0 if not self.total else min(1.0, self.done / self.total)
+
+
+# ---- building the SQL ----------------------------------------------------------------------------------------
+
+
+def _from_records(entity_type: EntityType, *columns: Any) -> Select[Any]:
+    source = _SOURCES[entity_type]
+    query = select(*columns).select_from(SyncRecord).join(source.model, source.model.id == SyncRecord.entity_id)
+    if source.model is not Customer:
+        query = query.join(Customer, Customer.id == source.model.customer_id)
+    return query.where(SyncRecord.entity_type == entity_type.value)
+
+
+def _escape_like(text: str) -> str:
+    return re.sub(r"([\\%_])", r"\\\1", text)
+
+
+def _matches_cause(cause: CauseKey) -> list[ColumnElement[bool]]:
+    pairs: list[tuple[InstrumentedAttribute[Any], str | None]] = [
+        (SyncRecord.error_kind, cause.error_kind), (SyncRecord.error_code, cause.error_code),
+        (SyncRecord.blocked_by, cause.blocked_by),
+    ]
+    return [column.is_(None) if value is None else column == value for column, value in pairs]
+
+
+def _conditions(entity_type: EntityType, problem_filter: ProblemFilter) -> list[ColumnElement[bool]]:
+    source = _SOURCES[entity_type]
+    where: list[ColumnElement[bool]] = [SyncRecord.status.in_([s.value for s in problem_filter.statuses])]
+    if problem_filter.error_kinds:
+        where.append(SyncRecord.error_kind.in_(problem_filter.error_kinds))
+    if problem_filter.cause is not None:
+        where.extend(_matches_cause(problem_filter.cause))
+    if problem_filter.customer_ids:
+        where.append(Customer.id.in_(problem_filter.customer_ids))
+    if problem_filter.date_from is not None:
+        start: date | datetime = problem_filter.date_from
+        if source.date_is_timestamp:
+            start = datetime.combine(problem_filter.date_from, time.min, tzinfo=UTC)
+        where.append(source.record_date >= start)
+    if problem_filter.date_to is not None:
+        if source.date_is_timestamp:
+            end = datetime.combine(problem_filter.date_to + timedelta(days=1), time.min, tzinfo=UTC)
+            where.append(source.record_date < end)
+        else:
+            where.append(source.record_date <= problem_filter.date_to)
+    if problem_filter.amount_min is not None:
+        where.append(source.amount >= problem_filter.amount_min)
+    if problem_filter.amount_max is not None:
+        where.append(source.amount <= problem_filter.amount_max)
+    text = problem_filter.search.strip()
+    if text:
+        pattern = f"%{_escape_like(text)}%"
+        where.append(or_(
+            source.reference.ilike(pattern, escape="\\"),
+            Customer.name.ilike(pattern, escape="\\"),
+            SyncRecord.error_message.ilike(pattern, escape="\\"),
+            SyncRecord.blocked_by.ilike(pattern, escape="\\"),
+        ))
+    return where
+
+
+def select_problem_ids(entity_type: EntityType, problem_filter: ProblemFilter) -> Select[tuple[int]]:
+    """The SELECT of sync-record ids matching a filter, for bulk actions run inside the database."""
+    return _from_records(entity_type, SyncRecord.id).where(*_conditions(entity_type, problem_filter))
+
+
+def _row_columns(entity_type: EntityType) -> list[Any]:
+    source = _SOURCES[entity_type]
+    return [
+        SyncRecord.id, SyncRecord.entity_id, source.reference.label("reference"), Customer.name.label("customer"),
+        source.amount.label("amount"), source.record_date.label("record_date"), SyncRecord.status,
+        SyncRecord.error_kind, SyncRecord.error_code, SyncRecord.error_message, SyncRecord.blocked_by,
+        SyncRecord.attempts, SyncRecord.first_failed_at, SyncRecord.last_attempt_at, SyncRecord.qbo_id,
+    ]
+
+
+def _order(entity_type: EntityType, sort: ProblemSort) -> list[Any]:
+    source = _SOURCES[entity_type]
+    if sort is ProblemSort.NEWEST_ATTEMPT:
+        return [SyncRecord.last_attempt_at.desc().nulls_last(), SyncRecord.id]
+    if sort is ProblemSort.LARGEST_AMOUNT:
+        return [source.amount.desc(), SyncRecord.id]
+    if sort is ProblemSort.REFERENCE:
+        return [source.reference, SyncRecord.id]
+    # Oldest first: failures by when they first failed, never-synced records by their own date.
+    return [SyncRecord.first_failed_at.asc().nulls_last(), source.record_date, SyncRecord.id]
+
+
+def _as_utc(moment: datetime | None) -> datetime | None:
+    # SQLite hands back naive timestamps; they were written as UTC.
+    if moment is None or moment.tzinfo is not None:
+        return moment
+    return moment.replace(tzinfo=UTC)
+
+
+def _as_date(value: Any) -> date | None:
+    if value is None or (isinstance(value, date) and not isinstance(value, datetime)):
+        return value
+    if isinstance(value, datetime):
+        return value.date()
+    return date.fromisoformat(str(value)[:10])
+
+
+def _money(value: Any) -> Decimal:
+    return Decimal(str(value or 0)).quantize(Decimal("0.01"))
+
+
+def _to_row(values: Any, today: date) -> ProblemRow:
+    (record_id, entity_id, reference, customer, amount, record_date, status, kind, code, message, blocked_by,
+     attempts, first_failed_at, last_attempt_at, qbo_id) = values
+    first_failed_at = _as_utc(first_failed_at)
+    record_date = _as_date(record_date)
+    opened = first_failed_at.date() if first_failed_at else record_date
+    return ProblemRow(
+        record_id=record_id, entity_id=entity_id, reference=reference, customer=customer,
+        amount=None if amount is None else _money(amount), record_date=record_date, status=SyncStatus(status),
+        error_kind=kind, error_code=code, error_message=message,
+        fix_hint=fix_hint_for(kind, code, blocked_by) if kind else "",
+        blocked_by=blocked_by, attempts=attempts or 0, first_failed_at=first_failed_at,
+        last_attempt_at=_as_utc(last_attempt_at), qbo_id=qbo_id,
+        open_days=None if opened is None else max(0, (today - opened).days),
+    )
+
+
+# ---- reading ---------------------------------------------------------------------------------------------------
+
+
+def count_matching(session: Session, entity_type: EntityType, problem_filter: ProblemFilter) -> SelectionSummary:
+    """How many records match the filter, and their dollars."""
+    source = _SOURCES[entity_type]
+    count, amount = session.execute(
+        _from_records(entity_type, func.count(SyncRecord.id), func.sum(source.amount))
+        .where(*_conditions(entity_type, problem_filter))
+    ).one()
+    return SelectionSummary(count=count or 0, amount=_money(amount))
+
+
+def list_problems(
+    session: Session,
+    entity_type: EntityType,
+    problem_filter: ProblemFilter,
+    *,
+    page: int = 1,
+    page_size: int = PAGE_SIZE,
+    sort: ProblemSort = ProblemSort.OLDEST_FIRST,
+    today: date | None = None,
+) -> ProblemPage:
+    """One page of the filtered problem list (windowed in SQL) with the filtered set's size and dollars."""
+    matching = count_matching(session, entity_type, problem_filter)
+    page_count = max(1, -(-matching.count // page_size))
+    page = min(max(1, page), page_count)
+    query = (
+        _from_records(entity_type, *_row_columns(entity_type))
+        .where(*_conditions(entity_type, problem_filter))
+        .order_by(*_order(entity_type, sort))
+        .offset((page - 1) * page_size)
+        .limit(page_size)
+    )
+    today = today or datetime.now(UTC).date()
+    rows = [_to_row(values, today) for values in session.execute(query)]
+    return ProblemPage(rows=rows, total=matching.count, amount=matching.amount, page=page, page_count=page_count)
+
+
+def iter_problems(
+    session: Session, entity_type: EntityType, problem_filter: ProblemFilter, *,
+    sort: ProblemSort = ProblemSort.OLDEST_FIRST, today: date | None = None,
+) -> Iterator[ProblemRow]:
+    """Every matching row, streamed in batches (for exports)."""
+    query = (
+        _from_records(entity_type, *_row_columns(entity_type))
+        .where(*_conditions(entity_type, problem_filter))
+        .order_by(*_order(entity_type, sort))
+        .execution_options(yield_per=2000)
+    )
+    today = today or datetime.now(UTC).date()
+    for values in session.execute(query):
+        yield _to_row(values, today)
+
+
+def summarize_problems(session: Session, entity_type: EntityType) -> ProblemSummary:
+    """Counts and dollars by status for one entity's queue (the tab headline)."""
+    source = _SOURCES[entity_type]
+    statuses = PROBLEM_STATUSES + (SET_ASIDE_STATUSES if entity_type is EntityType.INVOICE else ())
+    rows = session.execute(
+        _from_records(entity_type, SyncRecord.status, func.count(SyncRecord.id), func.sum(source.amount))
+        .where(SyncRecord.status.in_([s.value for s in statuses]))
+        .group_by(SyncRecord.status)
+    ).all()
+    by_status = {s: StatusCount(s, 0, Decimal("0.00")) for s in statuses}
+    for status, count, amount in rows:
+        by_status[SyncStatus(status)] = StatusCount(SyncStatus(status), count, _money(amount))
+    queue = [by_status[s] for s in PROBLEM_STATUSES]
+    return ProblemSummary(
+        entity_type=entity_type, by_status=by_status, count=sum(c.count for c in queue),
+        amount=sum((c.amount for c in queue), Decimal("0.00")), has_amount=True,
+    )
+
+
+def summarize_records(session: Session, entity_type: EntityType, record_ids: Sequence[int]) -> SelectionSummary:
+    """How many of these sync records exist for the entity, and their dollars."""
+    source = _SOURCES[entity_type]
+    count, amount = 0, Decimal("0.00")
+    ids = list(record_ids)
+    for start in range(0, len(ids), 900):
+        part_count, part_amount = session.execute(
+            _from_records(entity_type, func.count(SyncRecord.id), func.sum(source.amount))
+            .where(SyncRecord.id.in_(ids[start:start + 900]))
+        ).one()
+        count += part_count or 0
+        amount += _money(part_amount)
+    return SelectionSummary(count=count, amount=amount)
+
+
+def list_error_kinds(session: Session, entity_type: EntityType) -> list[str]:
+    """The error kinds present in one entity's queue, for the filter's choices."""
+    return list(session.scalars(
+        select(SyncRecord.error_kind).distinct()
+        .where(SyncRecord.entity_type == entity_type.value, SyncRecord.error_kind.is_not(None))
+        .order_by(SyncRecord.error_kind)
+    ))
+
+
+def list_customer_choices(session: Session) -> list[tuple[int, str]]:
+    """Every customer as (id, "CODE · Name"), for the customer filter."""
+    return [(cid, f"{code} · {name}") for cid, code, name in
+            session.execute(select(Customer.id, Customer.code, Customer.name).order_by(Customer.name))]
+
+
+def get_last_sync_time(session: Session) -> datetime | None:
+    """When anything last reached QuickBooks."""
+    return _as_utc(session.scalar(select(func.max(SyncRecord.last_synced_at))))
+
+
+def is_connected(session: Session) -> bool:
+    """True when a QuickBooks company is connected (not waiting for a reconnect)."""
+    status = session.scalar(select(QboConnection.status).order_by(QboConnection.id.desc()).limit(1))
+    return status == ConnectionStatus.CONNECTED.value
+
+
+# Things in stored requests/responses that must never reach a screen, even if the engine missed them.
+_SECRET_PATTERNS = (
+    (re.compile(r"(?i)(bearer\s+)[A-Za-z0-9\-._~+/]+=*"), r"\1[hidden]"),
+    (re.compile(r"(?i)(\"?(?:access_token|refresh_token|id_token|client_secret|authorization|password)\"?\s*[:=]\s*)"
+                r"(\"[^\"]*\"|[^\s,&}]+)"), r'\1"[hidden]"'),
+    (re.compile(r"eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]+"), "[hidden token]"),
+)
+
+
+def mask_secrets(text: str | None) -> str | None:
+    """The text with anything that looks like a token or password replaced."""
+    if text is None:
+        return None
+    for pattern, replacement in _SECRET_PATTERNS:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+def get_problem_detail(session: Session, entity_type: EntityType, record_id: int) -> ProblemDetail | None:
+    """One record's row, masked last request and response, and attempt history (newest first)."""
+    values = session.execute(
+        _from_records(entity_type, *_row_columns(entity_type)).where(SyncRecord.id == record_id)
+    ).first()
+    if values is None:
+        return None
+    record = session.get(SyncRecord, record_id)
+    assert record is not None
+    attempts = [
+        AttemptRow(at=_as_utc(a.at) or a.at, outcome=a.outcome, error_kind=a.error_kind, error_code=a.error_code,
+                   message=a.message, request_id=a.request_id, job_id=a.job_id)
+        for a in session.scalars(
+            select(SyncAttempt).where(SyncAttempt.sync_record_id == record_id)
+            .order_by(SyncAttempt.at.desc(), SyncAttempt.id.desc()).limit(50)
+        )
+    ]
+    return ProblemDetail(
+        row=_to_row(values, datetime.now(UTC).date()), request_id=record.request_id,
+        error_detail=mask_secrets(record.error_detail), last_request=mask_secrets(record.last_request),
+        last_response=mask_secrets(record.last_response), note=record.note, attempts=attempts,
+    )
+
+
+# ---- jobs --------------------------------------------------------------------------------------------------------
+
+
+def _job_progress(session: Session, job: Job) -> JobProgress:
+    status = JobStatus(job.status)
+    synced, failing = 0, {}
+    if status not in (JobStatus.QUEUED, JobStatus.RUNNING):
+        ids = list((job.params or {}).get("record_ids") or [])
+        counts: dict[str, int] = {}
+        for start in range(0, len(ids), 900):
+            rows = session.execute(
+                select(SyncRecord.status, SyncRecord.error_kind, func.count())
+                .where(SyncRecord.id.in_(ids[start:start + 900]))
+                .group_by(SyncRecord.status, SyncRecord.error_kind)
+            ).all()
+            for record_status, kind, count in rows:
+                if record_status == SyncStatus.SYNCED.value:
+                    synced += count
+                elif record_status in (SyncStatus.FAILED.value, SyncStatus.BLOCKED.value):
+                    counts[kind or "unknown"] = counts.get(kind or "unknown", 0) + count
+        failing = dict(sorted(counts.items(), key=lambda item: -item[1]))
+    return JobProgress(
+        job_id=job.id, status=status, total=job.total, done=job.done, created_by=job.created_by,
+        created_at=_as_utc(job.created_at) or job.created_at, finished_at=_as_utc(job.finished_at),
+        synced=synced, still_failing=failing, error=job.error,
+    )
+
+
+def get_latest_resync(session: Session) -> JobProgress | None:
+    """The newest active sync job, else the newest finished one, with its outcome."""
+    active = (JobStatus.QUEUED.value, JobStatus.RUNNING.value)
+    job = session.scalar(select(Job).where(Job.kind == "sync", Job.status.in_(active)).order_by(Job.id.desc()).limit(1))
+    if job is None:
+        job = session.scalar(select(Job).where(Job.kind == "sync").order_by(Job.id.desc()).limit(1))
+    return None if job is None else _job_progress(session, job)
+
+
+# ---- export ------------------------------------------------------------------------------------------------------
+
+EXPORT_HEADER = (
+    "Record id", "Entity", "Reference #", "Customer", "Amount", "Date", "Status", "Error kind", "QuickBooks code",
+    "Message", "Fix hint", "Blocked by", "Attempts", "Open since (days)", "First failed at", "Last attempt at",
+    "QuickBooks id",
+)
+
+
+def _export_cells(entity_type: EntityType, row: ProblemRow) -> tuple[Any, ...]:
+    return (
+        row.record_id, entity_type.value, row.reference, row.customer,
+        "" if row.amount is None else f"{row.amount:.2f}", row.record_date.isoformat() if row.record_date else "",
+        row.status.value, row.error_kind, row.error_code, row.error_message, row.fix_hint, row.blocked_by,
+        row.attempts, row.open_days, row.first_failed_at.isoformat() if row.first_failed_at else "",
+        row.last_attempt_at.isoformat() if row.last_attempt_at else "", row.qbo_id,
+    )
+
+
+def export_problems_csv(session: Session, entity_type: EntityType, problem_filter: ProblemFilter, out: IO[str]) -> int:
+    """Write every row matching the filter as spreadsheet-safe CSV to `out`; returns the row count."""
+    rows = (_export_cells(entity_type, row) for row in iter_problems(session, entity_type, problem_filter))
+    return write_safe_csv(out, EXPORT_HEADER, rows)
+
+
+def problems_csv_bytes(session: Session, entity_type: EntityType, problem_filter: ProblemFilter) -> bytes:
+    """The same export as UTF-8 bytes (with a BOM), for a download button."""
+    rows = (_export_cells(entity_type, row) for row in iter_problems(session, entity_type, problem_filter))
+    return safe_csv_bytes(EXPORT_HEADER, rows)
+
+
+def has_matching(session: Session, entity_type: EntityType, problem_filter: ProblemFilter) -> bool:
+    """True when at least one record matches."""
+    return session.scalar(select_problem_ids(entity_type, problem_filter).limit(1)) is not None
+
+
+def list_root_causes(
+    session: Session, entity_type: EntityType, problem_filter: ProblemFilter | None = None, *, limit: int = 8,
+) -> list[RootCause]:
+    """Failed and blocked records grouped by what blocks them, biggest group first."""
+    source = _SOURCES[entity_type]
+    base = problem_filter or ProblemFilter()
+    scope = replace(base, statuses=tuple(s for s in base.statuses if s in _ERROR_STATUSES) or _ERROR_STATUSES,
+                    cause=None)
+    rows = session.execute(
+        _from_records(entity_type, SyncRecord.error_kind, SyncRecord.error_code, SyncRecord.blocked_by,
+                      func.count(SyncRecord.id), func.sum(source.amount), func.min(SyncRecord.error_message))
+        .where(*_conditions(entity_type, scope), SyncRecord.error_kind.is_not(None))
+        .group_by(SyncRecord.error_kind, SyncRecord.error_code, SyncRecord.blocked_by)
+        .order_by(func.count(SyncRecord.id).desc(), SyncRecord.error_kind)
+        .limit(limit)
+    ).all()
+    return [make_root_cause(entity_type, kind, code, blocked_by, count, _money(amount), sample)
+            for kind, code, blocked_by, count, amount, sample in rows]
