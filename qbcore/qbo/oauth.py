@@ -1,0 +1,172 @@
+"""Connecting a QuickBooks company: authorization URL with state, callback exchange, disconnect, local auto-connect."""
+
+from __future__ import annotations
+
+import contextlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+from urllib.parse import parse_qs, urlparse
+
+import requests
+from intuitlib.enums import Scopes
+from intuitlib.exceptions import AuthClientError
+from sqlalchemy.orm import Session, sessionmaker
+
+from qbcore.access import SYSTEM, Actor, write_audit
+from qbcore.config import Config, QboEnvironment
+from qbcore.models import ConnectionStatus, QboConnection, utcnow
+from qbcore.qbo.endpoints import MINOR_VERSION, api_base
+from qbcore.qbo.tokens import (
+    NotConnected,
+    ReconnectRequired,
+    current_connection,
+    make_auth_client,
+    read_tokens,
+    save_token_response,
+)
+from qbcore.secrets_box import SecretBox, SecretBoxError
+
+HTTP_TIMEOUT_S = 30
+
+
+class AuthorizationError(RuntimeError):
+    """The OAuth callback cannot be accepted (state mismatch, refused code); the message says why."""
+
+
+@dataclass(frozen=True)
+class ConnectionState:
+    """What Home and Settings show about the connection; never any token."""
+
+    status: ConnectionStatus
+    realm_id: str | None
+    company_name: str | None
+    environment: str | None
+    access_expires_at: datetime | None
+    refresh_expires_at: datetime | None
+    last_error: str | None
+
+
+def get_connection_state(session: Session) -> ConnectionState:
+    """The connection's health for display (DISCONNECTED when none exists)."""
+    row = current_connection(session)
+    if row is None:
+        return ConnectionState(ConnectionStatus.DISCONNECTED, None, None, None, None, None, None)
+    return ConnectionState(
+        status=ConnectionStatus(row.status), realm_id=row.realm_id, company_name=row.company_name,
+        environment=row.environment, access_expires_at=row.access_expires_at,
+        refresh_expires_at=row.refresh_expires_at, last_error=row.last_error,
+    )
+
+
+def start_authorization(session: Session, config: Config) -> str:
+    """The Intuit authorization URL; its `state` is stored so the callback can be checked (caller commits)."""
+    row = current_connection(session)
+    if row is None:
+        row = QboConnection(environment=config.qbo_env.value, status=ConnectionStatus.DISCONNECTED)
+        session.add(row)
+    state = secrets.token_urlsafe(32)
+    row.oauth_state = state
+    row.environment = config.qbo_env.value
+    session.flush()
+    return make_auth_client(config).get_authorization_url([Scopes.ACCOUNTING], state_token=state)
+
+
+def complete_authorization(factory: sessionmaker[Session], config: Config, *, code: str, state: str, realm_id: str,
+                           actor: Actor = SYSTEM) -> ConnectionState:
+    """Handle the redirect (?code&state&realmId): check state, exchange the code, store tokens encrypted."""
+    box = SecretBox(config.secret_key)
+    with factory() as session, session.begin():
+        row = current_connection(session)
+        if row is None or not row.oauth_state or not hmac.compare_digest(row.oauth_state, state or ""):
+            raise AuthorizationError("This QuickBooks sign-in link is stale or was not started here; "
+                                     "click Connect to QuickBooks again.")
+        client = make_auth_client(config)
+        try:
+            client.get_bearer_token(code, realm_id=realm_id)
+        except AuthClientError as exc:
+            raise AuthorizationError(f"QuickBooks refused the sign-in code (HTTP {exc.status_code}); "
+                                     "click Connect to QuickBooks again.") from None
+        row.oauth_state = None  # single use
+        row.realm_id = realm_id
+        row.environment = config.qbo_env.value
+        save_token_response(row, box, access_token=client.access_token, refresh_token=client.refresh_token,
+                            expires_in=client.expires_in, refresh_expires_in=client.x_refresh_token_expires_in)
+        row.connected_at = utcnow()
+        row.connected_by = actor.email
+        row.company_name = _fetch_company_name(config, realm_id, client.access_token) or row.company_name
+        write_audit(session, actor, "connect_quickbooks", target_type="qbo_connection", target_id=realm_id,
+                    after={"environment": config.qbo_env.value, "company": row.company_name})
+        session.flush()
+        return get_connection_state(session)
+
+
+def _fetch_company_name(config: Config, realm_id: str, access_token: str) -> str | None:
+    # Nice to show, never worth failing a connect over.
+    try:
+        response = requests.get(f"{api_base(config)}/company/{realm_id}/companyinfo/{realm_id}",
+                                params={"minorversion": MINOR_VERSION}, timeout=HTTP_TIMEOUT_S,
+                                headers={"Authorization": f"Bearer {access_token}", "Accept": "application/json"})
+        return response.json()["CompanyInfo"]["CompanyName"]
+    except (requests.RequestException, ValueError, KeyError, TypeError):
+        return None
+
+
+def disconnect(factory: sessionmaker[Session], config: Config, *, actor: Actor = SYSTEM) -> ConnectionState:
+    """Revoke the tokens at Intuit (best effort) and forget them here."""
+    box = SecretBox(config.secret_key)
+    with factory() as session, session.begin():
+        row = current_connection(session)
+        if row is None:
+            return get_connection_state(session)
+        try:
+            refresh = box.decrypt(row.refresh_token_enc) if row.refresh_token_enc else None
+        except SecretBoxError:
+            refresh = None
+        if refresh:
+            # The tokens are dropped here either way; Intuit expires them on its own.
+            with contextlib.suppress(AuthClientError, requests.RequestException):
+                make_auth_client(config).revoke(token=refresh)
+        row.access_token_enc = row.refresh_token_enc = None
+        row.access_expires_at = row.refresh_expires_at = None
+        row.status = ConnectionStatus.DISCONNECTED
+        row.last_error = None
+        write_audit(session, actor, "disconnect_quickbooks", target_type="qbo_connection", target_id=row.realm_id)
+        session.flush()
+        return get_connection_state(session)
+
+
+def is_usable(row: QboConnection | None, box: SecretBox) -> bool:
+    """True when the row holds tokens that decrypt."""
+    if row is None:
+        return False
+    try:
+        read_tokens(row, box)
+    except (NotConnected, ReconnectRequired, SecretBoxError):
+        return False
+    return True
+
+
+def ensure_local_connection(factory: sessionmaker[Session], config: Config) -> ConnectionState:
+    """In local mode, connect to the sandbox through the real authorization-code flow when not usable."""
+    if config.qbo_env is not QboEnvironment.LOCAL:
+        with factory() as session:
+            return get_connection_state(session)
+    box = SecretBox(config.secret_key)
+    with factory() as session:
+        if is_usable(current_connection(session), box):
+            return get_connection_state(session)
+    with factory() as session, session.begin():
+        url = start_authorization(session, config)
+    # The consent page's form posts these same parameters; the sandbox answers 302 to redirect_uri.
+    parsed = urlparse(url)
+    form = {k: v[0] for k, v in parse_qs(parsed.query).items()}
+    response = requests.post(f"{parsed.scheme}://{parsed.netloc}{parsed.path}", data=form, allow_redirects=False,
+                             timeout=HTTP_TIMEOUT_S)
+    location = response.headers.get("location", "")
+    query = {k: v[0] for k, v in parse_qs(urlparse(location).query).items()}
+    if response.status_code not in (302, 303) or "code" not in query:
+        raise AuthorizationError(f"the local sandbox did not authorize (HTTP {response.status_code})")
+    return complete_authorization(factory, config, code=query["code"], state=query.get("state", ""),
+                                  realm_id=query.get("realmId", ""))
