@@ -795,6 +795,11 @@ class Company:
                     "value": "NON"
                 }
                 qty, price = detail.get("Qty"), detail.get("UnitPrice")
+                if qty is not None and price is not None and money(qty) == 0 and money(price) == 0:
+                    # python-quickbooks sends Qty 0 and UnitPrice 0 on every line that never set them.
+                    qty = price = None
+                    detail.pop("Qty")
+                    detail.pop("UnitPrice")
                 amount = money(line["Amount"]) if "Amount" in line else None
                 if qty is not None and price is not None:
                     product = (Decimal(str(qty)) * Decimal(str(price))).quantize(CENT, rounding=ROUND_HALF_UP)

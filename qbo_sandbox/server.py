@@ -35,12 +35,22 @@ def _config(options: SandboxOptions) -> uvicorn.Config:
     )
 
 
+def _bind(host: str, port: int) -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    return sock
+
+
 def serve(options: SandboxOptions) -> None:
-    """Serve until interrupted (Ctrl-C); the console's `qbsync sandbox` calls this."""
-    config = _config(options)
-    config.host, config.port = options.host, options.port or 8598
-    print(f"QBO sandbox on http://{config.host}:{config.port} (realm {options.default_realm})", flush=True)
-    uvicorn.Server(config).run()
+    """Serve until interrupted (Ctrl-C / SIGTERM); the console's `qbsync sandbox` calls this."""
+    sock = _bind(options.host, options.port)  # port 0 picks a free port, printed below
+    port = sock.getsockname()[1]
+    print(f"QBO sandbox on http://{options.host}:{port} (default realm {options.default_realm})", flush=True)
+    try:
+        uvicorn.Server(_config(options)).run(sockets=[sock])
+    finally:
+        sock.close()
 
 
 class RunningSandbox:
@@ -48,9 +58,7 @@ class RunningSandbox:
 
     def __init__(self, options: SandboxOptions):
         self.options = options
-        self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self._sock.bind((options.host, options.port))
+        self._sock = _bind(options.host, options.port)
         self.port = self._sock.getsockname()[1]
         self.url = f"http://{options.host}:{self.port}"
         config = _config(options)

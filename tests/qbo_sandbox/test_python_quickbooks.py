@@ -32,8 +32,9 @@ def line(amount, qty=None, price=None, item_id="1", description=None) -> SalesIt
     sales_line.Description = description
     detail = SalesItemLineDetail()
     detail.ItemRef = item_ref(item_id)
-    detail.Qty = qty
-    detail.UnitPrice = price
+    if qty is not None:  # otherwise the client's defaults (Qty 0, UnitPrice 0) go on the wire
+        detail.Qty = qty
+        detail.UnitPrice = price
     sales_line.SalesItemLineDetail = detail
     return sales_line
 
@@ -318,3 +319,122 @@ def test_decimal_strings_and_blank_fields_from_use_decimal_clients_are_tolerated
         qb, customer, amount=Decimal("19.99"), qty=Decimal("1"), price=Decimal("19.99"), doc_number="DEC-1"
     )
     assert Decimal(str(invoice.TotalAmt)) == Decimal("19.99")
+
+
+def test_full_update_of_an_invoice_from_the_client_keeps_line_ids_and_recomputes(realm):
+    qb = realm.qb()
+    customer = make_customer(qb, "Full Update Customer")
+    invoice = make_invoice(qb, customer, amount=100, doc_number="FU-1")
+    fetched = Invoice.get(invoice.Id, qb=qb)
+    fetched.Line[0].Amount = 120
+    fetched.PrivateNote = "edited"
+    updated = fetched.save(qb=qb)
+    assert (updated.SyncToken, updated.TotalAmt, updated.Balance, updated.PrivateNote) == (
+        "1",
+        120,
+        120,
+        "edited",
+    )
+    assert updated.Line[0].Id == invoice.Line[0].Id
+
+
+def test_sparse_update_with_lines_replaces_every_line(realm):
+    qb = realm.qb()
+    customer = make_customer(qb, "Sparse Lines Customer")
+    invoice = Invoice()
+    invoice.CustomerRef = customer.to_ref()
+    invoice.Line = [line(10), line(20)]
+    saved = invoice.save(qb=qb)
+    body = {
+        "Id": saved.Id,
+        "SyncToken": "0",
+        "sparse": True,
+        "Line": [
+            {
+                "DetailType": "SalesItemLineDetail",
+                "Amount": 5,
+                "SalesItemLineDetail": {"ItemRef": {"value": "1"}},
+            }
+        ],
+    }
+    after = realm.post("invoice", body).json()["Invoice"]
+    assert after["TotalAmt"] == 5 and len([ln for ln in after["Line"] if "Id" in ln]) == 1
+    assert after["CustomerRef"]["value"] == customer.Id  # header fields survive a sparse update
+
+
+def test_zero_amount_payment_applies_a_credit_memo_to_an_invoice(realm):
+    qb = realm.qb()
+    customer = make_customer(qb, "Credit Apply Customer")
+    invoice = make_invoice(qb, customer, amount=100)
+    memo = CreditMemo()
+    memo.CustomerRef = customer.to_ref()
+    memo.Line = [line(30)]
+    memo = memo.save(qb=qb)
+    body = {
+        "CustomerRef": {"value": customer.Id},
+        "TotalAmt": 0,
+        "Line": [
+            {"Amount": 30, "LinkedTxn": [{"TxnId": invoice.Id, "TxnType": "Invoice"}]},
+            {"Amount": 30, "LinkedTxn": [{"TxnId": memo.Id, "TxnType": "CreditMemo"}]},
+        ],
+    }
+    payment = realm.post("payment", body)
+    assert payment.status_code == 200 and payment.json()["Payment"]["UnappliedAmt"] == 0
+    assert Invoice.get(invoice.Id, qb=qb).Balance == 70
+    remaining = realm.get(f"creditmemo/{memo.Id}").json()["CreditMemo"]
+    assert remaining["RemainingCredit"] == remaining["Balance"] == 0
+
+
+def test_payment_linked_to_an_unknown_invoice_is_610_and_creates_nothing(realm):
+    body = {
+        "CustomerRef": {"value": "1"},
+        "TotalAmt": 10,
+        "Line": [{"Amount": 10, "LinkedTxn": [{"TxnId": "1043", "TxnType": "Invoice"}]}],
+    }
+    response = realm.post("payment", body)
+    assert response.status_code == 400 and response.json()["Fault"]["Error"][0]["code"] == "610"
+    assert realm.count("Payment", CustomerRef="1") == 0
+
+
+def test_employee_names_also_block_customer_names(realm):
+    response = realm.post("employee", {"GivenName": "Lena", "FamilyName": "Ortiz"})
+    assert response.json()["Employee"]["DisplayName"] == "Lena Ortiz"
+    clash = realm.post("customer", {"DisplayName": "lena ortiz"})
+    assert clash.status_code == 400 and clash.json()["Fault"]["Error"][0]["code"] == "6240"
+
+
+def test_batch_honours_request_id_and_replays_without_side_effects(realm):
+    batch = {
+        "BatchItemRequest": [{"bId": "1", "operation": "create", "Customer": {"DisplayName": "Batch Idem"}}]
+    }
+    first = realm.post("batch?requestid=batch-idem-1", batch)
+    second = realm.post("batch?requestid=batch-idem-1", batch)
+    assert first.content == second.content
+    assert realm.count("Customer", DisplayName="Batch Idem") == 1
+
+
+def test_reading_a_deleted_invoice_says_another_user_deleted_it(realm):
+    qb = realm.qb()
+    invoice = make_invoice(qb, make_customer(qb, "Deleted Read Customer"))
+    invoice.delete(qb=qb)
+    response = realm.get(f"invoice/{invoice.Id}")
+    assert response.json()["Fault"]["Error"][0]["Detail"].endswith(
+        "Another user has deleted this transaction."
+    )
+
+
+def test_custom_txn_numbers_off_auto_numbers_invoices(realm):
+    prefs = realm.get("preferences").json()["Preferences"]
+    realm.post(
+        "preferences",
+        {
+            "Id": "1",
+            "SyncToken": prefs["SyncToken"],
+            "sparse": True,
+            "SalesFormsPrefs": {"CustomTxnNumbers": False},
+        },
+    )
+    qb = realm.qb()
+    customer = make_customer(qb, "Auto Number Customer")
+    first, second = make_invoice(qb, customer), make_invoice(qb, customer)
+    assert int(second.DocNumber) == int(first.DocNumber) + 1
