@@ -1,10 +1,24 @@
-"""Home: the book at a glance, the QuickBooks connection and sync health."""
+"""Home: the QuickBooks connection, sync health, recent jobs and the billing book at a glance."""
+
+from datetime import UTC, datetime
+from pathlib import Path
 
 import altair as alt
 import pandas as pd
 import streamlit as st
 
+from qbcore.access import PermissionDenied
+from qbcore.models import ConnectionStatus
+from qbcore.qbo.oauth import get_connection_state
 from qbcore.queries.book import count_book, list_monthly_totals
+from qbcore.queries.health import (
+    count_by_entity_and_status,
+    count_waiting,
+    get_last_synced_at,
+    list_attempts_by_day,
+    list_problem_ages,
+)
+from qbcore.sync.jobs import NothingToSync, enqueue_sync, list_recent_jobs
 from ui.runtime import get_actor, get_runtime, show_actor_badge
 
 st.set_page_config(page_title="QuickBooks Sync Console", page_icon="🔄", layout="wide")
@@ -12,14 +26,141 @@ st.set_page_config(page_title="QuickBooks Sync Console", page_icon="🔄", layou
 runtime = get_runtime()
 actor = get_actor()
 show_actor_badge(actor)
+SETTINGS_PAGE = "pages/1_Settings.py"
+PROBLEMS_PAGE = "pages/4_Problem_Sync.py"
+
+
+def _page_link(page: str, label: str) -> None:
+    # A page arrives with its own issue; until then the link is plain text.
+    if (Path(__file__).parent / page).exists():
+        st.page_link(page, label=label)
+    else:
+        st.caption(label)
+
+
+def _countdown(moment: datetime | None) -> str:
+    if moment is None:
+        return "—"
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    seconds = int((moment - datetime.now(UTC)).total_seconds())
+    if seconds <= 0:
+        return "expired (renews on next use)"
+    hours, rest = divmod(seconds, 3600)
+    return f"{hours} h {rest // 60} min" if hours < 48 else f"{hours // 24} days"
+
 
 st.title("QuickBooks Sync Console")
 st.caption("Keeps the billing book — customers, invoices, payments, credit memos — in step with QuickBooks Online.")
 
 with runtime.factory() as session:
+    connection = get_connection_state(session)
+    waiting = count_waiting(session)
+    last_synced = get_last_synced_at(session)
+    statuses = count_by_entity_and_status(session)
+    attempts = list_attempts_by_day(session)
+    ages = list_problem_ages(session)
+    jobs = list_recent_jobs(session, limit=8)
     counts = count_book(session)
     monthly = list_monthly_totals(session)
 
+# --- Connection -------------------------------------------------------------------------------
+st.subheader("QuickBooks connection")
+left, middle, right, far = st.columns(4)
+if connection.status is ConnectionStatus.CONNECTED:
+    left.metric("Company", connection.company_name or "—", help=f"Realm {connection.realm_id}")
+    middle.metric("Environment", connection.environment or runtime.config.qbo_env.value)
+    right.metric("Access token renews in", _countdown(connection.access_expires_at))
+    far.metric("Reconnect needed in", _countdown(connection.refresh_expires_at),
+               help="QuickBooks refresh tokens last about 100 days and roll forward with use.")
+elif connection.status is ConnectionStatus.RECONNECT_REQUIRED:
+    st.error(f"QuickBooks needs to be reconnected: {connection.last_error or 'the authorization expired'}. "
+             f"Sync is paused; {waiting:,} records are waiting and will go as soon as you reconnect.")
+    _page_link(SETTINGS_PAGE, "Reconnect in Settings →")
+else:
+    st.warning(f"QuickBooks is not connected. {waiting:,} records are waiting to sync. Connect a company in "
+               "Settings to start.")
+    _page_link(SETTINGS_PAGE, "Connect in Settings →")
+
+# --- Sync health --------------------------------------------------------------------------------
+st.subheader("Sync health")
+if statuses.empty:
+    st.info("Nothing to sync yet: the billing book is empty.")
+else:
+    synced = int(statuses.loc[statuses["status"] == "synced", "count"].sum())
+    problems = int(statuses.loc[statuses["status"].isin(["failed", "blocked"]), "count"].sum())
+    a, b, c, d = st.columns(4)
+    a.metric("Synced", f"{synced:,}")
+    b.metric("Failed or blocked", f"{problems:,}")
+    c.metric("Waiting to sync", f"{waiting - problems:,}")
+    d.metric("Last record synced", last_synced.strftime("%Y-%m-%d %H:%M") if last_synced else "never")
+    health = (
+        alt.Chart(statuses)
+        .mark_bar()
+        .encode(
+            y=alt.Y("entity:N", title=""),
+            x=alt.X("count:Q", title="Records", stack="normalize"),
+            color=alt.Color("status:N", title="Status", scale=alt.Scale(
+                domain=["synced", "pending", "never_synced", "out_of_date", "blocked", "failed", "cleared",
+                        "paid_outside"],
+                range=["#2CA01C", "#8FD19E", "#C8C8C8", "#F2C14E", "#F28E2B", "#D62728", "#9E9E9E", "#5B8DEF"])),
+            tooltip=["entity", "status", "count"],
+        )
+        .properties(height=200)
+    )
+    st.altair_chart(health, width="stretch")
+    if waiting and connection.status is ConnectionStatus.CONNECTED:
+        if st.button(f"Sync everything waiting ({waiting:,} records)", key="sync_all", type="primary"):
+            try:
+                with runtime.factory() as session, session.begin():
+                    job = enqueue_sync(session, actor, label="Sync everything waiting (Home)")
+                st.success(f"Queued job #{job.id}: {job.total:,} records. Follow it on Problem Sync.")
+            except (PermissionDenied, NothingToSync) as exc:
+                st.error(str(exc))
+    _page_link(PROBLEMS_PAGE, "Open Problem Sync →")
+
+    chart_left, chart_right = st.columns(2)
+    with chart_left:
+        st.markdown("**Records synced and problems per day** (last 30 days)")
+        if attempts.empty:
+            st.caption("No sync attempts yet.")
+        else:
+            st.altair_chart(
+                alt.Chart(attempts).mark_bar().encode(
+                    x=alt.X("day:T", title=""), y=alt.Y("count:Q", title="Attempts"),
+                    color=alt.Color("kind:N", title="Outcome"), tooltip=["day", "kind", "count"],
+                ).properties(height=220),
+                width="stretch",
+            )
+    with chart_right:
+        st.markdown("**How long open problems have waited**")
+        if int(ages["count"].sum()) == 0:
+            st.caption("No open problems.")
+        else:
+            st.altair_chart(
+                alt.Chart(ages).mark_bar(color="#F28E2B").encode(
+                    x=alt.X("age:N", sort=None, title=""), y=alt.Y("count:Q", title="Records"),
+                    tooltip=["age", "count"],
+                ).properties(height=220),
+                width="stretch",
+            )
+
+# --- Recent jobs ------------------------------------------------------------------------------
+st.subheader("Recent jobs")
+if not jobs:
+    st.caption("No jobs yet. Resyncs started from Problem Sync, Home or `qbsync sync` appear here.")
+else:
+    st.dataframe(
+        pd.DataFrame([{
+            "Job": j.id, "What": (j.params or {}).get("label") or j.kind, "Status": j.status,
+            "Progress": j.done / j.total if j.total else 0.0, "Synced": j.succeeded, "Failed": j.failed,
+            "By": j.created_by, "Created": j.created_at,
+        } for j in jobs]),
+        hide_index=True,
+        column_config={"Progress": st.column_config.ProgressColumn(min_value=0, max_value=1, format="percent")},
+    )
+
+# --- The book ------------------------------------------------------------------------------------
 st.subheader("The billing book")
 if all(c.count == 0 for c in counts):
     st.info("The book is empty. Load your customers and invoices (qbsync import) or write a demo book "
@@ -28,10 +169,6 @@ else:
     columns = st.columns(len(counts))
     for column, count in zip(columns, counts, strict=True):
         column.metric(count.entity, f"{count.count:,}", help=None if count.total is None else f"${count.total:,.2f}")
-    totals = pd.DataFrame(
-        [{"Entity": c.entity, "Records": c.count, "Total ($)": float(c.total)} for c in counts if c.total is not None]
-    )
-    st.dataframe(totals, hide_index=True, column_config={"Total ($)": st.column_config.NumberColumn(format="$%.2f")})
     if not monthly.empty:
         chart = (
             alt.Chart(monthly)
@@ -45,4 +182,4 @@ else:
             )
             .properties(height=280)
         )
-        st.altair_chart(chart, use_container_width=True)
+        st.altair_chart(chart, width="stretch")

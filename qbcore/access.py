@@ -54,6 +54,7 @@ def require_role(
     needed: Role,
     action: str,
     *,
+    session: Session | None = None,
     audit_factory: sessionmaker[Session] | None = None,
     target_type: str | None = None,
     target_id: str | None = None,
@@ -61,6 +62,9 @@ def require_role(
     """Raise PermissionDenied unless allowed; a refusal is audited in its own transaction."""
     if is_allowed(actor, needed):
         return
+    if audit_factory is None and session is not None:
+        # The caller's transaction rolls back on the refusal, so the audit goes through a sibling session.
+        audit_factory = sessionmaker(bind=session.get_bind())
     if audit_factory is not None:
         # The refusal is recorded even though the caller's transaction will roll back.
         with audit_factory() as session, session.begin():

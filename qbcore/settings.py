@@ -128,7 +128,7 @@ def save_settings(
     session: Session, actor: Actor, changes: dict[str, Any], *, reason: str | None = None
 ) -> SyncSettings:
     """Apply changes (admin only), validated as a whole, audited with before and after."""
-    require_role(actor, Role.ADMIN, "change_settings")
+    require_role(actor, Role.ADMIN, "change_settings", session=session)
     before = settings_to_dict(load_settings(session))
     merged = {**before, **changes}
     new = settings_from_dict(merged)

@@ -1,13 +1,20 @@
-"""The embedded default's background services: the local QuickBooks sandbox and a worker thread."""
+"""The embedded default's background services: the local QuickBooks sandbox, its connection, a worker."""
 
 from __future__ import annotations
 
 import dataclasses
+import logging
+from pathlib import Path
 
+import requests
 import streamlit as st
 from sqlalchemy.orm import Session, sessionmaker
 
 from qbcore.config import Config
+from qbcore.demo import plan_demo_conflicts
+from qbcore.qbo.oauth import AuthorizationError, ensure_local_connection
+
+log = logging.getLogger(__name__)
 
 
 @st.cache_resource(show_spinner="Starting the local QuickBooks sandbox…")
@@ -15,13 +22,38 @@ def _start_sandbox(data_dir: str) -> str:
     from qbo_sandbox.server import SandboxOptions, start_in_thread
 
     # State lives beside the console's database so QuickBooks ids survive a restart.
-    running = start_in_thread(SandboxOptions(data_dir=data_dir))
-    return running.url
+    Path(data_dir).mkdir(parents=True, exist_ok=True)
+    return start_in_thread(SandboxOptions(data_dir=data_dir)).url
+
+
+def _plant_demo_conflicts_once(url: str, realm_id: str, factory: sessionmaker[Session], marker: Path) -> None:
+    # A fresh demo company gets the problems a real one has (name clash, hand-keyed invoice, closed month).
+    if marker.exists():
+        return
+    with factory() as session:
+        plan = plan_demo_conflicts(session)
+    if plan:
+        response = requests.post(f"{url}/_sandbox/realms/{realm_id}/plant", json=plan, timeout=30)
+        response.raise_for_status()
+    marker.write_text("planted\n")
+
+
+@st.cache_resource(show_spinner="Connecting to the local QuickBooks…")
+def _connect_embedded(url: str, _factory: sessionmaker[Session], _config: Config) -> bool:
+    try:
+        state = ensure_local_connection(_factory, _config)
+    except AuthorizationError as exc:
+        log.warning("local QuickBooks connection failed: %s", exc)
+        return False
+    if state.realm_id:
+        _plant_demo_conflicts_once(url, state.realm_id, _factory, _config.data_dir / "sandbox" / ".demo-conflicts")
+    return True
 
 
 def start_background_services(config: Config, factory: sessionmaker[Session]) -> Config:
-    """Start what the embedded default needs once per process; returns the effective config."""
+    """Start what the embedded default needs, once per process; returns the effective config."""
     if config.is_embedded and not config.qbo_base_url:
         url = _start_sandbox(str(config.data_dir / "sandbox"))
         config = dataclasses.replace(config, qbo_base_url=url)
+        _connect_embedded(url, factory, config)
     return config

@@ -28,7 +28,7 @@ def enqueue_sync(
     label: str | None = None,
 ) -> Job:
     """Queue a sync of the chosen sync records (ids, or a SELECT of ids run in the database)."""
-    require_role(actor, Role.OPERATOR, "resync")
+    require_role(actor, Role.OPERATOR, "resync", session=session)
     query = select(SyncRecord.id).where(SyncRecord.status.in_(RESYNCABLE))
     if isinstance(record_ids, Select):
         query = query.where(SyncRecord.id.in_(record_ids.scalar_subquery()))

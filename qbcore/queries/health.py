@@ -1,0 +1,75 @@
+"""Read-only views of sync health for Home: status by entity, problems over time, ages, waiting work."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import pandas as pd
+from sqlalchemy import case, func, select
+from sqlalchemy.orm import Session
+
+from qbcore.models import PROBLEM_STATUSES, SyncAttempt, SyncRecord, SyncStatus, utcnow
+
+ENTITY_LABELS = {
+    "customer": "Customers",
+    "item": "Items",
+    "invoice": "Invoices",
+    "credit_memo": "Credit memos",
+    "payment": "Payments",
+}
+_PROBLEMS = [s.value for s in PROBLEM_STATUSES]
+
+
+def count_by_entity_and_status(session: Session) -> pd.DataFrame:
+    """Records per entity and sync status (columns: entity, status, count)."""
+    rows = session.execute(
+        select(SyncRecord.entity_type, SyncRecord.status, func.count())
+        .group_by(SyncRecord.entity_type, SyncRecord.status)
+    ).all()
+    frame = pd.DataFrame(rows, columns=["entity", "status", "count"])
+    frame["entity"] = frame["entity"].map(lambda e: ENTITY_LABELS.get(e, e))
+    return frame
+
+
+def count_waiting(session: Session) -> int:
+    """Records that still have to reach QuickBooks (everything on the problem list)."""
+    return session.scalar(select(func.count()).select_from(SyncRecord).where(SyncRecord.status.in_(_PROBLEMS))) or 0
+
+
+def get_last_synced_at(session: Session) -> datetime | None:
+    """When any record last reached QuickBooks."""
+    return session.scalar(select(func.max(SyncRecord.last_synced_at)))
+
+
+def _since(days: int) -> datetime:
+    return utcnow() - timedelta(days=days)
+
+
+def list_attempts_by_day(session: Session, days: int = 30) -> pd.DataFrame:
+    """Attempts per day and outcome kind (columns: day, kind, count); kind is 'synced' or an error kind."""
+    day = func.date(SyncAttempt.at).label("day")
+    kind = case((SyncAttempt.outcome == "synced", "synced"), else_=func.coalesce(SyncAttempt.error_kind, "OTHER"))
+    rows = session.execute(
+        select(day, kind.label("kind"), func.count())
+        .where(SyncAttempt.at >= _since(days))
+        .group_by(day, kind)
+        .order_by(day)
+    ).all()
+    return pd.DataFrame([(str(d), k, c) for d, k, c in rows], columns=["day", "kind", "count"])
+
+
+def list_problem_ages(session: Session) -> pd.DataFrame:
+    """Open failed/blocked records by how long they have been open (columns: age, count)."""
+    now = utcnow()
+    buckets = [("under 1 day", 0, 1), ("1–7 days", 1, 7), ("7–30 days", 7, 30), ("over 30 days", 30, 100_000)]
+    rows = []
+    for label, low, high in buckets:
+        count = session.scalar(
+            select(func.count()).select_from(SyncRecord).where(
+                SyncRecord.status.in_([SyncStatus.FAILED.value, SyncStatus.BLOCKED.value]),
+                SyncRecord.first_failed_at <= now - timedelta(days=low),
+                SyncRecord.first_failed_at > now - timedelta(days=high),
+            )
+        )
+        rows.append((label, count or 0))
+    return pd.DataFrame(rows, columns=["age", "count"])

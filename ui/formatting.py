@@ -1,0 +1,82 @@
+"""How the console writes money, dates, statuses and problem rows on screen."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime
+from decimal import Decimal
+
+import pandas as pd
+
+from qbcore.models import EntityType, SyncStatus
+from qbcore.problems.queries import ProblemRow
+
+STATUS_LABELS = {
+    SyncStatus.FAILED: "Failed",
+    SyncStatus.BLOCKED: "Blocked",
+    SyncStatus.PENDING: "Pending",
+    SyncStatus.OUT_OF_DATE: "Out of date",
+    SyncStatus.NEVER_SYNCED: "Never synced",
+    SyncStatus.SYNCED: "Synced",
+    SyncStatus.CLEARED: "Cleared",
+    SyncStatus.PAID_OUTSIDE: "Paid outside QuickBooks sync",
+}
+
+ENTITY_LABELS = {
+    EntityType.INVOICE: "Invoices",
+    EntityType.PAYMENT: "Payments",
+    EntityType.CUSTOMER: "Customers",
+    EntityType.CREDIT_MEMO: "Credit Memos",
+}
+
+ENTITY_NOUNS = {
+    EntityType.INVOICE: ("invoice", "invoices"),
+    EntityType.PAYMENT: ("payment", "payments"),
+    EntityType.CUSTOMER: ("customer", "customers"),
+    EntityType.CREDIT_MEMO: ("credit memo", "credit memos"),
+}
+
+
+def format_money(amount: Decimal | float | None) -> str:
+    """$1,234.56 (or an em dash for none)."""
+    return "—" if amount is None else f"${amount:,.2f}"
+
+
+def format_count(entity_type: EntityType, count: int) -> str:
+    """"1 invoice", "23 invoices"."""
+    one, many = ENTITY_NOUNS[entity_type]
+    return f"{count:,} {one if count == 1 else many}"
+
+
+def format_moment(moment: datetime | None) -> str:
+    """2026-11-29 14:03 UTC (or "never")."""
+    return "never" if moment is None else moment.strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _day(value: date | None) -> str:
+    return "" if value is None else value.isoformat()
+
+
+def problems_frame(rows: Sequence[ProblemRow]) -> pd.DataFrame:
+    """The grid's rows: one per problem, id first, numbers as numbers so the grid can sort and filter them."""
+    return pd.DataFrame(
+        {
+            "id": [r.record_id for r in rows],
+            "reference": [r.reference for r in rows],
+            "customer": [r.customer for r in rows],
+            "amount": [None if r.amount is None else float(r.amount) for r in rows],
+            "date": [_day(r.record_date) for r in rows],
+            "status": [STATUS_LABELS[r.status] for r in rows],
+            "error_kind": [r.error_kind or "" for r in rows],
+            "message": [r.error_message or "" for r in rows],
+            "fix_hint": [r.fix_hint for r in rows],
+            "qbo_code": [r.error_code or "" for r in rows],
+            "attempts": [r.attempts for r in rows],
+            "open_days": [r.open_days for r in rows],
+            "last_attempt": ["" if r.last_attempt_at is None else r.last_attempt_at.strftime("%Y-%m-%d %H:%M")
+                             for r in rows],
+            "qbo_id": [r.qbo_id or "" for r in rows],
+        },
+        columns=["id", "reference", "customer", "amount", "date", "status", "error_kind", "message", "fix_hint",
+                 "qbo_code", "attempts", "open_days", "last_attempt", "qbo_id"],
+    )

@@ -1,0 +1,95 @@
+"""The one AgGrid wrapper: a window of rows with column filters and checkbox selection that returns only ids."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import pandas as pd
+from st_aggrid import AgGrid, DataReturnMode, JsCode
+
+ColumnKind = Literal["text", "number", "money", "date", "long_text"]
+
+# The only JavaScript we ship: a fixed function that sends back the ids of the selected rows. The default
+# return mode sends every row node on every click, which breaks Streamlit's message limit near 75k rows.
+_RETURN_SELECTED_IDS = JsCode(
+    "function(params) { return {selected: params.eventData.api.getSelectedRows().map(r => r.id)}; }"
+)
+
+
+@dataclass(frozen=True)
+class GridColumn:
+    """One column of a grid: the frame's field, its header, how it sorts and filters, and its width."""
+
+    field: str
+    header: str
+    kind: ColumnKind = "text"
+    width: int | None = None
+    pinned: bool = False
+
+
+def _column_def(column: GridColumn) -> dict[str, Any]:
+    spec: dict[str, Any] = {"field": column.field, "headerName": column.header, "filter": True, "sortable": True,
+                            "resizable": True}
+    if column.kind in ("number", "money"):
+        spec.update(filter="agNumberColumnFilter", type="numericColumn", cellDataType="number")
+    elif column.kind == "date":
+        spec.update(filter="agDateColumnFilter", cellDataType="dateString")
+    else:
+        spec.update(filter="agTextColumnFilter", cellDataType="text")
+    if column.kind == "long_text":
+        spec["tooltipField"] = column.field
+    if column.width:
+        spec["width"] = column.width
+    if column.pinned:
+        spec["pinned"] = "left"
+    return spec
+
+
+def grid_options(columns: Sequence[GridColumn]) -> dict[str, Any]:
+    """AG Grid options: multi-row checkbox selection (header box = this window), filters on every column."""
+    return {
+        "columnDefs": [_column_def(c) for c in columns],
+        "defaultColDef": {"filter": True, "sortable": True, "resizable": True, "minWidth": 70},
+        "rowSelection": {"mode": "multiRow", "checkboxes": True, "headerCheckbox": True,
+                         "enableClickSelection": False, "selectAll": "filtered"},
+        "animateRows": False,
+        "tooltipShowDelay": 300,
+        "enableCellTextSelection": True,
+    }
+
+
+def selected_ids(response: Any, shown: Sequence[int]) -> list[int]:
+    """The ids the grid reports as selected, kept only when they are rows of this window."""
+    value = response.get("selected") if hasattr(response, "get") else None
+    if not value:
+        return []
+    visible = set(shown)
+    ids = []
+    for item in value:
+        try:
+            record_id = int(item)
+        except (TypeError, ValueError):
+            continue
+        if record_id in visible:
+            ids.append(record_id)
+    return ids
+
+
+def show_id_grid(frame: pd.DataFrame, columns: Sequence[GridColumn], *, key: str, height: int = 440) -> list[int]:
+    """Draw rows (the frame needs an integer `id` column) and return the ids of the ticked rows."""
+    response = AgGrid(
+        frame.copy(),  # AgGrid adds a column to the frame it is given
+        gridOptions=grid_options(columns),
+        height=height,
+        key=key,
+        data_return_mode=DataReturnMode.CUSTOM,
+        custom_jscode_for_grid_return=_RETURN_SELECTED_IDS,
+        update_on=["selectionChanged"],
+        show_toolbar=True,
+        show_search=True,
+        show_download_button=False,
+        theme="streamlit",
+    )
+    return selected_ids(response, frame["id"].tolist())
