@@ -39,6 +39,7 @@ SINGLETONS = ("Preferences", "CompanyInfo")
 READ_ONLY_VIA_API = ("TaxCode",)
 
 USD = {"value": "USD", "name": "United States Dollar"}
+DELETED_SUFFIX = " (deleted)"
 CENT = Decimal("0.01")
 
 # Fields we know, so a truly unknown top-level property gets the real 2010 fault. The sets are generous:
@@ -316,6 +317,11 @@ def _parse_date(value: object, field: str) -> date:
         ) from None
 
 
+def _content(row: dict) -> dict:
+    """A row without its server bookkeeping, to tell a real change from a no-op write."""
+    return {k: v for k, v in row.items() if k not in ("Id", "SyncToken", "MetaData", "domain", "sparse")}
+
+
 def _today() -> date:
     return now_pacific().date()
 
@@ -512,6 +518,8 @@ class Company:
             merged.update(body)  # Line, when present, replaces all lines (§3.2).
             body = merged
         row = self._build(entity, body, old, allow_duplicate_docnum)
+        if _content(row) == _content(old):
+            return old  # QBO leaves SyncToken and LastUpdatedTime alone when nothing changed (deactivate/*)
         row = self._stamp_update(old, row)
         self._commit(entity, row, old)
         return row
@@ -618,6 +626,18 @@ class Company:
                 if (self._name_of(entity, row) or "").strip().lower() == wanted:
                     raise faults.duplicate_name(kind)
 
+    @staticmethod
+    def _lifecycle_name(name: str, body: dict, old: dict | None) -> str:
+        """QBO renames a deactivated name-list record "X (deleted)" (recorded deactivate/employee, account),
+        which frees "X" for reuse; reactivating strips the suffix again."""
+        was_active = old is None or old.get("Active", True) is not False
+        active = body.get("Active", True) is not False
+        if was_active and not active and not name.endswith(DELETED_SUFFIX):
+            return name + DELETED_SUFFIX
+        if active and not was_active:
+            return name.removesuffix(DELETED_SUFFIX)
+        return name
+
     def _build_person(self, entity: str, body: dict, old: dict | None) -> dict:
         if not body.get("DisplayName"):
             parts = [body.get(k) for k in ("Title", "GivenName", "MiddleName", "FamilyName", "Suffix")]
@@ -633,6 +653,9 @@ class Company:
                         element="",
                     )
             body["DisplayName"] = generated
+        print_name = body.get("PrintOnCheckName") or body["DisplayName"].removesuffix(DELETED_SUFFIX)
+        body["PrintOnCheckName"] = print_name
+        body["DisplayName"] = self._lifecycle_name(body["DisplayName"], body, old)
         _check_lengths(body, _PEOPLE_LIMITS)
         email = _get_path(body, "PrimaryEmailAddr.Address")
         if email and ("@" not in email or "." not in email):
@@ -680,9 +703,9 @@ class Company:
         return row
 
     def _build_named(self, entity: str, body: dict, old: dict | None) -> dict:
-        name = body.get("Name")
-        if not name:
+        if not body.get("Name"):
             raise faults.required("Name")
+        name = body["Name"] = self._lifecycle_name(body["Name"], body, old)
         if entity == "Item":
             _check_lengths(body, _ITEM_LIMITS)
             item_type = body.get("Type") or (old or {}).get("Type")
@@ -1268,8 +1291,9 @@ class Company:
                     {"kind": "item", "name": name, "code": "610", "detail": "no such item"}
                 )
                 continue
-            updated = self._stamp_update(item, {**item, "Active": False})
-            self.realm.table("Item")[item["Id"]] = updated
+            self.update(
+                "Item", {"Id": item["Id"], "SyncToken": item["SyncToken"], "sparse": True, "Active": False}
+            )
             result["inactive_items"].append(item["Id"])
         if spec.get("closing_date"):
             prefs = self.preferences()

@@ -37,7 +37,9 @@ def test_plant_creates_conflicts_the_sandbox_knows_nothing_about(realm, sandbox)
     assert prefs["AccountingInfoPrefs"]["BookCloseDate"] == "2025-01-31"
     assert realm.query("SELECT * FROM Item WHERE Name = 'Detention'") == {}
     assert (
-        realm.query("SELECT * FROM Item WHERE Name = 'Detention' AND Active = false")["Item"][0]["Active"]
+        realm.query("SELECT * FROM Item WHERE Name = 'Detention (deleted)' AND Active = false")["Item"][0][
+            "Active"
+        ]
         is False
     )
     customer = realm.post("customer", {"DisplayName": "Evergreen Marine"})

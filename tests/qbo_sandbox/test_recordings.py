@@ -262,3 +262,41 @@ def test_inactive_vendors_appear_only_when_active_is_filtered(realm):
     assert both.status_code == exchange["status"]
     assert vendor["Id"] not in [v["Id"] for v in default]
     assert vendor["Id"] in [v["Id"] for v in both.json()["QueryResponse"]["Vendor"]]
+
+
+def test_deactivating_renames_to_deleted_and_a_repeat_is_a_no_op(realm):
+    read, deactivate = recorded("deactivate/employee.yml")
+    emily = realm.query("SELECT * FROM Employee WHERE DisplayName = 'Emily Platt'")["Employee"][0]
+    first = realm.post("employee", {**deactivate["request"], "Id": emily["Id"], "SyncToken": "0"})
+    assert first.status_code == deactivate["status"] == 200
+    ours, theirs = first.json()["Employee"], deactivate["response"]["Employee"]
+    assert_entity_shape(ours, theirs, {"BillableTime"})
+    for key in ("DisplayName", "PrintOnCheckName", "Active", "SyncToken"):
+        assert ours[key] == theirs[key], key
+    again = realm.post("employee", {**deactivate["request"], "Id": emily["Id"], "SyncToken": "1"})
+    assert again.json()["Employee"]["SyncToken"] == theirs["SyncToken"] == "1"
+    assert again.json()["Employee"]["MetaData"] == ours["MetaData"]
+    reused = realm.post("customer", {"DisplayName": "Emily Platt"})
+    assert reused.status_code == 200  # the deactivated record no longer holds the plain name
+
+
+def test_account_deactivation_matches_the_recorded_account(realm):
+    _read, deactivate = recorded("deactivate/account.yml")
+    created = realm.post(
+        "account",
+        {
+            "Name": "Fees Billed",
+            "AccountType": "Income",
+            "AccountSubType": "ServiceFeeIncome",
+            "Classification": "Revenue",
+        },
+    )
+    account = created.json()["Account"]
+    response = realm.post("account", {"Id": account["Id"], "SyncToken": "0", "sparse": True, "Active": False})
+    ours, theirs = response.json()["Account"], deactivate["response"]["Account"]
+    assert_entity_shape(ours, theirs)
+    assert (ours["Name"], ours["FullyQualifiedName"], ours["Active"]) == (
+        theirs["Name"],
+        theirs["FullyQualifiedName"],
+        False,
+    )
