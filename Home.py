@@ -109,14 +109,14 @@ else:
         .properties(height=200)
     )
     st.altair_chart(health, width="stretch")
-    if waiting and connection.status is ConnectionStatus.CONNECTED:
-        if st.button(f"Sync everything waiting ({waiting:,} records)", key="sync_all", type="primary"):
-            try:
-                with runtime.factory() as session, session.begin():
-                    job = enqueue_sync(session, actor, label="Sync everything waiting (Home)")
-                st.success(f"Queued job #{job.id}: {job.total:,} records. Follow it on Problem Sync.")
-            except (PermissionDenied, NothingToSync) as exc:
-                st.error(str(exc))
+    can_sync = waiting and connection.status is ConnectionStatus.CONNECTED
+    if can_sync and st.button(f"Sync everything waiting ({waiting:,} records)", key="sync_all", type="primary"):
+        try:
+            with runtime.factory() as session, session.begin():
+                job = enqueue_sync(session, actor, label="Sync everything waiting (Home)")
+            st.success(f"Queued job #{job.id}: {job.total:,} records. Follow it on Problem Sync.")
+        except (PermissionDenied, NothingToSync) as exc:
+            st.error(str(exc))
     _page_link(PROBLEMS_PAGE, "Open Problem Sync →")
 
     chart_left, chart_right = st.columns(2)

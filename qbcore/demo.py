@@ -393,7 +393,7 @@ INACTIVE_CHARGE_CODE = "HAZMAT"
 
 def plan_demo_conflicts(session: Session) -> dict[str, Any]:
     """What to plant in a fresh local QuickBooks so the demo's first sync meets real-world problems."""
-    first_day, last_day = session.execute(select(func.min(Invoice.invoice_date), func.max(Invoice.invoice_date))).one()
+    first_day = session.scalar(select(func.min(Invoice.invoice_date)))
     if first_day is None:
         return {}
     # A recent invoice someone already keyed into QuickBooks by hand, for another customer and amount.
