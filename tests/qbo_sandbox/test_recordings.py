@@ -265,7 +265,7 @@ def test_inactive_vendors_appear_only_when_active_is_filtered(realm):
 
 
 def test_deactivating_renames_to_deleted_and_a_repeat_is_a_no_op(realm):
-    read, deactivate = recorded("deactivate/employee.yml")
+    _read, deactivate = recorded("deactivate/employee.yml")
     emily = realm.query("SELECT * FROM Employee WHERE DisplayName = 'Emily Platt'")["Employee"][0]
     first = realm.post("employee", {**deactivate["request"], "Id": emily["Id"], "SyncToken": "0"})
     assert first.status_code == deactivate["status"] == 200
