@@ -229,7 +229,12 @@ class Sandbox:
     def _raw(status: int, body: bytes, media: str = "application/json") -> Response:
         # Every QBO response carries an intuit_tid transaction id.
         tid = f"1-{secrets.token_hex(4)}-{secrets.token_hex(12)}"
-        return Response(body, status, media_type=media, headers={"intuit_tid": tid, "Server": "qbo-sandbox"})
+        return Response(
+            body,
+            status,
+            media_type=media,
+            headers={"intuit_tid": tid, "Intuit-Tid": tid, "Server": "qbo-sandbox"},
+        )
 
     # -- /_sandbox ---------------------------------------------------------------------------------------
     @staticmethod

@@ -31,7 +31,12 @@ class SandboxOptions:
 
 def _config(options: SandboxOptions) -> uvicorn.Config:
     return uvicorn.Config(
-        create_app(options), log_level="warning", access_log=False, lifespan="on", timeout_graceful_shutdown=2
+        create_app(options),
+        log_level="warning",
+        access_log=False,
+        server_header=False,
+        lifespan="on",
+        timeout_graceful_shutdown=2,
     )
 
 
