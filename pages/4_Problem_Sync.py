@@ -1,0 +1,386 @@
+"""Problem Sync: what did not reach QuickBooks, why, and the tools to get it there (or set it aside)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from qbcore.access import PermissionDenied
+from qbcore.db import transaction
+from qbcore.models import PROBLEM_STATUSES, EntityType, SyncStatus
+from qbcore.problems import actions, queries
+from qbcore.problems.causes import RootCause
+from qbcore.problems.queries import CauseKey, ProblemFilter, ProblemSort
+from qbcore.sync.jobs import NothingToSync
+from ui.formatting import (
+    ENTITY_LABELS,
+    STATUS_LABELS,
+    format_count,
+    format_moment,
+    format_money,
+    problems_frame,
+)
+from ui.grid import GridColumn, show_id_grid
+from ui.runtime import get_actor, get_runtime, show_actor_badge
+
+st.set_page_config(page_title="Problem Sync · QuickBooks Sync Console", page_icon="🔄", layout="wide")
+
+ROOT = Path(__file__).resolve().parents[1]
+DIALOG_KEY = "ps_dialog"
+FLASH_KEY = "ps_flash"
+TAB_KEY = "ps_tab"
+ACTION_TITLES = {
+    "resync": "Resync",
+    "clear": "Clear without syncing",
+    "mark_paid": "Mark paid without sync",
+    "restore": "Restore to the problem list",
+}
+NEEDS_REASON = {"clear", "mark_paid"}
+COLUMNS = [
+    GridColumn("reference", "Reference #", width=130, pinned=True),
+    GridColumn("customer", "Customer", width=190),
+    GridColumn("amount", "Amount ($)", "money", width=110),
+    GridColumn("date", "Date", "date", width=115),
+    GridColumn("status", "Status", width=115),
+    GridColumn("error_kind", "Error kind", width=120),
+    GridColumn("message", "Message", "long_text", width=260),
+    GridColumn("fix_hint", "How to fix", "long_text", width=300),
+    GridColumn("qbo_code", "QB code", width=90),
+    GridColumn("attempts", "Attempts", "number", width=95),
+    GridColumn("open_days", "Open (days)", "number", width=110),
+    GridColumn("last_attempt", "Last attempt", width=140),
+    GridColumn("qbo_id", "QB id", width=90),
+]
+
+runtime = get_runtime()
+actor = get_actor()
+show_actor_badge(actor)
+
+
+def flash(level: str, text: str) -> None:
+    """Keep a message to show at the top after the rerun."""
+    st.session_state[FLASH_KEY] = (level, text)
+
+
+def show_flash() -> None:
+    """Show and forget the last action's message."""
+    message = st.session_state.pop(FLASH_KEY, None)
+    if message:
+        level, text = message
+        {"success": st.success, "warning": st.warning, "error": st.error}.get(level, st.info)(text)
+
+
+def link_to_page(page: str, label: str) -> None:
+    """A link to a console page, or plain words while that page does not exist yet."""
+    if (ROOT / page).exists():
+        st.page_link(page, label=label, icon="🔧")
+    else:
+        st.caption(f"🔧 {label}")
+
+
+def grid_key(entity: EntityType) -> str:
+    """The grid's key; a new generation after each action starts with an empty selection."""
+    return f"ps_grid_{entity.value}_{st.session_state.get(f'ps_gen_{entity.value}', 0)}"
+
+
+def reset_selection(entity: EntityType) -> None:
+    """Forget the ticked rows and the select-all toggle of one tab."""
+    st.session_state[f"ps_gen_{entity.value}"] = st.session_state.get(f"ps_gen_{entity.value}", 0) + 1
+    st.session_state.pop(f"ps_all_{entity.value}", None)
+
+
+def open_dialog(action: str, entity: EntityType, target: list[int] | ProblemFilter, what: str) -> None:
+    """Remember which confirmation to show (the flag lives in session state so reruns keep it open)."""
+    with runtime.factory() as session:
+        if isinstance(target, ProblemFilter):
+            size = queries.count_matching(session, entity, target)
+        else:
+            size = queries.summarize_records(session, entity, target)
+    st.session_state[DIALOG_KEY] = {"action": action, "entity": entity.value, "target": target, "what": what,
+                                    "count": size.count, "amount": str(size.amount)}
+
+
+def close_dialog() -> None:
+    """Forget the open confirmation."""
+    st.session_state.pop(DIALOG_KEY, None)
+    st.session_state.pop("ps_reason", None)
+
+
+def run_action(pending: dict) -> bool:
+    """Do the confirmed action in one transaction; False when it needs correcting (the dialog stays open)."""
+    entity = EntityType(pending["entity"])
+    action, target = pending["action"], pending["target"]
+    reason = st.session_state.get("ps_reason", "")
+    try:
+        with transaction(runtime.factory) as session:
+            if action == "resync":
+                job = actions.resync_problems(session, actor, entity, target, audit_factory=runtime.factory)
+                text = f"Resync job #{job.id} queued for {format_count(entity, job.total)}. It runs in the background."
+            elif action == "clear":
+                result = actions.clear_invoices(session, actor, target, reason=reason, audit_factory=runtime.factory)
+                text = (f"Cleared {format_count(entity, result.count)} ({format_money(result.amount)}); "
+                        "they will never sync.")
+            elif action == "mark_paid":
+                result = actions.mark_invoices_paid_outside(session, actor, target, reason=reason,
+                                                            audit_factory=runtime.factory)
+                text = (f"Marked {format_count(entity, result.count)} ({format_money(result.amount)}) paid "
+                        "without sync.")
+            else:
+                result = actions.restore_invoices(session, actor, target, reason=reason,
+                                                  audit_factory=runtime.factory)
+                text = f"Restored {format_count(entity, result.count)} to the problem list."
+    except actions.ReasonRequired as exc:
+        st.error(str(exc))
+        return False
+    except PermissionDenied as exc:
+        flash("error", f"Not done: {exc}")
+    except (NothingToSync, actions.NothingToChange) as exc:
+        flash("warning", f"Nothing was changed: {exc}")
+    else:
+        flash("success", text)
+        reset_selection(entity)
+    return True
+
+
+@st.dialog("Please confirm", on_dismiss=close_dialog)
+def confirm_dialog() -> None:
+    """The confirmation: what will happen to how many records and how many dollars; a reason where required."""
+    pending = st.session_state[DIALOG_KEY]
+    entity = EntityType(pending["entity"])
+    amount = format_money(float(pending["amount"]))
+    st.markdown(f"**{ACTION_TITLES[pending['action']]}** {pending['what']}: "
+                f"**{format_count(entity, pending['count'])}** totalling **{amount}**.")
+    if pending["action"] == "clear":
+        st.caption("Cleared invoices leave the problem list and never sync; they can be restored later.")
+    if pending["action"] == "mark_paid":
+        st.caption("The invoices will not sync, and the billing system will show them as paid. Use this when the "
+                   "payment was applied directly in QuickBooks.")
+    if pending["action"] in NEEDS_REASON:
+        st.text_area("Reason (required, kept in the audit log)", key="ps_reason")
+    elif pending["action"] == "restore":
+        st.text_input("Reason (optional)", key="ps_reason")
+    confirm, cancel = st.columns(2)
+    if confirm.button("Confirm", type="primary", key="ps_confirm") and run_action(pending):
+        close_dialog()
+        st.rerun()
+    if cancel.button("Cancel", key="ps_cancel"):
+        close_dialog()
+        st.rerun()
+
+
+def show_job_panel() -> None:
+    """The newest resync job: a progress bar while it runs, then what became of its records."""
+    with runtime.factory() as session:
+        progress = queries.get_latest_resync(session)
+    if progress is None or progress.job_id == st.session_state.get("ps_job_dismissed"):
+        return
+    if progress.is_active:
+        st.session_state["ps_job_watching"] = progress.job_id
+        st.progress(progress.fraction, text=f"Resync job #{progress.job_id}: {progress.done:,} of "
+                                            f"{progress.total:,} records done. It runs in the background — keep "
+                                            "working or leave the page.")
+        return
+    if st.session_state.pop("ps_job_watching", None) == progress.job_id:
+        st.rerun(scope="app")  # the job just finished: refresh the counts and the grid
+    failing = ", ".join(f"{kind} {count:,}" for kind, count in progress.still_failing.items())
+    text = (f"Resync job #{progress.job_id} {progress.status.value} ({format_moment(progress.finished_at)}): "
+            f"{progress.synced:,} of {progress.total:,} synced"
+            + (f"; still failing — {failing}." if failing else "."))
+    column, button = st.columns([6, 1])
+    (column.warning if failing or progress.error else column.success)(text)
+    if button.button("Dismiss", key="ps_job_dismiss"):
+        st.session_state["ps_job_dismissed"] = progress.job_id
+        st.rerun()
+
+
+def show_summary(entity: EntityType, summary: queries.ProblemSummary) -> None:
+    """Counts and dollars by status."""
+    columns = st.columns(len(PROBLEM_STATUSES))
+    for column, status in zip(columns, PROBLEM_STATUSES, strict=True):
+        count = summary.by_status[status]
+        column.metric(STATUS_LABELS[status], f"{count.count:,}", border=True)
+        column.caption(format_money(count.amount))
+    st.markdown(f"**{format_count(entity, summary.count)} need attention · {format_money(summary.amount)} at stake**")
+
+
+def show_root_causes(entity: EntityType, causes: list[RootCause]) -> None:
+    """What blocks the failed records, one line per cause, with where to fix it and a retry."""
+    st.subheader("Root causes")
+    for index, cause in enumerate(causes):
+        words, link, retry = st.columns([6, 2, 1.3])
+        words.markdown(f"**{cause.sentence}** · {format_money(cause.amount)}")
+        words.caption(cause.fix_hint)
+        with link:
+            if cause.fix_link is not None:
+                link_to_page(cause.fix_link.page, cause.fix_link.label)
+        if retry.button("Retry these", key=f"ps_retry_{entity.value}_{index}"):
+            key = CauseKey(cause.error_kind, cause.error_code, cause.blocked_by)
+            open_dialog("resync", entity, ProblemFilter(cause=key), f"“{cause.sentence}”")
+            st.rerun()
+
+
+def read_filter(entity: EntityType, kinds: list[str], customers: list[tuple[int, str]]) -> ProblemFilter:
+    """The filter widgets of one tab → a ProblemFilter (applied in SQL)."""
+    prefix = f"ps_{entity.value}"
+    statuses = list(PROBLEM_STATUSES) + (list(queries.SET_ASIDE_STATUSES) if entity is EntityType.INVOICE else [])
+    labels = dict(customers)
+    row1 = st.columns([3, 2, 3, 2])
+    chosen_status = row1[0].multiselect("Status", statuses, default=list(PROBLEM_STATUSES), key=f"{prefix}_status",
+                                        format_func=lambda s: STATUS_LABELS[s])
+    chosen_kinds = row1[1].multiselect("Error kind", kinds, key=f"{prefix}_kind")
+    chosen_customers = row1[2].multiselect("Customer", [c for c, _ in customers], key=f"{prefix}_customer",
+                                           format_func=lambda c: labels.get(c, str(c)))
+    dates = row1[3].date_input("Date range", value=(), key=f"{prefix}_dates", format="YYYY-MM-DD")
+    row2 = st.columns([2, 2, 4, 2])
+    low = row2[0].number_input("Amount from ($)", min_value=0.0, value=None, step=100.0, key=f"{prefix}_min")
+    high = row2[1].number_input("Amount to ($)", min_value=0.0, value=None, step=100.0, key=f"{prefix}_max")
+    search = row2[2].text_input("Search reference, customer or message", key=f"{prefix}_search")
+    row2[3].selectbox("Sort", list(ProblemSort), key=f"{prefix}_sort")
+    date_from = dates[0] if len(dates) > 0 else None
+    date_to = dates[1] if len(dates) > 1 else date_from
+    return ProblemFilter(
+        statuses=tuple(chosen_status) or PROBLEM_STATUSES, error_kinds=tuple(chosen_kinds),
+        customer_ids=tuple(chosen_customers), date_from=date_from, date_to=date_to,
+        amount_min=None if low is None else Decimal(str(low)), amount_max=None if high is None else Decimal(str(high)),
+        search=search or "",
+    )
+
+
+def show_detail(entity: EntityType, record_id: int) -> None:
+    """One record: what failed, the masked last request and response, and every attempt."""
+    with runtime.factory() as session:
+        detail = queries.get_problem_detail(session, entity, record_id)
+    if detail is None:
+        return
+    row = detail.row
+    with st.expander(f"Details of {row.reference} — {row.customer}", expanded=True):
+        first, second, third, fourth = st.columns(4)
+        first.metric("Status", STATUS_LABELS[row.status])
+        second.metric("QuickBooks id", row.qbo_id or "none yet")
+        third.metric("Attempts", row.attempts)
+        fourth.metric("Open (days)", "—" if row.open_days is None else row.open_days)
+        if row.error_message:
+            st.markdown(f"**{row.error_kind or 'error'} {row.error_code or ''}** — {row.error_message}")
+        if row.fix_hint:
+            st.info(row.fix_hint)
+        if detail.error_detail:
+            st.caption(detail.error_detail)
+        request, response = st.columns(2)
+        request.caption(f"Last request (request id {detail.request_id or '—'})")
+        request.code(detail.last_request or "No request sent yet.", language=None, wrap_lines=True)
+        response.caption("Last response")
+        response.code(detail.last_response or "No response stored.", language=None, wrap_lines=True)
+        if detail.attempts:
+            st.dataframe(pd.DataFrame([{
+                "When": format_moment(a.at), "Outcome": a.outcome, "Kind": a.error_kind or "",
+                "QB code": a.error_code or "", "Message": a.message or "", "Job": a.job_id,
+            } for a in detail.attempts]), hide_index=True)
+        else:
+            st.caption("No attempts recorded yet.")
+
+
+def show_actions(entity: EntityType, selected: list[int], select_all: bool, problem_filter: ProblemFilter,
+                 matching: int, statuses: set[SyncStatus]) -> None:
+    """The bulk-action buttons, each opening a confirmation."""
+    target: list[int] | ProblemFilter = problem_filter if select_all else selected
+    what = "all matching the filter" if select_all else "the selected rows"
+    has_target = select_all or bool(selected)
+    prefix = f"ps_{entity.value}"
+    buttons = st.columns(6 if entity is EntityType.INVOICE else 3)
+    if buttons[0].button("Resync selected", key=f"{prefix}_resync", disabled=not has_target, type="primary"):
+        open_dialog("resync", entity, target, what)
+        st.rerun()
+    if buttons[1].button(f"Resync all {matching:,} matching", key=f"{prefix}_resync_all", disabled=not matching):
+        open_dialog("resync", entity, problem_filter, "all matching the filter")
+        st.rerun()
+    if entity is EntityType.INVOICE:
+        if buttons[2].button("Clear…", key=f"{prefix}_clear", disabled=not has_target):
+            open_dialog("clear", entity, target, what)
+            st.rerun()
+        if buttons[3].button("Mark paid without sync…", key=f"{prefix}_mark_paid", disabled=not has_target):
+            open_dialog("mark_paid", entity, target, what)
+            st.rerun()
+        if buttons[4].button("Restore cleared…", key=f"{prefix}_restore",
+                             disabled=not has_target or SyncStatus.CLEARED not in statuses,
+                             help="Show cleared invoices with the Status filter, tick them, then restore."):
+            open_dialog("restore", entity, target, what)
+            st.rerun()
+    factory = runtime.factory
+
+    def export() -> bytes:
+        with factory() as session:
+            return queries.problems_csv_bytes(session, entity, problem_filter)
+
+    buttons[-1].download_button(f"Export {matching:,} rows (CSV)", export, file_name=f"problem_{entity.value}s.csv",
+                                mime="text/csv", on_click="ignore", key=f"{prefix}_export", disabled=not matching)
+
+
+def show_entity(entity: EntityType) -> None:
+    """One tab: headline, root causes, filters, the grid window, actions and the detail of one row."""
+    with runtime.factory() as session:
+        summary = queries.summarize_problems(session, entity)
+        causes = queries.list_root_causes(session, entity)
+        kinds = queries.list_error_kinds(session, entity)
+        customers = queries.list_customer_choices(session)
+        last_sync = queries.get_last_sync_time(session)
+    show_summary(entity, summary)
+    if summary.count == 0:
+        st.success(f"Nothing failing: no {ENTITY_LABELS[entity].lower()} are waiting for QuickBooks. "
+                   f"Last sync: {format_moment(last_sync)}.")
+    if causes:
+        show_root_causes(entity, causes)
+    st.subheader("Records")
+    problem_filter = read_filter(entity, kinds, customers)
+    sort = ProblemSort(st.session_state.get(f"ps_{entity.value}_sort", ProblemSort.OLDEST_FIRST))
+    page_number = int(st.session_state.get(f"ps_{entity.value}_page", 1))
+    with runtime.factory() as session:
+        page = queries.list_problems(session, entity, problem_filter, page=page_number, sort=sort)
+    if page.total == 0:
+        st.info("No records match these filters. Widen the status, date or amount filters, or clear the search.")
+        return
+    info, pager = st.columns([5, 1])
+    first = (page.page - 1) * queries.PAGE_SIZE
+    info.markdown(f"**{page.total:,}** matching · **{format_money(page.amount)}** · rows {first + 1:,}–"
+                  f"{first + len(page.rows):,} · page {page.page} of {page.page_count}")
+    # The list may have shrunk since the page was chosen; the widget must not hold a page that no longer exists.
+    st.session_state[f"ps_{entity.value}_page"] = page.page
+    pager.number_input("Page", min_value=1, max_value=page.page_count, step=1, key=f"ps_{entity.value}_page",
+                       disabled=page.page_count == 1)
+    selected = show_id_grid(problems_frame(page.rows), COLUMNS, key=grid_key(entity))
+    select_all = st.toggle(f"Select all {page.total:,} matching the filter (not only the ticked rows)",
+                           key=f"ps_all_{entity.value}")
+    if select_all:
+        st.caption(f"Actions apply to all {page.total:,} matching records ({format_money(page.amount)}).")
+    elif selected:
+        chosen = [r for r in page.rows if r.record_id in set(selected)]
+        total = sum((r.amount or 0 for r in chosen), start=0)
+        st.caption(f"{len(selected):,} selected · {format_money(total)}")
+    show_actions(entity, selected, select_all, problem_filter, page.total, set(problem_filter.statuses))
+    if len(selected) == 1 and not select_all:
+        show_detail(entity, selected[0])
+
+
+st.title("Problem Sync")
+st.caption("Everything that has not reached QuickBooks: why, how to fix it, and the tools to resync, clear or mark "
+           "paid. Filters run in the database, so this stays fast on a full book.")
+show_flash()
+with runtime.factory() as session:
+    connected = queries.is_connected(session)
+    job_running = queries.get_latest_resync(session)
+if not connected:
+    st.warning("QuickBooks is not connected, so nothing can sync yet. Connect your company in Settings; the queue "
+               "below waits until then.")
+    link_to_page("pages/1_Settings.py", "Connect QuickBooks in Settings")
+st.fragment(run_every="2s" if job_running is not None and job_running.is_active else None)(show_job_panel)()
+
+tabs = st.tabs([ENTITY_LABELS[e] for e in queries.PROBLEM_ENTITIES], key=TAB_KEY, on_change="rerun")
+for tab, entity_type in zip(tabs, queries.PROBLEM_ENTITIES, strict=True):
+    if tab.open is not False:
+        with tab:
+            show_entity(entity_type)
+
+if DIALOG_KEY in st.session_state:
+    confirm_dialog()

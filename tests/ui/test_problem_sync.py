@@ -1,0 +1,248 @@
+"""Problem Sync page (AppTest): every tab renders; every action path leaves the right state in the database."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from sqlalchemy import select, update
+from streamlit.dataframe_util import convert_arrow_bytes_to_pandas_df
+
+from qbcore.db import transaction
+from qbcore.models import AuditEvent, Invoice, Job, JobStatus, SyncRecord, SyncStatus
+from tests.qbcore.problems.problem_data import seed_problems
+from tests.ui.conftest import open_page
+
+PAGE = "4_Problem_Sync.py"
+OPERATOR = {"email": "ops@example.com", "role": "operator", "name": "Olga Ops"}
+VIEWER = {"email": "viewer@example.com", "role": "viewer", "name": "Vic Viewer"}
+
+
+@pytest.fixture
+def book(demo_factory):
+    """The demo book with its problem list."""
+    with transaction(demo_factory) as session:
+        return seed_problems(session)
+
+
+def _grid(at):
+    return at.get("component_instance")[0]
+
+
+def _grid_rows(at):
+    return convert_arrow_bytes_to_pandas_df(_grid(at).proto.special_args[0].arrow_dataframe.data.data)
+
+
+def _select(at, ids):
+    at.session_state[_grid(at).key] = {"selected": list(ids)}
+    at.run()
+    assert not at.exception
+
+
+def _texts(elements):
+    return " | ".join(e.value for e in elements)
+
+
+def _statuses(factory, ids):
+    with factory() as session:
+        return {rid: status for rid, status in session.execute(
+            select(SyncRecord.id, SyncRecord.status).where(SyncRecord.id.in_(ids)))}
+
+
+def _confirm(at, reason=None):
+    if reason is not None:
+        at.text_area(key="ps_reason").input(reason).run()
+    at.button(key="ps_confirm").click().run()
+    assert not at.exception
+
+
+@pytest.mark.parametrize("tab, headline, rows", [
+    ("Invoices", "24 invoices need attention", 24),
+    ("Payments", "3 payments need attention", 3),
+    ("Customers", "2 customers need attention", 2),
+    ("Credit Memos", "1 credit memo need attention", 1),
+])
+def test_every_tab_shows_its_counts_dollars_and_a_windowed_grid(home, demo_factory, book, tab, headline, rows):
+    at = open_page(home, PAGE)
+    at.session_state["ps_tab"] = tab
+    at.run()
+    assert not at.exception
+    assert headline in _texts(at.markdown)
+    assert [m.label for m in at.metric][:5] == ["Failed", "Blocked", "Pending", "Out of date", "Never synced"]
+    args = json.loads(_grid(at).proto.json_args)
+    assert args["data_return_mode"] == "CUSTOM"
+    assert args["gridOptions"]["rowSelection"]["mode"] == "multiRow"
+    frame = _grid_rows(at)
+    assert len(frame) == rows
+    assert {"id", "reference", "customer", "amount", "status", "message", "fix_hint", "qbo_code", "attempts",
+            "open_days"} <= set(frame.columns)
+
+
+def test_root_causes_read_as_sentences_with_where_to_fix(home, demo_factory, book):
+    at = open_page(home, PAGE)
+    text = _texts(at.markdown)
+    assert "10 invoices: charge code CHASSIS not mapped to a QuickBooks item" in text
+    assert "3 invoices: dated before the books' closing date" in text
+    assert "Fix the mapping in Settings" in _texts(at.caption)
+
+
+def test_an_empty_queue_says_nothing_is_failing_and_when_the_last_sync_was(home, demo_factory):
+    with transaction(demo_factory) as session:
+        session.execute(update(SyncRecord).values(status="synced"))
+    at = open_page(home, PAGE)
+    assert not at.exception
+    assert "Nothing failing" in _texts(at.success) and "Last sync: never" in _texts(at.success)
+    assert "QuickBooks is not connected" in _texts(at.warning)
+
+
+def test_an_empty_book_renders_without_error(home, factory):
+    at = open_page(home, PAGE)
+    assert not at.exception
+    assert "Nothing failing" in _texts(at.success)
+
+
+def test_resync_selected_queues_a_job_with_exactly_the_ticked_records(home, demo_factory, book):
+    at = open_page(home, PAGE, actor=OPERATOR)
+    chosen = book.chassis[:3]
+    _select(at, chosen)
+    assert "3 selected" in _texts(at.caption)
+    at.button(key="ps_invoice_resync").click().run()
+    assert "3 invoices" in _texts(at.markdown)
+    _confirm(at)
+    with demo_factory() as session:
+        job = session.scalars(select(Job)).one()
+    assert job.params["record_ids"] == chosen and job.created_by == OPERATOR["email"]
+    assert f"Resync job #{job.id} queued for 3 invoices" in _texts(at.success)
+    assert set(_statuses(demo_factory, chosen).values()) == {"pending"}
+
+
+def test_resync_all_matching_uses_the_sql_filter(home, demo_factory, book):
+    at = open_page(home, PAGE, actor=OPERATOR)
+    at.multiselect(key="ps_invoice_kind").select("closed_period").run()
+    assert "**3** matching" in _texts(at.markdown)
+    at.button(key="ps_invoice_resync_all").click().run()
+    _confirm(at)
+    with demo_factory() as session:
+        job = session.scalars(select(Job)).one()
+    assert job.params["record_ids"] == book.invoices[14:17]
+
+
+def test_retry_these_resyncs_one_root_cause(home, demo_factory, book):
+    at = open_page(home, PAGE, actor=OPERATOR)
+    at.button(key="ps_retry_invoice_0").click().run()
+    assert "charge code CHASSIS" in _texts(at.markdown)
+    _confirm(at)
+    with demo_factory() as session:
+        assert session.scalars(select(Job)).one().params["record_ids"] == book.chassis
+
+
+def test_clear_requires_a_reason_then_clears_and_restore_brings_them_back(home, demo_factory, book):
+    at = open_page(home, PAGE, actor=OPERATOR)
+    chosen = book.chassis[:2]
+    _select(at, chosen)
+    at.button(key="ps_invoice_clear").click().run()
+    _confirm(at)  # no reason
+    assert "Give a reason" in _texts(at.error)
+    assert set(_statuses(demo_factory, chosen).values()) == {"failed"}
+    _confirm(at, reason="Billed twice in the TMS")
+    assert set(_statuses(demo_factory, chosen).values()) == {"cleared"}
+    assert "22 invoices need attention" in _texts(at.markdown)
+    with demo_factory() as session:
+        events = session.scalars(select(AuditEvent).where(AuditEvent.action == "clear_invoice")).all()
+    assert {(e.actor, e.reason) for e in events} == {(OPERATOR["email"], "Billed twice in the TMS")}
+
+    at.multiselect(key="ps_invoice_status").set_value([SyncStatus.CLEARED]).run()
+    assert len(_grid_rows(at)) == 2
+    _select(at, chosen)
+    at.button(key="ps_invoice_restore").click().run()
+    _confirm(at)
+    assert set(_statuses(demo_factory, chosen).values()) == {"failed"}
+    assert "Restored 2 invoices" in _texts(at.success)
+
+
+def test_mark_paid_without_sync_takes_the_invoice_off_the_list_and_marks_it_paid(home, demo_factory, book):
+    at = open_page(home, PAGE, actor=OPERATOR)
+    chosen = [book.invoices[14]]
+    _select(at, chosen)
+    at.button(key="ps_invoice_mark_paid").click().run()
+    _confirm(at, reason="Check 1042 applied in QuickBooks")
+    assert _statuses(demo_factory, chosen) == {chosen[0]: "paid_outside"}
+    with demo_factory() as session:
+        invoice_status = session.scalar(select(Invoice.status).join(SyncRecord, SyncRecord.entity_id == Invoice.id)
+                                        .where(SyncRecord.id == chosen[0]))
+        event = session.scalars(select(AuditEvent).where(AuditEvent.action == "mark_invoice_paid_outside")).one()
+    assert invoice_status == "paid"
+    assert (event.actor, event.reason) == (OPERATOR["email"], "Check 1042 applied in QuickBooks")
+    assert chosen[0] not in _grid_rows(at)["id"].tolist()
+
+
+def test_select_all_matching_clears_the_whole_filtered_set(home, demo_factory, book):
+    at = open_page(home, PAGE, actor=OPERATOR)
+    at.multiselect(key="ps_invoice_kind").select("mapping").run()
+    at.toggle(key="ps_all_invoice").set_value(True).run()
+    at.button(key="ps_invoice_clear").click().run()
+    assert "all matching the filter" in _texts(at.markdown) and "10 invoices" in _texts(at.markdown)
+    _confirm(at, reason="Charges moved to another invoice")
+    assert set(_statuses(demo_factory, book.chassis).values()) == {"cleared"}
+
+
+@pytest.mark.parametrize("button, reason", [
+    ("ps_invoice_resync", None), ("ps_invoice_clear", "dup"), ("ps_invoice_mark_paid", "paid"),
+])
+def test_a_viewers_action_is_refused_nothing_changes_and_the_refusal_is_audited(home, demo_factory, book, button,
+                                                                                reason):
+    at = open_page(home, PAGE, actor=VIEWER)
+    chosen = book.chassis[:2]
+    _select(at, chosen)
+    at.button(key=button).click().run()
+    _confirm(at, reason=reason)
+    assert "Not done" in _texts(at.error) and "needs the operator role" in _texts(at.error)
+    assert set(_statuses(demo_factory, chosen).values()) == {"failed"}
+    with demo_factory() as session:
+        assert session.scalars(select(Job)).all() == []
+        events = session.scalars(select(AuditEvent)).all()
+    assert [(e.actor, e.outcome) for e in events] == [(VIEWER["email"], "refused")]
+
+
+def test_resync_of_nothing_resyncable_warns_in_plain_words(home, demo_factory, book):
+    at = open_page(home, PAGE, actor=OPERATOR)
+    at.multiselect(key="ps_invoice_status").set_value([SyncStatus.CLEARED, SyncStatus.FAILED]).run()
+    chosen = book.chassis[:1]
+    _select(at, chosen)
+    at.button(key="ps_invoice_clear").click().run()
+    _confirm(at, reason="x")
+    _select(at, chosen)
+    at.button(key="ps_invoice_resync").click().run()
+    _confirm(at)
+    assert "Nothing was changed" in _texts(at.warning)
+
+
+def test_one_selected_row_shows_its_masked_request_and_attempts(home, demo_factory, book):
+    at = open_page(home, PAGE)
+    _select(at, book.chassis[:1])
+    code = " ".join(c.value for c in at.code)
+    assert "DocNumber" in code and "[hidden]" in code
+    assert "eyJ" not in code and "tok-secret-123" not in code
+    assert len(at.dataframe) == 1 and len(at.dataframe[0].value) == 2
+
+
+def test_a_running_job_shows_progress_then_its_outcome(home, demo_factory, book):
+    with transaction(demo_factory) as session:
+        job = Job(kind="sync", params={"record_ids": book.chassis}, total=10, done=4, status="running",
+                  created_by="ops@example.com")
+        session.add(job)
+    at = open_page(home, PAGE)
+    assert "4 of 10 records done" in at.get("progress")[0].proto.text
+    with transaction(demo_factory) as session:
+        session.execute(update(Job).values(status=JobStatus.DONE.value, done=10))
+        session.execute(update(SyncRecord).where(SyncRecord.id.in_(book.chassis[:6])).values(status="synced"))
+    at.run()
+    assert not at.exception
+    text = _texts(at.warning)
+    assert f"Resync job #{job.id} done" in text and "6 of 10 synced" in text and "mapping 4" in text
+    assert "18 invoices need attention" in _texts(at.markdown)
+
+
+def test_export_button_is_offered_for_the_filtered_view(home, demo_factory, book):
+    at = open_page(home, PAGE)
+    assert any("Export 24 rows" in b.proto.label for b in at.get("download_button"))
