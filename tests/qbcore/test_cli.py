@@ -1,0 +1,50 @@
+"""The qbsync command line: init is harmless twice, demo writes a book, bad config names the variable."""
+
+import subprocess
+import sys
+
+import pytest
+
+from qbcore.db import current_revision, head_revision, make_engine
+
+
+def _qbsync(*args, env_extra=None, cwd=None, monkeypatch=None):
+    import os
+
+    env = {**os.environ, **(env_extra or {})}
+    return subprocess.run([sys.executable, "-m", "qbcore.cli", *args], capture_output=True, text=True, env=env,
+                          cwd=cwd, timeout=300)
+
+
+@pytest.fixture
+def cli_env(tmp_path):
+    return {"QBSYNC_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}", "QBSYNC_DATA_DIR": str(tmp_path / "data")}
+
+
+def test_init_twice_creates_then_changes_nothing(cli_env, tmp_path):
+    first = _qbsync("init", env_extra=cli_env)
+    second = _qbsync("init", env_extra=cli_env)
+    assert first.returncode == 0 and "applied 0001" in first.stdout
+    assert second.returncode == 0 and second.stdout.strip() == "database already up to date"
+    assert current_revision(make_engine(cli_env["QBSYNC_DATABASE_URL"])) == head_revision()
+
+
+def test_demo_writes_a_book_once_and_refuses_a_second(cli_env):
+    first = _qbsync("demo", "--invoices", "40", "--seed", "5", "--as-of", "2026-11-29", env_extra=cli_env)
+    assert first.returncode == 0, first.stderr
+    assert first.stdout.startswith("wrote 40 invoices")
+    again = _qbsync("demo", "--invoices", "40", env_extra=cli_env)
+    assert again.returncode == 2
+    assert "already holds a billing book" in again.stderr
+
+
+def test_a_bad_setting_stops_the_cli_with_the_variable_named(cli_env):
+    result = _qbsync("init", env_extra={**cli_env, "QBSYNC_QBO_ENV": "staging"})
+    assert result.returncode == 2
+    assert "QBSYNC_QBO_ENV" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_a_bad_date_is_a_clear_error(cli_env):
+    result = _qbsync("demo", "--as-of", "29/11/2026", env_extra=cli_env)
+    assert result.returncode == 2 and "YYYY-MM-DD" in result.stderr
