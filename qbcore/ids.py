@@ -1,0 +1,283 @@
+"""Changing QuickBooks links by hand: remove an id (forces a re-sync), override it (checked live), re-link."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from qbcore.access import Actor, require_role, write_audit
+from qbcore.errors import QboCallError
+from qbcore.mapping.names import DISPLAY_NAME_MAX, clean_name
+from qbcore.models import EntityType, Role, SyncRecord, SyncStatus, utcnow
+from qbcore.qbo.gateway import QboGateway
+from qbcore.qbo.lookup import (
+    QboRecord,
+    fetch_record,
+    find_by_amount,
+    find_by_doc_number,
+    find_by_name,
+)
+from qbcore.qbo.tokens import NotConnected, ReconnectRequired
+from qbcore.queries.ids import LinkedRecord, find_record_linked_to, get_linked_record, label_entity, list_linked_ids
+
+# QuickBooks ids are positive whole numbers; anything else was mistyped or pasted from the wrong place.
+_QBO_ID = re.compile(r"^[1-9][0-9]{0,19}$")
+_CHUNK = 900  # below SQLite's bound-parameter limit
+
+REMOVE_WARNING = (
+    "Removing a QuickBooks id breaks the link between the two systems. The record goes back to 'never synced' "
+    "and the next sync looks QuickBooks up by number or name: if the QuickBooks record still exists it is "
+    "re-linked, otherwise a new one is created. If you deleted it in QuickBooks, that is what you want; if it "
+    "still exists under another number or name, the next sync creates a duplicate. Payments and credit memos "
+    "already applied in QuickBooks stay with the old record."
+)
+OVERRIDE_WARNING = (
+    "Overriding a QuickBooks id points this record at another QuickBooks record. Future updates, payments and "
+    "credit memos go to that record; the QuickBooks record it pointed at before is no longer updated. Check "
+    "that the number, amount and date below are the ones you expect."
+)
+
+_TRANSACTIONS = (EntityType.INVOICE, EntityType.CREDIT_MEMO, EntityType.PAYMENT)
+
+
+class IdChangeRefused(ValueError):
+    """A QuickBooks id change cannot be made; the message says why, and nothing was changed."""
+
+
+@dataclass(frozen=True)
+class IdChange:
+    """One link changed: which record, and its QuickBooks id before and after."""
+
+    record_id: int
+    entity_type: EntityType
+    label: str
+    before_qbo_id: str | None
+    after_qbo_id: str | None
+
+
+@dataclass(frozen=True)
+class OverrideCheck:
+    """Our record next to the QuickBooks record a new id points at, with what differs between them."""
+
+    record: LinkedRecord
+    qbo: QboRecord
+    differences: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class RelinkCandidate:
+    """A QuickBooks record that may be this record's twin, why it was found, and whom it is linked to."""
+
+    qbo: QboRecord
+    reasons: tuple[str, ...]
+    linked_record_id: int | None
+
+
+def parse_qbo_id(text: str | None) -> str:
+    """A QuickBooks id typed by a person, checked: a positive whole number, or IdChangeRefused."""
+    value = (text or "").strip()
+    if not _QBO_ID.match(value):
+        raise IdChangeRefused(
+            f"{value!r} is not a QuickBooks id: ids are positive whole numbers such as 145 (no letters, signs, "
+            "decimals or spaces). Copy it from the record's address in QuickBooks (…?txnId=145). Nothing was changed."
+        )
+    return value
+
+
+def _check_reason(reason: str | None, action: str) -> str:
+    text = (reason or "").strip()
+    if not text:
+        raise IdChangeRefused(f"Give a reason to {action}; it is kept in the audit log. Nothing was changed.")
+    return text
+
+
+def _label(record: LinkedRecord) -> str:
+    return f"{label_entity(record.entity_type).lower()} {record.number_or_name}"
+
+
+def remove_qbo_ids(session: Session, actor: Actor, record_ids: Sequence[int], *, reason: str | None,
+                   audit_factory: sessionmaker[Session] | None = None) -> list[IdChange]:
+    """Clear the QuickBooks id of each record (admin only) so it re-syncs; one audit event per record."""
+    require_role(actor, Role.ADMIN, "remove_qbo_id", audit_factory=audit_factory, target_type="sync_records",
+                 target_id=",".join(str(i) for i in list(record_ids)[:20]))
+    text = _check_reason(reason, "remove a QuickBooks id")
+    ids = list(dict.fromkeys(int(i) for i in record_ids))
+    if not ids:
+        raise IdChangeRefused("Select at least one record. Nothing was changed.")
+    records: list[SyncRecord] = []
+    for start in range(0, len(ids), _CHUNK):
+        records.extend(session.scalars(select(SyncRecord).where(SyncRecord.id.in_(ids[start:start + _CHUNK]))))
+    linked = [r for r in records if r.qbo_id]
+    if not linked:
+        raise IdChangeRefused("None of the selected records has a QuickBooks id. Nothing was changed.")
+    changes = []
+    for record in sorted(linked, key=lambda r: r.id):
+        before = {"qbo_id": record.qbo_id, "qbo_sync_token": record.qbo_sync_token, "status": str(record.status)}
+        changes.append(IdChange(record.id, EntityType(record.entity_type), f"record {record.id}",
+                                record.qbo_id, None))
+        record.qbo_id = None
+        record.qbo_sync_token = None
+        # A reused requestid would make QuickBooks replay the old create and hand back the old id.
+        record.request_id = None
+        record.payload_hash = None
+        record.status = SyncStatus.NEVER_SYNCED
+        write_audit(session, actor, "remove_qbo_id", target_type=str(record.entity_type), target_id=record.id,
+                    before=before, after={"qbo_id": None, "status": SyncStatus.NEVER_SYNCED.value}, reason=text)
+    session.flush()
+    return changes
+
+
+def _same_text(a: str | None, b: str | None) -> bool:
+    return (a or "").strip().lower() == (b or "").strip().lower()
+
+
+def compare_records(record: LinkedRecord, qbo: QboRecord) -> tuple[list[str], bool]:
+    """What differs between our record and the QuickBooks one, and whether anything identifies them as twins."""
+    differences: list[str] = []
+    kind = label_entity(record.entity_type).lower()
+    if record.entity_type in _TRANSACTIONS:
+        number_ok = _same_text(record.number_or_name, qbo.name)
+        amount_ok = record.amount is not None and qbo.amount is not None and record.amount == qbo.amount
+        if not number_ok:
+            differences.append(f"number: ours {record.number_or_name}, QuickBooks {qbo.name or '(none)'}")
+        if not amount_ok:
+            ours = "—" if record.amount is None else f"${record.amount:,.2f}"
+            theirs = "—" if qbo.amount is None else f"${qbo.amount:,.2f}"
+            differences.append(f"amount: ours {ours}, QuickBooks {theirs}")
+        if record.date is not None and qbo.date and record.date.isoformat() != qbo.date[:10]:
+            differences.append(f"date: ours {record.date.isoformat()}, QuickBooks {qbo.date[:10]}")
+        if record.customer and qbo.customer and not _same_text(clean_name(record.customer, DISPLAY_NAME_MAX),
+                                                                qbo.customer):
+            differences.append(f"customer: ours {record.customer}, QuickBooks {qbo.customer}")
+        identified = number_ok or amount_ok
+    elif record.entity_type is EntityType.CUSTOMER:
+        name_ok = _same_text(clean_name(record.number_or_name, DISPLAY_NAME_MAX), qbo.name)
+        if not name_ok:
+            differences.append(f"name: ours {record.number_or_name}, QuickBooks {qbo.name}")
+        identified = name_ok
+    else:
+        # Items are often named differently in QuickBooks (BASE → "Drayage"), so a name is only a hint.
+        if not _same_text(record.number_or_name, qbo.name):
+            differences.append(f"name: ours {record.number_or_name}, QuickBooks {qbo.name}")
+        identified = True
+    if not qbo.active:
+        differences.append(f"the QuickBooks {kind} is inactive (deleted)")
+    return differences, identified
+
+
+def check_override(session: Session, gateway: QboGateway, record_id: int, new_qbo_id: str | None) -> OverrideCheck:
+    """Validate a new id live: it exists in QuickBooks as our entity type, is ours, and is not linked elsewhere."""
+    qbo_id = parse_qbo_id(new_qbo_id)
+    record = get_linked_record(session, record_id)
+    if record is None:
+        raise IdChangeRefused(f"Record {record_id} no longer exists. Nothing was changed.")
+    kind = label_entity(record.entity_type).lower()
+    if record.qbo_id == qbo_id:
+        raise IdChangeRefused(f"Our {_label(record)} is already linked to QuickBooks id {qbo_id}. Nothing was changed.")
+    other = find_record_linked_to(session, record.entity_type, qbo_id, other_than=record.record_id)
+    if other is not None:
+        owner = get_linked_record(session, other)
+        owner_text = _label(owner) if owner is not None else f"record {other}"
+        raise IdChangeRefused(
+            f"QuickBooks {kind} {qbo_id} is already linked to our {owner_text}. Two of our records cannot share "
+            "one QuickBooks record: remove that link first, or pick another id. Nothing was changed."
+        )
+    try:
+        qbo = fetch_record(gateway, record.entity_type, qbo_id)
+    except QboCallError as exc:
+        raise IdChangeRefused(f"Could not check the id in QuickBooks: {exc.error.message} "
+                              "Nothing was changed; try again.") from None
+    except (NotConnected, ReconnectRequired) as exc:
+        raise IdChangeRefused(f"Could not check the id in QuickBooks: {exc} Nothing was changed.") from None
+    if qbo is None:
+        raise IdChangeRefused(
+            f"QuickBooks has no {kind} with id {qbo_id}. QuickBooks numbers each kind of record separately, so "
+            f"this may be the id of a customer, payment or another kind of record. Nothing was changed."
+        )
+    differences, identified = compare_records(record, qbo)
+    if not identified:
+        raise IdChangeRefused(
+            f"QuickBooks {kind} {qbo_id} does not look like our {_label(record)} ({'; '.join(differences)}). "
+            "It is probably the id of another record. Nothing was changed."
+        )
+    return OverrideCheck(record=record, qbo=qbo, differences=tuple(differences))
+
+
+def override_qbo_id(factory: sessionmaker[Session], gateway: QboGateway, actor: Actor, record_id: int,
+                    new_qbo_id: str | None, *, reason: str | None) -> IdChange:
+    """Point a record at another QuickBooks record (admin only), validated live again, audited before/after."""
+    require_role(actor, Role.ADMIN, "override_qbo_id", audit_factory=factory, target_type="sync_record",
+                 target_id=str(record_id))
+    text = _check_reason(reason, "override a QuickBooks id")
+    with factory() as session:
+        check = check_override(session, gateway, record_id, new_qbo_id)
+    with factory() as session, session.begin():
+        record = session.get(SyncRecord, record_id)
+        if record is None or record.qbo_id != check.record.qbo_id:
+            raise IdChangeRefused("Someone changed this record's QuickBooks id a moment ago; reload and check "
+                                  "again. Nothing was changed.")
+        # Re-checked inside the transaction so two overrides cannot claim one QuickBooks record.
+        if find_record_linked_to(session, check.record.entity_type, check.qbo.qbo_id, other_than=record_id):
+            raise IdChangeRefused(f"QuickBooks id {check.qbo.qbo_id} was linked to another record a moment ago. "
+                                  "Nothing was changed.")
+        before = {"qbo_id": record.qbo_id, "qbo_sync_token": record.qbo_sync_token, "status": str(record.status)}
+        record.qbo_id = check.qbo.qbo_id
+        record.qbo_sync_token = check.qbo.sync_token
+        record.request_id = None
+        record.payload_hash = None
+        record.error_kind = record.error_code = record.error_message = record.error_detail = None
+        record.blocked_by = None
+        if check.differences:
+            # Ours differs from what QuickBooks holds: the next sync pushes an update onto the new twin.
+            record.status = SyncStatus.OUT_OF_DATE
+        else:
+            record.status = SyncStatus.SYNCED
+            record.last_synced_at = utcnow()
+        write_audit(session, actor, "override_qbo_id", target_type=str(record.entity_type), target_id=record.id,
+                    before=before,
+                    after={"qbo_id": record.qbo_id, "qbo_sync_token": record.qbo_sync_token,
+                           "status": str(record.status), "qbo_name": check.qbo.name,
+                           "qbo_amount": None if check.qbo.amount is None else str(check.qbo.amount),
+                           "differences": list(check.differences)},
+                    reason=text)
+    return IdChange(record_id, check.record.entity_type, _label(check.record), check.record.qbo_id, check.qbo.qbo_id)
+
+
+def find_relink_candidates(session: Session, gateway: QboGateway, record_id: int) -> list[RelinkCandidate]:
+    """QuickBooks records that may be this record's twin: same number, name or amount; best matches first."""
+    record = get_linked_record(session, record_id)
+    if record is None:
+        raise IdChangeRefused(f"Record {record_id} no longer exists.")
+    found: dict[str, tuple[QboRecord, list[str]]] = {}
+
+    def add(rows: list[QboRecord], reason: str) -> None:
+        for row in rows:
+            found.setdefault(row.qbo_id, (row, []))[1].append(reason)
+
+    try:
+        if record.entity_type in (EntityType.INVOICE, EntityType.CREDIT_MEMO):
+            add(find_by_doc_number(gateway, record.entity_type, record.number_or_name), "same number")
+        if record.entity_type in (EntityType.CUSTOMER, EntityType.ITEM):
+            name = clean_name(record.number_or_name, DISPLAY_NAME_MAX)
+            add(find_by_name(gateway, record.entity_type, name), "similar name")
+        if record.entity_type in _TRANSACTIONS and record.amount is not None:
+            add(find_by_amount(gateway, record.entity_type, record.amount), "same amount")
+    except QboCallError as exc:
+        raise IdChangeRefused(f"Could not search QuickBooks: {exc.error.message}") from None
+    except (NotConnected, ReconnectRequired) as exc:
+        raise IdChangeRefused(f"Could not search QuickBooks: {exc}") from None
+    linked = list_linked_ids(session, record.entity_type, list(found))
+    candidates = []
+    for qbo, reasons in found.values():
+        if record.entity_type in _TRANSACTIONS:
+            if record.date is not None and qbo.date and qbo.date[:10] == record.date.isoformat():
+                reasons.append("same date")
+            if record.customer and _same_text(clean_name(record.customer, DISPLAY_NAME_MAX), qbo.customer):
+                reasons.append("same customer")
+        candidates.append(RelinkCandidate(qbo=qbo, reasons=tuple(reasons), linked_record_id=linked.get(qbo.qbo_id)))
+    # Unlinked, many reasons, then the lowest id (the original rather than a later twin).
+    return sorted(candidates, key=lambda c: (c.linked_record_id is not None, -len(c.reasons), int(c.qbo.qbo_id)))

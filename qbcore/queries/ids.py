@@ -1,0 +1,184 @@
+"""Read-only views of QuickBooks links: every synced record with its QuickBooks id, searchable in SQL."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+
+import pandas as pd
+from sqlalchemy import Select, String, and_, cast, func, null, or_, select, union_all
+from sqlalchemy.orm import Session
+
+from qbcore.models import (
+    ChargeCode,
+    CreditMemo,
+    Customer,
+    EntityType,
+    Invoice,
+    Payment,
+    SyncRecord,
+    SyncStatus,
+)
+
+GRID_LIMIT = 5000
+
+ENTITY_LABELS = {
+    EntityType.INVOICE: "Invoice",
+    EntityType.CUSTOMER: "Customer",
+    EntityType.PAYMENT: "Payment",
+    EntityType.CREDIT_MEMO: "Credit memo",
+    EntityType.ITEM: "Item (charge code)",
+}
+
+GRID_COLUMNS = ["record_id", "entity_type", "number_or_name", "customer", "amount", "date", "qbo_id", "status",
+                "last_synced_at"]
+
+
+@dataclass(frozen=True)
+class IdFilter:
+    """What the QuickBooks IDs grid shows: entity type, a search text, statuses, last-sync window."""
+
+    entity_type: EntityType | None = None
+    search: str = ""
+    statuses: tuple[SyncStatus, ...] = ()
+    synced_from: date | None = None
+    synced_to: date | None = None
+    linked_only: bool = True
+
+
+@dataclass(frozen=True)
+class LinkedRecord:
+    """One of our records and its QuickBooks link, as shown next to the QuickBooks side before a change."""
+
+    record_id: int
+    entity_type: EntityType
+    entity_id: int
+    number_or_name: str
+    customer: str | None
+    amount: Decimal | None
+    date: date | None
+    email: str | None
+    qbo_id: str | None
+    qbo_sync_token: str | None
+    status: SyncStatus
+    last_synced_at: datetime | None
+
+
+def _per_entity() -> list[Select]:
+    """One SELECT per entity type with the same columns, so a UNION ALL lists them all."""
+    text = String(200)
+    record = (SyncRecord.id.label("record_id"), SyncRecord.entity_type.label("entity_type"),
+              SyncRecord.entity_id.label("entity_id"), SyncRecord.qbo_id.label("qbo_id"),
+              SyncRecord.qbo_sync_token.label("qbo_sync_token"), SyncRecord.status.label("status"),
+              SyncRecord.last_synced_at.label("last_synced_at"))
+    selects = []
+    for entity_type, model, label, customer, amount, day, email in (
+        (EntityType.INVOICE, Invoice, Invoice.number, Customer.name, Invoice.total, Invoice.invoice_date, null()),
+        (EntityType.CREDIT_MEMO, CreditMemo, CreditMemo.number, Customer.name, CreditMemo.total,
+         CreditMemo.memo_date, null()),
+        (EntityType.PAYMENT, Payment, Payment.number, Customer.name, Payment.amount, Payment.payment_date, null()),
+    ):
+        selects.append(
+            select(*record, cast(label, text).label("number_or_name"), cast(customer, text).label("customer"),
+                   amount.label("amount"), day.label("date"), cast(email, text).label("email"))
+            .join(model, and_(SyncRecord.entity_type == entity_type.value, SyncRecord.entity_id == model.id))
+            .join(Customer, Customer.id == model.customer_id)
+        )
+    selects.append(
+        select(*record, cast(Customer.name, text).label("number_or_name"), cast(null(), text).label("customer"),
+               null().label("amount"), null().label("date"), cast(Customer.billing_email, text).label("email"))
+        .join(Customer, and_(SyncRecord.entity_type == EntityType.CUSTOMER.value, SyncRecord.entity_id == Customer.id))
+    )
+    selects.append(
+        select(*record, cast(ChargeCode.code, text).label("number_or_name"), cast(null(), text).label("customer"),
+               null().label("amount"), null().label("date"), cast(null(), text).label("email"))
+        .join(ChargeCode, and_(SyncRecord.entity_type == EntityType.ITEM.value, SyncRecord.entity_id == ChargeCode.id))
+    )
+    return selects
+
+
+def _filtered(flt: IdFilter):  # type: ignore[no-untyped-def]
+    selects = _per_entity()
+    if flt.entity_type is not None:
+        selects = [s.where(SyncRecord.entity_type == flt.entity_type.value) for s in selects]
+    if flt.linked_only:
+        selects = [s.where(SyncRecord.qbo_id.is_not(None)) for s in selects]
+    if flt.statuses:
+        selects = [s.where(SyncRecord.status.in_([st.value for st in flt.statuses])) for s in selects]
+    if flt.synced_from is not None:
+        selects = [s.where(SyncRecord.last_synced_at >= datetime.combine(flt.synced_from, datetime.min.time()))
+                   for s in selects]
+    if flt.synced_to is not None:
+        selects = [s.where(SyncRecord.last_synced_at < datetime.combine(flt.synced_to, datetime.max.time()))
+                   for s in selects]
+    rows = union_all(*selects).subquery("linked")
+    query = select(rows)
+    search = flt.search.strip().lower()
+    if search:
+        pattern = f"%{search}%"
+        query = query.where(or_(func.lower(rows.c.number_or_name).like(pattern),
+                                func.lower(func.coalesce(rows.c.customer, "")).like(pattern),
+                                rows.c.qbo_id == flt.search.strip()))
+    return rows, query
+
+
+def count_linked_records(session: Session, flt: IdFilter) -> int:
+    """How many records match the filter."""
+    _rows, query = _filtered(flt)
+    return session.scalar(select(func.count()).select_from(query.subquery())) or 0
+
+
+def list_linked_records(session: Session, flt: IdFilter, *, limit: int = GRID_LIMIT) -> pd.DataFrame:
+    """The grid: records matching the filter, newest sync first (at most `limit` rows)."""
+    rows, query = _filtered(flt)
+    query = query.order_by(rows.c.last_synced_at.desc().nulls_last(), rows.c.record_id).limit(limit)
+    result = session.execute(query).mappings().all()
+    frame = pd.DataFrame([{c: r[c] for c in GRID_COLUMNS} for r in result], columns=GRID_COLUMNS)
+    if not frame.empty:
+        frame["amount"] = frame["amount"].map(lambda v: None if v is None else float(v))
+    return frame
+
+
+def get_linked_record(session: Session, record_id: int) -> LinkedRecord | None:
+    """One record with its billing details, or None."""
+    _rows, query = _filtered(IdFilter(linked_only=False))
+    rows = query.subquery()
+    row = session.execute(select(rows).where(rows.c.record_id == record_id)).mappings().first()
+    if row is None:
+        return None
+    day = row["date"]
+    if isinstance(day, str):  # SQLite returns dates through a UNION as text
+        day = date.fromisoformat(day[:10])
+    amount = row["amount"]
+    return LinkedRecord(
+        record_id=row["record_id"], entity_type=EntityType(row["entity_type"]), entity_id=row["entity_id"],
+        number_or_name=row["number_or_name"], customer=row["customer"],
+        amount=None if amount is None else Decimal(str(amount)).quantize(Decimal("0.01")),
+        date=day, email=row["email"], qbo_id=row["qbo_id"], qbo_sync_token=row["qbo_sync_token"],
+        status=SyncStatus(row["status"]), last_synced_at=row["last_synced_at"],
+    )
+
+
+def find_record_linked_to(session: Session, entity_type: EntityType, qbo_id: str,
+                          *, other_than: int | None = None) -> int | None:
+    """The id of our record already linked to this QuickBooks id (of this entity type), if any."""
+    query = select(SyncRecord.id).where(SyncRecord.entity_type == entity_type.value, SyncRecord.qbo_id == qbo_id)
+    if other_than is not None:
+        query = query.where(SyncRecord.id != other_than)
+    return session.scalar(query.limit(1))
+
+
+def list_linked_ids(session: Session, entity_type: EntityType, qbo_ids: list[str]) -> dict[str, int]:
+    """QuickBooks id → our record id, for the ids given that are already linked."""
+    if not qbo_ids:
+        return {}
+    rows = session.execute(select(SyncRecord.qbo_id, SyncRecord.id).where(
+        SyncRecord.entity_type == entity_type.value, SyncRecord.qbo_id.in_(qbo_ids))).all()
+    return {str(q): int(i) for q, i in rows}
+
+
+def label_entity(entity_type: EntityType | str) -> str:
+    """How an entity type is named on the page."""
+    return ENTITY_LABELS.get(EntityType(entity_type), str(entity_type))
+
