@@ -152,3 +152,31 @@ def classify_local(kind: ErrorKind, message: str, *, detail: str = "", code: str
     rule = LOCAL_RULES.get(kind, LOCAL_RULES[K.MALFORMED])
     return QboError(kind=kind, code=code, message=message, detail=detail,
                     retryable=rule.retryable if retryable is None else retryable, fix_hint=rule.fix_hint)
+
+
+def inactive_reference(what: str, name: str, *, code: str = "610") -> QboError:
+    """A QuickBooks record we would link to exists but is inactive."""
+    return QboError(kind=K.NOT_FOUND, code=code, message=f"QuickBooks has an inactive {what} named {name}",
+                    detail="Inactive records are hidden from look-ups and cannot be used on new transactions.",
+                    retryable=False,
+                    fix_hint=f"Reactivate the {what} {name} in QuickBooks, or map it to another active {what} in "
+                             "Settings, then resync.")
+
+
+def docnumber_clash(entity: str, number: str, *, theirs: str, ours: str, qbo_id: str) -> QboError:
+    """QuickBooks holds a transaction with our number that is not ours (another customer or total)."""
+    return QboError(kind=K.DUPLICATE, code="6140",
+                    message=f"QuickBooks already has {entity} {number} (Id {qbo_id}) that does not match this one",
+                    detail=f"QuickBooks: {theirs}. Billing system: {ours}.", retryable=False,
+                    fix_hint=f"Check {entity} {number} in QuickBooks. If it is this record, link it on the QuickBooks "
+                             "IDs page; otherwise renumber one of them, then resync.")
+
+
+def hint_for(kind: str | None, code: str | None, name: str | None = None) -> str:
+    """The fix hint to show for a stored error (kind and code as saved on a sync record)."""
+    if code and code in FAULT_RULES:
+        return FAULT_RULES[code].fix_hint.replace("{name}", name or "this")
+    try:
+        return LOCAL_RULES[ErrorKind(kind)].fix_hint if kind else ""
+    except (ValueError, KeyError):
+        return ""

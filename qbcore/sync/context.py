@@ -1,0 +1,129 @@
+"""What a sync run needs to know: billing rows of the records, and the QuickBooks ids they reference."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, joinedload, selectinload
+
+from qbcore.errors import QboCallError
+from qbcore.mapping.refs import CustomFieldSpec, QboRefs
+from qbcore.models import (
+    ChargeCode,
+    ChargeLine,
+    ChargeSet,
+    CreditMemo,
+    CreditMemoLine,
+    Customer,
+    CustomFieldMapping,
+    EntityType,
+    Invoice,
+    ItemMapping,
+    Payment,
+    SyncRecord,
+)
+from qbcore.qbo.gateway import QboGateway
+from qbcore.settings import SyncSettings
+
+SOURCES: dict[EntityType, Any] = {
+    EntityType.CUSTOMER: Customer,
+    EntityType.ITEM: ChargeCode,
+    EntityType.INVOICE: Invoice,
+    EntityType.CREDIT_MEMO: CreditMemo,
+    EntityType.PAYMENT: Payment,
+}
+
+
+@dataclass(frozen=True)
+class NameLists:
+    """QuickBooks name lists read once per run (name → Id)."""
+
+    terms: dict[str, str]
+    classes: dict[str, str]
+    departments: dict[str, str]
+    payment_methods: dict[str, str]
+    accounts: dict[str, str]
+
+
+def load_billing_rows(session: Session, entity_type: EntityType, ids: Iterable[int]) -> dict[int, Any]:
+    """Billing rows by id, with everything their payloads need loaded eagerly."""
+    model = SOURCES[entity_type]
+    ids = list(ids)
+    options: list[Any] = []
+    if entity_type is EntityType.CUSTOMER:
+        options = [joinedload(Customer.parent)]
+    elif entity_type is EntityType.INVOICE:
+        options = [joinedload(Invoice.customer),
+                   selectinload(Invoice.charge_sets).joinedload(ChargeSet.load),
+                   selectinload(Invoice.charge_sets).selectinload(ChargeSet.lines).joinedload(ChargeLine.charge_code)]
+    elif entity_type is EntityType.CREDIT_MEMO:
+        options = [joinedload(CreditMemo.customer),
+                   selectinload(CreditMemo.lines).joinedload(CreditMemoLine.charge_code)]
+    elif entity_type is EntityType.PAYMENT:
+        options = [joinedload(Payment.customer), selectinload(Payment.applications)]
+    rows: dict[int, Any] = {}
+    for start in range(0, len(ids), 900):
+        chunk = ids[start:start + 900]
+        for row in session.scalars(select(model).where(model.id.in_(chunk)).options(*options)).unique():
+            rows[row.id] = row
+    return rows
+
+
+def linked_ids(session: Session, entity_type: EntityType) -> dict[int, str]:
+    """Billing id → QuickBooks id of every record of a type that has one."""
+    query = select(SyncRecord.entity_id, SyncRecord.qbo_id).where(
+        SyncRecord.entity_type == entity_type.value, SyncRecord.qbo_id.is_not(None))
+    return {entity_id: qbo_id for entity_id, qbo_id in session.execute(query)}
+
+
+def read_name_lists(gateway: QboGateway) -> NameLists:
+    """Terms, classes, locations, payment methods and accounts of the company."""
+
+    def names(entity: str, key: str = "Name") -> dict[str, str]:
+        return {row[key]: row["Id"] for row in gateway.query_all(entity) if row.get(key) and row.get("Id")}
+
+    return NameLists(terms=names("Term"), classes=names("Class"), departments=names("Department"),
+                     payment_methods=names("PaymentMethod"), accounts=names("Account"))
+
+
+def ensure_branch_refs(gateway: QboGateway, lists: NameLists, settings: SyncSettings, branches: Iterable[str]
+                       ) -> list[str]:
+    """Create the classes or locations the branches map to when missing (tracking lists, like new items)."""
+    if settings.branch_tracking == "none" or not settings.create_missing_items:
+        return []
+    entity, table = ("Class", lists.classes) if settings.branch_tracking == "class" else \
+        ("Department", lists.departments)
+    created = []
+    for branch in sorted(set(branches)):
+        name = settings.branch_map.get(branch, branch)
+        if name in table:
+            continue
+        request_id = f"qbs-{entity[:3].lower()}-{hashlib.sha256(name.encode()).hexdigest()[:20]}"
+        try:
+            row = gateway.write(entity, {"Name": name}, request_id=request_id, name=name)
+        except QboCallError:
+            continue  # invoices of that branch end up blocked by it, with the reason
+        table[name] = row["Id"]
+        created.append(name)
+    return created
+
+
+def build_refs(session: Session, lists: NameLists, settings: SyncSettings) -> QboRefs:
+    """Every id a payload may reference, from our sync records, mappings and the name lists."""
+    items = linked_ids(session, EntityType.ITEM)
+    for mapping in session.scalars(select(ItemMapping)):
+        if mapping.qbo_item_id:
+            items[mapping.charge_code_id] = mapping.qbo_item_id
+    specs = tuple(CustomFieldSpec(m.qbo_definition_id, m.qbo_name, m.source_field)
+                  for m in session.scalars(select(CustomFieldMapping).order_by(CustomFieldMapping.slot)))
+    return QboRefs(
+        customers=linked_ids(session, EntityType.CUSTOMER), items=items,
+        invoices=linked_ids(session, EntityType.INVOICE), credit_memos=linked_ids(session, EntityType.CREDIT_MEMO),
+        terms=lists.terms, classes=lists.classes, departments=lists.departments,
+        payment_methods=lists.payment_methods, income_account_id=lists.accounts.get(settings.default_income_account),
+        custom_fields=specs,
+    )
