@@ -438,3 +438,52 @@ def test_custom_txn_numbers_off_auto_numbers_invoices(realm):
     customer = make_customer(qb, "Auto Number Customer")
     first, second = make_invoice(qb, customer), make_invoice(qb, customer)
     assert int(second.DocNumber) == int(first.DocNumber) + 1
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "limit"),
+    [
+        ("PrivateNote", "n" * 4001, 4000),
+        ("CustomerMemo", {"value": "m" * 1001}, 1000),
+        ("BillEmail", {"Address": "a" * 95 + "@x.com"}, 100),
+    ],
+)
+def test_over_long_invoice_fields_are_2050_with_the_maximum_in_the_detail(realm, field, value, limit):
+    body = {
+        "CustomerRef": {"value": "1"},
+        field: value,
+        "Line": [
+            {
+                "DetailType": "SalesItemLineDetail",
+                "Amount": 1,
+                "SalesItemLineDetail": {"ItemRef": {"value": "1"}},
+            }
+        ],
+    }
+    error = realm.post("invoice", body).json()["Fault"]["Error"][0]
+    assert (error["code"], error["Message"], error["element"]) == ("2050", "Invalid String Length", field)
+    assert f"Min:0 Max:{limit}" in error["Detail"]
+
+
+def test_over_long_line_description_and_item_name_are_2050(realm):
+    line_body = {
+        "DetailType": "SalesItemLineDetail",
+        "Amount": 1,
+        "Description": "d" * 4001,
+        "SalesItemLineDetail": {"ItemRef": {"value": "1"}},
+    }
+    invoice = realm.post("invoice", {"CustomerRef": {"value": "1"}, "Line": [line_body]})
+    assert "Max:4000" in invoice.json()["Fault"]["Error"][0]["Detail"]
+    item = realm.post("item", {"Name": "i" * 101, "Type": "Service", "IncomeAccountRef": {"value": "1"}})
+    assert "Max:100" in item.json()["Fault"]["Error"][0]["Detail"]
+
+
+def test_inactive_customer_on_an_invoice_is_610(realm):
+    qb = realm.qb()
+    customer = make_customer(qb, "Soon Inactive")
+    customer.Active = False
+    customer.save(qb=qb)
+    with pytest.raises(ObjectNotFoundException) as caught:
+        make_invoice(qb, customer)
+    assert caught.value.error_code == 610
+    assert Customer.get(customer.Id, qb=qb).DisplayName == "Soon Inactive (deleted)"
