@@ -101,3 +101,27 @@ def write_audit(
     )
     session.add(event)
     return event
+
+
+def resolve_actor(
+    session: Session, *, email: str, name: str | None, unknown_users: str, admin_emails: tuple[str, ...] = ()
+) -> Actor | None:
+    """The signed-in user's Actor from the users table; None when they have no access."""
+    from sqlalchemy import func, select
+
+    from qbcore.models import User
+
+    email = email.strip().lower()
+    user = session.scalar(select(User).where(func.lower(User.email) == email))
+    if user is None and email in admin_emails:
+        # Bootstrap: a configured admin is recorded on first sign-in, and audited.
+        user = User(email=email, name=name, role=Role.ADMIN)
+        session.add(user)
+        session.flush()
+        write_audit(session, Actor(email=email, role=Role.ADMIN, name=name), "bootstrap_admin",
+                    target_type="user", target_id=user.id, after={"role": "admin"})
+    if user is None:
+        return Actor(email=email, role=Role.VIEWER, name=name) if unknown_users == "viewer" else None
+    if not user.active:
+        return None
+    return Actor(email=user.email, role=Role(user.role), name=user.name or name)

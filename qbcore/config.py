@@ -44,6 +44,10 @@ class Config:
     demo_invoices: int = 2000
     # The console starts the local sandbox and a worker thread itself (embedded default).
     background: bool = True
+    # With single sign-on: what a signed-in user who is not in the users table gets.
+    unknown_users: str = "viewer"
+    # With single sign-on: who becomes admin on first sign-in (bootstraps an empty users table).
+    admin_emails: tuple[str, ...] = ()
 
     @property
     def is_embedded(self) -> bool:
@@ -67,6 +71,8 @@ _KEYS = (
     "DATA_DIR",
     "DEMO_INVOICES",
     "BACKGROUND",
+    "UNKNOWN_USERS",
+    "ADMIN_EMAILS",
 )
 
 
@@ -134,6 +140,13 @@ def load_config(
     if background_raw not in ("on", "off", "true", "false", "1", "0"):
         raise ConfigError(f"QBSYNC_BACKGROUND must be on or off; got {raw['BACKGROUND']!r}")
 
+    unknown_users = raw.get("UNKNOWN_USERS", "viewer").lower()
+    if unknown_users not in ("viewer", "deny"):
+        raise ConfigError(f"QBSYNC_UNKNOWN_USERS must be viewer or deny; got {raw['UNKNOWN_USERS']!r}")
+    admin_emails = tuple(e.strip().lower() for e in raw.get("ADMIN_EMAILS", "").split(",") if e.strip())
+    if any("@" not in e for e in admin_emails):
+        raise ConfigError("QBSYNC_ADMIN_EMAILS must be a comma-separated list of email addresses")
+
     secret_key = raw.get("SECRET_KEY")
     if secret_key:
         _check_fernet_key(secret_key, "QBSYNC_SECRET_KEY")
@@ -152,6 +165,8 @@ def load_config(
         data_dir=data_dir,
         demo_invoices=demo_invoices,
         background=background_raw in ("on", "true", "1"),
+        unknown_users=unknown_users,
+        admin_emails=admin_emails,
     )
 
 

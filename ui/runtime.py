@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import streamlit as st
 from sqlalchemy.orm import Session, sessionmaker
 
-from qbcore.access import LOCAL_ADMIN, Actor
+from qbcore.access import LOCAL_ADMIN, Actor, resolve_actor
 from qbcore.config import Config, ConfigError, load_config
 from qbcore.db import make_engine, make_session_factory, migrate, transaction
 from qbcore.demo import has_book, write_demo_book
@@ -61,12 +61,36 @@ def get_runtime() -> Runtime:
     return Runtime(config=config, factory=factory)
 
 
+def is_sso_configured() -> bool:
+    """True when secrets hold an [auth] section: users sign in through the company's identity provider."""
+    try:
+        return "auth" in st.secrets
+    except Exception:  # no secrets file at all
+        return False
+
+
 def get_actor() -> Actor:
-    """Who is using the console: the local admin in the embedded default."""
+    """Who is using the console: the signed-in user with their role, or the local admin without SSO."""
     override = st.session_state.get(ACTOR_OVERRIDE_KEY)
     if override:
         return Actor(email=override["email"], role=Role(override["role"]), name=override.get("name"))
-    return LOCAL_ADMIN
+    if not is_sso_configured():
+        return LOCAL_ADMIN
+    if not st.user.get("is_logged_in", False):
+        st.title("QuickBooks Sync Console")
+        st.info("Sign in with your company account to use the console.")
+        st.button("Sign in", on_click=st.login, type="primary", key="sso_login")
+        st.stop()
+    runtime = get_runtime()
+    email = str(st.user.get("email") or "")
+    with transaction(runtime.factory) as session:
+        actor = resolve_actor(session, email=email, name=st.user.get("name"),
+                              unknown_users=runtime.config.unknown_users, admin_emails=runtime.config.admin_emails)
+    if actor is None:
+        st.error(f"{email} has no access to this console. Ask an admin to add you in Settings → Users.")
+        st.button("Sign out", on_click=st.logout, key="sso_logout")
+        st.stop()
+    return actor
 
 
 def show_actor_badge(actor: Actor) -> None:
@@ -75,3 +99,5 @@ def show_actor_badge(actor: Actor) -> None:
         st.sidebar.caption("Signed in as **Local admin** (embedded default, no sign-in configured)")
     else:
         st.sidebar.caption(f"Signed in as **{actor.name or actor.email}** · role: {actor.role.value}")
+        if is_sso_configured():
+            st.sidebar.button("Sign out", on_click=st.logout, key="sso_sidebar_logout")
