@@ -1,0 +1,285 @@
+"""QuickBooks IDs: every synced record with its QuickBooks id; admins remove, override or re-link an id."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from qbcore import ids
+from qbcore.access import PermissionDenied, is_allowed
+from qbcore.db import transaction
+from qbcore.models import EntityType, Role, SyncStatus
+from qbcore.qbo.lookup import open_gateway
+from qbcore.queries.ids import (
+    GRID_LIMIT,
+    IdFilter,
+    count_linked_records,
+    get_linked_record,
+    label_entity,
+    list_linked_records,
+)
+from ui.formatting import STATUS_LABELS, format_moment, format_money
+from ui.grid import GridColumn, show_id_grid
+from ui.runtime import get_actor, get_runtime, show_actor_badge
+
+st.set_page_config(page_title="QuickBooks IDs · QuickBooks Sync Console", page_icon="🔗", layout="wide")
+
+DIALOG_KEY = "ids_dialog"
+FLASH_KEY = "ids_flash"
+CHECK_KEY = "ids_override_check"
+CANDIDATES_KEY = "ids_candidates"
+COLUMNS = [
+    GridColumn("entity", "Type", width=120, pinned=True),
+    GridColumn("number_or_name", "Number / name", width=170, pinned=True),
+    GridColumn("customer", "Customer", width=200),
+    GridColumn("amount", "Amount ($)", "money", width=110),
+    GridColumn("date", "Date", "date", width=110),
+    GridColumn("qbo_id", "QB id", width=90),
+    GridColumn("status", "Status", width=120),
+    GridColumn("last_synced", "Last sync", width=150),
+]
+
+runtime = get_runtime()
+actor = get_actor()
+show_actor_badge(actor)
+
+
+def flash(level: str, text: str) -> None:
+    """Keep a message to show at the top after the rerun."""
+    st.session_state[FLASH_KEY] = (level, text)
+
+
+def show_flash() -> None:
+    """Show and forget the last action's message."""
+    message = st.session_state.pop(FLASH_KEY, None)
+    if message:
+        level, text = message
+        {"success": st.success, "warning": st.warning, "error": st.error}.get(level, st.info)(text)
+
+
+def open_dialog(kind: str, record_ids: list[int], prefill: str = "") -> None:
+    """Remember which dialog is open (in session state, so reruns keep it open)."""
+    close_dialog()
+    st.session_state[DIALOG_KEY] = {"kind": kind, "record_ids": record_ids}
+    if prefill:
+        st.session_state["ids_new_id"] = prefill
+
+
+def close_dialog() -> None:
+    """Forget the open dialog and what was typed in it."""
+    for key in (DIALOG_KEY, CHECK_KEY, CANDIDATES_KEY, "ids_reason", "ids_sure", "ids_new_id"):
+        st.session_state.pop(key, None)
+
+
+def grid_key() -> str:
+    """A new grid generation after each change starts with an empty selection."""
+    return f"ids_grid_{st.session_state.get('ids_gen', 0)}"
+
+
+def reset_selection() -> None:
+    """Forget the ticked rows."""
+    st.session_state["ids_gen"] = st.session_state.get("ids_gen", 0) + 1
+
+
+def confirm_controls(label: str) -> tuple[str, bool]:
+    """The reason box, the I'm-sure tick and the confirm button shared by every dangerous change."""
+    reason = st.text_area("Reason (required, kept in the audit log)", key="ids_reason")
+    sure = st.checkbox("I'm sure — I understand what this breaks", key="ids_sure")
+    clicked = st.button(label, type="primary", key="ids_confirm", disabled=not sure)
+    return reason, clicked
+
+
+@st.dialog("Remove QuickBooks id", width="large", on_dismiss=close_dialog)
+def remove_dialog(record_ids: list[int]) -> None:
+    """Confirm removing the ids of the selected records."""
+    st.warning(ids.REMOVE_WARNING)
+    st.markdown(f"**{len(record_ids):,} record(s)** will lose their QuickBooks id and re-sync.")
+    reason, clicked = confirm_controls(f"Remove {len(record_ids):,} QuickBooks id(s)")
+    if not clicked:
+        return
+    try:
+        with transaction(runtime.factory) as session:
+            changes = ids.remove_qbo_ids(session, actor, record_ids, reason=reason, audit_factory=runtime.factory)
+    except ids.IdChangeRefused as exc:
+        st.error(str(exc))
+        return
+    except PermissionDenied as exc:
+        flash("error", f"Not done: {exc}")
+    else:
+        removed = ", ".join(c.before_qbo_id or "" for c in changes[:10]) + (" …" if len(changes) > 10 else "")
+        flash("success", f"Removed {len(changes):,} QuickBooks id(s) ({removed}). Those records will re-sync.")
+        reset_selection()
+    close_dialog()
+    st.rerun()
+
+
+def show_comparison(check: ids.OverrideCheck) -> None:
+    """Our record next to the QuickBooks record, field by field."""
+    ours, qbo = check.record, check.qbo
+    st.dataframe(pd.DataFrame([
+        {"": "Id", "Ours": ours.qbo_id or "(none)", "QuickBooks": qbo.qbo_id},
+        {"": "Number / name", "Ours": ours.number_or_name, "QuickBooks": qbo.name or ""},
+        {"": "Amount", "Ours": format_money(ours.amount) if ours.amount is not None else "—",
+         "QuickBooks": format_money(qbo.amount) if qbo.amount is not None else "—"},
+        {"": "Date", "Ours": "" if ours.date is None else ours.date.isoformat(), "QuickBooks": qbo.date or ""},
+        {"": "Customer", "Ours": ours.customer or "", "QuickBooks": qbo.customer or ""},
+    ]), hide_index=True)
+    for difference in check.differences:
+        st.warning(f"Differs — {difference}. The next sync will update QuickBooks with ours.")
+
+
+@st.dialog("Override QuickBooks id", width="large", on_dismiss=close_dialog)
+def override_dialog(record_id: int) -> None:
+    """Type a new id, see the QuickBooks record next to ours, then confirm."""
+    with runtime.factory() as session:
+        record = get_linked_record(session, record_id)
+    if record is None:
+        st.error("This record no longer exists.")
+        return
+    kind = label_entity(record.entity_type).lower()
+    st.markdown(f"Our **{kind} {record.number_or_name}** is linked to QuickBooks id **{record.qbo_id or 'none'}**.")
+    new_id = st.text_input(f"New QuickBooks {kind} id", key="ids_new_id", placeholder="e.g. 145")
+    if st.button("Check in QuickBooks", key="ids_check"):
+        st.session_state.pop(CHECK_KEY, None)
+        try:
+            with runtime.factory() as session:
+                st.session_state[CHECK_KEY] = ids.check_override(session, open_gateway(runtime.factory,
+                                                                                       runtime.config),
+                                                                  record_id, new_id)
+        except ids.IdChangeRefused as exc:
+            st.error(str(exc))
+    check = st.session_state.get(CHECK_KEY)
+    if check is None or check.qbo.qbo_id != new_id.strip():
+        st.caption("Check the id in QuickBooks first; the QuickBooks record is shown next to ours before you confirm.")
+        return
+    show_comparison(check)
+    st.warning(ids.OVERRIDE_WARNING)
+    reason, clicked = confirm_controls(f"Link to QuickBooks id {check.qbo.qbo_id}")
+    if not clicked:
+        return
+    try:
+        change = ids.override_qbo_id(runtime.factory, open_gateway(runtime.factory, runtime.config), actor,
+                                     record_id, new_id, reason=reason)
+    except ids.IdChangeRefused as exc:
+        st.error(str(exc))
+        return
+    except PermissionDenied as exc:
+        flash("error", f"Not done: {exc}")
+    else:
+        flash("success", f"Our {change.label} is now linked to QuickBooks id {change.after_qbo_id} "
+                         f"(was {change.before_qbo_id or 'none'}).")
+        reset_selection()
+    close_dialog()
+    st.rerun()
+
+
+@st.dialog("Re-link assistant", width="large", on_dismiss=close_dialog)
+def relink_dialog(record_id: int) -> None:
+    """Search QuickBooks for this record's twin by number, name and amount; pick one to link."""
+    with runtime.factory() as session:
+        record = get_linked_record(session, record_id)
+    if record is None:
+        st.error("This record no longer exists.")
+        return
+    kind = label_entity(record.entity_type).lower()
+    amount = "" if record.amount is None else f" for {format_money(record.amount)}"
+    st.markdown(f"Looking for our **{kind} {record.number_or_name}**{amount} in QuickBooks.")
+    if st.button("Search QuickBooks", key="ids_search", type="primary"):
+        try:
+            with runtime.factory() as session:
+                st.session_state[CANDIDATES_KEY] = ids.find_relink_candidates(
+                    session, open_gateway(runtime.factory, runtime.config), record_id)
+        except ids.IdChangeRefused as exc:
+            st.error(str(exc))
+    candidates = st.session_state.get(CANDIDATES_KEY)
+    if candidates is None:
+        return
+    if not candidates:
+        st.info(f"QuickBooks has no {kind} with this number, name or amount. Remove the id instead and let the "
+                "next sync create it, or type an id with Override.")
+        return
+    st.dataframe(pd.DataFrame([{
+        "QB id": c.qbo.qbo_id, "Number / name": c.qbo.name or "", "Amount": format_money(c.qbo.amount),
+        "Date": c.qbo.date or "", "Customer": c.qbo.customer or "", "Why": ", ".join(c.reasons),
+        "Linked to": "" if c.linked_record_id is None else f"our record {c.linked_record_id}",
+    } for c in candidates]), hide_index=True)
+    free = [c.qbo.qbo_id for c in candidates if c.linked_record_id is None]
+    if not free:
+        st.warning("Every candidate is already linked to another of our records.")
+        return
+    chosen = st.selectbox("Link to", free, key="ids_candidate")
+    if st.button("Check and link this one…", key="ids_use_candidate"):
+        open_dialog("override", [record_id], prefill=chosen)
+        st.rerun()
+
+
+def read_filter() -> IdFilter:
+    """The filter widgets → an IdFilter (applied in SQL)."""
+    row = st.columns([2, 3, 3, 2])
+    entity = row[0].selectbox("Type", [None, *EntityType], key="ids_entity",
+                              format_func=lambda e: "All types" if e is None else label_entity(e))
+    search = row[1].text_input("Search number, name, customer or QB id", key="ids_search_text")
+    statuses = row[2].multiselect("Status", list(SyncStatus), key="ids_status", format_func=lambda s: STATUS_LABELS[s])
+    dates = row[3].date_input("Last sync between", value=(), key="ids_dates", format="YYYY-MM-DD")
+    unlinked = st.checkbox("Also show records without a QuickBooks id (to re-link them)", key="ids_unlinked")
+    return IdFilter(entity_type=entity, search=search or "", statuses=tuple(statuses), linked_only=not unlinked,
+                    synced_from=dates[0] if len(dates) > 0 else None,
+                    synced_to=dates[1] if len(dates) > 1 else (dates[0] if dates else None))
+
+
+def to_grid(frame: pd.DataFrame) -> pd.DataFrame:
+    """The grid's rows: id first, labels for type and status."""
+    return pd.DataFrame({
+        "id": frame["record_id"],
+        "entity": [label_entity(e) for e in frame["entity_type"]],
+        "number_or_name": frame["number_or_name"],
+        "customer": frame["customer"].fillna(""),
+        "amount": frame["amount"],
+        "date": ["" if d is None else str(d)[:10] for d in frame["date"]],
+        "qbo_id": frame["qbo_id"].fillna(""),
+        "status": [STATUS_LABELS[SyncStatus(s)] for s in frame["status"]],
+        "last_synced": [format_moment(m) if m is not None and not pd.isna(m) else "never"
+                        for m in frame["last_synced_at"]],
+    })
+
+
+st.title("QuickBooks IDs")
+st.caption("Every record linked to QuickBooks, with its QuickBooks id. Removing an id makes the record re-sync; "
+           "overriding it points the record at another QuickBooks record. Both are checked, confirmed and audited.")
+if not is_allowed(actor, Role.ADMIN):
+    st.info(f"You are signed in as {actor.role.value}: you can search and look up ids. Removing, overriding or "
+            "re-linking an id needs the admin role — ask an admin.")
+show_flash()
+
+flt = read_filter()
+with runtime.factory() as session:
+    total = count_linked_records(session, flt)
+    frame = list_linked_records(session, flt)
+
+if total == 0:
+    st.info("No record matches. Records appear here once they have synced to QuickBooks — run a sync from "
+            "Problem Sync, or clear the search and filters.")
+    selected: list[int] = []
+else:
+    shown = f"Showing the first {GRID_LIMIT:,} of {total:,}" if total > GRID_LIMIT else f"{total:,} records"
+    st.markdown(f"**{shown}** · tick rows to act on them")
+    selected = show_id_grid(to_grid(frame), COLUMNS, key=grid_key())
+
+buttons = st.columns(4)
+if buttons[0].button(f"Remove ID{'s' if len(selected) > 1 else ''}… ({len(selected)})", key="ids_remove",
+                     disabled=not selected):
+    open_dialog("remove", selected)
+    st.rerun()
+if buttons[1].button("Override ID…", key="ids_override", disabled=len(selected) != 1,
+                     help="Tick exactly one row."):
+    open_dialog("override", selected)
+    st.rerun()
+if buttons[2].button("Re-link assistant…", key="ids_relink", disabled=len(selected) != 1,
+                     help="Tick exactly one row; searches QuickBooks for its twin."):
+    open_dialog("relink", selected)
+    st.rerun()
+
+pending = st.session_state.get(DIALOG_KEY)
+if pending:
+    {"remove": remove_dialog, "override": override_dialog, "relink": relink_dialog}[pending["kind"]](
+        *([pending["record_ids"]] if pending["kind"] == "remove" else [pending["record_ids"][0]]))
