@@ -627,9 +627,12 @@ class Company:
                     raise faults.duplicate_name(kind)
 
     @staticmethod
-    def _lifecycle_name(name: str, body: dict, old: dict | None) -> str:
-        """QBO renames a deactivated name-list record "X (deleted)" (recorded deactivate/employee, account),
-        which frees "X" for reuse; reactivating strips the suffix again."""
+    def _lifecycle_name(entity: str, name: str, body: dict, old: dict | None) -> str:
+        """QBO renames a deactivated customer, vendor, employee or account "X (deleted)" (recorded
+        deactivate/employee, deactivate/account), which frees "X"; reactivating strips the suffix again.
+        Items and the other lists keep their name (no evidence of a rename), so it stays reserved."""
+        if entity not in (*PEOPLE, "Account"):
+            return name
         was_active = old is None or old.get("Active", True) is not False
         active = body.get("Active", True) is not False
         if was_active and not active and not name.endswith(DELETED_SUFFIX):
@@ -655,7 +658,7 @@ class Company:
             body["DisplayName"] = generated
         print_name = body.get("PrintOnCheckName") or body["DisplayName"].removesuffix(DELETED_SUFFIX)
         body["PrintOnCheckName"] = print_name
-        body["DisplayName"] = self._lifecycle_name(body["DisplayName"], body, old)
+        body["DisplayName"] = self._lifecycle_name(entity, body["DisplayName"], body, old)
         _check_lengths(body, _PEOPLE_LIMITS)
         email = _get_path(body, "PrimaryEmailAddr.Address")
         if email and ("@" not in email or "." not in email):
@@ -705,7 +708,7 @@ class Company:
     def _build_named(self, entity: str, body: dict, old: dict | None) -> dict:
         if not body.get("Name"):
             raise faults.required("Name")
-        name = body["Name"] = self._lifecycle_name(body["Name"], body, old)
+        name = body["Name"] = self._lifecycle_name(entity, body["Name"], body, old)
         if entity == "Item":
             _check_lengths(body, _ITEM_LIMITS)
             item_type = body.get("Type") or (old or {}).get("Type")
@@ -1232,7 +1235,14 @@ class Company:
 
     def plant(self, spec: dict) -> dict:
         """Create conflict fixtures the console's demo needs, without the sandbox knowing the demo book."""
-        result: dict = {"vendors": [], "customers": [], "invoices": [], "inactive_items": [], "errors": []}
+        result: dict = {
+            "vendors": [],
+            "customers": [],
+            "items": [],
+            "invoices": [],
+            "inactive_items": [],
+            "errors": [],
+        }
 
         def attempt(kind: str, label: str, action):
             try:
@@ -1247,6 +1257,12 @@ class Company:
             row = attempt("vendor", name, lambda n=name: self.create("Vendor", {"DisplayName": n}))
             if row:
                 result["vendors"].append(row["Id"])
+        income = self.find_by_name("Account", "Services")
+        for name in spec.get("items", []):
+            body = {"Name": name, "Type": "Service", "IncomeAccountRef": {"value": income["Id"]}}
+            row = attempt("item", name, lambda b=body: self.create("Item", b))
+            if row:
+                result["items"].append(row["Id"])
         for name in spec.get("customers", []):
             row = attempt("customer", name, lambda n=name: self.create("Customer", {"DisplayName": n}))
             if row:

@@ -259,6 +259,8 @@ def _coerce_pair(actual: object, wanted: object) -> tuple[object, object] | None
         except InvalidOperation:
             return None
     actual_text, wanted_text = str(actual), str(wanted)
+    if actual_text.isdigit() and wanted_text.isdigit():
+        return int(actual_text), int(wanted_text)  # numeric-string ids compare as numbers: '10' > '9'
     if re.match(r"^\d{4}-\d\d-\d\d", actual_text) and re.match(r"^\d{4}-\d\d-\d\d", wanted_text):
         left, right = parse_moment(actual_text), parse_moment(wanted_text)
         if left and right:

@@ -22,10 +22,12 @@ def test_plant_creates_conflicts_the_sandbox_knows_nothing_about(realm, sandbox)
             {"DocNumber": "INV-7", "CustomerName": "New Planted Co", "Amount": 10, "TxnDate": "2025-02-02"},
         ],
         "closing_date": "2025-01-31",
-        "inactive_items": ["Detention"],
+        "items": ["Hazmat Surcharge"],
+        "inactive_items": ["Detention", "Hazmat Surcharge"],
     }
     result = requests.post(f"{sandbox.url}/_sandbox/realms/{realm.id}/plant", json=spec, timeout=5).json()
     assert len(result["vendors"]) == 1 and len(result["invoices"]) == 2 and not result["errors"]
+    assert len(result["items"]) == 1 and len(result["inactive_items"]) == 2
     assert realm.count("Vendor", DisplayName="evergreen marine") == 1
     assert realm.count("Customer", DisplayName="New Planted Co") == 1
     assert realm.count("Invoice", DocNumber="INV-7") == 2
@@ -37,9 +39,7 @@ def test_plant_creates_conflicts_the_sandbox_knows_nothing_about(realm, sandbox)
     assert prefs["AccountingInfoPrefs"]["BookCloseDate"] == "2025-01-31"
     assert realm.query("SELECT * FROM Item WHERE Name = 'Detention'") == {}
     assert (
-        realm.query("SELECT * FROM Item WHERE Name = 'Detention (deleted)' AND Active = false")["Item"][0][
-            "Active"
-        ]
+        realm.query("SELECT * FROM Item WHERE Name = 'Detention' AND Active = false")["Item"][0]["Active"]
         is False
     )
     customer = realm.post("customer", {"DisplayName": "Evergreen Marine"})
@@ -124,3 +124,11 @@ def test_python_dash_m_runs_the_sandbox_standalone():
     finally:
         process.terminate()
         process.wait(timeout=10)
+
+
+def test_inactive_item_keeps_its_name_and_still_reserves_it(realm, sandbox):
+    requests.post(
+        f"{sandbox.url}/_sandbox/realms/{realm.id}/plant", json={"inactive_items": ["Storage"]}, timeout=5
+    )
+    clash = realm.post("item", {"Name": "storage", "Type": "Service", "IncomeAccountRef": {"value": "1"}})
+    assert clash.status_code == 400 and clash.json()["Fault"]["Error"][0]["code"] == "6240"

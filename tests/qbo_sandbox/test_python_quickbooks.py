@@ -300,7 +300,7 @@ def test_inactive_item_is_610_and_unknown_customer_is_2500(realm, sandbox):
     requests.post(
         f"{sandbox.url}/_sandbox/realms/{realm.id}/plant", json={"inactive_items": ["Storage"]}, timeout=5
     )
-    storage = Item.where("Name = 'Storage (deleted)' AND Active = false", qb=qb)[0]
+    storage = Item.where("Name = 'Storage' AND Active = false", qb=qb)[0]
     with pytest.raises(ObjectNotFoundException) as caught:
         make_invoice(qb, customer, item_id=storage.Id)
     assert "made inactive" in caught.value.detail

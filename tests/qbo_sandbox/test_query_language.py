@@ -124,3 +124,7 @@ def test_private_note_is_not_queryable_4001():
     with pytest.raises(QboFault) as caught:
         parse("SELECT * FROM Invoice WHERE PrivateNote = 'x'")
     assert caught.value.code == "4001"
+
+
+def test_numeric_string_ids_compare_as_numbers():
+    assert ids("SELECT * FROM Customer WHERE Id > '9'") == ["10"]
