@@ -1,0 +1,199 @@
+"""Mapping preview: the exact QuickBooks invoice a billing invoice becomes, before anything posts."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from qbcore.access import PermissionDenied, is_allowed
+from qbcore.db import transaction
+from qbcore.mapping.refs import CustomFieldSpec
+from qbcore.mappings import (
+    CUSTOM_FIELD_SLOTS,
+    CUSTOM_FIELD_SOURCES,
+    CustomFieldChoice,
+    MappingChangeRefused,
+    save_custom_field_mappings,
+)
+from qbcore.models import Role
+from qbcore.queries.mapping_preview import (
+    find_invoices,
+    list_custom_field_specs,
+    load_invoice,
+    pick_random_combined_invoice,
+    preview_invoice,
+)
+from qbcore.settings import (
+    DESCRIPTION_FIELDS,
+    SettingsError,
+    load_settings,
+    save_settings,
+    settings_from_dict,
+    settings_to_dict,
+)
+from ui.formatting import format_money
+from ui.runtime import get_actor, get_runtime, show_actor_badge
+
+st.set_page_config(page_title="Mapping preview · QuickBooks Sync Console", page_icon="🧾", layout="wide")
+
+FLASH_KEY = "mp_flash"
+PLACEMENTS = {"first_line": "On the first line of each charge set", "every_line": "On every line"}
+OVERFLOWS = {"truncate": "Cut at 4,000 characters with a visible marker", "fail": "Stop the sync and say so"}
+
+runtime = get_runtime()
+actor = get_actor()
+show_actor_badge(actor)
+
+
+def flash(level: str, text: str) -> None:
+    """Keep a message to show after the rerun."""
+    st.session_state[FLASH_KEY] = (level, text)
+
+
+def show_flash() -> None:
+    """Show and forget the last action's message."""
+    message = st.session_state.pop(FLASH_KEY, None)
+    if message:
+        level, text = message
+        {"success": st.success, "error": st.error}.get(level, st.info)(text)
+
+
+def choose_random_invoice() -> None:
+    """Pick a random combined invoice and show it (a button callback, so the search box can change)."""
+    with runtime.factory() as session:
+        invoice_id = pick_random_combined_invoice(session)
+        invoice = None if invoice_id is None else load_invoice(session, invoice_id)
+    if invoice is None:
+        flash("info", "The book has no combined invoice (one billing several loads). Search by number instead.")
+        return
+    st.session_state["mp_search"] = invoice.number
+    st.session_state["mp_invoice"] = invoice_id
+
+
+def read_template(saved: dict) -> dict:
+    """The description widgets → the `description` settings dict (validated when the preview is built)."""
+    desc = saved["description"]
+    st.subheader("Description template")
+    fields = st.multiselect("Load fields in the line Description, in the order chosen", list(DESCRIPTION_FIELDS),
+                            default=desc["fields"], key="mp_fields", format_func=lambda f: DESCRIPTION_FIELDS[f])
+    first, second = st.columns(2)
+    separator = first.text_input("Separator", value=desc["separator"], key="mp_separator", max_chars=10)
+    show_labels = second.checkbox("Show labels (Container #: …)", value=desc["show_labels"], key="mp_labels")
+    placement = st.radio("Where the load text goes", list(PLACEMENTS), key="mp_placement",
+                         index=list(PLACEMENTS).index(desc["placement"]), format_func=PLACEMENTS.get,
+                         horizontal=True)
+    overflow = st.radio("When a description is longer than 4,000 characters", list(OVERFLOWS), key="mp_overflow",
+                        index=list(OVERFLOWS).index(saved["description_overflow"]), format_func=OVERFLOWS.get,
+                        horizontal=True)
+    return {"description": {"fields": list(fields), "separator": separator, "show_labels": show_labels,
+                            "placement": placement}, "description_overflow": overflow}
+
+
+def read_custom_fields(saved: tuple[CustomFieldSpec, ...]) -> list[CustomFieldChoice]:
+    """One picker per QuickBooks custom field slot: which billing field fills it."""
+    st.subheader("Custom fields")
+    by_slot = {int(s.definition_id): s for s in saved if s.definition_id.isdigit()}
+    if not saved:
+        st.caption("No custom fields saved yet. Names shown here are placeholders; the real names are read from "
+                   "QuickBooks on the Settings page.")
+    choices = []
+    for column, slot in zip(st.columns(len(CUSTOM_FIELD_SLOTS)), CUSTOM_FIELD_SLOTS, strict=True):
+        spec = by_slot.get(slot)
+        name = spec.name if spec else f"Custom field {slot}"
+        options = [None, *CUSTOM_FIELD_SOURCES]
+        source = column.selectbox(f"{name} (QuickBooks field {slot})", options, key=f"mp_cf_{slot}",
+                                  index=options.index(spec.source_field) if spec else 0,
+                                  format_func=lambda s: "— not used —" if s is None else CUSTOM_FIELD_SOURCES[s])
+        if source is not None:
+            choices.append(CustomFieldChoice(slot, str(slot) if spec is None else spec.definition_id, name, source))
+    return choices
+
+
+def show_preview(invoice_id: int, changes: dict, custom: list[CustomFieldChoice]) -> None:
+    """Per charge set the rendered Description, then the invoice table and the JSON QuickBooks would receive."""
+    with runtime.factory() as session:
+        try:
+            settings = settings_from_dict({**settings_to_dict(load_settings(session)), **changes})
+        except SettingsError as exc:
+            st.error(f"This template is not valid: {exc}")
+            return
+        specs = tuple(CustomFieldSpec(c.qbo_definition_id, c.qbo_name, c.source_field) for c in custom)
+        preview = preview_invoice(session, invoice_id, settings, specs)
+    if preview is None:
+        st.warning("That invoice no longer exists; pick another.")
+        return
+    st.header(f"Invoice {preview.invoice_number} · {preview.customer}")
+    for warning in preview.warnings:
+        st.warning(warning)
+    if preview.error:
+        st.error(f"The sync would stop on this invoice: {preview.error}")
+    for charge_set in preview.charge_sets:
+        with st.expander(f"Charge set {charge_set.position} · load {charge_set.load_number}", expanded=True):
+            st.caption("Load text added to the Description")
+            st.code(charge_set.load_text or "(no load fields chosen)", language=None, wrap_lines=True)
+    st.subheader("As QuickBooks shows it")
+    st.dataframe(pd.DataFrame([{
+        "#": index, "Product/Service": line.product, "Description": line.description, "Qty": float(line.quantity),
+        "Rate": float(line.rate), "Amount": float(line.amount),
+    } for index, line in enumerate((ln for cs in preview.charge_sets for ln in cs.lines), start=1)]),
+        hide_index=True, column_config={"Rate": st.column_config.NumberColumn(format="$%.2f"),
+                                        "Amount": st.column_config.NumberColumn(format="$%.2f")})
+    st.metric("Total", format_money(preview.total))
+    st.subheader("QuickBooks Invoice JSON that would be sent")
+    st.caption("Ids in brackets are placeholders: the sync resolves them (or creates the record) when it runs.")
+    if preview.payload is not None:
+        st.json(preview.payload, expanded=True)
+
+
+st.title("Mapping preview")
+st.caption("Choose which load details go into each line's Description and see exactly what QuickBooks will "
+           "receive. Nothing is sent to QuickBooks from this page.")
+show_flash()
+admin = is_allowed(actor, Role.ADMIN)
+if not admin:
+    st.info(f"You are signed in as {actor.role.value}: try any template here; saving it needs the admin role.")
+
+with runtime.factory() as session:
+    saved_settings = settings_to_dict(load_settings(session))
+    saved_custom = list_custom_field_specs(session)
+
+pick, random_button = st.columns([4, 1])
+search = pick.text_input("Find an invoice by number or customer", key="mp_search")
+random_button.button("🎲 Random combined invoice", key="mp_random", on_click=choose_random_invoice)
+with runtime.factory() as session:
+    options = find_invoices(session, search or "")
+left, right = st.columns([1, 2])
+with left:
+    if not options:
+        st.info("No invoice matches. Clear the search, or write a demo book with `qbsync demo` if the book is empty.")
+        invoice_id = None
+    else:
+        labels = {c.invoice_id: c.label for c in options}
+        ids = list(labels)
+        if st.session_state.get("mp_invoice") not in ids:
+            st.session_state["mp_invoice"] = ids[0]
+        invoice_id = st.selectbox("Invoice", ids, key="mp_invoice", format_func=labels.get)
+    changes = read_template(saved_settings)
+    custom = read_custom_fields(saved_custom)
+    save_template, save_custom = st.columns(2)
+    if save_template.button("Save description template", key="mp_save", type="primary"):
+        try:
+            with transaction(runtime.factory) as session:
+                save_settings(session, actor, changes, reason="mapping preview")
+        except (PermissionDenied, SettingsError) as exc:
+            flash("error", f"Not saved: {exc}")
+        else:
+            flash("success", "Description template saved; the next sync uses it.")
+        st.rerun()
+    if save_custom.button("Save custom fields", key="mp_save_custom"):
+        try:
+            with transaction(runtime.factory) as session:
+                save_custom_field_mappings(session, actor, custom, audit_factory=runtime.factory)
+        except (PermissionDenied, MappingChangeRefused) as exc:
+            flash("error", f"Not saved: {exc}")
+        else:
+            flash("success", "Custom fields saved; the next sync fills them.")
+        st.rerun()
+with right:
+    if invoice_id is not None:
+        show_preview(invoice_id, changes, custom)

@@ -1,0 +1,308 @@
+"""Admin-managed mappings: charge code → QuickBooks item, custom fields, and users with their roles."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from qbcore.access import Actor, require_role, write_audit
+from qbcore.errors import MappingError, QboCallError
+from qbcore.mapping.item import build_item_payload, item_name
+from qbcore.mapping.refs import QboRefs
+from qbcore.models import ChargeCode, CustomFieldMapping, ItemMapping, Role, User
+from qbcore.qbo.gateway import QboGateway, quote
+from qbcore.qbo.tokens import NotConnected, ReconnectRequired
+from qbcore.settings import DESCRIPTION_FIELDS
+
+# What may fill a QuickBooks custom field: the invoice number or any load field of the description template.
+CUSTOM_FIELD_SOURCES: dict[str, str] = {"number": "Invoice #", **DESCRIPTION_FIELDS}
+CUSTOM_FIELD_SLOTS = (1, 2, 3)  # QuickBooks' API exposes three string custom fields
+
+_QBO_ID = re.compile(r"^[1-9][0-9]{0,19}$")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+class MappingChangeRefused(ValueError):
+    """A mapping or user change is invalid; the message says which value and why, and nothing was changed."""
+
+
+@dataclass(frozen=True)
+class ChargeCodeMapping:
+    """A charge code and the QuickBooks item it posts to (if mapped)."""
+
+    charge_code_id: int
+    code: str
+    name: str
+    active: bool
+    qbo_item_id: str | None
+    qbo_item_name: str | None
+    income_account_id: str | None
+
+    @property
+    def is_mapped(self) -> bool:
+        """True when the code posts to a known QuickBooks item."""
+        return bool(self.qbo_item_id)
+
+
+@dataclass(frozen=True)
+class CustomFieldChoice:
+    """One custom field slot: QuickBooks' definition id and name, and the billing field that fills it."""
+
+    slot: int
+    qbo_definition_id: str
+    qbo_name: str
+    source_field: str
+
+
+@dataclass(frozen=True)
+class UserRow:
+    """A console user as the Settings page lists them."""
+
+    user_id: int
+    email: str
+    name: str | None
+    role: Role
+    active: bool
+
+
+def _check_admin(actor: Actor, action: str, audit_factory: sessionmaker[Session] | None, target: str) -> None:
+    require_role(actor, Role.ADMIN, action, audit_factory=audit_factory, target_type="settings", target_id=target)
+
+
+def _check_qbo_id(value: str | None, what: str) -> str | None:
+    text = (value or "").strip()
+    if not text:
+        return None
+    if not _QBO_ID.match(text):
+        raise MappingChangeRefused(f"{text!r} is not a QuickBooks {what} id (ids are positive whole numbers).")
+    return text
+
+
+# -- charge codes → items ---------------------------------------------------------------------------------------
+def list_charge_code_mappings(session: Session) -> list[ChargeCodeMapping]:
+    """Every charge code with its item mapping (unmapped codes have no item id), by code."""
+    rows = session.execute(select(ChargeCode, ItemMapping).outerjoin(
+        ItemMapping, ItemMapping.charge_code_id == ChargeCode.id).order_by(ChargeCode.code)).all()
+    return [ChargeCodeMapping(code.id, code.code, code.name, code.active,
+                              mapping.qbo_item_id if mapping else None, mapping.qbo_item_name if mapping else None,
+                              mapping.income_account_id if mapping else None) for code, mapping in rows]
+
+
+def _mapping_of(session: Session, charge_code_id: int) -> ChargeCodeMapping:
+    found = [m for m in list_charge_code_mappings(session) if m.charge_code_id == charge_code_id]
+    if not found:
+        raise MappingChangeRefused(f"Charge code {charge_code_id} does not exist.")
+    return found[0]
+
+
+def save_item_mapping(session: Session, actor: Actor, charge_code_id: int, *, qbo_item_id: str | None,
+                      qbo_item_name: str | None, income_account_id: str | None = None,
+                      audit_factory: sessionmaker[Session] | None = None) -> ChargeCodeMapping:
+    """Map a charge code to a QuickBooks item (admin only), audited before/after."""
+    _check_admin(actor, "map_charge_code", audit_factory, f"charge_code:{charge_code_id}")
+    item_id = _check_qbo_id(qbo_item_id, "item")
+    account_id = _check_qbo_id(income_account_id, "account")
+    if item_id is None:
+        raise MappingChangeRefused("Choose the QuickBooks item this charge code posts to.")
+    before = _mapping_of(session, charge_code_id)
+    row = session.scalar(select(ItemMapping).where(ItemMapping.charge_code_id == charge_code_id))
+    if row is None:
+        row = ItemMapping(charge_code_id=charge_code_id)
+        session.add(row)
+    row.qbo_item_id, row.qbo_item_name, row.income_account_id = item_id, (qbo_item_name or None), account_id
+    session.flush()
+    after = _mapping_of(session, charge_code_id)
+    write_audit(session, actor, "map_charge_code", target_type="charge_code", target_id=before.code,
+                before={"qbo_item_id": before.qbo_item_id, "qbo_item_name": before.qbo_item_name,
+                        "income_account_id": before.income_account_id},
+                after={"qbo_item_id": after.qbo_item_id, "qbo_item_name": after.qbo_item_name,
+                       "income_account_id": after.income_account_id})
+    return after
+
+
+def clear_item_mapping(session: Session, actor: Actor, charge_code_id: int, *,
+                       audit_factory: sessionmaker[Session] | None = None) -> ChargeCodeMapping:
+    """Forget a charge code's item (admin only); its charges block or create a new item on the next sync."""
+    _check_admin(actor, "unmap_charge_code", audit_factory, f"charge_code:{charge_code_id}")
+    before = _mapping_of(session, charge_code_id)
+    row = session.scalar(select(ItemMapping).where(ItemMapping.charge_code_id == charge_code_id))
+    if row is None:
+        raise MappingChangeRefused(f"Charge code {before.code} is not mapped; nothing to clear.")
+    session.delete(row)
+    session.flush()
+    write_audit(session, actor, "unmap_charge_code", target_type="charge_code", target_id=before.code,
+                before={"qbo_item_id": before.qbo_item_id, "qbo_item_name": before.qbo_item_name}, after=None)
+    return _mapping_of(session, charge_code_id)
+
+
+def create_missing_item(factory: sessionmaker[Session], gateway: QboGateway, actor: Actor, charge_code_id: int, *,
+                        name: str | None, income_account_id: str | None) -> ChargeCodeMapping:
+    """Create the charge code's item in QuickBooks (or re-link one of that name) and map it; admin only."""
+    _check_admin(actor, "create_qbo_item", factory, f"charge_code:{charge_code_id}")
+    account_id = _check_qbo_id(income_account_id, "income account")
+    if account_id is None:
+        raise MappingChangeRefused("Choose the income account the new item books to.")
+    with factory() as session:
+        code = session.get(ChargeCode, charge_code_id)
+        if code is None:
+            raise MappingChangeRefused(f"Charge code {charge_code_id} does not exist.")
+        wanted = item_name(code, name)
+        try:
+            payload = build_item_payload(code, QboRefs(income_account_id=account_id), name, account_id)
+        except MappingError as exc:
+            raise MappingChangeRefused(exc.message) from None
+    try:
+        # An item of that name may exist already (made by hand or by an earlier click): link it, never a twin.
+        existing = gateway.query(f"SELECT * FROM Item WHERE Name = {quote(wanted)} MAXRESULTS 1")
+        if existing:
+            item = existing[0]
+        else:
+            digest = hashlib.sha256(repr(sorted(payload.items())).encode()).hexdigest()[:16]
+            item = gateway.write("Item", payload, request_id=f"item-{charge_code_id}-{digest}", name=wanted)
+    except QboCallError as exc:
+        raise MappingChangeRefused(f"QuickBooks did not create the item: {exc.error.message}") from None
+    except (NotConnected, ReconnectRequired) as exc:
+        raise MappingChangeRefused(f"QuickBooks is not reachable: {exc}") from None
+    with factory() as session, session.begin():
+        mapping = save_item_mapping(session, actor, charge_code_id, qbo_item_id=str(item["Id"]),
+                                    qbo_item_name=str(item.get("Name") or wanted), income_account_id=account_id)
+        write_audit(session, actor, "create_qbo_item", target_type="charge_code", target_id=mapping.code,
+                    after={"qbo_item_id": str(item["Id"]), "name": item.get("Name"), "linked_existing": bool(existing)})
+    return mapping
+
+
+# -- custom fields -------------------------------------------------------------------------------------------
+def list_custom_field_mappings(session: Session) -> list[CustomFieldChoice]:
+    """The saved custom field slots, by slot."""
+    rows = session.scalars(select(CustomFieldMapping).order_by(CustomFieldMapping.slot))
+    return [CustomFieldChoice(r.slot, r.qbo_definition_id, r.qbo_name, r.source_field) for r in rows]
+
+
+def _check_custom_fields(choices: Sequence[CustomFieldChoice]) -> None:
+    slots = [c.slot for c in choices]
+    if len(slots) != len(set(slots)):
+        raise MappingChangeRefused("Each custom field slot can be used once.")
+    definitions = [c.qbo_definition_id for c in choices]
+    if len(definitions) != len(set(definitions)):
+        raise MappingChangeRefused("Each QuickBooks custom field can be filled from one billing field only.")
+    for choice in choices:
+        if choice.slot not in CUSTOM_FIELD_SLOTS:
+            raise MappingChangeRefused(f"Slot {choice.slot} does not exist: QuickBooks has custom fields 1, 2 and 3.")
+        if not _QBO_ID.match(choice.qbo_definition_id or ""):
+            raise MappingChangeRefused(f"Slot {choice.slot}: {choice.qbo_definition_id!r} is not a QuickBooks custom "
+                                       "field definition id. Pick the field from the list read from QuickBooks.")
+        if not choice.qbo_name.strip() or len(choice.qbo_name) > 40:
+            raise MappingChangeRefused(f"Slot {choice.slot}: the QuickBooks name must be 1-40 characters.")
+        if choice.source_field not in CUSTOM_FIELD_SOURCES:
+            raise MappingChangeRefused(f"Slot {choice.slot}: {choice.source_field!r} is not a billing field; choose "
+                                       f"one of {', '.join(CUSTOM_FIELD_SOURCES.values())}.")
+
+
+def save_custom_field_mappings(session: Session, actor: Actor, choices: Sequence[CustomFieldChoice], *,
+                               audit_factory: sessionmaker[Session] | None = None) -> list[CustomFieldChoice]:
+    """Replace the custom field slots (at most three; admin only), validated, audited before/after."""
+    _check_admin(actor, "change_custom_fields", audit_factory, "custom_fields")
+    _check_custom_fields(choices)
+    before = list_custom_field_mappings(session)
+    if sorted(before, key=lambda c: c.slot) == sorted(choices, key=lambda c: c.slot):
+        return before
+    for row in session.scalars(select(CustomFieldMapping)):
+        session.delete(row)
+    session.flush()
+    for choice in choices:
+        session.add(CustomFieldMapping(slot=choice.slot, qbo_definition_id=choice.qbo_definition_id,
+                                       qbo_name=choice.qbo_name.strip(), source_field=choice.source_field))
+    session.flush()
+    after = list_custom_field_mappings(session)
+    write_audit(session, actor, "change_custom_fields", target_type="settings", target_id="custom_fields",
+                before=[c.__dict__ for c in before], after=[c.__dict__ for c in after])
+    return after
+
+
+# -- users and roles ----------------------------------------------------------------------------------------
+def _user_row(user: User) -> UserRow:
+    return UserRow(user.id, user.email, user.name, Role(user.role), bool(user.active))
+
+
+def list_users(session: Session) -> list[UserRow]:
+    """Every console user, active first, by email."""
+    users = session.scalars(select(User).order_by(User.active.desc(), User.email))
+    return [_user_row(u) for u in users]
+
+
+def _active_admins(session: Session) -> int:
+    return session.scalar(select(func.count()).select_from(User).where(
+        User.role == Role.ADMIN.value, User.active.is_(True))) or 0
+
+
+def _user(session: Session, user_id: int) -> User:
+    user = session.get(User, user_id)
+    if user is None:
+        raise MappingChangeRefused(f"User {user_id} does not exist.")
+    return user
+
+
+def add_user(session: Session, actor: Actor, *, email: str, name: str | None, role: Role | str,
+             audit_factory: sessionmaker[Session] | None = None) -> UserRow:
+    """Add a console user with a role (admin only)."""
+    _check_admin(actor, "add_user", audit_factory, "users")
+    address = (email or "").strip().lower()
+    if not _EMAIL.match(address) or len(address) > 200:
+        raise MappingChangeRefused(f"{email!r} is not an email address.")
+    try:
+        chosen = Role(role)
+    except ValueError:
+        raise MappingChangeRefused(f"{role!r} is not a role: choose viewer, operator or admin.") from None
+    if session.scalar(select(User.id).where(func.lower(User.email) == address)):
+        raise MappingChangeRefused(f"{address} is already a user; change their role instead.")
+    user = User(email=address, name=(name or "").strip() or None, role=chosen, active=True)
+    session.add(user)
+    session.flush()
+    write_audit(session, actor, "add_user", target_type="user", target_id=address,
+                after={"email": address, "name": user.name, "role": chosen.value})
+    return _user_row(user)
+
+
+def change_user_role(session: Session, actor: Actor, user_id: int, role: Role | str, *,
+                     audit_factory: sessionmaker[Session] | None = None) -> UserRow:
+    """Give a user another role (admin only); the last active admin keeps theirs."""
+    _check_admin(actor, "change_user_role", audit_factory, f"user:{user_id}")
+    try:
+        chosen = Role(role)
+    except ValueError:
+        raise MappingChangeRefused(f"{role!r} is not a role: choose viewer, operator or admin.") from None
+    user = _user(session, user_id)
+    before = Role(user.role)
+    if before == chosen:
+        raise MappingChangeRefused(f"{user.email} is already {chosen.value}; nothing to change.")
+    if before is Role.ADMIN and user.active and _active_admins(session) <= 1:
+        raise MappingChangeRefused(f"{user.email} is the last active admin; make someone else admin first.")
+    user.role = chosen
+    session.flush()
+    write_audit(session, actor, "change_user_role", target_type="user", target_id=user.email,
+                before={"role": before.value}, after={"role": chosen.value})
+    return _user_row(user)
+
+
+def set_user_active(session: Session, actor: Actor, user_id: int, active: bool, *,
+                    audit_factory: sessionmaker[Session] | None = None) -> UserRow:
+    """Deactivate or reactivate a user (admin only); nobody deactivates themselves or the last admin."""
+    action = "reactivate_user" if active else "deactivate_user"
+    _check_admin(actor, action, audit_factory, f"user:{user_id}")
+    user = _user(session, user_id)
+    if bool(user.active) == active:
+        raise MappingChangeRefused(f"{user.email} is already {'active' if active else 'inactive'}.")
+    if not active and user.email.lower() == actor.email.lower():
+        raise MappingChangeRefused("You cannot deactivate yourself; ask another admin.")
+    if not active and Role(user.role) is Role.ADMIN and _active_admins(session) <= 1:
+        raise MappingChangeRefused(f"{user.email} is the last active admin; make someone else admin first.")
+    user.active = active
+    session.flush()
+    write_audit(session, actor, action, target_type="user", target_id=user.email,
+                before={"active": not active}, after={"active": active})
+    return _user_row(user)

@@ -1,0 +1,152 @@
+"""Mapping preview page (AppTest): pick an invoice, shape the description, see the JSON; save is admin-only."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from sqlalchemy import func, select
+
+from qbcore.db import transaction
+from qbcore.models import AuditEvent, ChargeCode, ChargeSet, CustomFieldMapping, Invoice, ItemMapping, Load
+from qbcore.settings import load_settings
+from tests.ui.conftest import open_page
+
+PAGE = "3_Mapping_Preview.py"
+ADMIN = {"email": "ada@example.com", "role": "admin", "name": "Ada Admin"}
+OPERATOR = {"email": "ops@example.com", "role": "operator", "name": "Olga Ops"}
+
+
+def _texts(elements) -> str:
+    return " | ".join(str(e.value) for e in elements)
+
+
+def _combined_number(factory) -> str:
+    with factory() as session:
+        several = select(ChargeSet.invoice_id).group_by(ChargeSet.invoice_id).having(func.count() > 1)
+        return session.scalar(select(Invoice.number).where(Invoice.id.in_(several)).order_by(Invoice.id))
+
+
+def _payload(at) -> dict:
+    return json.loads(at.json[-1].proto.body)
+
+
+def test_the_page_previews_the_newest_invoice_without_exception(home, demo_factory):
+    at = open_page(home, PAGE, actor=ADMIN)
+    assert not at.exception
+    payload = _payload(at)
+    assert payload["DocNumber"].startswith("INV-")
+    assert "(new item" in payload["Line"][0]["SalesItemLineDetail"]["ItemRef"]["value"]
+    assert "not mapped to a QuickBooks item" in _texts(at.warning)
+    table = at.dataframe[-1].value
+    assert list(table.columns) == ["#", "Product/Service", "Description", "Qty", "Rate", "Amount"]
+    assert [m.label for m in at.metric] == ["Total"]
+
+
+def test_a_combined_invoice_shows_one_expander_per_charge_set(home, demo_factory):
+    number = _combined_number(demo_factory)
+    at = open_page(home, PAGE, actor=ADMIN)
+    at.text_input(key="mp_search").input(number).run()
+    assert not at.exception
+    with demo_factory() as session:
+        invoice = session.scalar(select(Invoice).where(Invoice.number == number))
+        loads = [cs.load.load_number for cs in invoice.charge_sets]
+    assert [e.label for e in at.expander] == [f"Charge set {i} · load {n}" for i, n in enumerate(loads, start=1)]
+    descriptions = [line["Description"] for line in _payload(at)["Line"]]
+    assert all(any(f"Load #: {n}" in d for d in descriptions) for n in loads)
+
+
+def test_the_random_button_picks_a_combined_invoice(home, demo_factory):
+    at = open_page(home, PAGE, actor=ADMIN)
+    at.button(key="mp_random").click().run()
+    assert not at.exception
+    assert len(at.expander) > 1
+
+
+def test_changing_fields_order_and_labels_changes_the_description(home, demo_factory):
+    at = open_page(home, PAGE, actor=ADMIN)
+    at.multiselect(key="mp_fields").set_value(["container_number", "load_number"]).run()
+    at.checkbox(key="mp_labels").uncheck().run()
+    at.text_input(key="mp_separator").input(" / ").run()
+    at.radio(key="mp_placement").set_value("every_line").run()
+    assert not at.exception
+    with demo_factory() as session:
+        invoice = session.scalar(select(Invoice).where(Invoice.number == _payload(at)["DocNumber"]))
+        load = invoice.charge_sets[0].load
+        first_set = len(invoice.charge_sets[0].lines)
+        expected = f"{load.container_number} / {load.load_number}"
+    lines = _payload(at)["Line"]
+    assert all(line["Description"].endswith(expected) for line in lines[:first_set])
+
+
+def test_known_item_mappings_replace_placeholders(home, demo_factory):
+    with transaction(demo_factory) as session:
+        base = session.scalar(select(ChargeCode).where(ChargeCode.code == "BASE"))
+        session.add(ItemMapping(charge_code_id=base.id, qbo_item_id="2", qbo_item_name="Drayage"))
+    at = open_page(home, PAGE, actor=ADMIN)
+    table = at.dataframe[-1].value
+    assert "Drayage" in table["Product/Service"].tolist()
+    assert "BASE" not in _texts(at.warning)
+
+
+def test_missing_load_fields_and_long_descriptions_are_warned(home, demo_factory):
+    with transaction(demo_factory) as session:
+        invoice = session.scalar(select(Invoice).order_by(Invoice.invoice_date.desc(), Invoice.id.desc()))
+        load = session.get(Load, invoice.charge_sets[0].load_id)
+        load.bol = None
+        load.delivery_location = "X" * 4000
+        number = load.load_number
+    at = open_page(home, PAGE, actor=ADMIN)
+    at.multiselect(key="mp_fields").set_value(["load_number", "bol", "delivery_location"]).run()
+    warnings = _texts(at.warning)
+    assert f"Load {number} has no BOL" in warnings
+    assert "QuickBooks allows 4,000" in warnings
+    at.radio(key="mp_overflow").set_value("fail").run()
+    assert "The sync would stop on this invoice" in _texts(at.error)
+
+
+def test_admin_saves_the_template_and_it_is_audited(home, demo_factory):
+    at = open_page(home, PAGE, actor=ADMIN)
+    at.multiselect(key="mp_fields").set_value(["bol", "load_number"]).run()
+    at.button(key="mp_save").click().run()
+    assert "Description template saved" in _texts(at.success)
+    with demo_factory() as session:
+        assert load_settings(session).description.fields == ("bol", "load_number")
+        event = session.scalar(select(AuditEvent).where(AuditEvent.action == "change_settings"))
+    assert event.after["description"]["fields"] == ["bol", "load_number"]
+
+
+def test_an_operator_cannot_save_the_template(home, demo_factory):
+    at = open_page(home, PAGE, actor=OPERATOR)
+    assert "saving it needs the admin role" in _texts(at.info)
+    at.multiselect(key="mp_fields").set_value(["bol"]).run()
+    at.button(key="mp_save").click().run()
+    assert "needs the admin role" in _texts(at.error)
+    with demo_factory() as session:
+        assert load_settings(session).description.fields != ("bol",)
+
+
+def test_custom_fields_fill_the_payload_and_save(home, demo_factory):
+    at = open_page(home, PAGE, actor=ADMIN)
+    at.selectbox(key="mp_cf_1").set_value("container_number").run()
+    custom = _payload(at)["CustomField"]
+    assert custom[0]["DefinitionId"] == "1" and custom[0]["Type"] == "StringType"
+    at.button(key="mp_save_custom").click().run()
+    assert "Custom fields saved" in _texts(at.success)
+    with demo_factory() as session:
+        row = session.get(CustomFieldMapping, 1)
+    assert (row.qbo_definition_id, row.source_field) == ("1", "container_number")
+
+
+@pytest.mark.parametrize("search", ["no-such-invoice"])
+def test_no_match_says_what_to_do(home, demo_factory, search):
+    at = open_page(home, PAGE, actor=ADMIN)
+    at.text_input(key="mp_search").input(search).run()
+    assert "No invoice matches" in _texts(at.info)
+    assert not at.json
+
+
+def test_an_empty_book_says_how_to_fill_it(home, factory):
+    at = open_page(home, PAGE, actor=ADMIN)
+    assert not at.exception
+    assert "qbsync demo" in _texts(at.info)
