@@ -1,0 +1,27 @@
+"""CSV import of a real book (customers, invoices, payments, credit memos): validate all, then write all."""
+
+from qbcore.importer.layout import COLUMNS, FILE_LABELS, TEMPLATE_NAMES, FileKind, column_names, template_csv
+from qbcore.importer.load import (
+    MAX_ERRORS,
+    ImportResult,
+    KindSummary,
+    import_files,
+    validate_files,
+)
+from qbcore.importer.parse import RowError, parse_csv
+
+__all__ = [
+    "COLUMNS",
+    "FILE_LABELS",
+    "MAX_ERRORS",
+    "TEMPLATE_NAMES",
+    "FileKind",
+    "ImportResult",
+    "KindSummary",
+    "RowError",
+    "column_names",
+    "import_files",
+    "parse_csv",
+    "template_csv",
+    "validate_files",
+]
