@@ -32,6 +32,9 @@ ROOT = Path(__file__).resolve().parents[1]
 DIALOG_KEY = "ps_dialog"
 FLASH_KEY = "ps_flash"
 TAB_KEY = "ps_tab"
+# Counts full-page runs; a fragment rerun keeps the number, so it may reuse what the full run read.
+RUN_KEY = "ps_run"
+WINDOW_KEY = "ps_window"
 ACTION_TITLES = {
     "resync": "Resync",
     "clear": "Clear without syncing",
@@ -222,31 +225,41 @@ def show_root_causes(entity: EntityType, causes: list[RootCause]) -> None:
             st.rerun()
 
 
-def read_filter(entity: EntityType, kinds: list[str], customers: list[tuple[int, str]]) -> ProblemFilter:
-    """The filter widgets of one tab → a ProblemFilter (applied in SQL)."""
+def read_filter(entity: EntityType) -> ProblemFilter:
+    """The tab's filter widgets' current values (read before the widgets are drawn) → a ProblemFilter."""
+    state = st.session_state
+    prefix = f"ps_{entity.value}"
+    dates = state.get(f"{prefix}_dates") or ()
+    low, high = state.get(f"{prefix}_min"), state.get(f"{prefix}_max")
+    return ProblemFilter(
+        statuses=tuple(state.get(f"{prefix}_status") or PROBLEM_STATUSES),
+        error_kinds=tuple(state.get(f"{prefix}_kind") or ()),
+        customer_ids=tuple(state.get(f"{prefix}_customer") or ()),
+        date_from=dates[0] if len(dates) > 0 else None,
+        date_to=dates[1] if len(dates) > 1 else (dates[0] if dates else None),
+        amount_min=None if low is None else Decimal(str(low)),
+        amount_max=None if high is None else Decimal(str(high)),
+        search=state.get(f"{prefix}_search") or "",
+    )
+
+
+def show_filter_widgets(entity: EntityType, kinds: list[str], customers: list[tuple[int, str]]) -> None:
+    """The filter widgets of one tab; their values are applied in SQL on the next run."""
     prefix = f"ps_{entity.value}"
     statuses = list(PROBLEM_STATUSES) + (list(queries.SET_ASIDE_STATUSES) if entity is EntityType.INVOICE else [])
     labels = dict(customers)
     row1 = st.columns([3, 2, 3, 2])
-    chosen_status = row1[0].multiselect("Status", statuses, default=list(PROBLEM_STATUSES), key=f"{prefix}_status",
-                                        format_func=lambda s: STATUS_LABELS[s])
-    chosen_kinds = row1[1].multiselect("Error kind", kinds, key=f"{prefix}_kind")
-    chosen_customers = row1[2].multiselect("Customer", [c for c, _ in customers], key=f"{prefix}_customer",
-                                           format_func=lambda c: labels.get(c, str(c)))
-    dates = row1[3].date_input("Date range", value=(), key=f"{prefix}_dates", format="YYYY-MM-DD")
+    row1[0].multiselect("Status", statuses, default=list(PROBLEM_STATUSES), key=f"{prefix}_status",
+                        format_func=lambda s: STATUS_LABELS[s])
+    row1[1].multiselect("Error kind", kinds, key=f"{prefix}_kind")
+    row1[2].multiselect("Customer", [c for c, _ in customers], key=f"{prefix}_customer",
+                        format_func=lambda c: labels.get(c, str(c)))
+    row1[3].date_input("Date range", value=(), key=f"{prefix}_dates", format="YYYY-MM-DD")
     row2 = st.columns([2, 2, 4, 2])
-    low = row2[0].number_input("Amount from ($)", min_value=0.0, value=None, step=100.0, key=f"{prefix}_min")
-    high = row2[1].number_input("Amount to ($)", min_value=0.0, value=None, step=100.0, key=f"{prefix}_max")
-    search = row2[2].text_input("Search reference, customer or message", key=f"{prefix}_search")
+    row2[0].number_input("Amount from ($)", min_value=0.0, value=None, step=100.0, key=f"{prefix}_min")
+    row2[1].number_input("Amount to ($)", min_value=0.0, value=None, step=100.0, key=f"{prefix}_max")
+    row2[2].text_input("Search reference, customer or message", key=f"{prefix}_search")
     row2[3].selectbox("Sort", list(ProblemSort), key=f"{prefix}_sort")
-    date_from = dates[0] if len(dates) > 0 else None
-    date_to = dates[1] if len(dates) > 1 else date_from
-    return ProblemFilter(
-        statuses=tuple(chosen_status) or PROBLEM_STATUSES, error_kinds=tuple(chosen_kinds),
-        customer_ids=tuple(chosen_customers), date_from=date_from, date_to=date_to,
-        amount_min=None if low is None else Decimal(str(low)), amount_max=None if high is None else Decimal(str(high)),
-        search=search or "",
-    )
 
 
 def show_detail(entity: EntityType, record_id: int) -> None:
@@ -318,26 +331,25 @@ def show_actions(entity: EntityType, selected: list[int], select_all: bool, prob
                                 mime="text/csv", on_click="ignore", key=f"{prefix}_export", disabled=not matching)
 
 
-def show_entity(entity: EntityType) -> None:
-    """One tab: headline, root causes, filters, the grid window, actions and the detail of one row."""
-    with runtime.factory() as session:
-        summary = queries.summarize_problems(session, entity)
-        causes = queries.list_root_causes(session, entity)
-        kinds = queries.list_error_kinds(session, entity)
-        customers = queries.list_customer_choices(session)
-        last_sync = queries.get_last_sync_time(session)
-    show_summary(entity, summary)
-    if summary.count == 0:
-        st.success(f"Nothing failing: no {ENTITY_LABELS[entity].lower()} are waiting for QuickBooks. "
-                   f"Last sync: {format_moment(last_sync)}.")
-    if causes:
-        show_root_causes(entity, causes)
-    st.subheader("Records")
-    problem_filter = read_filter(entity, kinds, customers)
-    sort = ProblemSort(st.session_state.get(f"ps_{entity.value}_sort", ProblemSort.OLDEST_FIRST))
-    page_number = int(st.session_state.get(f"ps_{entity.value}_page", 1))
+def read_window(
+    entity: EntityType, problem_filter: ProblemFilter, sort: ProblemSort, page_number: int,
+) -> queries.ProblemPage:
+    """The grid's window; a rerun of the records fragment alone (a tick in the grid) reuses this run's window."""
+    wanted = (st.session_state.get(RUN_KEY), entity, problem_filter, sort, page_number)
+    cached = st.session_state.get(WINDOW_KEY)
+    if cached is not None and cached[0] == wanted:
+        return cached[1]
     with runtime.factory() as session:
         page = queries.list_problems(session, entity, problem_filter, page=page_number, sort=sort)
+    st.session_state[WINDOW_KEY] = (wanted, page)
+    return page
+
+
+@st.fragment
+def show_records(entity: EntityType, problem_filter: ProblemFilter, sort: ProblemSort) -> None:
+    """The grid window, selection, actions and detail; a fragment, so ticking a row reruns only this part."""
+    page_key = f"ps_{entity.value}_page"
+    page = read_window(entity, problem_filter, sort, int(st.session_state.get(page_key, 1)))
     if page.total == 0:
         st.info("No records match these filters. Widen the status, date or amount filters, or clear the search.")
         return
@@ -346,8 +358,8 @@ def show_entity(entity: EntityType) -> None:
     info.markdown(f"**{page.total:,}** matching · **{format_money(page.amount)}** · rows {first + 1:,}–"
                   f"{first + len(page.rows):,} · page {page.page} of {page.page_count}")
     # The list may have shrunk since the page was chosen; the widget must not hold a page that no longer exists.
-    st.session_state[f"ps_{entity.value}_page"] = page.page
-    pager.number_input("Page", min_value=1, max_value=page.page_count, step=1, key=f"ps_{entity.value}_page",
+    st.session_state[page_key] = page.page
+    pager.number_input("Page", min_value=1, max_value=page.page_count, step=1, key=page_key,
                        disabled=page.page_count == 1)
     selected = show_id_grid(problems_frame(page.rows), COLUMNS, key=grid_key(entity))
     select_all = st.toggle(f"Select all {page.total:,} matching the filter (not only the ticked rows)",
@@ -355,14 +367,41 @@ def show_entity(entity: EntityType) -> None:
     if select_all:
         st.caption(f"Actions apply to all {page.total:,} matching records ({format_money(page.amount)}).")
     elif selected:
-        chosen = [r for r in page.rows if r.record_id in set(selected)]
-        total = sum((r.amount or 0 for r in chosen), start=0)
+        chosen = set(selected)
+        total = sum((r.amount or Decimal(0) for r in page.rows if r.record_id in chosen), Decimal(0))
         st.caption(f"{len(selected):,} selected · {format_money(total)}")
     show_actions(entity, selected, select_all, problem_filter, page.total, set(problem_filter.statuses))
     if len(selected) == 1 and not select_all:
         show_detail(entity, selected[0])
 
 
+def show_entity(entity: EntityType) -> None:
+    """One tab: headline, root causes, filters, then the records."""
+    # Drawn top to bottom on screen, but the grid is sent first: its component takes the longest to load in
+    # the browser, so the cheaper parts fill their placeholders while it does.
+    headline, causes_box, filters_box = st.container(), st.container(), st.container()
+    sort = ProblemSort(st.session_state.get(f"ps_{entity.value}_sort", ProblemSort.OLDEST_FIRST))
+    show_records(entity, read_filter(entity), sort)
+    with runtime.factory() as session:
+        summary = queries.summarize_problems(session, entity)
+        causes = queries.list_root_causes(session, entity)
+        kinds = queries.list_error_kinds(session, entity)
+        customers = queries.list_customer_choices(session)
+        last_sync = queries.get_last_sync_time(session) if summary.count == 0 else None
+    with headline:
+        show_summary(entity, summary)
+        if summary.count == 0:
+            st.success(f"Nothing failing: no {ENTITY_LABELS[entity].lower()} are waiting for QuickBooks. "
+                       f"Last sync: {format_moment(last_sync)}.")
+    if causes:
+        with causes_box:
+            show_root_causes(entity, causes)
+    with filters_box:
+        st.subheader("Records")
+        show_filter_widgets(entity, kinds, customers)
+
+
+st.session_state[RUN_KEY] = st.session_state.get(RUN_KEY, 0) + 1
 st.title("Problem Sync")
 st.caption("Everything that has not reached QuickBooks: why, how to fix it, and the tools to resync, clear or mark "
            "paid. Filters run in the database, so this stays fast on a full book.")
