@@ -398,8 +398,9 @@ def plan_demo_conflicts(session: Session) -> dict[str, Any]:
         return {}
     # A recent invoice someone already keyed into QuickBooks by hand, for another customer and amount.
     keyed = session.execute(
-        select(Invoice.number, Invoice.invoice_date).order_by(Invoice.invoice_date.desc(), Invoice.id.desc())
-        .offset(5).limit(1)
+        select(Invoice.number, Invoice.invoice_date).join(Customer, Customer.id == Invoice.customer_id)
+        .where(Customer.name != CLASHING_VENDOR)
+        .order_by(Invoice.invoice_date.desc(), Invoice.id.desc()).offset(5).limit(1)
     ).first()
     month_end = (first_day.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
     plan: dict[str, Any] = {

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import threading
 from pathlib import Path
 
 import requests
@@ -13,8 +14,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from qbcore.config import Config
 from qbcore.demo import plan_demo_conflicts
 from qbcore.qbo.oauth import AuthorizationError, ensure_local_connection
+from qbcore.sync.schedule import enqueue_waiting
+from qbcore.sync.worker import run_worker
 
 log = logging.getLogger(__name__)
+SCHEDULE_EVERY_S = 20.0
 
 
 @st.cache_resource(show_spinner="Starting the local QuickBooks sandbox…")
@@ -50,10 +54,31 @@ def _connect_embedded(url: str, _factory: sessionmaker[Session], _config: Config
     return True
 
 
+def _schedule_forever(factory: sessionmaker[Session], stop: threading.Event) -> None:
+    while not stop.wait(SCHEDULE_EVERY_S):
+        try:
+            with factory() as session, session.begin():
+                enqueue_waiting(session)
+        # The scheduler must outlive a locked database or a bad row; the next tick tries again.
+        except Exception:
+            log.exception("automatic sync scheduling failed")
+
+
+@st.cache_resource(show_spinner=False)
+def _start_worker(database_url: str, _factory: sessionmaker[Session], _config: Config) -> threading.Event:
+    # One worker and one scheduler per console process; `qbsync worker` does the same for teams.
+    stop = threading.Event()
+    threading.Thread(target=run_worker, args=(_factory, _config), kwargs={"stop_event": stop},
+                     name="qbsync-worker", daemon=True).start()
+    threading.Thread(target=_schedule_forever, args=(_factory, stop), name="qbsync-schedule", daemon=True).start()
+    return stop
+
+
 def start_background_services(config: Config, factory: sessionmaker[Session]) -> Config:
     """Start what the embedded default needs, once per process; returns the effective config."""
     if config.is_embedded and not config.qbo_base_url:
         url = _start_sandbox(str(config.data_dir / "sandbox"))
         config = dataclasses.replace(config, qbo_base_url=url)
         _connect_embedded(url, factory, config)
+    _start_worker(config.database_url, factory, config)
     return config

@@ -1,0 +1,49 @@
+"""Automatic sync: with the 'on approval' trigger, waiting records are queued without anyone pressing a button."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from qbcore.access import SYSTEM, Actor
+from qbcore.models import EntityType, Invoice, InvoiceStatus, Job, SyncRecord, SyncStatus
+from qbcore.settings import SyncSettings, load_settings
+from qbcore.sync.jobs import enqueue_sync, has_active_job
+
+# New and edited records go automatically; failed ones wait for a person (or a cascade retry).
+AUTO_STATUSES = (SyncStatus.NEVER_SYNCED.value, SyncStatus.OUT_OF_DATE.value)
+
+
+def enabled_entity_types(settings: SyncSettings) -> list[EntityType]:
+    """The entity types the settings say sync (items always go with the invoices that need them)."""
+    enabled = [EntityType.ITEM]
+    for entity_type, flag in (
+        (EntityType.CUSTOMER, settings.sync_customers),
+        (EntityType.INVOICE, settings.sync_invoices),
+        (EntityType.CREDIT_MEMO, settings.sync_credit_memos),
+        (EntityType.PAYMENT, settings.sync_payments),
+    ):
+        if flag:
+            enabled.append(entity_type)
+    return enabled
+
+
+def enqueue_waiting(session: Session, actor: Actor = SYSTEM) -> Job | None:
+    """Queue new and edited records of the enabled types, unless paused, on demand, or a job is active."""
+    settings = load_settings(session)
+    if settings.paused or settings.trigger != "on_approval" or has_active_job(session):
+        return None
+    types = [e.value for e in enabled_entity_types(settings)]
+    waiting = (
+        select(SyncRecord.id)
+        .where(SyncRecord.status.in_(AUTO_STATUSES), SyncRecord.entity_type.in_(types))
+        # Only approved invoices go; drafts and voids stay in the billing system.
+        .where(~select(Invoice.id).where(
+            SyncRecord.entity_type == EntityType.INVOICE.value,
+            Invoice.id == SyncRecord.entity_id,
+            Invoice.status.in_([InvoiceStatus.DRAFT.value, InvoiceStatus.VOID.value]),
+        ).exists())
+    )
+    if session.scalar(waiting.limit(1)) is None:
+        return None
+    return enqueue_sync(session, actor, record_ids=waiting, label="Automatic sync (on approval)")

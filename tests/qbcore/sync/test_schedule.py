@@ -1,0 +1,54 @@
+"""Automatic sync on approval: what is queued, and when nothing is."""
+
+import pytest
+from sqlalchemy import func, select, update
+
+from qbcore.access import LOCAL_ADMIN
+from qbcore.db import transaction
+from qbcore.models import EntityType, Invoice, Job, SyncRecord, SyncStatus
+from qbcore.settings import save_settings
+from qbcore.sync.schedule import enqueue_waiting
+
+
+def _queued_types(factory, job_id):
+    with factory() as session:
+        ids = session.get(Job, job_id).params["record_ids"]
+        return set(session.scalars(select(SyncRecord.entity_type).where(SyncRecord.id.in_(ids)).distinct()))
+
+
+def test_new_records_of_every_enabled_type_are_queued_once(demo_factory):
+    with transaction(demo_factory) as session:
+        job = enqueue_waiting(session)
+    assert _queued_types(demo_factory, job.id) == {e.value for e in EntityType}
+    with transaction(demo_factory) as session:
+        assert enqueue_waiting(session) is None  # a job is already active
+        assert session.scalar(select(func.count()).select_from(Job)) == 1
+
+
+@pytest.mark.parametrize("change", [{"paused": True}, {"trigger": "on_demand"}])
+def test_nothing_is_queued_when_paused_or_on_demand(demo_factory, change):
+    with transaction(demo_factory) as session:
+        save_settings(session, LOCAL_ADMIN, change)
+    with transaction(demo_factory) as session:
+        assert enqueue_waiting(session) is None
+
+
+def test_disabled_entity_types_and_draft_invoices_stay_out(demo_factory):
+    with transaction(demo_factory) as session:
+        save_settings(session, LOCAL_ADMIN, {"sync_payments": False, "sync_credit_memos": False})
+        draft = session.scalar(select(Invoice.id).order_by(Invoice.id).limit(1))
+        session.execute(update(Invoice).where(Invoice.id == draft).values(status="draft"))
+    with transaction(demo_factory) as session:
+        job = enqueue_waiting(session)
+    assert _queued_types(demo_factory, job.id) == {"customer", "item", "invoice"}
+    with demo_factory() as session:
+        draft_record = session.scalar(select(SyncRecord.id).where(SyncRecord.entity_type == "invoice",
+                                                                  SyncRecord.entity_id == draft))
+        assert draft_record not in session.get(Job, job.id).params["record_ids"]
+
+
+def test_failed_records_wait_for_a_person(demo_factory):
+    with transaction(demo_factory) as session:
+        session.execute(update(SyncRecord).values(status=SyncStatus.FAILED.value))
+    with transaction(demo_factory) as session:
+        assert enqueue_waiting(session) is None
