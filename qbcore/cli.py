@@ -1,4 +1,4 @@
-"""The `qbsync` command line: init, demo, sandbox (and, as they arrive, sync, worker, problems)."""
+"""The `qbsync` command line: init, demo, sandbox, sync, worker, problems."""
 
 from __future__ import annotations
 
@@ -86,6 +86,154 @@ def sandbox(
     typer.echo(f"QuickBooks sandbox on http://{host}:{port} (quotas {quotas}, latency {latency_ms} ms)")
     serve(SandboxOptions(host=host, port=port, latency_ms=latency_ms, quotas=quotas, fault_rate=fault_rate,
                          fault_seed=fault_seed, data_dir=str(data) if data else None))
+
+ENTITY_CHOICES = {
+    "customers": "customer", "items": "item", "invoices": "invoice", "credit-memos": "credit_memo",
+    "payments": "payment",
+}
+
+
+def _config_and_factory():  # type: ignore[no-untyped-def]
+    try:
+        config = load_config()
+    except ConfigError as exc:
+        _fail(str(exc))
+    engine = make_engine(config.database_url)
+    migrate(engine)
+    return config, make_session_factory(engine)
+
+
+def _entity_types(entity: str):  # type: ignore[no-untyped-def]
+    from qbcore.models import EntityType
+
+    if entity == "all":
+        return None
+    if entity not in ENTITY_CHOICES:
+        _fail(f"--entity must be one of {', '.join([*ENTITY_CHOICES, 'all'])}; got {entity!r}")
+    return [EntityType(ENTITY_CHOICES[entity])]
+
+
+def _parse_ids(ids: str | None) -> list[int] | None:
+    if not ids:
+        return None
+    try:
+        return [int(part) for part in ids.split(",") if part.strip()]
+    except ValueError:
+        _fail(f"--ids must be comma-separated sync record ids; got {ids!r}")
+    return None
+
+
+@app.command()
+def sync(
+    entity: Annotated[str, typer.Option(help="customers, items, invoices, credit-memos, payments or all")] = "all",
+    ids: Annotated[str | None, typer.Option(help="Only these sync record ids, e.g. 1,2,3")] = None,
+    wait: Annotated[bool, typer.Option(help="Sync here and wait, with a progress bar (else queue a job)")] = False,
+) -> None:
+    """Sync waiting records (and what they depend on) to QuickBooks, or queue a job for the workers."""
+    from qbcore.qbo.tokens import NotConnected
+    from qbcore.sync.jobs import NothingToSync
+    from qbcore.sync.worker import CompanyBusy, enqueue_sync_job, sync_now
+
+    config, factory = _config_and_factory()
+    types, record_ids = _entity_types(entity), _parse_ids(ids)
+    if not wait:
+        try:
+            job_id = enqueue_sync_job(factory, config, entity_types=types, record_ids=record_ids)
+        except NothingToSync as exc:
+            typer.echo(str(exc))
+            return
+        typer.echo(f"queued job {job_id}; a worker (`qbsync worker` or the console) will run it")
+        return
+    with typer.progressbar(length=1, label="Syncing") as bar:
+        seen = [0]
+
+        def progress(summary) -> None:  # type: ignore[no-untyped-def]
+            bar.length = max(summary.total, 1)
+            bar.update(summary.done - seen[0])
+            seen[0] = summary.done
+
+        try:
+            summary = sync_now(factory, config, entity_types=types, record_ids=record_ids, progress=progress)
+        except (NotConnected, CompanyBusy) as exc:
+            _fail(str(exc))
+    kinds = ", ".join(f"{k} {v}" for k, v in sorted(summary.by_kind.items())) or "none"
+    typer.echo(f"{summary.synced} synced, {summary.failed} failed, {summary.blocked} blocked, {summary.skipped} "
+               f"unchanged of {summary.total} in {summary.seconds:.1f} s with {summary.requests} QuickBooks requests; "
+               f"problems by kind: {kinds}")
+    if summary.paused:
+        typer.secho("paused: QuickBooks needs to be reconnected (Settings); run again afterwards",
+                    fg=typer.colors.YELLOW)
+        raise typer.Exit(code=3)
+
+
+@app.command()
+def worker(
+    poll: Annotated[float, typer.Option(help="Seconds between looks at the job queue")] = 1.0,
+    once: Annotated[bool, typer.Option(help="Run queued jobs, then exit")] = False,
+) -> None:
+    """Run queued sync jobs until stopped (Ctrl-C); run several for a team (PostgreSQL)."""
+    import signal
+    import threading
+
+    from qbcore.sync.worker import default_worker_id, run_worker
+
+    config, factory = _config_and_factory()
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    worker_id = default_worker_id()
+    typer.echo(f"worker {worker_id} waiting for jobs (Ctrl-C to stop)")
+    try:
+        ran = run_worker(factory, config, worker_id=worker_id, stop_event=stop, poll_s=poll, once=once)
+    except KeyboardInterrupt:
+        stop.set()
+        ran = 0
+    typer.echo(f"worker stopped after {ran} job(s)")
+
+
+@app.command()
+def problems(
+    entity: Annotated[str, typer.Option(help="customers, items, invoices, credit-memos or payments")] = "invoices",
+    out: Annotated[Path, typer.Option(help="CSV file to write")] = Path("problems.csv"),
+) -> None:
+    """Export the problem list of one entity to a spreadsheet-safe CSV."""
+    from qbcore.problems.queries import ProblemFilter, export_problems_csv
+
+    _config, factory = _config_and_factory()
+    types = _entity_types(entity)
+    if types is None:
+        _fail("--entity must name one entity for an export")
+        return
+    with factory() as session, out.open("w", newline="", encoding="utf-8") as fh:
+        count = export_problems_csv(session, types[0], ProblemFilter(), fh)
+    typer.echo(f"wrote {count} problem record(s) to {out}")
+
+
+@app.command("import")
+def import_book(
+    customers: Annotated[Path | None, typer.Option(help="customers.csv")] = None,
+    invoices: Annotated[Path | None, typer.Option(help="invoice_lines.csv (one row per charge line)")] = None,
+    payments: Annotated[Path | None, typer.Option(help="payments.csv (one row per application)")] = None,
+    credit_memos: Annotated[Path | None, typer.Option("--credit-memos", help="credit_memos.csv")] = None,
+    dry_run: Annotated[bool, typer.Option(help="Validate and say what would change; write nothing")] = False,
+) -> None:
+    """Import a book from CSV files (docs/import-layout.md); nothing is written unless every row is valid."""
+    import os
+
+    from qbcore.access import Actor
+    from qbcore.importer import FileKind
+    from qbcore.importer.report import run_cli_import
+    from qbcore.models import Role
+
+    engine = _engine()
+    migrate(engine)
+    paths = {kind: path for kind, path in ((FileKind.CUSTOMERS, customers), (FileKind.INVOICES, invoices),
+                                           (FileKind.PAYMENTS, payments), (FileKind.CREDIT_MEMOS, credit_memos))
+             if path is not None}
+    user = os.environ.get("USER") or os.environ.get("USERNAME") or "operator"
+    actor = Actor(email=f"{user}@qbsync-cli", role=Role.OPERATOR, name="qbsync import")
+    code = run_cli_import(make_session_factory(engine), paths, actor, dry_run=dry_run)
+    if code:
+        raise typer.Exit(code=code)
 
 
 def main() -> None:

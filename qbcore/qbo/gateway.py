@@ -100,6 +100,8 @@ class QboGateway:
         self._qb: QuickBooks | None = None
         self._limiter: QuotaLimiter | None = None
         self.calls = 0
+        # Per-gateway memo of slow-changing reads (name lists), so one run reads them once.
+        self.memo: dict[str, tuple[float, Any]] = {}
         self.on_call: Callable[[str, int], None] | None = None
 
     # -- client ------------------------------------------------------------------------------------------
@@ -122,7 +124,8 @@ class QboGateway:
             if self._qb is None:
                 self._tokens = load_tokens(self.factory, self.config)
                 self._qb = self._build(self._tokens)
-                self._limiter = limiter_for(self._tokens.realm_id, self.quota)
+                # Quotas belong to one company on one QuickBooks (the sandbox on another port is another company).
+                self._limiter = limiter_for(f"{api_base(self.config)}|{self._tokens.realm_id}", self.quota)
             return self._qb
 
     @property

@@ -29,6 +29,8 @@ class QuotaPolicy:
 
 
 UNLIMITED = QuotaPolicy(Quota(10**9, 1.0), Quota(10**9, 1.0), Quota(10**9, 1.0), 10)
+# What a gateway uses when it is given no policy (tests against a quota-free sandbox swap in UNLIMITED).
+DEFAULT_POLICY = QuotaPolicy()
 
 
 class _Window:
@@ -52,7 +54,7 @@ class QuotaLimiter:
     """
 
     def __init__(self, policy: QuotaPolicy | None = None) -> None:
-        self.policy = policy or QuotaPolicy()
+        self.policy = policy or DEFAULT_POLICY
         self._lock = threading.Lock()
         self._minute = _Window(self.policy.per_minute)
         self._second = _Window(self.policy.per_second)
@@ -96,7 +98,8 @@ _LIMITERS_LOCK = threading.Lock()
 
 def limiter_for(realm_id: str, policy: QuotaPolicy | None = None) -> QuotaLimiter:
     """The process-wide limiter of one company (every gateway of the process shares it)."""
+    policy = policy or DEFAULT_POLICY
     with _LIMITERS_LOCK:
-        if realm_id not in _LIMITERS or (policy is not None and _LIMITERS[realm_id].policy != policy):
+        if realm_id not in _LIMITERS or _LIMITERS[realm_id].policy != policy:
             _LIMITERS[realm_id] = QuotaLimiter(policy)
         return _LIMITERS[realm_id]

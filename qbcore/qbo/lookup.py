@@ -178,3 +178,24 @@ def list_custom_field_definitions(gateway: QboGateway) -> list[CustomFieldDefini
         if used and name:
             definitions.append(CustomFieldDefinition(definition_id=str(n), name=str(name)))
     return definitions
+
+
+@dataclass(frozen=True)
+class QboLists:
+    """Everything the Settings page offers from QuickBooks, read in one go."""
+
+    items: tuple[NamedRef, ...]
+    accounts: tuple[NamedRef, ...]
+    classes: tuple[NamedRef, ...]
+    departments: tuple[NamedRef, ...]
+    terms: tuple[NamedRef, ...]
+    custom_fields: tuple[CustomFieldDefinition, ...]
+
+
+def read_qbo_lists(gateway: QboGateway) -> QboLists:
+    """Items, income accounts, classes, locations, terms and custom fields (six small queries)."""
+    return QboLists(
+        items=tuple(list_items(gateway)), accounts=tuple(list_accounts(gateway)),
+        classes=tuple(list_classes(gateway)), departments=tuple(list_departments(gateway)),
+        terms=tuple(list_terms(gateway)), custom_fields=tuple(list_custom_field_definitions(gateway)),
+    )

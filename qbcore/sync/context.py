@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -80,14 +81,22 @@ def linked_ids(session: Session, entity_type: EntityType) -> dict[int, str]:
     return {entity_id: qbo_id for entity_id, qbo_id in session.execute(query)}
 
 
+NAME_LISTS_TTL_S = 300.0
+
+
 def read_name_lists(gateway: QboGateway) -> NameLists:
-    """Terms, classes, locations, payment methods and accounts of the company."""
+    """Terms, classes, locations, payment methods and accounts of the company (memoised for 5 minutes)."""
+    cached = gateway.memo.get("name_lists")
+    if cached is not None and time.monotonic() - cached[0] < NAME_LISTS_TTL_S:
+        return cached[1]
 
     def names(entity: str, key: str = "Name") -> dict[str, str]:
         return {row[key]: row["Id"] for row in gateway.query_all(entity) if row.get(key) and row.get("Id")}
 
-    return NameLists(terms=names("Term"), classes=names("Class"), departments=names("Department"),
-                     payment_methods=names("PaymentMethod"), accounts=names("Account"))
+    lists = NameLists(terms=names("Term"), classes=names("Class"), departments=names("Department"),
+                      payment_methods=names("PaymentMethod"), accounts=names("Account"))
+    gateway.memo["name_lists"] = (time.monotonic(), lists)
+    return lists
 
 
 def ensure_branch_refs(gateway: QboGateway, lists: NameLists, settings: SyncSettings, branches: Iterable[str]

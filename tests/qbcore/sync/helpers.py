@@ -1,0 +1,39 @@
+"""Reading back what a sync left behind, in our database and in the sandbox."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from qbcore.models import Customer, EntityType, Invoice, SyncRecord
+from qbcore.qbo.gateway import RetryPolicy
+
+FAST_RETRY = RetryPolicy(attempts=4, base_delay_s=0.01, max_delay_s=0.05, throttle_delay_s=0.05)
+
+
+def statuses(factory: sessionmaker[Session], entity_type: EntityType | None = None) -> Counter[str]:
+    """How many records per status."""
+    with factory() as session:
+        query = select(SyncRecord.status)
+        if entity_type is not None:
+            query = query.where(SyncRecord.entity_type == entity_type.value)
+        return Counter(session.scalars(query))
+
+
+def record_of(session: Session, entity_type: EntityType, entity_id: int) -> SyncRecord:
+    """The sync record of one billing row."""
+    return session.scalars(select(SyncRecord).where(
+        SyncRecord.entity_type == entity_type.value, SyncRecord.entity_id == entity_id)).one()
+
+
+def invoice_numbers(factory: sessionmaker[Session]) -> list[str]:
+    """Every demo invoice number."""
+    with factory() as session:
+        return list(session.scalars(select(Invoice.number).order_by(Invoice.id)))
+
+
+def customer_named(session: Session, name: str) -> Customer:
+    """A demo customer by name."""
+    return session.scalars(select(Customer).where(Customer.name == name)).one()
