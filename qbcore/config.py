@@ -193,7 +193,8 @@ def _check_fernet_key(key: str, where: str) -> None:
     from cryptography.fernet import Fernet
 
     try:
-        Fernet(key.encode())
+        for part in key.split(","):
+            Fernet(part.strip().encode())
     except ValueError:
         raise ConfigError(
             f"{where} is not a valid key: use the output of "

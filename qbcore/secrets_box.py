@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 
 class SecretBoxError(ValueError):
@@ -13,9 +15,11 @@ class SecretBox:
     """Encrypts and decrypts short secrets; the first key encrypts, every key decrypts."""
 
     def __init__(self, *keys: str) -> None:
-        if not keys:
+        # "new,old" in QBSYNC_SECRET_KEY: the first key encrypts, every key decrypts (rotation).
+        parts = [part.strip() for key in keys for part in key.split(",") if part.strip()]
+        if not parts:
             raise SecretBoxError("at least one key is needed")
-        self._fernet = MultiFernet([Fernet(k.encode() if isinstance(k, str) else k) for k in keys])
+        self._fernet = MultiFernet([Fernet(part.encode()) for part in parts])
 
     def encrypt(self, plaintext: str) -> str:
         """Ciphertext for a secret."""
@@ -37,3 +41,17 @@ class SecretBox:
             return self._fernet.rotate(ciphertext.encode()).decode()
         except InvalidToken:
             raise SecretBoxError("a stored token cannot be re-encrypted: no configured key opens it") from None
+
+
+def reencrypt_tokens(session: Session, box: SecretBox) -> int:
+    """Re-encrypt every stored QuickBooks token under the box's first key; returns how many."""
+    from qbcore.models import QboConnection
+
+    count = 0
+    for row in session.scalars(select(QboConnection)):
+        for column in ("access_token_enc", "refresh_token_enc"):
+            value = getattr(row, column)
+            if value:
+                setattr(row, column, box.rotate(value))
+                count += 1
+    return count

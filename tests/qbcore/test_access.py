@@ -40,3 +40,24 @@ def test_tokens_round_trip_and_survive_key_rotation():
     assert SecretBox(new).decrypt(rotated) == "refresh-token-123"
     with pytest.raises(SecretBoxError, match="reconnect"):
         SecretBox(Fernet.generate_key().decode()).decrypt(sealed)
+
+
+def test_rotating_the_key_reencrypts_every_stored_token(factory):
+    from cryptography.fernet import Fernet
+
+    from qbcore.db import transaction
+    from qbcore.models import QboConnection
+    from qbcore.secrets_box import reencrypt_tokens
+
+    old, new = Fernet.generate_key().decode(), Fernet.generate_key().decode()
+    with transaction(factory) as session:
+        session.add(QboConnection(realm_id="1", environment="local", access_token_enc=SecretBox(old).encrypt("a-1"),
+                                  refresh_token_enc=SecretBox(old).encrypt("r-1")))
+    with transaction(factory) as session:
+        assert reencrypt_tokens(session, SecretBox(f"{new},{old}")) == 2
+    with factory() as session:
+        row = session.scalar(select(QboConnection))
+    assert SecretBox(new).decrypt(row.access_token_enc) == "a-1"
+    assert SecretBox(new).decrypt(row.refresh_token_enc) == "r-1"
+    with pytest.raises(SecretBoxError):
+        SecretBox(old).decrypt(row.refresh_token_enc)
