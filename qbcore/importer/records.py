@@ -107,6 +107,7 @@ class ImportBatch:
     payments: dict[str, PaymentRecord] = field(default_factory=dict)
     credit_memos: dict[str, CreditMemoRecord] = field(default_factory=dict)
     row_counts: dict[str, int] = field(default_factory=dict)
+    rejected_invoices: set[str] = field(default_factory=set)  # in the file, but with row errors
 
 
 @dataclass

@@ -257,6 +257,7 @@ def _read_invoices(pf: ParsedFile, batch: ImportBatch, errors: list[RowError]) -
         batch.charge_codes.setdefault(line.charge_code, values["description"] or line.charge_code)
     for inv_no in broken:
         batch.invoices.pop(inv_no, None)
+    batch.rejected_invoices = broken
 
 
 def _read_payments(pf: ParsedFile, batch: ImportBatch, errors: list[RowError]) -> None:
@@ -457,6 +458,8 @@ def _check_applications(batch: ImportBatch, book: BookSnapshot) -> list[RowError
             wanted.append((FileKind.CREDIT_MEMOS, memo.row, "applied_invoice_number", memo.number,
                            memo.customer_code, memo.applied_invoice, memo.applied_amount))
     for kind, row, column, source, customer, inv_no, amount in wanted:
+        if inv_no in batch.rejected_invoices:
+            continue  # its own rows already carry the error
         if inv_no not in totals:
             errors.append(RowError(kind, row, column, (
                 f"invoice {inv_no} is neither in the book nor in the invoices file.")))

@@ -1,0 +1,75 @@
+"""Saying what an import found or did, in the words the page and the command line both use."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TextIO
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from qbcore.access import Actor
+from qbcore.db import transaction
+from qbcore.importer.layout import FILE_LABELS, FileKind
+from qbcore.importer.load import KINDS, ImportResult, import_files
+from qbcore.importer.parse import RowError
+
+KIND_LABELS = {"customers": "customers", "charge_codes": "charge codes", "loads": "loads", "invoices": "invoices",
+               "payments": "payments", "credit_memos": "credit memos"}
+
+
+def describe_error(error: RowError) -> str:
+    """One line: file, row, column and what is wrong."""
+    where = f"{FILE_LABELS[error.file]} row {error.row}"
+    if error.column:
+        where += f", column {error.column}"
+    return f"{where}: {error.message}"
+
+
+def describe_result(result: ImportResult, *, dry_run: bool = False) -> list[str]:
+    """The summary lines: created / updated / unchanged per kind, and what QuickBooks will be told."""
+    lines = []
+    for kind in KINDS:
+        s = result.summary[kind]
+        if s.created == s.updated == s.unchanged == 0:
+            continue
+        line = f"{KIND_LABELS[kind]}: {s.created} created, {s.updated} updated, {s.unchanged} unchanged"
+        if s.out_of_date:
+            line += f" ({s.out_of_date} already in QuickBooks, marked out of date so the next sync updates them)"
+        lines.append(line)
+    if result.created_charge_codes:
+        lines.append("new charge codes (map them to QuickBooks items in Settings): "
+                     + ", ".join(result.created_charge_codes))
+    for kind, columns in result.ignored_columns.items():
+        lines.append(f"{kind}: ignored columns not in the layout: {', '.join(columns)}")
+    if dry_run:
+        lines.append("dry run: nothing was written")
+    return lines or ["the files hold no records"]
+
+
+def run_cli_import(factory: sessionmaker[Session], paths: Mapping[FileKind, Path], actor: Actor, *,
+                   dry_run: bool, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
+    """Read the files, import them (or only validate), print the outcome; returns the exit code."""
+    files: dict[FileKind, bytes] = {}
+    for kind, path in paths.items():
+        try:
+            files[kind] = path.read_bytes()
+        except OSError as exc:
+            print(f"error: cannot read {path}: {exc.strerror or exc}", file=err)
+            return 2
+    if not files:
+        print("error: give at least one file: --customers, --invoices, --payments or --credit-memos", file=err)
+        return 2
+    with transaction(factory) as session:
+        result = import_files(files, session=session, actor=actor, dry_run=dry_run)
+    if not result.is_valid:
+        for error in result.errors:
+            print(describe_error(error), file=err)
+        more = result.error_count - len(result.errors)
+        tail = f" (the first {len(result.errors)} are listed; {more} more)" if more else ""
+        print(f"{result.error_count} error(s){tail}; nothing was written", file=err)
+        return 2
+    for line in describe_result(result, dry_run=dry_run):
+        print(line, file=out)
+    return 0
