@@ -66,9 +66,9 @@ with runtime.factory() as session:
 
 # --- Connection -------------------------------------------------------------------------------
 st.subheader("QuickBooks connection")
-left, middle, right, far = st.columns(4)
+left, middle, right, far = st.columns([2, 1, 1, 1])
 if connection.status is ConnectionStatus.CONNECTED:
-    left.metric("Company", connection.company_name or "—", help=f"Realm {connection.realm_id}")
+    left.metric("Company", connection.company_name or "—", help=f"Realm {connection.realm_id}", width="stretch")
     middle.metric("Environment", connection.environment or runtime.config.qbo_env.value)
     right.metric("Access token renews in", _countdown(connection.access_expires_at))
     far.metric("Reconnect needed in", _countdown(connection.refresh_expires_at),
@@ -93,7 +93,7 @@ else:
     a.metric("Synced", f"{synced:,}")
     b.metric("Failed or blocked", f"{problems:,}")
     c.metric("Waiting to sync", f"{waiting - problems:,}")
-    d.metric("Last record synced", last_synced.strftime("%Y-%m-%d %H:%M") if last_synced else "never")
+    d.metric("Last record synced", last_synced.strftime("%b %d, %H:%M") if last_synced else "never")
     health = (
         alt.Chart(statuses)
         .mark_bar()
@@ -110,10 +110,11 @@ else:
     )
     st.altair_chart(health, width="stretch")
     can_sync = waiting and connection.status is ConnectionStatus.CONNECTED
-    if can_sync and st.button(f"Sync everything waiting ({waiting:,} records)", key="sync_all", type="primary"):
+    if can_sync and st.button(f"Sync all open records ({waiting:,})", key="sync_all", type="primary",
+                             help="New, edited, failed and blocked records; synced ones are never re-sent."):
         try:
             with runtime.factory() as session, session.begin():
-                job = enqueue_sync(session, actor, label="Sync everything waiting (Home)")
+                job = enqueue_sync(session, actor, label="Sync all open records (Home)")
             st.success(f"Queued job #{job.id}: {job.total:,} records. Follow it on Problem Sync.")
         except (PermissionDenied, NothingToSync) as exc:
             st.error(str(exc))
