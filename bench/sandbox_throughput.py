@@ -36,6 +36,7 @@ def worker(
     base: str, token: str, stop: threading.Event, counts: list[int], errors: list[int], index: int
 ) -> None:
     session = requests.Session()
+    session.trust_env = False  # skips re-reading proxy settings per request, which costs the client ~1 ms
     session.headers.update({"Authorization": f"Bearer {token}", "Accept": "application/json"})
     params = {"minorversion": "75"}
     n = 0

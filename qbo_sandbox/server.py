@@ -57,6 +57,8 @@ def serve(options: SandboxOptions) -> None:
     print(f"QBO sandbox on http://{options.host}:{port} (default realm {options.default_realm})", flush=True)
     try:
         uvicorn.Server(_config(options)).run(sockets=[sock])
+    except KeyboardInterrupt:
+        pass  # uvicorn re-raises Ctrl-C after its graceful shutdown; that is a normal exit here
     finally:
         sock.close()
 
