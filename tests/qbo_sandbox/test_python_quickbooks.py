@@ -487,3 +487,21 @@ def test_inactive_customer_on_an_invoice_is_610(realm):
         make_invoice(qb, customer)
     assert caught.value.error_code == 610
     assert Customer.get(customer.Id, qb=qb).DisplayName == "Soon Inactive (deleted)"
+
+
+def test_preferences_round_trip_through_the_client_sets_a_closing_date(realm):
+    from quickbooks.objects.company_info import CompanyInfo
+    from quickbooks.objects.preferences import Preferences
+
+    qb = realm.qb()
+    prefs = Preferences.get(qb=qb)
+    assert prefs.SalesFormsPrefs.CustomTxnNumbers is True
+    prefs.AccountingInfoPrefs.BookCloseDate = "2025-06-30"
+    saved = prefs.save(qb=qb)
+    assert saved.AccountingInfoPrefs.BookCloseDate == "2025-06-30"
+    assert Preferences.get(qb=qb).SalesFormsPrefs.CustomTxnNumbers is True
+    assert CompanyInfo.get(realm.id, qb=qb).CompanyName == "Sandbox Company_US_1"
+    customer = make_customer(qb, "Prefs Closing Customer")
+    with pytest.raises(QuickbooksException) as caught:
+        make_invoice(qb, customer, txn_date="2025-06-30")
+    assert fault_code(caught) == 6200
