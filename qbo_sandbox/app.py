@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import re
 import secrets
 import threading
@@ -22,6 +23,8 @@ from qbo_sandbox.faults import FaultInjector, QboFault, qbo_time
 from qbo_sandbox.oauth import OAuthRoutes, TokenStore
 from qbo_sandbox.quotas import Quotas
 from qbo_sandbox.store import Store
+
+log = logging.getLogger(__name__)
 
 JSON_TYPE = "application/json;charset=utf-8"
 LOOPBACK = {"127.0.0.1", "::1", "localhost", "testclient"}
@@ -160,6 +163,10 @@ class Sandbox:
                 status, payload = 200, self._dispatch(request, Company(realm), realm_id, rest, body)
             except QboFault as fault:
                 status, payload = fault.status, fault.envelope()
+            except Exception:
+                # A sandbox bug must still look like QBO to the client: a SystemFault, never a traceback.
+                log.exception("sandbox failure on %s %s", request.method, request.url.path)
+                return self._raw(500, faults.system_fault_body())
             data = json.dumps(payload).encode()
             if request_id:
                 realm.replies[request_id] = (status, data, JSON_TYPE)

@@ -656,6 +656,7 @@ class Company:
                         element="",
                     )
             body["DisplayName"] = generated
+        body["DisplayName"] = str(body["DisplayName"])  # JSON numbers become strings, as Jackson does
         print_name = body.get("PrintOnCheckName") or body["DisplayName"].removesuffix(DELETED_SUFFIX)
         body["PrintOnCheckName"] = print_name
         body["DisplayName"] = self._lifecycle_name(entity, body["DisplayName"], body, old)
@@ -708,6 +709,7 @@ class Company:
     def _build_named(self, entity: str, body: dict, old: dict | None) -> dict:
         if not body.get("Name"):
             raise faults.required("Name")
+        body["Name"] = str(body["Name"])
         name = body["Name"] = self._lifecycle_name(entity, body["Name"], body, old)
         if entity == "Item":
             _check_lengths(body, _ITEM_LIMITS)
@@ -994,7 +996,15 @@ class Company:
                 continue
             amount = money(raw.get("Amount", 0))
             links = []
-            for link in raw.get("LinkedTxn") or []:
+            links_in = raw.get("LinkedTxn") or []
+            if not isinstance(links_in, list) or not all(isinstance(link, dict) for link in links_in):
+                raise QboFault(
+                    "2010",
+                    "Request has invalid or unsupported property",
+                    "Property Name:LinkedTxn specified is unsupported or invalid",
+                    element="LinkedTxn",
+                )
+            for link in links_in:
                 txn_type, txn_id = link.get("TxnType"), str(link.get("TxnId", ""))
                 if txn_type not in SALES_FORMS:
                     raise faults.unsupported(f"Operation Linking a payment to {txn_type} is not supported.")
