@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from qbcore.access import Actor
 from qbcore.db import transaction
+from qbcore.export import safe_csv_bytes
 from qbcore.importer.layout import FILE_LABELS, FileKind
 from qbcore.importer.load import KINDS, ImportResult, import_files
 from qbcore.importer.parse import RowError
@@ -25,6 +26,26 @@ def describe_error(error: RowError) -> str:
     if error.column:
         where += f", column {error.column}"
     return f"{where}: {error.message}"
+
+
+ERROR_HEADER = ("File", "Row", "Column", "What is wrong")
+SUMMARY_HEADER = ("Records", "Created", "Updated", "Unchanged", "Marked out of date")
+
+
+def error_rows(result: ImportResult) -> list[tuple[str, int, str, str]]:
+    """The listed errors as table rows (file label, row, column, message)."""
+    return [(FILE_LABELS[e.file], e.row, e.column, e.message) for e in result.errors]
+
+
+def errors_csv(result: ImportResult) -> bytes:
+    """The listed errors as a spreadsheet-safe CSV (a cell's formula-looking text stays inert)."""
+    return safe_csv_bytes(ERROR_HEADER, error_rows(result))
+
+
+def summary_rows(result: ImportResult) -> list[tuple[str, int, int, int, int]]:
+    """Created / updated / unchanged / marked out of date, one row per kind the files hold."""
+    return [(KIND_LABELS[k].capitalize(), s.created, s.updated, s.unchanged, s.out_of_date)
+            for k in KINDS if (s := result.summary[k]).created + s.updated + s.unchanged]
 
 
 def describe_result(result: ImportResult, *, dry_run: bool = False) -> list[str]:

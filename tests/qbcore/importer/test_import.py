@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from qbcore.access import LOCAL_ADMIN, Actor, PermissionDenied
 from qbcore.db import transaction
@@ -13,6 +13,7 @@ from qbcore.importer import FileKind, import_files, validate_files
 from qbcore.models import (
     AuditEvent,
     ChargeCode,
+    ChargeLine,
     ChargeSet,
     CreditMemo,
     Customer,
@@ -186,3 +187,20 @@ def test_the_whole_sample_set_is_also_valid_one_file_at_a_time_in_order(demo_fac
     for kind in FileKind:
         result = _import(demo_factory, {kind: files[kind]})
         assert result.is_valid, result.errors
+
+
+def test_ten_thousand_invoice_lines_import_in_one_go_and_a_second_run_changes_nothing(factory):
+    from tests.qbcore.importer.bookfiles import make_book_files
+
+    files = make_book_files(10_000)
+    first = _import(factory, files)
+    assert first.is_valid, first.errors[:3]
+    assert first.rows["invoices"] >= 10_000
+    with factory() as session:
+        lines = session.scalar(select(func.count()).select_from(ChargeLine))
+        total = session.scalar(select(func.sum(Invoice.total)))
+    assert lines == first.rows["invoices"]
+    second = _import(factory, files)
+    assert sum(s.created + s.updated for s in second.summary.values()) == 0
+    with factory() as session:
+        assert session.scalar(select(func.sum(Invoice.total))) == total

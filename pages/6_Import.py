@@ -1,0 +1,165 @@
+"""Import: load a real book from TMS CSV exports — validate every row first, then import it all or nothing."""
+
+from __future__ import annotations
+
+import hashlib
+
+import pandas as pd
+import streamlit as st
+
+from qbcore.access import PermissionDenied, is_allowed
+from qbcore.db import transaction
+from qbcore.importer import FILE_LABELS, TEMPLATE_NAMES, FileKind, import_files, template_csv, validate_files
+from qbcore.importer.report import (
+    ERROR_HEADER,
+    SUMMARY_HEADER,
+    describe_result,
+    error_rows,
+    errors_csv,
+    summary_rows,
+)
+from qbcore.models import Role
+from ui.runtime import get_actor, get_runtime, show_actor_badge
+
+st.set_page_config(page_title="Import · QuickBooks Sync Console", page_icon="📥", layout="wide")
+
+REPORT_KEY = "imp_report"  # {"fingerprint": str, "result": ImportResult}
+CONFIRM_KEY = "imp_confirm"
+FLASH_KEY = "imp_flash"
+UPLOAD_KEYS = {kind: f"imp_file_{kind.value}" for kind in FileKind}
+HELP = {
+    FileKind.CUSTOMERS: "One row per customer; matched by customer_code.",
+    FileKind.INVOICES: "One row per charge line; rows with the same invoice_number make one invoice, "
+                       "rows with the same load_number one charge set.",
+    FileKind.PAYMENTS: "One row per application; a payment applied to three invoices has three rows.",
+    FileKind.CREDIT_MEMOS: "One row per credited line; the application columns repeat on every row.",
+}
+
+runtime = get_runtime()
+actor = get_actor()
+show_actor_badge(actor)
+
+
+def uploaded_files() -> dict[FileKind, bytes]:
+    """The bytes of every file currently in an uploader."""
+    files = {}
+    for kind, key in UPLOAD_KEYS.items():
+        upload = st.session_state.get(key)
+        if upload is not None:
+            files[kind] = upload.getvalue()
+    return files
+
+
+def fingerprint(files: dict[FileKind, bytes]) -> str:
+    """Which files a report belongs to (a new upload makes an old report stale)."""
+    digest = hashlib.sha256()
+    for kind in sorted(files):
+        digest.update(kind.value.encode() + hashlib.sha256(files[kind]).digest())
+    return digest.hexdigest()
+
+
+def validate(files: dict[FileKind, bytes]) -> None:
+    """Check the files against the book; nothing is written."""
+    with runtime.factory() as session:
+        result = validate_files(files, session=session)
+    st.session_state[REPORT_KEY] = {"fingerprint": fingerprint(files), "result": result}
+    st.session_state.pop(CONFIRM_KEY, None)
+
+
+def run_import(files: dict[FileKind, bytes]) -> None:
+    """Import the confirmed files in one transaction; the outcome shows after the rerun."""
+    try:
+        with transaction(runtime.factory) as session:
+            result = import_files(files, session=session, actor=actor)
+    except PermissionDenied as exc:
+        st.session_state[FLASH_KEY] = ("error", str(exc))
+        return
+    finally:
+        st.session_state.pop(CONFIRM_KEY, None)
+    if result.written:
+        st.session_state[FLASH_KEY] = ("success", "Imported. " + "; ".join(describe_result(result)) + ".")
+        st.session_state.pop(REPORT_KEY, None)
+    else:
+        # The book changed since validation (someone else imported): show the new findings.
+        st.session_state[REPORT_KEY] = {"fingerprint": fingerprint(files), "result": result}
+
+
+st.title("Import a book")
+st.caption("Load customers, invoices (with their loads and charges), payments and credit memos from your TMS's "
+           "CSV exports. Every row is checked first; nothing is written unless every file is valid. Importing "
+           "the same files again changes nothing; a changed row updates its record.")
+
+flash = st.session_state.pop(FLASH_KEY, None)
+if flash:
+    {"success": st.success, "error": st.error}.get(flash[0], st.info)(flash[1])
+
+with st.expander("Column layout and templates", expanded=False):
+    st.markdown("One CSV per kind, UTF-8, with a header row. Dates as YYYY-MM-DD or MM/DD/YYYY; amounts in "
+                "dollars with cents, never negative. Unknown charge codes are created. The full layout is in "
+                "`docs/import-layout.md`.")
+    cols = st.columns(len(FileKind))
+    for col, kind in zip(cols, FileKind, strict=True):
+        col.download_button(f"{FILE_LABELS[kind]} template", template_csv(kind), file_name=TEMPLATE_NAMES[kind],
+                            mime="text/csv", key=f"imp_template_{kind.value}", on_click="ignore")
+
+st.subheader("1 · Upload")
+upload_cols = st.columns(2)
+for i, kind in enumerate(FileKind):
+    upload_cols[i % 2].file_uploader(f"{FILE_LABELS[kind]} ({TEMPLATE_NAMES[kind]})", type=["csv"],
+                                     key=UPLOAD_KEYS[kind], help=HELP[kind])
+
+files = uploaded_files()
+report = st.session_state.get(REPORT_KEY)
+if report is not None and files and report["fingerprint"] != fingerprint(files):
+    report = None  # the uploads changed after the last validation
+
+st.subheader("2 · Validate")
+if st.button("Validate", key="imp_validate", type="primary", disabled=not files,
+             help="Check every row against the layout and the book; writes nothing"):
+    validate(files)
+    report = st.session_state[REPORT_KEY]
+if not files:
+    st.info("Upload at least one file to validate it.")
+
+if report is not None:
+    result = report["result"]
+    if not result.is_valid:
+        more = result.error_count - len(result.errors)
+        st.error(f"{result.error_count:,} error(s) found; nothing can be imported until they are fixed."
+                 + (f" The first {len(result.errors)} are listed." if more else ""))
+        st.dataframe(pd.DataFrame(error_rows(result), columns=list(ERROR_HEADER)), hide_index=True,
+                     width="stretch", key="imp_errors")
+        st.download_button("Download the errors (CSV)", errors_csv(result), file_name="import-errors.csv",
+                           mime="text/csv", key="imp_errors_csv", on_click="ignore")
+    else:
+        st.success("Every row is valid. This is what an import will do:")
+        st.dataframe(pd.DataFrame(summary_rows(result), columns=list(SUMMARY_HEADER)), hide_index=True,
+                     width="stretch", key="imp_summary")
+        if result.created_charge_codes:
+            st.caption("New charge codes will be created (map them to QuickBooks items in Settings): "
+                       + ", ".join(result.created_charge_codes))
+        for kind, columns in result.ignored_columns.items():
+            st.caption(f"{kind}: columns not in the layout are ignored: {', '.join(columns)}")
+
+        st.subheader("3 · Import")
+        may_import = is_allowed(actor, Role.OPERATOR)
+        if not may_import:
+            st.caption("Importing needs the operator role; ask an operator or an admin.")
+        changes = sum(s.created + s.updated for s in result.summary.values())
+        if st.button("Import…", key="imp_import", disabled=not may_import or changes == 0,
+                     help="Asks for confirmation first"):
+            st.session_state[CONFIRM_KEY] = True
+        if changes == 0:
+            st.caption("Nothing to import: the book already matches these files.")
+        if st.session_state.get(CONFIRM_KEY):
+            out_of_date = sum(s.out_of_date for s in result.summary.values())
+            st.warning(f"Import {changes:,} new or changed record(s) into the book in one transaction?"
+                       + (f" {out_of_date:,} of them are already in QuickBooks and will be marked out of date, "
+                          "so the next sync updates them there." if out_of_date else ""))
+            confirm_col, cancel_col = st.columns(2)
+            if confirm_col.button("Confirm import", key="imp_confirm_yes", type="primary"):
+                run_import(files)
+                st.rerun()
+            if cancel_col.button("Cancel", key="imp_confirm_no"):
+                st.session_state.pop(CONFIRM_KEY, None)
+                st.rerun()

@@ -1,0 +1,102 @@
+"""Import page (AppTest): upload through the file uploaders, validate, see errors or the summary, confirm, import."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from qbcore.importer import FileKind
+from qbcore.models import AuditEvent, Invoice
+from tests.qbcore.importer.conftest import read_rows, sample_files, to_csv
+from tests.ui.conftest import open_page
+
+PAGE = "6_Import.py"
+OPERATOR = {"email": "ops@example.com", "role": "operator", "name": "Olga Ops"}
+VIEWER = {"email": "viewer@example.com", "role": "viewer", "name": "Vic Viewer"}
+
+
+def _upload(at, files):
+    for kind, data in files.items():
+        at.file_uploader(key=f"imp_file_{kind.value}").set_value((f"{kind.value}.csv", data, "text/csv"))
+    at.run()
+    assert not at.exception
+
+
+def _invoices(factory):
+    with factory() as session:
+        return session.scalar(select(func.count()).select_from(Invoice))
+
+
+def _texts(elements):
+    return " | ".join(e.value for e in elements)
+
+
+def test_the_page_offers_four_uploaders_and_a_template_per_kind_and_validate_waits_for_a_file(home, factory):
+    at = open_page(home, PAGE)
+    assert not at.exception
+    assert len(at.file_uploader) == 4
+    assert at.button(key="imp_validate").disabled
+    templates = [b for b in at.get("download_button") if b.proto.id and "imp_template" in b.proto.id]
+    assert len(templates) == 4
+    assert "Upload at least one file" in _texts(at.info)
+
+
+def test_uploading_a_bad_file_shows_every_error_in_a_table_and_writes_nothing(home, factory):
+    files = sample_files()
+    rows = read_rows(FileKind.INVOICES)
+    rows[0]["container_number"] = "MSCU1234560"
+    rows[2]["amount"] = "1.00"
+    files[FileKind.INVOICES] = to_csv(rows)
+    at = open_page(home, PAGE, OPERATOR)
+    _upload(at, files)
+    at.button(key="imp_validate").click().run()
+    assert not at.exception
+    assert "error(s) found; nothing can be imported" in _texts(at.error)
+    table = at.dataframe[0].value
+    assert list(table.columns) == ["File", "Row", "Column", "What is wrong"]
+    found = {(r["Row"], r["Column"]) for _, r in table.iterrows()}
+    assert {(2, "container_number"), (4, "amount")} <= found
+    assert any("should be 6" in m for m in table["What is wrong"])
+    assert not [b for b in at.button if b.key == "imp_import"]
+    assert _invoices(factory) == 0
+
+
+def test_a_valid_set_validates_then_imports_after_confirmation_and_is_audited(home, factory):
+    at = open_page(home, PAGE, OPERATOR)
+    _upload(at, sample_files())
+    at.button(key="imp_validate").click().run()
+    summary = at.dataframe[0].value
+    assert summary.set_index("Records").loc["Invoices", "Created"] == 3
+    assert _invoices(factory) == 0  # validation writes nothing
+    at.button(key="imp_import").click().run()
+    assert "in one transaction?" in _texts(at.warning)
+    at.button(key="imp_confirm_yes").click().run()
+    assert not at.exception
+    assert "Imported. customers: 3 created" in _texts(at.success)
+    assert _invoices(factory) == 3
+    with factory() as session:
+        event = session.scalars(select(AuditEvent).where(AuditEvent.action == "import_book")).one()
+        assert event.actor == OPERATOR["email"] and event.after["counts"]["invoices"]["created"] == 3
+    # The same files again: nothing to import.
+    at.button(key="imp_validate").click().run()
+    assert at.button(key="imp_import").disabled
+    assert "the book already matches these files" in _texts(at.caption)
+
+
+def test_cancel_closes_the_confirmation_without_importing(home, factory):
+    at = open_page(home, PAGE, OPERATOR)
+    _upload(at, sample_files())
+    at.button(key="imp_validate").click().run()
+    at.button(key="imp_import").click().run()
+    at.button(key="imp_confirm_no").click().run()
+    assert not at.exception and not at.warning
+    assert _invoices(factory) == 0
+
+
+def test_a_viewer_may_validate_but_not_import(home, factory):
+    at = open_page(home, PAGE, VIEWER)
+    _upload(at, sample_files())
+    at.button(key="imp_validate").click().run()
+    assert at.dataframe[0].value is not None
+    assert at.button(key="imp_import").disabled
+    assert "needs the operator role" in _texts(at.caption)
+    assert _invoices(factory) == 0
