@@ -345,6 +345,8 @@ class Company:
 
     def __init__(self, realm: Realm):
         self.realm = realm
+        # Rows created earlier in the same batch: QBO does not let later items of that batch see them.
+        self._batch_created: set[tuple[str, str]] = set()
 
     # -- seeding -----------------------------------------------------------------------------------------
     @staticmethod
@@ -405,7 +407,7 @@ class Company:
         if entity == "TaxCode" and value in ("TAX", "NON"):
             return {"value": value}
         target = self.realm.get(entity, value)
-        if target is None:
+        if target is None or (entity, value) in self._batch_created:
             kind = "Names" if entity in PEOPLE else entity
             raise faults.invalid_reference(field, kind, value)
         if target.get("Active") is False:
@@ -858,7 +860,7 @@ class Company:
         for line in discount_lines:
             detail = line.get("DiscountLineDetail") or {}
             if detail.get("PercentBased") and detail.get("DiscountPercent") is not None:
-                amount = (subtotal * Decimal(str(detail["DiscountPercent"])) / 100).quantize(CENT)
+                amount = (subtotal * money(detail["DiscountPercent"], "DiscountPercent") / 100).quantize(CENT)
             elif line.get("Amount") is not None:
                 amount = money(line["Amount"])
             else:
@@ -1009,7 +1011,7 @@ class Company:
                 if txn_type not in SALES_FORMS:
                     raise faults.unsupported(f"Operation Linking a payment to {txn_type} is not supported.")
                 target = self.realm.get(txn_type, txn_id)
-                if target is None:
+                if target is None or (txn_type, txn_id) in self._batch_created:
                     raise faults.not_found()
                 if target.get("CustomerRef", {}).get("value") != customer_id:
                     raise faults.business(f"The {txn_type} {txn_id} belongs to a different customer.")
@@ -1183,12 +1185,21 @@ class Company:
                 element="",
             )
         responses = []
-        for item in items:
-            bid = item.get("bId") if isinstance(item, dict) else None
-            try:
-                responses.append({**self._batch_item(item), "bId": bid})
-            except QboFault as fault:
-                responses.append({"Fault": fault.fault_dict(), "bId": bid})
+        self._batch_created = set()
+        try:
+            for item in items:
+                bid = item.get("bId") if isinstance(item, dict) else None
+                try:
+                    result = self._batch_item(item)
+                except QboFault as fault:
+                    responses.append({"Fault": fault.fault_dict(), "bId": bid})
+                    continue
+                responses.append({**result, "bId": bid})
+                entity, row = next(iter(result.items()))
+                if isinstance(item, dict) and (item.get("operation") or "create") == "create" and "Id" in row:
+                    self._batch_created.add((entity, row["Id"]))
+        finally:
+            self._batch_created = set()
         return responses
 
     def _batch_item(self, item: object) -> dict:

@@ -505,3 +505,32 @@ def test_preferences_round_trip_through_the_client_sets_a_closing_date(realm):
     with pytest.raises(QuickbooksException) as caught:
         make_invoice(qb, customer, txn_date="2025-06-30")
     assert fault_code(caught) == 6200
+
+
+def test_batch_items_cannot_see_records_created_earlier_in_the_same_batch(realm):
+    customer_id = str(
+        int(realm.query("SELECT * FROM Customer ORDERBY Id DESC MAXRESULTS 1")["Customer"][0]["Id"]) + 1
+    )
+    items = [
+        {"bId": "c", "operation": "create", "Customer": {"DisplayName": "Same Batch Customer"}},
+        {
+            "bId": "i",
+            "operation": "create",
+            "Invoice": {
+                "CustomerRef": {"value": customer_id},
+                "Line": [
+                    {
+                        "DetailType": "SalesItemLineDetail",
+                        "Amount": 5,
+                        "SalesItemLineDetail": {"ItemRef": {"value": "1"}},
+                    }
+                ],
+            },
+        },
+    ]
+    first, second = realm.post("batch", {"BatchItemRequest": items}).json()["BatchItemResponse"]
+    assert first["Customer"]["Id"] == customer_id
+    assert second["Fault"]["Error"][0]["code"] == "2500"
+    items[0] = {"bId": "q", "Query": "select * from Term"}
+    (_query, retried) = realm.post("batch", {"BatchItemRequest": items}).json()["BatchItemResponse"]
+    assert retried["Invoice"]["CustomerRef"]["value"] == customer_id  # visible to the next batch
