@@ -1,0 +1,142 @@
+"""Problem Sync in real Chromium: the AgGrid flows AppTest cannot drive."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+
+import pytest
+from playwright.sync_api import Page, expect
+from sqlalchemy import select
+
+from qbcore.access import LOCAL_ADMIN
+from qbcore.models import AuditEvent, Invoice, Job, SyncRecord
+
+pytestmark = pytest.mark.browser
+
+GRID = 'iframe[title="st_aggrid.AgGrid.agGrid"]'
+
+
+def _open(page: Page, base: str):
+    page.goto(f"{base}/Problem_Sync", wait_until="domcontentloaded")
+    grid = page.frame_locator(GRID)
+    expect(grid.locator(".ag-center-cols-container .ag-row").first).to_be_visible(timeout=60_000)
+    return grid
+
+
+def _tick(grid, row_index: int) -> None:
+    grid.locator(f'.ag-row[row-index="{row_index}"] .ag-selection-checkbox input').first.click()
+
+
+def _search(page: Page, text: str) -> None:
+    box = page.get_by_label("Search reference, customer or message")
+    box.fill(text)
+    box.press("Enter")
+
+
+def _wait_for_one_row(page: Page, grid) -> None:
+    expect(page.get_by_role("button", name="Resync all 1 matching")).to_be_visible(timeout=30_000)
+    expect(grid.locator(".ag-center-cols-container .ag-row")).to_have_count(1, timeout=30_000)
+
+
+def _confirm(page: Page, reason: str | None = None) -> None:
+    dialog = page.get_by_role("dialog")
+    expect(dialog).to_be_visible(timeout=30_000)
+    if reason is not None:
+        dialog.get_by_role("textbox").first.fill(reason)
+    dialog.get_by_role("button", name="Confirm").click()
+
+
+def _reference(factory, record_id: int) -> str:
+    with factory() as session:
+        return session.scalar(select(Invoice.number).join(SyncRecord, SyncRecord.entity_id == Invoice.id)
+                              .where(SyncRecord.id == record_id))
+
+
+def _metric(page: Page, label: str):
+    return page.locator('[data-testid="stMetric"]').filter(has_text=label).locator('[data-testid="stMetricValue"]')
+
+
+def test_ticked_rows_resync_as_a_job_and_the_counts_change(page: Page, problem_app):
+    app, book = problem_app
+    grid = _open(page, app.url)
+    expect(_metric(page, "Failed")).to_have_text("17")
+    _tick(grid, 0)
+    expect(page.get_by_text("1 selected", exact=False)).to_be_visible(timeout=30_000)
+    _tick(grid, 1)
+    expect(page.get_by_text("2 selected", exact=False)).to_be_visible(timeout=30_000)
+    page.get_by_role("button", name="Resync selected").click()
+    _confirm(page)
+    expect(page.get_by_text(re.compile(r"Resync job #\d+ queued for 2 invoices"))).to_be_visible(timeout=30_000)
+    expect(_metric(page, "Failed")).to_have_text("15")
+    expect(_metric(page, "Pending")).to_have_text("4")
+    with app.factory() as session:
+        job = session.scalars(select(Job)).one()
+    assert len(job.params["record_ids"]) == 2 and set(job.params["record_ids"]) <= set(book.invoices)
+
+
+def test_a_filtered_view_exports_every_matching_row_as_csv(page: Page, problem_app):
+    app, _ = problem_app
+    _open(page, app.url)
+    _search(page, "CHASSIS")
+    expect(page.get_by_text("Export 10 rows (CSV)")).to_be_visible(timeout=30_000)
+    with page.expect_download(timeout=30_000) as download:
+        page.get_by_role("button", name="Export 10 rows (CSV)").click()
+    text = download.value.path().read_text(encoding="utf-8-sig")
+    rows = list(csv.reader(io.StringIO(text)))
+    assert rows[0][:4] == ["Record id", "Entity", "Reference #", "Customer"] and "Fix hint" in rows[0]
+    assert len(rows) == 11 and {r[7] for r in rows[1:]} == {"mapping"}
+
+
+def test_a_cleared_invoice_can_be_restored(page: Page, problem_app):
+    app, book = problem_app
+    record_id = book.invoices[14]
+    number = _reference(app.factory, record_id)
+    grid = _open(page, app.url)
+    _search(page, number)
+    _wait_for_one_row(page, grid)
+    _tick(grid, 0)
+    expect(page.get_by_text("1 selected", exact=False)).to_be_visible(timeout=30_000)
+    page.get_by_role("button", name="Clear…").click()
+    _confirm(page, reason="Customer disputes it; billed again on another invoice")
+    expect(page.get_by_text("Cleared 1 invoice", exact=False)).to_be_visible(timeout=30_000)
+    with app.factory() as session:
+        assert session.get(SyncRecord, record_id).status == "cleared"
+
+    status = page.locator('[data-testid="stMultiSelect"]').filter(has_text="Status")
+    status.locator("input").click()
+    page.keyboard.type("Cleared")
+    page.keyboard.press("Enter")
+    page.keyboard.press("Escape")
+    _wait_for_one_row(page, grid)
+    _tick(grid, 0)
+    expect(page.get_by_text("1 selected", exact=False)).to_be_visible(timeout=30_000)
+    page.get_by_role("button", name="Restore cleared…").click()
+    _confirm(page)
+    expect(page.get_by_text("Restored 1 invoice", exact=False)).to_be_visible(timeout=30_000)
+    with app.factory() as session:
+        assert session.get(SyncRecord, record_id).status == "failed"
+
+
+def test_mark_paid_removes_the_invoice_and_the_audit_log_says_who_and_why(page: Page, problem_app):
+    app, book = problem_app
+    record_id = book.invoices[16]
+    number = _reference(app.factory, record_id)
+    grid = _open(page, app.url)
+    _search(page, number)
+    _wait_for_one_row(page, grid)
+    _tick(grid, 0)
+    expect(page.get_by_text("1 selected", exact=False)).to_be_visible(timeout=30_000)
+    page.get_by_role("button", name="Mark paid without sync…").click()
+    reason = f"Check applied directly in QuickBooks to {number}"
+    _confirm(page, reason=reason)
+    expect(page.get_by_text("Marked 1 invoice", exact=False)).to_be_visible(timeout=30_000)
+    expect(page.get_by_text("No records match these filters", exact=False)).to_be_visible(timeout=30_000)
+    with app.factory() as session:
+        assert session.get(SyncRecord, record_id).status == "paid_outside"
+        event = session.scalars(select(AuditEvent).where(AuditEvent.action == "mark_invoice_paid_outside",
+                                                         AuditEvent.target_id == number)).one()
+        invoice_status = session.scalar(select(Invoice.status).where(Invoice.number == number))
+    assert (event.actor, event.reason) == (LOCAL_ADMIN.email, reason)
+    assert invoice_status == "paid"
