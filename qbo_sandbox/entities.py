@@ -630,9 +630,9 @@ class Company:
 
     @staticmethod
     def _lifecycle_name(entity: str, name: str, body: dict, old: dict | None) -> str:
-        """QBO renames a deactivated customer, vendor, employee or account "X (deleted)" (recorded
-        deactivate/employee, deactivate/account), which frees "X"; reactivating strips the suffix again.
-        Items and the other lists keep their name (no evidence of a rename), so it stays reserved."""
+        """The name after an (in)activation: people and accounts gain or lose the " (deleted)" suffix."""
+        # Evidence: recorded deactivate/employee and deactivate/account. The rename frees the plain name.
+        # Items and the other lists keep their name (no evidence of a rename), so it stays reserved.
         if entity not in (*PEOPLE, "Account"):
             return name
         was_active = old is None or old.get("Active", True) is not False
