@@ -16,6 +16,7 @@ from qbcore.models.billing import (
     PaymentApplication,
     PaymentMethod,
 )
+from qbcore.models.pull import Drift, DriftKind, PulledPayment, PulledPaymentStatus
 from qbcore.models.sync import (
     PROBLEM_STATUSES,
     AuditEvent,
@@ -49,6 +50,8 @@ __all__ = [
     "CreditMemoLine",
     "CustomFieldMapping",
     "Customer",
+    "Drift",
+    "DriftKind",
     "EntityType",
     "Invoice",
     "InvoiceStatus",
@@ -59,6 +62,8 @@ __all__ = [
     "Payment",
     "PaymentApplication",
     "PaymentMethod",
+    "PulledPayment",
+    "PulledPaymentStatus",
     "QboConnection",
     "Role",
     "Setting",

@@ -1,0 +1,355 @@
+"""Turning changed QuickBooks objects into local facts: pulled payments (applied or proposed) and drift."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from qbcore.access import SYSTEM, write_audit
+from qbcore.models import (
+    CreditMemo,
+    CreditMemoApplication,
+    Customer,
+    Drift,
+    DriftKind,
+    EntityType,
+    Invoice,
+    InvoiceStatus,
+    Payment,
+    PaymentApplication,
+    PulledPayment,
+    PulledPaymentStatus,
+    SyncRecord,
+    SyncStatus,
+    utcnow,
+)
+from qbcore.settings import SyncSettings
+
+CENT = Decimal("0.01")
+CHUNK = 900
+LIVE = (PulledPaymentStatus.APPLIED.value, PulledPaymentStatus.PROPOSED.value)
+
+
+@dataclass
+class ApplyCounts:
+    """What one batch of changes did locally."""
+
+    changes: int = 0
+    applied: int = 0
+    proposed: int = 0
+    reversed: int = 0
+    drifts: int = 0
+    resolved: int = 0
+    ignored: int = 0
+    invoices_touched: set[int] = field(default_factory=set)
+
+    def add(self, other: ApplyCounts) -> None:
+        """Fold another batch's counts into this one."""
+        for name in ("changes", "applied", "proposed", "reversed", "drifts", "resolved", "ignored"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.invoices_touched |= other.invoices_touched
+
+
+def money(value: Any) -> Decimal:
+    """A QuickBooks amount as cents."""
+    try:
+        return Decimal(str(value if value is not None else 0)).quantize(CENT)
+    except ArithmeticError:
+        return Decimal(0)
+
+
+def is_deleted(row: dict[str, Any]) -> bool:
+    """A CDC tombstone."""
+    return str(row.get("status", "")).lower() == "deleted"
+
+
+def is_voided(row: dict[str, Any]) -> bool:
+    """QuickBooks zeroes a voided transaction and puts 'Voided' at the start of PrivateNote."""
+    return str(row.get("PrivateNote") or "").startswith("Voided") and money(row.get("TotalAmt")) == 0
+
+
+def _chunks(values: Sequence[str]) -> Iterable[list[str]]:
+    items = list(dict.fromkeys(values))
+    for start in range(0, len(items), CHUNK):
+        yield items[start:start + CHUNK]
+
+
+def linked_records(session: Session, entity_type: EntityType, qbo_ids: Sequence[str]) -> dict[str, SyncRecord]:
+    """Our sync records of these QuickBooks ids (one query per 900 ids)."""
+    found: dict[str, SyncRecord] = {}
+    for chunk in _chunks(qbo_ids):
+        for record in session.scalars(select(SyncRecord).where(
+                SyncRecord.entity_type == entity_type.value, SyncRecord.qbo_id.in_(chunk))):
+            found[str(record.qbo_id)] = record
+    return found
+
+
+# -- invoice status --------------------------------------------------------------------------------------------
+def paid_amount(session: Session, invoice_id: int) -> Decimal:
+    """Everything applied to an invoice: our payments, credit memos, and applied pulled payments."""
+    ours = session.scalar(select(func.coalesce(func.sum(PaymentApplication.amount), 0))
+                          .where(PaymentApplication.invoice_id == invoice_id))
+    credits = session.scalar(select(func.coalesce(func.sum(CreditMemoApplication.amount), 0))
+                             .where(CreditMemoApplication.invoice_id == invoice_id))
+    pulled = session.scalar(select(func.coalesce(func.sum(PulledPayment.amount), 0)).where(
+        PulledPayment.invoice_id == invoice_id, PulledPayment.status == PulledPaymentStatus.APPLIED.value))
+    return money(ours) + money(credits) + money(pulled)
+
+
+def refresh_invoice_status(session: Session, invoice_id: int) -> tuple[str, str] | None:
+    """Paid, partially paid or open from what is applied; returns (before, after) when it changed."""
+    invoice = session.get(Invoice, invoice_id)
+    if invoice is None or invoice.status in (InvoiceStatus.DRAFT.value, InvoiceStatus.VOID.value):
+        return None
+    paid = paid_amount(session, invoice_id)
+    if paid >= money(invoice.total) and paid > 0:
+        status = InvoiceStatus.PAID.value
+    elif paid > 0:
+        status = InvoiceStatus.PARTIALLY_PAID.value
+    else:
+        status = InvoiceStatus.APPROVED.value
+    before = str(invoice.status)
+    if before == status:
+        return None
+    invoice.status = InvoiceStatus(status)
+    return before, status
+
+
+# -- payments -------------------------------------------------------------------------------------------------
+def invoice_lines(payment: dict[str, Any]) -> dict[str, Decimal]:
+    """Amount applied per QuickBooks invoice id by one payment."""
+    applied: dict[str, Decimal] = defaultdict(Decimal)
+    for line in payment.get("Line") or []:
+        for link in (line or {}).get("LinkedTxn") or []:
+            if str(link.get("TxnType")) == "Invoice" and link.get("TxnId"):
+                applied[str(link["TxnId"])] += money(line.get("Amount"))
+    return dict(applied)
+
+
+def _is_pushed_by_us(session: Session, payment: dict[str, Any], ours: dict[str, SyncRecord]) -> bool:
+    if str(payment.get("Id")) in ours:
+        return True
+    # A payment we pushed whose answer was lost carries our payment number as PaymentRefNum.
+    ref = payment.get("PaymentRefNum")
+    if not ref:
+        return False
+    return session.scalar(select(Payment.id).where(Payment.number == str(ref))) is not None
+
+
+def apply_payments(session: Session, rows: Sequence[dict[str, Any]], settings: SyncSettings) -> ApplyCounts:
+    """Record payments entered in QuickBooks against our synced invoices; idempotent per (payment, invoice)."""
+    counts = ApplyCounts(changes=len(rows))
+    ids = [str(r.get("Id")) for r in rows if r.get("Id")]
+    ours = linked_records(session, EntityType.PAYMENT, ids)
+    invoice_ids = [txn for r in rows if not is_deleted(r) for txn in invoice_lines(r)]
+    invoices = linked_records(session, EntityType.INVOICE, invoice_ids)
+    existing: dict[tuple[str, str], PulledPayment] = {}
+    for chunk in _chunks(ids):
+        for pulled in session.scalars(select(PulledPayment).where(PulledPayment.qbo_payment_id.in_(chunk))):
+            existing[(pulled.qbo_payment_id, pulled.qbo_invoice_id)] = pulled
+    touched: set[int] = set()
+    for row in rows:
+        qbo_id = str(row.get("Id") or "")
+        if not qbo_id:
+            continue
+        if qbo_id in ours:
+            counts.drifts += _drift_of_ours(session, EntityType.PAYMENT, ours[qbo_id], row)
+            continue
+        gone = is_deleted(row) or is_voided(row)
+        wanted = {} if gone else invoice_lines(row)
+        if not gone and _is_pushed_by_us(session, row, ours):
+            counts.ignored += 1
+            continue
+        # Lines that no longer point at an invoice (payment voided, deleted or re-applied): reverse them.
+        for (pid, qbo_invoice), pulled in existing.items():
+            if pid == qbo_id and qbo_invoice not in wanted and pulled.status in LIVE:
+                before = pulled.status
+                pulled.status = PulledPaymentStatus.REVERSED
+                pulled.decided_at = utcnow()
+                counts.reversed += 1
+                touched.add(pulled.invoice_id)
+                write_audit(session, SYSTEM, "reverse_pulled_payment", target_type="invoice",
+                            target_id=pulled.invoice_id, before={"status": before},
+                            after={"qbo_payment_id": qbo_id, "amount": str(pulled.amount)},
+                            reason="deleted or voided in QuickBooks" if gone else "no longer applied in QuickBooks")
+        for qbo_invoice, amount in wanted.items():
+            record = invoices.get(qbo_invoice)
+            if record is None or amount <= 0:
+                continue  # not one of our invoices
+            pulled = existing.get((qbo_id, qbo_invoice))
+            if pulled is not None:
+                if pulled.status in LIVE and money(pulled.amount) != amount:
+                    write_audit(session, SYSTEM, "update_pulled_payment", target_type="invoice",
+                                target_id=record.entity_id, before={"amount": str(pulled.amount)},
+                                after={"amount": str(amount), "qbo_payment_id": qbo_id})
+                    pulled.amount = amount
+                    touched.add(pulled.invoice_id)
+                continue
+            status = PulledPaymentStatus.APPLIED if settings.pulled_payments == "apply" else \
+                PulledPaymentStatus.PROPOSED
+            pulled = PulledPayment(
+                qbo_payment_id=qbo_id, qbo_invoice_id=qbo_invoice, invoice_id=record.entity_id, amount=amount,
+                txn_date=_date(row.get("TxnDate")), reference=(str(row.get("PaymentRefNum") or "") or None)[:40]
+                if row.get("PaymentRefNum") else None, status=status,
+                applied_at=utcnow() if status is PulledPaymentStatus.APPLIED else None,
+                decided_by=SYSTEM.email if status is PulledPaymentStatus.APPLIED else None,
+            )
+            session.add(pulled)
+            existing[(qbo_id, qbo_invoice)] = pulled
+            if status is PulledPaymentStatus.APPLIED:
+                counts.applied += 1
+                touched.add(record.entity_id)
+            else:
+                counts.proposed += 1
+            write_audit(session, SYSTEM, "apply_pulled_payment" if status is PulledPaymentStatus.APPLIED
+                        else "propose_pulled_payment", target_type="invoice", target_id=record.entity_id,
+                        after={"qbo_payment_id": qbo_id, "qbo_invoice_id": qbo_invoice, "amount": str(amount)},
+                        reason="payment applied in QuickBooks")
+    session.flush()
+    for invoice_id in sorted(touched):
+        change = refresh_invoice_status(session, invoice_id)
+        if change is not None:
+            write_audit(session, SYSTEM, "invoice_status_from_quickbooks", target_type="invoice",
+                        target_id=invoice_id, before={"status": change[0]}, after={"status": change[1]})
+    counts.invoices_touched = touched
+    return counts
+
+
+def _date(value: Any) -> date | None:
+    try:
+        return date.fromisoformat(str(value)[:10]) if value else None
+    except ValueError:
+        return None
+
+
+# -- drift ----------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class _Expected:
+    amount: Decimal
+    number: str | None
+    customer_qbo_id: str | None
+
+
+def _expected(session: Session, entity_type: EntityType, entity_id: int, settings: SyncSettings
+              ) -> _Expected | None:
+    """What we pushed, from the billing record (its sync record is SYNCED, so the billing row has not changed)."""
+    model: Any = {EntityType.INVOICE: Invoice, EntityType.CREDIT_MEMO: CreditMemo,
+                  EntityType.PAYMENT: Payment}[entity_type]
+    row = session.get(model, entity_id)
+    if row is None:
+        return None
+    amount = row.amount if entity_type is EntityType.PAYMENT else row.total
+    customer = session.scalar(select(SyncRecord.qbo_id).where(
+        SyncRecord.entity_type == EntityType.CUSTOMER.value, SyncRecord.entity_id == row.customer_id))
+    if entity_type is EntityType.PAYMENT:
+        number = row.number[:21]
+    else:
+        number = row.number if settings.invoice_numbering == "billing" else None
+    return _Expected(amount=money(amount), number=number, customer_qbo_id=customer)
+
+
+def summarize_qbo(row: dict[str, Any]) -> dict[str, Any]:
+    """The fields drift compares, as QuickBooks has them."""
+    ref = row.get("CustomerRef") or {}
+    return {"amount": str(money(row.get("TotalAmt"))), "number": row.get("DocNumber") or row.get("PaymentRefNum"),
+            "customer": ref.get("name") or ref.get("value"), "customer_id": ref.get("value"),
+            "balance": str(money(row.get("Balance"))) if "Balance" in row else None,
+            "note": row.get("PrivateNote")}
+
+
+def _customer_name(session: Session, qbo_id: str | None) -> str | None:
+    if not qbo_id:
+        return None
+    return session.scalar(select(Customer.name).join(SyncRecord, SyncRecord.entity_id == Customer.id).where(
+        SyncRecord.entity_type == EntityType.CUSTOMER.value, SyncRecord.qbo_id == qbo_id))
+
+
+def _edits(expected: _Expected, row: dict[str, Any]) -> list[str]:
+    changes = []
+    theirs = money(row.get("TotalAmt"))
+    if theirs != expected.amount:
+        changes.append(f"amount {expected.amount:,.2f} → {theirs:,.2f}")
+    number = row.get("DocNumber") if "DocNumber" in row or "PaymentRefNum" not in row else row.get("PaymentRefNum")
+    if expected.number is not None and (number or "") != expected.number:
+        changes.append(f"number {expected.number} → {number or '(none)'}")
+    customer = (row.get("CustomerRef") or {}).get("value")
+    if expected.customer_qbo_id and customer and str(customer) != expected.customer_qbo_id:
+        changes.append(f"customer → {(row.get('CustomerRef') or {}).get('name') or customer}")
+    return changes
+
+
+def _open_drifts(session: Session, entity_type: EntityType, qbo_id: str) -> list[Drift]:
+    return list(session.scalars(select(Drift).where(Drift.entity_type == entity_type.value, Drift.qbo_id == qbo_id,
+                                                    Drift.resolved_at.is_(None))))
+
+
+def record_drift(session: Session, entity_type: EntityType, record: SyncRecord, kind: DriftKind, *,
+                 before: Any, after: Any, summary: str) -> bool:
+    """Store (or refresh) one open drift; True when it is new."""
+    for drift in _open_drifts(session, entity_type, str(record.qbo_id)):
+        if drift.kind == kind.value:
+            drift.after, drift.summary = after, summary
+            return False
+    session.add(Drift(entity_type=entity_type.value, entity_id=record.entity_id, qbo_id=str(record.qbo_id),
+                      kind=kind, before=before, after=after, summary=summary))
+    write_audit(session, SYSTEM, "detect_drift", target_type=entity_type.value, target_id=record.entity_id,
+                before=before, after=after, reason=summary)
+    return True
+
+
+def _drift_of_ours(session: Session, entity_type: EntityType, record: SyncRecord, row: dict[str, Any],
+                   settings: SyncSettings | None = None) -> int:
+    """Drift of one record we pushed; returns 1 when a new drift was stored."""
+    label = entity_type.value.replace("_", " ")
+    if is_deleted(row):
+        return int(record_drift(session, entity_type, record, DriftKind.DELETE, before={"qbo_id": record.qbo_id},
+                                after={"status": "Deleted"}, summary=f"{label.capitalize()} deleted in QuickBooks"))
+    expected = _expected(session, entity_type, record.entity_id, settings or SyncSettings())
+    if expected is None:
+        return 0
+    before = {"amount": str(expected.amount), "number": expected.number,
+              "customer": _customer_name(session, expected.customer_qbo_id)}
+    if is_voided(row) and expected.amount != 0:
+        return int(record_drift(session, entity_type, record, DriftKind.VOID, before=before, after=summarize_qbo(row),
+                                summary=f"{label.capitalize()} voided in QuickBooks (was {expected.amount:,.2f})"))
+    if record.status != SyncStatus.SYNCED.value:
+        return 0  # edited here since the push: the next push decides, not QuickBooks' copy
+    changes = _edits(expected, row)
+    if changes:
+        return int(record_drift(session, entity_type, record, DriftKind.EDIT, before=before, after=summarize_qbo(row),
+                                summary=f"Edited in QuickBooks: {'; '.join(changes)}"))
+    # Back in line with what we pushed (re-pushed, or edited back): an open edit drift is over.
+    for drift in _open_drifts(session, entity_type, str(record.qbo_id)):
+        if drift.kind == DriftKind.EDIT.value:
+            drift.resolved_at, drift.resolved_by = utcnow(), SYSTEM.email
+    return 0
+
+
+def detect_drift(session: Session, entity_type: EntityType, rows: Sequence[dict[str, Any]],
+                 settings: SyncSettings) -> ApplyCounts:
+    """Compare changed invoices or credit memos with what we pushed; store voids, deletions and edits."""
+    counts = ApplyCounts(changes=len(rows))
+    records = linked_records(session, entity_type, [str(r.get("Id")) for r in rows if r.get("Id")])
+    for row in rows:
+        record = records.get(str(row.get("Id") or ""))
+        if record is None:
+            continue
+        counts.drifts += _drift_of_ours(session, entity_type, record, row, settings)
+    return counts
+
+
+def missing_records(session: Session, entity_type: EntityType, present: set[str], checked: Sequence[str]
+                    ) -> ApplyCounts:
+    """Synced records QuickBooks no longer has (found by an existence check): deletion drift."""
+    counts = ApplyCounts()
+    records = linked_records(session, entity_type, [q for q in checked if q not in present])
+    for record in records.values():
+        counts.drifts += _drift_of_ours(session, entity_type, record, {"Id": record.qbo_id, "status": "Deleted"})
+    return counts

@@ -1,0 +1,251 @@
+"""The pull: page through QuickBooks' Change Data Capture per entity, apply each page with its bookmark, as a job."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from qbcore.access import Actor, require_role, write_audit
+from qbcore.config import Config
+from qbcore.errors import QboCallError
+from qbcore.models import EntityType, Job, JobStatus, Role, SyncRecord, SyncStatus, utcnow
+from qbcore.pull.apply import ApplyCounts, apply_payments, detect_drift, missing_records
+from qbcore.pull.bookmark import load_bookmarks, save_book_close_date, save_bookmark
+from qbcore.qbo.cdc import (
+    fetch_changed_at,
+    fetch_changes,
+    format_moment,
+    last_updated,
+    next_second,
+    parse_moment,
+    read_book_close_date,
+)
+from qbcore.qbo.gateway import QboGateway
+from qbcore.qbo.tokens import NotConnected, ReconnectRequired
+from qbcore.settings import SyncSettings, load_settings
+
+log = logging.getLogger(__name__)
+
+PULL_KIND = "pull"
+PULL_LABEL = "Pull changes from QuickBooks"
+# Payments first: they are what finance waits for; then the forms whose drift we watch.
+PULL_ENTITIES = ("Payment", "Invoice", "CreditMemo")
+FORM_TYPES = {"Invoice": EntityType.INVOICE, "CreditMemo": EntityType.CREDIT_MEMO}
+LOOKBACK = timedelta(days=30)  # CDC's documented look-back; a first pull starts here
+
+Progress = Callable[["PullSummary"], None]
+
+
+@dataclass(frozen=True)
+class PullSummary:
+    """What a pull did: changes read, payments applied/proposed/reversed, drift found, cost in requests."""
+
+    changes: int = 0
+    pages: int = 0
+    applied: int = 0
+    proposed: int = 0
+    reversed: int = 0
+    drifts: int = 0
+    ignored: int = 0
+    requests: int = 0
+    seconds: float = 0.0
+    book_close_date: date | None = None
+    bookmarks: dict[str, str] = field(default_factory=dict)
+    paused: bool = False
+    stopped: bool = False
+    error: str | None = None
+
+    @property
+    def done(self) -> int:
+        """Changes processed (a job's progress)."""
+        return self.changes
+
+    def sentence(self) -> str:
+        """One line for people."""
+        text = (f"{self.changes:,} changes read in {self.pages} pages: {self.applied} payments applied, "
+                f"{self.proposed} proposed, {self.reversed} reversed, {self.drifts} new drifts "
+                f"({self.requests} QuickBooks requests, {self.seconds:.1f} s)")
+        if self.book_close_date:
+            text += f"; books closed through {self.book_close_date.isoformat()}"
+        return text
+
+    def as_dict(self) -> dict[str, object]:
+        """JSON form for Job.summary."""
+        return {"changes": self.changes, "pages": self.pages, "applied": self.applied, "proposed": self.proposed,
+                "reversed": self.reversed, "drifts": self.drifts, "ignored": self.ignored,
+                "requests": self.requests, "seconds": round(self.seconds, 2), "paused": self.paused,
+                "book_close_date": self.book_close_date.isoformat() if self.book_close_date else None,
+                "text": self.sentence()}
+
+
+class _Run:
+    def __init__(self, gateway: QboGateway, progress: Progress | None) -> None:
+        self.counts = ApplyCounts()
+        self.pages = 0
+        self.gateway = gateway
+        self.first_call = gateway.calls
+        self.started = time.perf_counter()
+        self.progress = progress
+        self.close_date: date | None = None
+        self.bookmarks: dict[str, str] = {}
+
+    def summary(self, **extra: object) -> PullSummary:
+        c = self.counts
+        return PullSummary(changes=c.changes, pages=self.pages, applied=c.applied, proposed=c.proposed,
+                           reversed=c.reversed, drifts=c.drifts, ignored=c.ignored,
+                           requests=self.gateway.calls - self.first_call, seconds=time.perf_counter() - self.started,
+                           book_close_date=self.close_date, bookmarks=dict(self.bookmarks), **extra)  # type: ignore[arg-type]
+
+    def add(self, counts: ApplyCounts) -> None:
+        self.counts.add(counts)
+        self.pages += 1
+        if self.progress is not None:
+            self.progress(self.summary())
+
+
+def apply_changes(session: Session, entity: str, rows: list[dict], settings: SyncSettings) -> ApplyCounts:
+    """Apply one page of one entity's changes (the caller commits it together with the bookmark)."""
+    if entity == "Payment":
+        return apply_payments(session, rows, settings)
+    return detect_drift(session, FORM_TYPES[entity], rows, settings)
+
+
+def _newest(rows: list[dict]) -> str | None:
+    stamps = [s for s in (last_updated(r) for r in rows) if s]
+    return max(stamps, key=parse_moment) if stamps else None
+
+
+def _pull_entity(factory: sessionmaker[Session], gateway: QboGateway, entity: str, since: datetime,
+                 settings: SyncSettings, run: _Run, stop: threading.Event) -> None:
+    overflowed = False
+    while not stop.is_set():
+        page = fetch_changes(gateway, entity, since)
+        rows = page.objects
+        newest = _newest(rows)
+        if page.is_full:
+            overflowed = True
+            if newest is None or parse_moment(newest) <= since:
+                # More than 1,000 changes in one second: read that second by paged queries, then step past it.
+                moment = newest or format_moment(since)
+                rows = rows + fetch_changed_at(gateway, entity, moment)
+                next_since = next_second(moment)
+            else:
+                # Narrow the window to start at the newest change seen; what shares its second is re-read (harmless).
+                next_since = parse_moment(newest)
+        else:
+            next_since = max(since, parse_moment(newest)) if newest else since
+        with factory() as session, session.begin():
+            counts = apply_changes(session, entity, rows, settings)
+            save_bookmark(session, entity, format_moment(next_since))
+        run.bookmarks[entity] = format_moment(next_since)
+        run.add(counts)
+        if not page.is_full:
+            break
+        since = next_since
+    if overflowed and entity in FORM_TYPES:
+        # A full answer may have cut tombstones off its end; an existence check finds deletions it hid.
+        _check_existence(factory, gateway, FORM_TYPES[entity], entity, run)
+
+
+def _check_existence(factory: sessionmaker[Session], gateway: QboGateway, entity_type: EntityType, entity: str,
+                     run: _Run) -> None:
+    with factory() as session:
+        ids = [str(q) for q in session.scalars(select(SyncRecord.qbo_id).where(
+            SyncRecord.entity_type == entity_type.value, SyncRecord.status == SyncStatus.SYNCED.value,
+            SyncRecord.qbo_id.is_not(None)))]
+    for start in range(0, len(ids), 1000):
+        chunk = ids[start:start + 1000]
+        present = {str(r.get("Id")) for r in gateway.query_in(entity, "Id", chunk)}
+        with factory() as session, session.begin():
+            run.counts.add(missing_records(session, entity_type, present, chunk))
+
+
+def run_pull(factory: sessionmaker[Session], config: Config, *, gateway: QboGateway | None = None,
+             progress: Progress | None = None, stop_event: threading.Event | None = None,
+             entities: tuple[str, ...] = PULL_ENTITIES) -> PullSummary:
+    """Pull every change since the bookmarks; each page is applied and bookmarked in one transaction."""
+    if gateway is None:
+        from qbcore.sync.worker import prepare_connection
+
+        if not prepare_connection(factory, config):
+            raise NotConnected("QuickBooks is not connected; connect it in Settings")
+        gateway = QboGateway(factory, config)
+    stop = stop_event or threading.Event()
+    with factory() as session:
+        settings = load_settings(session)
+        bookmarks = load_bookmarks(session)
+    run = _Run(gateway, progress)
+    run.bookmarks = dict(bookmarks)
+    for entity in entities:
+        if stop.is_set():
+            return run.summary(stopped=True)
+        since = parse_moment(bookmarks[entity]) if entity in bookmarks else utcnow() - LOOKBACK
+        _pull_entity(factory, gateway, entity, since, settings, run, stop)
+    run.close_date = read_book_close_date(gateway)
+    with factory() as session, session.begin():
+        save_book_close_date(session, run.close_date)
+    return run.summary(stopped=stop.is_set())
+
+
+# -- as a job ---------------------------------------------------------------------------------------------------
+def enqueue_pull(session: Session, actor: Actor, *, reason: str | None = None) -> Job:
+    """Queue a pull (operator); a pull already waiting in the queue is reused, so bursts of webhooks queue one."""
+    require_role(actor, Role.OPERATOR, "pull", session=session)
+    waiting = session.scalar(select(Job).where(Job.kind == PULL_KIND, Job.status == JobStatus.QUEUED.value)
+                             .order_by(Job.id).limit(1))
+    if waiting is not None:
+        return waiting
+    job = Job(kind=PULL_KIND, params={"label": PULL_LABEL, "reason": reason}, total=0, created_by=actor.email)
+    session.add(job)
+    session.flush()
+    write_audit(session, actor, "enqueue_pull", target_type="job", target_id=job.id, reason=reason)
+    return job
+
+
+def _write_job(factory: sessionmaker[Session], job_id: int, summary: PullSummary, *,
+               status: JobStatus | None = None, error: str | None = None) -> None:
+    values: dict[str, object] = {"done": summary.done, "total": summary.done, "succeeded": summary.done,
+                                 "failed": 0, "summary": summary.as_dict()}
+    if status is not None:
+        values["status"] = status.value
+        if status in (JobStatus.DONE, JobStatus.FAILED):
+            values["finished_at"] = utcnow()
+            values["lease_owner"] = None
+    if error is not None:
+        values["error"] = error
+    with factory() as session, session.begin():
+        session.execute(update(Job).where(Job.id == job_id).values(**values))
+
+
+def run_pull_job(factory: sessionmaker[Session], config: Config, job: Job, *, worker_id: str,
+                 stop_event: threading.Event | None = None, gateway: QboGateway | None = None) -> PullSummary:
+    """Run one claimed pull job: DONE, PAUSED (reconnect needed), FAILED (QuickBooks error) or QUEUED (stopped)."""
+    last = [0.0]
+
+    def progress(summary: PullSummary) -> None:
+        now = time.monotonic()
+        if now - last[0] >= 0.5:
+            last[0] = now
+            _write_job(factory, job.id, summary)
+
+    try:
+        summary = run_pull(factory, config, gateway=gateway, progress=progress, stop_event=stop_event)
+    except (ReconnectRequired, NotConnected) as exc:
+        summary = PullSummary(paused=True, error=str(exc))
+        _write_job(factory, job.id, summary, status=JobStatus.PAUSED, error=str(exc))
+        return summary
+    except QboCallError as exc:
+        # Pages already applied keep their bookmarks; the next pull resumes after them.
+        summary = PullSummary(error=exc.error.message)
+        _write_job(factory, job.id, summary, status=JobStatus.FAILED, error=exc.error.message)
+        return summary
+    log.info("pull job %s by %s: %s", job.id, worker_id, summary.sentence())
+    _write_job(factory, job.id, summary, status=JobStatus.QUEUED if summary.stopped else JobStatus.DONE)
+    return summary
