@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import logging
 import re
 import secrets
 import threading
+import time
 from collections import Counter, defaultdict
 from contextlib import asynccontextmanager
 from dataclasses import asdict, dataclass
@@ -37,6 +39,8 @@ class RuntimeConfig:
     latency_ms: float = 0
     slow_response_s: float = 5.0
     throttle_format: str = "json"
+    requestid_retention_s: float = 24 * 3600  # undocumented by Intuit; qbo-api.md suggests a day
+    requestid_mismatch: str = "replay"  # same requestid, different body: "replay" or "fault" (600)
 
 
 class Stats:
@@ -154,9 +158,20 @@ class Sandbox:
                     "Request Id should be less than or equal to 50 characters (36 for batch).",
                 )
                 return self._raw(400, json.dumps(fault.envelope()).encode())
+            digest = hashlib.sha256(body).hexdigest()
             with self.store.lock:
                 cached = realm.replies.get(request_id)
+            if cached and time.time() - cached[4] > self.config.requestid_retention_s:
+                cached = None  # past retention the id is forgotten and the write runs again
             if cached:
+                if cached[3] != digest and self.config.requestid_mismatch == "fault":
+                    fault = QboFault(
+                        "600",
+                        "Duplicate Request ID",
+                        f"Duplicate Request ID : RequestId {request_id} already exists with a different "
+                        "request. Our system detected the duplicate.",
+                    )
+                    return self._raw(400, json.dumps(fault.envelope()).encode())
                 return self._raw(cached[0], cached[1], cached[2])
         with self.store.lock:
             try:
@@ -169,7 +184,7 @@ class Sandbox:
                 return self._raw(500, faults.system_fault_body())
             data = json.dumps(payload).encode()
             if request_id:
-                realm.replies[request_id] = (status, data, JSON_TYPE)
+                realm.replies[request_id] = (status, data, JSON_TYPE, digest, time.time())
             if is_write:
                 self.store.mark_dirty()
         if kind == "slow":
@@ -317,6 +332,12 @@ class Sandbox:
                     self.config.slow_response_s = float(body["slow_response_s"])
                 if "throttle_format" in body:
                     self.config.throttle_format = "xml" if body["throttle_format"] == "xml" else "json"
+                if "requestid_retention_s" in body:
+                    self.config.requestid_retention_s = float(body["requestid_retention_s"])
+                if "requestid_mismatch" in body:
+                    if body["requestid_mismatch"] not in ("replay", "fault"):
+                        raise ValueError("requestid_mismatch must be 'replay' or 'fault'")
+                    self.config.requestid_mismatch = body["requestid_mismatch"]
                 if "access_token_ttl_s" in body:
                     self.tokens.access_ttl_s = int(body["access_token_ttl_s"])
                 self.injector.configure(body.get("fault_rate"), body.get("fault_seed"))

@@ -19,8 +19,8 @@ class Realm:
     # entity -> id -> tombstone dict ({"status": "Deleted", ...}) for CDC.
     deleted: dict[str, dict[str, dict]] = field(default_factory=dict)
     voided: set[tuple[str, str]] = field(default_factory=set)
-    # requestid -> (status, body bytes, content type): replayed byte-for-byte.
-    replies: dict[str, tuple[int, bytes, str]] = field(default_factory=dict)
+    # requestid -> (status, body bytes, content type, request digest, stored at): replayed byte-for-byte.
+    replies: dict[str, tuple[int, bytes, str, str, float]] = field(default_factory=dict)
     # (TxnType, TxnId) -> {payment id: amount applied}; keeps balance updates cheap.
     applied: dict[tuple[str, str], dict[str, float]] = field(default_factory=dict)
 

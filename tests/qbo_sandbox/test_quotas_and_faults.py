@@ -165,3 +165,23 @@ def test_faults_are_reproducible_from_the_seed_and_spare_reads(realm, configure)
     first, second = run(), run()
     assert first == second
     assert set(first) - {200} and 200 in first
+
+
+def test_request_id_reused_with_a_different_body_can_be_configured_to_fault_600(realm, configure):
+    first = realm.post("customer?requestid=mismatch-1", {"DisplayName": "Mismatch One"})
+    assert first.status_code == 200
+    replay = realm.post("customer?requestid=mismatch-1", {"DisplayName": "Mismatch Two"})
+    assert replay.content == first.content  # default: replay the original answer
+    configure(requestid_mismatch="fault")
+    refused = realm.post("customer?requestid=mismatch-1", {"DisplayName": "Mismatch Two"})
+    configure(requestid_mismatch="replay")
+    assert refused.status_code == 400 and refused.json()["Fault"]["Error"][0]["code"] == "600"
+    assert realm.count("Customer", DisplayName="Mismatch Two") == 0
+
+
+def test_request_ids_are_forgotten_after_the_retention_window(realm, configure):
+    realm.post("customer?requestid=retention-1", {"DisplayName": "Retained"})
+    configure(requestid_retention_s=0)
+    again = realm.post("customer?requestid=retention-1", {"DisplayName": "Retained"})
+    configure(requestid_retention_s=86400)
+    assert again.json()["Fault"]["Error"][0]["code"] == "6240"  # ran again, so the name now clashes
