@@ -216,13 +216,14 @@ def relink_dialog(record_id: int) -> None:
 def read_filter() -> IdFilter:
     """The filter widgets → an IdFilter (applied in SQL)."""
     row = st.columns([2, 3, 3, 2])
-    entity = row[0].selectbox("Type", [None, *EntityType], key="ids_entity",
-                              format_func=lambda e: "All types" if e is None else label_entity(e))
+    entity = row[0].selectbox("Type", ["", *EntityType], key="ids_entity",
+                              format_func=lambda e: label_entity(e) if e else "All types")
     search = row[1].text_input("Search number, name, customer or QB id", key="ids_search_text")
-    statuses = row[2].multiselect("Status", list(SyncStatus), key="ids_status", format_func=lambda s: STATUS_LABELS[s])
+    statuses = row[2].multiselect("Status", list(SyncStatus), key="ids_status", format_func=STATUS_LABELS.__getitem__)
     dates = row[3].date_input("Last sync between", value=(), key="ids_dates", format="YYYY-MM-DD")
     unlinked = st.checkbox("Also show records without a QuickBooks id (to re-link them)", key="ids_unlinked")
-    return IdFilter(entity_type=entity, search=search or "", statuses=tuple(statuses), linked_only=not unlinked,
+    return IdFilter(entity_type=EntityType(entity) if entity else None, search=search or "",
+                    statuses=tuple(statuses), linked_only=not unlinked,
                     synced_from=dates[0] if len(dates) > 0 else None,
                     synced_to=dates[1] if len(dates) > 1 else (dates[0] if dates else None))
 

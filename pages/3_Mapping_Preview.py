@@ -80,10 +80,10 @@ def read_template(saved: dict) -> dict:
     separator = first.text_input("Separator", value=desc["separator"], key="mp_separator", max_chars=10)
     show_labels = second.checkbox("Show labels (Container #: …)", value=desc["show_labels"], key="mp_labels")
     placement = st.radio("Where the load text goes", list(PLACEMENTS), key="mp_placement",
-                         index=list(PLACEMENTS).index(desc["placement"]), format_func=PLACEMENTS.get,
+                         index=list(PLACEMENTS).index(desc["placement"]), format_func=PLACEMENTS.__getitem__,
                          horizontal=True)
     overflow = st.radio("When a description is longer than 4,000 characters", list(OVERFLOWS), key="mp_overflow",
-                        index=list(OVERFLOWS).index(saved["description_overflow"]), format_func=OVERFLOWS.get,
+                        index=list(OVERFLOWS).index(saved["description_overflow"]), format_func=OVERFLOWS.__getitem__,
                         horizontal=True)
     return {"description": {"fields": list(fields), "separator": separator, "show_labels": show_labels,
                             "placement": placement}, "description_overflow": overflow}
@@ -100,11 +100,11 @@ def read_custom_fields(saved: tuple[CustomFieldSpec, ...]) -> list[CustomFieldCh
     for column, slot in zip(st.columns(len(CUSTOM_FIELD_SLOTS)), CUSTOM_FIELD_SLOTS, strict=True):
         spec = by_slot.get(slot)
         name = spec.name if spec else f"Custom field {slot}"
-        options = [None, *CUSTOM_FIELD_SOURCES]
+        options = ["", *CUSTOM_FIELD_SOURCES]
         source = column.selectbox(f"{name} (QuickBooks field {slot})", options, key=f"mp_cf_{slot}",
                                   index=options.index(spec.source_field) if spec else 0,
-                                  format_func=lambda s: "— not used —" if s is None else CUSTOM_FIELD_SOURCES[s])
-        if source is not None:
+                                  format_func=lambda s: CUSTOM_FIELD_SOURCES[s] if s else "— not used —")
+        if source:
             choices.append(CustomFieldChoice(slot, str(slot) if spec is None else spec.definition_id, name, source))
     return choices
 
@@ -172,7 +172,7 @@ with left:
         ids = list(labels)
         if st.session_state.get("mp_invoice") not in ids:
             st.session_state["mp_invoice"] = ids[0]
-        invoice_id = st.selectbox("Invoice", ids, key="mp_invoice", format_func=labels.get)
+        invoice_id = st.selectbox("Invoice", ids, key="mp_invoice", format_func=labels.__getitem__)
     changes = read_template(saved_settings)
     custom = read_custom_fields(saved_custom)
     save_template, save_custom = st.columns(2)

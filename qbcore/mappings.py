@@ -14,7 +14,7 @@ from qbcore.access import Actor, require_role, write_audit
 from qbcore.errors import MappingError, QboCallError
 from qbcore.mapping.item import build_item_payload, item_name
 from qbcore.mapping.refs import QboRefs
-from qbcore.models import ChargeCode, CustomFieldMapping, ItemMapping, Role, User
+from qbcore.models import ChargeCode, Customer, CustomFieldMapping, Invoice, ItemMapping, Role, User
 from qbcore.qbo.gateway import QboGateway, quote
 from qbcore.qbo.tokens import NotConnected, ReconnectRequired
 from qbcore.settings import DESCRIPTION_FIELDS
@@ -174,6 +174,18 @@ def create_missing_item(factory: sessionmaker[Session], gateway: QboGateway, act
         write_audit(session, actor, "create_qbo_item", target_type="charge_code", target_id=mapping.code,
                     after={"qbo_item_id": str(item["Id"]), "name": item.get("Name"), "linked_existing": bool(existing)})
     return mapping
+
+
+def list_billing_terms(session: Session) -> list[str]:
+    """The payment terms the billing book uses (each needs a QuickBooks term of that name or a mapping)."""
+    names = set(session.scalars(select(Customer.terms).distinct())) | set(session.scalars(select(Invoice.terms)
+                                                                                          .distinct()))
+    return sorted(n for n in names if n)
+
+
+def list_branches(session: Session) -> list[str]:
+    """The customers' branches (each becomes a QuickBooks class or location)."""
+    return sorted(b for b in session.scalars(select(Customer.branch).distinct()) if b)
 
 
 # -- custom fields -------------------------------------------------------------------------------------------

@@ -1,0 +1,427 @@
+"""Settings: the QuickBooks connection, what syncs and how, charge code mapping, custom fields, users and roles."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pandas as pd
+import streamlit as st
+
+from qbcore.access import PermissionDenied, is_allowed, require_role
+from qbcore.db import transaction
+from qbcore.errors import QboCallError
+from qbcore.mappings import (
+    CUSTOM_FIELD_SLOTS,
+    CUSTOM_FIELD_SOURCES,
+    CustomFieldChoice,
+    MappingChangeRefused,
+    add_user,
+    change_user_role,
+    clear_item_mapping,
+    create_missing_item,
+    list_billing_terms,
+    list_branches,
+    list_charge_code_mappings,
+    list_custom_field_mappings,
+    list_users,
+    save_custom_field_mappings,
+    save_item_mapping,
+    set_user_active,
+)
+from qbcore.models import ConnectionStatus, Role
+from qbcore.qbo.lookup import QboLists, open_gateway, read_qbo_lists
+from qbcore.qbo.oauth import (
+    AuthorizationError,
+    ConnectionState,
+    complete_authorization,
+    disconnect,
+    get_connection_state,
+    start_authorization,
+)
+from qbcore.qbo.tokens import NotConnected, ReconnectRequired
+from qbcore.settings import SettingsError, get_setting_row, load_settings, save_settings
+from ui.formatting import format_moment
+from ui.runtime import get_actor, get_runtime, show_actor_badge
+
+st.set_page_config(page_title="Settings · QuickBooks Sync Console", page_icon="⚙️", layout="wide")
+
+FLASH_KEY = "set_flash"
+LISTS_KEY = "set_qbo_lists"
+AUTH_URL_KEY = "set_auth_url"
+NUMBERING = {"billing": "Use our invoice numbers as QuickBooks DocNumber", "quickbooks": "Let QuickBooks number them"}
+MATCHING = {"name": "By name (QuickBooks DisplayName)", "email": "By billing email",
+            "existing_id": "Only customers already linked by QuickBooks id"}
+TRIGGERS = {"on_approval": "As soon as an invoice is approved", "on_demand": "Only when someone runs a sync"}
+BRANCH = {"none": "Don't track branches", "class": "As a QuickBooks Class", "location": "As a QuickBooks Location"}
+OVERFLOW = {"truncate": "Cut at 4,000 characters with a visible marker", "fail": "Stop the sync and say so"}
+PULLED = {"apply": "Apply them to our invoices", "propose": "Propose them for review first"}
+
+runtime = get_runtime()
+actor = get_actor()
+show_actor_badge(actor)
+admin = is_allowed(actor, Role.ADMIN)
+
+
+def flash(level: str, text: str) -> None:
+    """Keep a message to show at the top after the rerun."""
+    st.session_state[FLASH_KEY] = (level, text)
+
+
+def show_flash() -> None:
+    """Show and forget the last action's message."""
+    message = st.session_state.pop(FLASH_KEY, None)
+    if message:
+        level, text = message
+        {"success": st.success, "warning": st.warning, "error": st.error}.get(level, st.info)(text)
+
+
+def handle_callback() -> None:
+    """QuickBooks sent the browser back with ?code&state&realmId (or ?error): finish connecting, then tidy the URL."""
+    params = {k: st.query_params.get(k, "") for k in ("code", "state", "realmId", "error")}
+    if not params["code"] and not params["error"]:
+        return
+    st.query_params.clear()  # a reload must never replay a used code
+    if params["error"]:
+        flash("warning", f"QuickBooks sign-in did not complete ({params['error']}). Nothing changed.")
+        return
+    try:
+        require_role(actor, Role.ADMIN, "connect_quickbooks", audit_factory=runtime.factory)
+        state = complete_authorization(runtime.factory, runtime.config, code=params["code"], state=params["state"],
+                                       realm_id=params["realmId"], actor=actor)
+    except (PermissionDenied, AuthorizationError) as exc:
+        flash("error", f"Not connected: {exc}")
+    except Exception as exc:  # a network or discovery failure must read as a sentence, not a traceback
+        flash("error", f"Not connected: QuickBooks could not be reached ({type(exc).__name__}). Try again.")
+    else:
+        st.session_state.pop(LISTS_KEY, None)
+        st.session_state.pop(AUTH_URL_KEY, None)
+        flash("success", f"Connected to QuickBooks: {state.company_name or 'company'} (realm {state.realm_id}).")
+
+
+def begin_connect() -> None:
+    """Make the Intuit sign-in link (admin only); the page then shows it as a button."""
+    try:
+        require_role(actor, Role.ADMIN, "connect_quickbooks", audit_factory=runtime.factory)
+        with transaction(runtime.factory) as session:
+            st.session_state[AUTH_URL_KEY] = start_authorization(session, runtime.config)
+    except PermissionDenied as exc:
+        flash("error", f"Not done: {exc}")
+    except Exception as exc:  # see handle_callback
+        flash("error", f"QuickBooks sign-in could not start ({type(exc).__name__}: {exc}).")
+
+
+def _until(moment: datetime | None) -> str:
+    if moment is None:
+        return "unknown"
+    aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    days = (aware - datetime.now(UTC)).days
+    return f"{format_moment(aware)} ({days:,} days left)" if days >= 1 else format_moment(aware)
+
+
+def show_connection(state: ConnectionState) -> None:
+    """The connection's health, and Connect / Reconnect / Disconnect for admins."""
+    st.subheader("QuickBooks connection")
+    if state.status is ConnectionStatus.CONNECTED:
+        st.success(f"Connected to **{state.company_name or 'QuickBooks'}** (realm {state.realm_id}, "
+                   f"{state.environment}). Authorization valid until {_until(state.refresh_expires_at)}.")
+    elif state.status is ConnectionStatus.RECONNECT_REQUIRED:
+        st.error(f"QuickBooks needs to be reconnected: {state.last_error or 'the saved authorization was refused.'} "
+                 "Syncs are paused until an admin reconnects; they resume afterwards.")
+    else:
+        st.info("QuickBooks is not connected. An admin connects it here; nothing syncs until then.")
+    url = st.session_state.get(AUTH_URL_KEY)
+    if url:
+        st.link_button("Continue to QuickBooks sign-in →", url, type="primary", key="set_auth_link")
+        st.caption("QuickBooks asks you to pick the company and allow access, then sends you back here.")
+    columns = st.columns(3)
+    if state.status is ConnectionStatus.RECONNECT_REQUIRED:
+        columns[0].button("Reconnect QuickBooks", key="set_reconnect", type="primary", disabled=not admin,
+                          on_click=begin_connect)
+    elif state.status is ConnectionStatus.DISCONNECTED:
+        columns[0].button("Connect to QuickBooks", key="set_connect", type="primary", disabled=not admin,
+                          on_click=begin_connect)
+    if state.status is not ConnectionStatus.DISCONNECTED:
+        sure = columns[1].checkbox("I want to disconnect", key="set_disconnect_sure", disabled=not admin)
+        if columns[2].button("Disconnect", key="set_disconnect", disabled=not (admin and sure)):
+            try:
+                require_role(actor, Role.ADMIN, "disconnect_quickbooks", audit_factory=runtime.factory)
+                disconnect(runtime.factory, runtime.config, actor=actor)
+            except PermissionDenied as exc:
+                flash("error", f"Not done: {exc}")
+            else:
+                st.session_state.pop(LISTS_KEY, None)
+                flash("success", "QuickBooks disconnected; its tokens were revoked and forgotten. Nothing syncs "
+                                 "until an admin connects again.")
+            st.rerun()
+
+
+def get_lists(state: ConnectionState) -> QboLists | None:
+    """Items, accounts, classes, locations, terms and custom fields read from QuickBooks once per visit."""
+    if state.status is not ConnectionStatus.CONNECTED:
+        return None
+    if st.session_state.get(LISTS_KEY) is None:
+        try:
+            st.session_state[LISTS_KEY] = read_qbo_lists(open_gateway(runtime.factory, runtime.config))
+        except QboCallError as exc:
+            st.warning(f"Could not read lists from QuickBooks: {exc.error.message} Ids can still be typed.")
+            return None
+        except (NotConnected, ReconnectRequired) as exc:
+            st.warning(f"Could not read lists from QuickBooks: {exc}")
+            return None
+    return st.session_state[LISTS_KEY]
+
+
+def save(changes: dict, what: str) -> None:
+    """Save settings through qbcore (admin only, validated, audited) and say what happened."""
+    try:
+        with transaction(runtime.factory) as session:
+            save_settings(session, actor, changes)
+    except (PermissionDenied, SettingsError) as exc:
+        flash("error", f"Not saved: {exc}")
+    else:
+        flash("success", f"{what} saved.")
+    st.rerun()
+
+
+def run_change(action, done: str) -> None:  # type: ignore[no-untyped-def]
+    """Run one mapping or user change in a transaction; a refusal is a sentence, never a traceback."""
+    try:
+        with transaction(runtime.factory) as session:
+            action(session)
+    except (PermissionDenied, MappingChangeRefused) as exc:
+        flash("error", f"Not done: {exc}")
+    else:
+        flash("success", done)
+    st.rerun()
+
+
+def show_what_syncs(current) -> None:  # type: ignore[no-untyped-def]
+    """Which records sync, the master pause, and what starts a sync."""
+    with st.form("set_what"):
+        st.subheader("What syncs")
+        columns = st.columns(4)
+        values = {key: columns[i].checkbox(label, value=getattr(current, key), key=f"set_{key}")
+                  for i, (key, label) in enumerate((("sync_invoices", "Invoices"), ("sync_payments", "Payments"),
+                                                     ("sync_customers", "Customers"),
+                                                     ("sync_credit_memos", "Credit memos")))}
+        values["paused"] = st.toggle("Pause all syncing (master switch)", value=current.paused, key="set_paused")
+        values["trigger"] = st.radio("Start a sync", list(TRIGGERS), format_func=TRIGGERS.__getitem__,
+                                     key="set_trigger", index=list(TRIGGERS).index(current.trigger), horizontal=True)
+        if st.form_submit_button("Save what syncs", disabled=not admin, key="set_save_what"):
+            save(values, "What syncs")
+
+
+def _pick_name(label: str, names: list[str], current: str, key: str) -> str:
+    """A selectbox of QuickBooks names when the lists were read, else a text box."""
+    if not names:
+        return st.text_input(label, value=current, key=key)
+    options = names if current in names or not current else [current, *names]
+    return st.selectbox(label, options, index=options.index(current) if current in options else 0, key=key)
+
+
+def show_options(current, lists: QboLists | None, terms: list[str], branches: list[str]) -> None:  # type: ignore[no-untyped-def]
+    """Numbering, customer matching, income account, terms, branches and the description-length policy."""
+    with st.form("set_options"):
+        st.subheader("How records sync")
+        values: dict = {}
+        values["invoice_numbering"] = st.radio("Invoice numbers", list(NUMBERING), format_func=NUMBERING.__getitem__,
+                                               index=list(NUMBERING).index(current.invoice_numbering),
+                                               key="set_numbering")
+        values["customer_matching"] = st.radio("Match customers already in QuickBooks", list(MATCHING),
+                                               format_func=MATCHING.__getitem__, key="set_matching",
+                                               index=list(MATCHING).index(current.customer_matching))
+        values["create_missing_items"] = st.checkbox("Create a QuickBooks item for an unmapped charge code",
+                                                     value=current.create_missing_items, key="set_create_items")
+        values["default_income_account"] = _pick_name(
+            "Default income account for new items", [a.name for a in lists.accounts] if lists else [],
+            current.default_income_account, "set_income_account")
+        st.markdown("**Payment terms** — each billing term goes to the QuickBooks term of the same name unless "
+                    "mapped here.")
+        qbo_terms = [t.name for t in lists.terms] if lists else []
+        mapping = {}
+        for index, term in enumerate(terms):
+            chosen = _pick_name(f"Billing term “{term}” →", qbo_terms, current.terms_mapping.get(term, term),
+                                f"set_term_{index}")
+            if chosen and chosen != term:
+                mapping[term] = chosen
+        values["terms_mapping"] = mapping
+        values["branch_tracking"] = st.radio("Branch / terminal", list(BRANCH), format_func=BRANCH.__getitem__,
+                                             index=list(BRANCH).index(current.branch_tracking), key="set_branch",
+                                             horizontal=True)
+        if lists:
+            targets = [c.name for c in (lists.classes if current.branch_tracking == "class" else lists.departments)]
+        else:
+            targets = []
+        branch_map = {}
+        for index, branch in enumerate(branches):
+            chosen = _pick_name(f"Branch “{branch}” →", targets, current.branch_map.get(branch, branch),
+                                f"set_branch_{index}")
+            if chosen and chosen != branch:
+                branch_map[branch] = chosen
+        values["branch_map"] = branch_map
+        values["description_overflow"] = st.radio(
+            "A line Description longer than QuickBooks' 4,000 characters", list(OVERFLOW),
+            format_func=OVERFLOW.__getitem__, index=list(OVERFLOW).index(current.description_overflow),
+            key="set_overflow")
+        st.caption("Which load fields go into the Description is set on the Mapping preview page.")
+        values["pulled_payments"] = st.radio("Payments applied directly in QuickBooks", list(PULLED),
+                                             format_func=PULLED.__getitem__, key="set_pulled",
+                                             index=list(PULLED).index(current.pulled_payments))
+        if st.form_submit_button("Save options", disabled=not admin, key="set_save_options"):
+            save(values, "Sync options")
+
+
+def show_charge_codes(lists: QboLists | None) -> None:
+    """Charge code → QuickBooks item: unmapped codes flagged; map, clear, or create the item in QuickBooks."""
+    st.subheader("Charge codes → QuickBooks products and services")
+    with runtime.factory() as session:
+        mappings = list_charge_code_mappings(session)
+    if not mappings:
+        st.info("No charge codes yet. They come with the billing book (`qbsync demo` writes a demo book).")
+        return
+    unmapped = [m.code for m in mappings if not m.is_mapped]
+    if unmapped:
+        st.warning(f"{len(unmapped)} charge code(s) not mapped: {', '.join(unmapped)}. Their charges create new "
+                   "items or block, per 'Create a QuickBooks item' above.")
+    st.dataframe(pd.DataFrame([{
+        "Code": m.code, "Name": m.name, "QuickBooks item": m.qbo_item_name or "", "Item id": m.qbo_item_id or "",
+        "Income account id": m.income_account_id or "", "Status": "mapped" if m.is_mapped else "⚠ unmapped",
+    } for m in mappings]), hide_index=True)
+    by_id = {m.charge_code_id: m for m in mappings}
+    code_id = st.selectbox("Charge code", list(by_id), key="set_map_code",
+                           format_func=lambda i: f"{by_id[i].code} — {by_id[i].name}")
+    chosen = by_id[code_id]
+    items = {i.qbo_id: i.name for i in lists.items} if lists else {}
+    accounts = {a.qbo_id: a.name for a in lists.accounts} if lists else {}
+    left, right = st.columns(2)
+    if items:
+        item_id = left.selectbox("QuickBooks item", list(items), format_func=items.__getitem__, key="set_map_item",
+                                 index=list(items).index(chosen.qbo_item_id) if chosen.qbo_item_id in items else 0)
+        account_id = right.selectbox("Income account (optional)", ["", *accounts], key="set_map_account",
+                                     format_func=lambda a: accounts[a] if a else "— item's own —")
+    else:
+        item_id = left.text_input("QuickBooks item id", value=chosen.qbo_item_id or "", key="set_map_item_id")
+        account_id = right.text_input("Income account id (optional)", key="set_map_account_id")
+        st.caption("Connect QuickBooks to pick items and accounts from lists instead of typing ids.")
+    buttons = st.columns(3)
+    if buttons[0].button("Save mapping", key="set_map_save", disabled=not admin, type="primary"):
+        run_change(lambda s: save_item_mapping(s, actor, code_id, qbo_item_id=item_id, qbo_item_name=items.get(
+            item_id), income_account_id=account_id, audit_factory=runtime.factory),
+            f"{chosen.code} now posts to QuickBooks item {items.get(item_id, item_id)}.")
+    if buttons[1].button("Clear mapping", key="set_map_clear", disabled=not admin or not chosen.is_mapped):
+        run_change(lambda s: clear_item_mapping(s, actor, code_id, audit_factory=runtime.factory),
+                   f"{chosen.code} is no longer mapped.")
+    with buttons[2].popover("Create item in QuickBooks", disabled=not admin or lists is None):
+        name = st.text_input("Item name", value=chosen.code, key="set_new_item_name")
+        income = st.selectbox("Income account", list(accounts), format_func=accounts.__getitem__,
+                              key="set_new_item_account")
+        if st.button("Create and map", key="set_map_create"):
+            try:
+                mapping = create_missing_item(runtime.factory, open_gateway(runtime.factory, runtime.config), actor,
+                                              code_id, name=name, income_account_id=income)
+            except (PermissionDenied, MappingChangeRefused) as exc:
+                flash("error", f"Not done: {exc}")
+            else:
+                st.session_state.pop(LISTS_KEY, None)
+                flash("success", f"{mapping.code} now posts to QuickBooks item {mapping.qbo_item_name} "
+                                 f"(id {mapping.qbo_item_id}).")
+            st.rerun()
+
+
+def show_custom_fields(lists: QboLists | None) -> None:
+    """Up to three QuickBooks custom fields, each filled from a billing field."""
+    st.subheader("Custom fields")
+    with runtime.factory() as session:
+        saved = {c.slot: c for c in list_custom_field_mappings(session)}
+    if lists is not None:
+        definitions = {int(d.definition_id): d.name for d in lists.custom_fields}
+    else:
+        definitions = {slot: c.qbo_name for slot, c in saved.items()}
+        st.caption("Connect QuickBooks to read its custom field names (Preferences → Sales form custom fields).")
+    if not definitions:
+        st.info("QuickBooks has no sales-form custom fields switched on. Turn them on in QuickBooks (Account and "
+                "settings → Sales → Custom fields), then come back.")
+        return
+    choices = []
+    for column, slot in zip(st.columns(len(CUSTOM_FIELD_SLOTS)), CUSTOM_FIELD_SLOTS, strict=True):
+        if slot not in definitions:
+            column.caption(f"QuickBooks field {slot}: not switched on")
+            continue
+        options = ["", *CUSTOM_FIELD_SOURCES]
+        current = saved[slot].source_field if slot in saved else ""
+        source = column.selectbox(f"{definitions[slot]} (QuickBooks field {slot})", options, key=f"set_cf_{slot}",
+                                  index=options.index(current) if current in options else 0,
+                                  format_func=lambda s: CUSTOM_FIELD_SOURCES[s] if s else "— not used —")
+        if source:
+            choices.append(CustomFieldChoice(slot, str(slot), definitions[slot], source))
+    if st.button("Save custom fields", key="set_cf_save", disabled=not admin):
+        run_change(lambda s: save_custom_field_mappings(s, actor, choices, audit_factory=runtime.factory),
+                   "Custom fields saved; the next sync fills them.")
+
+
+def show_users() -> None:
+    """Users and roles: add, change role, deactivate."""
+    st.subheader("Users and roles")
+    st.caption("Viewers look; operators resync and clear problems; admins change settings, ids and users.")
+    with runtime.factory() as session:
+        users = list_users(session)
+    if users:
+        st.dataframe(pd.DataFrame([{"Email": u.email, "Name": u.name or "", "Role": u.role.value,
+                                    "Active": u.active} for u in users]), hide_index=True)
+    else:
+        st.info("No users yet. Add the people who use the console and give each a role.")
+    with st.form("set_add_user", clear_on_submit=True):
+        columns = st.columns([3, 3, 2])
+        email = columns[0].text_input("Email", key="set_user_email")
+        name = columns[1].text_input("Name", key="set_user_name")
+        role = columns[2].selectbox("Role", [r.value for r in Role], key="set_user_role")
+        if st.form_submit_button("Add user", disabled=not admin, key="set_user_add"):
+            run_change(lambda s: add_user(s, actor, email=email, name=name, role=role, audit_factory=runtime.factory),
+                       f"Added {email.strip().lower()} as {role}.")
+    if not users:
+        return
+    by_id = {u.user_id: u for u in users}
+    columns = st.columns([3, 2, 2, 2])
+    user_id = columns[0].selectbox("User", list(by_id), key="set_user_pick",
+                                   format_func=lambda i: f"{by_id[i].email} ({by_id[i].role.value}"
+                                                         f"{'' if by_id[i].active else ', inactive'})")
+    new_role = columns[1].selectbox("New role", [r.value for r in Role], key="set_user_new_role")
+    if columns[2].button("Change role", key="set_user_change", disabled=not admin):
+        run_change(lambda s: change_user_role(s, actor, user_id, new_role, audit_factory=runtime.factory),
+                   f"{by_id[user_id].email} is now {new_role}.")
+    active = by_id[user_id].active
+    if columns[3].button("Deactivate" if active else "Reactivate", key="set_user_toggle", disabled=not admin):
+        run_change(lambda s: set_user_active(s, actor, user_id, not active, audit_factory=runtime.factory),
+                   f"{by_id[user_id].email} {'deactivated' if active else 'reactivated'}.")
+
+
+st.title("Settings")
+handle_callback()
+show_flash()
+if not admin:
+    st.info(f"You are signed in as {actor.role.value}: these settings are read-only for you. Changes need the "
+            "admin role — ask an admin.")
+
+with runtime.factory() as session:
+    connection = get_connection_state(session)
+    current = load_settings(session)
+    row = get_setting_row(session)
+    billing_terms = list_billing_terms(session)
+    branches = list_branches(session)
+if row is not None and row.updated_by:
+    st.caption(f"Last changed by {row.updated_by} at {format_moment(row.updated_at)}.")
+
+show_connection(connection)
+lists = get_lists(connection)
+what_tab, options_tab, codes_tab, fields_tab, users_tab = st.tabs(
+    ["What syncs", "Options", "Charge codes", "Custom fields", "Users and roles"])
+with what_tab:
+    show_what_syncs(current)
+with options_tab:
+    show_options(current, lists, billing_terms, branches)
+with codes_tab:
+    show_charge_codes(lists)
+with fields_tab:
+    show_custom_fields(lists)
+with users_tab:
+    show_users()

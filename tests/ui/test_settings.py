@@ -1,0 +1,233 @@
+"""Settings page (AppTest): connect round trip through the sandbox, settings, charge codes, custom fields, users."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from urllib.parse import parse_qs, urlparse
+
+import pytest
+import requests
+from sqlalchemy import select
+
+from qbcore.config import load_config
+from qbcore.db import transaction
+from qbcore.mappings import list_charge_code_mappings, list_custom_field_mappings, list_users
+from qbcore.models import AuditEvent, ConnectionStatus, QboConnection, Role, User
+from qbcore.qbo.oauth import get_connection_state
+from qbcore.settings import load_settings
+from qbo_sandbox.server import SandboxOptions, start_in_thread
+from tests.ui.conftest import open_page
+
+PAGE = "1_Settings.py"
+ADMIN = {"email": "ada@example.com", "role": "admin", "name": "Ada Admin"}
+VIEWER = {"email": "viewer@example.com", "role": "viewer", "name": "Vic Viewer"}
+
+
+def _texts(elements) -> str:
+    return " | ".join(str(e.value) for e in elements)
+
+
+def _choose(at, key, starts):
+    box = at.selectbox(key=key)
+    box.select_index(next(i for i, o in enumerate(box.options) if o.startswith(starts))).run()
+
+
+def _button(at, key):
+    return next(b for b in at.button if b.key == key)
+
+
+@pytest.fixture
+def sandbox_env(app_env: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """A sandbox the page talks to."""
+    with start_in_thread(SandboxOptions(port=0, latency_ms=0, quotas="off")) as running:
+        monkeypatch.setenv("QBSYNC_QBO_BASE_URL", running.url)
+        yield running.url
+
+
+@pytest.fixture
+def connected(sandbox_env: str, factory) -> str:
+    from qbcore.qbo.oauth import ensure_local_connection
+
+    ensure_local_connection(factory, load_config(os.environ, {}))
+    return sandbox_env
+
+
+def _consent(auth_url: str) -> dict[str, str]:
+    """What the sandbox's consent page does when the user clicks Connect: redirect with code/state/realmId."""
+    parsed = urlparse(auth_url)
+    form = {k: v[0] for k, v in parse_qs(parsed.query).items()}
+    response = requests.post(f"{parsed.scheme}://{parsed.netloc}{parsed.path}", data=form, allow_redirects=False,
+                             timeout=10)
+    return {k: v[0] for k, v in parse_qs(urlparse(response.headers["location"]).query).items()}
+
+
+def test_a_fresh_console_says_quickbooks_is_not_connected_and_offers_connect(home, factory):
+    at = open_page(home, PAGE, actor=ADMIN)
+    assert not at.exception
+    assert "QuickBooks is not connected" in _texts(at.info)
+    assert not _button(at, "set_connect").disabled
+    assert "No charge codes yet" in _texts(at.info)
+
+
+def test_connect_round_trip_through_the_sandbox_consent_page(home, factory, sandbox_env):
+    at = open_page(home, PAGE, actor=ADMIN)
+    _button(at, "set_connect").click().run()
+    assert not at.exception
+    [link] = at.get("link_button")
+    url = link.proto.url
+    assert url.startswith(f"{sandbox_env}/connect/oauth2") and "state=" in url
+    callback = _consent(url)
+    at.query_params.update(callback)
+    at.run()
+    assert not at.exception
+    assert "Connected to QuickBooks" in _texts(at.success)
+    assert dict(at.query_params) == {}
+    with factory() as session:
+        state = get_connection_state(session)
+        event = session.scalar(select(AuditEvent).where(AuditEvent.action == "connect_quickbooks"))
+    assert (state.status, state.realm_id) == (ConnectionStatus.CONNECTED, callback["realmId"])
+    assert event.actor == ADMIN["email"]
+
+
+def test_a_callback_with_a_forged_state_is_refused_and_the_url_cleaned(home, factory, sandbox_env):
+    at = open_page(home, PAGE, actor=ADMIN)
+    _button(at, "set_connect").click().run()
+    callback = _consent(at.get("link_button")[0].proto.url)
+    at.query_params.update({**callback, "state": "forged"})
+    at.run()
+    assert "stale or was not started here" in _texts(at.error)
+    assert dict(at.query_params) == {}
+    with factory() as session:
+        assert get_connection_state(session).status is ConnectionStatus.DISCONNECTED
+
+
+def test_a_cancelled_sign_in_says_nothing_changed(home, factory):
+    at = open_page(home, PAGE, actor=ADMIN)
+    at.query_params.update({"error": "access_denied", "state": "x"})
+    at.run()
+    assert "did not complete (access_denied)" in _texts(at.warning)
+
+
+def test_a_connection_needing_renewal_shows_reconnect(home, connected, factory):
+    with transaction(factory) as session:
+        row = session.scalar(select(QboConnection))
+        row.status = ConnectionStatus.RECONNECT_REQUIRED
+        row.last_error = "QuickBooks refused the saved authorization (invalid_grant)."
+    at = open_page(home, PAGE, actor=ADMIN)
+    assert "needs to be reconnected" in _texts(at.error)
+    _button(at, "set_reconnect").click().run()
+    assert at.get("link_button")
+
+
+def test_admin_disconnects_after_ticking_the_box(home, connected, factory):
+    at = open_page(home, PAGE, actor=ADMIN)
+    assert "Connected to" in _texts(at.success)
+    at.checkbox(key="set_disconnect_sure").check().run()
+    _button(at, "set_disconnect").click().run()
+    assert "QuickBooks disconnected" in _texts(at.success)
+    with factory() as session:
+        assert get_connection_state(session).status is ConnectionStatus.DISCONNECTED
+
+
+def test_a_viewer_sees_read_only_settings(home, factory):
+    at = open_page(home, PAGE, actor=VIEWER)
+    assert "read-only for you" in _texts(at.info)
+    assert _button(at, "set_connect").disabled
+    assert _button(at, "set_save_what").disabled
+    assert _button(at, "set_save_options").disabled
+
+
+def test_admin_pauses_syncing_and_the_change_is_audited(home, factory):
+    at = open_page(home, PAGE, actor=ADMIN)
+    at.toggle(key="set_paused").set_value(True)
+    at.checkbox(key="set_sync_payments").uncheck()
+    _button(at, "set_save_what").click().run()
+    assert "What syncs saved" in _texts(at.success)
+    with factory() as session:
+        settings = load_settings(session)
+        event = session.scalar(select(AuditEvent).where(AuditEvent.action == "change_settings"))
+    assert (settings.paused, settings.sync_payments) == (True, False)
+    assert event.before["paused"] is False and event.after["paused"] is True
+
+
+def test_admin_changes_numbering_matching_terms_and_overflow(home, demo_factory, connected):
+    at = open_page(home, PAGE, actor=ADMIN)
+    at.radio(key="set_numbering").set_value("quickbooks")
+    at.radio(key="set_matching").set_value("email")
+    at.radio(key="set_overflow").set_value("fail")
+    at.selectbox(key="set_term_0").set_value("Net 45")
+    _button(at, "set_save_options").click().run()
+    assert not at.exception
+    assert "Sync options saved" in _texts(at.success)
+    with demo_factory() as session:
+        settings = load_settings(session)
+    assert (settings.invoice_numbering, settings.customer_matching, settings.description_overflow) == \
+        ("quickbooks", "email", "fail")
+    assert settings.terms_mapping == {"Due on receipt": "Net 45"}
+
+
+def test_charge_codes_flag_unmapped_and_map_from_the_quickbooks_item_list(home, demo_factory, connected):
+    at = open_page(home, PAGE, actor=ADMIN)
+    assert "not mapped" in _texts(at.warning)
+    _choose(at, "set_map_code", "BASE —")
+    _choose(at, "set_map_item", "Drayage")
+    _button(at, "set_map_save").click().run()
+    assert "BASE now posts to QuickBooks item Drayage" in _texts(at.success)
+    with demo_factory() as session:
+        mapping = next(m for m in list_charge_code_mappings(session) if m.code == "BASE")
+    assert (mapping.qbo_item_name, mapping.is_mapped) == ("Drayage", True)
+
+
+def test_create_a_missing_item_in_quickbooks_from_the_page(home, demo_factory, connected):
+    at = open_page(home, PAGE, actor=ADMIN)
+    _choose(at, "set_map_code", "CHASSIS —")
+    at.text_input(key="set_new_item_name").input("Chassis (drayage)").run()
+    _button(at, "set_map_create").click().run()
+    assert not at.exception
+    assert "CHASSIS now posts to QuickBooks item Chassis (drayage)" in _texts(at.success)
+
+
+def test_a_mistyped_item_id_is_refused_when_lists_are_unavailable(home, demo_factory):
+    at = open_page(home, PAGE, actor=ADMIN)
+    at.text_input(key="set_map_item_id").input("abc").run()
+    _button(at, "set_map_save").click().run()
+    assert "is not a QuickBooks item id" in _texts(at.error)
+
+
+def test_custom_fields_are_read_from_quickbooks_and_saved(home, factory, connected):
+    at = open_page(home, PAGE, actor=ADMIN)
+    _choose(at, "set_cf_1", "Container #")
+    _choose(at, "set_cf_2", "Reference #")
+    _button(at, "set_cf_save").click().run()
+    assert "Custom fields saved" in _texts(at.success)
+    with factory() as session:
+        saved = list_custom_field_mappings(session)
+    assert [(c.slot, c.qbo_name, c.source_field) for c in saved] == [
+        (1, "Container #", "container_number"), (2, "PO #", "reference_number")]
+
+
+def test_admin_adds_a_user_changes_the_role_and_deactivates(home, factory):
+    at = open_page(home, PAGE, actor=ADMIN)
+    assert "No users yet" in _texts(at.info)
+    at.text_input(key="set_user_email").input("otto@example.com")
+    at.text_input(key="set_user_name").input("Otto")
+    at.selectbox(key="set_user_role").set_value("viewer")
+    _button(at, "set_user_add").click().run()
+    assert "Added otto@example.com as viewer" in _texts(at.success)
+    at.selectbox(key="set_user_new_role").set_value("operator")
+    _button(at, "set_user_change").click().run()
+    assert "is now operator" in _texts(at.success)
+    _button(at, "set_user_toggle").click().run()
+    with factory() as session:
+        [user] = list_users(session)
+    assert (user.role, user.active) == (Role.OPERATOR, False)
+
+
+def test_a_bad_email_is_refused_with_a_message(home, factory):
+    at = open_page(home, PAGE, actor=ADMIN)
+    at.text_input(key="set_user_email").input("not an email")
+    _button(at, "set_user_add").click().run()
+    assert "is not an email address" in _texts(at.error)
+    with factory() as session:
+        assert session.scalar(select(User)) is None
