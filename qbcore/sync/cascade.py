@@ -1,0 +1,132 @@
+"""Cascade retry: when the cause that blocked records is fixed, the records it blocked are retried by themselves."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from qbcore.access import SYSTEM, write_audit
+from qbcore.models import (
+    ChargeCode,
+    CreditMemo,
+    Customer,
+    EntityType,
+    Invoice,
+    ItemMapping,
+    Job,
+    JobStatus,
+    Setting,
+    SyncRecord,
+    SyncStatus,
+)
+from qbcore.settings import load_settings
+from qbcore.sync.jobs import enqueue_sync
+
+CASCADE_LABEL = "Cascade retry"
+SETTINGS_KEY = "sync_settings"
+
+
+def _aware(moment: datetime | None) -> datetime | None:
+    # SQLite hands timezone-aware columns back naive (they were stored as UTC).
+    if moment is None:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _synced_at(session: Session, entity_type: EntityType, entity_ids: object) -> datetime | None:
+    return session.scalar(select(func.max(SyncRecord.last_synced_at)).where(
+        SyncRecord.entity_type == entity_type.value, SyncRecord.entity_id.in_(entity_ids),  # type: ignore[arg-type]
+        SyncRecord.status == SyncStatus.SYNCED.value, SyncRecord.qbo_id.is_not(None)))
+
+
+def _item_fixed_at(session: Session, code: str) -> datetime | None:
+    ids = select(ChargeCode.id).where(ChargeCode.code == code)
+    synced = _aware(_synced_at(session, EntityType.ITEM, ids))
+    mapped = _aware(session.scalar(select(func.max(ItemMapping.updated_at)).where(
+        ItemMapping.charge_code_id.in_(ids), ItemMapping.qbo_item_id.is_not(None))))
+    return max((m for m in (synced, mapped) if m is not None), default=None)
+
+
+def _settings_changed_at(session: Session, _name: str) -> datetime | None:
+    # Terms, classes, locations and the income account are fixed in Settings (or in QuickBooks, then a resync).
+    row = session.get(Setting, SETTINGS_KEY)
+    return _aware(row.updated_at) if row is not None else None
+
+
+_RESOLVERS: dict[str, Callable[[Session, str], datetime | None]] = {
+    "customer": lambda s, n: _aware(_synced_at(s, EntityType.CUSTOMER, select(Customer.id).where(Customer.name == n))),
+    "item": _item_fixed_at,
+    "invoice": lambda s, n: _aware(_synced_at(s, EntityType.INVOICE, select(Invoice.id).where(Invoice.number == n))),
+    "credit_memo": lambda s, n: _aware(_synced_at(s, EntityType.CREDIT_MEMO,
+                                                  select(CreditMemo.id).where(CreditMemo.number == n))),
+    "term": _settings_changed_at,
+    "class": _settings_changed_at,
+    "location": _settings_changed_at,
+    "account": _settings_changed_at,
+}
+
+
+def split_cause(blocked_by: str) -> tuple[str, str]:
+    """('customer', 'ACME Logistics') from 'customer:ACME Logistics' (the engine's blocked_by form)."""
+    what, _, name = blocked_by.partition(":")
+    return what.strip().lower(), name.strip()
+
+
+def blocker_fixed_at(session: Session, blocked_by: str) -> datetime | None:
+    """When the cause named in blocked_by ('customer:ACME', 'item:CHASSIS', …) was last fixed; None if it is not."""
+    what, name = split_cause(blocked_by)
+    resolver = _RESOLVERS.get(what)
+    return resolver(session, name) if resolver is not None else None
+
+
+def describe_blocker(blocked_by: str) -> str:
+    """'customer:ACME Logistics' → 'customer ACME Logistics'."""
+    what, name = split_cause(blocked_by)
+    return f"{what.replace('_', ' ')} {name}".strip()
+
+
+def has_pending_cascade(session: Session) -> bool:
+    """True while a cascade retry is queued (it will pick the records up; queuing another would double them)."""
+    params = session.scalars(select(Job.params).where(Job.status == JobStatus.QUEUED.value))
+    return any(str((p or {}).get("label") or "").startswith(CASCADE_LABEL) for p in params)
+
+
+def cascade_retries(session: Session) -> Job | None:
+    """Queue the blocked records whose blocker is fixed since their last attempt (as SYSTEM, audited), or None."""
+    if load_settings(session).paused or has_pending_cascade(session):
+        return None
+    blockers = list(session.scalars(select(SyncRecord.blocked_by).where(
+        SyncRecord.status == SyncStatus.BLOCKED.value, SyncRecord.blocked_by.is_not(None)).distinct()))
+    ready: dict[str, list[int]] = {}
+    for blocked_by in sorted(b for b in blockers if b):
+        fixed = blocker_fixed_at(session, blocked_by)
+        if fixed is None:
+            continue
+        rows = session.execute(select(SyncRecord.id, SyncRecord.last_attempt_at).where(
+            SyncRecord.status == SyncStatus.BLOCKED.value, SyncRecord.blocked_by == blocked_by)).all()
+        # Only records tried before the fix: one that was retried since and is still blocked waits for a person.
+        ids = [rid for rid, tried in rows if tried is None or _aware(tried) < fixed]  # type: ignore[operator]
+        if ids:
+            ready[blocked_by] = ids
+    if not ready:
+        return None
+    causes = [describe_blocker(b) for b in ready]
+    record_ids = sorted(i for ids in ready.values() for i in ids)
+    cause_text = causes[0] if len(causes) == 1 else f"{causes[0]} and {len(causes) - 1} more"
+    label = f"{CASCADE_LABEL}: {cause_text}"
+    job = enqueue_sync(session, SYSTEM, record_ids=record_ids, label=label)
+    sentence = (f"{len(record_ids):,} record{'s' if len(record_ids) != 1 else ''} blocked by {', '.join(causes)} "
+                f"{'are' if len(record_ids) != 1 else 'is'} being retried now that "
+                f"{'it is' if len(causes) == 1 else 'they are'} fixed.")
+    job.params = {**(job.params or {}), "sentence": sentence, "causes": list(ready)}
+    write_audit(session, SYSTEM, "cascade_retry", target_type="job", target_id=job.id,
+                after={cause: len(ids) for cause, ids in ready.items()}, reason=sentence)
+    return job
+
+
+def cascade_sentence(job: Job) -> str | None:
+    """The human sentence of a cascade retry job (None for other jobs)."""
+    return (job.params or {}).get("sentence")
