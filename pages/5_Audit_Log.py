@@ -1,0 +1,69 @@
+"""Audit log: who did what, when, to what and why; filter and export."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from qbcore.queries.audit import (
+    PAGE_LIMIT,
+    AuditFilter,
+    audit_csv_bytes,
+    count_audit_events,
+    list_audit_actions,
+    list_audit_actors,
+    list_audit_events,
+)
+from ui.runtime import get_actor, get_runtime, show_actor_badge
+
+st.set_page_config(page_title="Audit log · QuickBooks Sync Console", page_icon="📜", layout="wide")
+
+OUTCOMES = ["ok", "refused"]
+
+runtime = get_runtime()
+actor = get_actor()
+show_actor_badge(actor)
+
+st.title("Audit log")
+st.caption("Every change to settings, mappings, users, QuickBooks ids and problems — and every refused attempt — "
+           "with who, when, before and after, and the reason given. The log is append-only.")
+
+with runtime.factory() as session:
+    actors = list_audit_actors(session)
+    actions = list_audit_actions(session)
+
+row = st.columns([3, 3, 2, 2])
+who = row[0].multiselect("Who", actors, key="audit_who")
+what = row[1].multiselect("What", actions, key="audit_what", format_func=lambda a: a.replace("_", " "))
+outcome = row[2].multiselect("Outcome", OUTCOMES, key="audit_outcome")
+dates = row[3].date_input("When (UTC days)", value=(), key="audit_dates", format="YYYY-MM-DD")
+search = st.text_input("Search target or reason", key="audit_search")
+flt = AuditFilter(actors=tuple(who), actions=tuple(what), outcomes=tuple(outcome),
+                  since=dates[0] if len(dates) > 0 else None,
+                  until=dates[1] if len(dates) > 1 else (dates[0] if dates else None), search=search or "")
+
+with runtime.factory() as session:
+    total = count_audit_events(session, flt)
+    events = list_audit_events(session, flt)
+
+if total == 0:
+    if actors:
+        st.info("No event matches these filters. Widen the date range or clear a filter.")
+    else:
+        st.info("Nothing has been recorded yet. Changes made in Settings, QuickBooks IDs, Mapping preview and "
+                "Problem Sync appear here.")
+else:
+    shown = f"Showing the newest {PAGE_LIMIT:,} of {total:,} events" if total > PAGE_LIMIT else f"{total:,} events"
+    st.markdown(f"**{shown}**")
+    st.dataframe(events, hide_index=True, column_config={
+        "at": st.column_config.DatetimeColumn("When (UTC)", format="YYYY-MM-DD HH:mm:ss"),
+        "actor": "Who", "role": "Role", "action": "What", "outcome": "Outcome", "target_type": "Target type",
+        "target_id": "Target", "reason": "Reason", "before": "Before", "after": "After",
+    })
+    factory = runtime.factory
+
+    def export() -> bytes:
+        with factory() as session:
+            return audit_csv_bytes(session, flt)
+
+    st.download_button(f"Export {total:,} events (CSV)", export, file_name="audit_log.csv", mime="text/csv",
+                       on_click="ignore", key="audit_export")
