@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import delete, func, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from qbcore.access import Actor, require_role, write_audit
@@ -243,8 +243,25 @@ def _mark_out_of_date(plan: _Plan, session: Session) -> None:
                             .values(status=SyncStatus.OUT_OF_DATE.value, updated_at=utcnow()))
 
 
+_WRITTEN_TABLES = (Customer, ChargeCode, Load, Invoice, ChargeSet, ChargeLine, Payment, PaymentApplication,
+                   CreditMemo, CreditMemoLine, CreditMemoApplication)
+
+
+def _catch_up_sequences(session: Session) -> None:
+    """On PostgreSQL, move id sequences past rows written with explicit ids (the demo book's COPY does)."""
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    for model in _WRITTEN_TABLES:
+        table = model.__tablename__  # type: ignore[attr-defined]
+        # setval never moves a sequence backwards here: GREATEST with nextval keeps concurrent writers safe.
+        session.execute(text(
+            f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), GREATEST("
+            f"COALESCE((SELECT MAX(id) FROM {table}), 0), nextval(pg_get_serial_sequence('{table}', 'id'))))"))
+
+
 def _apply(plan: _Plan, session: Session) -> None:
     batch, book = plan.batch, plan.book
+    _catch_up_sequences(session)
     now = utcnow()
     customer_ids = {code: c.id for code, c in book.customers.items()}
     # Customers first without parents (a parent may come later in the file), then the parent links.
