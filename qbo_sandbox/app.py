@@ -40,6 +40,7 @@ class RuntimeConfig:
     slow_response_s: float = 5.0
     throttle_format: str = "json"
     requestid_retention_s: float = 24 * 3600  # undocumented by Intuit; qbo-api.md suggests a day
+    auth_fault_format: str = "gateway"  # 401 body: "gateway" (recorded lowercase shape), "json" or "xml"
     requestid_mismatch: str = "replay"  # same requestid, different body: "replay" or "fault" (600)
 
 
@@ -108,12 +109,10 @@ class Sandbox:
         header = request.headers.get("authorization", "")
         token = header[7:].strip() if header.lower().startswith("bearer ") else ""
         if not token:
-            return self._raw(
-                401, faults.auth_failed_body("Authorization header missing or not a bearer token")
-            )
+            return self._raw(401, *self._auth_failed("Authorization header missing or not a bearer token"))
         entry, detail = self.tokens.check(token)
         if entry is None:
-            return self._raw(401, faults.auth_failed_body(detail))
+            return self._raw(401, *self._auth_failed(detail))
         if entry.realm != realm_id:
             return self._raw(
                 403,
@@ -146,7 +145,7 @@ class Sandbox:
             return self._raw(503, faults.GATEWAY_503_HTML, "text/html")
         if kind == "expired_token":
             self.tokens.access[token].expires_at = 0
-            return self._raw(401, faults.auth_failed_body(f"Token expired: {token[:50]}"))
+            return self._raw(401, *self._auth_failed(f"Token expired: {token[:50]}"))
 
         request_id = request.query_params.get("requestid") if is_write else None
         realm = self.store.realm(realm_id)
@@ -234,6 +233,9 @@ class Sandbox:
             f"Operation Could not find resource for relative : {request.url.path} "
             f"of full path: {request.url} is not supported."
         )
+
+    def _auth_failed(self, detail: str) -> tuple[bytes, str]:
+        return faults.auth_failed(detail, self.config.auth_fault_format)
 
     @staticmethod
     def _json(body: bytes) -> object:
@@ -334,6 +336,10 @@ class Sandbox:
                     self.config.throttle_format = "xml" if body["throttle_format"] == "xml" else "json"
                 if "requestid_retention_s" in body:
                     self.config.requestid_retention_s = float(body["requestid_retention_s"])
+                if "auth_fault_format" in body:
+                    if body["auth_fault_format"] not in ("gateway", "json", "xml"):
+                        raise ValueError("auth_fault_format must be 'gateway', 'json' or 'xml'")
+                    self.config.auth_fault_format = body["auth_fault_format"]
                 if "requestid_mismatch" in body:
                     if body["requestid_mismatch"] not in ("replay", "fault"):
                         raise ValueError("requestid_mismatch must be 'replay' or 'fault'")

@@ -179,6 +179,29 @@ def query_invalid(detail: str) -> QboFault:
     return QboFault("4001", "Invalid query", f"QueryValidationError: {detail}")
 
 
+def auth_failed(detail: str, shape: str = "gateway") -> tuple[bytes, str]:
+    """A 401 body: the recorded gateway shape, the standard Fault envelope, or the old XML form."""
+    message = "message=AuthenticationFailed; errorCode=003200; statusCode=401"
+    if shape == "xml":
+        text = (
+            '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>'
+            f'<IntuitResponse xmlns="http://schema.intuit.com/finance/v3" time="{qbo_time()}">'
+            f'<Fault type="AUTHENTICATION"><Error code="3200"><Message>{message}</Message>'
+            f"<Detail>{detail}</Detail></Error></Fault></IntuitResponse>"
+        )
+        return text.encode(), "text/xml"
+    if shape == "json":
+        envelope = {
+            "Fault": {
+                "Error": [{"Message": message, "Detail": detail, "code": "3200"}],
+                "type": "AUTHENTICATION",
+            },
+            "time": qbo_time(),
+        }
+        return json.dumps(envelope).encode(), "application/json"
+    return auth_failed_body(detail), "application/json"
+
+
 def auth_failed_body(detail: str) -> bytes:
     """The gateway's 401 body, in the shape of the recorded error/401 exchange."""
     body = {

@@ -109,3 +109,11 @@ def test_token_for_another_company_is_refused_with_403(realm):
     )
     assert response.status_code == 403
     assert response.json()["Fault"]["Error"][0]["code"] == "3100"
+
+
+@pytest.mark.parametrize(("shape", "marker"), [("json", '"Fault"'), ("xml", '<Error code="3200">')])
+def test_401_bodies_can_take_the_other_shapes_qbo_has_used(realm, configure, shape, marker):
+    configure(auth_fault_format=shape)
+    response = requests.get(f"{realm.base}/customer/1", headers={"Authorization": "Bearer nope"}, timeout=5)
+    configure(auth_fault_format="gateway")
+    assert response.status_code == 401 and marker in response.text
