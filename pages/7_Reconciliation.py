@@ -1,0 +1,167 @@
+"""Reconciliation: our receivables against QuickBooks', per customer and per invoice; payments to accept; drift."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from qbcore.access import PermissionDenied, is_allowed
+from qbcore.db import transaction
+from qbcore.errors import QboCallError
+from qbcore.models import Role
+from qbcore.pull import enqueue_pull
+from qbcore.pull.decisions import (
+    DecisionError,
+    accept_proposal,
+    list_open_drifts,
+    list_proposals,
+    reject_proposal,
+    resolve_drift,
+)
+from qbcore.qbo.lookup import open_gateway
+from qbcore.qbo.tokens import NotConnected, ReconnectRequired
+from qbcore.reconcile import Issue, Reconciliation, reconcile, reconciliation_csv
+from ui.formatting import format_moment, format_money
+from ui.runtime import get_actor, get_runtime, show_actor_badge
+
+st.set_page_config(page_title="Reconciliation · QuickBooks Sync Console", page_icon="⚖️", layout="wide")
+
+RESULT_KEY = "recon_result"
+FLASH_KEY = "recon_flash"
+
+runtime = get_runtime()
+actor = get_actor()
+show_actor_badge(actor)
+can_act = is_allowed(actor, Role.OPERATOR)
+
+
+def flash(level: str, text: str) -> None:
+    """Keep a message for the top of the next run."""
+    st.session_state[FLASH_KEY] = (level, text)
+
+
+def run_comparison() -> None:
+    """Read QuickBooks' invoices in bulk and compare (explicit action; the result is cached in the session)."""
+    try:
+        st.session_state[RESULT_KEY] = reconcile(runtime.factory, open_gateway(runtime.factory, runtime.config))
+    except (NotConnected, ReconnectRequired) as exc:
+        flash("error", f"QuickBooks is not connected: {exc}")
+    except QboCallError as exc:
+        flash("error", f"QuickBooks refused the comparison: {exc.error.message}")
+
+
+def decide(kind: str, ids: list[int], reason: str) -> None:
+    """Accept or reject proposals, or resolve drifts; one transaction, audited by qbcore."""
+    try:
+        with transaction(runtime.factory) as session:
+            for item_id in ids:
+                if kind == "accept":
+                    accept_proposal(session, actor, item_id)
+                elif kind == "reject":
+                    reject_proposal(session, actor, item_id, reason=reason or None)
+                else:
+                    resolve_drift(session, actor, item_id, reason=reason or None)
+    except (PermissionDenied, DecisionError) as exc:
+        flash("error", str(exc))
+        return
+    done = {"accept": "accepted", "reject": "rejected", "resolve": "marked resolved"}[kind]
+    flash("success", f"{len(ids)} {'drift' if kind == 'resolve' else 'payment'}{'s' if len(ids) != 1 else ''} {done}.")
+
+
+def queue_pull() -> None:
+    """Ask the worker to pull changes from QuickBooks now."""
+    try:
+        with transaction(runtime.factory) as session:
+            job = enqueue_pull(session, actor, reason="Pull now (Reconciliation page)")
+            flash("success", f"Pull queued as job {job.id}; payments and drift appear here when it finishes.")
+    except PermissionDenied as exc:
+        flash("error", str(exc))
+
+
+st.title("Reconciliation")
+st.caption("Billing system vs QuickBooks: amounts, open balances, status and existence of every invoice; "
+           "receivables and aging side by side, with each difference explained.")
+message = st.session_state.pop(FLASH_KEY, None)
+if message:
+    {"success": st.success, "error": st.error}.get(message[0], st.info)(message[1])
+
+left, right = st.columns([1, 1])
+left.button("Compare with QuickBooks", type="primary", on_click=run_comparison, key="recon_run",
+            help="Reads every QuickBooks invoice in pages of 1,000 (a few requests) and compares.")
+right.button("Pull changes from QuickBooks now", on_click=queue_pull, key="recon_pull", disabled=not can_act)
+
+result: Reconciliation | None = st.session_state.get(RESULT_KEY)
+if result is None:
+    st.info("Press **Compare with QuickBooks** to run the comparison. It is kept for this session.")
+else:
+    st.caption(f"Computed {format_moment(result.computed_at)} · aging as of {result.as_of.isoformat()} · "
+               f"{result.requests} QuickBooks requests in {result.seconds:.1f} s")
+    a, b, c, d = st.columns(4)
+    a.metric("Receivables here", format_money(result.ours_open))
+    b.metric("Receivables in QuickBooks", format_money(result.qbo_open))
+    c.metric("Difference", format_money(result.ours_open - result.qbo_open))
+    d.metric("Records that differ", f"{len(result.differences):,}")
+
+    st.subheader("Aging")
+    st.dataframe(pd.DataFrame([{"Bucket": r.bucket, "Here ($)": float(r.ours), "QuickBooks ($)": float(r.qbo),
+                                "Difference ($)": float(r.difference)} for r in result.aging]),
+                 hide_index=True, key="recon_aging")
+
+    st.subheader("Differences, record by record")
+    counts = result.issue_counts()
+    issues = [i.value for i in Issue if i is not Issue.MATCH and counts.get(i.value)]
+    chosen = st.multiselect("Show", issues, default=issues, key="recon_issues")
+    rows = [r for r in result.differences if r.issue.value in chosen]
+    st.dataframe(pd.DataFrame([{
+        "Invoice": r.number, "Customer": r.customer, "QB id": r.qbo_id, "Issue": r.issue.value,
+        "Amount here": float(r.ours_amount) if r.ours_amount is not None else None,
+        "Amount in QB": float(r.qbo_amount) if r.qbo_amount is not None else None,
+        "Open here": float(r.ours_balance), "Open in QB": float(r.qbo_balance), "Difference": float(r.difference),
+        "Explanation": r.explanation} for r in rows[:5000]]), hide_index=True, key="recon_differences")
+    if not result.differences:
+        st.success("Every invoice matches QuickBooks.")
+    d1, d2 = st.columns(2)
+    d1.download_button("Download differences (CSV)", reconciliation_csv(result, differences_only=True),
+                       file_name="reconciliation_differences.csv", mime="text/csv", on_click="ignore",
+                       key="recon_csv_differences")
+    d2.download_button("Download every invoice (CSV)", reconciliation_csv(result), file_name="reconciliation.csv",
+                       mime="text/csv", on_click="ignore", key="recon_csv_all")
+
+    st.subheader("Per customer")
+    st.dataframe(pd.DataFrame([{"Customer": c.customer, "Invoices": c.invoices, "Open here": float(c.ours_open),
+                                "Open in QB": float(c.qbo_open), "Difference": float(c.difference),
+                                "Records that differ": c.issues} for c in result.customers]),
+                 hide_index=True, key="recon_customers")
+
+st.divider()
+st.subheader("Payments applied in QuickBooks, waiting for a decision")
+with transaction(runtime.factory) as session:
+    proposals = list_proposals(session)
+    drifts = list_open_drifts(session)
+if not proposals:
+    st.caption("No payment is waiting. (With 'pulled payments: apply' in Settings, they are applied directly.)")
+else:
+    labels = {p.id: f"{p.invoice_number} · {p.customer} · {format_money(p.amount)} of {format_money(p.invoice_total)}"
+                    f" · QB payment {p.qbo_payment_id}{' · ' + p.reference if p.reference else ''}" for p in proposals}
+    picked = st.multiselect("Payments", list(labels), format_func=labels.__getitem__, key="recon_proposals")
+    reason = st.text_input("Reason (for a rejection)", key="recon_reason")
+    c1, c2 = st.columns(2)
+    c1.button("Accept: mark the invoices paid", key="recon_accept", disabled=not (can_act and picked),
+              on_click=decide, args=("accept", picked, reason))
+    c2.button("Reject", key="recon_reject", disabled=not (can_act and picked), on_click=decide,
+              args=("reject", picked, reason))
+    if not can_act:
+        st.caption("Accepting and rejecting needs the operator role.")
+
+st.subheader("Drift: changed in QuickBooks after we synced")
+if not drifts:
+    st.caption("No open drift.")
+else:
+    st.dataframe(pd.DataFrame([{"Id": d.id, "Type": d.entity_type, "QB id": d.qbo_id, "Kind": d.kind,
+                                "What changed": d.summary, "Detected": format_moment(d.detected_at)} for d in drifts]),
+                 hide_index=True, key="recon_drifts")
+    drift_labels = {d.id: f"#{d.id} {d.kind}: {d.summary}" for d in drifts}
+    to_resolve = st.multiselect("Drift handled", list(drift_labels), format_func=drift_labels.__getitem__,
+                                key="recon_drift_pick")
+    st.button("Mark resolved", key="recon_resolve", disabled=not (can_act and to_resolve), on_click=decide,
+              args=("resolve", to_resolve, ""))

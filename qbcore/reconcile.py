@@ -1,0 +1,301 @@
+"""Reconciliation: our invoices and receivables against QuickBooks', record by record, with every difference named."""
+
+from __future__ import annotations
+
+import time
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from qbcore.export import safe_csv_bytes
+from qbcore.models import (
+    CreditMemoApplication,
+    Customer,
+    EntityType,
+    Invoice,
+    InvoiceStatus,
+    PaymentApplication,
+    PulledPayment,
+    PulledPaymentStatus,
+    SyncRecord,
+    utcnow,
+)
+from qbcore.pull.apply import is_voided, money
+from qbcore.qbo.gateway import QboGateway
+
+ZERO = Decimal("0.00")
+AGING_BUCKETS = ("Current", "1–30", "31–60", "61–90", "90+")
+# Drafts and voids never go to QuickBooks, so they are not part of receivables on either side.
+IN_BOOKS = (InvoiceStatus.APPROVED.value, InvoiceStatus.PARTIALLY_PAID.value, InvoiceStatus.PAID.value)
+
+
+class Issue(StrEnum):
+    """How one invoice differs between the two systems."""
+
+    MATCH = "match"
+    NOT_SYNCED = "not synced yet"
+    MISSING_IN_QBO = "missing in QuickBooks"
+    MISSING_HERE = "missing here"
+    VOIDED_IN_QBO = "voided in QuickBooks"
+    AMOUNT_DIFFERS = "amount differs"
+    BALANCE_DIFFERS = "balance differs"
+
+
+@dataclass(frozen=True)
+class InvoiceComparison:
+    """One invoice in both systems (either side may be missing)."""
+
+    number: str
+    customer: str
+    invoice_id: int | None
+    qbo_id: str | None
+    due_date: date | None
+    ours_amount: Decimal | None
+    qbo_amount: Decimal | None
+    ours_balance: Decimal
+    qbo_balance: Decimal
+    ours_status: str | None
+    qbo_status: str | None
+    issue: Issue
+    explanation: str
+
+    @property
+    def difference(self) -> Decimal:
+        """Our open balance minus QuickBooks' (what this record adds to the receivables difference)."""
+        return self.ours_balance - self.qbo_balance
+
+
+@dataclass(frozen=True)
+class CustomerComparison:
+    """One customer's receivables in both systems."""
+
+    customer: str
+    invoices: int
+    ours_open: Decimal
+    qbo_open: Decimal
+    issues: int
+
+    @property
+    def difference(self) -> Decimal:
+        """Ours minus QuickBooks'."""
+        return self.ours_open - self.qbo_open
+
+
+@dataclass(frozen=True)
+class AgingRow:
+    """One aging bucket of open receivables, side by side."""
+
+    bucket: str
+    ours: Decimal
+    qbo: Decimal
+
+    @property
+    def difference(self) -> Decimal:
+        """Ours minus QuickBooks'."""
+        return self.ours - self.qbo
+
+
+@dataclass(frozen=True)
+class Reconciliation:
+    """The result of one comparison run (cached by the page, with when it was computed)."""
+
+    computed_at: datetime
+    as_of: date
+    invoices: list[InvoiceComparison]
+    customers: list[CustomerComparison]
+    aging: list[AgingRow]
+    requests: int
+    seconds: float
+
+    @property
+    def ours_open(self) -> Decimal:
+        """Our accounts receivable."""
+        return sum((r.ours_balance for r in self.invoices), ZERO)
+
+    @property
+    def qbo_open(self) -> Decimal:
+        """QuickBooks' accounts receivable (its invoices' open balances)."""
+        return sum((r.qbo_balance for r in self.invoices), ZERO)
+
+    @property
+    def differences(self) -> list[InvoiceComparison]:
+        """The records that explain the receivables difference (and every other mismatch)."""
+        return [r for r in self.invoices if r.issue is not Issue.MATCH]
+
+    def issue_counts(self) -> dict[str, int]:
+        """How many records per issue."""
+        counts: dict[str, int] = defaultdict(int)
+        for row in self.invoices:
+            counts[row.issue.value] += 1
+        return dict(counts)
+
+
+def aging_bucket(due: date | None, as_of: date) -> str:
+    """Current, 1–30, 31–60, 61–90 or 90+ days past due."""
+    if due is None:
+        return AGING_BUCKETS[0]
+    late = (as_of - due).days
+    if late <= 0:
+        return AGING_BUCKETS[0]
+    if late <= 30:
+        return AGING_BUCKETS[1]
+    if late <= 60:
+        return AGING_BUCKETS[2]
+    if late <= 90:
+        return AGING_BUCKETS[3]
+    return AGING_BUCKETS[4]
+
+
+def _sums(session: Session, column: Any, key: Any, where: Iterable[Any] = ()) -> dict[int, Decimal]:
+    rows = session.execute(select(key, func.sum(column)).where(key.is_not(None), *where).group_by(key)).all()
+    return {int(k): money(v) for k, v in rows}
+
+
+def _our_invoices(session: Session) -> list[dict[str, Any]]:
+    paid = _sums(session, PaymentApplication.amount, PaymentApplication.invoice_id)
+    credited = _sums(session, CreditMemoApplication.amount, CreditMemoApplication.invoice_id)
+    pulled = _sums(session, PulledPayment.amount, PulledPayment.invoice_id,
+                   [PulledPayment.status == PulledPaymentStatus.APPLIED.value])
+    rows = session.execute(
+        select(Invoice.id, Invoice.number, Invoice.total, Invoice.status, Invoice.due_date, Customer.name,
+               SyncRecord.qbo_id, SyncRecord.status)
+        .join(Customer, Customer.id == Invoice.customer_id)
+        .outerjoin(SyncRecord, (SyncRecord.entity_id == Invoice.id)
+                   & (SyncRecord.entity_type == EntityType.INVOICE.value))
+        .where(Invoice.status.in_(IN_BOOKS))
+    ).all()
+    out = []
+    for invoice_id, number, total, status, due, customer, qbo_id, sync_status in rows:
+        applied = paid.get(invoice_id, ZERO) + credited.get(invoice_id, ZERO) + pulled.get(invoice_id, ZERO)
+        # Marked paid without a payment here (paid directly in QuickBooks): nothing is open on our side.
+        balance = ZERO if status == InvoiceStatus.PAID.value else max(money(total) - applied, ZERO)
+        out.append({"id": invoice_id, "number": number, "total": money(total), "status": str(status), "due": due,
+                    "customer": customer, "qbo_id": str(qbo_id) if qbo_id else None, "sync_status": sync_status,
+                    "balance": balance, "credited": credited.get(invoice_id, ZERO)})
+    return out
+
+
+def _qbo_status(row: dict[str, Any]) -> str:
+    if is_voided(row):
+        return "voided"
+    balance = money(row.get("Balance"))
+    if balance == 0:
+        return "paid"
+    return "open" if balance >= money(row.get("TotalAmt")) else "partially paid"
+
+
+def _date(value: Any) -> date | None:
+    try:
+        return date.fromisoformat(str(value)[:10]) if value else None
+    except ValueError:
+        return None
+
+
+def compare_invoice(ours: dict[str, Any] | None, theirs: dict[str, Any] | None) -> tuple[Issue, str]:
+    """The issue and a plain explanation for one pair (pure)."""
+    if ours is None:
+        assert theirs is not None
+        return Issue.MISSING_HERE, (f"QuickBooks has invoice {theirs.get('DocNumber') or theirs.get('Id')} "
+                                    "that no billing invoice is linked to (keyed in QuickBooks, or its link removed)")
+    if theirs is None:
+        if not ours["qbo_id"]:
+            return Issue.NOT_SYNCED, f"Not in QuickBooks yet (sync status: {ours['sync_status'] or 'never synced'})"
+        return Issue.MISSING_IN_QBO, f"Linked to QuickBooks id {ours['qbo_id']}, which QuickBooks no longer has " \
+                                     "(deleted there)"
+    their_total, their_balance = money(theirs.get("TotalAmt")), money(theirs.get("Balance"))
+    if is_voided(theirs):
+        return Issue.VOIDED_IN_QBO, f"Voided in QuickBooks; open here for {ours['balance']:,.2f}"
+    if their_total != ours["total"]:
+        return Issue.AMOUNT_DIFFERS, f"Amount {ours['total']:,.2f} here, {their_total:,.2f} in QuickBooks"
+    credited = ours.get("credited") or ZERO
+    if their_balance != ours["balance"] and credited and their_balance == min(ours["balance"] + credited,
+                                                                              ours["total"]):
+        return Issue.BALANCE_DIFFERS, (f"Credit memo of {credited:,.2f} applied here but not in QuickBooks "
+                                       f"(open {ours['balance']:,.2f} here, {their_balance:,.2f} there)")
+    if their_balance != ours["balance"]:
+        return Issue.BALANCE_DIFFERS, (f"Open balance {ours['balance']:,.2f} here, {their_balance:,.2f} in QuickBooks "
+                                       "(a payment or credit recorded on one side only)")
+    return Issue.MATCH, ""
+
+
+def compare(ours_rows: list[dict[str, Any]], qbo_rows: list[dict[str, Any]], as_of: date
+            ) -> tuple[list[InvoiceComparison], list[CustomerComparison], list[AgingRow]]:
+    """Pair our invoices with QuickBooks' by linked id and compare them (pure)."""
+    by_id = {str(r.get("Id")): r for r in qbo_rows}
+    linked: set[str] = set()
+    result: list[InvoiceComparison] = []
+    for ours in ours_rows:
+        theirs = by_id.get(ours["qbo_id"]) if ours["qbo_id"] else None
+        if theirs is not None:
+            linked.add(ours["qbo_id"])
+        issue, text = compare_invoice(ours, theirs)
+        result.append(InvoiceComparison(
+            number=ours["number"], customer=ours["customer"], invoice_id=ours["id"], qbo_id=ours["qbo_id"],
+            due_date=ours["due"], ours_amount=ours["total"],
+            qbo_amount=money(theirs.get("TotalAmt")) if theirs else None, ours_balance=ours["balance"],
+            qbo_balance=money(theirs.get("Balance")) if theirs else ZERO, ours_status=ours["status"],
+            qbo_status=_qbo_status(theirs) if theirs else None, issue=issue, explanation=text))
+    for qbo_id, theirs in by_id.items():
+        if qbo_id in linked:
+            continue
+        issue, text = compare_invoice(None, theirs)
+        ref = theirs.get("CustomerRef") or {}
+        result.append(InvoiceComparison(
+            number=str(theirs.get("DocNumber") or f"(QB id {qbo_id})"), customer=str(ref.get("name") or
+                                                                                     ref.get("value") or ""),
+            invoice_id=None, qbo_id=qbo_id, due_date=_date(theirs.get("DueDate") or theirs.get("TxnDate")),
+            ours_amount=None, qbo_amount=money(theirs.get("TotalAmt")), ours_balance=ZERO,
+            qbo_balance=money(theirs.get("Balance")), ours_status=None, qbo_status=_qbo_status(theirs),
+            issue=issue, explanation=text))
+    customers: dict[str, list[InvoiceComparison]] = defaultdict(list)
+    aging_ours: dict[str, Decimal] = defaultdict(lambda: ZERO)
+    aging_qbo: dict[str, Decimal] = defaultdict(lambda: ZERO)
+    for row in result:
+        customers[row.customer].append(row)
+        their_due = _date(by_id[row.qbo_id].get("DueDate")) if row.qbo_id in by_id else None
+        aging_ours[aging_bucket(row.due_date, as_of)] += row.ours_balance
+        aging_qbo[aging_bucket(their_due or row.due_date, as_of)] += row.qbo_balance
+    customer_rows = sorted(
+        (CustomerComparison(customer=name, invoices=len(rows), ours_open=sum((r.ours_balance for r in rows), ZERO),
+                            qbo_open=sum((r.qbo_balance for r in rows), ZERO),
+                            issues=sum(1 for r in rows if r.issue is not Issue.MATCH))
+         for name, rows in customers.items()),
+        key=lambda c: (-abs(c.difference), -c.issues, c.customer))
+    aging = [AgingRow(bucket, aging_ours[bucket], aging_qbo[bucket]) for bucket in AGING_BUCKETS]
+    order = {issue: i for i, issue in enumerate(Issue)}
+    result.sort(key=lambda r: (r.issue is Issue.MATCH, order[r.issue], r.customer, r.number))
+    return result, customer_rows, aging
+
+
+def reconcile(factory: sessionmaker[Session], gateway: QboGateway, *, as_of: date | None = None) -> Reconciliation:
+    """Read every QuickBooks invoice in pages of 1,000 and compare with ours, record by record."""
+    started = time.perf_counter()
+    first_call = gateway.calls
+    as_of = as_of or date.today()
+    with factory() as session:
+        ours = _our_invoices(session)
+    theirs = gateway.query_all("Invoice")
+    invoices, customers, aging = compare(ours, theirs, as_of)
+    return Reconciliation(computed_at=utcnow(), as_of=as_of, invoices=invoices, customers=customers, aging=aging,
+                          requests=gateway.calls - first_call, seconds=time.perf_counter() - started)
+
+
+CSV_HEADER = ("Invoice", "Customer", "QuickBooks id", "Due date", "Amount here", "Amount in QuickBooks",
+              "Open here", "Open in QuickBooks", "Difference", "Status here", "Status in QuickBooks", "Issue",
+              "Explanation")
+
+
+def reconciliation_csv(result: Reconciliation, *, differences_only: bool = False) -> bytes:
+    """The comparison as a spreadsheet-safe CSV."""
+    rows = result.differences if differences_only else result.invoices
+    return safe_csv_bytes(CSV_HEADER, (
+        (r.number, r.customer, r.qbo_id, r.due_date.isoformat() if r.due_date else "", r.ours_amount, r.qbo_amount,
+         r.ours_balance, r.qbo_balance, r.difference, r.ours_status, r.qbo_status, r.issue.value, r.explanation)
+        for r in rows))

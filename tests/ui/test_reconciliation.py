@@ -1,0 +1,113 @@
+"""Reconciliation page (AppTest): compare on demand against the sandbox, proposals accepted and rejected, drift."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import select
+
+from qbcore.config import load_config
+from qbcore.db import transaction
+from qbcore.models import AuditEvent, Drift, DriftKind, Invoice, Job, PulledPayment, PulledPaymentStatus
+from qbcore.qbo import limiter
+from qbcore.sync.worker import sync_now
+from qbo_sandbox.server import SandboxOptions, start_in_thread
+from tests.ui.conftest import open_page
+
+PAGE = "7_Reconciliation.py"
+OPERATOR = {"email": "ops@example.com", "role": "operator", "name": "Olga Ops"}
+VIEWER = {"email": "viewer@example.com", "role": "viewer", "name": "Vic Viewer"}
+
+
+@pytest.fixture
+def sandbox_env(app_env: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    monkeypatch.setattr(limiter, "DEFAULT_POLICY", limiter.UNLIMITED)
+    with start_in_thread(SandboxOptions(port=0, latency_ms=0, quotas="off")) as running:
+        monkeypatch.setenv("QBSYNC_QBO_BASE_URL", running.url)
+        yield running.url
+
+
+def _proposals(factory, count: int = 2) -> list[int]:
+    with transaction(factory) as session:
+        invoices = session.scalars(select(Invoice).where(Invoice.status == "approved").order_by(Invoice.id)
+                                   .limit(count)).all()
+        rows = [PulledPayment(qbo_payment_id=f"90{i}", qbo_invoice_id=f"80{i}", invoice_id=inv.id, amount=inv.total,
+                              status=PulledPaymentStatus.PROPOSED, reference=f"CHK-{i}")
+                for i, inv in enumerate(invoices)]
+        session.add_all(rows)
+        session.flush()
+        return [r.id for r in rows]
+
+
+def test_the_page_asks_for_an_explicit_comparison_and_shows_nothing_pending(home, demo_factory) -> None:
+    at = open_page(home, PAGE)
+    assert not at.exception
+    assert any("Compare with QuickBooks" in str(i.value) for i in at.info)
+    assert "No payment is waiting" in " ".join(str(c.value) for c in at.caption)
+
+
+def test_compare_reads_quickbooks_once_and_caches_the_result_with_when_it_was_computed(
+    home, demo_factory, sandbox_env: str
+) -> None:
+    config = load_config(os.environ, {})
+    sync_now(demo_factory, config)
+    at = open_page(home, PAGE)
+    at.button(key="recon_run").click().run()
+    assert not at.exception
+    result = at.session_state["recon_result"]
+    assert result.qbo_open > 0 and any("Computed" in str(c.value) for c in at.caption)
+    labels = [m.label for m in at.metric]
+    assert labels[:3] == ["Receivables here", "Receivables in QuickBooks", "Difference"]
+    at.run()  # a rerun reuses the cached result (no new comparison)
+    assert at.session_state["recon_result"] is result
+
+
+def test_an_operator_accepts_one_proposal_and_rejects_another_audited(home, demo_factory) -> None:
+    first, second = _proposals(demo_factory)
+    at = open_page(home, PAGE, OPERATOR)
+    at.multiselect(key="recon_proposals").select(first).run()
+    at.button(key="recon_accept").click().run()
+    assert not at.exception and "accepted" in at.success[0].value
+    at.multiselect(key="recon_proposals").select(second).run()
+    at.text_input(key="recon_reason").input("customer says it was for another invoice").run()
+    at.button(key="recon_reject").click().run()
+    with demo_factory() as session:
+        statuses = {p.id: p.status for p in session.scalars(select(PulledPayment))}
+        assert statuses == {first: "applied", second: "rejected"}
+        paid = session.get(Invoice, session.get(PulledPayment, first).invoice_id)
+        assert paid.status == "paid"
+        actors = set(session.scalars(select(AuditEvent.actor).where(
+            AuditEvent.action.in_(["accept_pulled_payment", "reject_pulled_payment"]))))
+        assert actors == {OPERATOR["email"]}
+
+
+def test_a_viewer_sees_proposals_and_drift_but_cannot_decide(home, demo_factory) -> None:
+    _proposals(demo_factory, 1)
+    with transaction(demo_factory) as session:
+        session.add(Drift(entity_type="invoice", entity_id=1, qbo_id="77", kind=DriftKind.VOID,
+                          summary="Invoice voided in QuickBooks (was 1,200.00)"))
+    at = open_page(home, PAGE, VIEWER)
+    assert not at.exception
+    assert at.button(key="recon_accept").disabled and at.button(key="recon_pull").disabled
+    assert at.button(key="recon_resolve").disabled
+    assert "voided" in at.dataframe[0].value["What changed"][0]
+
+
+def test_pull_now_queues_a_pull_job_and_resolving_drift_closes_it(home, demo_factory) -> None:
+    with transaction(demo_factory) as session:
+        drift = Drift(entity_type="invoice", entity_id=1, qbo_id="77", kind=DriftKind.DELETE,
+                      summary="Invoice deleted in QuickBooks", before={"amount": str(Decimal("5"))})
+        session.add(drift)
+        session.flush()
+        drift_id = drift.id
+    at = open_page(home, PAGE, OPERATOR)
+    at.button(key="recon_pull").click().run()
+    at.multiselect(key="recon_drift_pick").select(drift_id).run()
+    at.button(key="recon_resolve").click().run()
+    assert not at.exception
+    with demo_factory() as session:
+        assert session.scalars(select(Job.kind)).all() == ["pull"]
+        assert session.get(Drift, drift_id).resolved_by == OPERATOR["email"]
