@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import delete, func, insert, select, text, update
@@ -37,6 +38,7 @@ from qbcore.models import (
 from qbcore.sync.records import ensure_sync_records
 
 MAX_ERRORS = 200
+CENT = Decimal("0.01")
 KINDS = ("customers", "charge_codes", "loads", "invoices", "payments", "credit_memos")
 
 
@@ -129,6 +131,7 @@ def import_files(
     if plan is None or dry_run:
         return result
     _apply(plan, session)
+    _settle_statuses(plan, session)
     ensure_sync_records(session)
     _mark_out_of_date(plan, session)
     result.written = True
@@ -345,6 +348,43 @@ def _apply(plan: _Plan, session: Session) -> None:
          "amount": memo.applied_amount}
         for n in [*plan.create["credit_memos"], *plan.update["credit_memos"]]
         if (memo := batch.credit_memos[n]).applied_invoice])
+
+
+_SETTLEABLE = (InvoiceStatus.APPROVED.value, InvoiceStatus.PARTIALLY_PAID.value, InvoiceStatus.PAID.value)
+
+
+def _settle_statuses(plan: _Plan, session: Session) -> None:
+    """Approved / partially paid / paid from the money now applied to every invoice the import touched."""
+    batch, book = plan.batch, plan.book
+    numbers = set(plan.create["invoices"]) | set(plan.update["invoices"])
+    for n in [*plan.create["payments"], *plan.update["payments"]]:
+        numbers.update(batch.payments[n].applications)
+    for n in plan.update["payments"]:
+        numbers.update(book.payments[n].applications)
+    for n in [*plan.create["credit_memos"], *plan.update["credit_memos"]]:
+        if batch.credit_memos[n].applied_invoice:
+            numbers.add(str(batch.credit_memos[n].applied_invoice))
+    for n in plan.update["credit_memos"]:
+        numbers.update(book.credit_memos[n].applications)
+    changes = []
+    for part in chunks(sorted(numbers)):
+        invoices = session.execute(select(Invoice.id, Invoice.total, Invoice.status).where(
+            Invoice.number.in_(part), Invoice.status.in_(_SETTLEABLE))).all()
+        ids = [row.id for row in invoices]
+        applied: dict[int, Decimal] = {}
+        for model in (PaymentApplication, CreditMemoApplication):
+            for invoice_id, amount in session.execute(
+                select(model.invoice_id, func.sum(model.amount)).where(model.invoice_id.in_(ids))
+                .group_by(model.invoice_id)
+            ):
+                applied[invoice_id] = applied.get(invoice_id, Decimal("0.00")) + Decimal(str(amount)).quantize(CENT)
+        for invoice_id, total, status in invoices:
+            total, paid = Decimal(str(total)).quantize(CENT), applied.get(invoice_id, Decimal("0.00"))
+            wanted = (InvoiceStatus.PAID if total > 0 and paid >= total
+                      else InvoiceStatus.PARTIALLY_PAID if paid > 0 else InvoiceStatus.APPROVED).value
+            if wanted != status:
+                changes.append({"id": invoice_id, "status": wanted})
+    _update_by_id(session, Invoice, changes)
 
 
 def _write_charge_sets(plan: _Plan, session: Session, invoice_ids: dict[str, int], load_ids: dict[str, int],

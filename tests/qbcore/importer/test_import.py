@@ -19,6 +19,7 @@ from qbcore.models import (
     Customer,
     EntityType,
     Invoice,
+    Load,
     Payment,
     PaymentApplication,
     Role,
@@ -204,3 +205,50 @@ def test_ten_thousand_invoice_lines_import_in_one_go_and_a_second_run_changes_no
     assert sum(s.created + s.updated for s in second.summary.values()) == 0
     with factory() as session:
         assert session.scalar(select(func.sum(Invoice.total))) == total
+
+
+def test_imported_money_settles_each_invoice_status(demo_factory, files):
+    _import(demo_factory, files)
+    with demo_factory() as session:
+        statuses = {n: s for n, s in session.execute(
+            select(Invoice.number, Invoice.status).where(Invoice.number.like("INV-9%")))}
+    assert statuses == {"INV-900001": "paid", "INV-900002": "partially_paid", "INV-900003": "partially_paid"}
+    rows = read_rows(FileKind.PAYMENTS)
+    files[FileKind.PAYMENTS] = to_csv([r for r in rows if r["invoice_number"] != "INV-900001"]
+                                      + [{**rows[0], "invoice_number": "", "applied_amount": ""}])
+    _import(demo_factory, files)
+    with demo_factory() as session:
+        assert session.scalar(select(Invoice.status).where(Invoice.number == "INV-900001")) == "approved"
+
+
+def test_a_corrected_container_updates_the_load_and_marks_its_synced_invoice_out_of_date(demo_factory, files):
+    _import(demo_factory, files)
+    with transaction(demo_factory) as session:
+        invoice_id = session.scalar(select(Invoice.id).where(Invoice.number == "INV-900003"))
+        session.execute(update(SyncRecord).where(
+            SyncRecord.entity_type == EntityType.INVOICE.value, SyncRecord.entity_id == invoice_id
+        ).values(status=SyncStatus.SYNCED.value, qbo_id="903"))
+    rows = read_rows(FileKind.INVOICES)
+    for row in rows:
+        if row["load_number"] == "L900004":
+            row["container_number"] = "TGHU8811228"
+    files[FileKind.INVOICES] = to_csv(rows)
+    result = _import(demo_factory, files)
+    assert result.counts()["loads"]["updated"] == 1
+    assert result.counts()["invoices"] == {"created": 0, "updated": 0, "unchanged": 3, "out_of_date": 1}
+    with demo_factory() as session:
+        assert session.scalar(select(SyncRecord.status).where(
+            SyncRecord.entity_type == EntityType.INVOICE.value, SyncRecord.entity_id == invoice_id)) == "out_of_date"
+
+
+def test_a_load_already_billed_to_another_customer_is_refused(demo_factory, files):
+    with demo_factory() as session:
+        load_number, owner = session.execute(
+            select(Load.load_number, Customer.code).join(Customer, Customer.id == Load.customer_id).limit(1)).one()
+    rows = read_rows(FileKind.INVOICES)
+    for row in rows:
+        if row["load_number"] == "L900004":
+            row["load_number"] = load_number
+    files[FileKind.INVOICES] = to_csv(rows)
+    result = _import(demo_factory, files)
+    assert any(e.column == "load_number" and f"belongs to customer {owner}" in e.message for e in result.errors)
