@@ -194,6 +194,14 @@ def run_pull(factory: sessionmaker[Session], config: Config, *, gateway: QboGate
     return run.summary(stopped=stop.is_set())
 
 
+def refresh_book_close_date(factory: sessionmaker[Session], gateway: QboGateway) -> date | None:
+    """Read QuickBooks' closing date now and remember it (Month-end page button)."""
+    close_date = read_book_close_date(gateway)
+    with factory() as session, session.begin():
+        save_book_close_date(session, close_date)
+    return close_date
+
+
 # -- as a job ---------------------------------------------------------------------------------------------------
 def enqueue_pull(session: Session, actor: Actor, *, reason: str | None = None) -> Job:
     """Queue a pull (operator); a pull already waiting in the queue is reused, so bursts of webhooks queue one."""

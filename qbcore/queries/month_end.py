@@ -1,0 +1,203 @@
+"""Month-end readiness: per month, what is not in QuickBooks yet, what drifted, what the closing date blocks."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import extract, func, select
+from sqlalchemy.orm import Session
+
+from qbcore.models import (
+    CreditMemo,
+    Drift,
+    EntityType,
+    Invoice,
+    InvoiceStatus,
+    Payment,
+    PulledPayment,
+    PulledPaymentStatus,
+    SyncRecord,
+    SyncStatus,
+)
+from qbcore.pull.bookmark import get_book_close_date
+
+ZERO = Decimal("0.00")
+UNSYNCED = (SyncStatus.NEVER_SYNCED.value, SyncStatus.PENDING.value, SyncStatus.OUT_OF_DATE.value)
+PROBLEM = {"unsynced": UNSYNCED, "failed": (SyncStatus.FAILED.value,), "blocked": (SyncStatus.BLOCKED.value,)}
+WAITING = (*UNSYNCED, SyncStatus.FAILED.value, SyncStatus.BLOCKED.value)
+
+
+@dataclass(frozen=True)
+class _Source:
+    entity_type: EntityType
+    model: Any
+    day: Any
+    amount: Any
+    number: Any
+
+
+SOURCES = (
+    _Source(EntityType.INVOICE, Invoice, Invoice.invoice_date, Invoice.total, Invoice.number),
+    _Source(EntityType.CREDIT_MEMO, CreditMemo, CreditMemo.memo_date, CreditMemo.total, CreditMemo.number),
+    _Source(EntityType.PAYMENT, Payment, Payment.payment_date, Payment.amount, Payment.number),
+)
+
+
+@dataclass(frozen=True)
+class Tally:
+    """A count and a dollar total."""
+
+    count: int = 0
+    amount: Decimal = ZERO
+
+    def __add__(self, other: Tally) -> Tally:
+        return Tally(self.count + other.count, self.amount + other.amount)
+
+
+@dataclass(frozen=True)
+class ChecklistItem:
+    """One line of a month's close checklist."""
+
+    label: str
+    done: bool
+    detail: str
+
+
+@dataclass(frozen=True)
+class MonthReadiness:
+    """One accounting month."""
+
+    month: str  # YYYY-MM
+    records: int
+    unsynced: Tally
+    failed: Tally
+    blocked: Tally
+    drifted: Tally
+    proposals: Tally
+    closed_conflicts: Tally
+    checklist: list[ChecklistItem] = field(default_factory=list)
+
+    @property
+    def is_clean(self) -> bool:
+        """All synced, no drift, no proposals pending, nothing the closing date would refuse."""
+        return all(item.done for item in self.checklist)
+
+
+@dataclass(frozen=True)
+class ClosedPeriodRecord:
+    """A record QuickBooks' closing date will refuse (6200) when it is sent: fix the date or reopen the period."""
+
+    entity_type: str
+    entity_id: int
+    number: str
+    day: date
+    amount: Decimal
+    status: str
+
+
+def _month(year: Any, month: Any) -> str:
+    return f"{int(year):04d}-{int(month):02d}"
+
+
+def _by_month(session: Session, source: _Source, where: list[Any]) -> dict[str, Tally]:
+    year, month = extract("year", source.day), extract("month", source.day)
+    rows = session.execute(
+        select(year, month, func.count(), func.coalesce(func.sum(source.amount), 0))
+        .select_from(source.model)
+        .join(SyncRecord, (SyncRecord.entity_id == source.model.id)
+              & (SyncRecord.entity_type == source.entity_type.value))
+        .where(*where).group_by(year, month)).all()
+    return {_month(y, m): Tally(int(n), Decimal(str(total)).quantize(Decimal("0.01"))) for y, m, n, total in rows}
+
+
+def _in_books(source: _Source) -> list[Any]:
+    # Drafts and voided invoices never go to QuickBooks; they are not part of the month's close.
+    if source.entity_type is EntityType.INVOICE:
+        return [Invoice.status.not_in([InvoiceStatus.DRAFT.value, InvoiceStatus.VOID.value])]
+    return []
+
+
+def list_month_readiness(session: Session, *, close_date: date | None = None, months: int | None = None
+                         ) -> list[MonthReadiness]:
+    """Per month (newest first): count and total of unsynced, failed, blocked, drifted records; a checklist."""
+    close_date = close_date if close_date is not None else get_book_close_date(session)
+    counted: dict[str, dict[str, Tally]] = defaultdict(lambda: defaultdict(Tally))
+    records: dict[str, int] = defaultdict(int)
+    for source in SOURCES:
+        base = [*_in_books(source), SyncRecord.status != SyncStatus.CLEARED.value]
+        for month, tally in _by_month(session, source, base).items():
+            records[month] += tally.count
+        for name, statuses in PROBLEM.items():
+            for month, tally in _by_month(session, source, [*base, SyncRecord.status.in_(statuses)]).items():
+                counted[month][name] += tally
+        if close_date is not None:
+            for month, tally in _by_month(session, source, [*base, SyncRecord.status.in_(WAITING),
+                                                            source.day <= close_date]).items():
+                counted[month]["closed"] += tally
+        drift_rows = session.execute(
+            select(extract("year", source.day), extract("month", source.day), func.count(Drift.id),
+                   func.coalesce(func.sum(source.amount), 0))
+            .select_from(Drift).join(source.model, source.model.id == Drift.entity_id)
+            .where(Drift.entity_type == source.entity_type.value, Drift.resolved_at.is_(None))
+            .group_by(extract("year", source.day), extract("month", source.day))).all()
+        for y, m, n, total in drift_rows:
+            counted[_month(y, m)]["drifted"] += Tally(int(n), Decimal(str(total)).quantize(Decimal("0.01")))
+    proposal_rows = session.execute(
+        select(extract("year", Invoice.invoice_date), extract("month", Invoice.invoice_date), func.count(),
+               func.coalesce(func.sum(PulledPayment.amount), 0))
+        .select_from(PulledPayment).join(Invoice, Invoice.id == PulledPayment.invoice_id)
+        .where(PulledPayment.status == PulledPaymentStatus.PROPOSED.value)
+        .group_by(extract("year", Invoice.invoice_date), extract("month", Invoice.invoice_date))).all()
+    for y, m, n, total in proposal_rows:
+        counted[_month(y, m)]["proposals"] += Tally(int(n), Decimal(str(total)).quantize(Decimal("0.01")))
+    result = []
+    for month in sorted(set(records) | set(counted), reverse=True)[:months]:
+        c = counted[month]
+        result.append(MonthReadiness(
+            month=month, records=records.get(month, 0), unsynced=c["unsynced"], failed=c["failed"],
+            blocked=c["blocked"], drifted=c["drifted"], proposals=c["proposals"], closed_conflicts=c["closed"],
+            checklist=checklist(c, close_date)))
+    return result
+
+
+def checklist(c: dict[str, Tally], close_date: date | None) -> list[ChecklistItem]:
+    """The close checklist of one month from its tallies (pure)."""
+    waiting = c["unsynced"] + c["failed"] + c["blocked"]
+    return [
+        ChecklistItem("Every record is in QuickBooks", waiting.count == 0,
+                      f"{c['unsynced'].count} unsynced, {c['failed'].count} failed, {c['blocked'].count} blocked "
+                      f"({waiting.amount:,.2f})" if waiting.count else "all synced"),
+        ChecklistItem("No drift from QuickBooks", c["drifted"].count == 0,
+                      f"{c['drifted'].count} voided, deleted or edited in QuickBooks" if c["drifted"].count
+                      else "none"),
+        ChecklistItem("No pulled payment waiting for a decision", c["proposals"].count == 0,
+                      f"{c['proposals'].count} to accept or reject ({c['proposals'].amount:,.2f})"
+                      if c["proposals"].count else "none"),
+        ChecklistItem("Nothing waiting falls inside QuickBooks' closed period", c["closed"].count == 0,
+                      f"{c['closed'].count} records dated on or before {close_date} will be refused (6200)"
+                      if c["closed"].count else ("books not closed" if close_date is None
+                                                 else f"closed through {close_date}")),
+    ]
+
+
+def list_closed_period_records(session: Session, *, close_date: date | None = None, limit: int = 5000
+                               ) -> list[ClosedPeriodRecord]:
+    """Waiting records dated on or before the closing date: QuickBooks will refuse them, so flag them before sending."""
+    close_date = close_date if close_date is not None else get_book_close_date(session)
+    if close_date is None:
+        return []
+    out: list[ClosedPeriodRecord] = []
+    for source in SOURCES:
+        rows = session.execute(
+            select(source.model.id, source.number, source.day, source.amount, SyncRecord.status)
+            .join(SyncRecord, (SyncRecord.entity_id == source.model.id)
+                  & (SyncRecord.entity_type == source.entity_type.value))
+            .where(*_in_books(source), SyncRecord.status.in_(WAITING), source.day <= close_date)
+            .order_by(source.day).limit(limit)).all()
+        out.extend(ClosedPeriodRecord(source.entity_type.value, rid, number, day, Decimal(str(amount)), str(status))
+                   for rid, number, day, amount, status in rows)
+    return out

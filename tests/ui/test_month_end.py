@@ -1,0 +1,38 @@
+"""Month-end page (AppTest): months with their checklist, and records the closing date will refuse."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import select
+
+from qbcore.db import transaction
+from qbcore.models import Invoice
+from qbcore.pull.bookmark import save_book_close_date
+from tests.ui.conftest import open_page
+
+PAGE = "8_Month_End.py"
+
+
+def test_months_show_what_keeps_them_from_closing(home, demo_factory) -> None:
+    at = open_page(home, PAGE)
+    assert not at.exception
+    table = at.dataframe[0].value
+    assert list(table.columns[:4]) == ["Month", "Ready", "Records", "Unsynced"]
+    assert (table["Ready"] == "❌").all()  # nothing synced yet in the demo book
+    assert any("Every record is in QuickBooks" in str(e.value) for e in at.error)
+
+
+def test_records_inside_the_closed_period_are_flagged_before_they_are_sent(home, demo_factory) -> None:
+    with transaction(demo_factory) as session:
+        first = session.scalar(select(Invoice.invoice_date).order_by(Invoice.invoice_date).limit(1))
+        save_book_close_date(session, first)
+    at = open_page(home, PAGE)
+    assert not at.exception
+    assert "will be refused" in at.warning[0].value or "refuses them" in at.warning[0].value
+    flagged = at.dataframe[1].value
+    assert set(flagged["Date"]) <= {first.isoformat()} and len(flagged) >= 1
+    assert "closing date" in at.markdown[0].value and first.isoformat() in at.markdown[0].value
+    month = date.fromisoformat(first.isoformat()).strftime("%Y-%m")
+    at.selectbox(key="month_end_month").select(month).run()
+    assert any("closed period" in str(e.value) and "refused" in str(e.value) for e in at.error)
