@@ -70,8 +70,12 @@ def parse_csv(kind: FileKind, data: bytes) -> ParsedFile:
                 parsed.errors.append(RowError(kind, 1, name, f"the column {name} appears twice in the header."))
             seen.add(name)
         missing = [c.name for c in COLUMNS[kind] if c.required and c.name not in seen]
+        looks_like = next((other for other in FileKind if other is not kind and missing
+                           and all(c.name in seen for c in COLUMNS[other] if c.required)), None)
+        hint = f" This looks like the {looks_like.value.replace('_', ' ')} file." if looks_like else ""
         for name in missing:
-            parsed.errors.append(RowError(kind, 1, name, f"the required column {name} is missing from the header."))
+            parsed.errors.append(RowError(kind, 1, name,
+                                          f"the required column {name} is missing from the header.{hint}"))
         parsed.ignored_columns = [n for n in names if n and n not in known]
         if parsed.errors:
             return parsed

@@ -132,6 +132,13 @@ def test_a_broken_file_is_one_clear_error_and_nothing_is_written(factory, name, 
         assert book_state(session) == before
 
 
+def test_a_file_given_as_the_wrong_kind_says_which_kind_it_looks_like(factory):
+    with transaction(factory) as session:
+        result = import_files({INV: sample_files()[PAY]}, session=session, actor=LOCAL_ADMIN)
+    assert result.errors[0].row == 1
+    assert "This looks like the payments file." in result.errors[0].message
+
+
 def test_every_error_is_counted_but_only_the_first_two_hundred_are_listed(factory):
     rows = [{"customer_code": f"C{i}", "name": ""} for i in range(450)]
     with transaction(factory) as session:
