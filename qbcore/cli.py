@@ -1,4 +1,4 @@
-"""The `qbsync` command line: init, demo, sandbox, sync, worker, problems."""
+"""The `qbsync` command line: init, demo, sandbox, sync, worker, pull, problems."""
 
 from __future__ import annotations
 
@@ -188,6 +188,31 @@ def worker(
         stop.set()
         ran = 0
     typer.echo(f"worker stopped after {ran} job(s)")
+
+
+@app.command()
+def pull(
+    wait: Annotated[bool, typer.Option("--wait/--queue", help="Pull here and wait (default), or queue a job")] = True,
+) -> None:
+    """Pull changes from QuickBooks: payments applied there, voids, deletions and edits (resumes from its bookmark)."""
+    from qbcore.access import SYSTEM
+    from qbcore.errors import QboCallError
+    from qbcore.pull import enqueue_pull, run_pull
+    from qbcore.qbo.tokens import NotConnected, ReconnectRequired
+
+    config, factory = _config_and_factory()
+    if not wait:
+        with transaction(factory) as session:
+            job_id = enqueue_pull(session, SYSTEM, reason="qbsync pull --queue").id
+        typer.echo(f"queued pull job {job_id}; a worker will run it")
+        return
+    try:
+        summary = run_pull(factory, config)
+    except (NotConnected, ReconnectRequired) as exc:
+        _fail(str(exc))
+    except QboCallError as exc:
+        _fail(f"QuickBooks: {exc.error.message} (pages already read are kept; run again to resume)")
+    typer.echo(summary.sentence())
 
 
 @app.command()
