@@ -9,7 +9,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, insert, select, text
 from sqlalchemy.orm import Session
 
 from qbcore.containers import make_container_number
@@ -366,12 +366,24 @@ def write_demo_book(session: Session, *, invoices: int, seed: int, as_of: date |
         for start in range(0, len(rows), CHUNK):
             _bulk_insert(session, model, rows[start:start + CHUNK])
     _mark_paid(session, paid_status)
+    _advance_id_sequences(session, (Customer, ChargeCode, Load, Invoice, ChargeSet, ChargeLine, CreditMemo,
+                                    CreditMemoLine, CreditMemoApplication, Payment, PaymentApplication))
     ensure_sync_records(session)
     return DemoSummary(
         customers=len(book.customers), charge_codes=len(book.codes), loads=counts["loads"],
         invoices=len(open_invoices), charge_lines=counts["lines"], payments=len(payments),
         credit_memos=len(credit_rows),
     )
+
+
+def _advance_id_sequences(session: Session, models: tuple[type, ...]) -> None:
+    """Move PostgreSQL's id sequences past the ids the demo wrote itself, so later inserts don't collide."""
+    if session.connection().dialect.name != "postgresql":
+        return
+    for model in models:
+        table = model.__table__.name  # type: ignore[attr-defined]
+        next_id = f"COALESCE((SELECT MAX(id) FROM {table}), 0) + 1"
+        session.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), {next_id}, false)"))
 
 
 def _mark_paid(session: Session, paid_status: dict[int, str]) -> None:

@@ -124,3 +124,12 @@ def test_every_billing_record_starts_with_a_never_synced_record(demo_factory):
     assert by_type[EntityType.INVOICE.value] == invoices
     assert set(by_type) == {e.value for e in EntityType}
     assert statuses == {SyncStatus.NEVER_SYNCED.value}
+
+
+def test_records_added_after_the_demo_get_fresh_ids(demo_factory):
+    with transaction(demo_factory) as session:
+        customer = Customer(code="NEW-1", name="New Customer")
+        session.add(customer)
+        session.flush()
+        newest = session.scalar(select(func.max(Customer.id)))
+    assert customer.id == newest
