@@ -155,12 +155,13 @@ def apply_payments(session: Session, rows: Sequence[dict[str, Any]], settings: S
         for pulled in session.scalars(select(PulledPayment).where(PulledPayment.qbo_payment_id.in_(chunk))):
             existing[(pulled.qbo_payment_id, pulled.qbo_invoice_id)] = pulled
     touched: set[int] = set()
+    context = load_drift_context(session, EntityType.PAYMENT, list(ours.values()), settings)
     for row in rows:
         qbo_id = str(row.get("Id") or "")
         if not qbo_id:
             continue
         if qbo_id in ours:
-            counts.drifts += _drift_of_ours(session, EntityType.PAYMENT, ours[qbo_id], row)
+            counts.drifts += drift_of(session, context, ours[qbo_id], row)
             continue
         gone = is_deleted(row) or is_voided(row)
         wanted = {} if gone else invoice_lines(row)
@@ -235,24 +236,56 @@ class _Expected:
     amount: Decimal
     number: str | None
     customer_qbo_id: str | None
+    customer_name: str | None
 
 
-def _expected(session: Session, entity_type: EntityType, entity_id: int, settings: SyncSettings
-              ) -> _Expected | None:
-    """What we pushed, from the billing record (its sync record is SYNCED, so the billing row has not changed)."""
-    model: Any = {EntityType.INVOICE: Invoice, EntityType.CREDIT_MEMO: CreditMemo,
-                  EntityType.PAYMENT: Payment}[entity_type]
-    row = session.get(model, entity_id)
-    if row is None:
-        return None
-    amount = row.amount if entity_type is EntityType.PAYMENT else row.total
-    customer = session.scalar(select(SyncRecord.qbo_id).where(
-        SyncRecord.entity_type == EntityType.CUSTOMER.value, SyncRecord.entity_id == row.customer_id))
-    if entity_type is EntityType.PAYMENT:
-        number = row.number[:21]
-    else:
-        number = row.number if settings.invoice_numbering == "billing" else None
-    return _Expected(amount=money(amount), number=number, customer_qbo_id=customer)
+_MODELS: dict[EntityType, Any] = {EntityType.INVOICE: Invoice, EntityType.CREDIT_MEMO: CreditMemo,
+                                  EntityType.PAYMENT: Payment}
+
+
+@dataclass
+class DriftContext:
+    """What one page's drift checks need, read in bulk: what we pushed, and the drifts already open."""
+
+    entity_type: EntityType
+    expected: dict[int, _Expected]
+    open_drifts: dict[str, list[Drift]]
+
+
+def load_drift_context(session: Session, entity_type: EntityType, records: Sequence[SyncRecord],
+                       settings: SyncSettings) -> DriftContext:
+    """Expected amount/number/customer per record (its sync record is SYNCED, so the billing row is what we pushed)."""
+    model = _MODELS[entity_type]
+    amount_col = model.amount if entity_type is EntityType.PAYMENT else model.total
+    ids = [r.entity_id for r in records]
+    rows: list[Any] = []
+    for start in range(0, len(ids), CHUNK):
+        rows.extend(session.execute(select(model.id, amount_col, model.number, model.customer_id).where(
+            model.id.in_(ids[start:start + CHUNK]))).all())
+    customer_ids = list({r[3] for r in rows})
+    customers: dict[int, tuple[str | None, str]] = {}
+    for start in range(0, len(customer_ids), CHUNK):
+        chunk = customer_ids[start:start + CHUNK]
+        names = dict(session.execute(select(Customer.id, Customer.name).where(Customer.id.in_(chunk))).all())
+        linked = dict(session.execute(select(SyncRecord.entity_id, SyncRecord.qbo_id).where(
+            SyncRecord.entity_type == EntityType.CUSTOMER.value, SyncRecord.entity_id.in_(chunk))).all())
+        for cid in chunk:
+            customers[cid] = (linked.get(cid), names.get(cid, ""))
+    expected = {}
+    for entity_id, amount, number, customer_id in rows:
+        if entity_type is EntityType.PAYMENT:
+            doc = number[:21]
+        else:
+            doc = number if settings.invoice_numbering == "billing" else None
+        qbo_customer, name = customers.get(customer_id, (None, ""))
+        expected[entity_id] = _Expected(money(amount), doc, str(qbo_customer) if qbo_customer else None, name)
+    open_drifts: dict[str, list[Drift]] = defaultdict(list)
+    qbo_ids = [str(r.qbo_id) for r in records]
+    for chunk in _chunks(qbo_ids):
+        for drift in session.scalars(select(Drift).where(Drift.entity_type == entity_type.value,
+                                                         Drift.qbo_id.in_(chunk), Drift.resolved_at.is_(None))):
+            open_drifts[drift.qbo_id].append(drift)
+    return DriftContext(entity_type, expected, open_drifts)
 
 
 def summarize_qbo(row: dict[str, Any]) -> dict[str, Any]:
@@ -262,13 +295,6 @@ def summarize_qbo(row: dict[str, Any]) -> dict[str, Any]:
             "customer": ref.get("name") or ref.get("value"), "customer_id": ref.get("value"),
             "balance": str(money(row.get("Balance"))) if "Balance" in row else None,
             "note": row.get("PrivateNote")}
-
-
-def _customer_name(session: Session, qbo_id: str | None) -> str | None:
-    if not qbo_id:
-        return None
-    return session.scalar(select(Customer.name).join(SyncRecord, SyncRecord.entity_id == Customer.id).where(
-        SyncRecord.entity_type == EntityType.CUSTOMER.value, SyncRecord.qbo_id == qbo_id))
 
 
 def _edits(expected: _Expected, row: dict[str, Any]) -> list[str]:
@@ -285,49 +311,45 @@ def _edits(expected: _Expected, row: dict[str, Any]) -> list[str]:
     return changes
 
 
-def _open_drifts(session: Session, entity_type: EntityType, qbo_id: str) -> list[Drift]:
-    return list(session.scalars(select(Drift).where(Drift.entity_type == entity_type.value, Drift.qbo_id == qbo_id,
-                                                    Drift.resolved_at.is_(None))))
-
-
-def record_drift(session: Session, entity_type: EntityType, record: SyncRecord, kind: DriftKind, *,
+def record_drift(session: Session, context: DriftContext, record: SyncRecord, kind: DriftKind, *,
                  before: Any, after: Any, summary: str) -> bool:
     """Store (or refresh) one open drift; True when it is new."""
-    for drift in _open_drifts(session, entity_type, str(record.qbo_id)):
+    opened = context.open_drifts.setdefault(str(record.qbo_id), [])
+    for drift in opened:
         if drift.kind == kind.value:
             drift.after, drift.summary = after, summary
             return False
-    session.add(Drift(entity_type=entity_type.value, entity_id=record.entity_id, qbo_id=str(record.qbo_id),
-                      kind=kind, before=before, after=after, summary=summary))
-    write_audit(session, SYSTEM, "detect_drift", target_type=entity_type.value, target_id=record.entity_id,
+    drift = Drift(entity_type=context.entity_type.value, entity_id=record.entity_id, qbo_id=str(record.qbo_id),
+                  kind=kind, before=before, after=after, summary=summary)
+    session.add(drift)
+    opened.append(drift)
+    write_audit(session, SYSTEM, "detect_drift", target_type=context.entity_type.value, target_id=record.entity_id,
                 before=before, after=after, reason=summary)
     return True
 
 
-def _drift_of_ours(session: Session, entity_type: EntityType, record: SyncRecord, row: dict[str, Any],
-                   settings: SyncSettings | None = None) -> int:
+def drift_of(session: Session, context: DriftContext, record: SyncRecord, row: dict[str, Any]) -> int:
     """Drift of one record we pushed; returns 1 when a new drift was stored."""
-    label = entity_type.value.replace("_", " ")
+    label = context.entity_type.value.replace("_", " ").capitalize()
     if is_deleted(row):
-        return int(record_drift(session, entity_type, record, DriftKind.DELETE, before={"qbo_id": record.qbo_id},
-                                after={"status": "Deleted"}, summary=f"{label.capitalize()} deleted in QuickBooks"))
-    expected = _expected(session, entity_type, record.entity_id, settings or SyncSettings())
+        return int(record_drift(session, context, record, DriftKind.DELETE, before={"qbo_id": record.qbo_id},
+                                after={"status": "Deleted"}, summary=f"{label} deleted in QuickBooks"))
+    expected = context.expected.get(record.entity_id)
     if expected is None:
         return 0
-    before = {"amount": str(expected.amount), "number": expected.number,
-              "customer": _customer_name(session, expected.customer_qbo_id)}
+    before = {"amount": str(expected.amount), "number": expected.number, "customer": expected.customer_name}
     if is_voided(row) and expected.amount != 0:
-        return int(record_drift(session, entity_type, record, DriftKind.VOID, before=before, after=summarize_qbo(row),
-                                summary=f"{label.capitalize()} voided in QuickBooks (was {expected.amount:,.2f})"))
+        return int(record_drift(session, context, record, DriftKind.VOID, before=before, after=summarize_qbo(row),
+                                summary=f"{label} voided in QuickBooks (was {expected.amount:,.2f})"))
     if record.status != SyncStatus.SYNCED.value:
         return 0  # edited here since the push: the next push decides, not QuickBooks' copy
     changes = _edits(expected, row)
     if changes:
-        return int(record_drift(session, entity_type, record, DriftKind.EDIT, before=before, after=summarize_qbo(row),
+        return int(record_drift(session, context, record, DriftKind.EDIT, before=before, after=summarize_qbo(row),
                                 summary=f"Edited in QuickBooks: {'; '.join(changes)}"))
     # Back in line with what we pushed (re-pushed, or edited back): an open edit drift is over.
-    for drift in _open_drifts(session, entity_type, str(record.qbo_id)):
-        if drift.kind == DriftKind.EDIT.value:
+    for drift in context.open_drifts.get(str(record.qbo_id), []):
+        if drift.kind == DriftKind.EDIT.value and drift.resolved_at is None:
             drift.resolved_at, drift.resolved_by = utcnow(), SYSTEM.email
     return 0
 
@@ -337,11 +359,11 @@ def detect_drift(session: Session, entity_type: EntityType, rows: Sequence[dict[
     """Compare changed invoices or credit memos with what we pushed; store voids, deletions and edits."""
     counts = ApplyCounts(changes=len(rows))
     records = linked_records(session, entity_type, [str(r.get("Id")) for r in rows if r.get("Id")])
+    context = load_drift_context(session, entity_type, list(records.values()), settings)
     for row in rows:
         record = records.get(str(row.get("Id") or ""))
-        if record is None:
-            continue
-        counts.drifts += _drift_of_ours(session, entity_type, record, row, settings)
+        if record is not None:
+            counts.drifts += drift_of(session, context, record, row)
     return counts
 
 
@@ -350,6 +372,7 @@ def missing_records(session: Session, entity_type: EntityType, present: set[str]
     """Synced records QuickBooks no longer has (found by an existence check): deletion drift."""
     counts = ApplyCounts()
     records = linked_records(session, entity_type, [q for q in checked if q not in present])
+    context = load_drift_context(session, entity_type, list(records.values()), SyncSettings())
     for record in records.values():
-        counts.drifts += _drift_of_ours(session, entity_type, record, {"Id": record.qbo_id, "status": "Deleted"})
+        counts.drifts += drift_of(session, context, record, {"Id": record.qbo_id, "status": "Deleted"})
     return counts

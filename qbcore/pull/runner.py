@@ -38,7 +38,8 @@ PULL_LABEL = "Pull changes from QuickBooks"
 # Payments first: they are what finance waits for; then the forms whose drift we watch.
 PULL_ENTITIES = ("Payment", "Invoice", "CreditMemo")
 FORM_TYPES = {"Invoice": EntityType.INVOICE, "CreditMemo": EntityType.CREDIT_MEMO}
-LOOKBACK = timedelta(days=30)  # CDC's documented look-back; a first pull starts here
+LOOKBACK = timedelta(days=30)
+SETTLED = timedelta(seconds=60)  # CDC's documented look-back; a first pull starts here
 
 Progress = Callable[["PullSummary"], None]
 
@@ -139,7 +140,11 @@ def _pull_entity(factory: sessionmaker[Session], gateway: QboGateway, entity: st
             else:
                 # Narrow the window to start at the newest change seen; what shares its second is re-read (harmless).
                 next_since = parse_moment(newest)
+        elif newest and page.server_time and page.server_time - parse_moment(newest) > SETTLED:
+            # That second is long past on QuickBooks' clock: nothing new can carry it, so step past it.
+            next_since = max(since, next_second(newest))
         else:
+            # Recent: another change may still land in the same second, so the next pull re-reads it (harmless).
             next_since = max(since, parse_moment(newest)) if newest else since
         with factory() as session, session.begin():
             counts = apply_changes(session, entity, rows, settings)

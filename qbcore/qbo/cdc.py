@@ -20,6 +20,7 @@ class ChangePage:
 
     entity: str
     objects: list[dict[str, Any]]
+    server_time: datetime | None = None
 
     @property
     def is_full(self) -> bool:
@@ -57,7 +58,11 @@ def fetch_changes(gateway: QboGateway, entity: str, changed_since: datetime) -> 
             rows = (group or {}).get(entity)
             if isinstance(rows, list):
                 objects.extend(r for r in rows if isinstance(r, dict))
-    return ChangePage(entity=entity, objects=objects)
+    try:
+        server_time = parse_moment(str(data["time"])) if data.get("time") else None
+    except ValueError:
+        server_time = None
+    return ChangePage(entity=entity, objects=objects, server_time=server_time)
 
 
 def fetch_changed_at(gateway: QboGateway, entity: str, moment: str) -> list[dict[str, Any]]:
