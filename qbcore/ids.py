@@ -95,6 +95,12 @@ def _check_reason(reason: str | None, action: str) -> str:
     return text
 
 
+def _describe_ids(record_ids: Sequence[int]) -> str:
+    """The refused targets for the audit log, within its 64-character target column."""
+    text = ",".join(str(i) for i in record_ids)
+    return text if len(text) <= 64 else f"{len(record_ids):,} records from {min(record_ids)}"
+
+
 def _label(record: LinkedRecord) -> str:
     return f"{label_entity(record.entity_type).lower()} {record.number_or_name}"
 
@@ -103,7 +109,7 @@ def remove_qbo_ids(session: Session, actor: Actor, record_ids: Sequence[int], *,
                    audit_factory: sessionmaker[Session] | None = None) -> list[IdChange]:
     """Clear the QuickBooks id of each record (admin only) so it re-syncs; one audit event per record."""
     require_role(actor, Role.ADMIN, "remove_qbo_id", audit_factory=audit_factory, target_type="sync_records",
-                 target_id=",".join(str(i) for i in list(record_ids)[:20]))
+                 target_id=_describe_ids(record_ids))
     text = _check_reason(reason, "remove a QuickBooks id")
     ids = list(dict.fromkeys(int(i) for i in record_ids))
     if not ids:

@@ -267,3 +267,11 @@ def test_no_twin_is_created_in_quickbooks_by_any_check(book):
     with book.factory() as session:
         assert session.scalar(select(func.count()).select_from(AuditEvent)
                               .where(AuditEvent.action.like("%qbo_id"))) == 0
+
+
+def test_a_refused_bulk_remove_of_many_records_is_audited_within_the_target_column(book):
+    many = [book.linked.id, *range(100_000, 100_040)]
+    with pytest.raises(PermissionDenied), book.factory() as session, session.begin():
+        remove_qbo_ids(session, VIEWER, many, reason="x", audit_factory=book.factory)
+    [event] = _audit(book.factory, "remove_qbo_id")
+    assert event.target_id == f"41 records from {book.linked.id}"
