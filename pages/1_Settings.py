@@ -8,6 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from qbcore.access import PermissionDenied, is_allowed, require_role
+from qbcore.config import ConfigError
 from qbcore.db import transaction
 from qbcore.errors import QboCallError
 from qbcore.mappings import (
@@ -165,7 +166,7 @@ def get_lists(state: ConnectionState) -> QboLists | None:
         except QboCallError as exc:
             st.warning(f"Could not read lists from QuickBooks: {exc.error.message} Ids can still be typed.")
             return None
-        except (NotConnected, ReconnectRequired) as exc:
+        except (NotConnected, ReconnectRequired, ConfigError) as exc:
             st.warning(f"Could not read lists from QuickBooks: {exc}")
             return None
     return st.session_state[LISTS_KEY]

@@ -131,6 +131,8 @@ def show_preview(invoice_id: int, changes: dict, custom: list[CustomFieldChoice]
         with st.expander(f"Charge set {charge_set.position} · load {charge_set.load_number}", expanded=True):
             st.caption("Load text added to the Description")
             st.code(charge_set.load_text or "(no load fields chosen)", language=None, wrap_lines=True)
+            for line in charge_set.lines:
+                st.text(f"{line.product}: {line.description}")
     st.subheader("As QuickBooks shows it")
     st.dataframe(pd.DataFrame([{
         "#": index, "Product/Service": line.product, "Description": line.description, "Qty": float(line.quantity),

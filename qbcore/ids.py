@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from qbcore.access import Actor, require_role, write_audit
+from qbcore.config import ConfigError
 from qbcore.errors import QboCallError
 from qbcore.mapping.names import DISPLAY_NAME_MAX, clean_name
 from qbcore.models import EntityType, Role, SyncRecord, SyncStatus, utcnow
@@ -197,7 +198,7 @@ def check_override(session: Session, gateway: QboGateway, record_id: int, new_qb
     except QboCallError as exc:
         raise IdChangeRefused(f"Could not check the id in QuickBooks: {exc.error.message} "
                               "Nothing was changed; try again.") from None
-    except (NotConnected, ReconnectRequired) as exc:
+    except (NotConnected, ReconnectRequired, ConfigError) as exc:
         raise IdChangeRefused(f"Could not check the id in QuickBooks: {exc} Nothing was changed.") from None
     if qbo is None:
         raise IdChangeRefused(
@@ -274,7 +275,7 @@ def find_relink_candidates(session: Session, gateway: QboGateway, record_id: int
             add(find_by_amount(gateway, record.entity_type, record.amount), "same amount")
     except QboCallError as exc:
         raise IdChangeRefused(f"Could not search QuickBooks: {exc.error.message}") from None
-    except (NotConnected, ReconnectRequired) as exc:
+    except (NotConnected, ReconnectRequired, ConfigError) as exc:
         raise IdChangeRefused(f"Could not search QuickBooks: {exc}") from None
     linked = list_linked_ids(session, record.entity_type, list(found))
     candidates = []

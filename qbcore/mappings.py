@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from qbcore.access import Actor, require_role, write_audit
+from qbcore.config import ConfigError
 from qbcore.errors import MappingError, QboCallError
 from qbcore.mapping.item import build_item_payload, item_name
 from qbcore.mapping.refs import QboRefs
@@ -166,7 +167,7 @@ def create_missing_item(factory: sessionmaker[Session], gateway: QboGateway, act
             item = gateway.write("Item", payload, request_id=f"item-{charge_code_id}-{digest}", name=wanted)
     except QboCallError as exc:
         raise MappingChangeRefused(f"QuickBooks did not create the item: {exc.error.message}") from None
-    except (NotConnected, ReconnectRequired) as exc:
+    except (NotConnected, ReconnectRequired, ConfigError) as exc:
         raise MappingChangeRefused(f"QuickBooks is not reachable: {exc}") from None
     with factory() as session, session.begin():
         mapping = save_item_mapping(session, actor, charge_code_id, qbo_item_id=str(item["Id"]),

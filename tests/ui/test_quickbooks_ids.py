@@ -238,3 +238,24 @@ def test_the_relink_assistant_finds_the_twin_and_links_it_through_the_override_c
     at.button(key="ids_check").click().run()
     _confirm(at, "re-linked with the assistant")
     assert _record(linked.factory, linked.spare_id).qbo_id == linked.spare_qbo
+
+
+def test_type_and_status_filters_narrow_the_grid_in_sql(home, linked):
+    at = open_page(home, PAGE, actor=ADMIN)
+    at.checkbox(key="ids_unlinked").check().run()
+    at.multiselect(key="ids_status").set_value([SyncStatus.FAILED]).run()
+    frame = convert_arrow_bytes_to_pandas_df(_grid(at).proto.special_args[0].arrow_dataframe.data.data)
+    assert frame["id"].tolist() == [linked.spare_id]
+    at.multiselect(key="ids_status").set_value([]).run()
+    box = at.selectbox(key="ids_entity")
+    box.select_index(box.options.index("Customer")).run()
+    frame = convert_arrow_bytes_to_pandas_df(_grid(at).proto.special_args[0].arrow_dataframe.data.data)
+    assert set(frame["entity"]) == {"Customer"}
+
+
+def test_override_when_quickbooks_is_not_connected_says_so_plainly(home, demo_factory, app_env):
+    with transaction(demo_factory) as session:
+        ensure_sync_records(session)
+        record_id = session.scalar(select(SyncRecord.id).where(SyncRecord.entity_type == EntityType.INVOICE))
+    at = _open_override(home, None, record_id, "12")
+    assert "Could not check the id in QuickBooks" in _texts(at.error)
