@@ -131,8 +131,9 @@ def show_preview(invoice_id: int, changes: dict, custom: list[CustomFieldChoice]
         with st.expander(f"Charge set {charge_set.position} · load {charge_set.load_number}", expanded=True):
             st.caption("Load text added to the Description")
             st.code(charge_set.load_text or "(no load fields chosen)", language=None, wrap_lines=True)
+            st.caption("Each line's full Description")
             for line in charge_set.lines:
-                st.text(f"{line.product}: {line.description}")
+                st.text(line.description)
     st.subheader("As QuickBooks shows it")
     st.dataframe(pd.DataFrame([{
         "#": index, "Product/Service": line.product, "Description": line.description, "Qty": float(line.quantity),
@@ -161,7 +162,7 @@ with runtime.factory() as session:
 
 pick, random_button = st.columns([4, 1])
 search = pick.text_input("Find an invoice by number or customer", key="mp_search")
-random_button.button("🎲 Random combined invoice", key="mp_random", on_click=choose_random_invoice)
+random_button.button("Random combined invoice", key="mp_random", on_click=choose_random_invoice)
 with runtime.factory() as session:
     options = find_invoices(session, search or "")
 left, right = st.columns([1, 2])
