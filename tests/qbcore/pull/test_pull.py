@@ -180,3 +180,55 @@ def test_a_pull_runs_as_a_job_and_a_burst_of_requests_queues_one_job(
         assert done.done == summary.changes and done.summary["applied"] == 1
         assert session.scalar(select(func.count(Job.id))) == 1
     assert invoice_status(synced, inv) == "paid"
+
+
+def test_a_pulled_payment_voided_in_quickbooks_later_is_reversed_and_the_invoice_reopens(
+    synced: sessionmaker[Session], connected: Config, qb: QuickBooks
+) -> None:
+    from quickbooks.objects.payment import Payment as QbPayment
+
+    run_pull(synced, connected)
+    (inv, qbo, total), = open_synced_invoices(synced, 1)
+    payment_id = pay_in_quickbooks(qb, qbo, total)
+    run_pull(synced, connected)
+    assert invoice_status(synced, inv) == "paid"
+
+    QbPayment.get(payment_id, qb=qb).void(qb=qb)
+    summary = run_pull(synced, connected)
+
+    assert summary.reversed == 1
+    assert invoice_status(synced, inv) == "approved"
+    assert [p.status for p in pulled(synced)] == ["reversed"]
+
+
+def test_a_credit_memo_deleted_in_quickbooks_shows_as_drift(
+    synced: sessionmaker[Session], connected: Config, qb: QuickBooks
+) -> None:
+    from quickbooks.objects.creditmemo import CreditMemo as QbCreditMemo
+
+    from qbcore.models import EntityType, SyncRecord
+
+    run_pull(synced, connected)
+    with synced() as session:
+        record = session.scalars(select(SyncRecord).where(
+            SyncRecord.entity_type == EntityType.CREDIT_MEMO.value, SyncRecord.qbo_id.is_not(None))).first()
+        assert record is not None
+    QbCreditMemo.get(record.qbo_id, qb=qb).delete(qb=qb)
+    summary = run_pull(synced, connected)
+    assert summary.drifts == 1
+    (drift,) = drifts(synced)
+    assert (drift.entity_type, drift.entity_id, drift.kind) == ("credit_memo", record.entity_id, "delete")
+
+
+def test_the_same_second_fallback_query_is_understood_by_quickbooks(
+    synced: sessionmaker[Session], connected: Config
+) -> None:
+    from qbcore.qbo.cdc import fetch_changed_at, last_updated
+
+    gateway = gateway_for(synced, connected)
+    some = gateway.query("SELECT * FROM Invoice MAXRESULTS 5")
+    moment = last_updated(some[0])
+    assert moment is not None
+    rows = fetch_changed_at(gateway, "Invoice", moment)
+    assert rows and {last_updated(r) for r in rows} == {moment}
+    assert str(some[0]["Id"]) in {str(r["Id"]) for r in rows}
