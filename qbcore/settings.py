@@ -143,7 +143,7 @@ def save_settings(
         row.updated_by = actor.email
     changed = sorted(k for k in after if after[k] != before.get(k))
     write_audit(
-        session, actor, "change_settings", target_type="settings", target_id=",".join(changed),
+        session, actor, "change_settings", target_type="settings", target_id=_KEY,
         before={k: before.get(k) for k in changed}, after={k: after[k] for k in changed}, reason=reason,
     )
     return new
