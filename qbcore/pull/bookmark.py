@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -32,6 +32,10 @@ def load_bookmarks(session: Session) -> dict[str, str]:
 def save_bookmark(session: Session, entity: str, changed_since: str) -> None:
     """Move one entity's bookmark, in the caller's transaction (the same one that applied the page)."""
     bookmarks = load_bookmarks(session)
+    current = bookmarks.get(entity)
+    # Never move back: a slower concurrent pull finishing late must not rewind a newer bookmark.
+    if current and datetime.fromisoformat(current) > datetime.fromisoformat(changed_since):
+        return
     bookmarks[entity] = changed_since
     _set(session, BOOKMARKS_KEY, bookmarks)
 

@@ -30,6 +30,7 @@ from qbcore.qbo.cdc import (
 from qbcore.qbo.gateway import QboGateway
 from qbcore.qbo.tokens import NotConnected, ReconnectRequired
 from qbcore.settings import SyncSettings, load_settings
+from qbcore.sync.lease import acquire_lease, release_lease, renew_lease
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +40,8 @@ PULL_LABEL = "Pull changes from QuickBooks"
 PULL_ENTITIES = ("Payment", "Invoice", "CreditMemo")
 FORM_TYPES = {"Invoice": EntityType.INVOICE, "CreditMemo": EntityType.CREDIT_MEMO}
 LOOKBACK = timedelta(days=30)
-SETTLED = timedelta(seconds=60)  # CDC's documented look-back; a first pull starts here
+SETTLED = timedelta(seconds=60)
+PULL_LEASE = timedelta(minutes=5)  # renewed after every page  # CDC's documented look-back; a first pull starts here
 
 Progress = Callable[["PullSummary"], None]
 
@@ -238,17 +240,36 @@ def _write_job(factory: sessionmaker[Session], job_id: int, summary: PullSummary
 
 
 def run_pull_job(factory: sessionmaker[Session], config: Config, job: Job, *, worker_id: str,
-                 stop_event: threading.Event | None = None, gateway: QboGateway | None = None) -> PullSummary:
+                 stop_event: threading.Event | None = None, gateway: QboGateway | None = None,
+                 wait_for_lease_s: float = 60.0) -> PullSummary:
     """Run one claimed pull job: DONE, PAUSED (reconnect needed), FAILED (QuickBooks error) or QUEUED (stopped)."""
     last = [0.0]
+    lease: list[str] = []
 
     def progress(summary: PullSummary) -> None:
         now = time.monotonic()
         if now - last[0] >= 0.5:
             last[0] = now
             _write_job(factory, job.id, summary)
+            if lease:
+                renew_lease(factory, lease[0], worker_id, PULL_LEASE)
 
     try:
+        if gateway is None:
+            from qbcore.sync.worker import prepare_connection
+
+            if not prepare_connection(factory, config):
+                raise NotConnected("QuickBooks is not connected; connect it in Settings")
+            gateway = QboGateway(factory, config)
+        # One pull per company at a time (several workers): two would apply the same pages side by side.
+        key = f"pull:{gateway.realm_id}"
+        deadline = time.monotonic() + wait_for_lease_s
+        while not acquire_lease(factory, key, worker_id, PULL_LEASE):
+            if time.monotonic() > deadline:
+                _write_job(factory, job.id, PullSummary(), status=JobStatus.QUEUED)
+                return PullSummary(stopped=True)
+            time.sleep(0.5)
+        lease.append(key)
         summary = run_pull(factory, config, gateway=gateway, progress=progress, stop_event=stop_event)
     except (ReconnectRequired, NotConnected) as exc:
         summary = PullSummary(paused=True, error=str(exc))
@@ -259,6 +280,9 @@ def run_pull_job(factory: sessionmaker[Session], config: Config, job: Job, *, wo
         summary = PullSummary(error=exc.error.message)
         _write_job(factory, job.id, summary, status=JobStatus.FAILED, error=exc.error.message)
         return summary
+    finally:
+        if lease:
+            release_lease(factory, lease[0], worker_id)
     log.info("pull job %s by %s: %s", job.id, worker_id, summary.sentence())
     _write_job(factory, job.id, summary, status=JobStatus.QUEUED if summary.stopped else JobStatus.DONE)
     return summary

@@ -232,3 +232,28 @@ def test_the_same_second_fallback_query_is_understood_by_quickbooks(
     rows = fetch_changed_at(gateway, "Invoice", moment)
     assert rows and {last_updated(r) for r in rows} == {moment}
     assert str(some[0]["Id"]) in {str(r["Id"]) for r in rows}
+
+
+def test_a_second_pull_job_waits_while_another_worker_pulls_the_same_company(
+    synced: sessionmaker[Session], connected: Config
+) -> None:
+    from datetime import timedelta
+
+    from qbcore.sync.lease import acquire_lease, release_lease
+
+    gateway = gateway_for(synced, connected)
+    key = f"pull:{gateway.realm_id}"
+    assert acquire_lease(synced, key, "other-worker", timedelta(minutes=5))
+    with transaction(synced) as session:
+        enqueue_pull(session, SYSTEM)
+    job = claim_job(synced, "w2")
+    assert job is not None
+    summary = run_pull_job(synced, connected, job, worker_id="w2", gateway=gateway, wait_for_lease_s=0)
+    with synced() as session:
+        assert summary.stopped and session.get(Job, job.id).status == JobStatus.QUEUED.value
+    release_lease(synced, key, "other-worker")
+    job = claim_job(synced, "w2")
+    assert job is not None
+    run_pull_job(synced, connected, job, worker_id="w2", gateway=gateway)
+    with synced() as session:
+        assert session.get(Job, job.id).status == JobStatus.DONE.value
