@@ -97,6 +97,7 @@ class ClosedPeriodRecord:
     day: date
     amount: Decimal
     status: str
+    sync_record_id: int
 
 
 def _month(year: Any, month: Any) -> str:
@@ -193,11 +194,11 @@ def list_closed_period_records(session: Session, *, close_date: date | None = No
     out: list[ClosedPeriodRecord] = []
     for source in SOURCES:
         rows = session.execute(
-            select(source.model.id, source.number, source.day, source.amount, SyncRecord.status)
+            select(source.model.id, source.number, source.day, source.amount, SyncRecord.status, SyncRecord.id)
             .join(SyncRecord, (SyncRecord.entity_id == source.model.id)
                   & (SyncRecord.entity_type == source.entity_type.value))
             .where(*_in_books(source), SyncRecord.status.in_(WAITING), source.day <= close_date)
             .order_by(source.day).limit(limit)).all()
-        out.extend(ClosedPeriodRecord(source.entity_type.value, rid, number, day, Decimal(str(amount)), str(status))
-                   for rid, number, day, amount, status in rows)
+        out.extend(ClosedPeriodRecord(source.entity_type.value, rid, number, day, Decimal(str(amount)), str(status),
+                                      record_id) for rid, number, day, amount, status, record_id in rows)
     return out

@@ -36,3 +36,24 @@ def test_records_inside_the_closed_period_are_flagged_before_they_are_sent(home,
     month = date.fromisoformat(first.isoformat()).strftime("%Y-%m")
     at.selectbox(key="month_end_month").select(month).run()
     assert any("closed period" in str(e.value) and "refused" in str(e.value) for e in at.error)
+
+
+def test_the_closing_date_is_read_from_quickbooks_on_demand(home, demo_factory, monkeypatch) -> None:
+    import os
+
+    from qbcore.config import load_config
+    from qbcore.qbo.oauth import ensure_local_connection
+    from qbo_sandbox.server import SandboxOptions, start_in_thread
+
+    with start_in_thread(SandboxOptions(port=0, latency_ms=0, quotas="off")) as running:
+        monkeypatch.setenv("QBSYNC_QBO_BASE_URL", running.url)
+        ensure_local_connection(demo_factory, load_config(os.environ, {}))
+        import requests
+
+        realm = requests.get(f"{running.url}/_sandbox/health", timeout=5).json()["default_realm"]
+        requests.post(f"{running.url}/_sandbox/realms/{realm}/plant", json={"closing_date": "2026-06-30"}, timeout=5)
+        at = open_page(home, PAGE)
+        at.button(key="month_end_read_close").click().run()
+    assert not at.exception
+    assert "closed through 2026-06-30" in at.success[0].value
+    assert "2026-06-30" in at.markdown[0].value
