@@ -12,7 +12,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from qbcore.access import Actor, require_role, write_audit
+from qbcore.access import SYSTEM, Actor, require_role, write_audit
 from qbcore.config import Config
 from qbcore.errors import QboCallError
 from qbcore.models import EntityType, Job, JobStatus, Role, SyncRecord, SyncStatus, utcnow
@@ -222,6 +222,19 @@ def enqueue_pull(session: Session, actor: Actor, *, reason: str | None = None) -
     session.flush()
     write_audit(session, actor, "enqueue_pull", target_type="job", target_id=job.id, reason=reason)
     return job
+
+
+def enqueue_pull_if_due(session: Session, *, every: timedelta = timedelta(minutes=15)) -> Job | None:
+    """Scheduler tick: queue a pull (as SYSTEM) unless one is waiting or running, or the last began < `every` ago."""
+    active = (JobStatus.QUEUED.value, JobStatus.RUNNING.value)
+    if session.scalar(select(Job.id).where(Job.kind == PULL_KIND, Job.status.in_(active)).limit(1)) is not None:
+        return None
+    last = session.scalar(select(Job.created_at).where(Job.kind == PULL_KIND).order_by(Job.id.desc()).limit(1))
+    if last is not None:
+        last = last if last.tzinfo else last.replace(tzinfo=utcnow().tzinfo)
+        if utcnow() - last < every:
+            return None
+    return enqueue_pull(session, SYSTEM, reason="scheduled pull")
 
 
 def _write_job(factory: sessionmaker[Session], job_id: int, summary: PullSummary, *,

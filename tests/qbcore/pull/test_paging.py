@@ -89,3 +89,18 @@ def test_a_recent_second_is_read_again_next_time_so_a_late_change_in_it_is_not_l
     gateway.rows.append({"Id": "2", "MetaData": {"LastUpdatedTime": stamp(5)}})
     runner.run_pull(factory, None, gateway=gateway, entities=("Invoice",))  # type: ignore[arg-type]
     assert "2" in seen
+
+
+def test_the_scheduler_queues_a_pull_only_when_one_is_due(factory: sessionmaker[Session]) -> None:
+    from qbcore.db import transaction
+    from qbcore.models import Job, JobStatus
+    from qbcore.pull import enqueue_pull_if_due
+
+    with transaction(factory) as session:
+        first = enqueue_pull_if_due(session, every=timedelta(minutes=15))
+        assert first is not None and enqueue_pull_if_due(session) is None  # one is waiting
+        first.status = JobStatus.DONE
+        session.flush()
+        assert enqueue_pull_if_due(session, every=timedelta(minutes=15)) is None  # the last one is recent
+        assert enqueue_pull_if_due(session, every=timedelta(0)) is not None
+        assert [j.kind for j in session.query(Job)] == ["pull", "pull"]
