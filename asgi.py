@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from functools import lru_cache
 
 import streamlit as st
@@ -14,7 +13,7 @@ from starlette.routing import Route
 
 from qbcore.config import load_config
 from qbcore.db import make_engine, make_session_factory, migrate
-from qbcore.webhooks import SIGNATURE_HEADER, handle_notification, verifier_token
+from qbcore.webhooks import SIGNATURE_HEADER, handle_notification
 
 WEBHOOK_PATH = "/webhooks/quickbooks"
 MAX_BODY = 1_000_000
@@ -23,7 +22,7 @@ MAX_BODY = 1_000_000
 @lru_cache(maxsize=1)
 def _factory() -> sessionmaker[Session]:
     # Opened on the first notification, not at import: nothing connects at import time.
-    engine = make_engine(load_config(os.environ, {}).database_url)
+    engine = make_engine(load_config().database_url)
     migrate(engine)
     return make_session_factory(engine)
 
@@ -34,7 +33,7 @@ async def quickbooks_webhook(request: Request) -> JSONResponse:
     if len(body) > MAX_BODY:
         return JSONResponse({"error": "too large"}, status_code=413)
     result = await run_in_threadpool(handle_notification, _factory(), body, request.headers.get(SIGNATURE_HEADER),
-                                     token=verifier_token())
+                                     token=load_config().webhook_verifier or None)
     return JSONResponse({"message": result.message, "job_id": result.job_id}, status_code=result.status)
 
 

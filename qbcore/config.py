@@ -44,6 +44,9 @@ class Config:
     demo_invoices: int = 2000
     # The console starts the local sandbox and a worker thread itself (embedded default).
     background: bool = True
+    # QuickBooks webhooks: the app's verifier token (empty = webhooks off); how often to poll CDC.
+    webhook_verifier: str = field(default="", repr=False)
+    pull_every_s: int = 900
     # With single sign-on: what a signed-in user who is not in the users table gets.
     unknown_users: str = "viewer"
     # With single sign-on: who becomes admin on first sign-in (bootstraps an empty users table).
@@ -73,6 +76,8 @@ _KEYS = (
     "BACKGROUND",
     "UNKNOWN_USERS",
     "ADMIN_EMAILS",
+    "WEBHOOK_VERIFIER",
+    "PULL_EVERY_S",
 )
 
 
@@ -147,6 +152,14 @@ def load_config(
     if any("@" not in e for e in admin_emails):
         raise ConfigError("QBSYNC_ADMIN_EMAILS must be a comma-separated list of email addresses")
 
+    try:
+        pull_every_s = int(raw.get("PULL_EVERY_S", "900"))
+        if pull_every_s < 60:
+            raise ValueError
+    except ValueError:
+        raise ConfigError(f"QBSYNC_PULL_EVERY_S must be a whole number of seconds ≥ 60; got {raw['PULL_EVERY_S']!r}") \
+            from None
+
     secret_key = raw.get("SECRET_KEY")
     if secret_key:
         _check_fernet_key(secret_key, "QBSYNC_SECRET_KEY")
@@ -167,6 +180,8 @@ def load_config(
         background=background_raw in ("on", "true", "1"),
         unknown_users=unknown_users,
         admin_emails=admin_emails,
+        webhook_verifier=raw.get("WEBHOOK_VERIFIER", ""),
+        pull_every_s=pull_every_s,
     )
 
 

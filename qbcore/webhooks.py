@@ -18,7 +18,7 @@ from qbcore.access import SYSTEM
 from qbcore.models import QboConnection
 from qbcore.pull.runner import enqueue_pull
 
-# Until the typed config carries it, the verifier token comes from this environment variable.
+# The verifier token's variable (Config.webhook_verifier), named in the 503 answer.
 VERIFIER_ENV = "QBSYNC_WEBHOOK_VERIFIER"
 SIGNATURE_HEADER = "intuit-signature"
 # Entities whose changes a pull reads; anything else (customers, items, …) queues nothing.
