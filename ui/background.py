@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import threading
+from datetime import timedelta
 from pathlib import Path
 
 import requests
@@ -14,7 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from qbcore.config import Config
 from qbcore.demo import plan_demo_conflicts
 from qbcore.qbo.oauth import AuthorizationError, ensure_local_connection
-from qbcore.sync.schedule import enqueue_waiting
+from qbcore.sync.schedule import run_schedule_tick
 from qbcore.sync.worker import run_worker
 
 log = logging.getLogger(__name__)
@@ -54,11 +55,11 @@ def _connect_embedded(url: str, _factory: sessionmaker[Session], _config: Config
     return True
 
 
-def _schedule_forever(factory: sessionmaker[Session], stop: threading.Event) -> None:
+def _schedule_forever(factory: sessionmaker[Session], config: Config, stop: threading.Event) -> None:
     while not stop.wait(SCHEDULE_EVERY_S):
         try:
             with factory() as session, session.begin():
-                enqueue_waiting(session)
+                run_schedule_tick(session, pull_every=timedelta(seconds=config.pull_every_s))
         # The scheduler must outlive a locked database or a bad row; the next tick tries again.
         except Exception:
             log.exception("automatic sync scheduling failed")
@@ -70,7 +71,8 @@ def _start_worker(database_url: str, _factory: sessionmaker[Session], _config: C
     stop = threading.Event()
     threading.Thread(target=run_worker, args=(_factory, _config), kwargs={"stop_event": stop},
                      name="qbsync-worker", daemon=True).start()
-    threading.Thread(target=_schedule_forever, args=(_factory, stop), name="qbsync-schedule", daemon=True).start()
+    threading.Thread(target=_schedule_forever, args=(_factory, _config, stop), name="qbsync-schedule",
+                     daemon=True).start()
     return stop
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -47,3 +49,22 @@ def enqueue_waiting(session: Session, actor: Actor = SYSTEM) -> Job | None:
     if session.scalar(waiting.limit(1)) is None:
         return None
     return enqueue_sync(session, actor, record_ids=waiting, label="Automatic sync (on approval)")
+
+
+def run_schedule_tick(session: Session, *, pull_every: timedelta = timedelta(minutes=15)) -> list[Job]:
+    """One tick of the scheduler: cascade retries, new and edited records, and a pull when due."""
+    # Imported here: the pull package builds on the sync jobs this module also feeds.
+    from qbcore.pull.runner import enqueue_pull_if_due
+    from qbcore.sync.cascade import cascade_retries
+
+    queued = []
+    for step in (cascade_retries, enqueue_waiting):
+        job = step(session)
+        if job is not None:
+            queued.append(job)
+            session.flush()
+    if not load_settings(session).paused:
+        job = enqueue_pull_if_due(session, every=pull_every)
+        if job is not None:
+            queued.append(job)
+    return queued

@@ -52,3 +52,22 @@ def test_failed_records_wait_for_a_person(demo_factory):
         session.execute(update(SyncRecord).values(status=SyncStatus.FAILED.value))
     with transaction(demo_factory) as session:
         assert enqueue_waiting(session) is None
+
+
+def test_a_tick_queues_waiting_records_and_a_pull_then_nothing_until_they_finish(demo_factory):
+    from qbcore.sync.schedule import run_schedule_tick
+
+    with transaction(demo_factory) as session:
+        kinds = sorted(job.kind for job in run_schedule_tick(session))
+    assert kinds == ["pull", "sync"]
+    with transaction(demo_factory) as session:
+        assert run_schedule_tick(session) == []
+
+
+def test_a_paused_console_schedules_nothing(demo_factory):
+    from qbcore.sync.schedule import run_schedule_tick
+
+    with transaction(demo_factory) as session:
+        save_settings(session, LOCAL_ADMIN, {"paused": True})
+    with transaction(demo_factory) as session:
+        assert run_schedule_tick(session) == []
