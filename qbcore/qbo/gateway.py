@@ -164,7 +164,7 @@ class QboGateway:
             data, content_type = json.dumps(body).encode(), "application/json"
         logged_request = f"{method} {url}?{'&'.join(f'{k}={v}' for k, v in query.items())}\n" + \
             data.decode(errors="replace")[:LOG_LIMIT]
-        refreshed = False
+        refreshed_from: set[str] = set()
         attempt = 0
         while True:
             attempt += 1
@@ -190,8 +190,10 @@ class QboGateway:
                 self.on_call(path, status)
             if not isinstance(result, QboError):
                 return result
-            if result.kind is ErrorKind.AUTH and status == 401 and not refreshed:
-                refreshed = True
+            # Refresh once per access token that got a 401 (another thread's token may expire in turn).
+            if result.kind is ErrorKind.AUTH and status == 401 and access not in refreshed_from \
+                    and len(refreshed_from) < 3:
+                refreshed_from.add(access)
                 self._refresh(access)  # may raise ReconnectRequired: the caller pauses
                 attempt -= 1
                 continue

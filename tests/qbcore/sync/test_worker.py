@@ -1,0 +1,132 @@
+"""Workers: claiming, company leases, a dead worker's job resumed, two workers never twin a record, quotas."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+
+from sqlalchemy import update
+from sqlalchemy.orm import Session, sessionmaker
+
+from qbcore.access import SYSTEM
+from qbcore.config import Config
+from qbcore.db import transaction
+from qbcore.models import CompanyLease, EntityType, Job, JobStatus, utcnow
+from qbcore.qbo.gateway import QboGateway
+from qbcore.qbo.limiter import Quota, QuotaLimiter, QuotaPolicy
+from qbcore.sync.jobs import enqueue_sync
+from qbcore.sync.lease import acquire_lease, release_lease, renew_lease
+from qbcore.sync.worker import claim_job, run_job, run_worker
+from tests.qbcore.qbo.conftest import REALM, SandboxClient
+from tests.qbcore.sync.helpers import FAST_RETRY, statuses
+
+
+def queue_all(factory: sessionmaker[Session]) -> int:
+    with transaction(factory) as session:
+        return enqueue_sync(session, SYSTEM, entity_types=list(EntityType)).id
+
+
+def test_a_queued_job_is_run_to_done_with_progress_and_a_summary_by_kind(
+    demo_factory: sessionmaker[Session], connected: Config, sandbox: SandboxClient
+) -> None:
+    job_id = queue_all(demo_factory)
+    assert run_worker(demo_factory, connected, worker_id="w1", once=True) == 1
+    with demo_factory() as session:
+        job = session.get(Job, job_id)
+        assert (job.status, job.done, job.failed) == (JobStatus.DONE.value, job.total, 0)
+        assert job.summary["requests"] > 0 and job.summary["by_kind"] == {}
+    assert set(statuses(demo_factory)) == {"synced"}
+
+
+def test_only_one_worker_holds_a_company_lease_until_it_expires(factory: sessionmaker[Session]) -> None:
+    assert acquire_lease(factory, REALM, "a")
+    assert not acquire_lease(factory, REALM, "b")
+    assert renew_lease(factory, REALM, "a") and not renew_lease(factory, REALM, "b")
+    with transaction(factory) as session:
+        session.execute(update(CompanyLease).values(expires_at=utcnow() - timedelta(seconds=1)))
+    assert acquire_lease(factory, REALM, "b") and not renew_lease(factory, REALM, "a")
+    release_lease(factory, REALM, "b")
+    assert acquire_lease(factory, REALM, "a")
+
+
+def test_a_killed_workers_job_is_resumed_by_another_after_its_lease_expires(
+    demo_factory: sessionmaker[Session], connected: Config, sandbox: SandboxClient
+) -> None:
+    job_id = queue_all(demo_factory)
+    assert claim_job(demo_factory, "dead-worker") is not None
+    acquire_lease(demo_factory, REALM, "dead-worker")
+    assert claim_job(demo_factory, "w2") is None  # still leased
+    with transaction(demo_factory) as session:
+        past = utcnow() - timedelta(seconds=1)
+        session.execute(update(Job).values(lease_expires_at=past))
+        session.execute(update(CompanyLease).values(expires_at=past))
+    assert run_worker(demo_factory, connected, worker_id="w2", once=True) == 1
+    with demo_factory() as session:
+        assert session.get(Job, job_id).status == JobStatus.DONE.value
+    assert set(statuses(demo_factory)) == {"synced"}
+    assert sandbox.duplicates("Invoice") == []
+
+
+def test_two_workers_on_the_same_job_leave_no_twin(
+    demo_factory: sessionmaker[Session], connected: Config, sandbox: SandboxClient
+) -> None:
+    job_id = queue_all(demo_factory)
+    stalled = claim_job(demo_factory, "slow-worker")
+    assert stalled is not None
+    with transaction(demo_factory) as session:  # the slow worker's job lease lapses while it still runs
+        session.execute(update(Job).values(lease_expires_at=utcnow() - timedelta(seconds=1)))
+    errors: list[BaseException] = []
+
+    def slow() -> None:
+        try:
+            run_job(demo_factory, connected, stalled, worker_id="slow-worker",
+                    gateway=QboGateway(demo_factory, connected, retry=FAST_RETRY))
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=slow),
+               threading.Thread(target=run_worker, args=(demo_factory, connected),
+                                kwargs={"worker_id": "fast-worker", "once": True})]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert errors == []
+    assert sandbox.duplicates("Invoice") == [] and sandbox.duplicates("Customer") == []
+    assert set(statuses(demo_factory)) == {"synced"}
+    with demo_factory() as session:
+        assert session.get(Job, job_id).status == JobStatus.DONE.value
+
+
+def test_the_limiter_keeps_every_window_under_its_quota_across_threads() -> None:
+    limiter = QuotaLimiter(QuotaPolicy(per_minute=Quota(100, 60), per_second=Quota(5, 0.5),
+                                       batch_per_minute=Quota(3, 60), concurrent=4))
+    stamps: list[float] = []
+    lock = threading.Lock()
+    import time
+
+    def call() -> None:
+        with limiter.slot(), lock:
+            stamps.append(time.monotonic())
+
+    threads = [threading.Thread(target=call) for _ in range(15)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    stamps.sort()
+    assert all(stamps[i + 5] - stamps[i] >= 0.5 for i in range(len(stamps) - 5))
+
+
+def test_a_production_quota_sandbox_never_throttles_the_gateway(
+    factory: sessionmaker[Session], connected: Config, sandbox: SandboxClient
+) -> None:
+    sandbox.configure(quotas="production")
+    gateway = QboGateway(factory, connected, retry=FAST_RETRY, quota=QuotaPolicy())
+    threads = [threading.Thread(target=gateway.query, args=("SELECT * FROM Term",)) for _ in range(25)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sandbox.stats()["throttled"] == 0
+    assert gateway.calls == 25
