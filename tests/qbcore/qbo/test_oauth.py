@@ -35,7 +35,8 @@ def test_local_mode_connects_through_the_authorization_code_flow_and_stores_toke
         assert tokens.refresh_token not in (row.refresh_token_enc or "")
         assert tokens.access_token not in (row.access_token_enc or "")
         assert row.oauth_state is None
-    assert "token" not in repr(get_connection_state(factory()))
+    with factory() as session:
+        assert "token" not in repr(get_connection_state(session))
 
 
 def test_a_callback_with_a_foreign_state_is_refused(factory: sessionmaker[Session], config: Config) -> None:
