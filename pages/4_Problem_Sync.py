@@ -8,9 +8,9 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from qbcore.access import PermissionDenied
+from qbcore.access import PermissionDenied, is_allowed
 from qbcore.db import transaction
-from qbcore.models import PROBLEM_STATUSES, EntityType, SyncStatus
+from qbcore.models import PROBLEM_STATUSES, EntityType, Role, SyncStatus
 from qbcore.problems import actions, queries
 from qbcore.problems.causes import RootCause
 from qbcore.problems.queries import CauseKey, ProblemFilter, ProblemSort
@@ -79,9 +79,9 @@ def show_flash() -> None:
 def link_to_page(page: str, label: str) -> None:
     """A link to a console page, or plain words while that page does not exist yet."""
     if (ROOT / page).exists():
-        st.page_link(page, label=label, icon="🔧")
+        st.page_link(page, label=label, icon=":material/build:")
     else:
-        st.caption(f"🔧 {label}")
+        st.caption(label)
 
 
 def grid_key(entity: EntityType) -> str:
@@ -371,6 +371,9 @@ def show_records(entity: EntityType, problem_filter: ProblemFilter, sort: Proble
         total = sum((r.amount or Decimal(0) for r in page.rows if r.record_id in chosen), Decimal(0))
         st.caption(f"{len(selected):,} selected · {format_money(total)}")
     show_actions(entity, selected, select_all, problem_filter, page.total, set(problem_filter.statuses))
+    if not is_allowed(actor, Role.OPERATOR):
+        st.caption(f"You are signed in as a {actor.role.value}: you can look and export, but resync, clear and "
+                   "mark paid need the operator role.")
     if len(selected) == 1 and not select_all:
         show_detail(entity, selected[0])
 

@@ -54,6 +54,8 @@ def grid_options(columns: Sequence[GridColumn]) -> dict[str, Any]:
         "defaultColDef": {"filter": True, "sortable": True, "resizable": True, "minWidth": 70},
         "rowSelection": {"mode": "multiRow", "checkboxes": True, "headerCheckbox": True,
                          "enableClickSelection": False, "selectAll": "filtered"},
+        # The tick boxes stay first even when a column is pinned left.
+        "selectionColumnDef": {"pinned": "left", "width": 48, "maxWidth": 48, "resizable": False},
         "animateRows": False,
         "tooltipShowDelay": 300,
         "enableCellTextSelection": True,

@@ -155,7 +155,6 @@ class ProblemSummary:
     by_status: dict[SyncStatus, StatusCount]
     count: int
     amount: Decimal
-    has_amount: bool
 
 
 @dataclass(frozen=True)
@@ -410,7 +409,7 @@ def summarize_problems(session: Session, entity_type: EntityType) -> ProblemSumm
     queue = [by_status[s] for s in PROBLEM_STATUSES]
     return ProblemSummary(
         entity_type=entity_type, by_status=by_status, count=sum(c.count for c in queue),
-        amount=sum((c.amount for c in queue), Decimal("0.00")), has_amount=True,
+        amount=sum((c.amount for c in queue), Decimal("0.00")),
     )
 
 

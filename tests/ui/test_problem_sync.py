@@ -192,6 +192,7 @@ def test_select_all_matching_clears_the_whole_filtered_set(home, demo_factory, b
 def test_a_viewers_action_is_refused_nothing_changes_and_the_refusal_is_audited(home, demo_factory, book, button,
                                                                                 reason):
     at = open_page(home, PAGE, actor=VIEWER)
+    assert "need the operator role" in _texts(at.caption)
     chosen = book.chassis[:2]
     _select(at, chosen)
     at.button(key=button).click().run()

@@ -185,6 +185,6 @@ def test_last_sync_time_and_latest_job_outcome(demo_factory, problem_book):
         session.add(job)
         session.flush()
         progress = get_latest_resync(session)
+        assert session.scalar(select(func.count()).select_from(AuditEvent)) == 0
     assert progress is not None and not progress.is_active
     assert progress.synced == 0 and progress.still_failing == {"mapping": 10}
-    assert session.scalar(select(func.count()).select_from(AuditEvent)) == 0
