@@ -106,16 +106,35 @@ def run_records(factory: sessionmaker[Session], config: Config, record_ids: Sequ
         release_lease(factory, realm_id, owner)
 
 
+def detect_changes(factory: sessionmaker[Session], config: Config, entity_types: Sequence[EntityType] | None = None,
+                   *, gateway: QboGateway | None = None) -> int:
+    """Mark synced records edited since their sync OUT_OF_DATE (for a page button or cron); returns how many."""
+    engine = SyncEngine(factory, config, gateway or QboGateway(factory, config))
+    return engine.detect_changes(list(entity_types or list(EntityType)))
+
+
 def sync_now(factory: sessionmaker[Session], config: Config, *, entity_types: Sequence[EntityType] | None = None,
              record_ids: Sequence[int] | None = None, progress: Callable[[SyncSummary], None] | None = None,
              gateway: QboGateway | None = None) -> SyncSummary:
     """Sync right here (CLI --wait, tests): detect edits, pick waiting records and their dependencies, push them."""
+    summary = _sync_once(factory, config, entity_types=entity_types, record_ids=record_ids, progress=progress,
+                         gateway=gateway)
+    if summary.paused and config.qbo_env is QboEnvironment.LOCAL:
+        # The local sandbox can always be re-authorised without a person: reconnect and carry on once.
+        summary = _sync_once(factory, config, entity_types=entity_types, record_ids=record_ids, progress=progress,
+                             gateway=None)
+    return summary
+
+
+def _sync_once(factory: sessionmaker[Session], config: Config, *, entity_types: Sequence[EntityType] | None,
+               record_ids: Sequence[int] | None, progress: Callable[[SyncSummary], None] | None,
+               gateway: QboGateway | None) -> SyncSummary:
     if not prepare_connection(factory, config):
         raise NotConnected("QuickBooks is not connected; connect it in Settings")
     gateway = gateway or QboGateway(factory, config)
     types = list(entity_types or list(EntityType))
     try:
-        SyncEngine(factory, config, gateway).detect_changes(types)
+        detect_changes(factory, config, types, gateway=gateway)
     except ReconnectRequired:
         return SyncSummary(total=0, paused=True)
     with factory() as session:
@@ -153,6 +172,7 @@ def claim_job(factory: sessionmaker[Session], worker_id: str) -> Job | None:
 def _write_progress(factory: sessionmaker[Session], job_id: int, summary: SyncSummary, *,
                     status: JobStatus | None = None, error: str | None = None) -> None:
     values: dict[str, object] = {
+        "total": max(summary.total, summary.done),
         "done": summary.done, "succeeded": summary.synced + summary.skipped,
         "failed": summary.failed + summary.blocked,
         "summary": {"by_kind": summary.by_kind, "blocked": summary.blocked, "skipped": summary.skipped,
