@@ -247,3 +247,18 @@ def test_a_running_job_shows_progress_then_its_outcome(home, demo_factory, book)
 def test_export_button_is_offered_for_the_filtered_view(home, demo_factory, book):
     at = open_page(home, PAGE)
     assert any("Export 24 rows" in b.proto.label for b in at.get("download_button"))
+
+
+@pytest.mark.parametrize("value, shown, expected", [
+    ({"selected": [3, "5", 99]}, [3, 5, 7], [3, 5]),
+    ({"selected": []}, [1], []),
+    ({}, [1], []),
+    ({"selected": ["x", None, 1]}, [1], [1]),
+])
+def test_grid_selection_keeps_only_ids_of_the_window(value, shown, expected):
+    from st_aggrid.collectors.custom import CustomResponse
+
+    from ui.grid import selected_ids
+
+    assert selected_ids(CustomResponse(value), shown) == expected
+    assert selected_ids(None, shown) == []
