@@ -14,7 +14,7 @@ from qbcore.models import PROBLEM_STATUSES, EntityType, Role, SyncStatus
 from qbcore.problems import actions, queries
 from qbcore.problems.causes import RootCause
 from qbcore.problems.queries import CauseKey, ProblemFilter, ProblemSort
-from qbcore.sync.jobs import NothingToSync
+from qbcore.sync.jobs import NothingToSync, has_active_job
 from ui.formatting import (
     ENTITY_LABELS,
     STATUS_LABELS,
@@ -176,8 +176,14 @@ def confirm_dialog() -> None:
 
 def show_job_panel() -> None:
     """The newest resync job: a progress bar while it runs, then what became of its records."""
+    finished = st.session_state.get("ps_job_finished")
     with runtime.factory() as session:
-        progress = queries.get_latest_resync(session)
+        # A finished job's outcome is read once; it does not change, and it costs a query per 900 records.
+        progress = queries.get_latest_resync(session, known=finished)
+    if not progress or progress.is_active:
+        st.session_state.pop("ps_job_finished", None)
+    else:
+        st.session_state["ps_job_finished"] = progress
     if progress is None or progress.job_id == st.session_state.get("ps_job_dismissed"):
         return
     if progress.is_active:
@@ -411,12 +417,12 @@ st.caption("Everything that has not reached QuickBooks: why, how to fix it, and 
 show_flash()
 with runtime.factory() as session:
     connected = queries.is_connected(session)
-    job_running = queries.get_latest_resync(session)
+    job_running = has_active_job(session)
 if not connected:
     st.warning("QuickBooks is not connected, so nothing can sync yet. Connect your company in Settings; the queue "
                "below waits until then.")
     link_to_page("pages/1_Settings.py", "Connect QuickBooks in Settings")
-st.fragment(run_every="2s" if job_running is not None and job_running.is_active else None)(show_job_panel)()
+st.fragment(run_every="2s" if job_running else None)(show_job_panel)()
 
 tabs = st.tabs([ENTITY_LABELS[e] for e in queries.PROBLEM_ENTITIES], key=TAB_KEY, on_change="rerun")
 for tab, entity_type in zip(tabs, queries.PROBLEM_ENTITIES, strict=True):

@@ -524,13 +524,17 @@ def _job_progress(session: Session, job: Job) -> JobProgress:
     )
 
 
-def get_latest_resync(session: Session) -> JobProgress | None:
-    """The newest active sync job, else the newest finished one, with its outcome."""
+def get_latest_resync(session: Session, known: JobProgress | None = None) -> JobProgress | None:
+    """The newest active sync job, else the newest finished one, with its outcome (`known` if it is that job)."""
     active = (JobStatus.QUEUED.value, JobStatus.RUNNING.value)
     job = session.scalar(select(Job).where(Job.kind == "sync", Job.status.in_(active)).order_by(Job.id.desc()).limit(1))
     if job is None:
         job = session.scalar(select(Job).where(Job.kind == "sync").order_by(Job.id.desc()).limit(1))
-    return None if job is None else _job_progress(session, job)
+    if job is None:
+        return None
+    if known is not None and known.job_id == job.id and not known.is_active and job.status == known.status.value:
+        return known
+    return _job_progress(session, job)
 
 
 # ---- export ------------------------------------------------------------------------------------------------------
