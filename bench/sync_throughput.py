@@ -114,7 +114,7 @@ def main() -> None:
         print(f"  requests per synced invoice: {ours_requests / max(summary.synced, 1):.4f} (goal <= 0.05)")
         print(f"  invoices per minute: {per_min:.0f} = {per_min / CEILING_PER_MIN:.2f} of the quota ceiling "
               f"({CEILING_PER_MIN}/min: 40 batch calls x 30) (goal >= 0.8)")
-        print(f"  throttled by the sandbox (429): {stats['throttled']}; client limiter waited "
+        print(f"  throttled by the sandbox (429): {stats['throttled']}; client limiter waited (thread-seconds) "
               f"{gateway.limiter.waited_s:.1f} s")
         dupes = requests.get(f"{sandbox.url}/_sandbox/realms/{options.default_realm}/duplicates",
                              params={"entity": "Invoice"}, timeout=30).json()["duplicates"]

@@ -72,8 +72,9 @@ class QuotaLimiter:
                     for window in windows:
                         window.events.append(now)
                     return
-                self.waited_s += wait
-            time.sleep(min(wait, 1.0))
+                nap = min(wait, 1.0)
+                self.waited_s += nap  # thread-seconds spent waiting, summed over threads
+            time.sleep(nap)
 
     @contextmanager
     def slot(self, *, is_batch: bool = False) -> Iterator[None]:

@@ -147,6 +147,14 @@ def payload_total(payload: dict[str, Any]) -> Decimal:
     return sum((Decimal(str(line.get("Amount", 0))) for line in payload.get("Line", [])), Decimal(0))
 
 
+def enabled_types(settings: SyncSettings) -> set[EntityType]:
+    """Entity types the settings let sync (items always: invoices need them)."""
+    flags = {EntityType.CUSTOMER: settings.sync_customers, EntityType.ITEM: True,
+             EntityType.INVOICE: settings.sync_invoices, EntityType.CREDIT_MEMO: settings.sync_credit_memos,
+             EntityType.PAYMENT: settings.sync_payments}
+    return {entity_type for entity_type, on in flags.items() if on}
+
+
 class SyncEngine:
     """Pushes a set of sync records to one QuickBooks company."""
 
@@ -171,6 +179,11 @@ class SyncEngine:
             self.settings = load_settings(session)
             rows = self._rows_chunked(session, record_ids)
             parents = dict(session.execute(select(Customer.id, Customer.parent_id)).all())
+        if self.settings.paused:
+            # The master pause in Settings: nothing moves, nothing is marked.
+            return SyncSummary(total=len(rows), paused=True)
+        enabled = enabled_types(self.settings)
+        rows = [row for row in rows if EntityType(row[1]) in enabled]
         tally = self.tally = _Tally(len(rows), self.progress, self.gateway)
         customer_ids = {eid for _, etype, eid in rows if etype == EntityType.CUSTOMER.value}
         phases = plan_sync(((rid, EntityType(et), eid) for rid, et, eid in rows),
@@ -214,7 +227,7 @@ class SyncEngine:
                                 if row is not None else None
                         except MappingError:
                             new_hash = None
-                        if new_hash != old_hash:
+                        if new_hash != old_hash and old_hash != "mapped":
                             stale.append(record_id)
             with self.factory() as session, session.begin():
                 for start in range(0, len(stale), 900):
@@ -273,6 +286,19 @@ class SyncEngine:
                     self._fail(record.id, classify_local(ErrorKind.MAPPING, "The billing record no longer exists"))
                     continue
                 name = getattr(row, "number", None) or getattr(row, "name", None) or getattr(row, "code", "")
+                mapping = extras.get("item_mappings", {}).get(row.id) if entity_type is EntityType.ITEM else None
+                if mapping is not None and mapping.qbo_item_id and record.qbo_id == mapping.qbo_item_id:
+                    record_unchanged(self.factory, record.id)  # a hand-mapped item is never rewritten by us
+                    self.tally.add("skipped")
+                    continue
+                if mapping is not None and mapping.qbo_item_id:
+                    # Mapped by hand in Settings: that QuickBooks item is the twin; nothing to create.
+                    send = Send(record_id=record.id, entity_type=entity_type, entity_id=record.entity_id,
+                                name=str(row.code), payload={}, payload_hash="mapped")
+                    record_synced(self.factory, send, qbo_id=mapping.qbo_item_id, sync_token=None,
+                                  job_id=self.job_id, outcome="mapped")
+                    self.tally.add("synced")
+                    continue
                 try:
                     payload = build_payload(entity_type, row, self.settings, refs, extras)
                 except MappingError as exc:

@@ -181,3 +181,35 @@ def test_request_ids_are_committed_before_the_batch_is_sent(
     sync_now(demo_factory, connected, entity_types=[EntityType.CUSTOMER],
              gateway=Watching(demo_factory, connected, retry=FAST_RETRY))
     assert seen and all(req and req.startswith("qbs-cus-") and len(req) <= 50 for _, req in seen)
+
+
+def test_the_master_pause_in_settings_moves_and_marks_nothing(
+    demo_factory: sessionmaker[Session], connected: Config, sandbox: SandboxClient
+) -> None:
+    with transaction(demo_factory) as session:
+        save_settings(session, LOCAL_ADMIN, {"paused": True})
+    summary = sync_now(demo_factory, connected)
+    assert summary.paused and summary.synced == 0
+    assert set(statuses(demo_factory)) == {"never_synced"}
+    assert sandbox.count("Invoice", DocNumber=invoice_numbers(demo_factory)[0]) == 0
+
+
+def test_a_charge_code_mapped_by_hand_posts_to_that_item_and_creates_none(
+    demo_factory: sessionmaker[Session], connected: Config, sandbox: SandboxClient
+) -> None:
+    from qbcore.models import ItemMapping
+
+    gateway = gateway_for(demo_factory, connected)
+    drayage = gateway.query_in("Item", "Name", ["Drayage"])[0]["Id"]
+    with transaction(demo_factory) as session:
+        base = session.scalar(select(ChargeCode.id).where(ChargeCode.code == "BASE"))
+        session.add(ItemMapping(charge_code_id=base, qbo_item_id=drayage, qbo_item_name="Drayage"))
+    sync_now(demo_factory, connected, gateway=gateway)
+    with demo_factory() as session:
+        assert record_of(session, EntityType.ITEM, base).qbo_id == drayage
+        qbo_id = record_of(session, EntityType.INVOICE, 1).qbo_id
+    lines = gateway.read("Invoice", qbo_id)["Line"]
+    assert lines[0]["SalesItemLineDetail"]["ItemRef"]["value"] == drayage
+    assert sandbox.count("Item", Name="BASE") == 0
+    again = sync_now(demo_factory, connected, gateway=gateway)
+    assert again.total == 0
