@@ -195,7 +195,8 @@ def show_job_panel() -> None:
     if st.session_state.pop("ps_job_watching", None) == progress.job_id:
         st.rerun(scope="app")  # the job just finished: refresh the counts and the grid
     failing = ", ".join(f"{kind} {count:,}" for kind, count in progress.still_failing.items())
-    text = (f"Resync job #{progress.job_id} {progress.status.value} ({format_moment(progress.finished_at)}): "
+    when = f" at {format_moment(progress.finished_at)}" if progress.finished_at else ""
+    text = (f"Resync job #{progress.job_id} {progress.status.value}{when}: "
             f"{progress.synced:,} of {progress.total:,} synced"
             + (f"; still failing — {failing}." if failing else "."))
     column, button = st.columns([6, 1])
