@@ -85,8 +85,16 @@ def _phrase(kind: str | None, code: str | None, blocked_by: str | None, sample: 
     what, name = split_blocker(blocked_by)
     blocker = f"{what} {name}" if what and name else (name or "")
     code_text = f" (code {code})" if code else ""
-    if what == "charge code" and kind in (ErrorKind.MAPPING, ErrorKind.NOT_FOUND, None):
+    # The engine names an unmapped charge code "item:<code>"; the billing side calls it a charge code.
+    if (what in ("charge code", "item") and kind in (ErrorKind.MAPPING, None)) or (
+            what == "charge code" and kind == ErrorKind.NOT_FOUND):
         return f"charge code {name} not mapped to a QuickBooks item"
+    if kind == ErrorKind.MAPPING and what == "payment term":
+        return f"payment term {name} not mapped to a QuickBooks term"
+    if kind == ErrorKind.MAPPING and what in ("class", "location"):
+        return f"{what} {name} does not exist in QuickBooks"
+    if kind == ErrorKind.MAPPING and what == "account":
+        return f"no QuickBooks {name} account is chosen in Settings"
     if kind == ErrorKind.CLOSED_PERIOD:
         return "dated before the books' closing date in QuickBooks"
     if kind == ErrorKind.AUTH:

@@ -36,7 +36,14 @@ E = EntityType
     (E.INVOICE, "validation", "6000", None, 2, "Amount is negative",
      "2 invoices: rejected by QuickBooks (code 6000): Amount is negative"),
     (E.INVOICE, "mapping", None, "term:Net 45", 7, None,
-     "7 invoices: payment term Net 45 cannot be mapped to QuickBooks"),
+     "7 invoices: payment term Net 45 not mapped to a QuickBooks term"),
+    (E.INVOICE, "mapping", None, "item:CHASSIS", 23, None,
+     "23 invoices: charge code CHASSIS not mapped to a QuickBooks item"),
+    (E.INVOICE, "mapping", None, "class:Savannah", 2, None, "2 invoices: class Savannah does not exist in QuickBooks"),
+    (E.ITEM, "mapping", None, "account:income", 1, None,
+     "1 charge code: no QuickBooks income account is chosen in Settings"),
+    (E.INVOICE, "mapping", None, "mystery:thing", 1, "No idea",
+     "1 invoice: mystery:thing cannot be mapped to QuickBooks"),
     (E.INVOICE, "dependency", None, "free text blocker", 1, None, "1 invoice: waiting for free text blocker to sync"),
 ])
 def test_describe_cause(entity, kind, code, blocked_by, count, sample, expected):
