@@ -170,6 +170,10 @@ class QboGateway:
             attempt += 1
             qb = self.client()
             assert self._tokens is not None
+            if self._tokens.expires_soon():
+                # Long runs outlive the hour an access token lasts: refresh ahead instead of eating a 401.
+                self._refresh(self._tokens.access_token)
+                qb = self.client()
             access = self._tokens.access_token
             status, answer = 0, ""
             with self.limiter.slot(is_batch=is_batch):

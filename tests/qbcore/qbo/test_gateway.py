@@ -95,3 +95,21 @@ def test_malformed_or_faulty_answers_become_errors_never_crashes(status, text, k
 def test_in_lists_are_cut_at_1000_values() -> None:
     chunks = chunk_values([f"N{i}" for i in range(2500)])
     assert [len(c) for c in chunks] == [1000, 1000, 500]
+
+
+def test_a_token_about_to_expire_is_refreshed_before_the_call(
+    factory: sessionmaker[Session], connected: Config, gateway: QboGateway
+) -> None:
+    from datetime import timedelta
+
+    from qbcore.db import transaction
+    from qbcore.models import QboConnection, utcnow
+
+    gateway.query("SELECT * FROM Term")
+    old = gateway._tokens.access_token  # type: ignore[union-attr]
+    with transaction(factory) as session:
+        session.query(QboConnection).update({QboConnection.access_expires_at: utcnow() + timedelta(minutes=2)})
+    gateway._tokens = type(gateway._tokens)(**{**gateway._tokens.__dict__,  # type: ignore[union-attr,misc]
+                                              "access_expires_at": utcnow() + timedelta(minutes=2)})
+    gateway.query("SELECT * FROM Term")
+    assert gateway._tokens.access_token != old  # type: ignore[union-attr]
