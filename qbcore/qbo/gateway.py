@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import requests
-from intuitlib.client import AuthClient
 from quickbooks import QuickBooks
 from requests.adapters import HTTPAdapter
 from sqlalchemy.orm import Session, sessionmaker
@@ -19,10 +18,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from qbcore.config import Config, QboEnvironment
 from qbcore.errors import ErrorKind, QboCallError, QboError
 from qbcore.problems.classify import classify_local
-from qbcore.qbo.endpoints import MINOR_VERSION, api_base, discovery
+from qbcore.qbo.endpoints import MINOR_VERSION, api_base
 from qbcore.qbo.limiter import QuotaLimiter, QuotaPolicy, limiter_for
 from qbcore.qbo.response import entity_of, parse_response
-from qbcore.qbo.tokens import TokenSet, load_tokens, refresh_tokens
+from qbcore.qbo.tokens import TokenSet, load_tokens, make_auth_client, refresh_tokens
 
 MAX_IN_VALUES = 1000  # QuickBooks returns at most 1,000 rows per query
 MAX_QUERY_CHARS = 90_000
@@ -106,9 +105,8 @@ class QboGateway:
 
     # -- client ------------------------------------------------------------------------------------------
     def _build(self, tokens: TokenSet) -> QuickBooks:
-        auth = AuthClient(self.config.client_id, self.config.client_secret, self.config.redirect_uri,
-                          discovery(self.config), access_token=tokens.access_token,
-                          refresh_token=tokens.refresh_token, realm_id=tokens.realm_id)
+        auth = make_auth_client(self.config, access_token=tokens.access_token, refresh_token=tokens.refresh_token,
+                                realm_id=tokens.realm_id)
         qb = QuickBooks(auth_client=auth, refresh_token=tokens.refresh_token, company_id=tokens.realm_id,
                         minorversion=MINOR_VERSION)
         if self.config.qbo_env is QboEnvironment.LOCAL:

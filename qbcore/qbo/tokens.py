@@ -51,10 +51,21 @@ class TokenSet:
         return expires - (now or utcnow()) < REFRESH_MARGIN
 
 
+OAUTH_TIMEOUT_S = 30
+
+
+class TimedAuthClient(AuthClient):
+    """intuit-oauth's client with a timeout on every call (it sets none; a hung refresh would hold the lock)."""
+
+    def request(self, method, url, *args, **kwargs):  # type: ignore[no-untyped-def]
+        kwargs.setdefault("timeout", OAUTH_TIMEOUT_S)
+        return super().request(method, url, *args, **kwargs)
+
+
 def make_auth_client(config: Config, *, access_token: str | None = None, refresh_token: str | None = None,
                      realm_id: str | None = None) -> AuthClient:
     """An intuit-oauth client for the configured environment (it reads the discovery document)."""
-    return AuthClient(config.client_id, config.client_secret, config.redirect_uri, discovery(config),
+    return TimedAuthClient(config.client_id, config.client_secret, config.redirect_uri, discovery(config),
                       access_token=access_token, refresh_token=refresh_token, realm_id=realm_id)
 
 
