@@ -28,7 +28,7 @@ from qbcore.models import Customer, EntityType, Invoice, ItemMapping, SyncRecord
 from qbcore.problems.classify import classify_local, docnumber_clash, inactive_reference
 from qbcore.qbo.gateway import BATCH_MAX, QboGateway
 from qbcore.qbo.response import fault_error
-from qbcore.qbo.tokens import ReconnectRequired
+from qbcore.qbo.tokens import NotConnected, ReconnectRequired
 from qbcore.settings import SyncSettings, load_settings
 from qbcore.sync.context import (
     NameLists,
@@ -196,7 +196,8 @@ class SyncEngine:
                     tally.stopped = True
                     break
                 self._run_phase(phase)
-        except ReconnectRequired:
+        except (ReconnectRequired, NotConnected):
+            # Someone must reconnect (or the company was disconnected): pause, fail nothing.
             tally.paused = True
         return tally.summary()
 
@@ -416,8 +417,8 @@ class SyncEngine:
             for future in futures:
                 try:
                     future.result()
-                except ReconnectRequired as exc:
-                    self.stop_event.set()
+                except (ReconnectRequired, NotConnected) as exc:
+                    self.stop_event.set()  # no further batch starts; the ones in flight finish
                     error = exc
             if error is not None:
                 raise error
