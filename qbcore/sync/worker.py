@@ -27,6 +27,7 @@ from qbcore.sync.selection import expand_dependencies, select_record_ids
 log = logging.getLogger(__name__)
 
 JOB_LEASE = timedelta(seconds=30)
+PULL_KIND = "pull"  # jobs of this kind belong to qbcore.pull (QuickBooks → billing); the rest push
 PROGRESS_EVERY_S = 0.5
 
 GatewayFactory = Callable[[sessionmaker[Session], Config], QboGateway]
@@ -233,7 +234,7 @@ def resume_paused_jobs(factory: sessionmaker[Session]) -> int:
 def run_worker(factory: sessionmaker[Session], config: Config, *, worker_id: str | None = None,
                stop_event: threading.Event | None = None, poll_s: float = 1.0, once: bool = False,
                gateway_factory: GatewayFactory | None = None) -> int:
-    """Claim and run jobs until stopped (or, with once=True, until the queue is empty); returns jobs run."""
+    """Claim and run jobs (sync pushes, and pulls) until stopped, or with once=True until the queue is empty."""
     worker_id = worker_id or default_worker_id()
     stop = stop_event or threading.Event()
     ran = 0
@@ -252,6 +253,14 @@ def run_worker(factory: sessionmaker[Session], config: Config, *, worker_id: str
             continue
         gateway = gateway_factory(factory, config) if gateway_factory else None
         try:
+            if job.kind == PULL_KIND:
+                from qbcore.pull.runner import run_pull_job  # the pull side's own job runner
+
+                pulled = run_pull_job(factory, config, job, worker_id=worker_id, stop_event=stop, gateway=gateway)
+                ran += 1
+                if pulled.paused and once:
+                    return ran
+                continue
             summary = run_job(factory, config, job, worker_id=worker_id, stop_event=stop, gateway=gateway)
         # A job's crash must not kill the worker loop; the job is marked failed with the reason.
         except Exception as exc:

@@ -131,3 +131,15 @@ def test_a_production_quota_sandbox_never_throttles_the_gateway(
         thread.join()
     assert sandbox.stats()["throttled"] == 0
     assert gateway.calls == 25
+
+
+def test_a_queued_pull_job_is_run_by_the_same_worker(
+    demo_factory: sessionmaker[Session], connected: Config, sandbox: SandboxClient
+) -> None:
+    from qbcore.pull.runner import enqueue_pull
+
+    with transaction(demo_factory) as session:
+        job_id = enqueue_pull(session, SYSTEM, reason="test").id
+    assert run_worker(demo_factory, connected, worker_id="w1", once=True) == 1
+    with demo_factory() as session:
+        assert session.get(Job, job_id).status == JobStatus.DONE.value
