@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pandas as pd
 import streamlit as st
 
-from qbcore.access import PermissionDenied, is_allowed, require_role
+from qbcore.access import PermissionDenied, is_allowed
 from qbcore.config import ConfigError
 from qbcore.db import transaction
 from qbcore.errors import QboCallError
@@ -86,7 +86,6 @@ def handle_callback() -> None:
         flash("warning", f"QuickBooks sign-in did not complete ({params['error']}). Nothing changed.")
         return
     try:
-        require_role(actor, Role.ADMIN, "connect_quickbooks", audit_factory=runtime.factory)
         state = complete_authorization(runtime.factory, runtime.config, code=params["code"], state=params["state"],
                                        realm_id=params["realmId"], actor=actor)
     except (PermissionDenied, AuthorizationError) as exc:
@@ -102,9 +101,8 @@ def handle_callback() -> None:
 def begin_connect() -> None:
     """Make the Intuit sign-in link (admin only); the page then shows it as a button."""
     try:
-        require_role(actor, Role.ADMIN, "connect_quickbooks", audit_factory=runtime.factory)
         with transaction(runtime.factory) as session:
-            st.session_state[AUTH_URL_KEY] = start_authorization(session, runtime.config)
+            st.session_state[AUTH_URL_KEY] = start_authorization(session, runtime.config, actor=actor)
     except PermissionDenied as exc:
         flash("error", f"Not done: {exc}")
     except Exception as exc:  # see handle_callback
@@ -145,7 +143,6 @@ def show_connection(state: ConnectionState) -> None:
         sure = columns[1].checkbox("I want to disconnect", key="set_disconnect_sure", disabled=not admin)
         if columns[2].button("Disconnect", key="set_disconnect", disabled=not (admin and sure)):
             try:
-                require_role(actor, Role.ADMIN, "disconnect_quickbooks", audit_factory=runtime.factory)
                 disconnect(runtime.factory, runtime.config, actor=actor)
             except PermissionDenied as exc:
                 flash("error", f"Not done: {exc}")

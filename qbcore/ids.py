@@ -109,7 +109,8 @@ def _label(record: LinkedRecord) -> str:
 def remove_qbo_ids(session: Session, actor: Actor, record_ids: Sequence[int], *, reason: str | None,
                    audit_factory: sessionmaker[Session] | None = None) -> list[IdChange]:
     """Clear the QuickBooks id of each record (admin only) so it re-syncs; one audit event per record."""
-    require_role(actor, Role.ADMIN, "remove_qbo_id", audit_factory=audit_factory, target_type="sync_records",
+    require_role(actor, Role.ADMIN, "remove_qbo_id", session=session, audit_factory=audit_factory,
+                 target_type="sync_records",
                  target_id=_describe_ids(record_ids))
     text = _check_reason(reason, "remove a QuickBooks id")
     ids = list(dict.fromkeys(int(i) for i in record_ids))

@@ -71,8 +71,11 @@ class UserRow:
     active: bool
 
 
-def _check_admin(actor: Actor, action: str, audit_factory: sessionmaker[Session] | None, target: str) -> None:
-    require_role(actor, Role.ADMIN, action, audit_factory=audit_factory, target_type="settings", target_id=target)
+def _check_admin(actor: Actor, action: str, audit_factory: sessionmaker[Session] | None, target: str,
+                 session: Session | None = None) -> None:
+    # Refusals are audited through audit_factory, or a sibling of the caller's session.
+    require_role(actor, Role.ADMIN, action, session=session, audit_factory=audit_factory, target_type="settings",
+                 target_id=target)
 
 
 def _check_qbo_id(value: str | None, what: str) -> str | None:
@@ -105,7 +108,7 @@ def save_item_mapping(session: Session, actor: Actor, charge_code_id: int, *, qb
                       qbo_item_name: str | None, income_account_id: str | None = None,
                       audit_factory: sessionmaker[Session] | None = None) -> ChargeCodeMapping:
     """Map a charge code to a QuickBooks item (admin only), audited before/after."""
-    _check_admin(actor, "map_charge_code", audit_factory, f"charge_code:{charge_code_id}")
+    _check_admin(actor, "map_charge_code", audit_factory, f"charge_code:{charge_code_id}", session)
     item_id = _check_qbo_id(qbo_item_id, "item")
     account_id = _check_qbo_id(income_account_id, "account")
     if item_id is None:
@@ -129,7 +132,7 @@ def save_item_mapping(session: Session, actor: Actor, charge_code_id: int, *, qb
 def clear_item_mapping(session: Session, actor: Actor, charge_code_id: int, *,
                        audit_factory: sessionmaker[Session] | None = None) -> ChargeCodeMapping:
     """Forget a charge code's item (admin only); its charges block or create a new item on the next sync."""
-    _check_admin(actor, "unmap_charge_code", audit_factory, f"charge_code:{charge_code_id}")
+    _check_admin(actor, "unmap_charge_code", audit_factory, f"charge_code:{charge_code_id}", session)
     before = _mapping_of(session, charge_code_id)
     row = session.scalar(select(ItemMapping).where(ItemMapping.charge_code_id == charge_code_id))
     if row is None:
@@ -219,7 +222,7 @@ def _check_custom_fields(choices: Sequence[CustomFieldChoice]) -> None:
 def save_custom_field_mappings(session: Session, actor: Actor, choices: Sequence[CustomFieldChoice], *,
                                audit_factory: sessionmaker[Session] | None = None) -> list[CustomFieldChoice]:
     """Replace the custom field slots (at most three; admin only), validated, audited before/after."""
-    _check_admin(actor, "change_custom_fields", audit_factory, "custom_fields")
+    _check_admin(actor, "change_custom_fields", audit_factory, "custom_fields", session)
     _check_custom_fields(choices)
     before = list_custom_field_mappings(session)
     if sorted(before, key=lambda c: c.slot) == sorted(choices, key=lambda c: c.slot):
@@ -263,7 +266,7 @@ def _user(session: Session, user_id: int) -> User:
 def add_user(session: Session, actor: Actor, *, email: str, name: str | None, role: Role | str,
              audit_factory: sessionmaker[Session] | None = None) -> UserRow:
     """Add a console user with a role (admin only)."""
-    _check_admin(actor, "add_user", audit_factory, "users")
+    _check_admin(actor, "add_user", audit_factory, "users", session)
     address = (email or "").strip().lower()
     if not _EMAIL.match(address) or len(address) > 200:
         raise MappingChangeRefused(f"{email!r} is not an email address.")
@@ -284,7 +287,7 @@ def add_user(session: Session, actor: Actor, *, email: str, name: str | None, ro
 def change_user_role(session: Session, actor: Actor, user_id: int, role: Role | str, *,
                      audit_factory: sessionmaker[Session] | None = None) -> UserRow:
     """Give a user another role (admin only); the last active admin keeps theirs."""
-    _check_admin(actor, "change_user_role", audit_factory, f"user:{user_id}")
+    _check_admin(actor, "change_user_role", audit_factory, f"user:{user_id}", session)
     try:
         chosen = Role(role)
     except ValueError:
@@ -306,7 +309,7 @@ def set_user_active(session: Session, actor: Actor, user_id: int, active: bool, 
                     audit_factory: sessionmaker[Session] | None = None) -> UserRow:
     """Deactivate or reactivate a user (admin only); nobody deactivates themselves or the last admin."""
     action = "reactivate_user" if active else "deactivate_user"
-    _check_admin(actor, action, audit_factory, f"user:{user_id}")
+    _check_admin(actor, action, audit_factory, f"user:{user_id}", session)
     user = _user(session, user_id)
     if bool(user.active) == active:
         raise MappingChangeRefused(f"{user.email} is already {'active' if active else 'inactive'}.")

@@ -52,9 +52,11 @@ def _describe_target(target: ActionTarget) -> str:
     return "all matching the filter" if isinstance(target, ProblemFilter) else f"{len(target)} selected"
 
 
-def _check_role(actor: Actor, action: str, target: ActionTarget, audit_factory: sessionmaker[Session] | None) -> None:
-    require_role(actor, Role.OPERATOR, action, audit_factory=audit_factory, target_type="sync_records",
-                 target_id=_describe_target(target))
+def _check_role(actor: Actor, action: str, target: ActionTarget, audit_factory: sessionmaker[Session] | None,
+                session: Session) -> None:
+    # Refusals are audited through audit_factory, or a sibling of the caller's session.
+    require_role(actor, Role.OPERATOR, action, session=session, audit_factory=audit_factory,
+                 target_type="sync_records", target_id=_describe_target(target))
 
 
 def _check_reason(reason: str | None, action: str) -> str:
@@ -69,7 +71,7 @@ def resync_problems(
     audit_factory: sessionmaker[Session] | None = None,
 ) -> Job:
     """Queue a resync of the selected records, or of every record matching the filter (selected in SQL)."""
-    _check_role(actor, "resync", target, audit_factory)
+    _check_role(actor, "resync", target, audit_factory, session)
     record_ids: Sequence[int] | Select[tuple[int]]
     if isinstance(target, ProblemFilter):
         record_ids = select_problem_ids(entity_type, target)
@@ -120,7 +122,7 @@ def clear_invoices(
     audit_factory: sessionmaker[Session] | None = None,
 ) -> ActionResult:
     """Take invoices off the problem list for good (never synced); a reason is required."""
-    _check_role(actor, "clear_invoices", target, audit_factory)
+    _check_role(actor, "clear_invoices", target, audit_factory, session)
     text = _check_reason(reason, "clear invoices")
     rows = _invoice_rows(session, target, PROBLEM_STATUSES)
     if not rows:
@@ -138,7 +140,7 @@ def mark_invoices_paid_outside(
     audit_factory: sessionmaker[Session] | None = None,
 ) -> ActionResult:
     """Record that invoices were paid directly in QuickBooks: no sync, billing status paid; a reason is required."""
-    _check_role(actor, "mark_invoices_paid", target, audit_factory)
+    _check_role(actor, "mark_invoices_paid", target, audit_factory, session)
     text = _check_reason(reason, "mark invoices paid without sync")
     rows = _invoice_rows(session, target, PROBLEM_STATUSES)
     if not rows:
@@ -176,7 +178,7 @@ def restore_invoices(
     audit_factory: sessionmaker[Session] | None = None,
 ) -> ActionResult:
     """Put cleared invoices back on the problem list, in the status they had before clearing (else never synced)."""
-    _check_role(actor, "restore_invoices", target, audit_factory)
+    _check_role(actor, "restore_invoices", target, audit_factory, session)
     rows = _invoice_rows(session, target, (SyncStatus.CLEARED,))
     if not rows:
         raise NothingToChange("None of the selected invoices is cleared, so there is nothing to restore.")

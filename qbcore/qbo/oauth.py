@@ -14,9 +14,9 @@ from intuitlib.enums import Scopes
 from intuitlib.exceptions import AuthClientError
 from sqlalchemy.orm import Session, sessionmaker
 
-from qbcore.access import SYSTEM, Actor, write_audit
+from qbcore.access import SYSTEM, Actor, require_role, write_audit
 from qbcore.config import Config, QboEnvironment
-from qbcore.models import ConnectionStatus, QboConnection, utcnow
+from qbcore.models import ConnectionStatus, QboConnection, Role, utcnow
 from qbcore.qbo.endpoints import MINOR_VERSION, api_base
 from qbcore.qbo.tokens import (
     NotConnected,
@@ -60,8 +60,9 @@ def get_connection_state(session: Session) -> ConnectionState:
     )
 
 
-def start_authorization(session: Session, config: Config) -> str:
-    """The Intuit authorization URL; its `state` is stored so the callback can be checked (caller commits)."""
+def start_authorization(session: Session, config: Config, *, actor: Actor = SYSTEM) -> str:
+    """The Intuit authorization URL (admin only); its `state` is stored so the callback can be checked."""
+    require_role(actor, Role.ADMIN, "connect_quickbooks", session=session, target_type="connection")
     row = current_connection(session)
     if row is None:
         row = QboConnection(environment=config.qbo_env.value, status=ConnectionStatus.DISCONNECTED)
@@ -76,6 +77,7 @@ def start_authorization(session: Session, config: Config) -> str:
 def complete_authorization(factory: sessionmaker[Session], config: Config, *, code: str, state: str, realm_id: str,
                            actor: Actor = SYSTEM) -> ConnectionState:
     """Handle the redirect (?code&state&realmId): check state, exchange the code, store tokens encrypted."""
+    require_role(actor, Role.ADMIN, "connect_quickbooks", audit_factory=factory, target_type="connection")
     box = SecretBox(config.secret_key)
     with factory() as session, session.begin():
         row = current_connection(session)
@@ -114,7 +116,8 @@ def _fetch_company_name(config: Config, realm_id: str, access_token: str) -> str
 
 
 def disconnect(factory: sessionmaker[Session], config: Config, *, actor: Actor = SYSTEM) -> ConnectionState:
-    """Revoke the tokens at Intuit (best effort) and forget them here."""
+    """Revoke the tokens at Intuit (best effort) and forget them here (admin only)."""
+    require_role(actor, Role.ADMIN, "disconnect_quickbooks", audit_factory=factory, target_type="connection")
     box = SecretBox(config.secret_key)
     with factory() as session, session.begin():
         row = current_connection(session)
