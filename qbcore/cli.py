@@ -170,6 +170,7 @@ def sync(
 def worker(
     poll: Annotated[float, typer.Option(help="Seconds between looks at the job queue")] = 1.0,
     once: Annotated[bool, typer.Option(help="Run queued jobs, then exit")] = False,
+    schedule: Annotated[bool, typer.Option(help="Also queue automatic work every 20 s (run on one worker)")] = False,
 ) -> None:
     """Run queued sync jobs until stopped (Ctrl-C); run several for a team (PostgreSQL)."""
     import signal
@@ -180,6 +181,9 @@ def worker(
     config, factory = _config_and_factory()
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    if schedule:
+        threading.Thread(target=_schedule_until, args=(factory, config, stop), name="qbsync-schedule",
+                         daemon=True).start()
     worker_id = default_worker_id()
     typer.echo(f"worker {worker_id} waiting for jobs (Ctrl-C to stop)")
     try:
@@ -188,6 +192,49 @@ def worker(
         stop.set()
         ran = 0
     typer.echo(f"worker stopped after {ran} job(s)")
+
+
+def _schedule_until(factory, config, stop) -> None:  # type: ignore[no-untyped-def]
+    import logging
+    from datetime import timedelta
+
+    from qbcore.sync.schedule import run_schedule_tick
+
+    while not stop.wait(20.0):
+        try:
+            with transaction(factory) as session:
+                run_schedule_tick(session, pull_every=timedelta(seconds=config.pull_every_s))
+        # A locked database or a bad row must not stop the worker; the next tick tries again.
+        except Exception:
+            logging.getLogger(__name__).exception("scheduling failed")
+
+
+@app.command("schedule")
+def schedule_once() -> None:
+    """One scheduler tick for cron: cascade retries, new and edited records, and a pull when due."""
+    from datetime import timedelta
+
+    from qbcore.sync.schedule import run_schedule_tick
+
+    config, factory = _config_and_factory()
+    with transaction(factory) as session:
+        jobs = run_schedule_tick(session, pull_every=timedelta(seconds=config.pull_every_s))
+        described = [f"#{job.id} {job.kind} ({job.total} records)" for job in jobs]
+    typer.echo("queued " + ", ".join(described) if described else "nothing to queue")
+
+
+@app.command("rotate-key")
+def rotate_key() -> None:
+    """Re-encrypt stored QuickBooks tokens under the first key of QBSYNC_SECRET_KEY ("new,old")."""
+    from qbcore.secrets_box import SecretBox, SecretBoxError, reencrypt_tokens
+
+    config, factory = _config_and_factory()
+    try:
+        with transaction(factory) as session:
+            count = reencrypt_tokens(session, SecretBox(config.secret_key))
+    except SecretBoxError as exc:
+        _fail(str(exc))
+    typer.echo(f"re-encrypted {count} token(s); the old key can now be removed from QBSYNC_SECRET_KEY")
 
 
 @app.command()

@@ -48,3 +48,34 @@ def test_a_bad_setting_stops_the_cli_with_the_variable_named(cli_env):
 def test_a_bad_date_is_a_clear_error(cli_env):
     result = _qbsync("demo", "--as-of", "29/11/2026", env_extra=cli_env)
     assert result.returncode == 2 and "YYYY-MM-DD" in result.stderr
+
+
+def test_schedule_queues_the_waiting_book_once_for_cron(cli_env):
+    assert _qbsync("demo", "--invoices", "10", "--as-of", "2026-11-29", env_extra=cli_env).returncode == 0
+    first = _qbsync("schedule", env_extra=cli_env)
+    second = _qbsync("schedule", env_extra=cli_env)
+    assert first.returncode == 0 and "sync" in first.stdout and "pull" in first.stdout
+    assert second.stdout.strip() == "nothing to queue"
+
+
+def test_rotate_key_reencrypts_tokens_so_the_old_key_can_go(cli_env):
+    from cryptography.fernet import Fernet
+    from sqlalchemy import select
+
+    from qbcore.db import make_session_factory, migrate, transaction
+    from qbcore.models import QboConnection
+    from qbcore.secrets_box import SecretBox
+
+    old, new = Fernet.generate_key().decode(), Fernet.generate_key().decode()
+    engine = make_engine(cli_env["QBSYNC_DATABASE_URL"])
+    migrate(engine)
+    factory = make_session_factory(engine)
+    with transaction(factory) as session:
+        session.add(QboConnection(realm_id="1", environment="local", refresh_token_enc=SecretBox(old).encrypt("r-9")))
+    result = _qbsync("rotate-key", env_extra={**cli_env, "QBSYNC_SECRET_KEY": f"{new},{old}"})
+    assert result.returncode == 0 and "re-encrypted 1 token" in result.stdout
+    with factory() as session:
+        sealed = session.scalar(select(QboConnection.refresh_token_enc))
+    assert SecretBox(new).decrypt(sealed) == "r-9"
+    wrong = _qbsync("rotate-key", env_extra={**cli_env, "QBSYNC_SECRET_KEY": Fernet.generate_key().decode()})
+    assert wrong.returncode == 2 and "cannot be re-encrypted" in wrong.stderr
