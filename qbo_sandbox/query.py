@@ -225,6 +225,9 @@ def field_value(row: dict, name: str) -> object:
         current = current[key]
     if isinstance(current, dict) and "value" in current:
         return current["value"]
+    # An email object ({"Address": ...}) filters by its address, as PrimaryEmailAddr = '...' does in QBO.
+    if isinstance(current, dict) and "Address" in current:
+        return current["Address"]
     return current
 
 

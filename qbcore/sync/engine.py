@@ -127,9 +127,13 @@ def build_payload(entity_type: EntityType, row: Any, settings: SyncSettings, ref
     return build_payment_payload(row, refs, invoice_numbers=extras.get("invoice_numbers"))
 
 
-def natural_key(entity_type: EntityType, payload: dict[str, Any]) -> tuple[str, str] | None:
+def natural_key(entity_type: EntityType, payload: dict[str, Any], *, customer_matching: str = "name"
+                ) -> tuple[str, str] | None:
     """The field QuickBooks can find this record by before we create it."""
     if entity_type is EntityType.CUSTOMER:
+        email = (payload.get("PrimaryEmailAddr") or {}).get("Address")
+        if customer_matching == "email" and email:
+            return "PrimaryEmailAddr", email
         return "DisplayName", payload["DisplayName"]
     if entity_type is EntityType.ITEM:
         return "Name", payload["Name"]
@@ -138,6 +142,14 @@ def natural_key(entity_type: EntityType, payload: dict[str, Any]) -> tuple[str, 
     if entity_type is EntityType.PAYMENT:
         return "PaymentRefNum", payload["PaymentRefNum"]
     return None
+
+
+def _field_text(row: dict[str, Any], field_name: str) -> str:
+    """A record's look-up field as comparable text (an email address lives in an object)."""
+    value = row.get(field_name, "")
+    if isinstance(value, dict):
+        value = value.get("Address", "")
+    return str(value).strip().lower()
 
 
 def payload_total(payload: dict[str, Any]) -> Decimal:
@@ -327,31 +339,43 @@ class SyncEngine:
     def _link_existing(self, entity_type: EntityType, creates: list[Send]) -> list[Send]:
         """Re-link records QuickBooks already has (a lost answer, a manual entry); return those still to create."""
         assert self.tally is not None
-        keyed = [(s, natural_key(entity_type, s.payload)) for s in creates]
+        matching = self.settings.customer_matching
+        if entity_type is EntityType.CUSTOMER and matching == "existing_id":
+            # The team links every customer by hand (QuickBooks IDs page); never guess, never create.
+            for send in creates:
+                record_failed(self.factory, send, classify_local(
+                    ErrorKind.MAPPING, f"Customer {send.name} has no QuickBooks id and customer matching is set to "
+                    "'existing id'. Link it on the QuickBooks IDs page, or change the matching rule in Settings.",
+                    retryable=False), job_id=self.job_id)
+                self.tally.add("failed", ErrorKind.MAPPING.value)
+            return []
+        keyed = [(s, natural_key(entity_type, s.payload, customer_matching=matching)) for s in creates]
         lookups = [(s, key) for s, key in keyed if key is not None]
         if not lookups:
             return creates
         entity = QBO_ENTITY[entity_type]
-        field_name = lookups[0][1][0]  # type: ignore[index]
-        values = [key[1] for _, key in lookups]  # type: ignore[index]
-        try:
-            found = self.gateway.query_in(entity, field_name, values)
-            inactive = self.gateway.query_in(entity, field_name, values, extra=" AND Active = false") \
-                if entity_type is EntityType.ITEM else []
-        except QboCallError as exc:
-            for send in creates:
-                self._fail_send(send, exc.error, exc.request, exc.response)
-            return []
-        by_key: dict[str, list[dict[str, Any]]] = {}
-        for row in found:
-            by_key.setdefault(str(row.get(field_name, "")).strip().lower(), []).append(row)
-        inactive_keys = {str(row.get(field_name, "")).strip().lower() for row in inactive}
+        by_key: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        inactive_keys: set[tuple[str, str]] = set()
+        # Customers matched by email fall back to their name when they have none: one look-up per field.
+        for field_name in dict.fromkeys(key[0] for _, key in lookups):  # type: ignore[index]
+            values = [key[1] for _, key in lookups if key[0] == field_name]  # type: ignore[index]
+            try:
+                found = self.gateway.query_in(entity, field_name, values)
+                inactive = self.gateway.query_in(entity, field_name, values, extra=" AND Active = false") \
+                    if entity_type is EntityType.ITEM else []
+            except QboCallError as exc:
+                for send in creates:
+                    self._fail_send(send, exc.error, exc.request, exc.response)
+                return []
+            for row in found:
+                by_key.setdefault((field_name, _field_text(row, field_name)), []).append(row)
+            inactive_keys |= {(field_name, _field_text(row, field_name)) for row in inactive}
         remaining: list[Send] = []
         for send, key in keyed:
             if key is None:
                 remaining.append(send)
                 continue
-            wanted = key[1].strip().lower()
+            wanted = (key[0], key[1].strip().lower())
             matches = by_key.get(wanted, [])
             if entity_type is EntityType.ITEM and not matches and wanted in inactive_keys:
                 self._fail_send(send, inactive_reference("item", key[1]))
