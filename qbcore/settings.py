@@ -81,15 +81,23 @@ def settings_from_dict(data: dict[str, Any]) -> SyncSettings:
     if unknown:
         raise SettingsError(f"unknown setting(s): {', '.join(sorted(unknown))}")
     values = dict(data)
-    if "description" in values and isinstance(values["description"], dict):
+    if "description" in values:
+        if not isinstance(values["description"], dict):
+            raise SettingsError("the description template must be an object of fields, separator, labels, placement")
         desc = dict(values["description"])
-        bad = [f for f in desc.get("fields", []) if f not in DESCRIPTION_FIELDS]
+        fields = desc.get("fields", [])
+        if not isinstance(fields, list | tuple) or not all(isinstance(f, str) for f in fields):
+            raise SettingsError("description fields must be a list of load field names")
+        bad = [f for f in fields if f not in DESCRIPTION_FIELDS]
         if bad:
-            raise SettingsError(f"description fields not known: {', '.join(bad)}")
+            raise SettingsError(f"description fields not known: {', '.join(repr(f) for f in bad)}")
         if "fields" in desc:
-            desc["fields"] = tuple(desc["fields"])
-        if len(desc.get("separator", " | ")) > 10:
-            raise SettingsError("the description separator is at most 10 characters")
+            desc["fields"] = tuple(fields)
+        separator = desc.get("separator", " | ")
+        if not isinstance(separator, str) or len(separator) > 10:
+            raise SettingsError("the description separator is text of at most 10 characters")
+        if not isinstance(desc.get("show_labels", True), bool):
+            raise SettingsError("description show_labels must be true or false")
         try:
             values["description"] = DescriptionTemplate(**desc)
         except TypeError as exc:

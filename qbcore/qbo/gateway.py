@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import random
 import threading
 import time
@@ -22,6 +23,11 @@ from qbcore.qbo.endpoints import MINOR_VERSION, api_base
 from qbcore.qbo.limiter import QuotaLimiter, QuotaPolicy, limiter_for
 from qbcore.qbo.response import entity_of, parse_response
 from qbcore.qbo.tokens import TokenSet, load_tokens, make_auth_client, refresh_tokens
+
+# requests-oauthlib (and oauthlib) log the bearer and refresh tokens of every call at DEBUG; secrets never
+# reach a log, whatever level the root logger is set to.
+for _token_logger in ("requests_oauthlib", "oauthlib"):
+    logging.getLogger(_token_logger).setLevel(logging.INFO)
 
 MAX_IN_VALUES = 1000  # QuickBooks returns at most 1,000 rows per query
 MAX_QUERY_CHARS = 90_000

@@ -39,7 +39,7 @@ def parse_response(status: int, text: str, *, name: str | None = None) -> dict[s
     """The JSON body of a successful answer, or the classified error it carries."""
     try:
         data = json.loads(text) if text else None
-    except ValueError:
+    except (ValueError, RecursionError):  # a body nested deeper than the parser's stack is junk too
         data = None
     if data is None:
         match = _XML_CODE.search(text or "")
