@@ -41,6 +41,7 @@ from qbcore.qbo.oauth import (
 )
 from qbcore.qbo.tokens import NotConnected, ReconnectRequired
 from qbcore.settings import SettingsError, get_setting_row, load_settings, save_settings
+from ui.feedback import flash_messages
 from ui.formatting import format_moment
 from ui.runtime import get_actor, get_runtime, show_actor_badge
 
@@ -63,17 +64,7 @@ show_actor_badge(actor)
 admin = is_allowed(actor, Role.ADMIN)
 
 
-def flash(level: str, text: str) -> None:
-    """Keep a message to show at the top after the rerun."""
-    st.session_state[FLASH_KEY] = (level, text)
-
-
-def show_flash() -> None:
-    """Show and forget the last action's message."""
-    message = st.session_state.pop(FLASH_KEY, None)
-    if message:
-        level, text = message
-        {"success": st.success, "warning": st.warning, "error": st.error}.get(level, st.info)(text)
+flash, show_flash = flash_messages(FLASH_KEY)
 
 
 def handle_callback() -> None:

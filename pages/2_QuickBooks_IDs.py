@@ -18,6 +18,7 @@ from qbcore.queries.ids import (
     label_entity,
     list_linked_records,
 )
+from ui.feedback import flash_messages
 from ui.formatting import STATUS_LABELS, format_moment, format_money
 from ui.grid import GridColumn, show_id_grid
 from ui.runtime import get_actor, get_runtime, show_actor_badge
@@ -44,17 +45,7 @@ actor = get_actor()
 show_actor_badge(actor)
 
 
-def flash(level: str, text: str) -> None:
-    """Keep a message to show at the top after the rerun."""
-    st.session_state[FLASH_KEY] = (level, text)
-
-
-def show_flash() -> None:
-    """Show and forget the last action's message."""
-    message = st.session_state.pop(FLASH_KEY, None)
-    if message:
-        level, text = message
-        {"success": st.success, "warning": st.warning, "error": st.error}.get(level, st.info)(text)
+flash, show_flash = flash_messages(FLASH_KEY)
 
 
 def open_dialog(kind: str, record_ids: list[int], prefill: str = "") -> None:

@@ -31,6 +31,7 @@ from qbcore.settings import (
     settings_from_dict,
     settings_to_dict,
 )
+from ui.feedback import flash_messages
 from ui.formatting import format_money
 from ui.runtime import get_actor, get_runtime, show_actor_badge
 
@@ -45,17 +46,7 @@ actor = get_actor()
 show_actor_badge(actor)
 
 
-def flash(level: str, text: str) -> None:
-    """Keep a message to show after the rerun."""
-    st.session_state[FLASH_KEY] = (level, text)
-
-
-def show_flash() -> None:
-    """Show and forget the last action's message."""
-    message = st.session_state.pop(FLASH_KEY, None)
-    if message:
-        level, text = message
-        {"success": st.success, "error": st.error}.get(level, st.info)(text)
+flash, show_flash = flash_messages(FLASH_KEY)
 
 
 def choose_random_invoice() -> None:

@@ -15,6 +15,7 @@ from qbcore.problems import actions, queries
 from qbcore.problems.causes import RootCause
 from qbcore.problems.queries import CauseKey, ProblemFilter, ProblemSort
 from qbcore.sync.jobs import NothingToSync, has_active_job
+from ui.feedback import flash_messages
 from ui.formatting import (
     ENTITY_LABELS,
     STATUS_LABELS,
@@ -63,17 +64,7 @@ actor = get_actor()
 show_actor_badge(actor)
 
 
-def flash(level: str, text: str) -> None:
-    """Keep a message to show at the top after the rerun."""
-    st.session_state[FLASH_KEY] = (level, text)
-
-
-def show_flash() -> None:
-    """Show and forget the last action's message."""
-    message = st.session_state.pop(FLASH_KEY, None)
-    if message:
-        level, text = message
-        {"success": st.success, "warning": st.warning, "error": st.error}.get(level, st.info)(text)
+flash, show_flash = flash_messages(FLASH_KEY)
 
 
 def link_to_page(page: str, label: str) -> None:
