@@ -264,10 +264,11 @@ def pull(
 
 @app.command()
 def problems(
-    entity: Annotated[str, typer.Option(help="customers, items, invoices, credit-memos or payments")] = "invoices",
+    entity: Annotated[str, typer.Option(help="customers, invoices, credit-memos or payments")] = "invoices",
     out: Annotated[Path, typer.Option(help="CSV file to write")] = Path("problems.csv"),
 ) -> None:
     """Export the problem list of one entity to a spreadsheet-safe CSV."""
+    from qbcore.models import EntityType
     from qbcore.problems.queries import ProblemFilter, export_problems_csv
 
     _config, factory = _config_and_factory()
@@ -275,6 +276,9 @@ def problems(
     if types is None:
         _fail("--entity must name one entity for an export")
         return
+    if types[0] is EntityType.ITEM:
+        _fail("items have no problem list of their own: their problems show on the invoices they block "
+              "(use --entity invoices)")
     with factory() as session, out.open("w", newline="", encoding="utf-8") as fh:
         count = export_problems_csv(session, types[0], ProblemFilter(), fh)
     typer.echo(f"wrote {count} problem record(s) to {out}")

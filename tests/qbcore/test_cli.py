@@ -79,3 +79,8 @@ def test_rotate_key_reencrypts_tokens_so_the_old_key_can_go(cli_env):
     assert SecretBox(new).decrypt(sealed) == "r-9"
     wrong = _qbsync("rotate-key", env_extra={**cli_env, "QBSYNC_SECRET_KEY": Fernet.generate_key().decode()})
     assert wrong.returncode == 2 and "cannot be re-encrypted" in wrong.stderr
+
+
+def test_problems_for_items_points_to_the_invoices_they_block(cli_env):
+    result = _qbsync("problems", "--entity", "items", "--out", "/dev/null", env_extra=cli_env)
+    assert result.returncode == 2 and "--entity invoices" in result.stderr and "Traceback" not in result.stderr
