@@ -6,6 +6,7 @@ import os
 from dataclasses import dataclass
 
 import streamlit as st
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from qbcore.access import LOCAL_ADMIN, Actor, resolve_actor
@@ -33,10 +34,14 @@ def _secrets_section() -> dict[str, str]:
     return {str(k).upper(): str(v) for k, v in dict(section).items()}
 
 
+_ENGINES: list[Engine] = []
+
+
 @st.cache_resource(show_spinner="Preparing the database…")
 def _open_database(database_url: str, embedded: bool, demo_invoices: int) -> sessionmaker[Session]:
     # Keyed by URL so tests with different databases never share an engine.
     engine = make_engine(database_url)
+    _ENGINES.append(engine)
     migrate(engine)
     factory = make_session_factory(engine)
     if embedded and demo_invoices:
@@ -44,6 +49,13 @@ def _open_database(database_url: str, embedded: bool, demo_invoices: int) -> ses
             if not has_book(session):
                 write_demo_book(session, invoices=demo_invoices, seed=7)
     return factory
+
+
+def close_databases() -> None:
+    """Forget every cached database and close its connections (tests open one per database)."""
+    _open_database.clear()
+    while _ENGINES:
+        _ENGINES.pop().dispose()
 
 
 def get_runtime() -> Runtime:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -11,13 +12,17 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
-def app_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, db_url: str) -> str:
+def app_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, db_url: str) -> Iterator[str]:
     """Point the console at the test database; no sandbox or worker threads in page tests."""
+    from ui.runtime import close_databases
+
     monkeypatch.setenv("QBSYNC_DATABASE_URL", db_url)
     monkeypatch.setenv("QBSYNC_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("QBSYNC_BACKGROUND", "off")
     monkeypatch.setenv("QBSYNC_DEMO_INVOICES", "0")
-    return db_url
+    yield db_url
+    # Each test's database gets its own cached engine; close it so PostgreSQL's connection slots last.
+    close_databases()
 
 
 @pytest.fixture
