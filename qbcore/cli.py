@@ -89,7 +89,7 @@ def sandbox(
 
 ENTITY_CHOICES = {
     "customers": "customer", "items": "item", "invoices": "invoice", "credit-memos": "credit_memo",
-    "payments": "payment",
+    "payments": "payment", "credit-applications": "credit_application",
 }
 
 

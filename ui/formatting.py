@@ -27,6 +27,7 @@ ENTITY_LABELS = {
     EntityType.PAYMENT: "Payments",
     EntityType.CUSTOMER: "Customers",
     EntityType.CREDIT_MEMO: "Credit Memos",
+    EntityType.CREDIT_APPLICATION: "Credit Applications",
 }
 
 ENTITY_NOUNS = {
@@ -34,6 +35,7 @@ ENTITY_NOUNS = {
     EntityType.PAYMENT: ("payment", "payments"),
     EntityType.CUSTOMER: ("customer", "customers"),
     EntityType.CREDIT_MEMO: ("credit memo", "credit memos"),
+    EntityType.CREDIT_APPLICATION: ("credit application", "credit applications"),
 }
 
 

@@ -284,6 +284,7 @@ class CreditMemoApplication(Base):
     amount: Mapped[Money]
 
     credit_memo: Mapped[CreditMemo] = relationship(back_populates="applications")
+    invoice: Mapped[Invoice] = relationship()
 
     __table_args__ = (CheckConstraint("amount > 0", name="amount_positive"),)
 

@@ -20,6 +20,7 @@ class EntityType(StrEnum):
     INVOICE = "invoice"
     CREDIT_MEMO = "credit_memo"
     PAYMENT = "payment"
+    CREDIT_APPLICATION = "credit_application"  # a credit memo applied to an invoice: a zero-amount QBO Payment
 
 
 class SyncStatus(StrEnum):

@@ -18,6 +18,7 @@ _NOUNS = {
     EntityType.CUSTOMER: ("customer", "customers"),
     EntityType.CREDIT_MEMO: ("credit memo", "credit memos"),
     EntityType.ITEM: ("charge code", "charge codes"),
+    EntityType.CREDIT_APPLICATION: ("credit application", "credit applications"),
 }
 
 # How the engine names a blocking record in SyncRecord.blocked_by: "<what>:<name>", e.g. "charge_code:CHASSIS".

@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from qbcore.access import SYSTEM, write_audit
+from qbcore.mapping.credit_application import REF_PREFIX as CREDIT_REF_PREFIX
 from qbcore.models import (
     CreditMemo,
     CreditMemoApplication,
@@ -140,7 +141,19 @@ def _is_pushed_by_us(session: Session, payment: dict[str, Any], ours: dict[str, 
     ref = payment.get("PaymentRefNum")
     if not ref:
         return False
+    if _is_credit_application(session, payment):
+        return True
     return session.scalar(select(Payment.id).where(Payment.number == str(ref))) is not None
+
+
+def _is_credit_application(session: Session, payment: dict[str, Any]) -> bool:
+    """A zero-amount payment we pushed to apply one of our credit memos, known by its "CMA-<id>" reference."""
+    ref = str(payment.get("PaymentRefNum") or "")
+    if not ref.startswith(CREDIT_REF_PREFIX) or not ref[len(CREDIT_REF_PREFIX):].isdigit():
+        return False
+    if money(payment.get("TotalAmt")) != 0:
+        return False
+    return session.get(CreditMemoApplication, int(ref[len(CREDIT_REF_PREFIX):])) is not None
 
 
 def apply_payments(session: Session, rows: Sequence[dict[str, Any]], settings: SyncSettings) -> ApplyCounts:
@@ -148,6 +161,8 @@ def apply_payments(session: Session, rows: Sequence[dict[str, Any]], settings: S
     counts = ApplyCounts(changes=len(rows))
     ids = [str(r.get("Id")) for r in rows if r.get("Id")]
     ours = linked_records(session, EntityType.PAYMENT, ids)
+    # Credit memos applied by us (zero-amount payments): ours, never a payment entered in QuickBooks.
+    applications = linked_records(session, EntityType.CREDIT_APPLICATION, ids)
     invoice_ids = [txn for r in rows if not is_deleted(r) for txn in invoice_lines(r)]
     invoices = linked_records(session, EntityType.INVOICE, invoice_ids)
     existing: dict[tuple[str, str], PulledPayment] = {}
@@ -162,6 +177,9 @@ def apply_payments(session: Session, rows: Sequence[dict[str, Any]], settings: S
             continue
         if qbo_id in ours:
             counts.drifts += drift_of(session, context, ours[qbo_id], row)
+            continue
+        if qbo_id in applications:
+            counts.ignored += 1
             continue
         gone = is_deleted(row) or is_voided(row)
         wanted = {} if gone else invoice_lines(row)

@@ -20,6 +20,7 @@ QBO_ENTITY: dict[EntityType, str] = {
     EntityType.INVOICE: "Invoice",
     EntityType.CREDIT_MEMO: "CreditMemo",
     EntityType.PAYMENT: "Payment",
+    EntityType.CREDIT_APPLICATION: "Payment",  # a zero-amount payment linking an invoice and a credit memo
 }
 
 CANDIDATE_LIMIT = 25

@@ -16,6 +16,7 @@ ENTITY_LABELS = {
     "invoice": "Invoices",
     "credit_memo": "Credit memos",
     "payment": "Payments",
+    "credit_application": "Credit applications",
 }
 _PROBLEMS = [s.value for s in PROBLEM_STATUSES]
 

@@ -7,12 +7,13 @@ from datetime import date, datetime
 from decimal import Decimal
 
 import pandas as pd
-from sqlalchemy import Select, String, and_, cast, func, null, or_, select, union_all
+from sqlalchemy import Select, String, and_, cast, func, literal, null, or_, select, union_all
 from sqlalchemy.orm import Session
 
 from qbcore.models import (
     ChargeCode,
     CreditMemo,
+    CreditMemoApplication,
     Customer,
     EntityType,
     Invoice,
@@ -29,6 +30,7 @@ ENTITY_LABELS = {
     EntityType.PAYMENT: "Payment",
     EntityType.CREDIT_MEMO: "Credit memo",
     EntityType.ITEM: "Item (charge code)",
+    EntityType.CREDIT_APPLICATION: "Credit application",
 }
 
 GRID_COLUMNS = ["record_id", "entity_type", "number_or_name", "customer", "amount", "date", "qbo_id", "status",
@@ -85,6 +87,16 @@ def _per_entity() -> list[Select]:
             .join(model, and_(SyncRecord.entity_type == entity_type.value, SyncRecord.entity_id == model.id))
             .join(Customer, Customer.id == model.customer_id)
         )
+    # A credit application is named by the PaymentRefNum it carries in QuickBooks ("CMA-<id>").
+    selects.append(
+        select(*record, (literal("CMA-", text) + cast(CreditMemoApplication.id, text)).label("number_or_name"),
+               cast(Customer.name, text).label("customer"), CreditMemoApplication.amount.label("amount"),
+               CreditMemo.memo_date.label("date"), cast(null(), text).label("email"))
+        .join(CreditMemoApplication, and_(SyncRecord.entity_type == EntityType.CREDIT_APPLICATION.value,
+                                          SyncRecord.entity_id == CreditMemoApplication.id))
+        .join(CreditMemo, CreditMemo.id == CreditMemoApplication.credit_memo_id)
+        .join(Customer, Customer.id == CreditMemo.customer_id)
+    )
     selects.append(
         select(*record, cast(Customer.name, text).label("number_or_name"), cast(null(), text).label("customer"),
                null().label("amount"), null().label("date"), cast(Customer.billing_email, text).label("email"))

@@ -18,6 +18,7 @@ from qbcore.models import (
     ChargeLine,
     ChargeSet,
     CreditMemo,
+    CreditMemoApplication,
     CreditMemoLine,
     Customer,
     CustomFieldMapping,
@@ -36,6 +37,7 @@ SOURCES: dict[EntityType, Any] = {
     EntityType.INVOICE: Invoice,
     EntityType.CREDIT_MEMO: CreditMemo,
     EntityType.PAYMENT: Payment,
+    EntityType.CREDIT_APPLICATION: CreditMemoApplication,
 }
 
 
@@ -66,6 +68,9 @@ def load_billing_rows(session: Session, entity_type: EntityType, ids: Iterable[i
                    selectinload(CreditMemo.lines).joinedload(CreditMemoLine.charge_code)]
     elif entity_type is EntityType.PAYMENT:
         options = [joinedload(Payment.customer), selectinload(Payment.applications)]
+    elif entity_type is EntityType.CREDIT_APPLICATION:
+        options = [joinedload(CreditMemoApplication.credit_memo).joinedload(CreditMemo.customer),
+                   joinedload(CreditMemoApplication.invoice)]
     rows: dict[int, Any] = {}
     for start in range(0, len(ids), 900):
         chunk = ids[start:start + 900]

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from qbcore.config import Config
 from qbcore.errors import ErrorKind, MappingError, QboCallError, QboError
 from qbcore.mapping.common import hash_payload
+from qbcore.mapping.credit_application import build_credit_application_payload, credit_application_ref
 from qbcore.mapping.credit_memo import build_credit_memo_payload
 from qbcore.mapping.customer import build_customer_payload
 from qbcore.mapping.invoice import build_invoice_payload
@@ -51,7 +52,7 @@ from qbcore.sync.steps import (
 
 QBO_ENTITY = {
     EntityType.CUSTOMER: "Customer", EntityType.ITEM: "Item", EntityType.INVOICE: "Invoice",
-    EntityType.CREDIT_MEMO: "CreditMemo", EntityType.PAYMENT: "Payment",
+    EntityType.CREDIT_MEMO: "CreditMemo", EntityType.PAYMENT: "Payment", EntityType.CREDIT_APPLICATION: "Payment",
 }
 # Statuses the engine never touches: someone decided these must not sync.
 HANDS_OFF = (SyncStatus.CLEARED.value, SyncStatus.PAID_OUTSIDE.value)
@@ -124,6 +125,8 @@ def build_payload(entity_type: EntityType, row: Any, settings: SyncSettings, ref
         return build_invoice_payload(row, settings, refs)
     if entity_type is EntityType.CREDIT_MEMO:
         return build_credit_memo_payload(row, settings, refs)
+    if entity_type is EntityType.CREDIT_APPLICATION:
+        return build_credit_application_payload(row, refs)
     return build_payment_payload(row, refs, invoice_numbers=extras.get("invoice_numbers"))
 
 
@@ -139,7 +142,7 @@ def natural_key(entity_type: EntityType, payload: dict[str, Any], *, customer_ma
         return "Name", payload["Name"]
     if entity_type in (EntityType.INVOICE, EntityType.CREDIT_MEMO) and payload.get("DocNumber"):
         return "DocNumber", payload["DocNumber"]
-    if entity_type is EntityType.PAYMENT:
+    if entity_type in (EntityType.PAYMENT, EntityType.CREDIT_APPLICATION):
         return "PaymentRefNum", payload["PaymentRefNum"]
     return None
 
@@ -163,7 +166,8 @@ def enabled_types(settings: SyncSettings) -> set[EntityType]:
     """Entity types the settings let sync (items always: invoices need them)."""
     flags = {EntityType.CUSTOMER: settings.sync_customers, EntityType.ITEM: True,
              EntityType.INVOICE: settings.sync_invoices, EntityType.CREDIT_MEMO: settings.sync_credit_memos,
-             EntityType.PAYMENT: settings.sync_payments}
+             EntityType.PAYMENT: settings.sync_payments,
+             EntityType.CREDIT_APPLICATION: settings.sync_credit_memos and settings.sync_invoices}
     return {entity_type for entity_type, on in flags.items() if on}
 
 
@@ -298,7 +302,8 @@ class SyncEngine:
                 if row is None:
                     self._fail(record.id, classify_local(ErrorKind.MAPPING, "The billing record no longer exists"))
                     continue
-                name = getattr(row, "number", None) or getattr(row, "name", None) or getattr(row, "code", "")
+                name = credit_application_ref(row.id) if entity_type is EntityType.CREDIT_APPLICATION else \
+                    getattr(row, "number", None) or getattr(row, "name", None) or getattr(row, "code", "")
                 mapping = extras.get("item_mappings", {}).get(row.id) if entity_type is EntityType.ITEM else None
                 if mapping is not None and mapping.qbo_item_id and record.qbo_id == mapping.qbo_item_id:
                     record_unchanged(self.factory, record.id)  # a hand-mapped item is never rewritten by us
@@ -410,7 +415,7 @@ class SyncEngine:
                               job_id=self.job_id, outcome="linked")
                 self.tally.add("synced")
                 return
-        if entity_type is EntityType.PAYMENT:
+        if entity_type in (EntityType.PAYMENT, EntityType.CREDIT_APPLICATION):
             # A reference number is not unique in QuickBooks; a different payment with it is not ours.
             record_failed(self.factory, send, classify_local(
                 ErrorKind.DUPLICATE, f"QuickBooks has another payment with reference {send.payload['PaymentRefNum']}",

@@ -7,9 +7,11 @@ from dataclasses import dataclass
 
 from qbcore.models import EntityType
 
-# Customers before items (independent) before transactions; payments link invoices and credit memos.
+# Customers before items (independent) before transactions; payments and credit applications (zero-amount
+# payments) link invoices and credit memos, so they go last.
 ORDER: tuple[EntityType, ...] = (
     EntityType.CUSTOMER, EntityType.ITEM, EntityType.INVOICE, EntityType.CREDIT_MEMO, EntityType.PAYMENT,
+    EntityType.CREDIT_APPLICATION,
 )
 
 

@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 from qbcore.models import (
     ChargeCode,
     CreditMemo,
+    CreditMemoApplication,
     Customer,
     EntityType,
     Invoice,
@@ -22,6 +23,7 @@ _SOURCES = {
     EntityType.INVOICE: Invoice,
     EntityType.CREDIT_MEMO: CreditMemo,
     EntityType.PAYMENT: Payment,
+    EntityType.CREDIT_APPLICATION: CreditMemoApplication,
 }
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable
 
-ENTITY_CODES = {"customer": "cus", "item": "itm", "invoice": "inv", "credit_memo": "crm", "payment": "pmt"}
+ENTITY_CODES = {"customer": "cus", "item": "itm", "invoice": "inv", "credit_memo": "crm", "payment": "pmt",
+                "credit_application": "cma"}
 BATCH_ID_MAX = 36
 REQUEST_ID_MAX = 50
 

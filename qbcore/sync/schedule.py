@@ -24,6 +24,7 @@ def enabled_entity_types(settings: SyncSettings) -> list[EntityType]:
         (EntityType.INVOICE, settings.sync_invoices),
         (EntityType.CREDIT_MEMO, settings.sync_credit_memos),
         (EntityType.PAYMENT, settings.sync_payments),
+        (EntityType.CREDIT_APPLICATION, settings.sync_credit_memos and settings.sync_invoices),
     ):
         if flag:
             enabled.append(entity_type)

@@ -12,6 +12,7 @@ from qbcore.models import (
     ChargeLine,
     ChargeSet,
     CreditMemo,
+    CreditMemoApplication,
     CreditMemoLine,
     Customer,
     EntityType,
@@ -78,6 +79,14 @@ def expand_dependencies(session: Session, record_ids: Sequence[int]) -> list[int
         memos |= _chunked(session, payments, lambda c: select(PaymentApplication.credit_memo_id).where(
             PaymentApplication.payment_id.in_(c)))
         customers |= _chunked(session, payments, lambda c: select(Payment.customer_id).where(Payment.id.in_(c)))
+        chosen |= _waiting_records(session, EntityType.INVOICE, invoices)
+        chosen |= _waiting_records(session, EntityType.CREDIT_MEMO, memos)
+    applications = _entity_ids(session, chosen, EntityType.CREDIT_APPLICATION)
+    if applications:
+        invoices |= _chunked(session, applications, lambda c: select(CreditMemoApplication.invoice_id).where(
+            CreditMemoApplication.id.in_(c)))
+        memos |= _chunked(session, applications, lambda c: select(CreditMemoApplication.credit_memo_id).where(
+            CreditMemoApplication.id.in_(c)))
         chosen |= _waiting_records(session, EntityType.INVOICE, invoices)
         chosen |= _waiting_records(session, EntityType.CREDIT_MEMO, memos)
     invoice_list, memo_list = list(invoices), list(memos)

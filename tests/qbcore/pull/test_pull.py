@@ -205,14 +205,21 @@ def test_a_credit_memo_deleted_in_quickbooks_shows_as_drift(
     synced: sessionmaker[Session], connected: Config, qb: QuickBooks
 ) -> None:
     from quickbooks.objects.creditmemo import CreditMemo as QbCreditMemo
+    from quickbooks.objects.payment import Payment as QbPayment
 
-    from qbcore.models import EntityType, SyncRecord
+    from qbcore.models import CreditMemoApplication, EntityType, SyncRecord
 
     run_pull(synced, connected)
     with synced() as session:
         record = session.scalars(select(SyncRecord).where(
             SyncRecord.entity_type == EntityType.CREDIT_MEMO.value, SyncRecord.qbo_id.is_not(None))).first()
         assert record is not None
+        # QuickBooks refuses to delete an applied credit memo: its user first deletes the payments applying it.
+        applied = select(CreditMemoApplication.id).where(CreditMemoApplication.credit_memo_id == record.entity_id)
+        applying = session.scalars(select(SyncRecord.qbo_id).where(
+            SyncRecord.entity_type == EntityType.CREDIT_APPLICATION.value, SyncRecord.entity_id.in_(applied))).all()
+    for payment_id in applying:
+        QbPayment.get(payment_id, qb=qb).delete(qb=qb)
     QbCreditMemo.get(record.qbo_id, qb=qb).delete(qb=qb)
     summary = run_pull(synced, connected)
     assert summary.drifts == 1
