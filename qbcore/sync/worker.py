@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import socket
@@ -11,6 +12,7 @@ from collections.abc import Callable, Sequence
 from datetime import timedelta
 
 from sqlalchemy import and_, or_, select, update
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from qbcore.access import SYSTEM
@@ -97,6 +99,9 @@ def run_records(factory: sessionmaker[Session], config: Config, record_ids: Sequ
     while not acquire_lease(factory, realm_id, owner):
         if time.monotonic() > deadline:
             raise CompanyBusy(f"another worker is syncing QuickBooks company {realm_id}")
+        if job_id is not None:
+            # Still ours while we wait for the company: no other worker may claim this job meanwhile.
+            _renew_job_lease(factory, job_id, owner)
         time.sleep(0.5)
     stop = stop_event or threading.Event()
     try:
@@ -112,6 +117,12 @@ def detect_changes(factory: sessionmaker[Session], config: Config, entity_types:
     """Mark synced records edited since their sync OUT_OF_DATE (for a page button or cron); returns how many."""
     engine = SyncEngine(factory, config, gateway or QboGateway(factory, config))
     return engine.detect_changes(list(entity_types or list(EntityType)))
+
+
+def _renew_job_lease(factory: sessionmaker[Session], job_id: int, owner: str) -> None:
+    with factory() as session, session.begin():
+        session.execute(update(Job).where(Job.id == job_id, Job.lease_owner == owner)
+                        .values(lease_expires_at=utcnow() + JOB_LEASE))
 
 
 def sync_now(factory: sessionmaker[Session], config: Config, *, entity_types: Sequence[EntityType] | None = None,
@@ -183,6 +194,8 @@ def _write_progress(factory: sessionmaker[Session], job_id: int, summary: SyncSu
         values["status"] = status.value
         if status in (JobStatus.DONE, JobStatus.FAILED):
             values["finished_at"] = utcnow()
+        if status is not JobStatus.RUNNING:
+            # A job back in the queue (or ended) belongs to no worker.
             values["lease_owner"] = None
     if error is not None:
         values["error"] = error
@@ -262,6 +275,15 @@ def run_worker(factory: sessionmaker[Session], config: Config, *, worker_id: str
                     return ran
                 continue
             summary = run_job(factory, config, job, worker_id=worker_id, stop_event=stop, gateway=gateway)
+        # A passing database error (a restart, no free connection) requeues the job instead of failing it.
+        except OperationalError as exc:
+            log.warning("job %s interrupted by the database (%s); requeued", job.id, exc)
+            with contextlib.suppress(OperationalError):
+                _write_progress(factory, job.id, SyncSummary(total=job.total), status=JobStatus.QUEUED)
+            if once:
+                return ran
+            stop.wait(poll_s * 5)
+            continue
         # A job's crash must not kill the worker loop; the job is marked failed with the reason.
         except Exception as exc:
             log.exception("job %s crashed", job.id)

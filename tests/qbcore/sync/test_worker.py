@@ -143,3 +143,27 @@ def test_a_queued_pull_job_is_run_by_the_same_worker(
     assert run_worker(demo_factory, connected, worker_id="w1", once=True) == 1
     with demo_factory() as session:
         assert session.get(Job, job_id).status == JobStatus.DONE.value
+
+
+def test_a_passing_database_error_requeues_the_job_instead_of_failing_it(demo_factory, connected, monkeypatch):
+    from sqlalchemy.exc import OperationalError
+
+    from qbcore.access import LOCAL_ADMIN
+    from qbcore.db import transaction
+    from qbcore.models import Job, JobStatus
+    from qbcore.sync import worker as worker_module
+    from qbcore.sync.jobs import enqueue_sync
+
+    with transaction(demo_factory) as session:
+        job_id = enqueue_sync(session, LOCAL_ADMIN).id
+    calls = []
+
+    def flaky_run_job(*args, **kwargs):
+        calls.append(1)
+        raise OperationalError("SELECT 1", {}, Exception("too many clients already"))
+
+    monkeypatch.setattr(worker_module, "run_job", flaky_run_job)
+    worker_module.run_worker(demo_factory, connected, once=True, poll_s=0.01)
+    with demo_factory() as session:
+        job = session.get(Job, job_id)
+    assert calls and job.status == JobStatus.QUEUED.value and job.lease_owner is None and job.error is None
