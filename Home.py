@@ -19,6 +19,7 @@ from qbcore.queries.health import (
     list_problem_ages,
 )
 from qbcore.sync.jobs import NothingToSync, enqueue_sync, list_recent_jobs
+from ui.formatting import escape_markdown
 from ui.runtime import get_actor, get_runtime, show_actor_badge
 
 st.set_page_config(page_title="QuickBooks Sync Console", page_icon="🔄", layout="wide")
@@ -68,7 +69,9 @@ with runtime.factory() as session:
 st.subheader("QuickBooks connection")
 left, middle, right, far = st.columns([2, 1, 1, 1])
 if connection.status is ConnectionStatus.CONNECTED:
-    left.metric("Company", connection.company_name or "—", help=f"Realm {connection.realm_id}", width="stretch")
+    # A company name is often longer than a metric tile shows; markdown wraps it.
+    left.markdown(f"Company  \n**{escape_markdown(connection.company_name or '—')}**  \n"
+                  f"Realm {escape_markdown(connection.realm_id)}")
     middle.metric("Environment", connection.environment or runtime.config.qbo_env.value)
     right.metric("Access token renews in", _countdown(connection.access_expires_at))
     far.metric("Reconnect needed in", _countdown(connection.refresh_expires_at),

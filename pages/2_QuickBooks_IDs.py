@@ -19,7 +19,7 @@ from qbcore.queries.ids import (
     list_linked_records,
 )
 from ui.feedback import flash_messages
-from ui.formatting import STATUS_LABELS, format_moment, format_money
+from ui.formatting import STATUS_LABELS, escape_markdown, format_moment, format_money
 from ui.grid import GridColumn, show_id_grid
 from ui.runtime import get_actor, get_runtime, show_actor_badge
 
@@ -128,7 +128,8 @@ def override_dialog(record_id: int) -> None:
         st.error("This record no longer exists.")
         return
     kind = label_entity(record.entity_type).lower()
-    st.markdown(f"Our **{kind} {record.number_or_name}** is linked to QuickBooks id **{record.qbo_id or 'none'}**.")
+    st.markdown(f"Our **{kind} {escape_markdown(record.number_or_name)}** is linked to QuickBooks id "
+                f"**{escape_markdown(record.qbo_id or 'none')}**.")
     new_id = st.text_input(f"New QuickBooks {kind} id", key="ids_new_id", placeholder="e.g. 145")
     if st.button("Check in QuickBooks", key="ids_check"):
         st.session_state.pop(CHECK_KEY, None)
@@ -174,7 +175,7 @@ def relink_dialog(record_id: int) -> None:
         return
     kind = label_entity(record.entity_type).lower()
     amount = "" if record.amount is None else f" for {format_money(record.amount)}"
-    st.markdown(f"Looking for our **{kind} {record.number_or_name}**{amount} in QuickBooks.")
+    st.markdown(f"Looking for our **{kind} {escape_markdown(record.number_or_name)}**{amount} in QuickBooks.")
     if st.button("Search QuickBooks", key="ids_search", type="primary"):
         try:
             with runtime.factory() as session:

@@ -19,6 +19,7 @@ from ui.feedback import flash_messages
 from ui.formatting import (
     ENTITY_LABELS,
     STATUS_LABELS,
+    escape_markdown,
     format_count,
     format_moment,
     format_money,
@@ -212,7 +213,7 @@ def show_root_causes(entity: EntityType, causes: list[RootCause]) -> None:
     st.subheader("Root causes")
     for index, cause in enumerate(causes):
         words, link, retry = st.columns([6, 2, 1.3])
-        words.markdown(f"**{cause.sentence}** · {format_money(cause.amount)}")
+        words.markdown(f"**{escape_markdown(cause.sentence)}** · {format_money(cause.amount)}")
         words.caption(cause.fix_hint)
         with link:
             if cause.fix_link is not None:
@@ -274,7 +275,8 @@ def show_detail(entity: EntityType, record_id: int) -> None:
         third.metric("Attempts", row.attempts)
         fourth.metric("Open (days)", "—" if row.open_days is None else row.open_days)
         if row.error_message:
-            st.markdown(f"**{row.error_kind or 'error'} {row.error_code or ''}** — {row.error_message}")
+            st.markdown(f"**{row.error_kind or 'error'} {row.error_code or ''}** — "
+                        f"{escape_markdown(row.error_message)}")
         if row.fix_hint:
             st.info(row.fix_hint)
         if detail.error_detail:

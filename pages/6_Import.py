@@ -19,6 +19,7 @@ from qbcore.importer.report import (
     summary_rows,
 )
 from qbcore.models import Role
+from ui.formatting import escape_markdown
 from ui.runtime import get_actor, get_runtime, show_actor_badge
 
 st.set_page_config(page_title="Import · QuickBooks Sync Console", page_icon="📥", layout="wide")
@@ -139,7 +140,7 @@ if report is not None:
             st.caption("New charge codes will be created (map them to QuickBooks items in Settings): "
                        + ", ".join(result.created_charge_codes))
         for kind, columns in result.ignored_columns.items():
-            st.caption(f"{kind}: columns not in the layout are ignored: {', '.join(columns)}")
+            st.caption(f"{kind}: columns not in the layout are ignored: {escape_markdown(', '.join(columns))}")
 
         st.subheader("3 · Import")
         may_import = is_allowed(actor, Role.OPERATOR)

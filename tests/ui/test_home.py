@@ -49,7 +49,7 @@ def test_sync_everything_queues_one_job_for_every_waiting_record(home, demo_fact
 
     _connect(demo_factory)
     home.run()
-    assert any(m.label == "Company" and m.value == "Sandbox Company_US_1" for m in home.metric)
+    assert any("**Sandbox Company\\_US\\_1**" in m.value for m in home.markdown)
     home.button(key="sync_all").click().run()
     assert not home.exception
     with demo_factory() as session:
@@ -75,3 +75,10 @@ def test_a_viewer_cannot_queue_a_sync_and_is_told_why(home, demo_factory):
         assert session.scalar(select(func.count()).select_from(Job)) == 0
         refusal = session.scalar(select(AuditEvent))
     assert (refusal.actor, refusal.outcome) == ("viewer@example.com", "refused")
+
+
+def test_a_company_name_with_markdown_renders_as_plain_text(home, demo_factory):
+    _connect(demo_factory, company="Evil ![x](http://example.invalid/p.png) [click](javascript:alert(1))")
+    home.run()
+    shown = " ".join(m.value for m in home.markdown)
+    assert "\\!\\[x\\]\\(http\\:" in shown and "](javascript" not in shown
