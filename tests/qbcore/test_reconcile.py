@@ -15,8 +15,8 @@ from qbcore.config import Config
 from qbcore.pull import run_pull
 from qbcore.reconcile import AGING_BUCKETS, Issue, aging_bucket, compare_invoice, reconcile, reconciliation_csv
 from tests.conftest import DEMO_AS_OF
+from tests.qbcore.pull.arrange import open_synced_invoices, pay_in_quickbooks
 from tests.qbcore.pull.conftest import _no_client_quota, config, connected, gateway_for, qb, sandbox, synced  # noqa: F401
-from tests.qbcore.pull.helpers import open_synced_invoices, pay_in_quickbooks
 
 
 def test_a_synced_book_reconciles_exactly_with_quickbooks_own_balances(

@@ -15,7 +15,7 @@ from qbcore.qbo.gateway import QboGateway
 from qbcore.sync.worker import sync_now
 from tests.qbcore.qbo.conftest import REALM, SandboxClient
 from tests.qbcore.sync.conftest import _no_client_quota, config, connected, sandbox  # noqa: F401
-from tests.qbcore.sync.helpers import FAST_RETRY
+from tests.qbcore.sync.state import FAST_RETRY
 
 
 def gateway_for(factory: sessionmaker[Session], cfg: Config) -> QboGateway:

@@ -9,7 +9,7 @@ from typer.testing import CliRunner
 from qbcore.cli import app
 from qbcore.config import Config
 from qbcore.models import Job
-from tests.qbcore.pull.helpers import invoice_status, open_synced_invoices, pay_in_quickbooks
+from tests.qbcore.pull.arrange import invoice_status, open_synced_invoices, pay_in_quickbooks
 
 
 def env_of(config: Config) -> dict[str, str]:

@@ -17,7 +17,7 @@ from qbcore.pull import run_pull
 from qbcore.pull.bookmark import get_book_close_date
 from qbcore.queries.month_end import checklist, list_closed_period_records, list_month_readiness
 from qbcore.settings import save_settings
-from tests.qbcore.pull.helpers import open_synced_invoices, pay_in_quickbooks
+from tests.qbcore.pull.arrange import open_synced_invoices, pay_in_quickbooks
 from tests.qbcore.qbo.conftest import SandboxClient
 
 

@@ -21,8 +21,8 @@ from qbcore.pull.decisions import accept_proposal, list_proposals, reject_propos
 from qbcore.qbo.gateway import QboGateway
 from qbcore.settings import save_settings
 from qbcore.sync.worker import claim_job
+from tests.qbcore.pull.arrange import invoice_status, open_synced_invoices, pay_in_quickbooks
 from tests.qbcore.pull.conftest import gateway_for
-from tests.qbcore.pull.helpers import invoice_status, open_synced_invoices, pay_in_quickbooks
 
 
 def pulled(factory: sessionmaker[Session]) -> list[PulledPayment]:

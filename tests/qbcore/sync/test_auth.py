@@ -14,7 +14,7 @@ from qbcore.qbo.tokens import load_tokens, make_auth_client
 from qbcore.sync.jobs import enqueue_sync
 from qbcore.sync.worker import run_worker, sync_now
 from tests.qbcore.qbo.conftest import SandboxClient
-from tests.qbcore.sync.helpers import statuses
+from tests.qbcore.sync.state import statuses
 
 
 def test_an_access_token_expiring_mid_run_is_refreshed_and_the_run_completes(

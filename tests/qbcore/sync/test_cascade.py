@@ -24,7 +24,7 @@ from qbcore.settings import save_settings
 from qbcore.sync.cascade import blocker_fixed_at, cascade_retries, cascade_sentence
 from qbcore.sync.worker import claim_job, run_job, sync_now
 from tests.qbcore.qbo.conftest import SandboxClient
-from tests.qbcore.sync.helpers import FAST_RETRY, customer_named, record_of, statuses
+from tests.qbcore.sync.state import FAST_RETRY, customer_named, record_of, statuses
 
 
 def gateway_for(factory: sessionmaker[Session], config: Config) -> QboGateway:

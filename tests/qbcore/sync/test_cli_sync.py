@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 from qbcore.cli import app
 from qbcore.config import Config
 from tests.qbcore.qbo.conftest import SandboxClient
-from tests.qbcore.sync.helpers import statuses
+from tests.qbcore.sync.state import statuses
 
 
 @pytest.fixture

@@ -28,7 +28,7 @@ from qbcore.sync.engine import SyncEngine
 from qbcore.sync.records import ensure_sync_records
 from qbcore.sync.worker import sync_now
 from tests.qbcore.qbo.conftest import SandboxClient
-from tests.qbcore.sync.helpers import FAST_RETRY, record_of, statuses
+from tests.qbcore.sync.state import FAST_RETRY, record_of, statuses
 
 
 def gateway_for(factory: sessionmaker[Session], config: Config) -> QboGateway:

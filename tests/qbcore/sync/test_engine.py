@@ -17,7 +17,7 @@ from qbcore.qbo.gateway import QboGateway
 from qbcore.settings import save_settings
 from qbcore.sync.worker import sync_now
 from tests.qbcore.qbo.conftest import SandboxClient
-from tests.qbcore.sync.helpers import FAST_RETRY, customer_named, invoice_numbers, record_of, statuses
+from tests.qbcore.sync.state import FAST_RETRY, customer_named, invoice_numbers, record_of, statuses
 
 
 def gateway_for(factory: sessionmaker[Session], config: Config, **kwargs) -> QboGateway:

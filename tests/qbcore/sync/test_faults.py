@@ -14,7 +14,7 @@ from qbcore.qbo.gateway import QboGateway, RetryPolicy
 from qbcore.settings import save_settings
 from qbcore.sync.worker import sync_now
 from tests.qbcore.qbo.conftest import SandboxClient
-from tests.qbcore.sync.helpers import FAST_RETRY, invoice_numbers, statuses
+from tests.qbcore.sync.state import FAST_RETRY, invoice_numbers, statuses
 
 
 @pytest.mark.parametrize("fault", ["reset", "slow"])

@@ -26,7 +26,7 @@ from qbcore.qbo.oauth import ensure_local_connection
 from qbcore.sync.jobs import enqueue_sync
 from tests.conftest import PG_URL
 from tests.qbcore.qbo.conftest import SandboxClient
-from tests.qbcore.sync.helpers import statuses
+from tests.qbcore.sync.state import statuses
 
 pytestmark = pytest.mark.skipif(
     not PG_URL, reason="three worker processes need a shared PostgreSQL; set QBSYNC_TEST_DATABASE_URL (CI does)")

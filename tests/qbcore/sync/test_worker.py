@@ -18,7 +18,7 @@ from qbcore.sync.jobs import enqueue_sync
 from qbcore.sync.lease import acquire_lease, release_lease, renew_lease
 from qbcore.sync.worker import claim_job, run_job, run_worker
 from tests.qbcore.qbo.conftest import REALM, SandboxClient
-from tests.qbcore.sync.helpers import FAST_RETRY, statuses
+from tests.qbcore.sync.state import FAST_RETRY, statuses
 
 
 def queue_all(factory: sessionmaker[Session]) -> int:
