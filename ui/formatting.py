@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import pandas as pd
 
-from qbcore.models import EntityType, SyncStatus
+from qbcore.models import ENTITY_NOUNS, EntityType, SyncStatus
 from qbcore.problems.queries import ProblemRow
 
 STATUS_LABELS = {
@@ -22,21 +22,8 @@ STATUS_LABELS = {
     SyncStatus.PAID_OUTSIDE: "Paid outside QuickBooks sync",
 }
 
-ENTITY_LABELS = {
-    EntityType.INVOICE: "Invoices",
-    EntityType.PAYMENT: "Payments",
-    EntityType.CUSTOMER: "Customers",
-    EntityType.CREDIT_MEMO: "Credit Memos",
-    EntityType.CREDIT_APPLICATION: "Credit Applications",
-}
-
-ENTITY_NOUNS = {
-    EntityType.INVOICE: ("invoice", "invoices"),
-    EntityType.PAYMENT: ("payment", "payments"),
-    EntityType.CUSTOMER: ("customer", "customers"),
-    EntityType.CREDIT_MEMO: ("credit memo", "credit memos"),
-    EntityType.CREDIT_APPLICATION: ("credit application", "credit applications"),
-}
+# Tab titles: "Credit Memos", as finance teams write the screen names.
+ENTITY_LABELS = {entity: many.title() for entity, (_, many) in ENTITY_NOUNS.items()}
 
 
 def format_money(amount: Decimal | float | None) -> str:

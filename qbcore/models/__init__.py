@@ -18,6 +18,7 @@ from qbcore.models.billing import (
 )
 from qbcore.models.pull import Drift, DriftKind, PulledPayment, PulledPaymentStatus
 from qbcore.models.sync import (
+    ENTITY_NOUNS,
     PROBLEM_STATUSES,
     AuditEvent,
     CompanyLease,
@@ -37,6 +38,8 @@ from qbcore.models.sync import (
 )
 
 __all__ = [
+    "BILLING_MODELS",
+    "ENTITY_NOUNS",
     "PROBLEM_STATUSES",
     "AuditEvent",
     "Base",
@@ -73,3 +76,13 @@ __all__ = [
     "User",
     "utcnow",
 ]
+
+# The billing table behind each entity type's sync records.
+BILLING_MODELS: dict[EntityType, type[Base]] = {
+    EntityType.CUSTOMER: Customer,
+    EntityType.ITEM: ChargeCode,
+    EntityType.INVOICE: Invoice,
+    EntityType.CREDIT_MEMO: CreditMemo,
+    EntityType.PAYMENT: Payment,
+    EntityType.CREDIT_APPLICATION: CreditMemoApplication,
+}

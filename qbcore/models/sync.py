@@ -23,6 +23,17 @@ class EntityType(StrEnum):
     CREDIT_APPLICATION = "credit_application"  # a credit memo applied to an invoice: a zero-amount QBO Payment
 
 
+# How people name each entity type: (one, many). Every label on pages and in messages derives from this.
+ENTITY_NOUNS: dict[EntityType, tuple[str, str]] = {
+    EntityType.CUSTOMER: ("customer", "customers"),
+    EntityType.ITEM: ("item (charge code)", "items"),
+    EntityType.INVOICE: ("invoice", "invoices"),
+    EntityType.CREDIT_MEMO: ("credit memo", "credit memos"),
+    EntityType.PAYMENT: ("payment", "payments"),
+    EntityType.CREDIT_APPLICATION: ("credit application", "credit applications"),
+}
+
+
 class SyncStatus(StrEnum):
     """Where one billing record stands with QuickBooks."""
 

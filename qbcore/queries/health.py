@@ -8,16 +8,8 @@ import pandas as pd
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
-from qbcore.models import PROBLEM_STATUSES, SyncAttempt, SyncRecord, SyncStatus, utcnow
+from qbcore.models import ENTITY_NOUNS, PROBLEM_STATUSES, EntityType, SyncAttempt, SyncRecord, SyncStatus, utcnow
 
-ENTITY_LABELS = {
-    "customer": "Customers",
-    "item": "Items",
-    "invoice": "Invoices",
-    "credit_memo": "Credit memos",
-    "payment": "Payments",
-    "credit_application": "Credit applications",
-}
 _PROBLEMS = [s.value for s in PROBLEM_STATUSES]
 
 
@@ -28,7 +20,7 @@ def count_by_entity_and_status(session: Session) -> pd.DataFrame:
         .group_by(SyncRecord.entity_type, SyncRecord.status)
     ).all()
     frame = pd.DataFrame(rows, columns=["entity", "status", "count"])
-    frame["entity"] = frame["entity"].map(lambda e: ENTITY_LABELS.get(e, e))
+    frame["entity"] = frame["entity"].map(lambda e: ENTITY_NOUNS[EntityType(e)][1].capitalize())
     return frame
 
 

@@ -11,6 +11,7 @@ from sqlalchemy import Select, String, and_, cast, func, literal, null, or_, sel
 from sqlalchemy.orm import Session
 
 from qbcore.models import (
+    ENTITY_NOUNS,
     ChargeCode,
     CreditMemo,
     CreditMemoApplication,
@@ -24,14 +25,6 @@ from qbcore.models import (
 
 GRID_LIMIT = 5000
 
-ENTITY_LABELS = {
-    EntityType.INVOICE: "Invoice",
-    EntityType.CUSTOMER: "Customer",
-    EntityType.PAYMENT: "Payment",
-    EntityType.CREDIT_MEMO: "Credit memo",
-    EntityType.ITEM: "Item (charge code)",
-    EntityType.CREDIT_APPLICATION: "Credit application",
-}
 
 GRID_COLUMNS = ["record_id", "entity_type", "number_or_name", "customer", "amount", "date", "qbo_id", "status",
                 "last_synced_at"]
@@ -192,5 +185,6 @@ def list_linked_ids(session: Session, entity_type: EntityType, qbo_ids: list[str
 
 def label_entity(entity_type: EntityType | str) -> str:
     """How an entity type is named on the page."""
-    return ENTITY_LABELS.get(EntityType(entity_type), str(entity_type))
+    one, _ = ENTITY_NOUNS[EntityType(entity_type)]
+    return one[0].upper() + one[1:]
 

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session, joinedload, selectinload
 from qbcore.errors import QboCallError
 from qbcore.mapping.refs import CustomFieldSpec, QboRefs
 from qbcore.models import (
-    ChargeCode,
+    BILLING_MODELS,
     ChargeLine,
     ChargeSet,
     CreditMemo,
@@ -31,15 +31,6 @@ from qbcore.models import (
 from qbcore.qbo.gateway import QboGateway
 from qbcore.settings import SyncSettings
 
-SOURCES: dict[EntityType, Any] = {
-    EntityType.CUSTOMER: Customer,
-    EntityType.ITEM: ChargeCode,
-    EntityType.INVOICE: Invoice,
-    EntityType.CREDIT_MEMO: CreditMemo,
-    EntityType.PAYMENT: Payment,
-    EntityType.CREDIT_APPLICATION: CreditMemoApplication,
-}
-
 
 @dataclass(frozen=True)
 class NameLists:
@@ -54,7 +45,7 @@ class NameLists:
 
 def load_billing_rows(session: Session, entity_type: EntityType, ids: Iterable[int]) -> dict[int, Any]:
     """Billing rows by id, with everything their payloads need loaded eagerly."""
-    model = SOURCES[entity_type]
+    model: Any = BILLING_MODELS[entity_type]
     ids = list(ids)
     options: list[Any] = []
     if entity_type is EntityType.CUSTOMER:

@@ -5,32 +5,13 @@ from __future__ import annotations
 from sqlalchemy import insert, literal, select
 from sqlalchemy.orm import Session
 
-from qbcore.models import (
-    ChargeCode,
-    CreditMemo,
-    CreditMemoApplication,
-    Customer,
-    EntityType,
-    Invoice,
-    Payment,
-    SyncRecord,
-    SyncStatus,
-)
-
-_SOURCES = {
-    EntityType.CUSTOMER: Customer,
-    EntityType.ITEM: ChargeCode,
-    EntityType.INVOICE: Invoice,
-    EntityType.CREDIT_MEMO: CreditMemo,
-    EntityType.PAYMENT: Payment,
-    EntityType.CREDIT_APPLICATION: CreditMemoApplication,
-}
+from qbcore.models import BILLING_MODELS, SyncRecord, SyncStatus
 
 
 def ensure_sync_records(session: Session) -> int:
     """Insert a never-synced record for every billing record that has none; returns how many."""
     added = 0
-    for entity_type, model in _SOURCES.items():
+    for entity_type, model in BILLING_MODELS.items():
         missing = (
             select(literal(entity_type.value), model.id, literal(SyncStatus.NEVER_SYNCED.value), literal(0))
             .where(~select(SyncRecord.id).where(
