@@ -3,32 +3,22 @@
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 from sqlalchemy import delete
 from sqlalchemy.orm import Session, sessionmaker
 
-from qbcore.db import make_engine, make_session_factory, migrate, transaction
-from qbcore.demo import write_demo_book
+from qbcore.db import transaction
 from qbcore.models import Job
-from tests.conftest import DEMO_AS_OF
+from tests.browser.console_server import CHROMIUM, demo_database, require_chromium, serve_console
 from tests.qbcore.problems.problem_data import ProblemBook, seed_problems
-
-ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM = Path("/usr/bin/chromium")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Skip every browser test cleanly when Debian's Chromium is not installed."""
-    if CHROMIUM.exists():
+    """Skip every browser test cleanly when Debian's Chromium is not installed (unless CI requires it)."""
+    if CHROMIUM.exists() or os.environ.get("QBSYNC_REQUIRE_BROWSER") == "1":
         return
     skip = pytest.mark.skip(reason="needs /usr/bin/chromium (apt-get install chromium)")
     for item in items:
@@ -58,50 +48,16 @@ class ConsoleApp:
     factory: sessionmaker[Session]
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="session")
 def console_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ConsoleApp]:
     """Streamlit serving the console (no background services) on a demo book; stopped at the end."""
-    if not CHROMIUM.exists():
-        pytest.skip("needs /usr/bin/chromium")
+    require_chromium()
     data_dir = tmp_path_factory.mktemp("browser")
-    url = f"sqlite:///{data_dir / 'qbsync.db'}"
-    engine = make_engine(url)
-    migrate(engine)
-    factory = make_session_factory(engine)
-    with transaction(factory) as session:
-        write_demo_book(session, invoices=120, seed=11, as_of=DEMO_AS_OF)
-    port = _free_port()
-    env = {**os.environ, "QBSYNC_DATABASE_URL": url, "QBSYNC_DATA_DIR": str(data_dir), "QBSYNC_BACKGROUND": "off",
-           "QBSYNC_DEMO_INVOICES": "0"}
-    log = (data_dir / "streamlit.log").open("w")
-    server = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(ROOT / "Home.py"), "--server.headless", "true",
-         "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
-         "--server.fileWatcherType", "none"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
+    url, engine, factory = demo_database(data_dir)
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if urllib.request.urlopen(f"{base}/_stcore/health", timeout=1).read() == b"ok":
-                    break
-            except OSError:
-                if time.monotonic() > deadline or server.poll() is not None:
-                    raise RuntimeError(f"streamlit did not start; see {data_dir / 'streamlit.log'}") from None
-                time.sleep(0.3)
-        yield ConsoleApp(url=base, factory=factory)
+        with serve_console({"QBSYNC_DATABASE_URL": url}, data_dir) as base:
+            yield ConsoleApp(url=base, factory=factory)
     finally:
-        server.terminate()
-        server.wait(timeout=30)
-        log.close()
         engine.dispose()
 
 
