@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from qbcore.access import SYSTEM, Actor, require_role, write_audit
@@ -30,6 +30,7 @@ from qbcore.qbo.cdc import (
 from qbcore.qbo.gateway import QboGateway
 from qbcore.qbo.tokens import NotConnected, ReconnectRequired
 from qbcore.settings import SyncSettings, load_settings
+from qbcore.sync.jobs import write_job_progress
 from qbcore.sync.lease import acquire_lease, release_lease, renew_lease
 
 log = logging.getLogger(__name__)
@@ -239,17 +240,9 @@ def enqueue_pull_if_due(session: Session, *, every: timedelta = timedelta(minute
 
 def _write_job(factory: sessionmaker[Session], job_id: int, summary: PullSummary, *,
                status: JobStatus | None = None, error: str | None = None) -> None:
-    values: dict[str, object] = {"done": summary.done, "total": summary.done, "succeeded": summary.done,
-                                 "failed": 0, "summary": summary.as_dict()}
-    if status is not None:
-        values["status"] = status.value
-        if status in (JobStatus.DONE, JobStatus.FAILED):
-            values["finished_at"] = utcnow()
-            values["lease_owner"] = None
-    if error is not None:
-        values["error"] = error
-    with factory() as session, session.begin():
-        session.execute(update(Job).where(Job.id == job_id).values(**values))
+    counts = {"done": summary.done, "total": summary.done, "succeeded": summary.done, "failed": 0,
+              "summary": summary.as_dict()}
+    write_job_progress(factory, job_id, counts, status=status, error=error)
 
 
 def run_pull_job(factory: sessionmaker[Session], config: Config, job: Job, *, worker_id: str,

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from sqlalchemy import Select, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from qbcore.access import Actor, require_role, write_audit
-from qbcore.models import PROBLEM_STATUSES, EntityType, Job, JobStatus, Role, SyncRecord, SyncStatus
+from qbcore.models import PROBLEM_STATUSES, EntityType, Job, JobStatus, Role, SyncRecord, SyncStatus, utcnow
 
 # Statuses a resync may pick up; synced, cleared and paid-outside records need a deliberate action first.
 RESYNCABLE = tuple(s.value for s in PROBLEM_STATUSES)
@@ -67,3 +68,20 @@ def has_active_job(session: Session) -> bool:
     """True while a job is queued or running."""
     active = (JobStatus.QUEUED.value, JobStatus.RUNNING.value)
     return session.scalar(select(Job.id).where(Job.status.in_(active)).limit(1)) is not None
+
+
+def write_job_progress(factory: sessionmaker[Session], job_id: int, counts: dict[str, Any], *,
+                       status: JobStatus | None = None, error: str | None = None) -> None:
+    """Write a job's counters (done, total, succeeded, failed, summary) and, when given, its new status."""
+    values: dict[str, Any] = dict(counts)
+    if status is not None:
+        values["status"] = status.value
+        if status in (JobStatus.DONE, JobStatus.FAILED):
+            values["finished_at"] = utcnow()
+        if status is not JobStatus.RUNNING:
+            # A job back in the queue (or ended) belongs to no worker.
+            values["lease_owner"] = None
+    if error is not None:
+        values["error"] = error
+    with factory() as session, session.begin():
+        session.execute(update(Job).where(Job.id == job_id).values(**values))

@@ -22,7 +22,7 @@ from qbcore.qbo.gateway import QboGateway
 from qbcore.qbo.oauth import ensure_local_connection, get_connection_state
 from qbcore.qbo.tokens import NotConnected, ReconnectRequired
 from qbcore.sync.engine import SyncEngine, SyncSummary
-from qbcore.sync.jobs import enqueue_sync
+from qbcore.sync.jobs import enqueue_sync, write_job_progress
 from qbcore.sync.lease import LEASE_TTL, acquire_lease, release_lease, renew_lease
 from qbcore.sync.selection import expand_dependencies, select_record_ids
 
@@ -183,24 +183,14 @@ def claim_job(factory: sessionmaker[Session], worker_id: str) -> Job | None:
 
 def _write_progress(factory: sessionmaker[Session], job_id: int, summary: SyncSummary, *,
                     status: JobStatus | None = None, error: str | None = None) -> None:
-    values: dict[str, object] = {
+    counts = {
         "total": max(summary.total, summary.done),
         "done": summary.done, "succeeded": summary.synced + summary.skipped,
         "failed": summary.failed + summary.blocked,
         "summary": {"by_kind": summary.by_kind, "blocked": summary.blocked, "skipped": summary.skipped,
                     "requests": summary.requests, "seconds": round(summary.seconds, 2), "paused": summary.paused},
     }
-    if status is not None:
-        values["status"] = status.value
-        if status in (JobStatus.DONE, JobStatus.FAILED):
-            values["finished_at"] = utcnow()
-        if status is not JobStatus.RUNNING:
-            # A job back in the queue (or ended) belongs to no worker.
-            values["lease_owner"] = None
-    if error is not None:
-        values["error"] = error
-    with factory() as session, session.begin():
-        session.execute(update(Job).where(Job.id == job_id).values(**values))
+    write_job_progress(factory, job_id, counts, status=status, error=error)
 
 
 def run_job(factory: sessionmaker[Session], config: Config, job: Job, *, worker_id: str,
