@@ -51,6 +51,16 @@ def _countdown(moment: datetime | None) -> str:
     return f"{hours} h {rest // 60} min" if hours < 48 else f"{hours // 24} days"
 
 
+def _moment(moment: datetime | None) -> str:
+    if moment is None:
+        return "an unknown date"
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).strftime("%b %d, %Y at %H:%M UTC")
+
+
+def _records(count: int) -> str:
+    return f"{count:,} record is" if count == 1 else f"{count:,} records are"
+
+
 st.title("QuickBooks Sync Console")
 st.caption("Keeps the billing book — customers, invoices, payments, credit memos — in step with QuickBooks Online.")
 
@@ -78,11 +88,16 @@ if connection.status is ConnectionStatus.CONNECTED:
                help="QuickBooks refresh tokens last about 100 days and roll forward with use.")
 elif connection.status is ConnectionStatus.RECONNECT_REQUIRED:
     st.error(f"QuickBooks needs to be reconnected: {connection.last_error or 'the authorization expired'}. "
-             f"Sync is paused; {waiting:,} records are waiting and will go as soon as you reconnect.")
+             f"Sync is paused; {_records(waiting)} waiting and will go as soon as you reconnect.")
     _page_link(SETTINGS_PAGE, "Reconnect in Settings →")
+elif connection.disconnected_by:
+    st.warning(f"QuickBooks was disconnected by {escape_markdown(connection.disconnected_by)} on "
+               f"{_moment(connection.disconnected_at)}. Nothing syncs and nothing is marked failed until an admin "
+               f"connects again in Settings → QuickBooks connection; {_records(waiting)} waiting meanwhile.")
+    _page_link(SETTINGS_PAGE, "Connect in Settings →")
 else:
-    st.warning(f"QuickBooks is not connected. {waiting:,} records are waiting to sync. Connect a company in "
-               "Settings to start.")
+    st.warning(f"QuickBooks is not connected. {_records(waiting)} waiting to sync. An admin connects a company "
+               "in Settings → QuickBooks connection to start.")
     _page_link(SETTINGS_PAGE, "Connect in Settings →")
 
 # --- Sync health --------------------------------------------------------------------------------

@@ -42,7 +42,7 @@ from qbcore.qbo.oauth import (
 from qbcore.qbo.tokens import NotConnected, ReconnectRequired
 from qbcore.settings import SettingsError, get_setting_row, load_settings, save_settings
 from ui.feedback import flash_messages
-from ui.formatting import format_moment
+from ui.formatting import escape_markdown, format_moment
 from ui.runtime import get_actor, get_runtime, show_actor_badge
 
 st.set_page_config(page_title="Settings · QuickBooks Sync Console", page_icon="⚙️", layout="wide")
@@ -117,8 +117,13 @@ def show_connection(state: ConnectionState) -> None:
     elif state.status is ConnectionStatus.RECONNECT_REQUIRED:
         st.error(f"QuickBooks needs to be reconnected: {state.last_error or 'the saved authorization was refused.'} "
                  "Syncs are paused until an admin reconnects; they resume afterwards.")
+    elif state.disconnected_by:
+        st.info(f"QuickBooks was disconnected by {escape_markdown(state.disconnected_by)} on "
+                f"{format_moment(state.disconnected_at)}. Nothing syncs, and nothing reconnects on its own, until an "
+                "admin clicks Connect to QuickBooks below.")
     else:
-        st.info("QuickBooks is not connected. An admin connects it here; nothing syncs until then.")
+        st.info("QuickBooks is not connected. An admin connects it here with Connect to QuickBooks; nothing syncs "
+                "until then.")
     url = st.session_state.get(AUTH_URL_KEY)
     if url:
         st.link_button("Continue to QuickBooks sign-in →", url, type="primary", key="set_auth_link")

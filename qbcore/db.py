@@ -59,13 +59,13 @@ def _alembic_config(engine: Engine) -> AlembicConfig:
     return cfg
 
 
-def migrate(engine: Engine) -> list[str]:
-    """Create or upgrade the schema to the newest revision; returns the revisions applied."""
+def migrate(engine: Engine, revision: str = "head") -> list[str]:
+    """Create or upgrade the schema to the newest revision (or an older one); returns the revisions applied."""
     before = current_revision(engine)
-    command.upgrade(_alembic_config(engine), "head")
+    command.upgrade(_alembic_config(engine), revision)
     script = ScriptDirectory.from_config(_alembic_config(engine))
     applied = []
-    for rev in script.iterate_revisions("head", before or "base"):
+    for rev in script.iterate_revisions(revision, before or "base"):
         if rev.revision != before:
             applied.append(rev.revision)
     return list(reversed(applied))

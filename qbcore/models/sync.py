@@ -225,6 +225,9 @@ class QboConnection(Base):
     connected_by: Mapped[str | None] = mapped_column(String(200))
     last_refreshed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     last_error: Mapped[str | None] = mapped_column(Text)
+    # An admin's disconnect stands until someone connects again: nothing reconnects on its own meanwhile.
+    disconnected_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    disconnected_by: Mapped[str | None] = mapped_column(String(200))
 
 
 class User(Base):

@@ -46,6 +46,8 @@ class ConnectionState:
     access_expires_at: datetime | None
     refresh_expires_at: datetime | None
     last_error: str | None
+    disconnected_at: datetime | None = None
+    disconnected_by: str | None = None
 
 
 def get_connection_state(session: Session) -> ConnectionState:
@@ -57,6 +59,8 @@ def get_connection_state(session: Session) -> ConnectionState:
         status=ConnectionStatus(row.status), realm_id=row.realm_id, company_name=row.company_name,
         environment=row.environment, access_expires_at=row.access_expires_at,
         refresh_expires_at=row.refresh_expires_at, last_error=row.last_error,
+        disconnected_at=row.disconnected_at if row.status == ConnectionStatus.DISCONNECTED else None,
+        disconnected_by=row.disconnected_by if row.status == ConnectionStatus.DISCONNECTED else None,
     )
 
 
@@ -97,6 +101,7 @@ def complete_authorization(factory: sessionmaker[Session], config: Config, *, co
                             expires_in=client.expires_in, refresh_expires_in=client.x_refresh_token_expires_in)
         row.connected_at = utcnow()
         row.connected_by = actor.email
+        row.disconnected_at = row.disconnected_by = None  # connecting again ends the admin's disconnect
         row.company_name = _fetch_company_name(config, realm_id, client.access_token) or row.company_name
         write_audit(session, actor, "connect_quickbooks", target_type="qbo_connection", target_id=realm_id,
                     after={"environment": config.qbo_env.value, "company": row.company_name})
@@ -135,6 +140,7 @@ def disconnect(factory: sessionmaker[Session], config: Config, *, actor: Actor =
         row.access_expires_at = row.refresh_expires_at = None
         row.status = ConnectionStatus.DISCONNECTED
         row.last_error = None
+        row.disconnected_at, row.disconnected_by = utcnow(), actor.email
         write_audit(session, actor, "disconnect_quickbooks", target_type="qbo_connection", target_id=row.realm_id)
         session.flush()
         return get_connection_state(session)
@@ -151,14 +157,23 @@ def is_usable(row: QboConnection | None, box: SecretBox) -> bool:
     return True
 
 
+def is_disconnected_by_admin(row: QboConnection | None) -> bool:
+    """True when someone disconnected the company and nobody has connected it since."""
+    return row is not None and row.status == ConnectionStatus.DISCONNECTED and row.disconnected_at is not None
+
+
 def ensure_local_connection(factory: sessionmaker[Session], config: Config) -> ConnectionState:
-    """In local mode, connect to the sandbox through the real authorization-code flow when not usable."""
+    """In local mode, connect to the sandbox through the real authorization-code flow when not usable.
+
+    Never after an admin disconnected: that decision stands until someone connects again in Settings.
+    """
     if config.qbo_env is not QboEnvironment.LOCAL:
         with factory() as session:
             return get_connection_state(session)
     box = SecretBox(config.secret_key)
     with factory() as session:
-        if is_usable(current_connection(session), box):
+        row = current_connection(session)
+        if is_usable(row, box) or is_disconnected_by_admin(row):
             return get_connection_state(session)
     with factory() as session, session.begin():
         url = start_authorization(session, config)

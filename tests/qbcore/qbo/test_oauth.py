@@ -97,3 +97,40 @@ def test_disconnect_revokes_and_forgets_the_tokens(factory: sessionmaker[Session
     with factory() as session:
         row = session.query(QboConnection).one()
         assert (row.access_token_enc, row.refresh_token_enc) == (None, None)
+
+
+def test_an_admins_disconnect_stays_made_local_auto_connect_does_not_undo_it(
+    factory: sessionmaker[Session], connected: Config
+) -> None:
+    from qbcore.access import LOCAL_ADMIN
+    from qbcore.models import AuditEvent
+
+    disconnect(factory, connected, actor=LOCAL_ADMIN)
+    # What a console restart and every worker poll do in local mode:
+    for _ in range(2):
+        state = ensure_local_connection(factory, connected)
+    assert state.status == ConnectionStatus.DISCONNECTED
+    assert state.disconnected_by == LOCAL_ADMIN.email and state.disconnected_at is not None
+    with factory() as session:
+        actions = [e.action for e in session.query(AuditEvent).order_by(AuditEvent.id)]
+    assert actions[-1] == "disconnect_quickbooks" and actions.count("connect_quickbooks") == 1
+
+
+def test_connecting_again_by_hand_ends_the_disconnect(factory: sessionmaker[Session], connected: Config) -> None:
+    from qbcore.access import LOCAL_ADMIN
+
+    disconnect(factory, connected, actor=LOCAL_ADMIN)
+    with transaction(factory) as session:
+        url = start_authorization(session, connected, actor=LOCAL_ADMIN)
+    parsed = urlparse(url)
+    import requests
+
+    answer = requests.post(f"{parsed.scheme}://{parsed.netloc}{parsed.path}",
+                           data={k: v[0] for k, v in parse_qs(parsed.query).items()}, allow_redirects=False,
+                           timeout=30)
+    query = {k: v[0] for k, v in parse_qs(urlparse(answer.headers["location"]).query).items()}
+    state = complete_authorization(factory, connected, code=query["code"], state=query["state"],
+                                   realm_id=query["realmId"], actor=LOCAL_ADMIN)
+    assert state.status == ConnectionStatus.CONNECTED and state.disconnected_by is None
+    disconnect(factory, connected, actor=LOCAL_ADMIN)
+    assert ensure_local_connection(factory, connected).status == ConnectionStatus.DISCONNECTED

@@ -167,3 +167,20 @@ def test_a_passing_database_error_requeues_the_job_instead_of_failing_it(demo_fa
     with demo_factory() as session:
         job = session.get(Job, job_id)
     assert calls and job.status == JobStatus.QUEUED.value and job.lease_owner is None and job.error is None
+
+
+def test_while_an_admin_has_disconnected_nothing_syncs_and_nothing_is_marked_failed(
+    demo_factory: sessionmaker[Session], connected: Config, sandbox: SandboxClient
+) -> None:
+    from qbcore.access import LOCAL_ADMIN
+    from qbcore.qbo.oauth import disconnect
+
+    disconnect(demo_factory, connected, actor=LOCAL_ADMIN)
+    job_id = queue_all(demo_factory)
+    before = statuses(demo_factory)
+    invoices_before = sandbox.count("Invoice")
+    assert run_worker(demo_factory, connected, worker_id="w1", once=True) == 0
+    with demo_factory() as session:
+        assert session.get(Job, job_id).status == JobStatus.QUEUED.value
+    assert statuses(demo_factory) == before and "failed" not in before
+    assert sandbox.count("Invoice") == invoices_before
