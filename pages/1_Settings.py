@@ -9,6 +9,7 @@ import streamlit as st
 
 from qbcore.access import PermissionDenied, is_allowed
 from qbcore.config import ConfigError
+from qbcore.customer_names import NameRefused, list_customer_names, set_qbo_display_name
 from qbcore.db import transaction
 from qbcore.errors import QboCallError
 from qbcore.mappings import (
@@ -55,6 +56,8 @@ MATCHING = {"name": "By name (QuickBooks DisplayName)", "email": "By billing ema
             "existing_id": "Only customers already linked by QuickBooks id"}
 TRIGGERS = {"on_approval": "As soon as an invoice is approved", "on_demand": "Only when someone runs a sync"}
 BRANCH = {"none": "Don't track branches", "class": "As a QuickBooks Class", "location": "As a QuickBooks Location"}
+NAME_STATUS = {"synced": "In QuickBooks", "failed": "Failed", "blocked": "Blocked",
+               "out_of_date": "Changed, not yet sent", "pending": "Waiting to sync"}
 OVERFLOW = {"truncate": "Cut at 4,000 characters with a visible marker", "fail": "Stop the sync and say so"}
 PULLED = {"apply": "Apply them to our invoices", "propose": "Propose them for review first"}
 
@@ -353,6 +356,70 @@ def show_custom_fields(lists: QboLists | None) -> None:
                    "Custom fields saved; the next sync fills them.")
 
 
+def _name_status(status: str | None, clashed: bool) -> str:
+    if clashed:
+        return "Refused by QuickBooks: the name is taken"
+    return NAME_STATUS.get(status or "", "Not yet in QuickBooks")
+
+
+def rename_customer(customer_id: int, name: str, reason: str) -> None:
+    """Give one customer its QuickBooks name through qbcore (admin only, checked in QuickBooks, audited)."""
+    try:
+        change = set_qbo_display_name(runtime.factory, open_gateway(runtime.factory, runtime.config), actor,
+                                      customer_id, name, reason=reason)
+    except (PermissionDenied, NameRefused) as exc:
+        flash("error", f"Not changed: {exc}")
+    else:
+        queued = (f" Job #{change.job_id} resyncs it with {change.records - 1:,} "
+                  f"record{'' if change.records == 2 else 's'} it was holding up." if change.job_id else "")
+        link = (f" QuickBooks already has a customer of that name (id {change.links_to}); the next sync links to it."
+                if change.links_to else "")
+        flash("success", f"{change.name} now goes to QuickBooks as “{change.after}”.{link}{queued}")
+    st.rerun()
+
+
+def show_customer_names(current) -> None:  # type: ignore[no-untyped-def]
+    """The name each customer has in QuickBooks, and the rule for names QuickBooks refuses."""
+    st.subheader("Customer names in QuickBooks")
+    st.caption("QuickBooks keeps one list of names for customers, vendors and employees. When a vendor already has "
+               "a customer's name, QuickBooks refuses the customer (code 6240) and its invoices and payments wait. "
+               "Give such a customer its own QuickBooks name here; the billing name stays as it is.")
+    with st.form("set_clash_rule"):
+        suffix = st.text_input("When QuickBooks refuses a name, add this to it", value=current.name_clash_suffix,
+                               key="set_clash_suffix", max_chars=20, placeholder=" (C)",
+                               help="For example ' (C)': ACME Logistics goes to QuickBooks as 'ACME Logistics (C)'. "
+                                    "Leave empty to choose each name here by hand.")
+        if st.form_submit_button("Save the name-clash rule", disabled=not admin, key="set_save_clash"):
+            save({"name_clash_suffix": suffix}, "Name-clash rule")
+    search = st.text_input("Find a customer (name or code)", key="set_names_search")
+    with runtime.factory() as session:
+        names = list_customer_names(session, search=search, limit=200)
+    if not names:
+        st.info("No customer matches. Clear the search to see every customer." if search else
+                "No customers yet. They come with the billing book (Import, or `qbsync demo`).")
+        return
+    clashes = sum(n.clashed for n in names)
+    if clashes:
+        st.warning(f"{clashes:,} customer{' is' if clashes == 1 else 's are'} refused by QuickBooks because the name "
+                   "is taken. Pick one below and give it a QuickBooks name.")
+    st.dataframe(pd.DataFrame([{
+        "Customer": n.name, "Code": n.code, "Name in QuickBooks": n.effective_name,
+        "Own QuickBooks name": "Yes" if n.qbo_display_name else "No", "Status": _name_status(n.status, n.clashed),
+    } for n in names]), hide_index=True, width="stretch")
+    by_id = {n.customer_id: n for n in names}
+    chosen = st.selectbox("Customer", list(by_id), key="set_names_customer",
+                          format_func=lambda i: f"{by_id[i].name} ({by_id[i].code})")
+    picked = by_id[chosen]
+    with st.form("set_customer_name"):
+        suggestion = picked.qbo_display_name or (f"{picked.name}{current.name_clash_suffix or ' (C)'}"
+                                                  if picked.clashed else picked.name)
+        new_name = st.text_input("Name in QuickBooks (empty = the billing name)", value=suggestion,
+                                 key=f"set_names_value_{chosen}", max_chars=500)
+        reason = st.text_input("Reason (required, kept in the audit log)", key=f"set_names_reason_{chosen}")
+        if st.form_submit_button("Save QuickBooks name and resync", disabled=not admin, key="set_names_save"):
+            rename_customer(chosen, new_name, reason)
+
+
 def show_users() -> None:
     """Users and roles: add, change role, deactivate."""
     st.subheader("Users and roles")
@@ -407,14 +474,18 @@ if row is not None and row.updated_by:
 
 show_connection(connection)
 lists = get_lists(connection)
-what_tab, options_tab, codes_tab, fields_tab, users_tab = st.tabs(
-    ["What syncs", "Options", "Charge codes", "Custom fields", "Users and roles"])
+# Keyed, so a save (which reruns the page) stays on the tab the user was on.
+what_tab, options_tab, codes_tab, names_tab, fields_tab, users_tab = st.tabs(
+    ["What syncs", "Options", "Charge codes", "Customer names", "Custom fields", "Users and roles"], key="set_tab",
+    on_change="rerun")
 with what_tab:
     show_what_syncs(current)
 with options_tab:
     show_options(current, lists, billing_terms, branches)
 with codes_tab:
     show_charge_codes(lists)
+with names_tab:
+    show_customer_names(current)
 with fields_tab:
     show_custom_fields(lists)
 with users_tab:

@@ -58,6 +58,9 @@ class SyncSettings:
     description: DescriptionTemplate = field(default_factory=DescriptionTemplate)
     description_overflow: Literal["truncate", "fail"] = "truncate"
     pulled_payments: Literal["apply", "propose"] = "apply"
+    # When QuickBooks refuses a customer's name because a vendor or employee has it (6240), sync it as name +
+    # this suffix, e.g. " (C)"; empty = off, a person gives the customer its QuickBooks name.
+    name_clash_suffix: str = ""
 
 
 class SettingsError(ValueError):
@@ -120,6 +123,11 @@ def _check_choices(settings: SyncSettings) -> None:
         value = getattr(settings, name)
         if value not in allowed:
             raise SettingsError(f"{name} must be one of {', '.join(allowed)}; got {value!r}")
+    suffix = settings.name_clash_suffix
+    if not isinstance(suffix, str) or len(suffix) > 20 or any(ch in suffix for ch in ":\t\r\n"):
+        raise SettingsError("the name-clash suffix is text of at most 20 characters, without ':' or line breaks")
+    if suffix and not suffix.strip():
+        raise SettingsError("the name-clash suffix needs at least one visible character, such as ' (C)'")
     if settings.description.placement not in ("first_line", "every_line"):
         raise SettingsError("description placement must be first_line or every_line")
 

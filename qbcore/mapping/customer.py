@@ -13,7 +13,7 @@ from qbcore.settings import SyncSettings
 
 def display_name(customer: Any) -> str:
     """The DisplayName QuickBooks will know the customer by (also what look-ups search for)."""
-    return clean_name(customer.name, DISPLAY_NAME_MAX)
+    return clean_name(getattr(customer, "qbo_display_name", None) or customer.name, DISPLAY_NAME_MAX)
 
 
 def build_customer_payload(customer: Any, settings: SyncSettings, refs: QboRefs) -> dict[str, Any]:

@@ -130,6 +130,8 @@ def fix_link_for(kind: str | None, code: str | None, blocked_by: str | None) -> 
         return FixLink(SETTINGS_PAGE, "Reconnect in Settings")
     if kind == ErrorKind.MAPPING or what in ("charge code", "item", "payment term", "class", "location", "account"):
         return FixLink(SETTINGS_PAGE, "Fix the mapping in Settings")
+    if code == "6240" or (kind == ErrorKind.DUPLICATE and what == "customer"):
+        return FixLink(SETTINGS_PAGE, "Give it a QuickBooks name in Settings → Customer names")
     if kind in (ErrorKind.DUPLICATE, ErrorKind.NOT_FOUND) or code == "2030":
         return FixLink(QBO_IDS_PAGE, "Link or fix on QuickBooks IDs")
     return None

@@ -63,9 +63,10 @@ FAULT_RULES: dict[str, Rule] = {
                                          "reopen the period or change the closing date, then resync."),
     "6210": Rule(K.CLOSED_PERIOD, False, "The books are closed (password protected) for this date in QuickBooks. "
                                          "Ask your accountant to reopen the period, then resync."),
-    "6240": Rule(K.DUPLICATE, False, "QuickBooks already has a customer, vendor or employee named {name}. Rename "
-                                     "the customer here or link it to the existing QuickBooks record on the "
-                                     "QuickBooks IDs page."),
+    "6240": Rule(K.DUPLICATE, False, "QuickBooks already has a customer, vendor or employee named {name}. Give "
+                                     "the customer its own QuickBooks name in Settings → Customer names (or turn "
+                                     "on the name-clash rule there); its invoices and payments follow by "
+                                     "themselves."),
     "6250": Rule(K.NOT_FOUND, False, "The customer is inactive or missing in QuickBooks. Reactivate it in "
                                      "QuickBooks or relink it on the QuickBooks IDs page, then resync."),
     "6540": Rule(K.VALIDATION, False, "The payment was deposited in QuickBooks and cannot change. Undo the deposit "

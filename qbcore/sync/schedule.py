@@ -53,13 +53,14 @@ def enqueue_waiting(session: Session, actor: Actor = SYSTEM) -> Job | None:
 
 
 def run_schedule_tick(session: Session, *, pull_every: timedelta = timedelta(minutes=15)) -> list[Job]:
-    """One tick of the scheduler: cascade retries, new and edited records, and a pull when due."""
+    """One tick of the scheduler: the name-clash rule, cascade retries, new and edited records, a pull when due."""
     # Imported here: the pull package builds on the sync jobs this module also feeds.
+    from qbcore.customer_names import apply_name_clash_rule
     from qbcore.pull.runner import enqueue_pull_if_due
     from qbcore.sync.cascade import cascade_retries
 
     queued = []
-    for step in (cascade_retries, enqueue_waiting):
+    for step in (apply_name_clash_rule, cascade_retries, enqueue_waiting):
         job = step(session)
         if job is not None:
             queued.append(job)

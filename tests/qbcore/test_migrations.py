@@ -78,3 +78,17 @@ def test_a_connected_company_of_the_previous_release_is_not_marked_disconnected(
     migrate(engine)
     with engine.connect() as conn:
         assert conn.execute(text("SELECT disconnected_by FROM qbo_connections")).scalar_one() is None
+
+
+def test_customers_of_the_previous_release_keep_their_names_and_go_to_quickbooks_under_them(
+    empty_engine: Engine,
+) -> None:
+    engine = _previous_release(empty_engine)
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO customers (id, code, name, terms, country, active, updated_at) "
+                          "VALUES (1, 'C1', 'ACME Logistics', 'Net 30', 'USA', :yes, :t)"),
+                     {"yes": True, "t": datetime(2026, 11, 1, tzinfo=UTC)})
+    migrate(engine)
+    with engine.connect() as conn:
+        row = conn.execute(text("SELECT code, name, qbo_display_name FROM customers")).one()
+    assert tuple(row) == ("C1", "ACME Logistics", None)

@@ -234,3 +234,31 @@ def test_a_bad_email_is_refused_with_a_message(home, factory):
     assert "is not an email address" in _texts(at.error)
     with factory() as session:
         assert session.scalar(select(User)) is None
+
+
+def test_a_customer_refused_for_a_name_clash_gets_its_quickbooks_name_on_settings_and_is_requeued(
+    home, connected, demo_factory
+):
+    from qbcore.models import Customer, Job
+    from qbcore.sync.worker import sync_now
+
+    config = load_config(os.environ, {})
+    realm = get_connection_state(demo_factory()).realm_id
+    requests.post(f"{connected}/_sandbox/realms/{realm}/plant", json={"vendors": ["ACME Logistics"]}, timeout=10)
+    sync_now(demo_factory, config)
+    at = open_page(home, PAGE, ADMIN)
+    assert "1 customer is refused by QuickBooks" in _texts(at.warning)
+    assert at.selectbox(key="set_names_customer").value is not None
+    with demo_factory() as session:
+        acme = session.scalar(select(Customer).where(Customer.name == "ACME Logistics"))
+    assert at.selectbox(key="set_names_customer").value == acme.id  # clashes come first
+    assert at.text_input(key=f"set_names_value_{acme.id}").value == "ACME Logistics (C)"
+    at.text_input(key=f"set_names_reason_{acme.id}").input("a vendor has this name in QuickBooks")
+    _button(at, "set_names_save").click().run()
+    assert not at.exception
+    assert "ACME Logistics now goes to QuickBooks as “ACME Logistics (C)”" in _texts(at.success)
+    with demo_factory() as session:
+        assert session.get(Customer, acme.id).qbo_display_name == "ACME Logistics (C)"
+        job = session.scalar(select(Job).order_by(Job.id.desc()))
+    assert job.total > 1 and "ACME Logistics" in job.params["label"]
+

@@ -53,7 +53,7 @@ def test_describe_cause(entity, kind, code, blocked_by, count, sample, expected)
 @pytest.mark.parametrize("kind, code, blocked_by, page", [
     ("mapping", None, "charge_code:CHASSIS", SETTINGS_PAGE),
     ("auth", "3200", None, SETTINGS_PAGE),
-    ("duplicate", "6240", "customer:ACME", QBO_IDS_PAGE),
+    ("duplicate", "6240", "customer:ACME", SETTINGS_PAGE),
     ("not_found", "6250", None, QBO_IDS_PAGE),
     ("closed_period", "6200", None, None),
     ("dependency", None, "customer:ACME", None),

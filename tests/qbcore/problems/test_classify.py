@@ -38,8 +38,9 @@ def test_each_fault_code_maps_to_one_kind_and_retry_decision(code: str, kind: Er
 def test_duplicate_name_hint_names_the_customer_and_the_way_out() -> None:
     error = classify_fault("6240", "Duplicate Name Exists Error", "", name="ACME Logistics")
     assert error.fix_hint == (
-        "QuickBooks already has a customer, vendor or employee named ACME Logistics. Rename the customer here or "
-        "link it to the existing QuickBooks record on the QuickBooks IDs page."
+        "QuickBooks already has a customer, vendor or employee named ACME Logistics. Give the customer its own "
+        "QuickBooks name in Settings → Customer names (or turn on the name-clash rule there); its invoices and "
+        "payments follow by themselves."
     )
 
 

@@ -78,7 +78,7 @@ def test_rows_carry_the_message_fix_hint_code_attempts_and_age(demo_factory, pro
     assert len(rows) == 4
     row = rows[0]
     assert row.error_code == "6240" and row.attempts == 2
-    assert "ACME Logistics" in row.fix_hint and "QuickBooks IDs" in row.fix_hint
+    assert "ACME Logistics" in row.fix_hint and "Settings → Customer names" in row.fix_hint
     assert row.open_days is not None and row.open_days >= 5
 
 
@@ -139,7 +139,7 @@ def test_root_causes_group_by_what_blocks_them_in_plain_words(demo_factory, prob
     assert "3 invoices: dated before the books' closing date in QuickBooks" in sentences
     assert "3 invoices: waiting for customer Atlas Import Group to sync" in sentences
     assert causes[0].fix_link is not None and causes[0].fix_link.page == "pages/1_Settings.py"
-    assert causes[1].fix_link is not None and causes[1].fix_link.page == "pages/2_QuickBooks_IDs.py"
+    assert causes[1].fix_link is not None and causes[1].fix_link.page == "pages/1_Settings.py"
     assert sum(c.count for c in causes) == 20
 
 
