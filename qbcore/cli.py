@@ -75,6 +75,7 @@ def sandbox(
     fault_rate: Annotated[float, typer.Option(help="Share of writes that get an injected fault")] = 0.0,
     fault_seed: Annotated[int, typer.Option(help="Seed of the fault injector")] = 0,
     data: Annotated[Path | None, typer.Option(help="Keep the sandbox's state in this folder")] = None,
+    throttle_format: Annotated[str, typer.Option(help="Body of a 429: xml (as QuickBooks sends) or json")] = "xml",
 ) -> None:
     """Run the local QuickBooks Online sandbox over HTTP."""
     from qbo_sandbox.server import SandboxOptions, serve
@@ -83,9 +84,12 @@ def sandbox(
         _fail("--quotas must be production or off")
     if not 0.0 <= fault_rate <= 1.0:
         _fail("--fault-rate must be between 0 and 1")
+    if throttle_format not in ("xml", "json"):
+        _fail("--throttle-format must be xml or json")
     typer.echo(f"QuickBooks sandbox on http://{host}:{port} (quotas {quotas}, latency {latency_ms} ms)")
     serve(SandboxOptions(host=host, port=port, latency_ms=latency_ms, quotas=quotas, fault_rate=fault_rate,
-                         fault_seed=fault_seed, data_dir=str(data) if data else None))
+                         fault_seed=fault_seed, data_dir=str(data) if data else None,
+                         throttle_format=throttle_format))
 
 ENTITY_CHOICES = {
     "customers": "customer", "items": "item", "invoices": "invoice", "credit-memos": "credit_memo",

@@ -19,9 +19,18 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--access-token-ttl-s", type=int, default=3600)
     parser.add_argument("--realm", dest="default_realm", default=SandboxOptions.default_realm)
     parser.add_argument("--slow-response-s", type=float, default=5.0)
-    parser.add_argument("--throttle-format", choices=["json", "xml"], default="json")
+    parser.add_argument(
+        "--throttle-format", choices=["xml", "json"], default="xml", help="429 body (real QuickBooks: xml)"
+    )
+    parser.add_argument(
+        "--sample-realm",
+        default=SandboxOptions.sample_realm,
+        help="realm seeded with Intuit's sample company ('' for none)",
+    )
     args = parser.parse_args(argv)
-    serve(SandboxOptions(**vars(args)))
+    options = vars(args)
+    options["sample_realm"] = options["sample_realm"] or None
+    serve(SandboxOptions(**options))
 
 
 if __name__ == "__main__":

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import copy
+import hashlib
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
-from qbo_sandbox import faults, query, seed
+from qbo_sandbox import faults, query, reference_data, sample_company, seed
+from qbo_sandbox import preferences as prefs
+from qbo_sandbox.attachments import Attachments
 from qbo_sandbox.faults import QboFault, meta_time, now_pacific
 from qbo_sandbox.store import Realm
 
@@ -29,15 +32,41 @@ ENTITIES = {
         "CreditMemo",
         "Preferences",
         "CompanyInfo",
+        "TaxRate",
+        "TaxAgency",
+        "CompanyCurrency",
+        "ExchangeRate",
+        "Attachable",
     )
 }
 PEOPLE = ("Customer", "Vendor", "Employee")
-NAME_LISTS = (*PEOPLE, "Item", "Account", "Term", "Class", "Department", "TaxCode", "PaymentMethod")
+NAME_LISTS = (
+    *PEOPLE,
+    "Item",
+    "Account",
+    "Term",
+    "Class",
+    "Department",
+    "TaxCode",
+    "PaymentMethod",
+    "TaxRate",
+    "TaxAgency",
+    "CompanyCurrency",
+)
 TRANSACTIONS = ("Invoice", "Payment", "CreditMemo")
 SALES_FORMS = ("Invoice", "CreditMemo")
 SINGLETONS = ("Preferences", "CompanyInfo")
-READ_ONLY_VIA_API = ("TaxCode",)
+READ_ONLY_VIA_API = reference_data.READ_ONLY
 
+# A query without ORDERBY: name lists by name, the rest by Id.
+DEFAULT_ORDER = {
+    # Customers sort by full name, so a job follows its parent (recorded all/customers: "Doe, Jack" then its
+    # job "Jack Doe", "Freeman Sporting Goods" then "0969 Ocean View Road").
+    "Customer": "FullyQualifiedName",
+    **{entity: "DisplayName" for entity in ("Vendor", "Employee", "TaxAgency")},
+    **{entity: "Name" for entity in NAME_LISTS if entity not in (*PEOPLE, "TaxAgency")},
+    "ExchangeRate": "SourceCurrencyCode",
+}
 USD = {"value": "USD", "name": "United States Dollar"}
 DELETED_SUFFIX = " (deleted)"
 CENT = Decimal("0.01")
@@ -343,17 +372,40 @@ def _as_int(value: object, field: str = "Id") -> int:
 class Company:
     """Operations on one realm. The caller holds the store lock."""
 
-    def __init__(self, realm: Realm):
+    def __init__(self, realm: Realm, base_url: str = "http://127.0.0.1"):
         self.realm = realm
+        self.base_url = base_url  # where this sandbox is reached, for links it hands out
         # Rows created earlier in the same batch: QBO does not let later items of that batch see them.
         self._batch_created: set[tuple[str, str]] = set()
 
     # -- seeding -----------------------------------------------------------------------------------------
     @staticmethod
     def seed(realm: Realm) -> None:
+        """Fill a new realm: the lists company, or Intuit's sample company with its transactions."""
         company = Company(realm)
-        realm.table("Preferences")["1"] = company._stamp_new("Preferences", seed.preferences(), row_id="1")
-        realm.table("CompanyInfo")["1"] = company._stamp_new("CompanyInfo", seed.company_info(), row_id="1")
+        sample = realm.profile == "sample"
+        name = realm.company_name or (sample_company.COMPANY_NAME if sample else seed.COMPANY_NAME)
+        realm.company_name = name
+        preferences = sample_company.preferences() if sample else seed.preferences(name)
+        preferences["CurrencyPrefs"]["MultiCurrencyEnabled"] = realm.multicurrency
+        realm.table("Preferences")["1"] = company._stamp_new("Preferences", preferences, row_id="1")
+        realm.table("CompanyInfo")["1"] = company._stamp_new("CompanyInfo", seed.company_info(name), row_id="1")
+        today = _today()
+        reference = {**reference_data.tax_rows(), **reference_data.currency_rows(realm.multicurrency, str(today))}
+        for entity, rows in reference.items():
+            for row in rows:
+                key = reference_data.exchange_rate_key(row) if entity == "ExchangeRate" else row["Id"]
+                realm.table(entity)[key] = row
+                realm.reserve_id(entity, key)
+        if sample:
+            for entity, row_id, body in sample_company.lists():
+                company.create(entity, body, row_id=row_id)
+            for entity, row_id in sample_company.inactive():
+                row = realm.get(entity, row_id)
+                assert row is not None
+                company.update(entity, {"Id": row_id, "SyncToken": row["SyncToken"], "sparse": True, "Active": False})
+            sample_company.seed_transactions(lambda entity, body: company.create(entity, body), today)
+            return
         for entity, bodies in seed.seed_rows().items():
             for body in bodies:
                 company.create(entity, body)
@@ -365,6 +417,8 @@ class Company:
     def _stamp_new(self, entity: str, row: dict, row_id: str | None = None) -> dict:
         stamp = meta_time()
         row = dict(row)
+        if row_id is not None:
+            self.realm.reserve_id(entity, row_id)
         row.update(
             {
                 "domain": "QBO",
@@ -390,6 +444,14 @@ class Company:
         return row
 
     def _name_of(self, entity: str, row: dict) -> str:
+        return row.get("DisplayName") if entity in PEOPLE or entity == "TaxAgency" else row.get("Name", "")
+
+    @staticmethod
+    def _unique_name(entity: str, row: dict) -> str:
+        """The name that must be unique: a customer's full name (a job "Parent:Job" may reuse a name)."""
+        # Recorded (all/customers): "Jack Doe" is both customer 60 and a job of customer 62.
+        if entity == "Customer":
+            return row.get("FullyQualifiedName") or row.get("DisplayName") or ""
         return row.get("DisplayName") if entity in PEOPLE else row.get("Name", "")
 
     def _named_ref(self, entity: str, ref: dict) -> dict:
@@ -404,7 +466,7 @@ class Company:
         value = _ref_value(ref)
         if value is None:
             return None
-        if entity == "TaxCode" and value in ("TAX", "NON"):
+        if entity == "TaxCode" and value in reference_data.PSEUDO_TAX_CODES:
             return {"value": value}
         target = self.realm.get(entity, value)
         if target is None or (entity, value) in self._batch_created:
@@ -415,7 +477,15 @@ class Company:
         return self._named_ref(entity, {"value": value})
 
     def _check_unknown_fields(self, entity: str, body: dict) -> None:
-        known = _TXN_KNOWN if entity in TRANSACTIONS else _NAME_KNOWN if entity in NAME_LISTS else None
+        known: frozenset[str] | set[str] | None = (
+            _TXN_KNOWN
+            if entity in TRANSACTIONS
+            else _NAME_KNOWN
+            if entity in NAME_LISTS
+            else prefs.KNOWN_KEYS
+            if entity == "Preferences"
+            else None
+        )
         if known is None:
             return
         for key in body:
@@ -445,7 +515,7 @@ class Company:
         if token in (None, ""):
             raise faults.required("SyncToken")
         if str(_as_int(token, "SyncToken")) != row["SyncToken"]:
-            raise faults.stale(entity)
+            raise faults.stale()
 
     def _closing_check(self, *txn_dates: object) -> None:
         close = self.preferences().get("AccountingInfoPrefs", {}).get("BookCloseDate")
@@ -457,19 +527,34 @@ class Company:
                 raise faults.period_closed(close)
 
     # -- public operations --------------------------------------------------------------------------------
-    def read(self, entity: str, row_id: str) -> dict:
+    def read(self, entity: str, row_id: str, include: str = "") -> dict:
         if entity in SINGLETONS:
             row = self.realm.get(entity, "1")
             if row is None:
                 raise faults.not_found()
             return row
+        if entity == "TaxCode" and row_id in reference_data.PSEUDO_TAX_CODES:
+            return self.realm.get(entity, row_id) or {}
         if not row_id.isdigit():
             raise faults.invalid_id(row_id)
         row = self.realm.get(entity, row_id)
         if row is None:
             deleted = row_id in self.realm.deleted.get(entity, {})
             raise faults.not_found(faults.DELETED_DETAIL if deleted else faults.INACTIVE_DETAIL)
-        return row
+        if entity == "Attachable":
+            return Attachments(self).with_download_link(row, self.base_url)
+        return self._with_includes(entity, row, include)
+
+    def _with_includes(self, entity: str, row: dict, include: str) -> dict:
+        """`include=invoiceLink`: an invoice that can be paid online and has a billing email gets its link."""
+        if entity != "Invoice" or "invoicelink" not in include.lower():
+            return row
+        online = row.get("AllowOnlineCreditCardPayment") or row.get("AllowOnlineACHPayment")
+        if not online or not _get_path(row, "BillEmail.Address"):
+            return row
+        token = hashlib.sha256(f"{self.realm.realm_id}/{row['Id']}".encode()).hexdigest()[:32]
+        # The shape Intuit's sandbox answers (its payment page is not served there); no one fetches it.
+        return {**row, "InvoiceLink": f"https://developer.intuit.com/comingSoonview/scs-v1-{token}?locale=EN_US"}
 
     def write(
         self,
@@ -489,6 +574,11 @@ class Company:
             )
         operation = (operation or "").lower()
         include = (include or "").lower()
+        if entity == "Attachable":
+            attachments = Attachments(self)
+            if operation == "delete":
+                return attachments.delete(clean(body))
+            return attachments.with_download_link(attachments.create_or_update(clean(body)), self.base_url)
         if operation == "delete":
             return self.delete(entity, body)
         if operation == "void" or (operation == "update" and include == "void"):
@@ -506,9 +596,11 @@ class Company:
             return self.update(entity, body, allow_duplicate_docnum)
         return self.create(entity, body, allow_duplicate_docnum)
 
-    def create(self, entity: str, body: dict, allow_duplicate_docnum: bool = False) -> dict:
+    def create(
+        self, entity: str, body: dict, allow_duplicate_docnum: bool = False, row_id: str | None = None
+    ) -> dict:
         row = self._build(entity, clean(body), None, allow_duplicate_docnum)
-        row = self._stamp_new(entity, row)
+        row = self._stamp_new(entity, row, row_id=row_id)
         self._commit(entity, row, None)
         return row
 
@@ -529,18 +621,13 @@ class Company:
     def update_singleton(self, entity: str, body: dict) -> dict:
         old = self.realm.get(entity, "1")
         self._check_sync_token(entity, old, body)
-        # Preferences sections are merged even on a full update, so a partial body cannot wipe the company.
-        merged = copy.deepcopy(old)
-        for key, value in body.items():
-            if key in _COMMON:
-                continue
-            if isinstance(value, dict) and isinstance(merged.get(key), dict):
-                merged[key].update(value)
-            else:
-                merged[key] = value
-        close = _get_path(merged, "AccountingInfoPrefs.BookCloseDate")
-        if close:
-            _parse_date(close, "BookCloseDate")
+        if entity == "Preferences":
+            self._check_unknown_fields(entity, body)
+            merged = prefs.merge_update(old, body)
+        else:
+            raise faults.unsupported(f"Operation Update is not supported for {entity}.")
+        if _content(merged) == _content(old):
+            return old
         row = self._stamp_update(old, merged)
         self.realm.table(entity)["1"] = row
         return row
@@ -616,17 +703,15 @@ class Company:
             return self._build_payment(body, old)
         raise faults.unsupported(f"Operation Create is not supported for {entity}.")
 
-    def _check_unique(
-        self, entities: tuple[str, ...], name: str, old: dict | None, own: str, kind: str
-    ) -> None:
+    def _check_unique(self, entities: tuple[str, ...], name: str, old: dict | None, own: str) -> None:
         wanted = name.strip().lower()
         for entity in entities:
             for row_id, row in self.realm.table(entity).items():
                 if entity == own and old is not None and row_id == old["Id"]:
                     continue
                 # Inactive names still block: QBO keeps them reserved (documented sandbox decision).
-                if (self._name_of(entity, row) or "").strip().lower() == wanted:
-                    raise faults.duplicate_name(kind)
+                if (self._unique_name(entity, row) or "").strip().lower() == wanted:
+                    raise faults.duplicate_name()
 
     @staticmethod
     def _lifecycle_name(entity: str, name: str, body: dict, old: dict | None) -> str:
@@ -671,17 +756,23 @@ class Company:
                 f"Property Name:PrimaryEmailAddr.Address specified is unsupported or invalid: {email}",
                 element="PrimaryEmailAddr",
             )
-        self._check_unique(PEOPLE, body["DisplayName"], old, entity, "customer, vendor or employee")
+        if entity == "Customer":
+            self._place_job(body, old)
+        unique = body["FullyQualifiedName"] if entity == "Customer" else body["DisplayName"]
+        self._check_unique(PEOPLE, unique, old, entity)
         for field, target in (
             ("SalesTermRef", "Term"),
             ("PaymentMethodRef", "PaymentMethod"),
             ("TermRef", "Term"),
+            ("DefaultTaxCodeRef", "TaxCode"),
         ):
             if field in body:
                 body[field] = self._check_ref(field, target, body[field])
-        for read_only in ("Balance", "BalanceWithJobs", "FullyQualifiedName"):
+                if body[field] is None:
+                    body.pop(field)
+        for read_only in ("Balance", "BalanceWithJobs") if entity == "Customer" else ("Balance", "FullyQualifiedName"):
             body.pop(read_only, None)
-        row = {"Active": True, "CurrencyRef": dict(USD), "PrintOnCheckName": body["DisplayName"]}
+        row: dict = {"Active": True, "CurrencyRef": dict(USD), "PrintOnCheckName": body["DisplayName"]}
         if entity == "Customer":
             row.update(
                 {
@@ -689,24 +780,59 @@ class Company:
                     "Job": False,
                     "BillWithParent": False,
                     "PreferredDeliveryMethod": "Print",
-                    "FullyQualifiedName": body["DisplayName"],
+                    "Balance": (old or {}).get("Balance", 0),
+                    "BalanceWithJobs": (old or {}).get("BalanceWithJobs", 0),
                 }
             )
-            row["Balance"] = row["BalanceWithJobs"] = old.get("Balance", 0) if old else 0
-            row["BalanceWithJobs"] = row["Balance"]
         elif entity == "Vendor":
-            row.update({"Vendor1099": False, "Balance": 0})
+            row.update({"Vendor1099": False, "Balance": (old or {}).get("Balance", 0)})
         else:
             row.pop("CurrencyRef")
         row.update(body)
         row["PrintOnCheckName"] = body.get("PrintOnCheckName") or body["DisplayName"]
+        kept_tax_code = (old or {}).get("DefaultTaxCodeRef")
+        if entity == "Customer" and kept_tax_code and "DefaultTaxCodeRef" not in body:
+            # A full update leaves it (recorded update/customer sends none and gets "2" back).
+            row["DefaultTaxCodeRef"] = kept_tax_code
+        if entity == "Customer" and row["Taxable"] and old is None and "DefaultTaxCodeRef" not in body:
+            # Recorded create/customer: a taxable customer gets the company's default tax code ("2").
+            default = _get_path(self.preferences(), "TaxPrefs.TaxGroupCodeRef")
+            if isinstance(default, dict) and default.get("value"):
+                row["DefaultTaxCodeRef"] = {"value": str(default["value"])}
         for addr in ("BillAddr", "ShipAddr", "PrimaryAddr"):
             if isinstance(row.get(addr), dict) and "Id" not in row[addr]:
                 # QBO gives every stored address its own id.
                 row[addr] = {"Id": self.realm.new_id("PhysicalAddress"), **row[addr]}
-        if entity == "Customer":
-            row["FullyQualifiedName"] = body["DisplayName"]
         return row
+
+    def _place_job(self, body: dict, old: dict | None) -> None:
+        """A customer's place in the customer:job tree: Job, Level and the "Parent:Job" full name."""
+        parent_id = _ref_value(body.get("ParentRef"))
+        if parent_id is None:
+            body.pop("ParentRef", None)
+            body.update({"Job": False, "FullyQualifiedName": body["DisplayName"]})
+            body.pop("Level", None)
+            return
+        parent = self.realm.get("Customer", parent_id)
+        if parent is None:
+            raise faults.invalid_reference("ParentRef", "Names", parent_id)
+        if old is not None and (parent_id == old["Id"] or self._descends_from(parent, old["Id"])):
+            raise faults.business("A customer cannot be its own parent or sub-customer.")
+        body["ParentRef"] = {"value": parent_id}
+        body["Job"] = True
+        body["Level"] = int(parent.get("Level", 0)) + 1
+        parent_name = parent.get("FullyQualifiedName") or parent["DisplayName"]
+        body["FullyQualifiedName"] = f"{parent_name}:{body['DisplayName']}"
+
+    def _descends_from(self, customer: dict, ancestor_id: str) -> bool:
+        seen = 0
+        while customer is not None and seen < 10:
+            parent_id = _ref_value(customer.get("ParentRef"))
+            if parent_id == ancestor_id:
+                return True
+            customer = self.realm.get("Customer", parent_id) if parent_id else None
+            seen += 1
+        return False
 
     def _build_named(self, entity: str, body: dict, old: dict | None) -> dict:
         if not body.get("Name"):
@@ -740,11 +866,9 @@ class Company:
             for field in ("IncomeAccountRef", "ExpenseAccountRef", "AssetAccountRef"):
                 if field in body:
                     body[field] = self._check_ref(field, "Account", body[field])
-            kind = "product or service"
         else:
             _check_lengths(body, {"Name": 100})
-            kind = entity.lower()
-        self._check_unique((entity,), name, old, entity, kind)
+        self._check_unique((entity,), name, old, entity)
         row: dict = {"Active": True}
         if entity in ("Item", "Account", "Class", "Department"):
             row["FullyQualifiedName"] = name
@@ -771,13 +895,7 @@ class Company:
         return row
 
     def _custom_fields(self, given: list | None) -> list[dict]:
-        prefs = self.preferences().get("SalesFormsPrefs", {}).get("CustomField", [])
-        names = {}
-        for group in prefs:
-            for entry in group.get("CustomField", []):
-                label = entry.get("Name", "")
-                if label.startswith("SalesFormsPrefs.SalesCustomName") and entry.get("StringValue"):
-                    names[label[-1]] = entry["StringValue"]
+        names = prefs.sales_custom_field_names(self.preferences())
         values = {}
         for field in given or []:
             if isinstance(field, dict) and field.get("DefinitionId"):
@@ -1109,9 +1227,16 @@ class Company:
         for row, sign in ((old, -1), (new, 1)):
             customer_id, amount = self._contribution(row, entity)
             customer = self.realm.get("Customer", customer_id) if customer_id else None
-            if customer is not None and amount:
-                balance = Decimal(str(customer.get("Balance", 0))) + sign * amount
-                customer["Balance"] = customer["BalanceWithJobs"] = num(balance)
+            if customer is None or not amount:
+                continue
+            customer["Balance"] = num(Decimal(str(customer.get("Balance", 0))) + sign * amount)
+            # BalanceWithJobs rolls up the tree (recorded all/alt_select: Freeman 0 own, 85.00 with jobs).
+            depth = 0
+            while customer is not None and depth < 10:
+                customer["BalanceWithJobs"] = num(Decimal(str(customer.get("BalanceWithJobs", 0))) + sign * amount)
+                parent_id = _ref_value(customer.get("ParentRef"))
+                customer = self.realm.get("Customer", parent_id) if parent_id else None
+                depth += 1
 
     # -- queries, CDC, batch -------------------------------------------------------------------------------
     def resolve_entity(self, name: str) -> str:
@@ -1120,19 +1245,36 @@ class Company:
             raise faults.query_invalid(f"invalid context declaration: {name}")
         return entity
 
-    def query(self, text: str) -> dict:
+    def query(self, text: str, include: str = "") -> dict:
         parsed = query.parse(text)
         entity = self.resolve_entity(parsed.entity)
         rows = list(self.realm.table(entity).values())
         if entity in NAME_LISTS and not parsed.filters_field("Active"):
             rows = [row for row in rows if row.get("Active", True) is not False]
-        default_order = "DisplayName" if entity in PEOPLE else "Name" if entity in NAME_LISTS else "Id"
-        page, total = query.evaluate(parsed, rows, default_order)
+        order = "Id" if parsed.picks_ids() else DEFAULT_ORDER.get(entity, "Id")
+        page, total = query.evaluate(parsed, rows, order)
         if parsed.count:
             return {"totalCount": total}
         if not page:
             return {}
+        if entity == "Attachable":
+            attachments = Attachments(self)
+            page = [attachments.with_download_link(row, self.base_url) for row in page]
+        elif include:
+            page = [self._with_includes(entity, row, include) for row in page]
         return {entity: page, "startPosition": parsed.start_position, "maxResults": len(page)}
+
+    def exchange_rate(self, source: str, as_of: str | None) -> dict:
+        """GET /exchangerate?sourcecurrencycode=…[&asofdate=…]: the rate in force on that date."""
+        if not self.preferences().get("CurrencyPrefs", {}).get("MultiCurrencyEnabled"):
+            raise faults.business("Multicurrency is not enabled for this company.")
+        if not source:
+            raise faults.required("sourcecurrencycode")
+        day = _parse_date(as_of, "asofdate").isoformat() if as_of else _today().isoformat()
+        rate = reference_data.best_rate(list(self.realm.table("ExchangeRate").values()), source, day)
+        if rate is None:
+            raise faults.not_found()
+        return rate
 
     def cdc(self, entities: str, changed_since: str, limit: int = 1000) -> list[dict]:
         since = query.parse_moment(changed_since or "")
@@ -1231,17 +1373,45 @@ class Company:
                 total += 1
         return total
 
-    def duplicates(self, entity: str, field: str = "DocNumber") -> list[dict]:
-        seen: dict[str, list[str]] = {}
+    def duplicates(self, entity: str, fields: list[str] | str = "DocNumber") -> list[dict]:
+        """Groups of rows sharing the values of `fields` (names compared trimmed and case-insensitively).
+
+        Deleted rows are gone; inactive ones count, since a twin made inactive is still a twin.
+        """
+        names = [fields] if isinstance(fields, str) else list(fields)
+        seen: dict[tuple[str, ...], list[dict]] = {}
         for row in self.realm.table(entity).values():
-            value = row.get(field)
-            if value not in (None, ""):
-                seen.setdefault(str(value), []).append(row["Id"])
-        return [
-            {field: value, "count": len(ids), "ids": ids}
-            for value, ids in sorted(seen.items())
-            if len(ids) > 1
-        ]
+            values = [query.field_value(row, name) for name in names]
+            if any(value in (None, "") for value in values):
+                continue
+            key = tuple(str(value).strip().lower() for value in values)
+            seen.setdefault(key, []).append(row)
+        out = []
+        for _key, rows in sorted(seen.items()):
+            if len(rows) < 2:
+                continue
+            group = {name: query.field_value(rows[0], name) for name in names}
+            out.append({**group, "count": len(rows), "ids": [row["Id"] for row in rows]})
+        return out
+
+    def open_balances(self) -> dict:
+        """Open A/R and A/P of the company, per customer and vendor with something open."""
+        receivable = {
+            row["DisplayName"]: row.get("Balance", 0)
+            for row in self.realm.table("Customer").values()
+            if row.get("Balance")
+        }
+        payable = {
+            row["DisplayName"]: row.get("Balance", 0)
+            for row in self.realm.table("Vendor").values()
+            if row.get("Balance")
+        }
+        return {
+            "receivable_total": num(sum((Decimal(str(v)) for v in receivable.values()), Decimal(0))),
+            "payable_total": num(sum((Decimal(str(v)) for v in payable.values()), Decimal(0))),
+            "receivable_by_customer": receivable,
+            "payable_by_vendor": payable,
+        }
 
     def find_by_name(self, entity: str, name: str) -> dict | None:
         wanted = name.strip().lower()

@@ -7,6 +7,7 @@ import html
 import secrets
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
@@ -109,11 +110,39 @@ class TokenStore:
                         access.expires_at = 0
             self.access.pop(token, None)
 
-    def expire_all_access(self) -> int:
+    def expire_access(self, realm: str | None = None) -> int:
+        """Every access token (of one realm, when given) expires now; refresh tokens still work."""
         with self._lock:
-            for entry in self.access.values():
+            hit = [entry for entry in self.access.values() if realm is None or entry.realm == realm]
+            for entry in hit:
                 entry.expires_at = 0
-            return len(self.access)
+            return len(hit)
+
+    def revoke_realm(self, realm: str) -> int:
+        """The app is disconnected from one company: its refresh and access tokens stop working."""
+        with self._lock:
+            revoked = 0
+            for entry in self.refresh.values():
+                if entry.realm == realm and entry.active:
+                    entry.active = False
+                    revoked += 1
+            for access in self.access.values():
+                if access.realm == realm:
+                    access.expires_at = 0
+            return revoked
+
+    def realm_state(self, realm: str) -> dict[str, int]:
+        """How many usable access and refresh tokens a realm has (each realm's connection stands alone)."""
+        now = time.time()
+        with self._lock:
+            return {
+                "access_tokens_valid": sum(
+                    1 for a in self.access.values() if a.realm == realm and a.expires_at > now
+                ),
+                "refresh_tokens_valid": sum(
+                    1 for r in self.refresh.values() if r.realm == realm and r.active and r.expires_at > now
+                ),
+            }
 
     def check(self, token: str) -> tuple[AccessToken | None, str]:
         """The token's record, or None and the gateway's detail text."""
@@ -165,10 +194,10 @@ def discovery(base_url: str) -> dict:
 class OAuthRoutes:
     """Starlette handlers bound to one TokenStore."""
 
-    def __init__(self, tokens: TokenStore, default_realm: str, company_name: str):
+    def __init__(self, tokens: TokenStore, default_realm: str, companies: Callable[[], dict[str, str]]):
         self.tokens = tokens
         self.default_realm = default_realm
-        self.company_name = company_name
+        self.companies = companies  # realm id -> company name, as the consent page lists them
 
     async def discovery(self, request: Request) -> Response:
         return JSONResponse(discovery(str(request.base_url).rstrip("/")))
@@ -183,14 +212,21 @@ class OAuthRoutes:
             for k, v in params.items()
             if k != "realmId"
         )
-        realm = html.escape(params.get("realmId", self.default_realm))
+        chosen = params.get("realmId", self.default_realm)
+        companies = self.companies()
+        options = "".join(
+            f'<option value="{html.escape(rid)}"{" selected" if rid == chosen else ""}>'
+            f"{html.escape(name)} ({html.escape(rid)})</option>"
+            for rid, name in companies.items()
+        )
         page = f"""<!doctype html><html><head><title>Connect to QuickBooks (local sandbox)</title></head>
 <body style="font-family:sans-serif;max-width:32rem;margin:3rem auto">
-<h1>Connect to {html.escape(self.company_name)}</h1>
+<h1>Connect to {html.escape(companies.get(chosen, "a new company"))}</h1>
 <p>The app <b>{html.escape(params.get("client_id", "?"))}</b> asks for access to
 <code>{html.escape(params.get("scope", ""))}</code>.</p>
 <form method="post" action="/connect/oauth2">{fields}
-<label>Company (realm) id <input name="realmId" value="{realm}"></label>
+<label>Company <select name="realmChoice" onchange="this.form.realmId.value=this.value">{options}</select></label>
+<label>or company (realm) id <input name="realmId" value="{html.escape(chosen)}"></label>
 <p><button type="submit" id="connect">Connect</button></p></form></body></html>"""
         return HTMLResponse(page)
 

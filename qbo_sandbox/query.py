@@ -48,6 +48,10 @@ class Query:
     def filters_field(self, name: str) -> bool:
         return any(cond.field.lower() == name.lower() for cond in self.where)
 
+    def picks_ids(self) -> bool:
+        """WHERE Id = … or Id IN (…): QBO then answers in Id order (recorded all/alt_select)."""
+        return any(cond.field.lower() == "id" and cond.op in ("=", "IN") for cond in self.where)
+
 
 @dataclass
 class _Tok:
@@ -190,7 +194,9 @@ class _Parser:
             cond = Condition(name, "LIKE", (self.value(),))
         else:
             op = self.take()
-            if op.kind != "op" or op.text in ("!=", "<>"):
+            # `!=` is accepted by Intuit's sandbox in practice (python-quickbooks' maintainers query with it);
+            # `<>` is documented nowhere and stays a parse error.
+            if op.kind != "op" or op.text == "<>":
                 self.fail(op)
             cond = Condition(name, op.text, (self.value(),))
         if self.is_word("OR"):
@@ -214,15 +220,26 @@ def parse(text: str) -> Query:
 
 
 def field_value(row: dict, name: str) -> object:
-    """Resolve a (dotted, case-insensitive) property; a Ref compares by its id."""
+    """Resolve a (dotted, case-insensitive) property; a Ref compares by its id.
+
+    Through a list (Attachable's AttachableRef) the answer is the list of the elements' values.
+    """
     current: object = row
-    for part in name.split("."):
+    parts = name.split(".")
+    for n, part in enumerate(parts):
+        if isinstance(current, list):
+            rest = ".".join(parts[n:])
+            return [field_value(item, rest) for item in current if isinstance(item, dict)]
         if not isinstance(current, dict):
             return None
         key = next((k for k in current if k.lower() == part.lower()), None)
         if key is None:
             return None
         current = current[key]
+    return _leaf(current)
+
+
+def _leaf(current: object) -> object:
     if isinstance(current, dict) and "value" in current:
         return current["value"]
     # An email object ({"Address": ...}) filters by its address, as PrimaryEmailAddr = '...' does in QBO.
@@ -280,6 +297,12 @@ def _like(actual: object, pattern: str) -> bool:
 
 def matches(row: dict, cond: Condition) -> bool:
     actual = field_value(row, cond.field)
+    if isinstance(actual, list):
+        return any(_matches_value(value, cond) for value in actual)
+    return _matches_value(actual, cond)
+
+
+def _matches_value(actual: object, cond: Condition) -> bool:
     if cond.op == "LIKE":
         return _like(actual, cond.values[0])
     if cond.op == "IN":
@@ -290,11 +313,12 @@ def matches(row: dict, cond: Condition) -> bool:
         return False
     pair = _coerce_pair(actual, cond.values[0])
     if pair is None:
-        return False
+        return False  # a field the row does not have matches no comparison, `!=` included (SQL's NULL)
     left, right = pair
     try:
         return {
             "=": left == right,
+            "!=": left != right,
             "<": left < right,
             ">": left > right,
             "<=": left <= right,
@@ -318,7 +342,8 @@ def _sort_key(value: object) -> tuple:
     moment = parse_moment(text) if re.match(r"^\d{4}-\d\d-\d\d", text) else None
     if moment:
         return (3, moment)
-    return (4, text.lower())
+    # Ordinal order, capitals first: recorded all/vendors_by_5 lists "PG&E" before "Pam Seitz".
+    return (4, text)
 
 
 def evaluate(query: Query, rows: list[dict], default_order: str = "Id") -> tuple[list[dict], int]:

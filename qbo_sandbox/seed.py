@@ -1,6 +1,12 @@
-"""The sample company every new realm starts from (modelled on Intuit's sandbox company)."""
+"""The "lists" company every realm starts from unless asked otherwise: a chart of accounts, items and names.
+
+It carries no transactions, so the console's demo book meets only what it plants itself (see
+sample_company.py for Intuit's sample company with transactions, served in its own realm).
+"""
 
 from __future__ import annotations
+
+from qbo_sandbox import preferences as prefs
 
 COMPANY_NAME = "Sandbox Company_US_1"
 
@@ -127,10 +133,6 @@ def seed_rows() -> dict[str, list[dict]]:
         "Account": accounts,
         "Term": [{"Name": name, "DueDays": days, "Type": "STANDARD"} for name, days in TERMS],
         "PaymentMethod": [{"Name": name, "Type": kind} for name, kind in PAYMENT_METHODS],
-        "TaxCode": [
-            {"Name": "TAX", "Description": "Taxable", "Taxable": True, "TaxGroup": False},
-            {"Name": "NON", "Description": "Non-taxable", "Taxable": False, "TaxGroup": False},
-        ],
         "Class": [{"Name": name} for name in CLASSES],
         "Department": [{"Name": name} for name in DEPARTMENTS],
         "Item": items,
@@ -157,62 +159,14 @@ def _address(parts: tuple[str, str, str, str]) -> dict:
     return {"Line1": line1, "City": city, "CountrySubDivisionCode": state, "PostalCode": postal}
 
 
-def preferences() -> dict:
-    return {
-        "Id": "1",
-        "AccountingInfoPrefs": {
-            "TrackDepartments": True,
-            "DepartmentTerminology": "Location",
-            "ClassTrackingPerTxn": True,
-            "CustomerTerminology": "Customers",
-        },
-        "ProductAndServicesPrefs": {
-            "ForSales": True,
-            "ForPurchase": True,
-            "QuantityWithPriceAndRate": True,
-            "QuantityOnHand": True,
-        },
-        "SalesFormsPrefs": {
-            "CustomField": [
-                {
-                    "CustomField": [
-                        {
-                            "Name": f"SalesFormsPrefs.UseSalesCustom{n}",
-                            "Type": "BooleanType",
-                            "BooleanValue": True,
-                        }
-                        for n in (1, 2, 3)
-                    ]
-                    + [
-                        {
-                            "Name": f"SalesFormsPrefs.SalesCustomName{n}",
-                            "Type": "StringType",
-                            "StringValue": label,
-                        }
-                        for n, label in enumerate(CUSTOM_FIELDS, start=1)
-                    ]
-                }
-            ],
-            "CustomTxnNumbers": True,
-            "AllowDeposit": False,
-            "AllowDiscount": True,
-            "AllowShipping": False,
-            "AutoApplyCredit": False,
-            "AutoApplyPayments": False,
-            "DefaultTerms": {"value": "3"},
-            "ETransactionEnabledStatus": "NotApplicable",
-            "IPNSupportEnabled": False,
-        },
-        "VendorAndPurchasesPrefs": {"TrackingByCustomer": True, "BillableExpenseTracking": True},
-        "TimeTrackingPrefs": {"UseServices": True, "BillCustomers": True, "WorkWeekStartDate": "Monday"},
-        "TaxPrefs": {"UsingSalesTax": False},
-        "CurrencyPrefs": {"MultiCurrencyEnabled": False, "HomeCurrency": {"value": "USD"}},
-        "ReportPrefs": {"ReportBasis": "Accrual", "CalcAgingReportFromTxnDate": False},
-        "OtherPrefs": {"NameValue": [{"Name": "SalesFormsPrefs.DefaultCustomerMessage", "Value": ""}]},
-    }
+def preferences(company: str) -> dict:
+    """The lists company's preferences: custom numbers on and the three drayage custom fields."""
+    return prefs.build(
+        company, custom_txn_numbers=True, sales_custom_fields=CUSTOM_FIELDS, default_terms_id="3"
+    )
 
 
-def company_info() -> dict:
+def company_info(company: str = COMPANY_NAME) -> dict:
     address = {
         "Id": "1",
         "Line1": "123 Sierra Way",
@@ -224,8 +178,8 @@ def company_info() -> dict:
     }
     return {
         "Id": "1",
-        "CompanyName": COMPANY_NAME,
-        "LegalName": COMPANY_NAME,
+        "CompanyName": company,
+        "LegalName": company,
         "CompanyAddr": address,
         "CustomerCommunicationAddr": dict(address),
         "LegalAddr": dict(address),

@@ -26,7 +26,10 @@ class SandboxOptions:
     access_token_ttl_s: int = 3600
     default_realm: str = "9341455130166501"
     slow_response_s: float = 5.0
-    throttle_format: str = "json"  # "json" or "xml" body for 429s
+    throttle_format: str = "xml"  # 429 body: "xml" as every captured real 429, or "json"
+    # A realm seeded with Intuit's sample company (lists and transactions) instead of the lists company;
+    # 4620816365 is the company id Intuit's docs use. None: every realm starts as the lists company.
+    sample_realm: str | None = "4620816365"
 
 
 def _config(options: SandboxOptions) -> uvicorn.Config:

@@ -84,3 +84,39 @@ def test_rotate_key_reencrypts_tokens_so_the_old_key_can_go(cli_env):
 def test_problems_for_items_points_to_the_invoices_they_block(cli_env):
     result = _qbsync("problems", "--entity", "items", "--out", "/dev/null", env_extra=cli_env)
     assert result.returncode == 2 and "--entity invoices" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_sandbox_serves_the_throttle_body_format_asked_for(cli_env):
+    import os
+    import re
+    import time
+
+    import requests
+
+    process = subprocess.Popen(
+        [sys.executable, "-m", "qbcore.cli", "sandbox", "--port", "0", "--throttle-format", "json"],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env={**os.environ, **cli_env},
+    )
+    try:
+        assert process.stdout is not None
+        url = None
+        for _ in range(20):
+            found = re.search(r"QBO sandbox on (http://\S+)", process.stdout.readline())
+            if found:
+                url = found.group(1)
+                break
+        assert url, "the sandbox did not print its address"
+        deadline = time.monotonic() + 15
+        while True:
+            try:
+                config = requests.get(f"{url}/_sandbox/config", timeout=1).json()
+                break
+            except requests.exceptions.ConnectionError:
+                assert time.monotonic() < deadline, "the sandbox did not come up"
+                time.sleep(0.1)
+        assert config["throttle_format"] == "json"
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+    refused = _qbsync("sandbox", "--throttle-format", "yaml", env_extra=cli_env)
+    assert refused.returncode == 2 and "--throttle-format must be xml or json" in refused.stderr

@@ -13,6 +13,16 @@ from qbo_sandbox import SandboxOptions, start_in_thread
 # requests-oauthlib refuses plain http:// without this; the sandbox is loopback only.
 os.environ["OAUTHLIB_INSECURE_TRANSPORT"] = "1"
 
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """With QBSYNC_REQUIRE_REPLAYS=1 (CI sets it) a skipped replay of a recording is a failure."""
+    outcome = yield
+    report = outcome.get_result()
+    if report.skipped and item.get_closest_marker("replay") and os.environ.get("QBSYNC_REQUIRE_REPLAYS") == "1":
+        report.outcome = "failed"
+        report.longrepr = f"replay test {item.nodeid} was skipped, and QBSYNC_REQUIRE_REPLAYS=1 forbids it"
+
 CLIENT_ID, CLIENT_SECRET, REDIRECT = "test-client", "test-secret", "http://localhost:8501/callback"
 
 
@@ -25,9 +35,14 @@ def sandbox():
 class Realm:
     """A fresh company in the sandbox plus an access token for it."""
 
-    def __init__(self, sandbox, realm_id: str):
+    def __init__(self, sandbox, realm_id: str, profile: str | None = None):
         self.sandbox = sandbox
         self.id = realm_id
+        if profile:
+            made = requests.post(
+                f"{sandbox.url}/_sandbox/realms", json={"realm_id": realm_id, "profile": profile}, timeout=30
+            )
+            assert made.status_code == 201, made.text
         self.tokens = requests.post(
             f"{sandbox.url}/_sandbox/realms/{realm_id}/tokens", json={"client_id": CLIENT_ID}, timeout=5
         ).json()
@@ -81,9 +96,20 @@ class Realm:
         )
 
 
+def new_realm_id() -> str:
+    return str(random.randint(10**15, 10**16 - 1))
+
+
 @pytest.fixture
 def realm(sandbox) -> Realm:
-    return Realm(sandbox, str(random.randint(10**15, 10**16 - 1)))
+    """A fresh lists company (the console's kind: lists, no transactions)."""
+    return Realm(sandbox, new_realm_id())
+
+
+@pytest.fixture
+def sample(sandbox) -> Realm:
+    """A fresh copy of Intuit's sample company, with its transactions."""
+    return Realm(sandbox, new_realm_id(), profile="sample")
 
 
 @pytest.fixture
@@ -102,7 +128,7 @@ def configure(sandbox):
         latency_ms=0,
         access_token_ttl_s=3600,
         reset_quotas=True,
-        throttle_format="json",
+        throttle_format="xml",
         slow_response_s=0.5,
         quota_limits={
             "realm_minute": {"count": 500, "window_s": 60},

@@ -59,16 +59,17 @@ def test_seeded_company_has_the_documented_lists(realm):
     ]
     assert {"Net 15", "Net 30", "Net 45", "Due on receipt"} == names["Term"]
     assert {"Check", "ACH", "Wire", "Credit Card"} == names["PaymentMethod"]
-    assert {"TAX", "NON"} == names["TaxCode"]
+    assert {"TAX", "NON", "California", "Tucson"} == names["TaxCode"]  # D-TAXCODE's US example
     assert {"Port Newark", "Savannah", "Long Beach"} == names["Department"]
     prefs = realm.get("preferences").json()["Preferences"]
     assert prefs["SalesFormsPrefs"]["CustomTxnNumbers"] is True
-    labels = [
-        f["StringValue"]
-        for f in prefs["SalesFormsPrefs"]["CustomField"][0]["CustomField"]
+    labels = {
+        f["Name"]: f["StringValue"]
+        for group in prefs["SalesFormsPrefs"]["CustomField"]
+        for f in group["CustomField"]
         if "StringValue" in f
-    ]
-    assert labels == ["Container #", "PO #", "Load #"]
+    }
+    assert [labels[f"SalesFormsPrefs.SalesCustomName{n}"] for n in (1, 2, 3)] == ["Container #", "PO #", "Load #"]
     info = realm.get(f"companyinfo/{realm.id}").json()["CompanyInfo"]
     assert info["CompanyName"] == "Sandbox Company_US_1"
 
@@ -107,7 +108,8 @@ def test_python_dash_m_runs_the_sandbox_standalone():
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     process = subprocess.Popen(
-        [sys.executable, "-m", "qbo_sandbox", "--port", str(port), "--quotas", "off"],
+        [sys.executable, "-m", "qbo_sandbox", "--port", str(port), "--quotas", "off", "--throttle-format", "json",
+         "--sample-realm", ""],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
     )
@@ -121,6 +123,8 @@ def test_python_dash_m_runs_the_sandbox_standalone():
                 assert time.monotonic() < deadline, "sandbox did not come up"
                 time.sleep(0.1)
         assert health == {"ok": True, "default_realm": "9341455130166501"}
+        config = requests.get(f"http://127.0.0.1:{port}/_sandbox/config", timeout=5).json()
+        assert (config["throttle_format"], config["sample_realm"]) == ("json", None)
     finally:
         process.terminate()
         process.wait(timeout=10)

@@ -10,7 +10,7 @@ import requests
 from quickbooks.batch import batch_create
 from quickbooks.cdc import change_data_capture
 from quickbooks.exceptions import ObjectNotFoundException, QuickbooksException, ValidationException
-from quickbooks.objects.base import CustomField, LinkedTxn, Ref
+from quickbooks.objects.base import CustomField, EmailAddress, LinkedTxn, Ref
 from quickbooks.objects.creditmemo import CreditMemo
 from quickbooks.objects.customer import Customer
 from quickbooks.objects.detailline import SalesItemLine, SalesItemLineDetail
@@ -489,18 +489,22 @@ def test_inactive_customer_on_an_invoice_is_610(realm):
     assert Customer.get(customer.Id, qb=qb).DisplayName == "Soon Inactive (deleted)"
 
 
-def test_preferences_round_trip_through_the_client_sets_a_closing_date(realm):
+def test_preferences_round_trip_through_the_client_changes_writable_fields_only(realm, sandbox):
     from quickbooks.objects.company_info import CompanyInfo
     from quickbooks.objects.preferences import Preferences
 
     qb = realm.qb()
     prefs = Preferences.get(qb=qb)
     assert prefs.SalesFormsPrefs.CustomTxnNumbers is True
-    prefs.AccountingInfoPrefs.BookCloseDate = "2025-06-30"
+    prefs.SalesFormsPrefs.AllowShipping = True
+    prefs.AccountingInfoPrefs.BookCloseDate = "2025-06-30"  # read only (D-PREF): accepted and ignored
     saved = prefs.save(qb=qb)
-    assert saved.AccountingInfoPrefs.BookCloseDate == "2025-06-30"
+    assert saved.SalesFormsPrefs.AllowShipping is True and saved.SyncToken == "1"
+    assert getattr(saved.AccountingInfoPrefs, "BookCloseDate", None) in (None, "")
     assert Preferences.get(qb=qb).SalesFormsPrefs.CustomTxnNumbers is True
     assert CompanyInfo.get(realm.id, qb=qb).CompanyName == "Sandbox Company_US_1"
+    requests.post(f"{sandbox.url}/_sandbox/realms/{realm.id}/plant", json={"closing_date": "2025-06-30"}, timeout=5)
+    assert Preferences.get(qb=qb).AccountingInfoPrefs.BookCloseDate == "2025-06-30"
     customer = make_customer(qb, "Prefs Closing Customer")
     with pytest.raises(QuickbooksException) as caught:
         make_invoice(qb, customer, txn_date="2025-06-30")
@@ -508,9 +512,8 @@ def test_preferences_round_trip_through_the_client_sets_a_closing_date(realm):
 
 
 def test_batch_items_cannot_see_records_created_earlier_in_the_same_batch(realm):
-    customer_id = str(
-        int(realm.query("SELECT * FROM Customer ORDERBY Id DESC MAXRESULTS 1")["Customer"][0]["Id"]) + 1
-    )
+    # Customers, vendors and employees draw ids from one sequence; the next name id follows this vendor's.
+    customer_id = str(int(realm.post("vendor", {"DisplayName": "Id Probe"}).json()["Vendor"]["Id"]) + 1)
     items = [
         {"bId": "c", "operation": "create", "Customer": {"DisplayName": "Same Batch Customer"}},
         {
@@ -534,3 +537,52 @@ def test_batch_items_cannot_see_records_created_earlier_in_the_same_batch(realm)
     items[0] = {"bId": "q", "Query": "select * from Term"}
     (_query, retried) = realm.post("batch", {"BatchItemRequest": items}).json()["BatchItemResponse"]
     assert retried["Invoice"]["CustomerRef"]["value"] == customer_id  # visible to the next batch
+
+
+def test_include_invoice_link_gives_an_https_link_when_the_invoice_can_be_paid_online(realm):
+    qb = realm.qb()
+    customer = make_customer(qb, "Online Payer")
+    payable = Invoice()
+    payable.CustomerRef = customer.to_ref()
+    payable.Line = [line(120)]
+    payable.AllowOnlineCreditCardPayment = True
+    payable.BillEmail = EmailAddress()
+    payable.BillEmail.Address = "ap@onlinepayer.example"
+    payable = payable.save(qb=qb)
+    linked = Invoice.get(payable.Id, qb=qb, params={"include": "invoiceLink"})
+    assert linked.InvoiceLink.startswith("https://")
+    assert Invoice.get(payable.Id, qb=qb).InvoiceLink in ("", None)  # only when asked for
+    offline = make_invoice(qb, customer, amount=50)  # no online payment, no billing email
+    assert Invoice.get(offline.Id, qb=qb, params={"include": "invoiceLink"}).InvoiceLink in ("", None)
+    found = realm.get("query", params={"query": f"select * from Invoice where Id = '{payable.Id}'",
+                                       "include": "invoiceLink"}).json()["QueryResponse"]["Invoice"][0]
+    assert found["InvoiceLink"] == linked.InvoiceLink
+
+
+def test_attachables_through_the_client_a_note_and_a_file_on_an_invoice(realm):
+    from quickbooks.objects.attachable import Attachable
+    from quickbooks.objects.base import AttachableRef
+
+    qb = realm.qb()
+    invoice = make_invoice(qb, make_customer(qb, "Proof Of Delivery Customer"), amount=75, doc_number="POD-1")
+    note = Attachable()
+    ref = AttachableRef()
+    ref.EntityRef = invoice.to_ref()
+    ref.EntityRef.type = "Invoice"
+    note.AttachableRef.append(ref)
+    note.Note = "Delivered to dock 4, signed by R. Diaz"
+    note = note.save(qb=qb)
+    assert Attachable.get(note.Id, qb=qb).Note == "Delivered to dock 4, signed by R. Diaz"
+    pod = Attachable()
+    pod.AttachableRef.append(ref)
+    pod.FileName = "pod-1.pdf"
+    pod.ContentType = "application/pdf"
+    pod._FileBytes = b"%PDF-1.4 signed proof of delivery"
+    pod = pod.save(qb=qb)  # python-quickbooks posts a base64, LF-only multipart body to /upload
+    fetched = Attachable.get(pod.Id, qb=qb)
+    assert (fetched.FileName, fetched.Size, fetched.AttachableRef[0].EntityRef.value) == (
+        "pod-1.pdf", len(b"%PDF-1.4 signed proof of delivery"), invoice.Id
+    )
+    assert requests.get(fetched.TempDownloadUri, timeout=5).content == b"%PDF-1.4 signed proof of delivery"
+    linked = realm.query(f"SELECT * FROM Attachable WHERE AttachableRef.EntityRef.value = '{invoice.Id}'")
+    assert {a["Id"] for a in linked["Attachable"]} == {note.Id, pod.Id}

@@ -128,3 +128,36 @@ def test_private_note_is_not_queryable_4001():
 
 def test_numeric_string_ids_compare_as_numbers():
     assert ids("SELECT * FROM Customer WHERE Id > '9'") == ["10"]
+
+
+def test_not_equal_is_accepted_and_a_missing_field_matches_nothing():
+    assert ids("SELECT * FROM Customer WHERE DisplayName != 'Zed Freight'") == ["1", "2"]
+    assert ids("SELECT * FROM Customer WHERE Active != false AND Balance != '0'") == ["1"]
+    assert ids("SELECT * FROM Customer WHERE Notes != 'x'") == []  # like SQL's NULL
+
+
+def test_the_undocumented_angle_bracket_operator_stays_a_parse_error():
+    with pytest.raises(QboFault) as caught:
+        parse("SELECT * FROM Customer WHERE Id <> '1'")
+    assert caught.value.code == "4000"
+
+
+@pytest.mark.parametrize(
+    "moment",
+    ["2025-03-05T10:00:00", "2025-03-05T10:00:00-08:00", "2025-03-05T18:00:00Z", "2025-03-05T10:00:00-0800"],
+)
+def test_naive_offset_and_utc_forms_of_one_instant_give_the_same_answer(moment):
+    # A naive value is read as the company's Pacific time, the zone QBO writes every MetaData time in.
+    assert ids(f"SELECT * FROM Customer WHERE MetaData.LastUpdatedTime >= '{moment}'") == ["2", "10"]
+    assert ids(f"SELECT * FROM Customer WHERE MetaData.LastUpdatedTime > '{moment}'") == ["10"]
+
+
+def test_names_sort_in_ordinal_order_capitals_first():
+    rows = [{"Id": str(n), "DisplayName": name} for n, name in enumerate(["Pam Seitz", "PG&E", "alpha"], 1)]
+    page, _ = evaluate(parse("SELECT * FROM Vendor"), rows, "DisplayName")
+    assert [r["DisplayName"] for r in page] == ["PG&E", "Pam Seitz", "alpha"]  # as recorded all/vendors_by_5
+
+
+def test_an_id_filter_is_reported_so_the_answer_comes_in_id_order():
+    assert parse("SELECT * FROM Customer WHERE Id IN ('5', '6')").picks_ids()
+    assert not parse("SELECT * FROM Customer WHERE Active IN (true, false)").picks_ids()
