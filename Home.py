@@ -19,7 +19,7 @@ from qbcore.queries.health import (
     list_problem_ages,
 )
 from qbcore.sync.jobs import NothingToSync, enqueue_sync, list_recent_jobs
-from ui.formatting import escape_markdown
+from ui.markup import Markdown, md, plain
 from ui.runtime import get_actor, get_runtime, show_actor_badge
 
 st.set_page_config(page_title="QuickBooks Sync Console", page_icon="🔄", layout="wide")
@@ -31,7 +31,7 @@ SETTINGS_PAGE = "pages/1_Settings.py"
 PROBLEMS_PAGE = "pages/4_Problem_Sync.py"
 
 
-def _page_link(page: str, label: str) -> None:
+def _page_link(page: str, label: Markdown) -> None:
     # A page arrives with its own issue; until then the link is plain text.
     if (Path(__file__).parent / page).exists():
         st.page_link(page, label=label)
@@ -80,25 +80,26 @@ st.subheader("QuickBooks connection")
 left, middle, right, far = st.columns([2, 1, 1, 1])
 if connection.status is ConnectionStatus.CONNECTED:
     # A company name is often longer than a metric tile shows; markdown wraps it.
-    left.markdown(f"Company  \n**{escape_markdown(connection.company_name or '—')}**  \n"
-                  f"Realm {escape_markdown(connection.realm_id)}")
-    middle.metric("Environment", connection.environment or runtime.config.qbo_env.value)
-    right.metric("Access token renews in", _countdown(connection.access_expires_at))
-    far.metric("Reconnect needed in", _countdown(connection.refresh_expires_at),
+    left.markdown(md("Company  \n**{company}**  \nRealm {realm}", company=connection.company_name or "—",
+                     realm=connection.realm_id))
+    middle.metric("Environment", plain(connection.environment or runtime.config.qbo_env.value))
+    right.metric("Access token renews in", plain(_countdown(connection.access_expires_at)))
+    far.metric("Reconnect needed in", plain(_countdown(connection.refresh_expires_at)),
                help="QuickBooks refresh tokens last about 100 days and roll forward with use.")
 elif connection.status is ConnectionStatus.RECONNECT_REQUIRED:
-    st.error(f"QuickBooks needs to be reconnected: {connection.last_error or 'the authorization expired'}. "
-             f"Sync is paused; {_records(waiting)} waiting and will go as soon as you reconnect.")
-    _page_link(SETTINGS_PAGE, "Reconnect in Settings →")
+    st.error(md("QuickBooks needs to be reconnected: {why}. Sync is paused; {waiting} waiting and will go as soon as "
+                "you reconnect.", why=connection.last_error or "the authorization expired", waiting=_records(waiting)))
+    _page_link(SETTINGS_PAGE, md("Reconnect in Settings →"))
 elif connection.disconnected_by:
-    st.warning(f"QuickBooks was disconnected by {escape_markdown(connection.disconnected_by)} on "
-               f"{_moment(connection.disconnected_at)}. Nothing syncs and nothing is marked failed until an admin "
-               f"connects again in Settings → QuickBooks connection; {_records(waiting)} waiting meanwhile.")
-    _page_link(SETTINGS_PAGE, "Connect in Settings →")
+    st.warning(md("QuickBooks was disconnected by {who} on {when}. Nothing syncs and nothing is marked failed until "
+                  "an admin connects again in Settings → QuickBooks connection; {waiting} waiting meanwhile.",
+                  who=connection.disconnected_by, when=_moment(connection.disconnected_at),
+                  waiting=_records(waiting)))
+    _page_link(SETTINGS_PAGE, md("Connect in Settings →"))
 else:
-    st.warning(f"QuickBooks is not connected. {_records(waiting)} waiting to sync. An admin connects a company "
-               "in Settings → QuickBooks connection to start.")
-    _page_link(SETTINGS_PAGE, "Connect in Settings →")
+    st.warning(md("QuickBooks is not connected. {} waiting to sync. An admin connects a company in Settings → "
+                  "QuickBooks connection to start.", _records(waiting)))
+    _page_link(SETTINGS_PAGE, md("Connect in Settings →"))
 
 # --- Sync health --------------------------------------------------------------------------------
 st.subheader("Sync health")
@@ -108,10 +109,10 @@ else:
     synced = int(statuses.loc[statuses["status"] == "synced", "count"].sum())
     problems = int(statuses.loc[statuses["status"].isin(["failed", "blocked"]), "count"].sum())
     a, b, c, d = st.columns(4)
-    a.metric("Synced", f"{synced:,}")
-    b.metric("Failed or blocked", f"{problems:,}")
-    c.metric("Waiting to sync", f"{waiting - problems:,}")
-    d.metric("Last record synced", last_synced.strftime("%b %d, %H:%M") if last_synced else "never")
+    a.metric("Synced", md("{:,}", synced))
+    b.metric("Failed or blocked", md("{:,}", problems))
+    c.metric("Waiting to sync", md("{:,}", waiting - problems))
+    d.metric("Last record synced", md("{:%b %d, %H:%M}", last_synced) if last_synced else "never")
     health = (
         alt.Chart(statuses)
         .mark_bar()
@@ -128,15 +129,16 @@ else:
     )
     st.altair_chart(health, width="stretch")
     can_sync = waiting and connection.status is ConnectionStatus.CONNECTED
-    if can_sync and st.button(f"Sync all open records ({waiting:,})", key="sync_all", type="primary",
+    if can_sync and st.button(md("Sync all open records ({:,})", waiting), key="sync_all", type="primary",
                              help="New, edited, failed and blocked records; synced ones are never re-sent."):
         try:
             with runtime.factory() as session, session.begin():
                 job = enqueue_sync(session, actor, label="Sync all open records (Home)")
-            st.success(f"Queued job #{job.id}: {job.total:,} records. Follow it on Problem Sync.")
+            st.success(md("Queued job #{id}: {total:,} records. Follow it on Problem Sync.", id=job.id,
+                          total=job.total))
         except (PermissionDenied, NothingToSync) as exc:
-            st.error(str(exc))
-    _page_link(PROBLEMS_PAGE, "Open Problem Sync →")
+            st.error(plain(exc))
+    _page_link(PROBLEMS_PAGE, md("Open Problem Sync →"))
 
     chart_left, chart_right = st.columns(2)
     with chart_left:
@@ -187,7 +189,8 @@ if all(c.count == 0 for c in counts):
 else:
     columns = st.columns(len(counts))
     for column, count in zip(columns, counts, strict=True):
-        column.metric(count.entity, f"{count.count:,}", help=None if count.total is None else f"${count.total:,.2f}")
+        column.metric(plain(count.entity), md("{:,}", count.count),
+                      help=None if count.total is None else plain(f"${count.total:,.2f}"))
     if not monthly.empty:
         chart = (
             alt.Chart(monthly)

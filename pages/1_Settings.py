@@ -43,7 +43,8 @@ from qbcore.qbo.oauth import (
 from qbcore.qbo.tokens import NotConnected, ReconnectRequired
 from qbcore.settings import SettingsError, get_setting_row, load_settings, save_settings
 from ui.feedback import flash_messages
-from ui.formatting import escape_markdown, format_moment
+from ui.formatting import format_moment
+from ui.markup import Markdown, md
 from ui.runtime import get_actor, get_runtime, show_actor_badge
 
 st.set_page_config(page_title="Settings · QuickBooks Sync Console", page_icon="⚙️", layout="wide")
@@ -115,15 +116,16 @@ def show_connection(state: ConnectionState) -> None:
     """The connection's health, and Connect / Reconnect / Disconnect for admins."""
     st.subheader("QuickBooks connection")
     if state.status is ConnectionStatus.CONNECTED:
-        st.success(f"Connected to **{state.company_name or 'QuickBooks'}** (realm {state.realm_id}, "
-                   f"{state.environment}). Authorization valid until {_until(state.refresh_expires_at)}.")
+        st.success(md("Connected to **{company}** (realm {realm}, {environment}). Authorization valid until "
+                      "{until}.", company=state.company_name or "QuickBooks", realm=state.realm_id,
+                      environment=state.environment, until=_until(state.refresh_expires_at)))
     elif state.status is ConnectionStatus.RECONNECT_REQUIRED:
-        st.error(f"QuickBooks needs to be reconnected: {state.last_error or 'the saved authorization was refused.'} "
-                 "Syncs are paused until an admin reconnects; they resume afterwards.")
+        st.error(md("QuickBooks needs to be reconnected: {why} Syncs are paused until an admin reconnects; they "
+                    "resume afterwards.", why=state.last_error or "the saved authorization was refused."))
     elif state.disconnected_by:
-        st.info(f"QuickBooks was disconnected by {escape_markdown(state.disconnected_by)} on "
-                f"{format_moment(state.disconnected_at)}. Nothing syncs, and nothing reconnects on its own, until an "
-                "admin clicks Connect to QuickBooks below.")
+        st.info(md("QuickBooks was disconnected by {who} on {when}. Nothing syncs, and nothing reconnects on its "
+                   "own, until an admin clicks Connect to QuickBooks below.", who=state.disconnected_by,
+                   when=format_moment(state.disconnected_at)))
     else:
         st.info("QuickBooks is not connected. An admin connects it here with Connect to QuickBooks; nothing syncs "
                 "until then.")
@@ -160,10 +162,10 @@ def get_lists(state: ConnectionState) -> QboLists | None:
         try:
             st.session_state[LISTS_KEY] = read_qbo_lists(open_gateway(runtime.factory, runtime.config))
         except QboCallError as exc:
-            st.warning(f"Could not read lists from QuickBooks: {exc.error.message} Ids can still be typed.")
+            st.warning(md("Could not read lists from QuickBooks: {} Ids can still be typed.", exc.error.message))
             return None
         except (NotConnected, ReconnectRequired, ConfigError) as exc:
-            st.warning(f"Could not read lists from QuickBooks: {exc}")
+            st.warning(md("Could not read lists from QuickBooks: {}", exc))
             return None
     return st.session_state[LISTS_KEY]
 
@@ -208,7 +210,7 @@ def show_what_syncs(current) -> None:  # type: ignore[no-untyped-def]
             save(values, "What syncs")
 
 
-def _pick_name(label: str, names: list[str], current: str, key: str) -> str:
+def _pick_name(label: Markdown, names: list[str], current: str, key: str) -> str:
     """A selectbox of QuickBooks names when the lists were read, else a text box."""
     if not names:
         return st.text_input(label, value=current, key=key)
@@ -230,14 +232,14 @@ def show_options(current, lists: QboLists | None, terms: list[str], branches: li
         values["create_missing_items"] = st.checkbox("Create a QuickBooks item for an unmapped charge code",
                                                      value=current.create_missing_items, key="set_create_items")
         values["default_income_account"] = _pick_name(
-            "Default income account for new items", [a.name for a in lists.accounts] if lists else [],
+            md("Default income account for new items"), [a.name for a in lists.accounts] if lists else [],
             current.default_income_account, "set_income_account")
         st.markdown("**Payment terms** — each billing term goes to the QuickBooks term of the same name unless "
                     "mapped here.")
         qbo_terms = [t.name for t in lists.terms] if lists else []
         mapping = {}
         for index, term in enumerate(terms):
-            chosen = _pick_name(f"Billing term “{term}” →", qbo_terms, current.terms_mapping.get(term, term),
+            chosen = _pick_name(md("Billing term “{}” →", term), qbo_terms, current.terms_mapping.get(term, term),
                                 f"set_term_{index}")
             if chosen and chosen != term:
                 mapping[term] = chosen
@@ -251,7 +253,7 @@ def show_options(current, lists: QboLists | None, terms: list[str], branches: li
             targets = []
         branch_map = {}
         for index, branch in enumerate(branches):
-            chosen = _pick_name(f"Branch “{branch}” →", targets, current.branch_map.get(branch, branch),
+            chosen = _pick_name(md("Branch “{}” →", branch), targets, current.branch_map.get(branch, branch),
                                 f"set_branch_{index}")
             if chosen and chosen != branch:
                 branch_map[branch] = chosen
@@ -278,8 +280,8 @@ def show_charge_codes(lists: QboLists | None) -> None:
         return
     unmapped = [m.code for m in mappings if not m.is_mapped]
     if unmapped:
-        st.warning(f"{len(unmapped)} charge code(s) not mapped: {', '.join(unmapped)}. Their charges create new "
-                   "items or block, per 'Create a QuickBooks item' above.")
+        st.warning(md("{count} charge code(s) not mapped: {codes}. Their charges create new items or block, per "
+                      "'Create a QuickBooks item' above.", count=len(unmapped), codes=", ".join(unmapped)))
     st.dataframe(pd.DataFrame([{
         "Code": m.code, "Name": m.name, "QuickBooks item": m.qbo_item_name or "", "Item id": m.qbo_item_id or "",
         "Income account id": m.income_account_id or "", "Status": "mapped" if m.is_mapped else "⚠ unmapped",
@@ -342,11 +344,12 @@ def show_custom_fields(lists: QboLists | None) -> None:
     choices = []
     for column, slot in zip(st.columns(len(CUSTOM_FIELD_SLOTS)), CUSTOM_FIELD_SLOTS, strict=True):
         if slot not in definitions:
-            column.caption(f"QuickBooks field {slot}: not switched on")
+            column.caption(md("QuickBooks field {}: not switched on", slot))
             continue
         options = ["", *CUSTOM_FIELD_SOURCES]
         current = saved[slot].source_field if slot in saved else ""
-        source = column.selectbox(f"{definitions[slot]} (QuickBooks field {slot})", options, key=f"set_cf_{slot}",
+        label = md("{name} (QuickBooks field {slot})", name=definitions[slot], slot=slot)
+        source = column.selectbox(label, options, key=f"set_cf_{slot}",
                                   index=options.index(current) if current in options else 0,
                                   format_func=lambda s: CUSTOM_FIELD_SOURCES[s] if s else "— not used —")
         if source:
@@ -400,8 +403,8 @@ def show_customer_names(current) -> None:  # type: ignore[no-untyped-def]
         return
     clashes = sum(n.clashed for n in names)
     if clashes:
-        st.warning(f"{clashes:,} customer{' is' if clashes == 1 else 's are'} refused by QuickBooks because the name "
-                   "is taken. Pick one below and give it a QuickBooks name.")
+        st.warning(md("{count:,} customer{verb} refused by QuickBooks because the name is taken. Pick one below and "
+                      "give it a QuickBooks name.", count=clashes, verb=" is" if clashes == 1 else "s are"))
     st.dataframe(pd.DataFrame([{
         "Customer": n.name, "Code": n.code, "Name in QuickBooks": n.effective_name,
         "Own QuickBooks name": "Yes" if n.qbo_display_name else "No", "Status": _name_status(n.status, n.clashed),
@@ -460,8 +463,8 @@ st.title("Settings")
 handle_callback()
 show_flash()
 if not admin:
-    st.info(f"You are signed in as {actor.role.value}: these settings are read-only for you. Changes need the "
-            "admin role — ask an admin.")
+    st.info(md("You are signed in as {}: these settings are read-only for you. Changes need the admin role — ask "
+               "an admin.", actor.role.value))
 
 with runtime.factory() as session:
     connection = get_connection_state(session)
@@ -470,7 +473,7 @@ with runtime.factory() as session:
     billing_terms = list_billing_terms(session)
     branches = list_branches(session)
 if row is not None and row.updated_by:
-    st.caption(f"Last changed by {row.updated_by} at {format_moment(row.updated_at)}.")
+    st.caption(md("Last changed by {who} at {when}.", who=row.updated_by, when=format_moment(row.updated_at)))
 
 show_connection(connection)
 lists = get_lists(connection)

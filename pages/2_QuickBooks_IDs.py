@@ -19,8 +19,9 @@ from qbcore.queries.ids import (
     list_linked_records,
 )
 from ui.feedback import flash_messages
-from ui.formatting import STATUS_LABELS, escape_markdown, format_moment, format_money
+from ui.formatting import STATUS_LABELS, format_moment, format_money
 from ui.grid import GridColumn, show_id_grid
+from ui.markup import Markdown, md, plain
 from ui.runtime import get_actor, get_runtime, show_actor_badge
 
 st.set_page_config(page_title="QuickBooks IDs · QuickBooks Sync Console", page_icon="🔗", layout="wide")
@@ -72,7 +73,7 @@ def reset_selection() -> None:
     st.session_state["ids_gen"] = st.session_state.get("ids_gen", 0) + 1
 
 
-def confirm_controls(label: str) -> tuple[str, bool]:
+def confirm_controls(label: Markdown) -> tuple[str, bool]:
     """The reason box, the I'm-sure tick and the confirm button shared by every dangerous change."""
     reason = st.text_area("Reason (required, kept in the audit log)", key="ids_reason")
     sure = st.checkbox("I'm sure — I understand what this breaks", key="ids_sure")
@@ -84,15 +85,15 @@ def confirm_controls(label: str) -> tuple[str, bool]:
 def remove_dialog(record_ids: list[int]) -> None:
     """Confirm removing the ids of the selected records."""
     st.warning(ids.REMOVE_WARNING)
-    st.markdown(f"**{len(record_ids):,} record(s)** will lose their QuickBooks id and re-sync.")
-    reason, clicked = confirm_controls(f"Remove {len(record_ids):,} QuickBooks id(s)")
+    st.markdown(md("**{:,} record(s)** will lose their QuickBooks id and re-sync.", len(record_ids)))
+    reason, clicked = confirm_controls(md("Remove {:,} QuickBooks id(s)", len(record_ids)))
     if not clicked:
         return
     try:
         with transaction(runtime.factory) as session:
             changes = ids.remove_qbo_ids(session, actor, record_ids, reason=reason, audit_factory=runtime.factory)
     except ids.IdChangeRefused as exc:
-        st.error(str(exc))
+        st.error(plain(exc))
         return
     except PermissionDenied as exc:
         flash("error", f"Not done: {exc}")
@@ -116,7 +117,7 @@ def show_comparison(check: ids.OverrideCheck) -> None:
         {"": "Customer", "Ours": ours.customer or "", "QuickBooks": qbo.customer or ""},
     ]), hide_index=True)
     for difference in check.differences:
-        st.warning(f"Differs — {difference}. The next sync will update QuickBooks with ours.")
+        st.warning(md("Differs — {}. The next sync will update QuickBooks with ours.", difference))
 
 
 @st.dialog("Override QuickBooks id", width="large", on_dismiss=close_dialog)
@@ -128,9 +129,9 @@ def override_dialog(record_id: int) -> None:
         st.error("This record no longer exists.")
         return
     kind = label_entity(record.entity_type).lower()
-    st.markdown(f"Our **{kind} {escape_markdown(record.number_or_name)}** is linked to QuickBooks id "
-                f"**{escape_markdown(record.qbo_id or 'none')}**.")
-    new_id = st.text_input(f"New QuickBooks {kind} id", key="ids_new_id", placeholder="e.g. 145")
+    st.markdown(md("Our **{kind} {name}** is linked to QuickBooks id **{qbo_id}**.", kind=kind,
+                   name=record.number_or_name, qbo_id=record.qbo_id or "none"))
+    new_id = st.text_input(md("New QuickBooks {} id", kind), key="ids_new_id", placeholder="e.g. 145")
     if st.button("Check in QuickBooks", key="ids_check"):
         st.session_state.pop(CHECK_KEY, None)
         try:
@@ -139,21 +140,21 @@ def override_dialog(record_id: int) -> None:
                                                                                        runtime.config),
                                                                   record_id, new_id)
         except ids.IdChangeRefused as exc:
-            st.error(str(exc))
+            st.error(plain(exc))
     check = st.session_state.get(CHECK_KEY)
     if check is None or check.qbo.qbo_id != new_id.strip():
         st.caption("Check the id in QuickBooks first; the QuickBooks record is shown next to ours before you confirm.")
         return
     show_comparison(check)
     st.warning(ids.OVERRIDE_WARNING)
-    reason, clicked = confirm_controls(f"Link to QuickBooks id {check.qbo.qbo_id}")
+    reason, clicked = confirm_controls(md("Link to QuickBooks id {}", check.qbo.qbo_id))
     if not clicked:
         return
     try:
         change = ids.override_qbo_id(runtime.factory, open_gateway(runtime.factory, runtime.config), actor,
                                      record_id, new_id, reason=reason)
     except ids.IdChangeRefused as exc:
-        st.error(str(exc))
+        st.error(plain(exc))
         return
     except PermissionDenied as exc:
         flash("error", f"Not done: {exc}")
@@ -175,20 +176,21 @@ def relink_dialog(record_id: int) -> None:
         return
     kind = label_entity(record.entity_type).lower()
     amount = "" if record.amount is None else f" for {format_money(record.amount)}"
-    st.markdown(f"Looking for our **{kind} {escape_markdown(record.number_or_name)}**{amount} in QuickBooks.")
+    st.markdown(md("Looking for our **{kind} {name}**{amount} in QuickBooks.", kind=kind, name=record.number_or_name,
+                   amount=amount))
     if st.button("Search QuickBooks", key="ids_search", type="primary"):
         try:
             with runtime.factory() as session:
                 st.session_state[CANDIDATES_KEY] = ids.find_relink_candidates(
                     session, open_gateway(runtime.factory, runtime.config), record_id)
         except ids.IdChangeRefused as exc:
-            st.error(str(exc))
+            st.error(plain(exc))
     candidates = st.session_state.get(CANDIDATES_KEY)
     if candidates is None:
         return
     if not candidates:
-        st.info(f"QuickBooks has no {kind} with this number, name or amount. Remove the id instead and let the "
-                "next sync create it, or type an id with Override.")
+        st.info(md("QuickBooks has no {} with this number, name or amount. Remove the id instead and let the next "
+                   "sync create it, or type an id with Override.", kind))
         return
     st.dataframe(pd.DataFrame([{
         "QB id": c.qbo.qbo_id, "Number / name": c.qbo.name or "", "Amount": format_money(c.qbo.amount),
@@ -240,8 +242,8 @@ st.title("QuickBooks IDs")
 st.caption("Every record linked to QuickBooks, with its QuickBooks id. Removing an id makes the record re-sync; "
            "overriding it points the record at another QuickBooks record. Both are checked, confirmed and audited.")
 if not is_allowed(actor, Role.ADMIN):
-    st.info(f"You are signed in as {actor.role.value}: you can search and look up ids. Removing, overriding or "
-            "re-linking an id needs the admin role — ask an admin.")
+    st.info(md("You are signed in as {}: you can search and look up ids. Removing, overriding or re-linking an id "
+               "needs the admin role — ask an admin.", actor.role.value))
 show_flash()
 
 flt = read_filter()
@@ -255,12 +257,12 @@ if total == 0:
     selected: list[int] = []
 else:
     shown = f"Showing the first {GRID_LIMIT:,} of {total:,}" if total > GRID_LIMIT else f"{total:,} records"
-    st.markdown(f"**{shown}** · tick rows to act on them")
+    st.markdown(md("**{}** · tick rows to act on them", shown))
     selected = show_id_grid(to_grid(frame), COLUMNS, key=grid_key())
 
 buttons = st.columns(4)
-if buttons[0].button(f"Remove ID{'s' if len(selected) > 1 else ''}… ({len(selected)})", key="ids_remove",
-                     disabled=not selected):
+if buttons[0].button(md("Remove ID{s}… ({n})", s="s" if len(selected) > 1 else "", n=len(selected)),
+                     key="ids_remove", disabled=not selected):
     open_dialog("remove", selected)
     st.rerun()
 if buttons[1].button("Override ID…", key="ids_override", disabled=len(selected) != 1,

@@ -33,6 +33,7 @@ from qbcore.settings import (
 )
 from ui.feedback import flash_messages
 from ui.formatting import format_money
+from ui.markup import md, plain
 from ui.runtime import get_actor, get_runtime, show_actor_badge
 
 st.set_page_config(page_title="Mapping preview · QuickBooks Sync Console", page_icon="🧾", layout="wide")
@@ -92,7 +93,8 @@ def read_custom_fields(saved: tuple[CustomFieldSpec, ...]) -> list[CustomFieldCh
         spec = by_slot.get(slot)
         name = spec.name if spec else f"Custom field {slot}"
         options = ["", *CUSTOM_FIELD_SOURCES]
-        source = column.selectbox(f"{name} (QuickBooks field {slot})", options, key=f"mp_cf_{slot}",
+        label = md("{name} (QuickBooks field {slot})", name=name, slot=slot)
+        source = column.selectbox(label, options, key=f"mp_cf_{slot}",
                                   index=options.index(spec.source_field) if spec else 0,
                                   format_func=lambda s: CUSTOM_FIELD_SOURCES[s] if s else "— not used —")
         if source:
@@ -106,20 +108,21 @@ def show_preview(invoice_id: int, changes: dict, custom: list[CustomFieldChoice]
         try:
             settings = settings_from_dict({**settings_to_dict(load_settings(session)), **changes})
         except SettingsError as exc:
-            st.error(f"This template is not valid: {exc}")
+            st.error(md("This template is not valid: {}", exc))
             return
         specs = tuple(CustomFieldSpec(c.qbo_definition_id, c.qbo_name, c.source_field) for c in custom)
         preview = preview_invoice(session, invoice_id, settings, specs)
     if preview is None:
         st.warning("That invoice no longer exists; pick another.")
         return
-    st.header(f"Invoice {preview.invoice_number} · {preview.customer}")
+    st.header(md("Invoice {number} · {customer}", number=preview.invoice_number, customer=preview.customer))
     for warning in preview.warnings:
-        st.warning(warning)
+        st.warning(plain(warning))
     if preview.error:
-        st.error(f"The sync would stop on this invoice: {preview.error}")
+        st.error(md("The sync would stop on this invoice: {}", preview.error))
     for charge_set in preview.charge_sets:
-        with st.expander(f"Charge set {charge_set.position} · load {charge_set.load_number}", expanded=True):
+        with st.expander(md("Charge set {position} · load {load}", position=charge_set.position,
+                            load=charge_set.load_number), expanded=True):
             st.caption("Load text added to the Description")
             st.code(charge_set.load_text or "(no load fields chosen)", language=None, wrap_lines=True)
             st.caption("Each line's full Description")
@@ -132,7 +135,7 @@ def show_preview(invoice_id: int, changes: dict, custom: list[CustomFieldChoice]
     } for index, line in enumerate((ln for cs in preview.charge_sets for ln in cs.lines), start=1)]),
         hide_index=True, column_config={"Rate": st.column_config.NumberColumn(format="$%.2f"),
                                         "Amount": st.column_config.NumberColumn(format="$%.2f")})
-    st.metric("Total", format_money(preview.total))
+    st.metric("Total", plain(format_money(preview.total)))
     st.subheader("QuickBooks Invoice JSON that would be sent")
     st.caption("Ids in brackets are placeholders: the sync resolves them (or creates the record) when it runs.")
     if preview.payload is not None:
@@ -145,7 +148,7 @@ st.caption("Choose which load details go into each line's Description and see ex
 show_flash()
 admin = is_allowed(actor, Role.ADMIN)
 if not admin:
-    st.info(f"You are signed in as {actor.role.value}: try any template here; saving it needs the admin role.")
+    st.info(md("You are signed in as {}: try any template here; saving it needs the admin role.", actor.role.value))
 
 with runtime.factory() as session:
     saved_settings = settings_to_dict(load_settings(session))

@@ -19,13 +19,13 @@ from ui.feedback import flash_messages
 from ui.formatting import (
     ENTITY_LABELS,
     STATUS_LABELS,
-    escape_markdown,
     format_count,
     format_moment,
     format_money,
     problems_frame,
 )
 from ui.grid import GridColumn, show_id_grid
+from ui.markup import Markdown, md, plain, show_alert
 from ui.runtime import get_actor, get_runtime, show_actor_badge
 
 st.set_page_config(page_title="Problem Sync · QuickBooks Sync Console", page_icon="🔄", layout="wide")
@@ -68,7 +68,7 @@ show_actor_badge(actor)
 flash, show_flash = flash_messages(FLASH_KEY)
 
 
-def link_to_page(page: str, label: str) -> None:
+def link_to_page(page: str, label: Markdown) -> None:
     """A link to a console page, or plain words while that page does not exist yet."""
     if (ROOT / page).exists():
         st.page_link(page, label=label, icon=":material/build:")
@@ -128,7 +128,7 @@ def run_action(pending: dict) -> bool:
                                                   audit_factory=runtime.factory)
                 text = f"Restored {format_count(entity, result.count)} to the problem list."
     except actions.ReasonRequired as exc:
-        st.error(str(exc))
+        st.error(plain(exc))
         return False
     except PermissionDenied as exc:
         flash("error", f"Not done: {exc}")
@@ -146,8 +146,8 @@ def confirm_dialog() -> None:
     pending = st.session_state[DIALOG_KEY]
     entity = EntityType(pending["entity"])
     amount = format_money(float(pending["amount"]))
-    st.markdown(f"**{ACTION_TITLES[pending['action']]}** {pending['what']}: "
-                f"**{format_count(entity, pending['count'])}** totalling **{amount}**.")
+    st.markdown(md("**{action}** {what}: **{count}** totalling **{amount}**.", action=ACTION_TITLES[pending["action"]],
+                   what=pending["what"], count=format_count(entity, pending["count"]), amount=amount))
     if pending["action"] == "clear":
         st.caption("Cleared invoices leave the problem list and never sync; they can be restored later.")
     if pending["action"] == "mark_paid":
@@ -180,9 +180,9 @@ def show_job_panel() -> None:
         return
     if progress.is_active:
         st.session_state["ps_job_watching"] = progress.job_id
-        st.progress(progress.fraction, text=f"Resync job #{progress.job_id}: {progress.done:,} of "
-                                            f"{progress.total:,} records done. It runs in the background — keep "
-                                            "working or leave the page.")
+        st.progress(progress.fraction, text=md("Resync job #{job}: {done:,} of {total:,} records done. It runs in the "
+                                               "background — keep working or leave the page.", job=progress.job_id,
+                                               done=progress.done, total=progress.total))
         return
     if st.session_state.pop("ps_job_watching", None) == progress.job_id:
         st.rerun(scope="app")  # the job just finished: refresh the counts and the grid
@@ -192,7 +192,7 @@ def show_job_panel() -> None:
             f"{progress.synced:,} of {progress.total:,} synced"
             + (f"; still failing — {failing}." if failing else "."))
     column, button = st.columns([6, 1])
-    (column.warning if failing or progress.error else column.success)(text)
+    show_alert("warning" if failing or progress.error else "success", text, where=column)
     if button.button("Dismiss", key="ps_job_dismiss"):
         st.session_state["ps_job_dismissed"] = progress.job_id
         st.rerun()
@@ -203,9 +203,10 @@ def show_summary(entity: EntityType, summary: queries.ProblemSummary) -> None:
     columns = st.columns(len(PROBLEM_STATUSES))
     for column, status in zip(columns, PROBLEM_STATUSES, strict=True):
         count = summary.by_status[status]
-        column.metric(STATUS_LABELS[status], f"{count.count:,}", border=True)
-        column.caption(format_money(count.amount))
-    st.markdown(f"**{format_count(entity, summary.count)} need attention · {format_money(summary.amount)} at stake**")
+        column.metric(STATUS_LABELS[status], md("{:,}", count.count), border=True)
+        column.caption(plain(format_money(count.amount)))
+    st.markdown(md("**{count} need attention · {amount} at stake**", count=format_count(entity, summary.count),
+                   amount=format_money(summary.amount)))
 
 
 def show_root_causes(entity: EntityType, causes: list[RootCause]) -> None:
@@ -213,11 +214,11 @@ def show_root_causes(entity: EntityType, causes: list[RootCause]) -> None:
     st.subheader("Root causes")
     for index, cause in enumerate(causes):
         words, link, retry = st.columns([6, 2, 1.3])
-        words.markdown(f"**{escape_markdown(cause.sentence)}** · {format_money(cause.amount)}")
-        words.caption(cause.fix_hint)
+        words.markdown(md("**{sentence}** · {amount}", sentence=cause.sentence, amount=format_money(cause.amount)))
+        words.caption(plain(cause.fix_hint))
         with link:
             if cause.fix_link is not None:
-                link_to_page(cause.fix_link.page, cause.fix_link.label)
+                link_to_page(cause.fix_link.page, plain(cause.fix_link.label))
         if retry.button("Retry these", key=f"ps_retry_{entity.value}_{index}"):
             key = CauseKey(cause.error_kind, cause.error_code, cause.blocked_by)
             open_dialog("resync", entity, ProblemFilter(cause=key), f"“{cause.sentence}”")
@@ -268,21 +269,22 @@ def show_detail(entity: EntityType, record_id: int) -> None:
     if detail is None:
         return
     row = detail.row
-    with st.expander(f"Details of {row.reference} — {row.customer}", expanded=True):
+    with st.expander(md("Details of {reference} — {customer}", reference=row.reference, customer=row.customer),
+                     expanded=True):
         first, second, third, fourth = st.columns(4)
         first.metric("Status", STATUS_LABELS[row.status])
-        second.metric("QuickBooks id", row.qbo_id or "none yet")
-        third.metric("Attempts", row.attempts)
-        fourth.metric("Open (days)", "—" if row.open_days is None else row.open_days)
+        second.metric("QuickBooks id", plain(row.qbo_id or "none yet"))
+        third.metric("Attempts", plain(row.attempts))
+        fourth.metric("Open (days)", plain("—" if row.open_days is None else row.open_days))
         if row.error_message:
-            st.markdown(f"**{row.error_kind or 'error'} {row.error_code or ''}** — "
-                        f"{escape_markdown(row.error_message)}")
+            title = " ".join(part for part in (row.error_kind or "error", row.error_code) if part)
+            st.markdown(md("**{title}** — {message}", title=title, message=row.error_message))
         if row.fix_hint:
-            st.info(row.fix_hint)
+            st.info(plain(row.fix_hint))
         if detail.error_detail:
-            st.caption(detail.error_detail)
+            st.caption(plain(detail.error_detail))
         request, response = st.columns(2)
-        request.caption(f"Last request (request id {detail.request_id or '—'})")
+        request.caption(md("Last request (request id {})", detail.request_id or "—"))
         request.code(detail.last_request or "No request sent yet.", language=None, wrap_lines=True)
         response.caption("Last response")
         response.code(detail.last_response or "No response stored.", language=None, wrap_lines=True)
@@ -306,7 +308,7 @@ def show_actions(entity: EntityType, selected: list[int], select_all: bool, prob
     if buttons[0].button("Resync selected", key=f"{prefix}_resync", disabled=not has_target, type="primary"):
         open_dialog("resync", entity, target, what)
         st.rerun()
-    if buttons[1].button(f"Resync all {matching:,} matching", key=f"{prefix}_resync_all", disabled=not matching):
+    if buttons[1].button(md("Resync all {:,} matching", matching), key=f"{prefix}_resync_all", disabled=not matching):
         open_dialog("resync", entity, problem_filter, "all matching the filter")
         st.rerun()
     if entity is EntityType.INVOICE:
@@ -327,8 +329,9 @@ def show_actions(entity: EntityType, selected: list[int], select_all: bool, prob
         with factory() as session:
             return queries.problems_csv_bytes(session, entity, problem_filter)
 
-    buttons[-1].download_button(f"Export {matching:,} rows (CSV)", export, file_name=f"problem_{entity.value}s.csv",
-                                mime="text/csv", on_click="ignore", key=f"{prefix}_export", disabled=not matching)
+    buttons[-1].download_button(md("Export {:,} rows (CSV)", matching), export,
+                                file_name=f"problem_{entity.value}s.csv", mime="text/csv", on_click="ignore",
+                                key=f"{prefix}_export", disabled=not matching)
 
 
 def read_window(
@@ -355,25 +358,27 @@ def show_records(entity: EntityType, problem_filter: ProblemFilter, sort: Proble
         return
     info, pager = st.columns([5, 1])
     first = (page.page - 1) * queries.PAGE_SIZE
-    info.markdown(f"**{page.total:,}** matching · **{format_money(page.amount)}** · rows {first + 1:,}–"
-                  f"{first + len(page.rows):,} · page {page.page} of {page.page_count}")
+    info.markdown(md("**{total:,}** matching · **{amount}** · rows {first:,}–{last:,} · page {page} of {pages}",
+                     total=page.total, amount=format_money(page.amount), first=first + 1, last=first + len(page.rows),
+                     page=page.page, pages=page.page_count))
     # The list may have shrunk since the page was chosen; the widget must not hold a page that no longer exists.
     st.session_state[page_key] = page.page
     pager.number_input("Page", min_value=1, max_value=page.page_count, step=1, key=page_key,
                        disabled=page.page_count == 1)
     selected = show_id_grid(problems_frame(page.rows), COLUMNS, key=grid_key(entity))
-    select_all = st.toggle(f"Select all {page.total:,} matching the filter (not only the ticked rows)",
+    select_all = st.toggle(md("Select all {:,} matching the filter (not only the ticked rows)", page.total),
                            key=f"ps_all_{entity.value}")
     if select_all:
-        st.caption(f"Actions apply to all {page.total:,} matching records ({format_money(page.amount)}).")
+        st.caption(md("Actions apply to all {total:,} matching records ({amount}).", total=page.total,
+                      amount=format_money(page.amount)))
     elif selected:
         chosen = set(selected)
         total = sum((r.amount or Decimal(0) for r in page.rows if r.record_id in chosen), Decimal(0))
-        st.caption(f"{len(selected):,} selected · {format_money(total)}")
+        st.caption(md("{count:,} selected · {amount}", count=len(selected), amount=format_money(total)))
     show_actions(entity, selected, select_all, problem_filter, page.total, set(problem_filter.statuses))
     if not is_allowed(actor, Role.OPERATOR):
-        st.caption(f"You are signed in as a {actor.role.value}: you can look and export, but resync, clear and "
-                   "mark paid need the operator role.")
+        st.caption(md("You are signed in as a {}: you can look and export, but resync, clear and mark paid need the "
+                      "operator role.", actor.role.value))
     if len(selected) == 1 and not select_all:
         show_detail(entity, selected[0])
 
@@ -394,8 +399,8 @@ def show_entity(entity: EntityType) -> None:
     with headline:
         show_summary(entity, summary)
         if summary.count == 0:
-            st.success(f"Nothing failing: no {ENTITY_LABELS[entity].lower()} are waiting for QuickBooks. "
-                       f"Last sync: {format_moment(last_sync)}.")
+            st.success(md("Nothing failing: no {what} are waiting for QuickBooks. Last sync: {when}.",
+                          what=ENTITY_LABELS[entity].lower(), when=format_moment(last_sync)))
     if causes:
         with causes_box:
             show_root_causes(entity, causes)
@@ -415,7 +420,7 @@ with runtime.factory() as session:
 if not connected:
     st.warning("QuickBooks is not connected, so nothing can sync yet. Connect your company in Settings; the queue "
                "below waits until then.")
-    link_to_page("pages/1_Settings.py", "Connect QuickBooks in Settings")
+    link_to_page("pages/1_Settings.py", md("Connect QuickBooks in Settings"))
 st.fragment(run_every="2s" if job_running else None)(show_job_panel)()
 
 tabs = st.tabs([ENTITY_LABELS[e] for e in queries.PROBLEM_ENTITIES], key=TAB_KEY, on_change="rerun")

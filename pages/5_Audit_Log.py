@@ -13,6 +13,7 @@ from qbcore.queries.audit import (
     list_audit_actors,
     list_audit_events,
 )
+from ui.markup import md
 from ui.runtime import get_actor, get_runtime, show_actor_badge
 
 st.set_page_config(page_title="Audit log · QuickBooks Sync Console", page_icon="📜", layout="wide")
@@ -53,7 +54,7 @@ if total == 0:
                 "Problem Sync appear here.")
 else:
     shown = f"Showing the newest {PAGE_LIMIT:,} of {total:,} events" if total > PAGE_LIMIT else f"{total:,} events"
-    st.markdown(f"**{shown}**")
+    st.markdown(md("**{}**", shown))
     st.dataframe(events, hide_index=True, column_config={
         "at": st.column_config.DatetimeColumn("When (UTC)", format="YYYY-MM-DD HH:mm:ss"),
         "actor": "Who", "role": "Role", "action": "What", "outcome": "Outcome", "target_type": "Target type",
@@ -65,5 +66,5 @@ else:
         with factory() as session:
             return audit_csv_bytes(session, flt)
 
-    st.download_button(f"Export {total:,} events (CSV)", export, file_name="audit_log.csv", mime="text/csv",
+    st.download_button(md("Export {:,} events (CSV)", total), export, file_name="audit_log.csv", mime="text/csv",
                        on_click="ignore", key="audit_export")

@@ -19,7 +19,7 @@ from qbcore.importer.report import (
     summary_rows,
 )
 from qbcore.models import Role
-from ui.formatting import escape_markdown
+from ui.markup import md, show_alert
 from ui.runtime import get_actor, get_runtime, show_actor_badge
 
 st.set_page_config(page_title="Import · QuickBooks Sync Console", page_icon="📥", layout="wide")
@@ -92,7 +92,7 @@ st.caption("Load customers, invoices (with their loads and charges), payments an
 
 flash = st.session_state.pop(FLASH_KEY, None)
 if flash:
-    {"success": st.success, "error": st.error}.get(flash[0], st.info)(flash[1])
+    show_alert(*flash)
 
 with st.expander("Column layout and templates", expanded=False):
     st.markdown("One CSV per kind, UTF-8, with a header row. Dates as YYYY-MM-DD or MM/DD/YYYY; amounts in "
@@ -100,14 +100,14 @@ with st.expander("Column layout and templates", expanded=False):
                 "`docs/import-layout.md`.")
     cols = st.columns(len(FileKind))
     for col, kind in zip(cols, FileKind, strict=True):
-        col.download_button(f"{FILE_LABELS[kind]} template", template_csv(kind), file_name=TEMPLATE_NAMES[kind],
+        col.download_button(md("{} template", FILE_LABELS[kind]), template_csv(kind), file_name=TEMPLATE_NAMES[kind],
                             mime="text/csv", key=f"imp_template_{kind.value}", on_click="ignore")
 
 st.subheader("1 · Upload")
 upload_cols = st.columns(2)
 for i, kind in enumerate(FileKind):
-    upload_cols[i % 2].file_uploader(f"{FILE_LABELS[kind]} ({TEMPLATE_NAMES[kind]})", type=["csv"],
-                                     key=UPLOAD_KEYS[kind], help=HELP[kind])
+    upload_cols[i % 2].file_uploader(md("{label} ({name})", label=FILE_LABELS[kind], name=TEMPLATE_NAMES[kind]),
+                                     type=["csv"], key=UPLOAD_KEYS[kind], help=HELP[kind])
 
 files = uploaded_files()
 report = st.session_state.get(REPORT_KEY)
@@ -126,8 +126,8 @@ if report is not None:
     result = report["result"]
     if not result.is_valid:
         more = result.error_count - len(result.errors)
-        st.error(f"{result.error_count:,} error(s) found; nothing can be imported until they are fixed."
-                 + (f" The first {len(result.errors)} are listed." if more else ""))
+        st.error(md("{count:,} error(s) found; nothing can be imported until they are fixed.{listed}",
+                    count=result.error_count, listed=f" The first {len(result.errors)} are listed." if more else ""))
         st.dataframe(pd.DataFrame(error_rows(result), columns=list(ERROR_HEADER)), hide_index=True,
                      width="stretch", key="imp_errors")
         st.download_button("Download the errors (CSV)", errors_csv(result), file_name="import-errors.csv",
@@ -137,10 +137,11 @@ if report is not None:
         st.dataframe(pd.DataFrame(summary_rows(result), columns=list(SUMMARY_HEADER)), hide_index=True,
                      width="stretch", key="imp_summary")
         if result.created_charge_codes:
-            st.caption("New charge codes will be created (map them to QuickBooks items in Settings): "
-                       + ", ".join(result.created_charge_codes))
+            st.caption(md("New charge codes will be created (map them to QuickBooks items in Settings): {}",
+                          ", ".join(result.created_charge_codes)))
         for kind, columns in result.ignored_columns.items():
-            st.caption(f"{kind}: columns not in the layout are ignored: {escape_markdown(', '.join(columns))}")
+            st.caption(md("{kind}: columns not in the layout are ignored: {columns}", kind=kind,
+                          columns=", ".join(columns)))
 
         st.subheader("3 · Import")
         may_import = is_allowed(actor, Role.OPERATOR)
@@ -154,9 +155,9 @@ if report is not None:
             st.caption("Nothing to import: the book already matches these files.")
         if st.session_state.get(CONFIRM_KEY):
             out_of_date = sum(s.out_of_date for s in result.summary.values())
-            st.warning(f"Import {changes:,} new or changed record(s) into the book in one transaction?"
-                       + (f" {out_of_date:,} of them are already in QuickBooks and will be marked out of date, "
-                          "so the next sync updates them there." if out_of_date else ""))
+            st.warning(md("Import {changes:,} new or changed record(s) into the book in one transaction?{more}",
+                          changes=changes, more=f" {out_of_date:,} of them are already in QuickBooks and will be "
+                          "marked out of date, so the next sync updates them there." if out_of_date else ""))
             confirm_col, cancel_col = st.columns(2)
             if confirm_col.button("Confirm import", key="imp_confirm_yes", type="primary"):
                 run_import(files)

@@ -22,6 +22,7 @@ from qbcore.qbo.lookup import open_gateway
 from qbcore.qbo.tokens import NotConnected, ReconnectRequired
 from qbcore.reconcile import Issue, Reconciliation, reconcile, reconciliation_csv
 from ui.formatting import format_moment, format_money
+from ui.markup import md, plain, show_alert
 from ui.runtime import get_actor, get_runtime, show_actor_badge
 
 st.set_page_config(page_title="Reconciliation · QuickBooks Sync Console", page_icon="⚖️", layout="wide")
@@ -83,7 +84,7 @@ st.caption("Billing system vs QuickBooks: amounts, open balances, status and exi
            "receivables and aging side by side, with each difference explained.")
 message = st.session_state.pop(FLASH_KEY, None)
 if message:
-    {"success": st.success, "error": st.error}.get(message[0], st.info)(message[1])
+    show_alert(*message)
 
 left, right = st.columns([1, 1])
 left.button("Compare with QuickBooks", type="primary", on_click=run_comparison, key="recon_run",
@@ -94,13 +95,14 @@ result: Reconciliation | None = st.session_state.get(RESULT_KEY)
 if result is None:
     st.info("Press **Compare with QuickBooks** to run the comparison. It is kept for this session.")
 else:
-    st.caption(f"Computed {format_moment(result.computed_at)} · aging as of {result.as_of.isoformat()} · "
-               f"{result.requests} QuickBooks requests in {result.seconds:.1f} s")
+    st.caption(md("Computed {when} · aging as of {as_of} · {requests} QuickBooks requests in {seconds:.1f} s",
+                  when=format_moment(result.computed_at), as_of=result.as_of.isoformat(), requests=result.requests,
+                  seconds=result.seconds))
     a, b, c, d = st.columns(4)
-    a.metric("Receivables here", format_money(result.ours_open))
-    b.metric("Receivables in QuickBooks", format_money(result.qbo_open))
-    c.metric("Difference", format_money(result.ours_open - result.qbo_open))
-    d.metric("Records that differ", f"{len(result.differences):,}")
+    a.metric("Receivables here", plain(format_money(result.ours_open)))
+    b.metric("Receivables in QuickBooks", plain(format_money(result.qbo_open)))
+    c.metric("Difference", plain(format_money(result.ours_open - result.qbo_open)))
+    d.metric("Records that differ", md("{:,}", len(result.differences)))
 
     st.subheader("Aging")
     st.dataframe(pd.DataFrame([{"Bucket": r.bucket, "Here ($)": float(r.ours), "QuickBooks ($)": float(r.qbo),

@@ -13,6 +13,7 @@ from qbcore.qbo.lookup import open_gateway
 from qbcore.qbo.tokens import NotConnected, ReconnectRequired
 from qbcore.queries.month_end import list_closed_period_records, list_month_readiness
 from ui.formatting import format_money
+from ui.markup import md, show_alert
 from ui.runtime import get_actor, get_runtime, show_actor_badge
 
 st.set_page_config(page_title="Month end · QuickBooks Sync Console", page_icon="📅", layout="wide")
@@ -40,7 +41,7 @@ st.caption("A month is ready to close when every record is in QuickBooks, nothin
            "waits for a decision, and nothing waiting is dated inside QuickBooks' closed period.")
 message = st.session_state.pop(FLASH_KEY, None)
 if message:
-    (st.success if message[0] == "success" else st.error)(message[1])
+    show_alert("success" if message[0] == "success" else "error", message[1])
 
 with transaction(runtime.factory) as session:
     close_date = get_book_close_date(session)
@@ -48,8 +49,8 @@ with transaction(runtime.factory) as session:
     closed = list_closed_period_records(session, close_date=close_date, limit=2000)
 
 c1, c2 = st.columns([2, 1])
-c1.markdown(f"**QuickBooks closing date:** {close_date.isoformat() if close_date else 'not closed (or not read yet)'}"
-            " — read at every pull.")
+c1.markdown(md("**QuickBooks closing date:** {} — read at every pull.",
+               close_date.isoformat() if close_date else "not closed (or not read yet)"))
 c2.button("Read it from QuickBooks now", on_click=read_close_date, key="month_end_read_close")
 
 if not months:
@@ -66,14 +67,18 @@ else:
 
     choice = st.selectbox("Checklist for", [m.month for m in months], key="month_end_month")
     month = next(m for m in months if m.month == choice)
-    st.subheader(f"{month.month}: {'ready to close' if month.is_clean else 'not ready yet'}")
+    st.subheader(md("{month}: {state}", month=month.month,
+                    state="ready to close" if month.is_clean else "not ready yet"))
     for item in month.checklist:
-        (st.success if item.done else st.error)(f"{'✅' if item.done else '❌'} {item.label} — {item.detail}")
+        show_alert("success" if item.done else "error",
+                   md("{mark} {label} — {detail}", mark="✅" if item.done else "❌", label=item.label,
+                      detail=item.detail))
 
 if closed:
     st.subheader("Records QuickBooks' closing date will refuse")
-    st.warning(f"{len(closed):,} waiting records are dated on or before {close_date}. QuickBooks refuses them "
-               "(error 6200): change their date in billing, or have an admin reopen the period in QuickBooks.")
+    st.warning(md("{count:,} waiting records are dated on or before {day}. QuickBooks refuses them (error 6200): "
+                  "change their date in billing, or have an admin reopen the period in QuickBooks.", count=len(closed),
+                  day=close_date))
     st.dataframe(pd.DataFrame([{"Type": r.entity_type, "Number": r.number, "Date": r.day.isoformat(),
                                 "Amount": format_money(r.amount), "Status": r.status} for r in closed]),
                  hide_index=True, key="month_end_closed")

@@ -69,11 +69,3 @@ def problems_frame(rows: Sequence[ProblemRow]) -> pd.DataFrame:
         columns=["id", "reference", "customer", "amount", "date", "status", "error_kind", "message", "fix_hint",
                  "qbo_code", "attempts", "open_days", "last_attempt", "qbo_id"],
     )
-
-
-_MARKDOWN_SPECIALS = "\\`*_{}[]()#+-.!|<>~$:"
-
-
-def escape_markdown(text: object) -> str:
-    """Data shown inside markdown renders as plain text: no links, images, emphasis or math from names."""
-    return "".join(f"\\{ch}" if ch in _MARKDOWN_SPECIALS else ch for ch in str(text))

@@ -14,6 +14,7 @@ from qbcore.config import Config, ConfigError, load_config
 from qbcore.db import make_engine, make_session_factory, migrate, transaction
 from qbcore.demo import has_book, write_demo_book
 from qbcore.models import Role
+from ui.markup import md
 
 ACTOR_OVERRIDE_KEY = "qbsync_actor"
 
@@ -63,7 +64,7 @@ def get_runtime() -> Runtime:
     try:
         config = load_config(os.environ, _secrets_section())
     except ConfigError as exc:
-        st.error(f"The console's configuration has a problem: {exc}")
+        st.error(md("The console's configuration has a problem: {}", exc))
         st.stop()
     factory = _open_database(config.database_url, config.is_embedded, config.demo_invoices)
     if config.background:
@@ -99,7 +100,7 @@ def get_actor() -> Actor:
         actor = resolve_actor(session, email=email, name=st.user.get("name"),
                               unknown_users=runtime.config.unknown_users, admin_emails=runtime.config.admin_emails)
     if actor is None:
-        st.error(f"{email} has no access to this console. Ask an admin to add you in Settings → Users.")
+        st.error(md("{} has no access to this console. Ask an admin to add you in Settings → Users.", email))
         st.button("Sign out", on_click=st.logout, key="sso_logout")
         st.stop()
     return actor
@@ -110,6 +111,7 @@ def show_actor_badge(actor: Actor) -> None:
     if actor == LOCAL_ADMIN:
         st.sidebar.caption("Signed in as **Local admin** (embedded default, no sign-in configured)")
     else:
-        st.sidebar.caption(f"Signed in as **{actor.name or actor.email}** · role: {actor.role.value}")
+        st.sidebar.caption(md("Signed in as **{who}** · role: {role}", who=actor.name or actor.email,
+                              role=actor.role.value))
         if is_sso_configured():
             st.sidebar.button("Sign out", on_click=st.logout, key="sso_sidebar_logout")

@@ -9,6 +9,7 @@ from qbcore.db import transaction
 from qbcore.models import Role
 from qbcore.queries.audit import AuditFilter, audit_csv_bytes, count_audit_events
 from tests.ui.conftest import open_page
+from ui.markup import unescape_markdown
 
 PAGE = "5_Audit_Log.py"
 ADA = Actor("ada@example.com", Role.ADMIN, "Ada")
@@ -17,7 +18,7 @@ VIEWER = {"email": "vic@example.com", "role": "viewer", "name": "Vic"}
 
 
 def _texts(elements) -> str:
-    return " | ".join(str(e.value) for e in elements)
+    return " | ".join(unescape_markdown(str(e.value)) for e in elements)
 
 
 def _seed(factory) -> None:

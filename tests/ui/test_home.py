@@ -1,6 +1,9 @@
 """Home renders the book and says what to do when it is empty."""
 
+from markdown_it import MarkdownIt
+
 from qbcore.queries.book import count_book
+from ui.markup import unescape_markdown
 
 
 def test_home_shows_the_demo_book_counts_without_exception(home, demo_factory):
@@ -80,5 +83,7 @@ def test_a_viewer_cannot_queue_a_sync_and_is_told_why(home, demo_factory):
 def test_a_company_name_with_markdown_renders_as_plain_text(home, demo_factory):
     _connect(demo_factory, company="Evil ![x](http://example.invalid/p.png) [click](javascript:alert(1))")
     home.run()
-    shown = " ".join(m.value for m in home.markdown)
-    assert "\\!\\[x\\]\\(http\\:" in shown and "](javascript" not in shown
+    company = next(m.value for m in home.markdown if m.value.startswith("Company"))
+    tokens = [c.type for t in MarkdownIt("commonmark").parse(company) for c in t.children or []]
+    assert "link_open" not in tokens and "image" not in tokens
+    assert "Evil ![x](http://example.invalid/p.png) [click](javascript:alert(1))" in unescape_markdown(company)

@@ -8,6 +8,7 @@ from qbcore.importer import FileKind
 from qbcore.models import AuditEvent, Invoice
 from tests.qbcore.importer.conftest import read_rows, sample_files, to_csv
 from tests.ui.conftest import open_page
+from ui.markup import unescape_markdown
 
 PAGE = "6_Import.py"
 OPERATOR = {"email": "ops@example.com", "role": "operator", "name": "Olga Ops"}
@@ -27,7 +28,7 @@ def _invoices(factory):
 
 
 def _texts(elements):
-    return " | ".join(e.value for e in elements)
+    return " | ".join(unescape_markdown(str(e.value)) for e in elements)
 
 
 def test_the_page_offers_four_uploaders_and_a_template_per_kind_and_validate_waits_for_a_file(home, factory):

@@ -12,6 +12,7 @@ from qbcore.db import transaction
 from qbcore.models import AuditEvent, ChargeCode, ChargeSet, CustomFieldMapping, Invoice, ItemMapping, Load
 from qbcore.settings import load_settings
 from tests.ui.conftest import open_page
+from ui.markup import unescape_markdown
 
 PAGE = "3_Mapping_Preview.py"
 ADMIN = {"email": "ada@example.com", "role": "admin", "name": "Ada Admin"}
@@ -19,7 +20,7 @@ OPERATOR = {"email": "ops@example.com", "role": "operator", "name": "Olga Ops"}
 
 
 def _texts(elements) -> str:
-    return " | ".join(str(e.value) for e in elements)
+    return " | ".join(unescape_markdown(str(e.value)) for e in elements)
 
 
 def _combined_number(factory) -> str:

@@ -12,6 +12,7 @@ from qbcore.db import transaction
 from qbcore.models import AuditEvent, Invoice, Job, JobStatus, SyncRecord, SyncStatus
 from tests.qbcore.problems.problem_data import seed_problems
 from tests.ui.conftest import open_page
+from ui.markup import unescape_markdown
 
 PAGE = "4_Problem_Sync.py"
 OPERATOR = {"email": "ops@example.com", "role": "operator", "name": "Olga Ops"}
@@ -40,7 +41,7 @@ def _select(at, ids):
 
 
 def _texts(elements):
-    return " | ".join(e.value for e in elements)
+    return " | ".join(unescape_markdown(str(e.value)) for e in elements)
 
 
 def _statuses(factory, ids):

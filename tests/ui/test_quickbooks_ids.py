@@ -17,6 +17,7 @@ from qbcore.qbo.lookup import open_gateway
 from qbcore.sync.records import ensure_sync_records
 from qbo_sandbox.server import SandboxOptions, start_in_thread
 from tests.ui.conftest import open_page
+from ui.markup import unescape_markdown
 
 PAGE = "2_QuickBooks_IDs.py"
 ADMIN = {"email": "ada@example.com", "role": "admin", "name": "Ada Admin"}
@@ -89,7 +90,7 @@ def _select(at, ids):
 
 
 def _texts(elements) -> str:
-    return " | ".join(str(e.value) for e in elements)
+    return " | ".join(unescape_markdown(str(e.value)) for e in elements)
 
 
 def _record(factory, record_id):

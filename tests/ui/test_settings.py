@@ -18,6 +18,7 @@ from qbcore.qbo.oauth import get_connection_state
 from qbcore.settings import load_settings
 from qbo_sandbox.server import SandboxOptions, start_in_thread
 from tests.ui.conftest import open_page
+from ui.markup import unescape_markdown
 
 PAGE = "1_Settings.py"
 ADMIN = {"email": "ada@example.com", "role": "admin", "name": "Ada Admin"}
@@ -25,7 +26,7 @@ VIEWER = {"email": "viewer@example.com", "role": "viewer", "name": "Vic Viewer"}
 
 
 def _texts(elements) -> str:
-    return " | ".join(str(e.value) for e in elements)
+    return " | ".join(unescape_markdown(str(e.value)) for e in elements)
 
 
 def _choose(at, key, starts):
