@@ -55,7 +55,8 @@ def parse_response(status: int, text: str, *, name: str | None = None) -> dict[s
     if not isinstance(data, dict):
         return classify_local(ErrorKind.MALFORMED, "QuickBooks answered with unexpected JSON",
                               detail=text[:500], retryable=True)
-    fault = data.get("Fault") if "Fault" in data else data.get("fault")
+    # Either key case may carry the fault; a null "Fault" beside a real "fault" must not hide it.
+    fault = data.get("Fault") or data.get("fault")
     if fault:
         error = fault_error(fault, name=name)
         if status == 401:
