@@ -7,9 +7,8 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from qbcore.access import PermissionDenied
+from qbcore.connection import get_connection_state
 from qbcore.models import ConnectionStatus
-from qbcore.qbo.oauth import get_connection_state
 from qbcore.queries.book import count_book, list_monthly_totals
 from qbcore.queries.health import (
     count_by_entity_and_status,
@@ -18,8 +17,10 @@ from qbcore.queries.health import (
     list_attempts_by_day,
     list_problem_ages,
 )
-from qbcore.sync.jobs import NothingToSync, enqueue_sync, list_recent_jobs
-from ui.markup import Markdown, md, plain
+from qbcore.refusals import Refusal
+from qbcore.sync.jobs import enqueue_sync, list_recent_jobs
+from ui.feedback import refusal_message
+from ui.markup import Markdown, md, plain, show_alert
 from ui.runtime import get_actor, get_runtime, show_actor_badge
 
 st.set_page_config(page_title="QuickBooks Sync Console", page_icon="🔄", layout="wide")
@@ -136,8 +137,8 @@ else:
                 job = enqueue_sync(session, actor, label="Sync all open records (Home)")
             st.success(md("Queued job #{id}: {total:,} records. Follow it on Problem Sync.", id=job.id,
                           total=job.total))
-        except (PermissionDenied, NothingToSync) as exc:
-            st.error(plain(exc))
+        except Refusal as refusal:
+            show_alert(*refusal_message(refusal))
     _page_link(PROBLEMS_PAGE, md("Open Problem Sync →"))
 
     chart_left, chart_right = st.columns(2)

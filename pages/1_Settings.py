@@ -7,20 +7,26 @@ from datetime import UTC, datetime
 import pandas as pd
 import streamlit as st
 
-from qbcore.access import PermissionDenied, is_allowed
-from qbcore.config import ConfigError
-from qbcore.customer_names import NameRefused, list_customer_names, set_qbo_display_name
+from qbcore.access import is_allowed
+from qbcore.connection import ConnectionState, get_connection_state
+from qbcore.customer_names import list_customer_names
 from qbcore.db import transaction
-from qbcore.errors import QboCallError
+from qbcore.live import (
+    QboLists,
+    complete_authorization,
+    create_item,
+    disconnect,
+    read_lists,
+    rename_customer_in_quickbooks,
+    start_authorization,
+)
 from qbcore.mappings import (
     CUSTOM_FIELD_SLOTS,
     CUSTOM_FIELD_SOURCES,
     CustomFieldChoice,
-    MappingChangeRefused,
     add_user,
     change_user_role,
     clear_item_mapping,
-    create_missing_item,
     list_billing_terms,
     list_branches,
     list_charge_code_mappings,
@@ -31,18 +37,9 @@ from qbcore.mappings import (
     set_user_active,
 )
 from qbcore.models import ConnectionStatus, Role
-from qbcore.qbo.lookup import QboLists, open_gateway, read_qbo_lists
-from qbcore.qbo.oauth import (
-    AuthorizationError,
-    ConnectionState,
-    complete_authorization,
-    disconnect,
-    get_connection_state,
-    start_authorization,
-)
-from qbcore.qbo.tokens import NotConnected, ReconnectRequired
-from qbcore.settings import SettingsError, get_setting_row, load_settings, save_settings
-from ui.feedback import flash_messages
+from qbcore.refusals import Refusal
+from qbcore.settings import get_setting_row, load_settings, save_settings
+from ui.feedback import flash_messages, refusal_message
 from ui.formatting import format_moment
 from ui.markup import Markdown, md
 from ui.runtime import get_actor, get_runtime, show_actor_badge
@@ -83,10 +80,8 @@ def handle_callback() -> None:
     try:
         state = complete_authorization(runtime.factory, runtime.config, code=params["code"], state=params["state"],
                                        realm_id=params["realmId"], actor=actor)
-    except (PermissionDenied, AuthorizationError) as exc:
-        flash("error", f"Not connected: {exc}")
-    except Exception as exc:  # a network or discovery failure must read as a sentence, not a traceback
-        flash("error", f"Not connected: QuickBooks could not be reached ({type(exc).__name__}). Try again.")
+    except Refusal as refusal:
+        flash(*refusal_message(refusal, done="Not connected"))
     else:
         st.session_state.pop(LISTS_KEY, None)
         st.session_state.pop(AUTH_URL_KEY, None)
@@ -98,10 +93,8 @@ def begin_connect() -> None:
     try:
         with transaction(runtime.factory) as session:
             st.session_state[AUTH_URL_KEY] = start_authorization(session, runtime.config, actor=actor)
-    except PermissionDenied as exc:
-        flash("error", f"Not done: {exc}")
-    except Exception as exc:  # see handle_callback
-        flash("error", f"QuickBooks sign-in could not start ({type(exc).__name__}: {exc}).")
+    except Refusal as refusal:
+        flash(*refusal_message(refusal, done="Not done"))
 
 
 def _until(moment: datetime | None) -> str:
@@ -145,8 +138,8 @@ def show_connection(state: ConnectionState) -> None:
         if columns[2].button("Disconnect", key="set_disconnect", disabled=not (admin and sure)):
             try:
                 disconnect(runtime.factory, runtime.config, actor=actor)
-            except PermissionDenied as exc:
-                flash("error", f"Not done: {exc}")
+            except Refusal as refusal:
+                flash(*refusal_message(refusal, done="Not done"))
             else:
                 st.session_state.pop(LISTS_KEY, None)
                 flash("success", "QuickBooks disconnected; its tokens were revoked and forgotten. Nothing syncs "
@@ -160,12 +153,10 @@ def get_lists(state: ConnectionState) -> QboLists | None:
         return None
     if st.session_state.get(LISTS_KEY) is None:
         try:
-            st.session_state[LISTS_KEY] = read_qbo_lists(open_gateway(runtime.factory, runtime.config))
-        except QboCallError as exc:
-            st.warning(md("Could not read lists from QuickBooks: {} Ids can still be typed.", exc.error.message))
-            return None
-        except (NotConnected, ReconnectRequired, ConfigError) as exc:
-            st.warning(md("Could not read lists from QuickBooks: {}", exc))
+            st.session_state[LISTS_KEY] = read_lists(runtime.factory, runtime.config)
+        except Refusal as refusal:
+            # The page still works without the lists: ids can be typed instead of picked.
+            st.warning(md("{} Ids can still be typed.", refusal_message(refusal)[1]))
             return None
     return st.session_state[LISTS_KEY]
 
@@ -175,8 +166,8 @@ def save(changes: dict, what: str) -> None:
     try:
         with transaction(runtime.factory) as session:
             save_settings(session, actor, changes)
-    except (PermissionDenied, SettingsError) as exc:
-        flash("error", f"Not saved: {exc}")
+    except Refusal as refusal:
+        flash(*refusal_message(refusal, done="Not saved"))
     else:
         flash("success", f"{what} saved.")
     st.rerun()
@@ -187,8 +178,8 @@ def run_change(action, done: str) -> None:  # type: ignore[no-untyped-def]
     try:
         with transaction(runtime.factory) as session:
             action(session)
-    except (PermissionDenied, MappingChangeRefused) as exc:
-        flash("error", f"Not done: {exc}")
+    except Refusal as refusal:
+        flash(*refusal_message(refusal, done="Not done"))
     else:
         flash("success", done)
     st.rerun()
@@ -316,10 +307,10 @@ def show_charge_codes(lists: QboLists | None) -> None:
                               key="set_new_item_account")
         if st.button("Create and map", key="set_map_create"):
             try:
-                mapping = create_missing_item(runtime.factory, open_gateway(runtime.factory, runtime.config), actor,
-                                              code_id, name=name, income_account_id=income)
-            except (PermissionDenied, MappingChangeRefused) as exc:
-                flash("error", f"Not done: {exc}")
+                mapping = create_item(runtime.factory, runtime.config, actor, code_id, name=name,
+                                      income_account_id=income)
+            except Refusal as refusal:
+                flash(*refusal_message(refusal, done="Not done"))
             else:
                 st.session_state.pop(LISTS_KEY, None)
                 flash("success", f"{mapping.code} now posts to QuickBooks item {mapping.qbo_item_name} "
@@ -368,10 +359,10 @@ def _name_status(status: str | None, clashed: bool) -> str:
 def rename_customer(customer_id: int, name: str, reason: str) -> None:
     """Give one customer its QuickBooks name through qbcore (admin only, checked in QuickBooks, audited)."""
     try:
-        change = set_qbo_display_name(runtime.factory, open_gateway(runtime.factory, runtime.config), actor,
-                                      customer_id, name, reason=reason)
-    except (PermissionDenied, NameRefused) as exc:
-        flash("error", f"Not changed: {exc}")
+        change = rename_customer_in_quickbooks(runtime.factory, runtime.config, actor, customer_id, name,
+                                               reason=reason)
+    except Refusal as refusal:
+        flash(*refusal_message(refusal, done="Not changed"))
     else:
         queued = (f" Job #{change.job_id} resyncs it with {change.records - 1:,} "
                   f"record{'' if change.records == 2 else 's'} it was holding up." if change.job_id else "")

@@ -5,11 +5,10 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from qbcore import ids
-from qbcore.access import PermissionDenied, is_allowed
+from qbcore import ids, live
+from qbcore.access import is_allowed
 from qbcore.db import transaction
 from qbcore.models import EntityType, Role, SyncStatus
-from qbcore.qbo.lookup import open_gateway
 from qbcore.queries.ids import (
     GRID_LIMIT,
     IdFilter,
@@ -18,10 +17,11 @@ from qbcore.queries.ids import (
     label_entity,
     list_linked_records,
 )
-from ui.feedback import flash_messages
+from qbcore.refusals import Refusal
+from ui.feedback import flash_messages, refusal_message
 from ui.formatting import STATUS_LABELS, format_moment, format_money
 from ui.grid import GridColumn, show_id_grid
-from ui.markup import Markdown, md, plain
+from ui.markup import Markdown, md, show_alert
 from ui.runtime import get_actor, get_runtime, show_actor_badge
 
 st.set_page_config(page_title="QuickBooks IDs · QuickBooks Sync Console", page_icon="🔗", layout="wide")
@@ -92,11 +92,11 @@ def remove_dialog(record_ids: list[int]) -> None:
     try:
         with transaction(runtime.factory) as session:
             changes = ids.remove_qbo_ids(session, actor, record_ids, reason=reason, audit_factory=runtime.factory)
-    except ids.IdChangeRefused as exc:
-        st.error(plain(exc))
-        return
-    except PermissionDenied as exc:
-        flash("error", f"Not done: {exc}")
+    except Refusal as refusal:
+        if refusal.correctable:  # the dialog stays open to correct the selection or the reason
+            show_alert(*refusal_message(refusal))
+            return
+        flash(*refusal_message(refusal, done="Not done"))
     else:
         removed = ", ".join(c.before_qbo_id or "" for c in changes[:10]) + (" …" if len(changes) > 10 else "")
         flash("success", f"Removed {len(changes):,} QuickBooks id(s) ({removed}). Those records will re-sync.")
@@ -135,12 +135,9 @@ def override_dialog(record_id: int) -> None:
     if st.button("Check in QuickBooks", key="ids_check"):
         st.session_state.pop(CHECK_KEY, None)
         try:
-            with runtime.factory() as session:
-                st.session_state[CHECK_KEY] = ids.check_override(session, open_gateway(runtime.factory,
-                                                                                       runtime.config),
-                                                                  record_id, new_id)
-        except ids.IdChangeRefused as exc:
-            st.error(plain(exc))
+            st.session_state[CHECK_KEY] = live.check_override(runtime.factory, runtime.config, record_id, new_id)
+        except Refusal as refusal:
+            show_alert(*refusal_message(refusal))
     check = st.session_state.get(CHECK_KEY)
     if check is None or check.qbo.qbo_id != new_id.strip():
         st.caption("Check the id in QuickBooks first; the QuickBooks record is shown next to ours before you confirm.")
@@ -151,13 +148,12 @@ def override_dialog(record_id: int) -> None:
     if not clicked:
         return
     try:
-        change = ids.override_qbo_id(runtime.factory, open_gateway(runtime.factory, runtime.config), actor,
-                                     record_id, new_id, reason=reason)
-    except ids.IdChangeRefused as exc:
-        st.error(plain(exc))
-        return
-    except PermissionDenied as exc:
-        flash("error", f"Not done: {exc}")
+        change = live.override_qbo_id(runtime.factory, runtime.config, actor, record_id, new_id, reason=reason)
+    except Refusal as refusal:
+        if refusal.correctable:  # the dialog stays open to correct the id or the reason
+            show_alert(*refusal_message(refusal))
+            return
+        flash(*refusal_message(refusal, done="Not done"))
     else:
         flash("success", f"Our {change.label} is now linked to QuickBooks id {change.after_qbo_id} "
                          f"(was {change.before_qbo_id or 'none'}).")
@@ -180,11 +176,9 @@ def relink_dialog(record_id: int) -> None:
                    amount=amount))
     if st.button("Search QuickBooks", key="ids_search", type="primary"):
         try:
-            with runtime.factory() as session:
-                st.session_state[CANDIDATES_KEY] = ids.find_relink_candidates(
-                    session, open_gateway(runtime.factory, runtime.config), record_id)
-        except ids.IdChangeRefused as exc:
-            st.error(plain(exc))
+            st.session_state[CANDIDATES_KEY] = live.find_relink_candidates(runtime.factory, runtime.config, record_id)
+        except Refusal as refusal:
+            show_alert(*refusal_message(refusal))
     candidates = st.session_state.get(CANDIDATES_KEY)
     if candidates is None:
         return

@@ -5,14 +5,13 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from qbcore.access import PermissionDenied, is_allowed
+from qbcore.access import is_allowed
 from qbcore.db import transaction
 from qbcore.mapping.refs import CustomFieldSpec
 from qbcore.mappings import (
     CUSTOM_FIELD_SLOTS,
     CUSTOM_FIELD_SOURCES,
     CustomFieldChoice,
-    MappingChangeRefused,
     save_custom_field_mappings,
 )
 from qbcore.models import Role
@@ -23,17 +22,17 @@ from qbcore.queries.mapping_preview import (
     pick_random_combined_invoice,
     preview_invoice,
 )
+from qbcore.refusals import Refusal
 from qbcore.settings import (
     DESCRIPTION_FIELDS,
-    SettingsError,
     load_settings,
     save_settings,
     settings_from_dict,
     settings_to_dict,
 )
-from ui.feedback import flash_messages
+from ui.feedback import flash_messages, refusal_message
 from ui.formatting import format_money
-from ui.markup import md, plain
+from ui.markup import md, plain, show_alert
 from ui.runtime import get_actor, get_runtime, show_actor_badge
 
 st.set_page_config(page_title="Mapping preview · QuickBooks Sync Console", page_icon="🧾", layout="wide")
@@ -107,8 +106,8 @@ def show_preview(invoice_id: int, changes: dict, custom: list[CustomFieldChoice]
     with runtime.factory() as session:
         try:
             settings = settings_from_dict({**settings_to_dict(load_settings(session)), **changes})
-        except SettingsError as exc:
-            st.error(md("This template is not valid: {}", exc))
+        except Refusal as refusal:
+            show_alert(*refusal_message(refusal, done="This template is not valid"))
             return
         specs = tuple(CustomFieldSpec(c.qbo_definition_id, c.qbo_name, c.source_field) for c in custom)
         preview = preview_invoice(session, invoice_id, settings, specs)
@@ -177,8 +176,8 @@ with left:
         try:
             with transaction(runtime.factory) as session:
                 save_settings(session, actor, changes, reason="mapping preview")
-        except (PermissionDenied, SettingsError) as exc:
-            flash("error", f"Not saved: {exc}")
+        except Refusal as refusal:
+            flash(*refusal_message(refusal, done="Not saved"))
         else:
             flash("success", "Description template saved; the next sync uses it.")
         st.rerun()
@@ -186,8 +185,8 @@ with left:
         try:
             with transaction(runtime.factory) as session:
                 save_custom_field_mappings(session, actor, custom, audit_factory=runtime.factory)
-        except (PermissionDenied, MappingChangeRefused) as exc:
-            flash("error", f"Not saved: {exc}")
+        except Refusal as refusal:
+            flash(*refusal_message(refusal, done="Not saved"))
         else:
             flash("success", "Custom fields saved; the next sync fills them.")
         st.rerun()

@@ -8,14 +8,16 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from qbcore.access import PermissionDenied, is_allowed
+from qbcore.access import is_allowed
+from qbcore.connection import is_connected
 from qbcore.db import transaction
 from qbcore.models import PROBLEM_STATUSES, EntityType, Role, SyncStatus
 from qbcore.problems import actions, queries
 from qbcore.problems.causes import RootCause
 from qbcore.problems.queries import CauseKey, ProblemFilter, ProblemSort
-from qbcore.sync.jobs import NothingToSync, has_active_job
-from ui.feedback import flash_messages
+from qbcore.refusals import Refusal
+from qbcore.sync.jobs import has_active_job
+from ui.feedback import flash_messages, refusal_message
 from ui.formatting import (
     ENTITY_LABELS,
     STATUS_LABELS,
@@ -127,13 +129,11 @@ def run_action(pending: dict) -> bool:
                 result = actions.restore_invoices(session, actor, target, reason=reason,
                                                   audit_factory=runtime.factory)
                 text = f"Restored {format_count(entity, result.count)} to the problem list."
-    except actions.ReasonRequired as exc:
-        st.error(plain(exc))
-        return False
-    except PermissionDenied as exc:
-        flash("error", f"Not done: {exc}")
-    except (NothingToSync, actions.NothingToChange) as exc:
-        flash("warning", f"Nothing was changed: {exc}")
+    except Refusal as refusal:
+        if refusal.correctable:  # a missing reason: the dialog stays open to take one
+            show_alert(*refusal_message(refusal))
+            return False
+        flash(*refusal_message(refusal, done="Not done"))
     else:
         flash("success", text)
         reset_selection(entity)
@@ -415,7 +415,7 @@ st.caption("Everything that has not reached QuickBooks: why, how to fix it, and 
            "paid. Filters run in the database, so this stays fast on a full book.")
 show_flash()
 with runtime.factory() as session:
-    connected = queries.is_connected(session)
+    connected = is_connected(session)
     job_running = has_active_job(session)
 if not connected:
     st.warning("QuickBooks is not connected, so nothing can sync yet. Connect your company in Settings; the queue "

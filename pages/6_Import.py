@@ -7,7 +7,7 @@ import hashlib
 import pandas as pd
 import streamlit as st
 
-from qbcore.access import PermissionDenied, is_allowed
+from qbcore.access import is_allowed
 from qbcore.db import transaction
 from qbcore.importer import FILE_LABELS, TEMPLATE_NAMES, FileKind, import_files, template_csv, validate_files
 from qbcore.importer.report import (
@@ -19,6 +19,8 @@ from qbcore.importer.report import (
     summary_rows,
 )
 from qbcore.models import Role
+from qbcore.refusals import Refusal
+from ui.feedback import refusal_message
 from ui.markup import md, show_alert
 from ui.runtime import get_actor, get_runtime, show_actor_badge
 
@@ -72,8 +74,8 @@ def run_import(files: dict[FileKind, bytes]) -> None:
     try:
         with transaction(runtime.factory) as session:
             result = import_files(files, session=session, actor=actor)
-    except PermissionDenied as exc:
-        st.session_state[FLASH_KEY] = ("error", str(exc))
+    except Refusal as refusal:
+        st.session_state[FLASH_KEY] = refusal_message(refusal)
         return
     finally:
         st.session_state.pop(CONFIRM_KEY, None)

@@ -5,22 +5,21 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from qbcore.access import PermissionDenied, is_allowed
+from qbcore.access import is_allowed
 from qbcore.db import transaction
-from qbcore.errors import QboCallError
+from qbcore.live import compare_receivables
 from qbcore.models import Role
 from qbcore.pull import enqueue_pull
 from qbcore.pull.decisions import (
-    DecisionError,
     accept_proposal,
     list_open_drifts,
     list_proposals,
     reject_proposal,
     resolve_drift,
 )
-from qbcore.qbo.lookup import open_gateway
-from qbcore.qbo.tokens import NotConnected, ReconnectRequired
-from qbcore.reconcile import Issue, Reconciliation, reconcile, reconciliation_csv
+from qbcore.reconcile import Issue, Reconciliation, reconciliation_csv
+from qbcore.refusals import Refusal
+from ui.feedback import refusal_message
 from ui.formatting import format_moment, format_money
 from ui.markup import md, plain, show_alert
 from ui.runtime import get_actor, get_runtime, show_actor_badge
@@ -44,11 +43,9 @@ def flash(level: str, text: str) -> None:
 def run_comparison() -> None:
     """Read QuickBooks' invoices in bulk and compare (explicit action; the result is cached in the session)."""
     try:
-        st.session_state[RESULT_KEY] = reconcile(runtime.factory, open_gateway(runtime.factory, runtime.config))
-    except (NotConnected, ReconnectRequired) as exc:
-        flash("error", f"QuickBooks is not connected: {exc}")
-    except QboCallError as exc:
-        flash("error", f"QuickBooks refused the comparison: {exc.error.message}")
+        st.session_state[RESULT_KEY] = compare_receivables(runtime.factory, runtime.config)
+    except Refusal as refusal:
+        flash(*refusal_message(refusal))
 
 
 def decide(kind: str, ids: list[int], reason: str) -> None:
@@ -62,8 +59,8 @@ def decide(kind: str, ids: list[int], reason: str) -> None:
                     reject_proposal(session, actor, item_id, reason=reason or None)
                 else:
                     resolve_drift(session, actor, item_id, reason=reason or None)
-    except (PermissionDenied, DecisionError) as exc:
-        flash("error", str(exc))
+    except Refusal as refusal:
+        flash(*refusal_message(refusal))
         return
     done = {"accept": "accepted", "reject": "rejected", "resolve": "marked resolved"}[kind]
     flash("success", f"{len(ids)} {'drift' if kind == 'resolve' else 'payment'}{'s' if len(ids) != 1 else ''} {done}.")
@@ -75,8 +72,8 @@ def queue_pull() -> None:
         with transaction(runtime.factory) as session:
             job = enqueue_pull(session, actor, reason="Pull now (Reconciliation page)")
             flash("success", f"Pull queued as job {job.id}; payments and drift appear here when it finishes.")
-    except PermissionDenied as exc:
-        flash("error", str(exc))
+    except Refusal as refusal:
+        flash(*refusal_message(refusal))
 
 
 st.title("Reconciliation")

@@ -5,13 +5,12 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from qbcore import live
 from qbcore.db import transaction
-from qbcore.errors import QboCallError
 from qbcore.pull.bookmark import get_book_close_date
-from qbcore.pull.runner import refresh_book_close_date
-from qbcore.qbo.lookup import open_gateway
-from qbcore.qbo.tokens import NotConnected, ReconnectRequired
 from qbcore.queries.month_end import list_closed_period_records, list_month_readiness
+from qbcore.refusals import Refusal
+from ui.feedback import refusal_message
 from ui.formatting import format_money
 from ui.markup import md, show_alert
 from ui.runtime import get_actor, get_runtime, show_actor_badge
@@ -28,9 +27,9 @@ show_actor_badge(actor)
 def read_close_date() -> None:
     """Ask QuickBooks for its closing date now."""
     try:
-        value = refresh_book_close_date(runtime.factory, open_gateway(runtime.factory, runtime.config))
-    except (NotConnected, ReconnectRequired, QboCallError) as exc:
-        st.session_state[FLASH_KEY] = ("error", f"Could not read the closing date from QuickBooks: {exc}")
+        value = live.read_close_date(runtime.factory, runtime.config)
+    except Refusal as refusal:
+        st.session_state[FLASH_KEY] = refusal_message(refusal)
         return
     st.session_state[FLASH_KEY] = ("success", f"QuickBooks' books are closed through {value}." if value
                                    else "QuickBooks' books are not closed.")

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy.orm import Session, sessionmaker
 
 from qbcore.models import AuditEvent, Role
+from qbcore.refusals import Refusal
 
 # Higher number, more power; an action needs at least its level.
 _RANK = {Role.VIEWER: 0, Role.OPERATOR: 1, Role.ADMIN: 2}
@@ -31,16 +32,16 @@ LOCAL_ADMIN = Actor(email="local-admin@localhost", role=Role.ADMIN, name="Local 
 SYSTEM = Actor(email="system@qbsync", role=Role.ADMIN, name="qbsync worker")
 
 
-class PermissionDenied(PermissionError):
+class PermissionDenied(Refusal, PermissionError):
     """The actor's role does not allow the action; nothing was changed."""
 
     def __init__(self, actor: Actor, action: str, needed: Role) -> None:
         super().__init__(
             f"{actor.label} may not {action.replace('_', ' ')}: it needs the {needed.value} role. "
-            "Ask an admin to do it or to change your role in Settings → Users."
+            "Ask an admin to do it or to change your role in Settings → Users.",
+            action=action,
         )
         self.actor = actor
-        self.action = action
         self.needed = needed
 
 

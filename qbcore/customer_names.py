@@ -16,6 +16,7 @@ from qbcore.mapping.names import DISPLAY_NAME_MAX, clean_name
 from qbcore.models import Customer, EntityType, Job, Role, SyncRecord, SyncStatus
 from qbcore.qbo.gateway import QboGateway, quote
 from qbcore.qbo.tokens import NotConnected, ReconnectRequired
+from qbcore.refusals import Refusal
 from qbcore.settings import load_settings
 from qbcore.sync.jobs import enqueue_sync
 
@@ -25,7 +26,7 @@ _FORBIDDEN = re.compile(r"[:\t\r\n]")
 _PEOPLE = ("Customer", "Vendor", "Employee")
 
 
-class NameRefused(ValueError):
+class NameRefused(Refusal, ValueError):
     """A QuickBooks name cannot be used; the message says why, and nothing was changed."""
 
 

@@ -27,6 +27,7 @@ from qbcore.models import (
     PaymentApplication,
     utcnow,
 )
+from qbcore.refusals import Refusal
 from qbcore.sync.records import ensure_sync_records
 
 CHARGE_CODES: list[tuple[str, str, tuple[int, int]]] = [
@@ -120,7 +121,7 @@ class DemoSummary:
     credit_memos: int
 
 
-class BookNotEmptyError(RuntimeError):
+class BookNotEmptyError(Refusal, RuntimeError):
     """The database already holds a billing book; the demo never mixes into one."""
 
 

@@ -24,6 +24,7 @@ from qbcore.qbo.lookup import (
 )
 from qbcore.qbo.tokens import NotConnected, ReconnectRequired
 from qbcore.queries.ids import LinkedRecord, find_record_linked_to, get_linked_record, label_entity, list_linked_ids
+from qbcore.refusals import Refusal, require_reason
 
 # QuickBooks ids are positive whole numbers; anything else was mistyped or pasted from the wrong place.
 _QBO_ID = re.compile(r"^[1-9][0-9]{0,19}$")
@@ -45,8 +46,10 @@ OVERRIDE_WARNING = (
 _TRANSACTIONS = (EntityType.INVOICE, EntityType.CREDIT_MEMO, EntityType.PAYMENT)
 
 
-class IdChangeRefused(ValueError):
+class IdChangeRefused(Refusal, ValueError):
     """A QuickBooks id change cannot be made; the message says why, and nothing was changed."""
+
+    correctable = True
 
 
 @dataclass(frozen=True)
@@ -89,13 +92,6 @@ def parse_qbo_id(text: str | None) -> str:
     return value
 
 
-def _check_reason(reason: str | None, action: str) -> str:
-    text = (reason or "").strip()
-    if not text:
-        raise IdChangeRefused(f"Give a reason to {action}; it is kept in the audit log. Nothing was changed.")
-    return text
-
-
 def _describe_ids(record_ids: Sequence[int]) -> str:
     """The refused targets for the audit log, within its 64-character target column."""
     text = ",".join(str(i) for i in record_ids)
@@ -112,7 +108,7 @@ def remove_qbo_ids(session: Session, actor: Actor, record_ids: Sequence[int], *,
     require_role(actor, Role.ADMIN, "remove_qbo_id", session=session, audit_factory=audit_factory,
                  target_type="sync_records",
                  target_id=_describe_ids(record_ids))
-    text = _check_reason(reason, "remove a QuickBooks id")
+    text = require_reason(reason, "remove a QuickBooks id", refusal=IdChangeRefused)
     ids = list(dict.fromkeys(int(i) for i in record_ids))
     if not ids:
         raise IdChangeRefused("Select at least one record. Nothing was changed.")
@@ -220,7 +216,7 @@ def override_qbo_id(factory: sessionmaker[Session], gateway: QboGateway, actor: 
     """Point a record at another QuickBooks record (admin only), validated live again, audited before/after."""
     require_role(actor, Role.ADMIN, "override_qbo_id", audit_factory=factory, target_type="sync_record",
                  target_id=str(record_id))
-    text = _check_reason(reason, "override a QuickBooks id")
+    text = require_reason(reason, "override a QuickBooks id", refusal=IdChangeRefused)
     with factory() as session:
         check = check_override(session, gateway, record_id, new_qbo_id)
     with factory() as session, session.begin():

@@ -18,6 +18,7 @@ from qbcore.mapping.refs import QboRefs
 from qbcore.models import ChargeCode, Customer, CustomFieldMapping, Invoice, ItemMapping, Role, User
 from qbcore.qbo.gateway import QboGateway, quote
 from qbcore.qbo.tokens import NotConnected, ReconnectRequired
+from qbcore.refusals import Refusal
 from qbcore.settings import DESCRIPTION_FIELDS
 
 # What may fill a QuickBooks custom field: the invoice number or any load field of the description template.
@@ -28,7 +29,7 @@ _QBO_ID = re.compile(r"^[1-9][0-9]{0,19}$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
-class MappingChangeRefused(ValueError):
+class MappingChangeRefused(Refusal, ValueError):
     """A mapping or user change is invalid; the message says which value and why, and nothing was changed."""
 
 

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from qbcore.access import Actor, require_role, write_audit
 from qbcore.models import Role, Setting
+from qbcore.refusals import Refusal
 
 # Load fields that may go into a charge set's line Description (key → label shown to users).
 DESCRIPTION_FIELDS: dict[str, str] = {
@@ -63,7 +64,7 @@ class SyncSettings:
     name_clash_suffix: str = ""
 
 
-class SettingsError(ValueError):
+class SettingsError(Refusal, ValueError):
     """A settings change is invalid; the message says which setting and why."""
 
 

@@ -1,5 +1,6 @@
 """House rules checked with the tests: lint, import contracts, documented settings."""
 
+import ast
 import re
 import shutil
 import subprocess
@@ -40,3 +41,33 @@ def test_streamlit_never_calls_out():
     config = (ROOT / ".streamlit" / "config.toml").read_text()
     assert "gatherUsageStats = false" in config
     assert re.search(r'^address = "127\.0\.0\.1"', config, re.M)
+
+
+PAGE_FILES = [ROOT / "Home.py", *sorted((ROOT / "pages").glob("*.py"))]
+
+
+def _imported_modules(tree: ast.AST) -> set[str]:
+    modules = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            modules.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            modules.add(node.module)
+            modules.update(f"{node.module}.{alias.name}" for alias in node.names)
+    return modules
+
+
+@pytest.mark.parametrize("page", PAGE_FILES, ids=lambda p: p.name)
+def test_pages_never_reach_quickbooks_directly(page):
+    modules = _imported_modules(ast.parse(page.read_text()))
+    assert sorted(m for m in modules if m == "qbcore.qbo" or m.startswith("qbcore.qbo.")) == []
+
+
+@pytest.mark.parametrize("page", PAGE_FILES, ids=lambda p: p.name)
+def test_pages_catch_only_refusals(page):
+    caught = []
+    for node in ast.walk(ast.parse(page.read_text())):
+        if isinstance(node, ast.ExceptHandler):
+            names = node.type.elts if isinstance(node.type, ast.Tuple) else [node.type]
+            caught.extend("bare except" if n is None else ast.unparse(n) for n in names)
+    assert [name for name in caught if name != "Refusal"] == []

@@ -1,4 +1,4 @@
-"""Messages that survive the rerun after an action: set one, show it once at the top of the page."""
+"""What pages say after an action: refusals turned into messages, and messages that survive the rerun."""
 
 from __future__ import annotations
 
@@ -6,7 +6,18 @@ from collections.abc import Callable
 
 import streamlit as st
 
+from qbcore.refusals import Refusal
 from ui.markup import Markdown, show_alert
+
+
+def refusal_message(refusal: Refusal, *, done: str | None = None) -> tuple[str, str]:
+    """(level, text) for a refusal: a warning when there was nothing to do, else an error led by `done`.
+
+    The text is plain (shown through show_alert or a flash, never as markdown).
+    """
+    if refusal.nothing_to_do:
+        return "warning", f"Nothing was changed: {refusal}"
+    return "error", f"{done}: {refusal}" if done else str(refusal)
 
 
 def flash_messages(key: str) -> tuple[Callable[[str, Markdown | str], None], Callable[[], None]]:

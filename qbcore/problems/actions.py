@@ -23,6 +23,7 @@ from qbcore.models import (
     SyncStatus,
 )
 from qbcore.problems.queries import ProblemFilter, select_problem_ids
+from qbcore.refusals import Refusal, require_reason
 from qbcore.sync.jobs import enqueue_sync
 
 # An action's target: the ids the user ticked, or everything matching a filter (resolved in the database).
@@ -31,12 +32,10 @@ ActionTarget = Sequence[int] | ProblemFilter
 _CHUNK = 900  # below SQLite's bound-parameter limit
 
 
-class ReasonRequired(ValueError):
-    """A destructive action was asked for without a reason; nothing was changed."""
-
-
-class NothingToChange(ValueError):
+class NothingToChange(Refusal, ValueError):
     """None of the targeted records is in a state the action applies to."""
+
+    nothing_to_do = True
 
 
 @dataclass(frozen=True)
@@ -57,13 +56,6 @@ def _check_role(actor: Actor, action: str, target: ActionTarget, audit_factory: 
     # Refusals are audited through audit_factory, or a sibling of the caller's session.
     require_role(actor, Role.OPERATOR, action, session=session, audit_factory=audit_factory,
                  target_type="sync_records", target_id=_describe_target(target))
-
-
-def _check_reason(reason: str | None, action: str) -> str:
-    text = (reason or "").strip()
-    if not text:
-        raise ReasonRequired(f"Give a reason to {action.replace('_', ' ')}; it is kept in the audit log.")
-    return text
 
 
 def resync_problems(
@@ -123,7 +115,7 @@ def clear_invoices(
 ) -> ActionResult:
     """Take invoices off the problem list for good (never synced); a reason is required."""
     _check_role(actor, "clear_invoices", target, audit_factory, session)
-    text = _check_reason(reason, "clear invoices")
+    text = require_reason(reason, "clear invoices")
     rows = _invoice_rows(session, target, PROBLEM_STATUSES)
     if not rows:
         raise _nothing("cleared")
@@ -141,7 +133,7 @@ def mark_invoices_paid_outside(
 ) -> ActionResult:
     """Record that invoices were paid directly in QuickBooks: no sync, billing status paid; a reason is required."""
     _check_role(actor, "mark_invoices_paid", target, audit_factory, session)
-    text = _check_reason(reason, "mark invoices paid without sync")
+    text = require_reason(reason, "mark invoices paid without sync")
     rows = _invoice_rows(session, target, PROBLEM_STATUSES)
     if not rows:
         raise _nothing("marked paid")

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from qbcore.errors import ErrorKind
 from qbcore.models import EntityType
-from qbcore.problems.classify import HTTP_RULES, LOCAL_RULES, rule_for_code
+from qbcore.qbo.faults import HTTP_RULES, LOCAL_RULES, rule_for_code
 
 SETTINGS_PAGE = "pages/1_Settings.py"
 QBO_IDS_PAGE = "pages/2_QuickBooks_IDs.py"

@@ -16,7 +16,6 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 from qbcore.export import safe_csv_bytes, write_safe_csv
 from qbcore.models import (
     PROBLEM_STATUSES,
-    ConnectionStatus,
     CreditMemo,
     Customer,
     EntityType,
@@ -25,7 +24,6 @@ from qbcore.models import (
     Job,
     JobStatus,
     Payment,
-    QboConnection,
     SyncAttempt,
     SyncRecord,
     SyncStatus,
@@ -446,12 +444,6 @@ def list_customer_choices(session: Session) -> list[tuple[int, str]]:
 def get_last_sync_time(session: Session) -> datetime | None:
     """When anything last reached QuickBooks."""
     return _as_utc(session.scalar(select(func.max(SyncRecord.last_synced_at))))
-
-
-def is_connected(session: Session) -> bool:
-    """True when a QuickBooks company is connected (not waiting for a reconnect)."""
-    status = session.scalar(select(QboConnection.status).order_by(QboConnection.id.desc()).limit(1))
-    return status == ConnectionStatus.CONNECTED.value
 
 
 # Things in stored requests/responses that must never reach a screen, even if the engine missed them.

@@ -12,9 +12,10 @@ from sqlalchemy.orm import Session
 from qbcore.access import Actor, require_role, write_audit
 from qbcore.models import Customer, Drift, Invoice, PulledPayment, PulledPaymentStatus, Role, utcnow
 from qbcore.pull.apply import refresh_invoice_status
+from qbcore.refusals import Refusal
 
 
-class DecisionError(ValueError):
+class DecisionError(Refusal, ValueError):
     """The proposal or drift cannot be decided (unknown, or already decided)."""
 
 

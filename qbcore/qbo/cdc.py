@@ -8,7 +8,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from qbcore.errors import ErrorKind, QboCallError
-from qbcore.problems.classify import classify_local
+from qbcore.qbo.faults import classify_local
 from qbcore.qbo.gateway import QboGateway, quote
 
 CDC_MAX = 1000  # QuickBooks returns at most 1,000 objects per CDC answer

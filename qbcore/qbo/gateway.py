@@ -18,8 +18,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from qbcore.config import Config, QboEnvironment
 from qbcore.errors import ErrorKind, QboCallError, QboError
-from qbcore.problems.classify import classify_local
 from qbcore.qbo.endpoints import MINOR_VERSION, api_base
+from qbcore.qbo.faults import classify_local
 from qbcore.qbo.limiter import QuotaLimiter, QuotaPolicy, limiter_for
 from qbcore.qbo.response import entity_of, parse_response
 from qbcore.qbo.tokens import TokenSet, load_tokens, make_auth_client, refresh_tokens

@@ -5,63 +5,42 @@ from __future__ import annotations
 import contextlib
 import hmac
 import secrets
-from dataclasses import dataclass
-from datetime import datetime
 from urllib.parse import parse_qs, urlparse
 
 import requests
+from intuitlib.client import AuthClient
 from intuitlib.enums import Scopes
 from intuitlib.exceptions import AuthClientError
 from sqlalchemy.orm import Session, sessionmaker
 
 from qbcore.access import SYSTEM, Actor, require_role, write_audit
 from qbcore.config import Config, QboEnvironment
+from qbcore.connection import ConnectionState, current_connection, get_connection_state
 from qbcore.models import ConnectionStatus, QboConnection, Role, utcnow
 from qbcore.qbo.endpoints import MINOR_VERSION, api_base
 from qbcore.qbo.tokens import (
     NotConnected,
     ReconnectRequired,
-    current_connection,
     make_auth_client,
     read_tokens,
     save_token_response,
 )
+from qbcore.refusals import Refusal
 from qbcore.secrets_box import SecretBox, SecretBoxError
 
 HTTP_TIMEOUT_S = 30
 
 
-class AuthorizationError(RuntimeError):
-    """The OAuth callback cannot be accepted (state mismatch, refused code); the message says why."""
+class AuthorizationError(Refusal, RuntimeError):
+    """The OAuth callback cannot be accepted (state mismatch, refused code, unreachable); the message says why."""
 
 
-@dataclass(frozen=True)
-class ConnectionState:
-    """What Home and Settings show about the connection; never any token."""
-
-    status: ConnectionStatus
-    realm_id: str | None
-    company_name: str | None
-    environment: str | None
-    access_expires_at: datetime | None
-    refresh_expires_at: datetime | None
-    last_error: str | None
-    disconnected_at: datetime | None = None
-    disconnected_by: str | None = None
-
-
-def get_connection_state(session: Session) -> ConnectionState:
-    """The connection's health for display (DISCONNECTED when none exists)."""
-    row = current_connection(session)
-    if row is None:
-        return ConnectionState(ConnectionStatus.DISCONNECTED, None, None, None, None, None, None)
-    return ConnectionState(
-        status=ConnectionStatus(row.status), realm_id=row.realm_id, company_name=row.company_name,
-        environment=row.environment, access_expires_at=row.access_expires_at,
-        refresh_expires_at=row.refresh_expires_at, last_error=row.last_error,
-        disconnected_at=row.disconnected_at if row.status == ConnectionStatus.DISCONNECTED else None,
-        disconnected_by=row.disconnected_by if row.status == ConnectionStatus.DISCONNECTED else None,
-    )
+def _auth_client(config: Config) -> AuthClient:
+    # intuit-oauth reads the discovery document as it is built: an unreachable QuickBooks is a sentence, not a trace.
+    try:
+        return make_auth_client(config)
+    except (requests.RequestException, AuthClientError, ValueError, KeyError) as exc:
+        raise AuthorizationError(f"QuickBooks could not be reached ({type(exc).__name__}). Try again.") from None
 
 
 def start_authorization(session: Session, config: Config, *, actor: Actor = SYSTEM) -> str:
@@ -75,7 +54,7 @@ def start_authorization(session: Session, config: Config, *, actor: Actor = SYST
     row.oauth_state = state
     row.environment = config.qbo_env.value
     session.flush()
-    return make_auth_client(config).get_authorization_url([Scopes.ACCOUNTING], state_token=state)
+    return _auth_client(config).get_authorization_url([Scopes.ACCOUNTING], state_token=state)
 
 
 def complete_authorization(factory: sessionmaker[Session], config: Config, *, code: str, state: str, realm_id: str,
@@ -88,12 +67,14 @@ def complete_authorization(factory: sessionmaker[Session], config: Config, *, co
         if row is None or not row.oauth_state or not hmac.compare_digest(row.oauth_state, state or ""):
             raise AuthorizationError("This QuickBooks sign-in link is stale or was not started here; "
                                      "click Connect to QuickBooks again.")
-        client = make_auth_client(config)
+        client = _auth_client(config)
         try:
             client.get_bearer_token(code, realm_id=realm_id)
         except AuthClientError as exc:
             raise AuthorizationError(f"QuickBooks refused the sign-in code (HTTP {exc.status_code}); "
                                      "click Connect to QuickBooks again.") from None
+        except requests.RequestException as exc:
+            raise AuthorizationError(f"QuickBooks could not be reached ({type(exc).__name__}). Try again.") from None
         row.oauth_state = None  # single use
         row.realm_id = realm_id
         row.environment = config.qbo_env.value
@@ -134,7 +115,7 @@ def disconnect(factory: sessionmaker[Session], config: Config, *, actor: Actor =
             refresh = None
         if refresh:
             # The tokens are dropped here either way; Intuit expires them on its own.
-            with contextlib.suppress(AuthClientError, requests.RequestException):
+            with contextlib.suppress(AuthClientError, requests.RequestException, ValueError, KeyError):
                 make_auth_client(config).revoke(token=refresh)
         row.access_token_enc = row.refresh_token_enc = None
         row.access_expires_at = row.refresh_expires_at = None

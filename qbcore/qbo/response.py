@@ -7,7 +7,7 @@ import re
 from typing import Any
 
 from qbcore.errors import ErrorKind, QboError
-from qbcore.problems.classify import classify_fault, classify_local, classify_status
+from qbcore.qbo.faults import classify_fault, classify_local, classify_status
 
 _XML_CODE = re.compile(r'<Error[^>]*code="(\d+)"', re.IGNORECASE)
 _XML_MESSAGE = re.compile(r"<Message>(.*?)</Message>", re.IGNORECASE | re.DOTALL)

@@ -12,6 +12,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from qbcore.config import Config
+from qbcore.connection import current_connection
 from qbcore.models import ConnectionStatus, QboConnection, utcnow
 from qbcore.qbo.endpoints import discovery
 from qbcore.secrets_box import SecretBox
@@ -67,11 +68,6 @@ def make_auth_client(config: Config, *, access_token: str | None = None, refresh
     """An intuit-oauth client for the configured environment (it reads the discovery document)."""
     return TimedAuthClient(config.client_id, config.client_secret, config.redirect_uri, discovery(config),
                       access_token=access_token, refresh_token=refresh_token, realm_id=realm_id)
-
-
-def current_connection(session: Session) -> QboConnection | None:
-    """The console's one QuickBooks connection (the oldest row), if any."""
-    return session.scalar(select(QboConnection).order_by(QboConnection.id).limit(1))
 
 
 def _lock_connection(session: Session, connection_id: int) -> QboConnection:

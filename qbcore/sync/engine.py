@@ -26,7 +26,7 @@ from qbcore.mapping.item import build_item_payload
 from qbcore.mapping.payment import build_payment_payload
 from qbcore.mapping.refs import QboRefs
 from qbcore.models import Customer, EntityType, Invoice, ItemMapping, SyncRecord, SyncStatus
-from qbcore.problems.classify import classify_local, docnumber_clash, inactive_reference
+from qbcore.qbo.faults import classify_local, docnumber_clash, inactive_reference
 from qbcore.qbo.gateway import BATCH_MAX, QboGateway
 from qbcore.qbo.response import fault_error
 from qbcore.qbo.tokens import NotConnected, ReconnectRequired

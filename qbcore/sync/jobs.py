@@ -10,13 +10,16 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from qbcore.access import Actor, require_role, write_audit
 from qbcore.models import PROBLEM_STATUSES, EntityType, Job, JobStatus, Role, SyncRecord, SyncStatus, utcnow
+from qbcore.refusals import Refusal
 
 # Statuses a resync may pick up; synced, cleared and paid-outside records need a deliberate action first.
 RESYNCABLE = tuple(s.value for s in PROBLEM_STATUSES)
 
 
-class NothingToSync(ValueError):
+class NothingToSync(Refusal, ValueError):
     """The selection holds no record that can be resynced."""
+
+    nothing_to_do = True
 
 
 def enqueue_sync(

@@ -10,13 +10,13 @@ from qbcore.db import transaction
 from qbcore.models import AuditEvent, EntityType, Invoice, Job, Role, SyncRecord, SyncStatus
 from qbcore.problems.actions import (
     NothingToChange,
-    ReasonRequired,
     clear_invoices,
     mark_invoices_paid_outside,
     restore_invoices,
     resync_problems,
 )
 from qbcore.problems.queries import CauseKey, ProblemFilter, count_matching
+from qbcore.refusals import ReasonRequired
 from qbcore.sync.jobs import NothingToSync
 
 OPERATOR = Actor("ops@example.com", Role.OPERATOR, "Olga Ops")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from qbcore.errors import ErrorKind
-from qbcore.problems.classify import FAULT_RULES, classify_fault, classify_local, classify_status
+from qbcore.qbo.faults import FAULT_RULES, classify_fault, classify_local, classify_status
 
 
 @pytest.mark.parametrize(

@@ -172,12 +172,3 @@ def docnumber_clash(entity: str, number: str, *, theirs: str, ours: str, qbo_id:
                     fix_hint=f"Check {entity} {number} in QuickBooks. If it is this record, link it on the QuickBooks "
                              "IDs page; otherwise renumber one of them, then resync.")
 
-
-def hint_for(kind: str | None, code: str | None, name: str | None = None) -> str:
-    """The fix hint to show for a stored error (kind and code as saved on a sync record)."""
-    if code and code in FAULT_RULES:
-        return FAULT_RULES[code].fix_hint.replace("{name}", name or "this")
-    try:
-        return LOCAL_RULES[ErrorKind(kind)].fix_hint if kind else ""
-    except (ValueError, KeyError):
-        return ""

@@ -1,0 +1,102 @@
+"""What pages ask of QuickBooks live: the gateway is opened here, never in a page, and failures become Refusals."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+from typing import TypeVar
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from qbcore import ids
+from qbcore.access import Actor
+from qbcore.config import Config, ConfigError
+from qbcore.customer_names import NameChange, set_qbo_display_name
+from qbcore.errors import QboCallError
+from qbcore.mappings import ChargeCodeMapping, create_missing_item
+from qbcore.pull.runner import refresh_book_close_date
+from qbcore.qbo.gateway import QboGateway
+from qbcore.qbo.lookup import QboLists, open_gateway, read_qbo_lists
+from qbcore.qbo.oauth import AuthorizationError, complete_authorization, disconnect, start_authorization
+from qbcore.qbo.tokens import NotConnected, ReconnectRequired
+from qbcore.reconcile import Reconciliation, reconcile
+from qbcore.refusals import QuickBooksUnavailable
+
+__all__ = [
+    "AuthorizationError",
+    "QboLists",
+    "check_override",
+    "compare_receivables",
+    "complete_authorization",
+    "create_item",
+    "disconnect",
+    "find_relink_candidates",
+    "override_qbo_id",
+    "read_close_date",
+    "read_lists",
+    "rename_customer_in_quickbooks",
+    "start_authorization",
+]
+
+T = TypeVar("T")
+
+
+def _ask(factory: sessionmaker[Session], config: Config, call: Callable[[QboGateway], T], *, doing: str,
+         refused: str | None = None) -> T:
+    """Run one call against QuickBooks; a missing connection or a QuickBooks error becomes QuickBooksUnavailable."""
+    try:
+        return call(open_gateway(factory, config))
+    except (NotConnected, ReconnectRequired, ConfigError) as exc:
+        raise QuickBooksUnavailable(f"{doing}: {exc}", action=doing) from None
+    except QboCallError as exc:
+        raise QuickBooksUnavailable(f"{refused or doing}: {exc.error.message}", action=doing) from None
+
+
+def read_lists(factory: sessionmaker[Session], config: Config) -> QboLists:
+    """Items, income accounts, classes, locations, terms and custom fields for the Settings pickers."""
+    return _ask(factory, config, read_qbo_lists, doing="Could not read lists from QuickBooks")
+
+
+def create_item(factory: sessionmaker[Session], config: Config, actor: Actor, charge_code_id: int, *,
+                name: str | None, income_account_id: str | None) -> ChargeCodeMapping:
+    """Create (or re-link) the charge code's QuickBooks item and map it; admin only."""
+    return create_missing_item(factory, open_gateway(factory, config), actor, charge_code_id, name=name,
+                               income_account_id=income_account_id)
+
+
+def rename_customer_in_quickbooks(factory: sessionmaker[Session], config: Config, actor: Actor, customer_id: int,
+                                  name: str | None, *, reason: str | None) -> NameChange:
+    """Give a customer its own QuickBooks display name, checked live for clashes; admin only, audited."""
+    return set_qbo_display_name(factory, open_gateway(factory, config), actor, customer_id, name, reason=reason)
+
+
+def check_override(factory: sessionmaker[Session], config: Config, record_id: int,
+                   new_qbo_id: str | None) -> ids.OverrideCheck:
+    """Our record beside the QuickBooks record a typed id points at (IdChangeRefused when it cannot be ours)."""
+    with factory() as session:
+        return ids.check_override(session, open_gateway(factory, config), record_id, new_qbo_id)
+
+
+def override_qbo_id(factory: sessionmaker[Session], config: Config, actor: Actor, record_id: int,
+                    new_qbo_id: str | None, *, reason: str | None) -> ids.IdChange:
+    """Point a record at another QuickBooks record, checked live again; admin only, audited."""
+    return ids.override_qbo_id(factory, open_gateway(factory, config), actor, record_id, new_qbo_id, reason=reason)
+
+
+def find_relink_candidates(factory: sessionmaker[Session], config: Config, record_id: int
+                           ) -> list[ids.RelinkCandidate]:
+    """QuickBooks records that may be this record's twin, best first."""
+    with factory() as session:
+        return ids.find_relink_candidates(session, open_gateway(factory, config), record_id)
+
+
+def compare_receivables(factory: sessionmaker[Session], config: Config) -> Reconciliation:
+    """Every QuickBooks invoice against ours, record by record."""
+    return _ask(factory, config, lambda gateway: reconcile(factory, gateway), doing="QuickBooks is not connected",
+                refused="QuickBooks refused the comparison")
+
+
+def read_close_date(factory: sessionmaker[Session], config: Config) -> date | None:
+    """QuickBooks' closing date, read now and remembered."""
+    doing = "Could not read the closing date from QuickBooks"
+    return _ask(factory, config, lambda gateway: refresh_book_close_date(factory, gateway), doing=doing)
