@@ -8,6 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from qbcore.connection import get_connection_state
+from qbcore.jobs.queue import enqueue_sync, list_recent_jobs
 from qbcore.models import ConnectionStatus
 from qbcore.queries.book import count_book, list_monthly_totals
 from qbcore.queries.health import (
@@ -18,7 +19,6 @@ from qbcore.queries.health import (
     list_problem_ages,
 )
 from qbcore.refusals import Refusal
-from qbcore.sync.jobs import enqueue_sync, list_recent_jobs
 from ui.feedback import refusal_message
 from ui.markup import Markdown, md, plain, show_alert
 from ui.runtime import get_actor, get_runtime, show_actor_badge

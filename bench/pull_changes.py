@@ -19,7 +19,7 @@ from qbcore.pull.bookmark import BOOKMARKS_KEY
 from qbcore.qbo import limiter
 from qbcore.qbo.gateway import QboGateway
 from qbcore.qbo.oauth import ensure_local_connection
-from qbcore.sync.worker import sync_now
+from qbcore.sync.runner import sync_now
 from qbo_sandbox.server import SandboxOptions, start_in_thread
 
 

@@ -26,12 +26,12 @@ from qbcore.access import SYSTEM
 from qbcore.config import Config, QboEnvironment
 from qbcore.db import make_engine, make_session_factory, migrate, transaction
 from qbcore.demo import write_demo_book
+from qbcore.jobs.queue import enqueue_sync
 from qbcore.models import CreditMemo, Customer, EntityType, Invoice, Job, JobStatus, Payment, SyncRecord
 from qbcore.qbo.gateway import QboGateway, RetryPolicy
 from qbcore.qbo.limiter import UNLIMITED
 from qbcore.qbo.oauth import ensure_local_connection
-from qbcore.sync.jobs import enqueue_sync
-from qbcore.sync.worker import sync_now
+from qbcore.sync.runner import sync_now
 from qbo_sandbox.server import SandboxOptions, start_in_thread
 
 # (our model, its natural key column, QuickBooks entity, QuickBooks field)

@@ -30,7 +30,7 @@ from qbcore.qbo.limiter import QuotaPolicy
 from qbcore.qbo.oauth import ensure_local_connection
 from qbcore.settings import load_settings
 from qbcore.sync.context import build_refs, read_name_lists
-from qbcore.sync.worker import sync_now
+from qbcore.sync.runner import sync_now
 from qbo_sandbox.server import SandboxOptions, start_in_thread
 
 # Batch creates are bound by 40 batch calls per minute per app and realm, 30 operations each.

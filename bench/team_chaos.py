@@ -44,11 +44,11 @@ from qbcore.access import SYSTEM  # noqa: E402
 from qbcore.config import Config, QboEnvironment  # noqa: E402
 from qbcore.db import make_engine, make_session_factory, migrate, transaction  # noqa: E402
 from qbcore.demo import write_demo_book  # noqa: E402
+from qbcore.jobs.queue import NothingToSync, enqueue_sync  # noqa: E402
 from qbcore.models import CompanyLease, Job, JobStatus, SyncAttempt, SyncRecord  # noqa: E402
 from qbcore.qbo.gateway import QboGateway  # noqa: E402
 from qbcore.qbo.limiter import UNLIMITED  # noqa: E402
 from qbcore.qbo.oauth import ensure_local_connection  # noqa: E402
-from qbcore.sync.jobs import NothingToSync, enqueue_sync  # noqa: E402
 from qbo_sandbox.server import SandboxOptions, start_in_thread  # noqa: E402
 
 REALM = "9341455130166501"

@@ -11,12 +11,12 @@ import streamlit as st
 from qbcore.access import is_allowed
 from qbcore.connection import is_connected
 from qbcore.db import transaction
+from qbcore.jobs.queue import get_latest_resync, has_active_job
 from qbcore.models import PROBLEM_STATUSES, EntityType, Role, SyncStatus
 from qbcore.problems import actions, queries
 from qbcore.problems.causes import RootCause
 from qbcore.problems.queries import CauseKey, ProblemFilter, ProblemSort
 from qbcore.refusals import Refusal
-from qbcore.sync.jobs import has_active_job
 from ui.feedback import flash_messages, refusal_message
 from ui.formatting import (
     ENTITY_LABELS,
@@ -171,7 +171,7 @@ def show_job_panel() -> None:
     finished = st.session_state.get("ps_job_finished")
     with runtime.factory() as session:
         # A finished job's outcome is read once; it does not change, and it costs a query per 900 records.
-        progress = queries.get_latest_resync(session, known=finished)
+        progress = get_latest_resync(session, known=finished)
     if not progress or progress.is_active:
         st.session_state.pop("ps_job_finished", None)
     else:

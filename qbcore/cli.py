@@ -134,15 +134,16 @@ def sync(
     wait: Annotated[bool, typer.Option(help="Sync here and wait, with a progress bar (else queue a job)")] = False,
 ) -> None:
     """Sync waiting records (and what they depend on) to QuickBooks, or queue a job for the workers."""
+    from qbcore.jobs.lease import CompanyBusy
+    from qbcore.jobs.queue import NothingToSync, enqueue_sync_job
     from qbcore.qbo.tokens import NotConnected
-    from qbcore.sync.jobs import NothingToSync
-    from qbcore.sync.worker import CompanyBusy, enqueue_sync_job, sync_now
+    from qbcore.sync.runner import sync_now
 
     config, factory = _config_and_factory()
     types, record_ids = _entity_types(entity), _parse_ids(ids)
     if not wait:
         try:
-            job_id = enqueue_sync_job(factory, config, entity_types=types, record_ids=record_ids)
+            job_id = enqueue_sync_job(factory, entity_types=types, record_ids=record_ids)
         except NothingToSync as exc:
             typer.echo(str(exc))
             return
@@ -180,7 +181,8 @@ def worker(
     import signal
     import threading
 
-    from qbcore.sync.worker import default_worker_id, run_worker
+    from qbcore.jobs.lease import default_worker_id
+    from qbcore.jobs.worker import run_worker
 
     config, factory = _config_and_factory()
     stop = threading.Event()
@@ -202,7 +204,7 @@ def _schedule_until(factory, config, stop) -> None:  # type: ignore[no-untyped-d
     import logging
     from datetime import timedelta
 
-    from qbcore.sync.schedule import run_schedule_tick
+    from qbcore.jobs.schedule import run_schedule_tick
 
     while not stop.wait(20.0):
         try:
@@ -218,7 +220,7 @@ def schedule_once() -> None:
     """One scheduler tick for cron: cascade retries, new and edited records, and a pull when due."""
     from datetime import timedelta
 
-    from qbcore.sync.schedule import run_schedule_tick
+    from qbcore.jobs.schedule import run_schedule_tick
 
     config, factory = _config_and_factory()
     with transaction(factory) as session:

@@ -57,11 +57,6 @@ class Config:
         """True for the no-account default: local sandbox, console-run worker and sandbox."""
         return self.qbo_env is QboEnvironment.LOCAL
 
-    @property
-    def is_sqlite(self) -> bool:
-        """True when the database is a SQLite file."""
-        return self.database_url.startswith("sqlite")
-
 
 _KEYS = (
     "DATABASE_URL",

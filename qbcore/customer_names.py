@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from qbcore.access import SYSTEM, Actor, require_role, write_audit
 from qbcore.errors import QboCallError
+from qbcore.jobs.queue import enqueue_sync
 from qbcore.mapping.customer import display_name
 from qbcore.mapping.names import DISPLAY_NAME_MAX, clean_name
 from qbcore.models import Customer, EntityType, Job, Role, SyncRecord, SyncStatus
@@ -18,7 +19,6 @@ from qbcore.qbo.gateway import QboGateway, quote
 from qbcore.qbo.tokens import NotConnected, ReconnectRequired
 from qbcore.refusals import Refusal
 from qbcore.settings import load_settings
-from qbcore.sync.jobs import enqueue_sync
 
 NAME_CLASH_CODE = "6240"
 _FORBIDDEN = re.compile(r"[:\t\r\n]")

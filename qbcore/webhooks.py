@@ -6,8 +6,6 @@ import base64
 import hashlib
 import hmac
 import json
-import os
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -48,12 +46,6 @@ class WebhookResult:
     message: str
     job_id: int | None = None
     events: list[WebhookEvent] = field(default_factory=list)
-
-
-def verifier_token(environ: Mapping[str, str] | None = None) -> str | None:
-    """The webhook verifier token of the QuickBooks app (None when webhooks are not set up)."""
-    value = (environ if environ is not None else os.environ).get(VERIFIER_ENV, "").strip()
-    return value or None
 
 
 def sign(body: bytes, token: str) -> str:

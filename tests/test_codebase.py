@@ -71,3 +71,45 @@ def test_pages_catch_only_refusals(page):
             names = node.type.elts if isinstance(node.type, ast.Tuple) else [node.type]
             caught.extend("bare except" if n is None else ast.unparse(n) for n in names)
     assert [name for name in caught if name != "Refusal"] == []
+
+
+def _import_cycles(package: str) -> list[list[str]]:
+    """Strongly connected groups of modules that import each other, at any depth (function-level imports too)."""
+    import grimp
+
+    graph = grimp.build_graph(package)
+    edges = {m: sorted(graph.find_modules_directly_imported_by(m) & graph.modules) for m in sorted(graph.modules)}
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    cycles: list[list[str]] = []
+
+    def visit(module: str) -> None:  # Tarjan's strongly connected components
+        index[module] = low[module] = len(index)
+        stack.append(module)
+        for target in edges[module]:
+            if target not in index:
+                visit(target)
+                low[module] = min(low[module], low[target])
+            elif target in stack:
+                low[module] = min(low[module], index[target])
+        if low[module] == index[module]:
+            group = []
+            while True:
+                member = stack.pop()
+                group.append(member)
+                if member == module:
+                    break
+            if len(group) > 1:
+                cycles.append(sorted(group))
+
+    for module in edges:
+        if module not in index:
+            visit(module)
+    return cycles
+
+
+# qbo_sandbox has its own owner (issue #15), who splits its Company class and keeps it acyclic there.
+@pytest.mark.parametrize("package", ["qbcore", "ui"])
+def test_no_module_imports_itself_through_others(package):
+    assert _import_cycles(package) == []

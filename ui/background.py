@@ -14,9 +14,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from qbcore.config import Config
 from qbcore.demo import plan_demo_conflicts
+from qbcore.jobs.schedule import run_schedule_tick
+from qbcore.jobs.worker import run_worker
 from qbcore.qbo.oauth import AuthorizationError, ensure_local_connection
-from qbcore.sync.schedule import run_schedule_tick
-from qbcore.sync.worker import run_worker
 
 log = logging.getLogger(__name__)
 SCHEDULE_EVERY_S = 20.0

@@ -11,6 +11,7 @@ from sqlalchemy import Select, insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from qbcore.access import Actor, require_role
+from qbcore.jobs.queue import enqueue_sync
 from qbcore.models import (
     PROBLEM_STATUSES,
     AuditEvent,
@@ -24,7 +25,6 @@ from qbcore.models import (
 )
 from qbcore.problems.queries import ProblemFilter, select_problem_ids
 from qbcore.refusals import Refusal, require_reason
-from qbcore.sync.jobs import enqueue_sync
 
 # An action's target: the ids the user ticked, or everything matching a filter (resolved in the database).
 ActionTarget = Sequence[int] | ProblemFilter

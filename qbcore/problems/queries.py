@@ -21,8 +21,6 @@ from qbcore.models import (
     EntityType,
     Invoice,
     InvoiceStatus,
-    Job,
-    JobStatus,
     Payment,
     SyncAttempt,
     SyncRecord,
@@ -187,32 +185,6 @@ class ProblemDetail:
     last_response: str | None
     note: str | None
     attempts: list[AttemptRow] = field(default_factory=list)
-
-
-@dataclass(frozen=True)
-class JobProgress:
-    """A resync job as the page shows it: progress, and once finished what became of its records."""
-
-    job_id: int
-    status: JobStatus
-    total: int
-    done: int
-    created_by: str
-    created_at: datetime
-    finished_at: datetime | None
-    synced: int
-    still_failing: dict[str, int]
-    error: str | None
-
-    @property
-    def is_active(self) -> bool:
-        """True while queued or running."""
-        return self.status in (JobStatus.QUEUED, JobStatus.RUNNING)
-
-    @property
-    def fraction(self) -> float:
-        """Share done, 0..1."""
-        return 0.0 if not self.total else min(1.0, self.done / self.total)
 
 
 # ---- building the SQL ----------------------------------------------------------------------------------------
@@ -488,48 +460,8 @@ def get_problem_detail(session: Session, entity_type: EntityType, record_id: int
     )
 
 
-# ---- jobs --------------------------------------------------------------------------------------------------------
-
-
-def _job_progress(session: Session, job: Job) -> JobProgress:
-    status = JobStatus(job.status)
-    synced, failing = 0, {}
-    if status not in (JobStatus.QUEUED, JobStatus.RUNNING):
-        ids = list((job.params or {}).get("record_ids") or [])
-        counts: dict[str, int] = {}
-        for start in range(0, len(ids), 900):
-            rows = session.execute(
-                select(SyncRecord.status, SyncRecord.error_kind, func.count())
-                .where(SyncRecord.id.in_(ids[start:start + 900]))
-                .group_by(SyncRecord.status, SyncRecord.error_kind)
-            ).all()
-            for record_status, kind, count in rows:
-                if record_status == SyncStatus.SYNCED.value:
-                    synced += count
-                elif record_status in (SyncStatus.FAILED.value, SyncStatus.BLOCKED.value):
-                    counts[kind or "unknown"] = counts.get(kind or "unknown", 0) + count
-        failing = dict(sorted(counts.items(), key=lambda item: -item[1]))
-    return JobProgress(
-        job_id=job.id, status=status, total=job.total, done=job.done, created_by=job.created_by,
-        created_at=_as_utc(job.created_at) or job.created_at, finished_at=_as_utc(job.finished_at),
-        synced=synced, still_failing=failing, error=job.error,
-    )
-
-
-def get_latest_resync(session: Session, known: JobProgress | None = None) -> JobProgress | None:
-    """The newest active sync job, else the newest finished one, with its outcome (`known` if it is that job)."""
-    active = (JobStatus.QUEUED.value, JobStatus.RUNNING.value)
-    job = session.scalar(select(Job).where(Job.kind == "sync", Job.status.in_(active)).order_by(Job.id.desc()).limit(1))
-    if job is None:
-        job = session.scalar(select(Job).where(Job.kind == "sync").order_by(Job.id.desc()).limit(1))
-    if job is None:
-        return None
-    if known is not None and known.job_id == job.id and not known.is_active and job.status == known.status.value:
-        return known
-    return _job_progress(session, job)
-
-
 # ---- export ------------------------------------------------------------------------------------------------------
+
 
 EXPORT_HEADER = (
     "Record id", "Entity", "Reference #", "Customer", "Amount", "Date", "Status", "Error kind", "QuickBooks code",
@@ -558,11 +490,6 @@ def problems_csv_bytes(session: Session, entity_type: EntityType, problem_filter
     """The same export as UTF-8 bytes (with a BOM), for a download button."""
     rows = (_export_cells(entity_type, row) for row in iter_problems(session, entity_type, problem_filter))
     return safe_csv_bytes(EXPORT_HEADER, rows)
-
-
-def has_matching(session: Session, entity_type: EntityType, problem_filter: ProblemFilter) -> bool:
-    """True when at least one record matches."""
-    return session.scalar(select_problem_ids(entity_type, problem_filter).limit(1)) is not None
 
 
 def list_root_causes(

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from qbcore.access import Actor, require_role, write_audit
@@ -57,12 +57,6 @@ def list_proposals(session: Session, limit: int = 2000) -> list[ProposalRow]:
     ).all()
     return [ProposalRow(p.id, p.invoice_id, number, customer, total, p.amount, p.qbo_payment_id, p.reference,
                         p.txn_date, p.detected_at) for p, number, total, customer in rows]
-
-
-def count_proposals(session: Session) -> int:
-    """How many proposals wait for a decision."""
-    return session.scalar(select(func.count(PulledPayment.id)).where(
-        PulledPayment.status == PulledPaymentStatus.PROPOSED.value)) or 0
 
 
 def list_open_drifts(session: Session, limit: int = 2000) -> list[DriftRow]:

@@ -15,6 +15,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from qbcore.access import SYSTEM, Actor, require_role, write_audit
 from qbcore.config import Config
 from qbcore.errors import QboCallError
+from qbcore.jobs.lease import CompanyBusy, hold_lease
+from qbcore.jobs.queue import PULL_KIND, progress_writer, write_outcome
 from qbcore.models import EntityType, Job, JobStatus, Role, SyncRecord, SyncStatus, utcnow
 from qbcore.pull.apply import ApplyCounts, apply_payments, detect_drift, missing_records
 from qbcore.pull.bookmark import load_bookmarks, save_book_close_date, save_bookmark
@@ -28,21 +30,19 @@ from qbcore.qbo.cdc import (
     read_book_close_date,
 )
 from qbcore.qbo.gateway import QboGateway
+from qbcore.qbo.oauth import prepare_connection
 from qbcore.qbo.tokens import NotConnected, ReconnectRequired
 from qbcore.settings import SyncSettings, load_settings
-from qbcore.sync.jobs import write_job_progress
-from qbcore.sync.lease import acquire_lease, release_lease, renew_lease
 
 log = logging.getLogger(__name__)
 
-PULL_KIND = "pull"
 PULL_LABEL = "Pull changes from QuickBooks"
 # Payments first: they are what finance waits for; then the forms whose drift we watch.
 PULL_ENTITIES = ("Payment", "Invoice", "CreditMemo")
 FORM_TYPES = {"Invoice": EntityType.INVOICE, "CreditMemo": EntityType.CREDIT_MEMO}
-LOOKBACK = timedelta(days=30)
+LOOKBACK = timedelta(days=30)  # CDC's documented look-back; a first pull starts here
 SETTLED = timedelta(seconds=60)
-PULL_LEASE = timedelta(minutes=5)  # renewed after every page  # CDC's documented look-back; a first pull starts here
+PULL_LEASE = timedelta(minutes=5)  # a pull's own lease per company, kept renewed while it runs
 
 Progress = Callable[["PullSummary"], None]
 
@@ -79,6 +79,11 @@ class PullSummary:
         if self.book_close_date:
             text += f"; books closed through {self.book_close_date.isoformat()}"
         return text
+
+    def job_counts(self) -> dict[str, object]:
+        """The counts a pull job's row keeps."""
+        return {"done": self.done, "total": self.done, "succeeded": self.done, "failed": 0,
+                "summary": self.as_dict()}
 
     def as_dict(self) -> dict[str, object]:
         """JSON form for Job.summary."""
@@ -180,8 +185,6 @@ def run_pull(factory: sessionmaker[Session], config: Config, *, gateway: QboGate
              entities: tuple[str, ...] = PULL_ENTITIES) -> PullSummary:
     """Pull every change since the bookmarks; each page is applied and bookmarked in one transaction."""
     if gateway is None:
-        from qbcore.sync.worker import prepare_connection
-
         if not prepare_connection(factory, config):
             raise NotConnected("QuickBooks is not connected; connect it in Settings")
         gateway = QboGateway(factory, config)
@@ -238,57 +241,33 @@ def enqueue_pull_if_due(session: Session, *, every: timedelta = timedelta(minute
     return enqueue_pull(session, SYSTEM, reason="scheduled pull")
 
 
-def _write_job(factory: sessionmaker[Session], job_id: int, summary: PullSummary, *,
-               status: JobStatus | None = None, error: str | None = None) -> None:
-    counts = {"done": summary.done, "total": summary.done, "succeeded": summary.done, "failed": 0,
-              "summary": summary.as_dict()}
-    write_job_progress(factory, job_id, counts, status=status, error=error)
-
-
 def run_pull_job(factory: sessionmaker[Session], config: Config, job: Job, *, worker_id: str,
                  stop_event: threading.Event | None = None, gateway: QboGateway | None = None,
                  wait_for_lease_s: float = 60.0) -> PullSummary:
     """Run one claimed pull job: DONE, PAUSED (reconnect needed), FAILED (QuickBooks error) or QUEUED (stopped)."""
-    last = [0.0]
-    lease: list[str] = []
-
-    def progress(summary: PullSummary) -> None:
-        now = time.monotonic()
-        if now - last[0] >= 0.5:
-            last[0] = now
-            _write_job(factory, job.id, summary)
-            if lease:
-                renew_lease(factory, lease[0], worker_id, PULL_LEASE)
-
+    stop = stop_event or threading.Event()
     try:
         if gateway is None:
-            from qbcore.sync.worker import prepare_connection
-
             if not prepare_connection(factory, config):
                 raise NotConnected("QuickBooks is not connected; connect it in Settings")
             gateway = QboGateway(factory, config)
         # One pull per company at a time (several workers): two would apply the same pages side by side.
-        key = f"pull:{gateway.realm_id}"
-        deadline = time.monotonic() + wait_for_lease_s
-        while not acquire_lease(factory, key, worker_id, PULL_LEASE):
-            if time.monotonic() > deadline:
-                _write_job(factory, job.id, PullSummary(), status=JobStatus.QUEUED)
-                return PullSummary(stopped=True)
-            time.sleep(0.5)
-        lease.append(key)
-        summary = run_pull(factory, config, gateway=gateway, progress=progress, stop_event=stop_event)
+        with hold_lease(factory, f"pull:{gateway.realm_id}", worker_id, stop=stop, ttl=PULL_LEASE,
+                        wait_s=wait_for_lease_s, job_id=job.id):
+            summary = run_pull(factory, config, gateway=gateway, progress=progress_writer(factory, job.id),
+                               stop_event=stop)
+    except CompanyBusy:
+        write_outcome(factory, job.id, PullSummary(), JobStatus.QUEUED)
+        return PullSummary(stopped=True)
     except (ReconnectRequired, NotConnected) as exc:
         summary = PullSummary(paused=True, error=str(exc))
-        _write_job(factory, job.id, summary, status=JobStatus.PAUSED, error=str(exc))
+        write_outcome(factory, job.id, summary, JobStatus.PAUSED, error=str(exc))
         return summary
     except QboCallError as exc:
         # Pages already applied keep their bookmarks; the next pull resumes after them.
         summary = PullSummary(error=exc.error.message)
-        _write_job(factory, job.id, summary, status=JobStatus.FAILED, error=exc.error.message)
+        write_outcome(factory, job.id, summary, JobStatus.FAILED, error=exc.error.message)
         return summary
-    finally:
-        if lease:
-            release_lease(factory, lease[0], worker_id)
     log.info("pull job %s by %s: %s", job.id, worker_id, summary.sentence())
-    _write_job(factory, job.id, summary, status=JobStatus.QUEUED if summary.stopped else JobStatus.DONE)
+    write_outcome(factory, job.id, summary, JobStatus.QUEUED if summary.stopped else JobStatus.DONE)
     return summary

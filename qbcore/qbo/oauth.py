@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import hmac
+import logging
 import secrets
 from urllib.parse import parse_qs, urlparse
 
@@ -27,6 +28,8 @@ from qbcore.qbo.tokens import (
 )
 from qbcore.refusals import Refusal
 from qbcore.secrets_box import SecretBox, SecretBoxError
+
+log = logging.getLogger(__name__)
 
 HTTP_TIMEOUT_S = 30
 
@@ -169,3 +172,16 @@ def ensure_local_connection(factory: sessionmaker[Session], config: Config) -> C
         raise AuthorizationError(f"the local sandbox did not authorize (HTTP {response.status_code})")
     return complete_authorization(factory, config, code=query["code"], state=query.get("state", ""),
                                   realm_id=query.get("realmId", ""))
+
+
+def prepare_connection(factory: sessionmaker[Session], config: Config) -> bool:
+    """True when QuickBooks is usable; in local mode connects (or reconnects) to the sandbox first."""
+    if config.qbo_env is QboEnvironment.LOCAL:
+        try:
+            ensure_local_connection(factory, config)
+        # The sandbox may be down or starting; the caller simply waits and tries again.
+        except Exception as exc:
+            log.warning("local QuickBooks sandbox not reachable: %s", exc)
+            return False
+    with factory() as session:
+        return get_connection_state(session).status == ConnectionStatus.CONNECTED

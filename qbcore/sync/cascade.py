@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from qbcore.access import SYSTEM, write_audit
+from qbcore.jobs.queue import enqueue_sync
 from qbcore.models import (
     ChargeCode,
     CreditMemo,
@@ -23,7 +24,6 @@ from qbcore.models import (
     SyncStatus,
 )
 from qbcore.settings import load_settings
-from qbcore.sync.jobs import enqueue_sync
 
 CASCADE_LABEL = "Cascade retry"
 SETTINGS_KEY = "sync_settings"

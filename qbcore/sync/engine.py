@@ -15,7 +15,6 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from qbcore.config import Config
 from qbcore.errors import ErrorKind, MappingError, QboCallError, QboError
 from qbcore.mapping.common import hash_payload
 from qbcore.mapping.credit_application import build_credit_application_payload, credit_application_ref
@@ -80,6 +79,16 @@ class SyncSummary:
     def done(self) -> int:
         """Records with an outcome so far."""
         return self.synced + self.failed + self.blocked + self.skipped
+
+    def job_counts(self) -> dict[str, Any]:
+        """The counts a sync job's row keeps."""
+        return {
+            "total": max(self.total, self.done),
+            "done": self.done, "succeeded": self.synced + self.skipped,
+            "failed": self.failed + self.blocked,
+            "summary": {"by_kind": self.by_kind, "blocked": self.blocked, "skipped": self.skipped,
+                        "requests": self.requests, "seconds": round(self.seconds, 2), "paused": self.paused},
+        }
 
 
 class _Tally:
@@ -174,11 +183,10 @@ def enabled_types(settings: SyncSettings) -> set[EntityType]:
 class SyncEngine:
     """Pushes a set of sync records to one QuickBooks company."""
 
-    def __init__(self, factory: sessionmaker[Session], config: Config, gateway: QboGateway, *,
+    def __init__(self, factory: sessionmaker[Session], gateway: QboGateway, *,
                  job_id: int | None = None, progress: Progress | None = None, concurrency: int = 4,
                  stop_event: threading.Event | None = None) -> None:
         self.factory = factory
-        self.config = config
         self.gateway = gateway
         self.job_id = job_id
         self.progress = progress

@@ -10,13 +10,13 @@ from qbcore.access import PermissionDenied
 from qbcore.config import Config, QboEnvironment
 from qbcore.demo import BookNotEmptyError
 from qbcore.ids import IdChangeRefused
+from qbcore.jobs.queue import NothingToSync
 from qbcore.mappings import MappingChangeRefused
 from qbcore.problems.actions import NothingToChange
 from qbcore.pull.decisions import DecisionError
 from qbcore.qbo.oauth import AuthorizationError, start_authorization
 from qbcore.refusals import QuickBooksUnavailable, ReasonRequired, Refusal, require_reason
 from qbcore.settings import SettingsError
-from qbcore.sync.jobs import NothingToSync
 
 
 @pytest.mark.parametrize("refusal", [

@@ -140,7 +140,7 @@ def _remove_id(session, actor, ids):
 
 
 def _resync(session, actor, ids):
-    from qbcore.sync.jobs import enqueue_sync
+    from qbcore.jobs.queue import enqueue_sync
 
     enqueue_sync(session, actor, record_ids=[ids["failed"]])
 

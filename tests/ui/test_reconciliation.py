@@ -13,7 +13,7 @@ from qbcore.config import load_config
 from qbcore.db import transaction
 from qbcore.models import AuditEvent, Drift, DriftKind, Invoice, Job, PulledPayment, PulledPaymentStatus
 from qbcore.qbo import limiter
-from qbcore.sync.worker import sync_now
+from qbcore.sync.runner import sync_now
 from qbo_sandbox.server import SandboxOptions, start_in_thread
 from tests.ui.conftest import open_page
 

@@ -19,7 +19,7 @@ from qbcore.models.sync import QboConnection
 from qbcore.problems.queries import ProblemFilter, export_problems_csv
 from qbcore.qbo import limiter
 from qbcore.secrets_box import SecretBox
-from qbcore.sync.worker import sync_now
+from qbcore.sync.runner import sync_now
 from tests.qbcore.qbo.conftest import SandboxClient, config, connected, sandbox  # noqa: F401
 from tests.ui.conftest import ROOT, open_page
 

@@ -241,7 +241,7 @@ def test_a_customer_refused_for_a_name_clash_gets_its_quickbooks_name_on_setting
     home, connected, demo_factory
 ):
     from qbcore.models import Customer, Job
-    from qbcore.sync.worker import sync_now
+    from qbcore.sync.runner import sync_now
 
     config = load_config(os.environ, {})
     realm = get_connection_state(demo_factory()).realm_id

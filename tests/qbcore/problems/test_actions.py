@@ -7,6 +7,7 @@ from sqlalchemy import select
 
 from qbcore.access import Actor, PermissionDenied
 from qbcore.db import transaction
+from qbcore.jobs.queue import NothingToSync
 from qbcore.models import AuditEvent, EntityType, Invoice, Job, Role, SyncRecord, SyncStatus
 from qbcore.problems.actions import (
     NothingToChange,
@@ -17,7 +18,6 @@ from qbcore.problems.actions import (
 )
 from qbcore.problems.queries import CauseKey, ProblemFilter, count_matching
 from qbcore.refusals import ReasonRequired
-from qbcore.sync.jobs import NothingToSync
 
 OPERATOR = Actor("ops@example.com", Role.OPERATOR, "Olga Ops")
 VIEWER = Actor("viewer@example.com", Role.VIEWER, "Vic Viewer")

@@ -10,6 +10,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select
 
+from qbcore.jobs.queue import get_latest_resync
 from qbcore.models import AuditEvent, EntityType, Invoice, Job, JobStatus, SyncRecord, SyncStatus
 from qbcore.problems.queries import (
     EXPORT_HEADER,
@@ -19,7 +20,6 @@ from qbcore.problems.queries import (
     count_matching,
     export_problems_csv,
     get_last_sync_time,
-    get_latest_resync,
     get_problem_detail,
     list_problems,
     list_root_causes,

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from qbcore.config import Config
 from qbcore.qbo.gateway import QboGateway
-from qbcore.sync.worker import sync_now
+from qbcore.sync.runner import sync_now
 from tests.qbcore.qbo.conftest import REALM, SandboxClient
 from tests.qbcore.sync.conftest import _no_client_quota, config, connected, sandbox  # noqa: F401
 from tests.qbcore.sync.state import FAST_RETRY

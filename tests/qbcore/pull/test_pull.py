@@ -14,13 +14,13 @@ from qbcore.access import LOCAL_ADMIN, SYSTEM, Actor
 from qbcore.config import Config
 from qbcore.db import transaction
 from qbcore.errors import ErrorKind, QboCallError
+from qbcore.jobs.queue import claim_job
 from qbcore.models import AuditEvent, Drift, Job, JobStatus, PulledPayment, Role
 from qbcore.pull import enqueue_pull, run_pull, run_pull_job
 from qbcore.pull.bookmark import load_bookmarks
 from qbcore.pull.decisions import accept_proposal, list_proposals, reject_proposal
 from qbcore.qbo.gateway import QboGateway
 from qbcore.settings import save_settings
-from qbcore.sync.worker import claim_job
 from tests.qbcore.pull.arrange import invoice_status, open_synced_invoices, pay_in_quickbooks
 from tests.qbcore.pull.conftest import gateway_for
 
@@ -246,7 +246,7 @@ def test_a_second_pull_job_waits_while_another_worker_pulls_the_same_company(
 ) -> None:
     from datetime import timedelta
 
-    from qbcore.sync.lease import acquire_lease, release_lease
+    from qbcore.jobs.lease import acquire_lease, release_lease
 
     gateway = gateway_for(synced, connected)
     key = f"pull:{gateway.realm_id}"

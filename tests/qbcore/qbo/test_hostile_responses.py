@@ -23,7 +23,7 @@ from qbcore.models import Customer, EntityType, SyncRecord, SyncStatus
 from qbcore.qbo.gateway import QboGateway, RetryPolicy
 from qbcore.qbo.response import entity_of, fault_error, parse_response
 from qbcore.sync.records import ensure_sync_records
-from qbcore.sync.worker import sync_now
+from qbcore.sync.runner import sync_now
 
 NO_RETRY = RetryPolicy(attempts=2, base_delay_s=0.001, max_delay_s=0.002, throttle_delay_s=0.002)
 

@@ -8,11 +8,12 @@ from sqlalchemy.orm import Session, sessionmaker
 from qbcore.access import SYSTEM
 from qbcore.config import Config
 from qbcore.db import transaction
+from qbcore.jobs.queue import enqueue_sync
+from qbcore.jobs.worker import run_worker
 from qbcore.models import ConnectionStatus, EntityType, Job, JobStatus, QboConnection, SyncRecord
 from qbcore.qbo.oauth import get_connection_state
 from qbcore.qbo.tokens import load_tokens, make_auth_client
-from qbcore.sync.jobs import enqueue_sync
-from qbcore.sync.worker import run_worker, sync_now
+from qbcore.sync.runner import sync_now
 from tests.qbcore.qbo.conftest import SandboxClient
 from tests.qbcore.sync.state import statuses
 

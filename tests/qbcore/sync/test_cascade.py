@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from qbcore.access import LOCAL_ADMIN
 from qbcore.config import Config
 from qbcore.db import transaction
+from qbcore.jobs.queue import claim_job
 from qbcore.models import (
     AuditEvent,
     ChargeCode,
@@ -22,7 +23,7 @@ from qbcore.models import (
 from qbcore.qbo.gateway import QboGateway
 from qbcore.settings import save_settings
 from qbcore.sync.cascade import blocker_fixed_at, cascade_retries, cascade_sentence
-from qbcore.sync.worker import claim_job, run_job, sync_now
+from qbcore.sync.runner import run_sync_job, sync_now
 from tests.qbcore.qbo.conftest import SandboxClient
 from tests.qbcore.sync.state import FAST_RETRY, customer_named, record_of, statuses
 
@@ -34,7 +35,7 @@ def gateway_for(factory: sessionmaker[Session], config: Config) -> QboGateway:
 def run_queued(factory: sessionmaker[Session], config: Config) -> None:
     job = claim_job(factory, "test-worker")
     assert job is not None
-    run_job(factory, config, job, worker_id="test-worker", gateway=gateway_for(factory, config))
+    run_sync_job(factory, config, job, worker_id="test-worker", gateway=gateway_for(factory, config))
 
 
 def test_invoices_blocked_by_a_customer_name_clash_retry_by_themselves_once_the_clash_is_resolved(

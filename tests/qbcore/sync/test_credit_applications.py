@@ -26,7 +26,7 @@ from qbcore.reconcile import Issue, reconcile
 from qbcore.settings import load_settings
 from qbcore.sync.engine import SyncEngine
 from qbcore.sync.records import ensure_sync_records
-from qbcore.sync.worker import sync_now
+from qbcore.sync.runner import sync_now
 from tests.qbcore.qbo.conftest import SandboxClient
 from tests.qbcore.sync.state import FAST_RETRY, record_of, statuses
 
@@ -116,7 +116,7 @@ def test_an_application_whose_invoice_is_not_synced_is_blocked_naming_it(
         record = record_of(session, EntityType.CREDIT_APPLICATION, application_id)
         record_id = record.id
         invoice_number = session.get(CreditMemoApplication, application_id).invoice.number
-    summary = SyncEngine(demo_factory, connected, gateway_for(demo_factory, connected)).run([record_id])
+    summary = SyncEngine(demo_factory, gateway_for(demo_factory, connected)).run([record_id])
     assert (summary.blocked, summary.synced) == (1, 0)
     with demo_factory() as session:
         record = session.get(SyncRecord, record_id)

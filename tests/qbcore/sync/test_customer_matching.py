@@ -10,7 +10,7 @@ from qbcore.config import Config
 from qbcore.db import transaction
 from qbcore.models import Customer, EntityType, SyncRecord, SyncStatus
 from qbcore.settings import save_settings
-from qbcore.sync.worker import sync_now
+from qbcore.sync.runner import sync_now
 from tests.qbcore.qbo.conftest import SandboxClient
 from tests.qbcore.sync.test_engine import gateway_for
 

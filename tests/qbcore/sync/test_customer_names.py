@@ -10,11 +10,12 @@ from qbcore.access import LOCAL_ADMIN, Actor
 from qbcore.config import Config
 from qbcore.customer_names import NameRefused, apply_name_clash_rule, list_customer_names, set_qbo_display_name
 from qbcore.db import transaction
+from qbcore.jobs.schedule import run_schedule_tick
+from qbcore.jobs.worker import run_worker
 from qbcore.models import AuditEvent, Customer, EntityType, Invoice, Payment, Role, SyncRecord, SyncStatus
 from qbcore.qbo.gateway import QboGateway
 from qbcore.settings import save_settings
-from qbcore.sync.schedule import run_schedule_tick
-from qbcore.sync.worker import run_worker, sync_now
+from qbcore.sync.runner import sync_now
 from tests.qbcore.qbo.conftest import SandboxClient
 from tests.qbcore.sync.state import FAST_RETRY, customer_named, record_of
 

@@ -15,7 +15,7 @@ from qbcore.errors import ErrorKind
 from qbcore.models import ChargeCode, ChargeLine, ChargeSet, EntityType, Invoice, SyncAttempt, SyncRecord, SyncStatus
 from qbcore.qbo.gateway import QboGateway
 from qbcore.settings import save_settings
-from qbcore.sync.worker import sync_now
+from qbcore.sync.runner import sync_now
 from tests.qbcore.qbo.conftest import SandboxClient
 from tests.qbcore.sync.state import FAST_RETRY, customer_named, invoice_numbers, record_of, statuses
 

@@ -12,7 +12,7 @@ from qbcore.db import transaction
 from qbcore.models import EntityType, SyncRecord
 from qbcore.qbo.gateway import QboGateway, RetryPolicy
 from qbcore.settings import save_settings
-from qbcore.sync.worker import sync_now
+from qbcore.sync.runner import sync_now
 from tests.qbcore.qbo.conftest import SandboxClient
 from tests.qbcore.sync.state import FAST_RETRY, invoice_numbers, statuses
 

@@ -21,9 +21,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from qbcore.access import SYSTEM
 from qbcore.config import Config
 from qbcore.db import transaction
+from qbcore.jobs.queue import enqueue_sync
 from qbcore.models import CompanyLease, Customer, Job, JobStatus, SyncAttempt, SyncRecord
 from qbcore.qbo.oauth import ensure_local_connection
-from qbcore.sync.jobs import enqueue_sync
 from tests.conftest import PG_URL
 from tests.qbcore.qbo.conftest import SandboxClient
 from tests.qbcore.sync.state import statuses

@@ -5,9 +5,9 @@ from sqlalchemy import func, select, update
 
 from qbcore.access import LOCAL_ADMIN
 from qbcore.db import transaction
+from qbcore.jobs.schedule import enqueue_waiting
 from qbcore.models import EntityType, Invoice, Job, SyncRecord, SyncStatus
 from qbcore.settings import save_settings
-from qbcore.sync.schedule import enqueue_waiting
 
 
 def _queued_types(factory, job_id):
@@ -55,7 +55,7 @@ def test_failed_records_wait_for_a_person(demo_factory):
 
 
 def test_a_tick_queues_waiting_records_and_a_pull_then_nothing_until_they_finish(demo_factory):
-    from qbcore.sync.schedule import run_schedule_tick
+    from qbcore.jobs.schedule import run_schedule_tick
 
     with transaction(demo_factory) as session:
         kinds = sorted(job.kind for job in run_schedule_tick(session))
@@ -65,7 +65,7 @@ def test_a_tick_queues_waiting_records_and_a_pull_then_nothing_until_they_finish
 
 
 def test_a_paused_console_schedules_nothing(demo_factory):
-    from qbcore.sync.schedule import run_schedule_tick
+    from qbcore.jobs.schedule import run_schedule_tick
 
     with transaction(demo_factory) as session:
         save_settings(session, LOCAL_ADMIN, {"paused": True})

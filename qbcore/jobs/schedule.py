@@ -1,4 +1,4 @@
-"""Automatic sync: with the 'on approval' trigger, waiting records are queued without anyone pressing a button."""
+"""The scheduler tick: cascade retries, new and edited records (with the 'on approval' trigger), a pull when due."""
 
 from __future__ import annotations
 
@@ -8,9 +8,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from qbcore.access import SYSTEM, Actor
+from qbcore.customer_names import apply_name_clash_rule
+from qbcore.jobs.queue import enqueue_sync, has_active_job
 from qbcore.models import EntityType, Invoice, InvoiceStatus, Job, SyncRecord, SyncStatus
+from qbcore.pull.runner import enqueue_pull_if_due
 from qbcore.settings import SyncSettings, load_settings
-from qbcore.sync.jobs import enqueue_sync, has_active_job
+from qbcore.sync.cascade import cascade_retries
 
 # New and edited records go automatically; failed ones wait for a person (or a cascade retry).
 AUTO_STATUSES = (SyncStatus.NEVER_SYNCED.value, SyncStatus.OUT_OF_DATE.value)
@@ -54,11 +57,6 @@ def enqueue_waiting(session: Session, actor: Actor = SYSTEM) -> Job | None:
 
 def run_schedule_tick(session: Session, *, pull_every: timedelta = timedelta(minutes=15)) -> list[Job]:
     """One tick of the scheduler: the name-clash rule, cascade retries, new and edited records, a pull when due."""
-    # Imported here: the pull package builds on the sync jobs this module also feeds.
-    from qbcore.customer_names import apply_name_clash_rule
-    from qbcore.pull.runner import enqueue_pull_if_due
-    from qbcore.sync.cascade import cascade_retries
-
     queued = []
     for step in (apply_name_clash_rule, cascade_retries, enqueue_waiting):
         job = step(session)

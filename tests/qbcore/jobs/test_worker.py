@@ -11,12 +11,13 @@ from sqlalchemy.orm import Session, sessionmaker
 from qbcore.access import SYSTEM
 from qbcore.config import Config
 from qbcore.db import transaction
+from qbcore.jobs.lease import acquire_lease, release_lease, renew_lease
+from qbcore.jobs.queue import claim_job, enqueue_sync
+from qbcore.jobs.worker import run_worker
 from qbcore.models import CompanyLease, EntityType, Job, JobStatus, utcnow
 from qbcore.qbo.gateway import QboGateway
 from qbcore.qbo.limiter import Quota, QuotaLimiter, QuotaPolicy
-from qbcore.sync.jobs import enqueue_sync
-from qbcore.sync.lease import acquire_lease, release_lease, renew_lease
-from qbcore.sync.worker import claim_job, run_job, run_worker
+from qbcore.sync.runner import run_sync_job
 from tests.qbcore.qbo.conftest import REALM, SandboxClient
 from tests.qbcore.sync.state import FAST_RETRY, statuses
 
@@ -79,7 +80,7 @@ def test_two_workers_on_the_same_job_leave_no_twin(
 
     def slow() -> None:
         try:
-            run_job(demo_factory, connected, stalled, worker_id="slow-worker",
+            run_sync_job(demo_factory, connected, stalled, worker_id="slow-worker",
                     gateway=QboGateway(demo_factory, connected, retry=FAST_RETRY))
         except BaseException as exc:
             errors.append(exc)
@@ -150,9 +151,9 @@ def test_a_passing_database_error_requeues_the_job_instead_of_failing_it(demo_fa
 
     from qbcore.access import LOCAL_ADMIN
     from qbcore.db import transaction
+    from qbcore.jobs import worker as worker_module
+    from qbcore.jobs.queue import enqueue_sync
     from qbcore.models import Job, JobStatus
-    from qbcore.sync import worker as worker_module
-    from qbcore.sync.jobs import enqueue_sync
 
     with transaction(demo_factory) as session:
         job_id = enqueue_sync(session, LOCAL_ADMIN).id
@@ -162,7 +163,7 @@ def test_a_passing_database_error_requeues_the_job_instead_of_failing_it(demo_fa
         calls.append(1)
         raise OperationalError("SELECT 1", {}, Exception("too many clients already"))
 
-    monkeypatch.setattr(worker_module, "run_job", flaky_run_job)
+    monkeypatch.setitem(worker_module.RUNNERS, "sync", flaky_run_job)
     worker_module.run_worker(demo_factory, connected, once=True, poll_s=0.01)
     with demo_factory() as session:
         job = session.get(Job, job_id)

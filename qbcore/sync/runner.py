@@ -1,0 +1,96 @@
+"""Running a sync: records pushed under the company's lease, right here (sync_now) or as a claimed job."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from qbcore.config import Config, QboEnvironment
+from qbcore.jobs.lease import CompanyBusy, default_worker_id, hold_lease
+from qbcore.jobs.queue import progress_writer, write_outcome
+from qbcore.models import EntityType, Job, JobStatus
+from qbcore.qbo.gateway import QboGateway
+from qbcore.qbo.oauth import prepare_connection
+from qbcore.qbo.tokens import NotConnected, ReconnectRequired
+from qbcore.sync.engine import SyncEngine, SyncSummary
+from qbcore.sync.selection import expand_dependencies, select_record_ids
+
+Progress = Callable[[SyncSummary], None]
+
+
+def run_records(factory: sessionmaker[Session], config: Config, record_ids: Sequence[int], *, owner: str,
+                job_id: int | None = None, progress: Progress | None = None,
+                stop_event: threading.Event | None = None, gateway: QboGateway | None = None,
+                wait_for_lease_s: float = 60.0) -> SyncSummary:
+    """Push records under the company's lease (waiting for it up to wait_for_lease_s)."""
+    gateway = gateway or QboGateway(factory, config)
+    stop = stop_event or threading.Event()
+    with hold_lease(factory, gateway.realm_id, owner, stop=stop, wait_s=wait_for_lease_s, job_id=job_id):
+        engine = SyncEngine(factory, gateway, job_id=job_id, progress=progress, stop_event=stop)
+        return engine.run(record_ids)
+
+
+def detect_changes(factory: sessionmaker[Session], config: Config, entity_types: Sequence[EntityType] | None = None,
+                   *, gateway: QboGateway | None = None) -> int:
+    """Mark synced records edited since their sync OUT_OF_DATE (for a page button or cron); returns how many."""
+    engine = SyncEngine(factory, gateway or QboGateway(factory, config))
+    return engine.detect_changes(list(entity_types or list(EntityType)))
+
+
+def sync_now(factory: sessionmaker[Session], config: Config, *, entity_types: Sequence[EntityType] | None = None,
+             record_ids: Sequence[int] | None = None, progress: Progress | None = None,
+             gateway: QboGateway | None = None) -> SyncSummary:
+    """Sync right here (CLI --wait, tests): detect edits, pick waiting records and their dependencies, push them."""
+    summary = _sync_once(factory, config, entity_types=entity_types, record_ids=record_ids, progress=progress,
+                         gateway=gateway)
+    if summary.paused and config.qbo_env is QboEnvironment.LOCAL:
+        # The local sandbox can always be re-authorised without a person: reconnect and carry on once.
+        summary = _sync_once(factory, config, entity_types=entity_types, record_ids=record_ids, progress=progress,
+                             gateway=None)
+    return summary
+
+
+def _sync_once(factory: sessionmaker[Session], config: Config, *, entity_types: Sequence[EntityType] | None,
+               record_ids: Sequence[int] | None, progress: Progress | None,
+               gateway: QboGateway | None) -> SyncSummary:
+    if not prepare_connection(factory, config):
+        raise NotConnected("QuickBooks is not connected; connect it in Settings")
+    gateway = gateway or QboGateway(factory, config)
+    types = list(entity_types or list(EntityType))
+    try:
+        detect_changes(factory, config, types, gateway=gateway)
+    except ReconnectRequired:
+        return SyncSummary(total=0, paused=True)
+    with factory() as session:
+        ids = select_record_ids(session, entity_types=types, record_ids=record_ids)
+        ids = expand_dependencies(session, ids)
+    return run_records(factory, config, ids, owner=f"sync-now:{default_worker_id()}", progress=progress,
+                       gateway=gateway)
+
+
+def run_sync_job(factory: sessionmaker[Session], config: Config, job: Job, *, worker_id: str,
+                 stop_event: threading.Event | None = None, gateway: QboGateway | None = None) -> SyncSummary:
+    """Run one claimed sync job to its end (DONE), a pause (PAUSED) or a stop (back to QUEUED)."""
+    record_ids = list((job.params or {}).get("record_ids") or [])
+    with factory() as session:
+        record_ids = expand_dependencies(session, record_ids) if record_ids else []
+    try:
+        summary = run_records(factory, config, record_ids, owner=worker_id, job_id=job.id,
+                              progress=progress_writer(factory, job.id), stop_event=stop_event, gateway=gateway)
+    except CompanyBusy:
+        write_outcome(factory, job.id, SyncSummary(total=len(record_ids)), JobStatus.QUEUED)
+        return SyncSummary(total=len(record_ids), stopped=True)
+    except (ReconnectRequired, NotConnected) as exc:
+        summary = SyncSummary(total=len(record_ids), paused=True)
+        write_outcome(factory, job.id, summary, JobStatus.PAUSED, error=str(exc))
+        return summary
+    if summary.paused:
+        write_outcome(factory, job.id, summary, JobStatus.PAUSED,
+                      error="QuickBooks needs to be reconnected; the job resumes afterwards")
+    elif summary.stopped:
+        write_outcome(factory, job.id, summary, JobStatus.QUEUED)
+    else:
+        write_outcome(factory, job.id, summary, JobStatus.DONE)
+    return summary
