@@ -5,7 +5,8 @@ from __future__ import annotations
 import os
 import shutil
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from local_oidc import RunningProvider
 from qbcore.db import make_engine, make_session_factory, migrate, transaction
 
 # Local sandbox over plain http: requests-oauthlib refuses http:// without this.
@@ -88,3 +90,18 @@ def demo_factory(factory: sessionmaker[Session]) -> sessionmaker[Session]:
     with transaction(factory) as session:
         write_demo_book(session, invoices=120, seed=11, as_of=DEMO_AS_OF)
     return factory
+
+
+@contextmanager
+def local_identity_provider(redirect_uris: Sequence[str]) -> Iterator[RunningProvider]:
+    """The local OpenID Connect provider (local_oidc); without Node.js a skip, or a failure where CI requires it."""
+    from local_oidc import ProviderUnavailable, ensure_installed, run_provider
+
+    try:
+        ensure_installed()
+    except ProviderUnavailable as exc:
+        if os.environ.get("QBSYNC_REQUIRE_BROWSER") == "1":
+            pytest.fail(f"QBSYNC_REQUIRE_BROWSER=1 but {exc}")
+        pytest.skip(str(exc))
+    with run_provider(redirect_uris) as provider:
+        yield provider
