@@ -51,6 +51,9 @@ class Config:
     unknown_users: str = "viewer"
     # With single sign-on: who becomes admin on first sign-in (bootstraps an empty users table).
     admin_emails: tuple[str, ...] = ()
+    # A team deployment says sign-in is required: without a usable [auth] section nobody gets in,
+    # instead of everyone being the local admin.
+    require_sign_in: bool = False
 
     @property
     def is_embedded(self) -> bool:
@@ -71,9 +74,14 @@ _KEYS = (
     "BACKGROUND",
     "UNKNOWN_USERS",
     "ADMIN_EMAILS",
+    "REQUIRE_SIGN_IN",
     "WEBHOOK_VERIFIER",
     "PULL_EVERY_S",
 )
+
+
+_ON = ("on", "true", "1")
+_SWITCH = (*_ON, "off", "false", "0")
 
 
 def read_secrets_file(path: Path) -> dict[str, str]:
@@ -137,8 +145,11 @@ def load_config(
         raise ConfigError(f"QBSYNC_DEMO_INVOICES must be a whole number ≥ 0; got {raw['DEMO_INVOICES']!r}") from None
 
     background_raw = raw.get("BACKGROUND", "on").lower()
-    if background_raw not in ("on", "off", "true", "false", "1", "0"):
+    if background_raw not in _SWITCH:
         raise ConfigError(f"QBSYNC_BACKGROUND must be on or off; got {raw['BACKGROUND']!r}")
+    require_sign_in_raw = raw.get("REQUIRE_SIGN_IN", "off").lower()
+    if require_sign_in_raw not in _SWITCH:
+        raise ConfigError(f"QBSYNC_REQUIRE_SIGN_IN must be on or off; got {raw['REQUIRE_SIGN_IN']!r}")
 
     unknown_users = raw.get("UNKNOWN_USERS", "viewer").lower()
     if unknown_users not in ("viewer", "deny"):
@@ -172,9 +183,10 @@ def load_config(
         secret_key=secret_key,
         data_dir=data_dir,
         demo_invoices=demo_invoices,
-        background=background_raw in ("on", "true", "1"),
+        background=background_raw in _ON,
         unknown_users=unknown_users,
         admin_emails=admin_emails,
+        require_sign_in=require_sign_in_raw in _ON,
         webhook_verifier=raw.get("WEBHOOK_VERIFIER", ""),
         pull_every_s=pull_every_s,
     )

@@ -14,6 +14,7 @@ from qbcore.config import Config, ConfigError, load_config
 from qbcore.db import make_engine, make_session_factory, migrate, transaction
 from qbcore.demo import has_book, write_demo_book
 from qbcore.models import Role
+from ui import sign_in
 from ui.markup import md
 
 ACTOR_OVERRIDE_KEY = "qbsync_actor"
@@ -77,8 +78,8 @@ def get_runtime() -> Runtime:
 def is_sso_configured() -> bool:
     """True when secrets hold an [auth] section: users sign in through the company's identity provider."""
     try:
-        return "auth" in st.secrets
-    except Exception:  # no secrets file at all
+        return sign_in.read_auth_section() is not None
+    except sign_in.SecretsUnreadable:
         return False
 
 
@@ -87,22 +88,16 @@ def get_actor() -> Actor:
     override = st.session_state.get(ACTOR_OVERRIDE_KEY)
     if override:
         return Actor(email=override["email"], role=Role(override["role"]), name=override.get("name"))
-    if not is_sso_configured():
-        return LOCAL_ADMIN
-    if not st.user.get("is_logged_in", False):
-        st.title("QuickBooks Sync Console")
-        st.info("Sign in with your company account to use the console.")
-        st.button("Sign in", on_click=st.login, type="primary", key="sso_login")
-        st.stop()
     runtime = get_runtime()
-    email = str(st.user.get("email") or "")
+    identity = sign_in.signed_in_identity(required=runtime.config.require_sign_in)
+    if identity is None:
+        return LOCAL_ADMIN
+    # Looked up on every page run: a role change or deactivation applies at once, not at the next sign-in.
     with transaction(runtime.factory) as session:
-        actor = resolve_actor(session, email=email, name=st.user.get("name"),
+        actor = resolve_actor(session, email=identity.email, name=identity.name,
                               unknown_users=runtime.config.unknown_users, admin_emails=runtime.config.admin_emails)
     if actor is None:
-        st.error(md("{} has no access to this console. Ask an admin to add you in Settings → Users.", email))
-        st.button("Sign out", on_click=st.logout, key="sso_logout")
-        st.stop()
+        sign_in.show_no_access(identity.email)
     return actor
 
 

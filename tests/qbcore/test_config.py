@@ -39,11 +39,17 @@ def test_secrets_file_section_is_read(tmp_path):
         ({"QBSYNC_DEMO_INVOICES": "-3"}, "QBSYNC_DEMO_INVOICES"),
         ({"QBSYNC_QBO_ENV": "production"}, "QBSYNC_CLIENT_ID"),
         ({"QBSYNC_SECRET_KEY": "too-short"}, "QBSYNC_SECRET_KEY"),
+        ({"QBSYNC_REQUIRE_SIGN_IN": "yes please"}, "QBSYNC_REQUIRE_SIGN_IN"),
     ],
 )
 def test_a_bad_value_fails_fast_naming_the_variable(tmp_path, env, named):
     with pytest.raises(ConfigError, match=named):
         load_config({"QBSYNC_DATA_DIR": str(tmp_path), **env}, {})
+
+
+def test_sign_in_is_optional_unless_a_deployment_requires_it(tmp_path):
+    assert load_config({"QBSYNC_DATA_DIR": str(tmp_path)}, {}).require_sign_in is False
+    assert load_config({"QBSYNC_DATA_DIR": str(tmp_path)}, {"REQUIRE_SIGN_IN": "on"}).require_sign_in is True
 
 
 def test_a_broken_secrets_file_is_a_clear_error(tmp_path):
