@@ -52,8 +52,13 @@ def demo_database(data_dir: Path) -> tuple[str, Engine, sessionmaker[Session]]:
 
 
 @contextmanager
-def serve_console(env_extra: dict[str, str], data_dir: Path, port: int | None = None) -> Iterator[str]:
-    """Run `streamlit run Home.py` (no background services) until the block ends; yields its base URL."""
+def serve_console(
+    env_extra: dict[str, str], data_dir: Path, port: int | None = None, secrets_file: Path | None = None,
+) -> Iterator[str]:
+    """Run `streamlit run Home.py` (no background services) until the block ends; yields its base URL.
+
+    secrets_file replaces .streamlit/secrets.toml (a test's own [auth] section, say).
+    """
     port = port or free_port()
     env = {**os.environ, "QBSYNC_DATA_DIR": str(data_dir), "QBSYNC_BACKGROUND": "off",
            "QBSYNC_DEMO_INVOICES": "0", **env_extra}
@@ -62,7 +67,8 @@ def serve_console(env_extra: dict[str, str], data_dir: Path, port: int | None = 
         server = subprocess.Popen(
             [sys.executable, "-m", "streamlit", "run", str(ROOT / "Home.py"), "--server.headless", "true",
              "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
-             "--server.fileWatcherType", "none"],
+             "--server.fileWatcherType", "none",
+             *(["--secrets.files", str(secrets_file)] if secrets_file else [])],
             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
         )
         base = f"http://127.0.0.1:{port}"
