@@ -43,7 +43,7 @@ ACTION_TITLES = {
     "resync": "Resync",
     "clear": "Clear without syncing",
     "mark_paid": "Mark paid without sync",
-    "restore": "Restore to the problem list",
+    "restore": "Restore (undo Clear or Mark paid)",
 }
 NEEDS_REASON = {"clear", "mark_paid"}
 COLUMNS = [
@@ -102,8 +102,15 @@ def open_dialog(action: str, entity: EntityType, target: list[int] | ProblemFilt
 
 def close_dialog() -> None:
     """Forget the open confirmation."""
-    st.session_state.pop(DIALOG_KEY, None)
-    st.session_state.pop("ps_reason", None)
+    for key in (DIALOG_KEY, "ps_reason", "ps_paid_on", "ps_paid_amount", "ps_paid_reference"):
+        st.session_state.pop(key, None)
+
+
+def _typed_payment() -> actions.OutsidePayment:
+    amount = st.session_state.get("ps_paid_amount")
+    return actions.OutsidePayment(paid_on=st.session_state.get("ps_paid_on"),
+                                  amount=None if amount is None else Decimal(str(amount)),
+                                  reference=st.session_state.get("ps_paid_reference") or None)
 
 
 def run_action(pending: dict) -> bool:
@@ -122,15 +129,16 @@ def run_action(pending: dict) -> bool:
                         "they will never sync.")
             elif action == "mark_paid":
                 result = actions.mark_invoices_paid_outside(session, actor, target, reason=reason,
-                                                            audit_factory=runtime.factory)
+                                                            audit_factory=runtime.factory, payment=_typed_payment())
                 text = (f"Marked {format_count(entity, result.count)} ({format_money(result.amount)}) paid "
                         "without sync.")
             else:
                 result = actions.restore_invoices(session, actor, target, reason=reason,
                                                   audit_factory=runtime.factory)
-                text = f"Restored {format_count(entity, result.count)} to the problem list."
+                text = (f"Restored {format_count(entity, result.count)} to the problem list, in the status "
+                        "they had before.")
     except Refusal as refusal:
-        if refusal.correctable:  # a missing reason: the dialog stays open to take one
+        if refusal.correctable:  # a missing reason or bad payment details: the dialog stays open to correct them
             show_alert(*refusal_message(refusal))
             return False
         flash(*refusal_message(refusal, done="Not done"))
@@ -152,7 +160,15 @@ def confirm_dialog() -> None:
         st.caption("Cleared invoices leave the problem list and never sync; they can be restored later.")
     if pending["action"] == "mark_paid":
         st.caption("The invoices will not sync, and the billing system will show them as paid. Use this when the "
-                   "payment was applied directly in QuickBooks.")
+                   "payment was applied directly in QuickBooks. Restore (undo) puts them back as they were.")
+        st.markdown("**The payment you saw in QuickBooks** (optional, kept in the audit log and on the record)")
+        paid_on, amount, reference = st.columns(3)
+        paid_on.date_input("Payment date", value=None, key="ps_paid_on", format="YYYY-MM-DD")
+        if pending["count"] == 1:
+            amount.number_input("Amount ($)", min_value=0.0, value=None, step=0.01, format="%.2f", key="ps_paid_amount")
+        else:
+            amount.caption("An amount can be recorded when one invoice is selected.")
+        reference.text_input("Reference (check or transaction #)", key="ps_paid_reference", max_chars=40)
     if pending["action"] in NEEDS_REASON:
         st.text_area("Reason (required, kept in the audit log)", key="ps_reason")
     elif pending["action"] == "restore":
@@ -281,6 +297,8 @@ def show_detail(entity: EntityType, record_id: int) -> None:
             st.markdown(md("**{title}** — {message}", title=title, message=row.error_message))
         if row.fix_hint:
             st.info(plain(row.fix_hint))
+        if detail.note:
+            st.caption(md("Note: {}", detail.note))
         if detail.error_detail:
             st.caption(plain(detail.error_detail))
         request, response = st.columns(2)
@@ -299,10 +317,13 @@ def show_detail(entity: EntityType, record_id: int) -> None:
 
 def show_actions(entity: EntityType, selected: list[int], select_all: bool, problem_filter: ProblemFilter,
                  matching: int, statuses: set[SyncStatus]) -> None:
-    """The bulk-action buttons, each opening a confirmation."""
+    """The bulk-action buttons, each opening a confirmation; each is on only when it applies to the target."""
     target: list[int] | ProblemFilter = problem_filter if select_all else selected
     what = "all matching the filter" if select_all else "the selected rows"
     has_target = select_all or bool(selected)
+    set_aside = {SyncStatus.CLEARED, SyncStatus.PAID_OUTSIDE}
+    on_list = bool(statuses - set_aside) or not statuses
+    can_restore = bool(statuses & set_aside)
     prefix = f"ps_{entity.value}"
     buttons = st.columns(6 if entity is EntityType.INVOICE else 3)
     if buttons[0].button("Resync selected", key=f"{prefix}_resync", disabled=not has_target, type="primary"):
@@ -312,15 +333,17 @@ def show_actions(entity: EntityType, selected: list[int], select_all: bool, prob
         open_dialog("resync", entity, problem_filter, "all matching the filter")
         st.rerun()
     if entity is EntityType.INVOICE:
-        if buttons[2].button("Clear…", key=f"{prefix}_clear", disabled=not has_target):
+        if buttons[2].button("Clear…", key=f"{prefix}_clear", disabled=not (has_target and on_list)):
             open_dialog("clear", entity, target, what)
             st.rerun()
-        if buttons[3].button("Mark paid without sync…", key=f"{prefix}_mark_paid", disabled=not has_target):
+        if buttons[3].button("Mark paid without sync…", key=f"{prefix}_mark_paid",
+                             disabled=not (has_target and on_list)):
             open_dialog("mark_paid", entity, target, what)
             st.rerun()
-        if buttons[4].button("Restore cleared…", key=f"{prefix}_restore",
-                             disabled=not has_target or SyncStatus.CLEARED not in statuses,
-                             help="Show cleared invoices with the Status filter, tick them, then restore."):
+        if buttons[4].button("Restore / undo…", key=f"{prefix}_restore", disabled=not (has_target and can_restore),
+                             help="Undoes Clear and Mark paid without sync: the invoice goes back to the sync and "
+                                  "billing status it had. Show them with the Status filter (Cleared, Paid outside "
+                                  "QuickBooks sync), tick them, then restore."):
             open_dialog("restore", entity, target, what)
             st.rerun()
     factory = runtime.factory
@@ -375,7 +398,10 @@ def show_records(entity: EntityType, problem_filter: ProblemFilter, sort: Proble
         chosen = set(selected)
         total = sum((r.amount or Decimal(0) for r in page.rows if r.record_id in chosen), Decimal(0))
         st.caption(md("{count:,} selected · {amount}", count=len(selected), amount=format_money(total)))
-    show_actions(entity, selected, select_all, problem_filter, page.total, set(problem_filter.statuses))
+    # What the buttons act on: the ticked rows' statuses, or (select all) the statuses the filter lets through.
+    chosen_statuses = ({SyncStatus(r.status) for r in page.rows if r.record_id in set(selected)} if not select_all
+                       else set(problem_filter.statuses) or {SyncStatus(r.status) for r in page.rows})
+    show_actions(entity, selected, select_all, problem_filter, page.total, chosen_statuses)
     if not is_allowed(actor, Role.OPERATOR):
         st.caption(md("You are signed in as a {}: you can look and export, but resync, clear and mark paid need the "
                       "operator role.", actor.role.value))

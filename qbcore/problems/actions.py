@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from decimal import Decimal
+from datetime import date, timedelta
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from sqlalchemy import Select, insert, select, update
@@ -36,6 +37,61 @@ class NothingToChange(Refusal, ValueError):
     """None of the targeted records is in a state the action applies to."""
 
     nothing_to_do = True
+
+
+class PaymentDetailsRefused(Refusal, ValueError):
+    """The payment details typed for Mark paid without sync do not hold together; nothing was changed."""
+
+    correctable = True
+
+
+@dataclass(frozen=True)
+class OutsidePayment:
+    """The payment the team saw in QuickBooks: its date, amount (one invoice only) and reference."""
+
+    paid_on: date | None = None
+    amount: Decimal | None = None
+    reference: str | None = None
+
+    def describe(self) -> str:
+        """'Paid in QuickBooks on 2026-11-20 · $1,234.56 · reference 4411' (only the parts given)."""
+        parts = ["Paid in QuickBooks" + (f" on {self.paid_on.isoformat()}" if self.paid_on else "")]
+        if self.amount is not None:
+            parts.append(f"${self.amount:,.2f}")
+        if self.reference:
+            parts.append(f"reference {self.reference}")
+        return " · ".join(parts)
+
+    def as_json(self) -> dict[str, str | None]:
+        """For the audit log."""
+        return {"paid_on": self.paid_on.isoformat() if self.paid_on else None,
+                "amount": None if self.amount is None else f"{self.amount:.2f}", "reference": self.reference}
+
+
+def check_outside_payment(payment: OutsidePayment, invoice_totals: Sequence[Decimal], *,
+                          today: date | None = None) -> OutsidePayment:
+    """Payment details that make sense for these invoices, cleaned; PaymentDetailsRefused says what is wrong."""
+    today = today or date.today()
+    if payment.paid_on is not None and payment.paid_on > today + timedelta(days=1):
+        raise PaymentDetailsRefused(f"The payment date {payment.paid_on.isoformat()} is in the future. "
+                                    "Nothing was changed.")
+    amount = payment.amount
+    if amount is not None:
+        if len(invoice_totals) != 1:
+            raise PaymentDetailsRefused("An amount can be recorded for one invoice at a time; select a single "
+                                        "invoice, or leave the amount empty. Nothing was changed.")
+        try:
+            amount = Decimal(str(amount)).quantize(Decimal("0.01"))
+        except InvalidOperation:
+            raise PaymentDetailsRefused("The amount is not a number. Nothing was changed.") from None
+        if amount <= 0 or amount > Decimal(str(invoice_totals[0])):
+            raise PaymentDetailsRefused(f"The amount must be more than $0.00 and at most the invoice's "
+                                        f"${Decimal(str(invoice_totals[0])):,.2f}. Nothing was changed.")
+    reference = " ".join((payment.reference or "").split()) or None
+    if reference is not None and len(reference) > 40:
+        raise PaymentDetailsRefused("The reference is at most 40 characters (QuickBooks' payment reference "
+                                    "number). Nothing was changed.")
+    return OutsidePayment(paid_on=payment.paid_on, amount=amount, reference=reference)
 
 
 @dataclass(frozen=True)
@@ -129,39 +185,49 @@ def clear_invoices(
 
 def mark_invoices_paid_outside(
     session: Session, actor: Actor, target: ActionTarget, *, reason: str,
-    audit_factory: sessionmaker[Session] | None = None,
+    audit_factory: sessionmaker[Session] | None = None, payment: OutsidePayment | None = None,
 ) -> ActionResult:
-    """Record that invoices were paid directly in QuickBooks: no sync, billing status paid; a reason is required."""
+    """Record that invoices were paid directly in QuickBooks: no sync, billing status paid; a reason is required.
+
+    The payment's date, amount and reference, when given, go into the audit log and the record's note.
+    """
     _check_role(actor, "mark_invoices_paid", target, audit_factory, session)
     text = require_reason(reason, "mark invoices paid without sync")
     rows = _invoice_rows(session, target, PROBLEM_STATUSES)
     if not rows:
         raise _nothing("marked paid")
+    paid = check_outside_payment(payment or OutsidePayment(), [Decimal(str(r[5])) for r in rows])
     _set_status(session, [r[0] for r in rows], SyncStatus.PAID_OUTSIDE)
+    note = paid.describe()
+    for start in range(0, len(rows), _CHUNK):
+        session.execute(update(SyncRecord).where(SyncRecord.id.in_([r[0] for r in rows[start:start + _CHUNK]]))
+                        .values(note=note))
     invoice_ids = [r[2] for r in rows]
     for start in range(0, len(invoice_ids), _CHUNK):
         session.execute(update(Invoice).where(Invoice.id.in_(invoice_ids[start:start + _CHUNK]))
                         .values(status=InvoiceStatus.PAID.value))
     _audit_each(session, actor, "mark_invoice_paid_outside", [
         dict(target_id=number, before={"status": status, "invoice_status": invoice_status},
-             after={"status": SyncStatus.PAID_OUTSIDE.value, "invoice_status": InvoiceStatus.PAID.value})
+             after={"status": SyncStatus.PAID_OUTSIDE.value, "invoice_status": InvoiceStatus.PAID.value,
+                    "payment": paid.as_json()})
         for _, status, _, number, invoice_status, _ in rows
     ], text)
     return ActionResult("mark_paid", len(rows), sum((Decimal(r[5]) for r in rows), Decimal("0.00")))
 
 
-def _statuses_before_clearing(session: Session, numbers: list[str]) -> dict[str, str]:
-    before: dict[str, str] = {}
+def _states_before(session: Session, action: str, numbers: list[str]) -> dict[str, dict[str, Any]]:
+    """Invoice number → the `before` of its newest event of this action (clearing or marking paid)."""
+    before: dict[str, dict[str, Any]] = {}
     for start in range(0, len(numbers), _CHUNK):
         events = session.execute(
             select(AuditEvent.target_id, AuditEvent.before)
-            .where(AuditEvent.action == "clear_invoice", AuditEvent.outcome == "ok",
+            .where(AuditEvent.action == action, AuditEvent.outcome == "ok",
                    AuditEvent.target_type == "invoice", AuditEvent.target_id.in_(numbers[start:start + _CHUNK]))
             .order_by(AuditEvent.id)
         )
         for number, state in events:
             if isinstance(state, dict) and state.get("status"):
-                before[number] = state["status"]  # the newest clearing wins
+                before[number] = state  # the newest wins
     return before
 
 
@@ -169,22 +235,48 @@ def restore_invoices(
     session: Session, actor: Actor, target: ActionTarget, *, reason: str | None = None,
     audit_factory: sessionmaker[Session] | None = None,
 ) -> ActionResult:
-    """Put cleared invoices back on the problem list, in the status they had before clearing (else never synced)."""
+    """Undo Clear and Mark paid without sync: each invoice goes back to the sync status (and billing status) it had.
+
+    Without a record of the earlier status an invoice comes back as never synced (and approved in billing).
+    """
     _check_role(actor, "restore_invoices", target, audit_factory, session)
-    rows = _invoice_rows(session, target, (SyncStatus.CLEARED,))
+    rows = _invoice_rows(session, target, (SyncStatus.CLEARED, SyncStatus.PAID_OUTSIDE))
     if not rows:
-        raise NothingToChange("None of the selected invoices is cleared, so there is nothing to restore.")
-    previous = _statuses_before_clearing(session, [r[3] for r in rows])
+        raise NothingToChange("None of the selected invoices is cleared or marked paid without sync, so there is "
+                              "nothing to restore.")
+    numbers = [r[3] for r in rows]
+    cleared_before = _states_before(session, "clear_invoice", numbers)
+    paid_before = _states_before(session, "mark_invoice_paid_outside", numbers)
     # Pending means "in a job"; that job is long gone, so such an invoice comes back as never synced.
     back_to = {s.value for s in PROBLEM_STATUSES} - {SyncStatus.PENDING.value}
     by_status: dict[SyncStatus, list[int]] = {}
-    events = []
-    for record_id, _, _, number, _, _ in rows:
-        status = previous.get(number)
-        new = SyncStatus(status) if status in back_to else SyncStatus.NEVER_SYNCED
+    billing: dict[str, list[int]] = {}
+    cleared_events, paid_events = [], []
+    for record_id, status, invoice_id, number, invoice_status, _ in rows:
+        was_paid = status == SyncStatus.PAID_OUTSIDE.value
+        state = (paid_before if was_paid else cleared_before).get(number, {})
+        new = SyncStatus(state["status"]) if state.get("status") in back_to else SyncStatus.NEVER_SYNCED
         by_status.setdefault(new, []).append(record_id)
-        events.append(dict(target_id=number, before={"status": SyncStatus.CLEARED.value}, after={"status": new.value}))
-    for status, ids in by_status.items():
-        _set_status(session, ids, status)
-    _audit_each(session, actor, "restore_invoice", events, (reason or "").strip() or None)
+        if was_paid:
+            old_billing = state.get("invoice_status")
+            if old_billing not in {s.value for s in InvoiceStatus}:
+                old_billing = InvoiceStatus.APPROVED.value
+            billing.setdefault(old_billing, []).append(invoice_id)
+            paid_events.append(dict(target_id=number, before={"status": status, "invoice_status": invoice_status},
+                                    after={"status": new.value, "invoice_status": old_billing}))
+        else:
+            cleared_events.append(dict(target_id=number, before={"status": status}, after={"status": new.value}))
+    for new_status, ids in by_status.items():
+        _set_status(session, ids, new_status)
+    paid_record_ids = [r[0] for r in rows if r[1] == SyncStatus.PAID_OUTSIDE.value]
+    for start in range(0, len(paid_record_ids), _CHUNK):
+        session.execute(update(SyncRecord).where(SyncRecord.id.in_(paid_record_ids[start:start + _CHUNK]))
+                        .values(note=None))
+    for invoice_status, invoice_ids in billing.items():
+        for start in range(0, len(invoice_ids), _CHUNK):
+            session.execute(update(Invoice).where(Invoice.id.in_(invoice_ids[start:start + _CHUNK]))
+                            .values(status=invoice_status))
+    text = (reason or "").strip() or None
+    _audit_each(session, actor, "restore_invoice", cleared_events, text)
+    _audit_each(session, actor, "undo_mark_paid_outside", paid_events, text)
     return ActionResult("restore", len(rows), sum((Decimal(r[5]) for r in rows), Decimal("0.00")))

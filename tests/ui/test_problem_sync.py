@@ -264,3 +264,40 @@ def test_grid_selection_keeps_only_ids_of_the_window(value, shown, expected):
 
     assert selected_ids(CustomResponse(value), shown) == expected
     assert selected_ids(None, shown) == []
+
+
+def test_mark_paid_records_the_payment_and_restore_undoes_it_while_clear_and_mark_paid_are_off(
+    home, demo_factory, book
+):
+    from datetime import date
+
+    at = open_page(home, PAGE, actor=OPERATOR)
+    chosen = [book.chassis[0]]
+    _select(at, chosen)
+    assert at.button(key="ps_invoice_restore").disabled  # nothing set aside yet
+    at.button(key="ps_invoice_mark_paid").click().run()
+    at.date_input(key="ps_paid_on").set_value(date(2026, 11, 20)).run()
+    at.number_input(key="ps_paid_amount").set_value(0.0).run()
+    at.text_input(key="ps_paid_reference").input("CHK 4411").run()
+    _confirm(at, reason="Check applied in QuickBooks")
+    assert "The amount must be more than $0.00" in _texts(at.error)  # the dialog stays open, nothing changed
+    assert _statuses(demo_factory, chosen) == {chosen[0]: "failed"}
+    at.number_input(key="ps_paid_amount").set_value(None).run()
+    _confirm(at)
+    assert _statuses(demo_factory, chosen) == {chosen[0]: "paid_outside"}
+    with demo_factory() as session:
+        event = session.scalar(select(AuditEvent).where(AuditEvent.action == "mark_invoice_paid_outside"))
+    assert event.after["payment"] == {"paid_on": "2026-11-20", "amount": None, "reference": "CHK 4411"}
+
+    at.multiselect(key="ps_invoice_status").set_value([SyncStatus.PAID_OUTSIDE]).run()
+    _select(at, chosen)
+    assert at.button(key="ps_invoice_clear").disabled and at.button(key="ps_invoice_mark_paid").disabled
+    assert not at.button(key="ps_invoice_restore").disabled
+    assert "Note: Paid in QuickBooks on 2026\\-11\\-20 · reference CHK 4411" in _texts(at.caption)  # escaped
+    at.button(key="ps_invoice_restore").click().run()
+    _confirm(at)
+    assert _statuses(demo_factory, chosen) == {chosen[0]: "failed"}
+    assert "Restored 1 invoice to the problem list" in _texts(at.success)
+    with demo_factory() as session:
+        undo = session.scalar(select(AuditEvent).where(AuditEvent.action == "undo_mark_paid_outside"))
+    assert undo.actor == OPERATOR["email"] and undo.after["status"] == "failed"

@@ -127,3 +127,76 @@ def test_clear_ignores_records_of_other_entities_and_synced_invoices(demo_factor
             SyncRecord.entity_type == "invoice", SyncRecord.status == "synced").limit(1)).all()
     with pytest.raises(NothingToChange), transaction(demo_factory) as session:
         clear_invoices(session, OPERATOR, problem_book.payments + list(synced), reason="x")
+
+
+def test_mark_paid_without_sync_can_be_undone_back_to_both_earlier_statuses_and_is_audited(demo_factory, problem_book):
+    chosen = problem_book.chassis[:2]
+    with demo_factory() as session:
+        billing_before = dict(session.execute(select(SyncRecord.id, Invoice.status).join(
+            Invoice, Invoice.id == SyncRecord.entity_id).where(SyncRecord.id.in_(chosen))).all())
+    with transaction(demo_factory) as session:
+        mark_invoices_paid_outside(session, OPERATOR, chosen, reason="Check applied in QuickBooks")
+    with transaction(demo_factory) as session:
+        result = restore_invoices(session, OPERATOR, chosen, reason="it was another customer's check")
+    assert result.count == 2
+    with demo_factory() as session:
+        assert set(_statuses(session, chosen).values()) == {SyncStatus.FAILED.value}
+        billing_after = dict(session.execute(select(SyncRecord.id, Invoice.status).join(
+            Invoice, Invoice.id == SyncRecord.entity_id).where(SyncRecord.id.in_(chosen))).all())
+        events = session.scalars(select(AuditEvent).where(AuditEvent.action == "undo_mark_paid_outside")).all()
+        notes = set(session.scalars(select(SyncRecord.note).where(SyncRecord.id.in_(chosen))))
+    assert billing_after == billing_before
+    assert len(events) == 2 and {e.reason for e in events} == {"it was another customer's check"}
+    assert {e.after["invoice_status"] for e in events} == set(billing_before.values())
+    assert notes == {None}
+
+
+def test_mark_paid_records_the_payments_date_amount_and_reference_seen_in_quickbooks(demo_factory, problem_book):
+    from datetime import date
+    from decimal import Decimal
+
+    from qbcore.problems.actions import OutsidePayment
+
+    one = problem_book.chassis[:1]
+    with demo_factory() as session:
+        total = session.scalar(select(Invoice.total).join(SyncRecord, SyncRecord.entity_id == Invoice.id)
+                               .where(SyncRecord.id == one[0]))
+    paid = OutsidePayment(paid_on=date(2026, 11, 20), amount=Decimal(str(total)), reference=" CHK  4411 ")
+    with transaction(demo_factory) as session:
+        mark_invoices_paid_outside(session, OPERATOR, one, reason="seen in QuickBooks", payment=paid)
+    with demo_factory() as session:
+        event = session.scalar(select(AuditEvent).where(AuditEvent.action == "mark_invoice_paid_outside"))
+        note = session.get(SyncRecord, one[0]).note
+    assert event.after["payment"] == {"paid_on": "2026-11-20", "amount": f"{Decimal(str(total)):.2f}",
+                                      "reference": "CHK 4411"}
+    assert note == f"Paid in QuickBooks on 2026-11-20 · ${Decimal(str(total)):,.2f} · reference CHK 4411"
+
+
+@pytest.mark.parametrize(("payment", "pick", "why"), [
+    (dict(paid_on="future"), 1, "in the future"),
+    (dict(amount="0"), 1, "more than"),
+    (dict(amount="too_much"), 1, "at most the invoice's"),
+    (dict(amount="1.00"), 2, "one invoice at a time"),
+    (dict(reference="x" * 41), 1, "at most 40 characters"),
+])
+def test_payment_details_that_do_not_hold_together_are_refused_and_nothing_changes(
+    demo_factory, problem_book, payment, pick, why
+):
+    from datetime import date, timedelta
+    from decimal import Decimal
+
+    from qbcore.problems.actions import OutsidePayment, PaymentDetailsRefused
+
+    chosen = problem_book.chassis[:pick]
+    values = dict(payment)
+    if values.get("paid_on") == "future":
+        values["paid_on"] = date.today() + timedelta(days=5)
+    if values.get("amount") == "too_much":
+        values["amount"] = "99999999.00"
+    if "amount" in values:
+        values["amount"] = Decimal(values["amount"])
+    with pytest.raises(PaymentDetailsRefused, match=why), transaction(demo_factory) as session:
+        mark_invoices_paid_outside(session, OPERATOR, chosen, reason="r", payment=OutsidePayment(**values))
+    with demo_factory() as session:
+        assert set(_statuses(session, chosen).values()) == {SyncStatus.FAILED.value}
+        assert session.scalar(select(AuditEvent).where(AuditEvent.action == "mark_invoice_paid_outside")) is None
