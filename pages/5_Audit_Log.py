@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import streamlit as st
 
+from qbcore.labels import OUTCOME
 from qbcore.queries.audit import (
     PAGE_LIMIT,
     AuditFilter,
+    action_label,
     audit_csv_bytes,
     count_audit_events,
     list_audit_actions,
@@ -34,10 +36,11 @@ with runtime.factory() as session:
 
 row = st.columns([3, 3, 2, 2])
 who = row[0].multiselect("Who", actors, key="audit_who")
-what = row[1].multiselect("What", actions, key="audit_what", format_func=lambda a: a.replace("_", " "))
-outcome = row[2].multiselect("Outcome", OUTCOMES, key="audit_outcome")
+what = row[1].multiselect("What", actions, key="audit_what", format_func=action_label)
+outcome = row[2].multiselect("Outcome", OUTCOMES, key="audit_outcome", format_func=OUTCOME.__getitem__)
 dates = row[3].date_input("When (UTC days)", value=(), key="audit_dates", format="YYYY-MM-DD")
-search = st.text_input("Search target or reason", key="audit_search")
+search = st.text_input("Search by record (invoice number, customer name), who or reason", key="audit_search",
+                       placeholder="INV-101224, ACME Logistics, a reason…")
 flt = AuditFilter(actors=tuple(who), actions=tuple(what), outcomes=tuple(outcome),
                   since=dates[0] if len(dates) > 0 else None,
                   until=dates[1] if len(dates) > 1 else (dates[0] if dates else None), search=search or "")
@@ -53,12 +56,11 @@ if total == 0:
         st.info("Nothing has been recorded yet. Changes made in Settings, QuickBooks IDs, Mapping preview and "
                 "Problem Sync appear here.")
 else:
-    shown = f"Showing the newest {PAGE_LIMIT:,} of {total:,} events" if total > PAGE_LIMIT else f"{total:,} events"
+    shown = (f"Showing the newest {PAGE_LIMIT:,} of {total:,} events" if total > PAGE_LIMIT
+             else f"{total:,} event" if total == 1 else f"{total:,} events")
     st.markdown(md("**{}**", shown))
     st.dataframe(events, hide_index=True, column_config={
-        "at": st.column_config.DatetimeColumn("When (UTC)", format="YYYY-MM-DD HH:mm:ss"),
-        "actor": "Who", "role": "Role", "action": "What", "outcome": "Outcome", "target_type": "Target type",
-        "target_id": "Target", "reason": "Reason", "before": "Before", "after": "After",
+        "When (UTC)": st.column_config.DatetimeColumn("When (UTC)", format="YYYY-MM-DD HH:mm:ss"),
     })
     factory = runtime.factory
 
@@ -66,5 +68,5 @@ else:
         with factory() as session:
             return audit_csv_bytes(session, flt)
 
-    st.download_button(md("Export {:,} events (CSV)", total), export, file_name="audit_log.csv", mime="text/csv",
-                       on_click="ignore", key="audit_export")
+    st.download_button(md("Export {:,} {} (CSV)", total, "event" if total == 1 else "events"), export,
+                       file_name="audit_log.csv", mime="text/csv", on_click="ignore", key="audit_export")

@@ -1,21 +1,32 @@
-"""Read-only views of the audit log: who did what, when, with what outcome; filtered in SQL, exported safely."""
+"""Read-only views of the audit log: who did what, when, to which record; filtered in SQL, exported safely.
+
+Some events name their record by an internal id (QuickBooks id removals and overrides, customer names); the log
+shows and searches them by the record's number or name, as every other page does.
+"""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import ColumnElement, Select, String, and_, cast, func, or_, select
 from sqlalchemy.orm import Session
 
 from qbcore.export import safe_csv_bytes
-from qbcore.models import AuditEvent
+from qbcore.labels import AUDIT_ACTION, OUTCOME, ROLE, label
+from qbcore.models import AuditEvent, Customer, Invoice
+from qbcore.queries.ids import label_entity, record_names
 
 PAGE_LIMIT = 2000
-COLUMNS = ["at", "actor", "role", "action", "outcome", "target_type", "target_id", "reason", "before", "after"]
+# The same headers on screen and in the CSV.
+COLUMNS = ["When (UTC)", "Who", "Role", "What", "Outcome", "Record", "Reason", "Before", "After"]
+# Events whose target_id is a sync record's internal id.
+RECORD_ID_ACTIONS = ("remove_qbo_id", "override_qbo_id")
+_CHUNK = 900
 
 
 @dataclass(frozen=True)
@@ -28,6 +39,27 @@ class AuditFilter:
     since: date | None = None
     until: date | None = None
     search: str = ""
+
+
+def _text_matches(pattern: str) -> ColumnElement[bool]:
+    """The event names, or is about a record whose number, name or customer contains the text."""
+    names = record_names()
+    records = select(cast(names.c.record_id, String(20))).where(or_(
+        func.lower(names.c.number_or_name).like(pattern),
+        func.lower(func.coalesce(names.c.customer, "")).like(pattern)))
+    customers = select(cast(Customer.id, String(20))).where(or_(
+        func.lower(Customer.name).like(pattern),
+        func.lower(func.coalesce(Customer.qbo_display_name, "")).like(pattern)))
+    invoices_of = (select(Invoice.number).join(Customer, Customer.id == Invoice.customer_id)
+                   .where(func.lower(Customer.name).like(pattern)))
+    return or_(
+        func.lower(func.coalesce(AuditEvent.target_id, "")).like(pattern),
+        func.lower(func.coalesce(AuditEvent.reason, "")).like(pattern),
+        func.lower(AuditEvent.actor).like(pattern),
+        and_(AuditEvent.action.in_(RECORD_ID_ACTIONS), AuditEvent.target_id.in_(records)),
+        and_(AuditEvent.target_type == "customer", AuditEvent.target_id.in_(customers)),
+        and_(AuditEvent.target_type == "invoice", AuditEvent.target_id.in_(invoices_of)),
+    )
 
 
 def _where(query: Select, flt: AuditFilter) -> Select:
@@ -43,9 +75,7 @@ def _where(query: Select, flt: AuditFilter) -> Select:
         query = query.where(AuditEvent.at < datetime.combine(flt.until + timedelta(days=1), time.min, tzinfo=UTC))
     text = flt.search.strip().lower()
     if text:
-        pattern = f"%{text}%"
-        query = query.where(or_(func.lower(func.coalesce(AuditEvent.target_id, "")).like(pattern),
-                                func.lower(func.coalesce(AuditEvent.reason, "")).like(pattern)))
+        query = query.where(_text_matches(f"%{text}%"))
     return query
 
 
@@ -59,6 +89,11 @@ def list_audit_actions(session: Session) -> list[str]:
     return list(session.scalars(select(AuditEvent.action).distinct().order_by(AuditEvent.action)))
 
 
+def action_label(action: str) -> str:
+    """What an audit action is called on the page and in the CSV."""
+    return label(AUDIT_ACTION, action)
+
+
 def count_audit_events(session: Session, flt: AuditFilter) -> int:
     """How many events match."""
     return session.scalar(_where(select(func.count()).select_from(AuditEvent), flt)) or 0
@@ -68,12 +103,47 @@ def _json(value: Any) -> str:
     return "" if value is None else json.dumps(value, sort_keys=True, default=str)
 
 
+def _in_chunks(session: Session, query: Any, column: Any, ids: Iterable[Any]) -> list[Any]:
+    wanted = sorted(set(ids))
+    rows: list[Any] = []
+    for start in range(0, len(wanted), _CHUNK):
+        rows.extend(session.execute(query.where(column.in_(wanted[start:start + _CHUNK]))).all())
+    return rows
+
+
+def _record_labels(session: Session, events: list[AuditEvent]) -> dict[int, str]:
+    """Event id → the record as people name it, for events that store an internal id."""
+    record_ids = {int(e.target_id) for e in events
+                  if e.action in RECORD_ID_ACTIONS and (e.target_id or "").isdigit()}
+    customer_ids = {int(e.target_id) for e in events if e.target_type == "customer" and (e.target_id or "").isdigit()}
+    names = record_names()
+    by_record = {rid: (etype, name, customer) for rid, etype, name, customer in _in_chunks(
+        session, select(names.c.record_id, names.c.entity_type, names.c.number_or_name, names.c.customer),
+        names.c.record_id, record_ids)}
+    by_customer = dict(_in_chunks(session, select(Customer.id, Customer.name), Customer.id, customer_ids))
+    labels: dict[int, str] = {}
+    for event in events:
+        target = event.target_id or ""
+        if event.action in RECORD_ID_ACTIONS and target.isdigit() and int(target) in by_record:
+            etype, name, customer = by_record[int(target)]
+            labels[event.id] = f"{label_entity(etype)} {name}" + (f" · {customer}" if customer else "")
+        elif event.target_type == "customer" and target.isdigit() and int(target) in by_customer:
+            labels[event.id] = f"Customer {by_customer[int(target)]}"
+        elif event.target_type == "invoice" and target:
+            labels[event.id] = f"Invoice {target}"
+        elif event.target_type == "job" and target:
+            labels[event.id] = f"Job #{target}"
+    return labels
+
+
 def _rows(session: Session, flt: AuditFilter, limit: int | None) -> list[list[Any]]:
     query = _where(select(AuditEvent), flt).order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
     if limit is not None:
         query = query.limit(limit)
-    return [[e.at, e.actor, e.role, e.action, e.outcome, e.target_type, e.target_id, e.reason, _json(e.before),
-             _json(e.after)] for e in session.scalars(query)]
+    events = list(session.scalars(query))
+    labels = _record_labels(session, events)
+    return [[e.at, e.actor, label(ROLE, e.role), action_label(e.action), label(OUTCOME, e.outcome),
+             labels.get(e.id, e.target_id or ""), e.reason or "", _json(e.before), _json(e.after)] for e in events]
 
 
 def list_audit_events(session: Session, flt: AuditFilter, *, limit: int = PAGE_LIMIT) -> pd.DataFrame:
@@ -82,7 +152,7 @@ def list_audit_events(session: Session, flt: AuditFilter, *, limit: int = PAGE_L
 
 
 def audit_csv_bytes(session: Session, flt: AuditFilter) -> bytes:
-    """Every matching event as a spreadsheet-safe CSV."""
+    """Every matching event as a spreadsheet-safe CSV, with the page's headers and words."""
     rows = _rows(session, flt, None)
     for row in rows:
         row[0] = row[0].isoformat() if isinstance(row[0], datetime) else row[0]

@@ -9,6 +9,7 @@ from decimal import Decimal
 import pandas as pd
 from sqlalchemy import Select, String, and_, cast, func, literal, null, or_, select, union_all
 from sqlalchemy.orm import Session
+from sqlalchemy.sql import Subquery
 
 from qbcore.models import (
     ENTITY_NOUNS,
@@ -101,6 +102,11 @@ def _per_entity() -> list[Select]:
         .join(ChargeCode, and_(SyncRecord.entity_type == EntityType.ITEM.value, SyncRecord.entity_id == ChargeCode.id))
     )
     return selects
+
+
+def record_names() -> Subquery:
+    """Every sync record with what people call it (number or name) and its customer: one row per record."""
+    return union_all(*_per_entity()).subquery("record_names")
 
 
 def _filtered(flt: IdFilter):  # type: ignore[no-untyped-def]

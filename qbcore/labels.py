@@ -1,0 +1,135 @@
+"""Every status, kind, role and action word the console stores, as a person reads it: one map for pages, charts, CSVs.
+
+Entity nouns ("invoice", "credit memos") are not here: they belong to the entity descriptions in qbcore.models.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from qbcore.errors import ErrorKind
+from qbcore.models import ConnectionStatus, InvoiceStatus, JobStatus, PaymentMethod, Role, SyncStatus
+from qbcore.models.pull import DriftKind, PulledPaymentStatus
+
+SYNC_STATUS: dict[str, str] = {
+    SyncStatus.SYNCED: "Synced",
+    SyncStatus.PENDING: "Pending",
+    SyncStatus.NEVER_SYNCED: "Never synced",
+    SyncStatus.OUT_OF_DATE: "Out of date",
+    SyncStatus.BLOCKED: "Blocked",
+    SyncStatus.FAILED: "Failed",
+    SyncStatus.CLEARED: "Cleared",
+    SyncStatus.PAID_OUTSIDE: "Paid outside QuickBooks sync",
+}
+
+# One colour per sync status, the same in every chart (QuickBooks green for synced, red for failed).
+SYNC_STATUS_COLOURS: dict[str, str] = {
+    SyncStatus.SYNCED: "#2CA01C",
+    SyncStatus.PENDING: "#8FD19E",
+    SyncStatus.NEVER_SYNCED: "#C8C8C8",
+    SyncStatus.OUT_OF_DATE: "#F2C14E",
+    SyncStatus.BLOCKED: "#F28E2B",
+    SyncStatus.FAILED: "#D62728",
+    SyncStatus.CLEARED: "#9E9E9E",
+    SyncStatus.PAID_OUTSIDE: "#5B8DEF",
+}
+
+ERROR_KIND: dict[str, str] = {
+    ErrorKind.AUTH: "Connection",
+    ErrorKind.VALIDATION: "Rejected by QuickBooks",
+    ErrorKind.DUPLICATE: "Duplicate or name taken",
+    ErrorKind.NOT_FOUND: "Missing or inactive in QuickBooks",
+    ErrorKind.STALE: "Changed in QuickBooks meanwhile",
+    ErrorKind.THROTTLED: "QuickBooks busy",
+    ErrorKind.SERVER: "QuickBooks error",
+    ErrorKind.TIMEOUT: "Timed out",
+    ErrorKind.DEPENDENCY: "Waiting for another record",
+    ErrorKind.CLOSED_PERIOD: "Closed period",
+    ErrorKind.MAPPING: "Mapping missing",
+    ErrorKind.MALFORMED: "Unreadable answer from QuickBooks",
+}
+
+JOB_STATUS: dict[str, str] = {
+    JobStatus.QUEUED: "Queued",
+    JobStatus.RUNNING: "Running",
+    JobStatus.DONE: "Done",
+    JobStatus.FAILED: "Failed",
+    JobStatus.PAUSED: "Paused (reconnect needed)",
+    JobStatus.CANCELLED: "Cancelled",
+}
+
+CONNECTION_STATUS: dict[str, str] = {
+    ConnectionStatus.CONNECTED: "Connected",
+    ConnectionStatus.RECONNECT_REQUIRED: "Reconnect needed",
+    ConnectionStatus.DISCONNECTED: "Not connected",
+}
+
+ROLE: dict[str, str] = {Role.VIEWER: "Viewer", Role.OPERATOR: "Operator", Role.ADMIN: "Admin"}
+
+INVOICE_STATUS: dict[str, str] = {
+    InvoiceStatus.DRAFT: "Draft",
+    InvoiceStatus.APPROVED: "Approved",
+    InvoiceStatus.PARTIALLY_PAID: "Partially paid",
+    InvoiceStatus.PAID: "Paid",
+    InvoiceStatus.VOID: "Void",
+}
+
+PAYMENT_METHOD: dict[str, str] = {PaymentMethod.CHECK: "Check", PaymentMethod.ACH: "ACH", PaymentMethod.WIRE: "Wire",
+                                  PaymentMethod.CARD: "Card"}
+
+PULLED_PAYMENT_STATUS: dict[str, str] = {
+    PulledPaymentStatus.APPLIED: "Applied",
+    PulledPaymentStatus.PROPOSED: "Waiting for a decision",
+    PulledPaymentStatus.REJECTED: "Rejected",
+    PulledPaymentStatus.REVERSED: "Reversed in QuickBooks",
+}
+
+DRIFT_KIND: dict[str, str] = {DriftKind.VOID: "Voided in QuickBooks", DriftKind.DELETE: "Deleted in QuickBooks",
+                              DriftKind.EDIT: "Edited in QuickBooks"}
+
+OUTCOME: dict[str, str] = {"ok": "Done", "refused": "Refused"}
+
+# What each audit action is called on the Audit log and in its CSV.
+AUDIT_ACTION: dict[str, str] = {
+    "accept_pulled_payment": "Accepted a payment entered in QuickBooks",
+    "add_user": "Added a user",
+    "apply_pulled_payment": "Applied a payment entered in QuickBooks",
+    "cascade_retry": "Retried records whose blocker was fixed",
+    "change_custom_fields": "Changed custom fields",
+    "change_settings": "Changed settings",
+    "change_user_role": "Changed a user's role",
+    "set_user_active": "Switched a user on or off",
+    "clear_invoice": "Cleared an invoice",
+    "clear_invoices": "Cleared invoices",
+    "connect_quickbooks": "Connected QuickBooks",
+    "create_qbo_item": "Created a QuickBooks item",
+    "detect_drift": "Found a change made in QuickBooks",
+    "disconnect_quickbooks": "Disconnected QuickBooks",
+    "enqueue_pull": "Queued a read from QuickBooks",
+    "import_book": "Imported a billing book",
+    "invoice_status_from_quickbooks": "Invoice status taken from QuickBooks",
+    "map_charge_code": "Mapped a charge code",
+    "mark_invoice_paid_outside": "Marked an invoice paid without sync",
+    "mark_invoices_paid": "Marked invoices paid without sync",
+    "undo_mark_paid_outside": "Undid Mark paid without sync",
+    "override_qbo_id": "Overrode a QuickBooks id",
+    "reject_pulled_payment": "Rejected a payment entered in QuickBooks",
+    "remove_qbo_id": "Removed a QuickBooks id",
+    "resolve_drift": "Resolved a change made in QuickBooks",
+    "restore_invoice": "Restored a cleared invoice",
+    "restore_invoices": "Restored invoices",
+    "resync": "Queued a sync",
+    "pull": "Read changes from QuickBooks",
+    "reverse_pulled_payment": "Reversed a payment entered in QuickBooks",
+    "set_qbo_display_name": "Set a customer's QuickBooks name",
+    "unmap_charge_code": "Removed a charge code mapping",
+    "update_pulled_payment": "Updated a payment entered in QuickBooks",
+}
+
+
+def label(table: dict[str, str], value: str | StrEnum | None, *, empty: str = "") -> str:
+    """The words for a stored value; an unknown word is shown capitalised with spaces, never raw."""
+    if value is None or str(value) == "":
+        return empty
+    text = str(value)
+    return table.get(text) or (text.replace("_", " ")[:1].upper() + text.replace("_", " ")[1:])
