@@ -1,14 +1,29 @@
 """Home: the QuickBooks connection, sync health, recent jobs and the billing book at a glance."""
 
+import streamlit as st
+
+# A process's first run imports pandas, Altair and SQLAlchemy, seconds on a small machine: say so before that.
+st.set_page_config(page_title="QuickBooks Sync Console", page_icon="🔄", layout="wide")
+starting = st.empty()
+starting.info("Starting the console: loading its parts, then the database…")
+
 from datetime import UTC, datetime
 from pathlib import Path
 
 import altair as alt
 import pandas as pd
-import streamlit as st
 
 from qbcore.connection import get_connection_state
 from qbcore.jobs.queue import enqueue_sync, list_recent_jobs
+from qbcore.labels import (
+    ENVIRONMENT,
+    JOB_STATUS,
+    SYNC_STATUS,
+    SYNC_STATUS_COLOURS,
+    attempt_outcome,
+    label,
+    outcome_colours,
+)
 from qbcore.models import ConnectionStatus
 from qbcore.queries.book import count_book, list_monthly_totals
 from qbcore.queries.health import (
@@ -19,17 +34,83 @@ from qbcore.queries.health import (
     list_problem_ages,
 )
 from qbcore.refusals import Refusal
-from ui.feedback import refusal_message
+from ui.feedback import flash_messages, refusal_message
 from ui.markup import Markdown, md, plain, show_alert
 from ui.runtime import get_actor, get_runtime, show_actor_badge
 
-st.set_page_config(page_title="QuickBooks Sync Console", page_icon="🔄", layout="wide")
-
 runtime = get_runtime()
+starting.empty()
 actor = get_actor()
 show_actor_badge(actor)
 SETTINGS_PAGE = "pages/1_Settings.py"
 PROBLEMS_PAGE = "pages/4_Problem_Sync.py"
+CONFIRM_KEY = "home_confirm_sync_all"
+JOB_KEY = "home_job"
+JOBS_REFRESH_S = 3
+flash, show_flash = flash_messages("home_flash")
+
+
+def _close_confirm() -> None:
+    st.session_state.pop(CONFIRM_KEY, None)
+
+
+@st.dialog("Sync all open records?", on_dismiss=_close_confirm)
+def confirm_sync_all(waiting: int) -> None:
+    """The same confirmation Problem Sync asks before a bulk resync: what goes, how many, what stays."""
+    st.markdown(md("This queues **{}** for QuickBooks: new, edited, failed and blocked ones. Synced, cleared and "
+                   "paid-outside records are never re-sent.", _count_records(waiting)))
+    st.caption("The job runs in the background; its progress and result show below under Recent jobs.")
+    confirm, cancel = st.columns(2)
+    if confirm.button("Queue the sync", type="primary", key="sync_all_confirm"):
+        try:
+            with runtime.factory() as session, session.begin():
+                job = enqueue_sync(session, actor, label="Sync all open records (Home)")
+        except Refusal as refusal:
+            flash(*refusal_message(refusal, done="Not queued"))
+        else:
+            st.session_state[JOB_KEY] = job.id
+            flash("success", f"Queued job #{job.id}: {job.total:,} record{'' if job.total == 1 else 's'}. "
+                             "Its progress shows under Recent jobs.")
+        _close_confirm()
+        st.rerun()
+    if cancel.button("Cancel", key="sync_all_cancel"):
+        _close_confirm()
+        st.rerun()
+
+
+def _job_result(job) -> str:  # type: ignore[no-untyped-def]
+    """'Job #12 finished: 1,870 synced, 12 failed or blocked.'"""
+    if job.status in ("queued", "running"):
+        return (f"Job #{job.id} ({(job.params or {}).get('label') or 'sync'}): {job.done:,} of {job.total:,} "
+                "records done. It runs in the background.")
+    failed = f", {job.failed:,} failed or blocked — see Problem Sync" if job.failed else ""
+    return f"Job #{job.id} {label(JOB_STATUS, job.status).lower()}: {job.succeeded:,} synced{failed}."
+
+
+@st.fragment(run_every=JOBS_REFRESH_S)
+def show_jobs() -> None:
+    """The newest jobs, re-read every few seconds so a finished job shows as finished without a reload."""
+    with runtime.factory() as session:
+        jobs = list_recent_jobs(session, limit=8)
+    mine = next((j for j in jobs if j.id == st.session_state.get(JOB_KEY)), None)
+    if mine is not None:
+        if mine.status in ("queued", "running"):
+            st.progress(mine.done / mine.total if mine.total else 0.0, text=plain(_job_result(mine)))
+        else:
+            show_alert("warning" if mine.failed else "success", _job_result(mine))
+    if not jobs:
+        st.caption("No jobs yet. Resyncs started from Problem Sync, Home or `qbsync sync` appear here.")
+        return
+    st.dataframe(
+        pd.DataFrame([{
+            "Job": j.id, "What": (j.params or {}).get("label") or j.kind.title(), "Status": label(JOB_STATUS, j.status),
+            "Progress": j.done / j.total if j.total else 0.0, "Synced": j.succeeded, "Failed": j.failed,
+            "By": j.created_by, "Created": j.created_at,
+        } for j in jobs]),
+        hide_index=True,
+        column_config={"Progress": st.column_config.ProgressColumn(min_value=0, max_value=1, format="percent"),
+                       "Created": st.column_config.DatetimeColumn("Created (UTC)", format="YYYY-MM-DD HH:mm")},
+    )
 
 
 def _page_link(page: str, label: Markdown) -> None:
@@ -49,6 +130,8 @@ def _countdown(moment: datetime | None) -> str:
     if seconds <= 0:
         return "expired (renews on next use)"
     hours, rest = divmod(seconds, 3600)
+    if hours == 0:
+        return f"{max(rest // 60, 1)} min"
     return f"{hours} h {rest // 60} min" if hours < 48 else f"{hours // 24} days"
 
 
@@ -58,8 +141,27 @@ def _moment(moment: datetime | None) -> str:
     return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).strftime("%b %d, %Y at %H:%M UTC")
 
 
+def _count_records(count: int) -> str:
+    return f"{count:,} record" if count == 1 else f"{count:,} records"
+
+
+def _ago(moment: datetime | None) -> str:
+    """'just now', '12 min ago', '3 h ago', 'Nov 28' — short enough for a metric tile."""
+    if moment is None:
+        return "never"
+    aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    seconds = int((datetime.now(UTC) - aware).total_seconds())
+    if seconds < 60:
+        return "just now"
+    if seconds < 3600:
+        return f"{seconds // 60} min ago"
+    if seconds < 86400:
+        return f"{seconds // 3600} h ago"
+    return aware.strftime("%b %d")
+
+
 def _records(count: int) -> str:
-    return f"{count:,} record is" if count == 1 else f"{count:,} records are"
+    return f"{_count_records(count)} {'is' if count == 1 else 'are'}"
 
 
 st.title("QuickBooks Sync Console")
@@ -72,18 +174,17 @@ with runtime.factory() as session:
     statuses = count_by_entity_and_status(session)
     attempts = list_attempts_by_day(session)
     ages = list_problem_ages(session)
-    jobs = list_recent_jobs(session, limit=8)
     counts = count_book(session)
     monthly = list_monthly_totals(session)
 
 # --- Connection -------------------------------------------------------------------------------
 st.subheader("QuickBooks connection")
-left, middle, right, far = st.columns([2, 1, 1, 1])
+left, right, far = st.columns([2, 1, 1])
 if connection.status is ConnectionStatus.CONNECTED:
     # A company name is often longer than a metric tile shows; markdown wraps it.
-    left.markdown(md("Company  \n**{company}**  \nRealm {realm}", company=connection.company_name or "—",
-                     realm=connection.realm_id))
-    middle.metric("Environment", plain(connection.environment or runtime.config.qbo_env.value))
+    environment = label(ENVIRONMENT, connection.environment or runtime.config.qbo_env.value)
+    left.markdown(md("Connected to  \n**{company}**  \nRealm {realm} · {environment}",
+                     company=connection.company_name or "—", realm=connection.realm_id, environment=environment))
     right.metric("Access token renews in", plain(_countdown(connection.access_expires_at)))
     far.metric("Reconnect needed in", plain(_countdown(connection.refresh_expires_at)),
                help="QuickBooks refresh tokens last about 100 days and roll forward with use.")
@@ -113,33 +214,34 @@ else:
     a.metric("Synced", md("{:,}", synced))
     b.metric("Failed or blocked", md("{:,}", problems))
     c.metric("Waiting to sync", md("{:,}", waiting - problems))
-    d.metric("Last record synced", md("{:%b %d, %H:%M}", last_synced) if last_synced else "never")
+    d.metric("Last record synced", plain(_ago(last_synced)),
+             help=None if last_synced is None else plain(_moment(last_synced)))
+    # The chart carries the words only, never the stored status names.
+    chart_rows = statuses.assign(Status=statuses["status"].map(lambda v: label(SYNC_STATUS, v))).drop(
+        columns="status")
     health = (
-        alt.Chart(statuses)
+        alt.Chart(chart_rows)
         .mark_bar()
         .encode(
             y=alt.Y("entity:N", title=""),
             x=alt.X("count:Q", title="Records", stack="normalize"),
-            color=alt.Color("status:N", title="Status", scale=alt.Scale(
-                domain=["synced", "pending", "never_synced", "out_of_date", "blocked", "failed", "cleared",
-                        "paid_outside"],
-                range=["#2CA01C", "#8FD19E", "#C8C8C8", "#F2C14E", "#F28E2B", "#D62728", "#9E9E9E", "#5B8DEF"])),
-            tooltip=["entity", "status", "count"],
+            color=alt.Color("Status:N", title="Status", legend=alt.Legend(labelLimit=260), scale=alt.Scale(
+                domain=[SYNC_STATUS[s] for s in SYNC_STATUS_COLOURS], range=list(SYNC_STATUS_COLOURS.values()))),
+            tooltip=[alt.Tooltip("entity:N", title="Records"), "Status", alt.Tooltip("count:Q", title="Count",
+                                                                                      format=",")],
         )
         .properties(height=200)
     )
     st.altair_chart(health, width="stretch")
     can_sync = waiting and connection.status is ConnectionStatus.CONNECTED
-    if can_sync and st.button(md("Sync all open records ({:,})", waiting), key="sync_all", type="primary",
-                             help="New, edited, failed and blocked records; synced ones are never re-sent."):
-        try:
-            with runtime.factory() as session, session.begin():
-                job = enqueue_sync(session, actor, label="Sync all open records (Home)")
-            st.success(md("Queued job #{id}: {total:,} records. Follow it on Problem Sync.", id=job.id,
-                          total=job.total))
-        except Refusal as refusal:
-            show_alert(*refusal_message(refusal))
-    _page_link(PROBLEMS_PAGE, md("Open Problem Sync →"))
+    show_flash()
+    if can_sync and st.button(md("Sync all open records ({:,})…", waiting), key="sync_all", type="primary",
+                             help="New, edited, failed and blocked records; synced ones are never re-sent. "
+                                  "You confirm before anything is queued."):
+        st.session_state[CONFIRM_KEY] = waiting
+    if st.session_state.get(CONFIRM_KEY):
+        confirm_sync_all(int(st.session_state[CONFIRM_KEY]))
+    _page_link(PROBLEMS_PAGE, "Open Problem Sync →")
 
     chart_left, chart_right = st.columns(2)
     with chart_left:
@@ -147,10 +249,14 @@ else:
         if attempts.empty:
             st.caption("No sync attempts yet.")
         else:
+            outcomes = attempts.assign(Outcome=attempts["kind"].map(attempt_outcome)).drop(columns="kind")
+            domain, colours = outcome_colours(outcomes["Outcome"].tolist())
             st.altair_chart(
-                alt.Chart(attempts).mark_bar().encode(
+                alt.Chart(outcomes).mark_bar().encode(
                     x=alt.X("day:T", title=""), y=alt.Y("count:Q", title="Attempts"),
-                    color=alt.Color("kind:N", title="Outcome"), tooltip=["day", "kind", "count"],
+                    color=alt.Color("Outcome:N", title="Outcome", scale=alt.Scale(domain=domain, range=colours),
+                                    legend=alt.Legend(labelLimit=260)),
+                    tooltip=[alt.Tooltip("day:T", title="Day"), "Outcome", alt.Tooltip("count:Q", title="Attempts")],
                 ).properties(height=220),
                 width="stretch",
             )
@@ -169,39 +275,33 @@ else:
 
 # --- Recent jobs ------------------------------------------------------------------------------
 st.subheader("Recent jobs")
-if not jobs:
-    st.caption("No jobs yet. Resyncs started from Problem Sync, Home or `qbsync sync` appear here.")
-else:
-    st.dataframe(
-        pd.DataFrame([{
-            "Job": j.id, "What": (j.params or {}).get("label") or j.kind, "Status": j.status,
-            "Progress": j.done / j.total if j.total else 0.0, "Synced": j.succeeded, "Failed": j.failed,
-            "By": j.created_by, "Created": j.created_at,
-        } for j in jobs]),
-        hide_index=True,
-        column_config={"Progress": st.column_config.ProgressColumn(min_value=0, max_value=1, format="percent")},
-    )
+show_jobs()
 
 # --- The book ------------------------------------------------------------------------------------
 st.subheader("The billing book")
 if all(c.count == 0 for c in counts):
-    st.info("The book is empty. Load your customers and invoices (qbsync import) or write a demo book "
-            "with `qbsync demo --invoices 2000`.")
+    st.info("The book is empty. Load your customers and invoices on the Import page, or write a demo book with "
+            "`qbsync demo --invoices 2000`.")
 else:
-    columns = st.columns(len(counts))
-    for column, count in zip(columns, counts, strict=True):
-        column.metric(plain(count.entity), md("{:,}", count.count),
-                      help=None if count.total is None else plain(f"${count.total:,.2f}"))
+    # Four tiles a row, so "Credit memos" and its figure fit at 1280 px.
+    for start in range(0, len(counts), 4):
+        row = counts[start:start + 4]
+        for column, count in zip(st.columns(4), row, strict=False):
+            column.metric(plain(count.entity), md("{:,}", count.count),
+                          help=None if count.total is None else plain(f"${count.total:,.2f} in total"))
     if not monthly.empty:
         chart = (
             alt.Chart(monthly)
             .mark_bar()
             .encode(
                 x=alt.X("month:N", title="Month"),
-                y=alt.Y("total:Q", title="Dollars"),
-                color=alt.Color("entity:N", title=""),
+                y=alt.Y("total:Q", title="Dollars", axis=alt.Axis(format="$,.0f")),
+                # Blues, not the status colours: red here would read as "failed".
+                color=alt.Color("entity:N", title="", scale=alt.Scale(scheme="blues")),
                 xOffset="entity:N",
-                tooltip=["month", "entity", "count", alt.Tooltip("total:Q", format="$,.2f")],
+                tooltip=[alt.Tooltip("month:N", title="Month"), alt.Tooltip("entity:N", title="What"),
+                         alt.Tooltip("count:Q", title="Records", format=","),
+                         alt.Tooltip("total:Q", title="Total", format="$,.2f")],
             )
             .properties(height=280)
         )

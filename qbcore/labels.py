@@ -64,6 +64,8 @@ CONNECTION_STATUS: dict[str, str] = {
     ConnectionStatus.DISCONNECTED: "Not connected",
 }
 
+ENVIRONMENT: dict[str, str] = {"local": "Local sandbox", "sandbox": "Intuit sandbox", "production": "Production"}
+
 ROLE: dict[str, str] = {Role.VIEWER: "Viewer", Role.OPERATOR: "Operator", Role.ADMIN: "Admin"}
 
 INVOICE_STATUS: dict[str, str] = {
@@ -133,3 +135,27 @@ def label(table: dict[str, str], value: str | StrEnum | None, *, empty: str = ""
         return empty
     text = str(value)
     return table.get(text) or (text.replace("_", " ")[:1].upper() + text.replace("_", " ")[1:])
+
+
+# Failure kinds in charts: warm colours only, so the one green always means synced.
+FAILURE_COLOURS = ("#D62728", "#F28E2B", "#9467BD", "#8C564B", "#E377C2", "#BCBD22", "#7F7F7F", "#F2C14E",
+                   "#17BECF", "#FF9896", "#C49C94", "#DBDB8D")
+
+
+def attempt_outcome(kind: str | None) -> str:
+    """A sync attempt's outcome for charts: 'Synced', or the failure kind in words."""
+    if kind == SyncStatus.SYNCED.value:
+        return SYNC_STATUS[SyncStatus.SYNCED]
+    if not kind or kind == "OTHER":
+        return "Other failure"
+    return label(ERROR_KIND, kind)
+
+
+def outcome_colours(outcomes: list[str]) -> tuple[list[str], list[str]]:
+    """(domain, range) for a chart of attempt outcomes: Synced in the synced green, failures in warm colours."""
+    synced = SYNC_STATUS[SyncStatus.SYNCED]
+    failures = sorted(o for o in set(outcomes) if o != synced)
+    domain = [synced, *failures]
+    colours = [SYNC_STATUS_COLOURS[SyncStatus.SYNCED]]
+    colours += [FAILURE_COLOURS[i % len(FAILURE_COLOURS)] for i in range(len(failures))]
+    return domain, colours

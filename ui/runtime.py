@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import streamlit as st
@@ -37,41 +38,69 @@ def _secrets_section() -> dict[str, str]:
 
 
 _ENGINES: list[Engine] = []
+# Databases this process has prepared (migrated, demo book written): later page runs skip the progress panel.
+_PREPARED: set[str] = set()
 
 
-@st.cache_resource(show_spinner="Preparing the database…")
-def _open_database(database_url: str, embedded: bool, demo_invoices: int) -> sessionmaker[Session]:
+@st.cache_resource(show_spinner=False)
+def _open_database(database_url: str) -> sessionmaker[Session]:
     # Keyed by URL so tests with different databases never share an engine.
     engine = make_engine(database_url)
     _ENGINES.append(engine)
     migrate(engine)
-    factory = make_session_factory(engine)
-    if embedded and demo_invoices:
-        with transaction(factory) as session:
-            if not has_book(session):
-                write_demo_book(session, invoices=demo_invoices, seed=7)
-    return factory
+    return make_session_factory(engine)
+
+
+@st.cache_resource(show_spinner=False)
+def _write_demo_book_once(database_url: str, _factory: sessionmaker[Session], invoices: int) -> bool:
+    with transaction(_factory) as session:
+        if has_book(session):
+            return False
+        write_demo_book(session, invoices=invoices, seed=7)
+        return True
 
 
 def close_databases() -> None:
     """Forget every cached database and close its connections (tests open one per database)."""
     _open_database.clear()
+    _write_demo_book_once.clear()
+    _PREPARED.clear()
     while _ENGINES:
         _ENGINES.pop().dispose()
 
 
+def _prepare(config: Config, say: Callable[[str], object]) -> tuple[Config, sessionmaker[Session]]:
+    say("Preparing the database (creating or upgrading its tables)…")
+    factory = _open_database(config.database_url)
+    if config.is_embedded and config.demo_invoices:
+        say(f"Writing the demo billing book ({config.demo_invoices:,} invoices) on first start…")
+        _write_demo_book_once(config.database_url, factory, config.demo_invoices)
+    if config.background:
+        from ui.background import start_background_services
+
+        say("Starting the sync worker" + (" and the local QuickBooks sandbox, and connecting to it…"
+                                           if config.is_embedded and not config.qbo_base_url else "…"))
+        config = start_background_services(config, factory)
+    return config, factory
+
+
 def get_runtime() -> Runtime:
-    """Config and database for this page run; a bad config stops the page with a clear message."""
+    """Config and database for this page run; a bad config stops the page with a clear message.
+
+    The first run in a process shows what the console is doing (database, demo book, sandbox) as it happens.
+    """
     try:
         config = load_config(os.environ, _secrets_section())
     except ConfigError as exc:
         st.error(md("The console's configuration has a problem: {}", exc))
         st.stop()
-    factory = _open_database(config.database_url, config.is_embedded, config.demo_invoices)
-    if config.background:
-        from ui.background import start_background_services
-
-        config = start_background_services(config, factory)
+    if config.database_url in _PREPARED:
+        config, factory = _prepare(config, lambda _text: None)
+        return Runtime(config=config, factory=factory)
+    with st.status("Getting the console ready…", expanded=True) as status:
+        config, factory = _prepare(config, status.write)
+        status.update(label="The console is ready.", state="complete", expanded=False)
+    _PREPARED.add(config.database_url)
     return Runtime(config=config, factory=factory)
 
 
