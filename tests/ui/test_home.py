@@ -124,7 +124,7 @@ def test_the_queued_sync_and_its_result_show_on_home_in_words(home, demo_factory
     home.button(key="sync_all_confirm").click().run()
     with demo_factory() as session:
         job = session.scalar(select(Job))
-    assert any(f"Job #{job.id} (Sync all open records (Home)): 0 of {job.total:,}" in p.proto.text
+    assert any(f"Job #{job.id} (Sync all open records (Home)): 0 of {job.total:,}" in unescape_markdown(p.proto.text)
                for p in home.get("progress"))
     recent = home.dataframe[0].value
     assert recent.loc[0, "Status"] == "Queued"
@@ -135,7 +135,7 @@ def test_the_queued_sync_and_its_result_show_on_home_in_words(home, demo_factory
         row.status, row.done, row.succeeded, row.failed = JobStatus.DONE, row.total, row.total - 3, 3
     home.run()
     assert f"Job #{job.id} done: {job.total - 3:,} synced, 3 failed or blocked — see Problem Sync." in [
-        w.value for w in home.warning]
+        unescape_markdown(w.value) for w in home.warning]
     assert home.dataframe[0].value.loc[0, "Status"] == "Done"
 
 

@@ -293,7 +293,9 @@ def test_mark_paid_records_the_payment_and_restore_undoes_it_while_clear_and_mar
     _select(at, chosen)
     assert at.button(key="ps_invoice_clear").disabled and at.button(key="ps_invoice_mark_paid").disabled
     assert not at.button(key="ps_invoice_restore").disabled
-    assert "Note: Paid in QuickBooks on 2026\\-11\\-20 · reference CHK 4411" in _texts(at.caption)  # escaped
+    from ui.markup import unescape_markdown
+
+    assert "Note: Paid in QuickBooks on 2026-11-20 · reference CHK 4411" in unescape_markdown(_texts(at.caption))
     at.button(key="ps_invoice_restore").click().run()
     _confirm(at)
     assert _statuses(demo_factory, chosen) == {chosen[0]: "failed"}
