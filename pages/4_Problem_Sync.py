@@ -160,7 +160,12 @@ def confirm_dialog() -> None:
         st.caption("Cleared invoices leave the problem list and never sync; they can be restored later.")
     if pending["action"] == "mark_paid":
         st.caption("The invoices will not sync, and the billing system will show them as paid. Use this when the "
-                   "payment was applied directly in QuickBooks. Restore (undo) puts them back as they were.")
+                   "payment was applied directly in QuickBooks. Restore / undo puts them back as they were.")
+    if pending["action"] in NEEDS_REASON:
+        st.text_area("Reason (required, kept in the audit log)", key="ps_reason")
+    elif pending["action"] == "restore":
+        st.text_input("Reason (optional)", key="ps_reason")
+    if pending["action"] == "mark_paid":
         st.markdown("**The payment you saw in QuickBooks** (optional, kept in the audit log and on the record)")
         paid_on, amount, reference = st.columns(3)
         paid_on.date_input("Payment date", value=None, key="ps_paid_on", format="YYYY-MM-DD")
@@ -169,10 +174,6 @@ def confirm_dialog() -> None:
         else:
             amount.caption("An amount can be recorded when one invoice is selected.")
         reference.text_input("Reference (check or transaction #)", key="ps_paid_reference", max_chars=40)
-    if pending["action"] in NEEDS_REASON:
-        st.text_area("Reason (required, kept in the audit log)", key="ps_reason")
-    elif pending["action"] == "restore":
-        st.text_input("Reason (optional)", key="ps_reason")
     confirm, cancel = st.columns(2)
     if confirm.button("Confirm", type="primary", key="ps_confirm") and run_action(pending):
         close_dialog()
