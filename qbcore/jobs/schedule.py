@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from qbcore.access import SYSTEM, Actor
+from qbcore.connection import is_connected
 from qbcore.customer_names import apply_name_clash_rule
 from qbcore.jobs.queue import enqueue_sync, has_active_job
 from qbcore.models import EntityType, Invoice, InvoiceStatus, Job, SyncRecord, SyncStatus
@@ -56,14 +57,17 @@ def enqueue_waiting(session: Session, actor: Actor = SYSTEM) -> Job | None:
 
 
 def run_schedule_tick(session: Session, *, pull_every: timedelta = timedelta(minutes=15)) -> list[Job]:
-    """One tick of the scheduler: the name-clash rule, cascade retries, new and edited records, a pull when due."""
+    """One tick of the scheduler: the name-clash rule, cascade retries, new and edited records, a pull when due.
+
+    A pull is scheduled only while connected: after an admin's disconnect nothing is queued in their name's stead.
+    """
     queued = []
     for step in (apply_name_clash_rule, cascade_retries, enqueue_waiting):
         job = step(session)
         if job is not None:
             queued.append(job)
             session.flush()
-    if not load_settings(session).paused:
+    if not load_settings(session).paused and is_connected(session):
         job = enqueue_pull_if_due(session, every=pull_every)
         if job is not None:
             queued.append(job)

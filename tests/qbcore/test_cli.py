@@ -51,10 +51,19 @@ def test_a_bad_date_is_a_clear_error(cli_env):
 
 
 def test_schedule_queues_the_waiting_book_once_for_cron(cli_env):
+    from qbcore.db import make_session_factory, transaction
+    from qbcore.models import ConnectionStatus, QboConnection
+
     assert _qbsync("demo", "--invoices", "10", "--as-of", "2026-11-29", env_extra=cli_env).returncode == 0
+    unconnected = _qbsync("schedule", env_extra=cli_env)
+    assert unconnected.returncode == 0 and "sync" in unconnected.stdout and "pull" not in unconnected.stdout
+    engine = make_engine(cli_env["QBSYNC_DATABASE_URL"])
+    with transaction(make_session_factory(engine)) as session:
+        session.add(QboConnection(realm_id="9341", environment="local", status=ConnectionStatus.CONNECTED))
+    engine.dispose()
     first = _qbsync("schedule", env_extra=cli_env)
     second = _qbsync("schedule", env_extra=cli_env)
-    assert first.returncode == 0 and "sync" in first.stdout and "pull" in first.stdout
+    assert first.returncode == 0 and "pull" in first.stdout
     assert second.stdout.strip() == "nothing to queue"
 
 

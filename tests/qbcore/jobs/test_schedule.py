@@ -6,7 +6,7 @@ from sqlalchemy import func, select, update
 from qbcore.access import LOCAL_ADMIN
 from qbcore.db import transaction
 from qbcore.jobs.schedule import enqueue_waiting
-from qbcore.models import EntityType, Invoice, Job, SyncRecord, SyncStatus
+from qbcore.models import ConnectionStatus, EntityType, Invoice, Job, QboConnection, SyncRecord, SyncStatus
 from qbcore.settings import save_settings
 
 
@@ -54,14 +54,32 @@ def test_failed_records_wait_for_a_person(demo_factory):
         assert enqueue_waiting(session) is None
 
 
+def _connect(factory, status=ConnectionStatus.CONNECTED):
+    with transaction(factory) as session:
+        session.add(QboConnection(realm_id="9341", environment="local", status=status))
+
+
 def test_a_tick_queues_waiting_records_and_a_pull_then_nothing_until_they_finish(demo_factory):
     from qbcore.jobs.schedule import run_schedule_tick
 
+    _connect(demo_factory)
     with transaction(demo_factory) as session:
         kinds = sorted(job.kind for job in run_schedule_tick(session))
     assert kinds == ["pull", "sync"]
     with transaction(demo_factory) as session:
         assert run_schedule_tick(session) == []
+
+
+@pytest.mark.parametrize("status", [ConnectionStatus.DISCONNECTED, ConnectionStatus.RECONNECT_REQUIRED, None])
+def test_no_pull_is_scheduled_while_quickbooks_is_not_connected(demo_factory, status):
+    from qbcore.jobs.schedule import run_schedule_tick
+
+    if status is not None:
+        _connect(demo_factory, status)
+    with transaction(demo_factory) as session:
+        assert [job.kind for job in run_schedule_tick(session)] == ["sync"]  # records wait for the reconnect
+    with demo_factory() as session:
+        assert session.scalar(select(func.count()).select_from(Job).where(Job.kind == "pull")) == 0
 
 
 def test_a_paused_console_schedules_nothing(demo_factory):
