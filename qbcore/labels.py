@@ -8,7 +8,16 @@ from __future__ import annotations
 from enum import StrEnum
 
 from qbcore.errors import ErrorKind
-from qbcore.models import ConnectionStatus, InvoiceStatus, JobStatus, PaymentMethod, Role, SyncStatus
+from qbcore.models import (
+    CarrierBillStatus,
+    ConnectionStatus,
+    InvoiceStatus,
+    JobStatus,
+    PaymentMethod,
+    Role,
+    SettlementStatus,
+    SyncStatus,
+)
 from qbcore.models.pull import DriftKind, PulledPaymentStatus
 
 SYNC_STATUS: dict[str, str] = {
@@ -74,6 +83,19 @@ INVOICE_STATUS: dict[str, str] = {
     InvoiceStatus.PARTIALLY_PAID: "Partially paid",
     InvoiceStatus.PAID: "Paid",
     InvoiceStatus.VOID: "Void",
+}
+
+SETTLEMENT_STATUS: dict[str, str] = {
+    SettlementStatus.DRAFT: "Draft",
+    SettlementStatus.FINALIZED: "Finalized",
+    SettlementStatus.PAID: "Paid",
+}
+
+CARRIER_BILL_STATUS: dict[str, str] = {
+    CarrierBillStatus.RECEIVED: "Received, not reviewed",
+    CarrierBillStatus.ACCEPTED: "Accepted",
+    CarrierBillStatus.DISPUTED: "Disputed",
+    CarrierBillStatus.PAID: "Paid",
 }
 
 PAYMENT_METHOD: dict[str, str] = {PaymentMethod.CHECK: "Check", PaymentMethod.ACH: "ACH", PaymentMethod.WIRE: "Wire",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
@@ -40,10 +40,15 @@ def empty_engine(tmp_path: Path) -> Iterator[Engine]:
         admin.dispose()
 
 
-def _previous_release(engine: Engine) -> Engine:
-    migrate(engine, PREVIOUS_RELEASE)
-    assert current_revision(engine) == PREVIOUS_RELEASE
+def migrate_to(engine: Engine, revision: str) -> Engine:
+    """The database as the release at `revision` left it."""
+    migrate(engine, revision)
+    assert current_revision(engine) == revision
     return engine
+
+
+def _previous_release(engine: Engine) -> Engine:
+    return migrate_to(engine, PREVIOUS_RELEASE)
 
 
 def test_a_company_the_previous_release_left_disconnected_stays_disconnected_by_whoever_did_it(
@@ -92,3 +97,45 @@ def test_customers_of_the_previous_release_keep_their_names_and_go_to_quickbooks
     with engine.connect() as conn:
         row = conn.execute(text("SELECT code, name, qbo_display_name FROM customers")).one()
     assert tuple(row) == ("C1", "ACME Logistics", None)
+
+
+def test_a_book_of_the_previous_release_gains_empty_payables_its_loads_can_be_settled_against(
+    empty_engine: Engine,
+) -> None:
+    engine = migrate_to(empty_engine, "0007")
+    when = datetime(2026, 11, 1, tzinfo=UTC)
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO customers (id, code, name, terms, country, active, updated_at) "
+                          "VALUES (1, 'C1', 'Atlas Import Group', 'Net 30', 'USA', :yes, :t)"),
+                     {"yes": True, "t": when})
+        conn.execute(text("INSERT INTO loads (id, load_number, customer_id, container_number, size_type, "
+                          "pickup_location, pickup_date, delivery_location, delivery_date) VALUES "
+                          "(7, 'L500007', 1, 'MSCU1234565', '40HC', 'Maher Terminals', :d, 'Edison NJ', :d)"),
+                     {"d": date(2026, 10, 30)})
+    migrate(engine)
+    assert current_revision(engine) == head_revision()
+    payables = ("vendors", "trucks", "pay_codes", "deduction_codes", "payables_account_mappings", "settlements",
+                "settlement_loads", "settlement_lines", "settlement_deductions", "carrier_bills",
+                "carrier_bill_lines")
+    with engine.begin() as conn:
+        assert {t: conn.execute(text(f"SELECT count(*) FROM {t}")).scalar_one() for t in payables} == dict.fromkeys(
+            payables, 0)
+        assert conn.execute(text("SELECT load_number, container_number FROM loads")).one() == ("L500007",
+                                                                                                "MSCU1234565")
+        conn.execute(text("INSERT INTO vendors (id, code, name, is_driver, is_fleet_owner, is_carrier, is_1099, "
+                          "terms, country, active, updated_at) VALUES "
+                          "(1, 'D1', 'Luis Ortega', :yes, :no, :no, :yes, 'Net 7', 'USA', :yes, :t)"),
+                     {"yes": True, "no": False, "t": when})
+        conn.execute(text("INSERT INTO trucks (id, number, owner_id, active, updated_at) "
+                          "VALUES (1, 'T101', 1, :yes, :t)"),
+                     {"yes": True, "t": when})
+        conn.execute(text("INSERT INTO settlements (id, number, driver_id, period_start, period_end, settlement_date, "
+                          "status, pay_total, deduction_total, net_pay, updated_at) VALUES "
+                          "(1, 'STL-1', 1, :s, :e, :e, 'draft', 500, 120, 380, :t)"),
+                     {"s": date(2026, 10, 26), "e": date(2026, 11, 1), "t": when})
+        conn.execute(text("INSERT INTO settlement_loads (id, settlement_id, load_id, truck_id, position) "
+                          "VALUES (1, 1, 7, 1, 1)"))
+    with engine.connect() as conn:
+        settled = conn.execute(text("SELECT l.load_number, t.number FROM settlement_loads s JOIN loads l ON "
+                                    "l.id = s.load_id JOIN trucks t ON t.id = s.truck_id")).one()
+    assert tuple(settled) == ("L500007", "T101")
