@@ -38,6 +38,7 @@ class Column:
     max_length: int | None = None
     example: str = ""
     help: str = ""
+    multiline: bool = False  # may hold line breaks (inside quotes); every other cell is one line
 
 
 FILE_LABELS = {
@@ -79,7 +80,7 @@ COLUMNS: dict[FileKind, tuple[Column, ...]] = {
         Column("invoice_date", D, True, None, "2026-11-02"),
         Column("due_date", D, True, None, "2026-12-02", "On or after the invoice date."),
         Column("terms", T, False, 40, "Net 30", "Blank means the customer's terms."),
-        Column("memo", T, False, 2000, ""),
+        Column("memo", T, False, 2000, "", multiline=True),
         Column("load_number", T, True, 32, "L500001", "Rows with the same load make one charge set."),
         Column("container_number", C, True, None, "MSCU1234566", "ISO 6346, check digit included."),
         Column("size_type", T, True, 8, "40HC"),
@@ -91,7 +92,7 @@ COLUMNS: dict[FileKind, tuple[Column, ...]] = {
         Column("delivery_date", D, True, None, "2026-10-31", "On or after the pickup date."),
         Column("chassis_number", T, False, 20, "DCLZ401233"),
         Column("charge_code", T, True, 32, "BASE", "Unknown codes are created (see the layout document)."),
-        Column("description", T, False, 400, "Line haul (drayage base rate)"),
+        Column("description", T, False, 400, "Line haul (drayage base rate)", multiline=True),
         Column("quantity", Q, True, None, "1", "More than zero; up to 4 decimals."),
         Column("rate", M, True, None, "725.00", "Zero or more; cents."),
         Column("amount", M, True, None, "725.00", "Must equal quantity × rate, rounded to the cent."),
@@ -103,7 +104,7 @@ COLUMNS: dict[FileKind, tuple[Column, ...]] = {
         Column("method", T, True, 10, "check", "check, ach, wire or card."),
         Column("reference_number", T, False, 40, "CHK 10442", "Check number or bank reference."),
         Column("amount", M, True, None, "1450.00", "The whole payment (more than zero)."),
-        Column("memo", T, False, 2000, ""),
+        Column("memo", T, False, 2000, "", multiline=True),
         Column("invoice_number", T, False, 32, "INV-100001", "Blank: a payment not applied to any invoice."),
         Column("applied_amount", M, False, None, "725.00", "Required with invoice_number; more than zero."),
     ),
@@ -111,9 +112,9 @@ COLUMNS: dict[FileKind, tuple[Column, ...]] = {
         Column("credit_memo_number", T, True, 32, "CM-5001", "Rows with the same number make one credit memo."),
         Column("customer_code", T, True, 32, "C0001"),
         Column("memo_date", D, True, None, "2026-11-10"),
-        Column("reason", T, False, 200, "Disputed detention"),
+        Column("reason", T, False, 200, "Disputed detention", multiline=True),
         Column("charge_code", T, True, 32, "DETENTION"),
-        Column("description", T, False, 400, "Detention waived, 2 hours"),
+        Column("description", T, False, 400, "Detention waived, 2 hours", multiline=True),
         Column("quantity", Q, True, None, "2"),
         Column("rate", M, True, None, "85.00"),
         Column("amount", M, True, None, "170.00", "Must equal quantity × rate, rounded to the cent."),

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import string
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from qbcore.access import LOCAL_ADMIN
-from qbcore.importer import FileKind, column_names, import_files, parse_csv
+from qbcore.importer import COLUMNS, FileKind, column_names, import_files, parse_csv
 from tests.qbcore.importer.conftest import book_state, read_rows, sample_files, to_csv
 
 FUZZ = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -74,3 +75,62 @@ def test_any_cell_value_gives_an_error_or_a_valid_import_never_a_partial_write(f
 def test_the_parser_never_raises_on_any_bytes(kind, data):
     parsed = parse_csv(kind, data)
     assert parsed.errors or all(isinstance(row, dict) for _, row in parsed.rows)
+
+
+def _raw_lines(kind: FileKind) -> list[list[str]]:
+    """The sample file as raw cell texts per line (quotes kept), so a test can break its structure exactly."""
+    out = []
+    for row in [column_names(kind), *([r[c] for c in column_names(kind)] for r in read_rows(kind))]:
+        out.append([f'"{c}"' if "," in c else c for c in row])
+    return out
+
+
+def _one_line_columns(kind: FileKind) -> list[int]:
+    multiline = {c.name for c in COLUMNS[kind] if c.multiline}
+    return [i for i, name in enumerate(column_names(kind)) if name not in multiline]
+
+
+BREAKS = st.sampled_from(["open quote", "stray quote", "text after quote", "line break in a one-line value",
+                          "bare CR in a value", "NUL", "mixed line ending"])
+
+
+@FUZZ
+@given(kind=KINDS, breakage=BREAKS, line=st.integers(1, 50), column=st.integers(0, 50), at=st.integers(0, 40))
+def test_a_malformed_structure_is_refused_and_the_row_counts_do_not_move(factory, kind, breakage, line, column,
+                                                                         at):
+    lines = _raw_lines(kind)
+    line = 1 + line % (len(lines) - 1)
+    cells = lines[line]
+    if breakage in ("open quote", "stray quote", "line break in a one-line value", "bare CR in a value"):
+        column = _one_line_columns(kind)[column % len(_one_line_columns(kind))]
+    column %= len(cells)
+    value = cells[column].strip('"')
+    cut = at % (len(value) + 1)
+    if breakage == "open quote":
+        cells[column] = '"' + value
+    elif breakage == "stray quote":
+        cells[column] = "x" + value[:cut] + '"' + value[cut:]
+    elif breakage == "text after quote":
+        cells[column] = f'"{value}"x'
+    elif breakage == "line break in a one-line value":
+        cells[column] = f'"{value[:cut]}\n{value[cut:]}"'
+    elif breakage == "bare CR in a value":
+        cells[column] = value[:cut] + "\r" + value[cut:]
+    elif breakage == "NUL":
+        cells[column] = value[:cut] + "\x00" + value[cut:]
+    endings = ["\n"] * len(lines)
+    if breakage == "mixed line ending":
+        endings[line] = "\r\n"
+    files = sample_files()
+    files[kind] = "".join(",".join(c) + e for c, e in zip(lines, endings, strict=True)).encode("utf-8")
+    result, moved, _ = _attempt(factory, files)
+    assert not result.is_valid and not result.written and not moved, (breakage, files[kind])
+    assert any(e.file is kind and e.row == line + 1 for e in result.errors), result.errors
+
+
+@pytest.mark.parametrize("kind", list(FileKind))
+def test_the_unbroken_raw_sample_imports_so_each_breakage_alone_is_what_is_refused(factory, kind):
+    files = sample_files()
+    files[kind] = "".join(",".join(c) + "\n" for c in _raw_lines(kind)).encode("utf-8")
+    result, moved, _ = _attempt(factory, files)
+    assert result.is_valid and moved, result.errors

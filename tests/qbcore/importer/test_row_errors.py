@@ -5,10 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
+from sqlalchemy import select
 
 from qbcore.access import LOCAL_ADMIN
 from qbcore.db import transaction
 from qbcore.importer import MAX_ERRORS, FileKind, import_files
+from qbcore.models import Invoice
 from tests.qbcore.importer.conftest import book_state, read_rows, sample_files, to_csv
 
 CUS, INV, PAY, CRM = FileKind.CUSTOMERS, FileKind.INVOICES, FileKind.PAYMENTS, FileKind.CREDIT_MEMOS
@@ -158,3 +160,62 @@ def test_all_errors_of_all_files_are_reported_together(factory):
     with transaction(factory) as session:
         result = import_files(files, session=session, actor=LOCAL_ADMIN)
     assert {(e.file, e.row, e.column) for e in result.errors} >= {(INV, 2, "amount"), (PAY, 4, "method")}
+
+
+SWALLOW = (b"customer_code,name,billing_email,terms\n"
+           b"Z0010,Kept Co,k@x.com,Net 30\n"
+           b"Z0011,\"Swallow Co,a@x.com,Net 30\n"
+           b"Z0012,Second Co,b@x.com,Net 30\n"
+           b"Z0013,Third Co,c@x.com,Net 30\n")
+
+
+@pytest.mark.parametrize(("name", "data", "row", "column", "words"), [
+    ("quote open at the end of the file", SWALLOW, 3, "", "a quote opened on line 3 is never closed"),
+    ("a name spanning lines", b"customer_code,name\nC1,\"Acme\nShipping\"\nC2,B\n", 2, "name",
+     "the name value runs over lines 2\u20133 of the file, but a name is one line"),
+    ("a quote closed rows later", b"customer_code,name\nC1,\"Acme\nC2,B\nC3,\"\nC4,D\n", 2, "name",
+     "runs over lines 2\u20134"),
+    ("a stray quote inside a value", b"customer_code,name\nC1,5\" pipe co\n", 2, "",
+     "a quote inside a value that does not start with one"),
+    ("text after a closing quote", b"customer_code,name\nC1,\"Acme\" Co\n", 2, "", "text right after a closing quote"),
+    ("mixed line endings", b"customer_code,name\r\nC1,A\r\nC2,B\nC3,C\r\n", 3, "",
+     "line 3 ends with LF (Unix) but the header's line ends with CR LF (Windows)"),
+    ("a bare CR inside a value", b"customer_code,name\nC1,Acme\rCo\n", 2, "", "ends with CR (old Mac)"),
+    ("a memo that swallowed rows", (
+        b"payment_number,customer_code,payment_date,method,amount,memo\n"
+        b"P1,C9001,2026-11-20,check,10.00,\"rush\nP2,C9001,2026-11-20,check,10.00,x\nP3,C9001,2026-11-20,check,1,\"\n"),
+     2, "memo", "holds what looks like 2 whole rows"),
+])
+def test_a_malformed_csv_structure_is_a_row_error_and_nothing_is_written(factory, name, data, row, column, words):
+    kind = FileKind.PAYMENTS if data.startswith(b"payment") else FileKind.CUSTOMERS
+    with factory() as session:
+        before = book_state(session)
+    with transaction(factory) as session:
+        result = import_files({kind: data}, session=session, actor=LOCAL_ADMIN)
+    assert not result.is_valid and not result.written
+    assert any(e.row == row and e.column == column and words in e.message for e in result.errors), result.errors
+    with factory() as session:
+        assert book_state(session) == before
+
+
+def test_rows_below_an_unclosed_quote_are_still_read_and_checked(factory):
+    with transaction(factory) as session:
+        result = import_files({FileKind.CUSTOMERS: SWALLOW + b"Z0014,,d@x.com,Net 30\n"}, session=session,
+                              actor=LOCAL_ADMIN)
+    assert [(e.row, e.column) for e in result.errors] == [(3, ""), (6, "name")]
+
+
+def test_a_quoted_memo_and_description_may_hold_line_breaks(demo_factory):
+    invoices = read_rows(INV)
+    for r in invoices:
+        if r["invoice_number"] == "INV-900001":
+            r["memo"] = "Rush delivery,\nsigned by J. Doe"
+    invoices[0]["description"] = "Line haul\r\nport to DC"
+    files = sample_files()
+    files[INV] = to_csv(invoices)
+    with transaction(demo_factory) as session:
+        result = import_files(files, session=session, actor=LOCAL_ADMIN)
+    assert result.is_valid and result.written, result.errors
+    with demo_factory() as session:
+        assert session.scalar(select(Invoice.memo).where(Invoice.number == "INV-900001")) == \
+            "Rush delivery,\nsigned by J. Doe"
