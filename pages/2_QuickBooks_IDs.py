@@ -21,7 +21,7 @@ from qbcore.refusals import Refusal
 from ui.feedback import flash_messages, refusal_message
 from ui.formatting import STATUS_LABELS, format_moment, format_money
 from ui.grid import GridColumn, show_id_grid
-from ui.markup import Markdown, md, show_alert
+from ui.markup import Markdown, md, plain, show_alert
 from ui.runtime import get_actor, get_runtime, show_actor_badge
 
 st.set_page_config(page_title="QuickBooks IDs · QuickBooks Sync Console", page_icon="🔗", layout="wide")
@@ -59,7 +59,7 @@ def open_dialog(kind: str, record_ids: list[int], prefill: str = "") -> None:
 
 def close_dialog() -> None:
     """Forget the open dialog and what was typed in it."""
-    for key in (DIALOG_KEY, CHECK_KEY, CANDIDATES_KEY, "ids_reason", "ids_sure", "ids_new_id"):
+    for key in (DIALOG_KEY, CHECK_KEY, CANDIDATES_KEY, "ids_reason", "ids_sure", "ids_new_id", "ids_overwrite"):
         st.session_state.pop(key, None)
 
 
@@ -73,11 +73,15 @@ def reset_selection() -> None:
     st.session_state["ids_gen"] = st.session_state.get("ids_gen", 0) + 1
 
 
-def confirm_controls(label: Markdown) -> tuple[str, bool]:
-    """The reason box, the I'm-sure tick and the confirm button shared by every dangerous change."""
+def confirm_controls(label: Markdown, *, typed_word: str | None = None) -> tuple[str, bool]:
+    """The reason box, the I'm-sure tick (or a word to type) and the confirm button of every dangerous change."""
     reason = st.text_area("Reason (required, kept in the audit log)", key="ids_reason")
-    sure = st.checkbox("I'm sure — I understand what this breaks", key="ids_sure")
-    clicked = st.button(label, type="primary", key="ids_confirm", disabled=not sure)
+    if typed_word:
+        typed = st.text_input(md("Type {} to link it anyway", typed_word), key="ids_overwrite")
+        ready = typed.strip().upper() == typed_word
+    else:
+        ready = st.checkbox("I'm sure — I understand what this breaks", key="ids_sure")
+    clicked = st.button(label, type="primary", key="ids_confirm", disabled=not ready)
     return reason, clicked
 
 
@@ -116,8 +120,12 @@ def show_comparison(check: ids.OverrideCheck) -> None:
         {"": "Date", "Ours": "" if ours.date is None else ours.date.isoformat(), "QuickBooks": qbo.date or ""},
         {"": "Customer", "Ours": ours.customer or "", "QuickBooks": qbo.customer or ""},
     ]), hide_index=True)
-    for difference in check.differences:
-        st.warning(md("Differs — {}. The next sync will update QuickBooks with ours.", difference))
+    if check.mismatches:
+        st.error(md("**Probably not ours:** {}. {}", "; ".join(check.mismatches), check.consequence))
+    elif check.differences:
+        st.warning(md("Differs — {}. {}", "; ".join(check.differences), check.consequence))
+    else:
+        st.info(plain(check.consequence))
 
 
 @st.dialog("Override QuickBooks id", width="large", on_dismiss=close_dialog)
@@ -144,11 +152,13 @@ def override_dialog(record_id: int) -> None:
         return
     show_comparison(check)
     st.warning(ids.OVERRIDE_WARNING)
-    reason, clicked = confirm_controls(md("Link to QuickBooks id {}", check.qbo.qbo_id))
+    typed_word = ids.OVERWRITE_WORD if check.needs_typed_confirmation else None
+    reason, clicked = confirm_controls(md("Link to QuickBooks id {}", check.qbo.qbo_id), typed_word=typed_word)
     if not clicked:
         return
     try:
-        change = live.override_qbo_id(runtime.factory, runtime.config, actor, record_id, new_id, reason=reason)
+        change = live.override_qbo_id(runtime.factory, runtime.config, actor, record_id, new_id, reason=reason,
+                                      confirmation=st.session_state.get("ids_overwrite"))
     except Refusal as refusal:
         if refusal.correctable:  # the dialog stays open to correct the id or the reason
             show_alert(*refusal_message(refusal))
@@ -182,20 +192,27 @@ def relink_dialog(record_id: int) -> None:
     candidates = st.session_state.get(CANDIDATES_KEY)
     if candidates is None:
         return
+    next_step = ("Remove its QuickBooks id and let the next sync create it, or type an id with Override."
+                 if record.qbo_id else "Leave it unlinked: the next sync creates it in QuickBooks.")
     if not candidates:
-        st.info(md("QuickBooks has no {} with this number, name or amount. Remove the id instead and let the next "
-                   "sync create it, or type an id with Override.", kind))
+        st.info(md("QuickBooks has no {} with this number, name or amount. {}", kind, next_step))
         return
     st.dataframe(pd.DataFrame([{
         "QB id": c.qbo.qbo_id, "Number / name": c.qbo.name or "", "Amount": format_money(c.qbo.amount),
         "Date": c.qbo.date or "", "Customer": c.qbo.customer or "", "Why": ", ".join(c.reasons),
-        "Linked to": "" if c.linked_record_id is None else f"our record {c.linked_record_id}",
+        "Mismatch": "; ".join(c.mismatches),
+        "Linked to": "" if c.linked_record_id is None else f"our {c.linked_to or 'other record'}",
     } for c in candidates]), hide_index=True)
-    free = [c.qbo.qbo_id for c in candidates if c.linked_record_id is None]
+    if any(c.mismatches for c in candidates):
+        st.caption("A candidate with a mismatch (another customer or amount) is probably another transaction: "
+                   "linking it needs OVERWRITE typed, because the next sync would overwrite it with ours.")
+    free = {c.qbo.qbo_id: c for c in candidates if c.linked_record_id is None}
     if not free:
-        st.warning("Every candidate is already linked to another of our records.")
+        st.warning(md("Every candidate is already linked to another of our records, and one QuickBooks record "
+                      "cannot belong to two of ours. {}", next_step))
         return
-    chosen = st.selectbox("Link to", free, key="ids_candidate")
+    chosen = st.selectbox("Link to", list(free), key="ids_candidate",
+                          format_func=lambda q: f"QuickBooks id {q}" + (" — mismatch" if free[q].mismatches else ""))
     if st.button("Check and link this one…", key="ids_use_candidate"):
         open_dialog("override", [record_id], prefill=chosen)
         st.rerun()

@@ -12,8 +12,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from qbcore.access import Actor, require_role, write_audit
 from qbcore.config import ConfigError
 from qbcore.errors import QboCallError
+from qbcore.mapping.customer import display_name
 from qbcore.mapping.names import DISPLAY_NAME_MAX, clean_name
-from qbcore.models import EntityType, Role, SyncRecord, SyncStatus, utcnow
+from qbcore.models import Customer, EntityType, Role, SyncRecord, SyncStatus, utcnow
 from qbcore.qbo.gateway import QboGateway
 from qbcore.qbo.lookup import (
     QboRecord,
@@ -43,7 +44,9 @@ OVERRIDE_WARNING = (
     "that the number, amount and date below are the ones you expect."
 )
 
-_TRANSACTIONS = (EntityType.INVOICE, EntityType.CREDIT_MEMO, EntityType.PAYMENT)
+_TRANSACTIONS = (EntityType.INVOICE, EntityType.CREDIT_MEMO, EntityType.PAYMENT, EntityType.CREDIT_APPLICATION)
+# What an admin types to link a record to a QuickBooks twin of another customer or amount.
+OVERWRITE_WORD = "OVERWRITE"
 
 
 class IdChangeRefused(Refusal, ValueError):
@@ -64,12 +67,28 @@ class IdChange:
 
 
 @dataclass(frozen=True)
+class CustomerRef:
+    """Our customer as QuickBooks should know it: its QuickBooks id (once linked) and display name."""
+
+    qbo_id: str | None
+    name: str | None
+
+
+@dataclass(frozen=True)
 class OverrideCheck:
-    """Our record next to the QuickBooks record a new id points at, with what differs between them."""
+    """Our record next to the QuickBooks record a new id points at: what differs, and what the next sync does."""
 
     record: LinkedRecord
     qbo: QboRecord
     differences: tuple[str, ...]
+    # A different customer or amount: probably another transaction, so linking needs OVERWRITE typed.
+    mismatches: tuple[str, ...] = ()
+    consequence: str = ""
+
+    @property
+    def needs_typed_confirmation(self) -> bool:
+        """True when the QuickBooks record's customer or amount is not ours."""
+        return bool(self.mismatches)
 
 
 @dataclass(frozen=True)
@@ -79,6 +98,8 @@ class RelinkCandidate:
     qbo: QboRecord
     reasons: tuple[str, ...]
     linked_record_id: int | None
+    mismatches: tuple[str, ...] = ()
+    linked_to: str | None = None  # our record it is linked to, as people call it ("invoice INV-100001")
 
 
 def parse_qbo_id(text: str | None) -> str:
@@ -139,7 +160,59 @@ def _same_text(a: str | None, b: str | None) -> bool:
     return (a or "").strip().lower() == (b or "").strip().lower()
 
 
-def compare_records(record: LinkedRecord, qbo: QboRecord) -> tuple[list[str], bool]:
+def _money(amount: object) -> str:
+    return "—" if amount is None else f"${amount:,.2f}"
+
+
+def get_customer_ref(session: Session, record: LinkedRecord) -> CustomerRef:
+    """The QuickBooks id and display name of the customer a transaction of ours belongs to."""
+    if record.customer_id is None:
+        return CustomerRef(None, None)
+    customer = session.get(Customer, record.customer_id)
+    qbo_id = session.scalar(select(SyncRecord.qbo_id).where(SyncRecord.entity_type == EntityType.CUSTOMER.value,
+                                                            SyncRecord.entity_id == record.customer_id))
+    return CustomerRef(qbo_id, None if customer is None else display_name(customer))
+
+
+def is_same_customer(customer: CustomerRef, qbo: QboRecord) -> bool | None:
+    """Whether a QuickBooks transaction is our customer's: by linked id, else by name; None when unknown."""
+    if customer.qbo_id and qbo.customer_id:
+        return customer.qbo_id == qbo.customer_id
+    if customer.name and qbo.customer:
+        return _same_text(customer.name, qbo.customer)
+    return None
+
+
+def find_mismatches(record: LinkedRecord, qbo: QboRecord, customer: CustomerRef) -> list[str]:
+    """Why a QuickBooks transaction is not ours although it may share a number: another customer or amount."""
+    if record.entity_type not in _TRANSACTIONS:
+        return []
+    mismatches = []
+    if is_same_customer(customer, qbo) is False:
+        mismatches.append(f"it belongs to QuickBooks customer {qbo.customer or qbo.customer_id}, ours to "
+                          f"{record.customer}")
+    if record.amount is not None and qbo.amount is not None and record.amount != qbo.amount:
+        mismatches.append(f"it is for {_money(qbo.amount)}, ours for {_money(record.amount)}")
+    return mismatches
+
+
+def describe_consequence(record: LinkedRecord, qbo: QboRecord, differences: Sequence[str]) -> str:
+    """What the next sync does to the QuickBooks record once ours is linked to it, in plain words."""
+    kind = label_entity(record.entity_type).lower()
+    theirs = f"QuickBooks {kind} {qbo.name or '(no number)'} (id {qbo.qbo_id})"
+    if record.entity_type in _TRANSACTIONS:
+        theirs += f" of {qbo.customer or 'no customer'} for {_money(qbo.amount)}"
+        ours = f"our {kind} {record.number_or_name} of {record.customer or 'no customer'} for {_money(record.amount)}"
+    else:
+        ours = f"our {kind} {record.number_or_name}"
+    if not differences:
+        return f"Nothing is sent now: {theirs} already matches {ours}; later edits of ours update it."
+    return (f"The next sync will overwrite {theirs} with {ours}: its customer, lines, amount and date become ours, "
+            "and whatever QuickBooks held there is replaced.")
+
+
+def compare_records(record: LinkedRecord, qbo: QboRecord,
+                    customer: CustomerRef | None = None) -> tuple[list[str], bool]:
     """What differs between our record and the QuickBooks one, and whether anything identifies them as twins."""
     differences: list[str] = []
     kind = label_entity(record.entity_type).lower()
@@ -149,13 +222,12 @@ def compare_records(record: LinkedRecord, qbo: QboRecord) -> tuple[list[str], bo
         if not number_ok:
             differences.append(f"number: ours {record.number_or_name}, QuickBooks {qbo.name or '(none)'}")
         if not amount_ok:
-            ours = "—" if record.amount is None else f"${record.amount:,.2f}"
-            theirs = "—" if qbo.amount is None else f"${qbo.amount:,.2f}"
-            differences.append(f"amount: ours {ours}, QuickBooks {theirs}")
+            differences.append(f"amount: ours {_money(record.amount)}, QuickBooks {_money(qbo.amount)}")
         if record.date is not None and qbo.date and record.date.isoformat() != qbo.date[:10]:
             differences.append(f"date: ours {record.date.isoformat()}, QuickBooks {qbo.date[:10]}")
-        if record.customer and qbo.customer and not _same_text(clean_name(record.customer, DISPLAY_NAME_MAX),
-                                                                qbo.customer):
+        ours = customer.name if customer and customer.name else (
+            clean_name(record.customer, DISPLAY_NAME_MAX) if record.customer else None)
+        if ours and qbo.customer and not _same_text(ours, qbo.customer):
             differences.append(f"customer: ours {record.customer}, QuickBooks {qbo.customer}")
         identified = number_ok or amount_ok
     elif record.entity_type is EntityType.CUSTOMER:
@@ -182,14 +254,7 @@ def check_override(session: Session, gateway: QboGateway, record_id: int, new_qb
     kind = label_entity(record.entity_type).lower()
     if record.qbo_id == qbo_id:
         raise IdChangeRefused(f"Our {_label(record)} is already linked to QuickBooks id {qbo_id}. Nothing was changed.")
-    other = find_record_linked_to(session, record.entity_type, qbo_id, other_than=record.record_id)
-    if other is not None:
-        owner = get_linked_record(session, other)
-        owner_text = _label(owner) if owner is not None else f"record {other}"
-        raise IdChangeRefused(
-            f"QuickBooks {kind} {qbo_id} is already linked to our {owner_text}. Two of our records cannot share "
-            "one QuickBooks record: remove that link first, or pick another id. Nothing was changed."
-        )
+    _refuse_if_linked_elsewhere(session, record, qbo_id)
     try:
         qbo = fetch_record(gateway, record.entity_type, qbo_id)
     except QboCallError as exc:
@@ -202,32 +267,81 @@ def check_override(session: Session, gateway: QboGateway, record_id: int, new_qb
             f"QuickBooks has no {kind} with id {qbo_id}. QuickBooks numbers each kind of record separately, so "
             f"this may be the id of a customer, payment or another kind of record. Nothing was changed."
         )
-    differences, identified = compare_records(record, qbo)
+    customer = get_customer_ref(session, record)
+    differences, identified = compare_records(record, qbo, customer)
     if not identified:
         raise IdChangeRefused(
             f"QuickBooks {kind} {qbo_id} does not look like our {_label(record)} ({'; '.join(differences)}). "
             "It is probably the id of another record. Nothing was changed."
         )
-    return OverrideCheck(record=record, qbo=qbo, differences=tuple(differences))
+    return OverrideCheck(record=record, qbo=qbo, differences=tuple(differences),
+                         mismatches=tuple(find_mismatches(record, qbo, customer)),
+                         consequence=describe_consequence(record, qbo, differences))
+
+
+def _audit_refusal(factory: sessionmaker[Session], actor: Actor, record_id: int, refusal: Refusal,
+                   new_qbo_id: str | None) -> None:
+    """Record a refused link in its own transaction (nothing else was written)."""
+    with factory() as session, session.begin():
+        write_audit(session, actor, "override_qbo_id", outcome="refused", target_type="sync_record",
+                    target_id=record_id, after={"qbo_id": (new_qbo_id or "").strip()[:40]}, reason=refusal.why)
+
+
+class TwinRefused(IdChangeRefused):
+    """The QuickBooks record belongs to another of our records, or is another transaction not confirmed as ours."""
 
 
 def override_qbo_id(factory: sessionmaker[Session], gateway: QboGateway, actor: Actor, record_id: int,
-                    new_qbo_id: str | None, *, reason: str | None) -> IdChange:
-    """Point a record at another QuickBooks record (admin only), validated live again, audited before/after."""
+                    new_qbo_id: str | None, *, reason: str | None, confirmation: str | None = None) -> IdChange:
+    """Point a record at another QuickBooks record (admin only), validated live again, audited before/after.
+
+    A QuickBooks record of another customer or amount is linked only with OVERWRITE typed as the confirmation.
+    """
     require_role(actor, Role.ADMIN, "override_qbo_id", audit_factory=factory, target_type="sync_record",
                  target_id=str(record_id))
     text = require_reason(reason, "override a QuickBooks id", refusal=IdChangeRefused)
+    try:
+        change = _override(factory, gateway, actor, record_id, new_qbo_id, text, confirmation)
+    except TwinRefused as refusal:
+        _audit_refusal(factory, actor, record_id, refusal, new_qbo_id)
+        raise
+    return change
+
+
+def _refuse_if_linked_elsewhere(session: Session, record: LinkedRecord, qbo_id: str) -> None:
+    other = find_record_linked_to(session, record.entity_type, qbo_id, other_than=record.record_id)
+    if other is None:
+        return
+    owner = get_linked_record(session, other)
+    owner_text = _label(owner) if owner is not None else f"record {other}"
+    raise TwinRefused(
+        f"QuickBooks {label_entity(record.entity_type).lower()} {qbo_id} is already linked to our {owner_text}. "
+        "Two of our records cannot share one QuickBooks record: remove that link first, or pick another id. "
+        "Nothing was changed."
+    )
+
+
+def _override(factory: sessionmaker[Session], gateway: QboGateway, actor: Actor, record_id: int,
+              new_qbo_id: str | None, text: str, confirmation: str | None) -> IdChange:
     with factory() as session:
+        ours = get_linked_record(session, record_id)
+        if ours is not None and _QBO_ID.match((new_qbo_id or "").strip()):
+            _refuse_if_linked_elsewhere(session, ours, (new_qbo_id or "").strip())
         check = check_override(session, gateway, record_id, new_qbo_id)
+    if check.mismatches and (confirmation or "").strip().upper() != OVERWRITE_WORD:
+        raise TwinRefused(
+            f"QuickBooks {label_entity(check.record.entity_type).lower()} {check.qbo.qbo_id} is probably not "
+            f"ours: {'; '.join(check.mismatches)}. {check.consequence} Type {OVERWRITE_WORD} to link it anyway. "
+            "Nothing was changed."
+        )
     with factory() as session, session.begin():
-        record = session.get(SyncRecord, record_id)
-        if record is None or record.qbo_id != check.record.qbo_id:
+        record_row = session.get(SyncRecord, record_id)
+        if record_row is None or record_row.qbo_id != check.record.qbo_id:
             raise IdChangeRefused("Someone changed this record's QuickBooks id a moment ago; reload and check "
                                   "again. Nothing was changed.")
         # Re-checked inside the transaction so two overrides cannot claim one QuickBooks record.
-        if find_record_linked_to(session, check.record.entity_type, check.qbo.qbo_id, other_than=record_id):
-            raise IdChangeRefused(f"QuickBooks id {check.qbo.qbo_id} was linked to another record a moment ago. "
-                                  "Nothing was changed.")
+        _refuse_if_linked_elsewhere(session, check.record, check.qbo.qbo_id)
+        record = record_row
         before = {"qbo_id": record.qbo_id, "qbo_sync_token": record.qbo_sync_token, "status": str(record.status)}
         record.qbo_id = check.qbo.qbo_id
         record.qbo_sync_token = check.qbo.sync_token
@@ -246,7 +360,8 @@ def override_qbo_id(factory: sessionmaker[Session], gateway: QboGateway, actor: 
                     after={"qbo_id": record.qbo_id, "qbo_sync_token": record.qbo_sync_token,
                            "status": str(record.status), "qbo_name": check.qbo.name,
                            "qbo_amount": None if check.qbo.amount is None else str(check.qbo.amount),
-                           "differences": list(check.differences)},
+                           "differences": list(check.differences), "mismatches": list(check.mismatches),
+                           "confirmed_overwrite": bool(check.mismatches)},
                     reason=text)
     return IdChange(record_id, check.record.entity_type, _label(check.record), check.record.qbo_id, check.qbo.qbo_id)
 
@@ -275,13 +390,20 @@ def find_relink_candidates(session: Session, gateway: QboGateway, record_id: int
     except (NotConnected, ReconnectRequired, ConfigError) as exc:
         raise IdChangeRefused(f"Could not search QuickBooks: {exc}") from None
     linked = list_linked_ids(session, record.entity_type, list(found))
+    customer = get_customer_ref(session, record)
     candidates = []
     for qbo, reasons in found.values():
+        mismatches = find_mismatches(record, qbo, customer)
         if record.entity_type in _TRANSACTIONS:
             if record.date is not None and qbo.date and qbo.date[:10] == record.date.isoformat():
                 reasons.append("same date")
-            if record.customer and _same_text(clean_name(record.customer, DISPLAY_NAME_MAX), qbo.customer):
+            if is_same_customer(customer, qbo):
                 reasons.append("same customer")
-        candidates.append(RelinkCandidate(qbo=qbo, reasons=tuple(reasons), linked_record_id=linked.get(qbo.qbo_id)))
-    # Unlinked, many reasons, then the lowest id (the original rather than a later twin).
-    return sorted(candidates, key=lambda c: (c.linked_record_id is not None, -len(c.reasons), int(c.qbo.qbo_id)))
+        owner_id = linked.get(qbo.qbo_id)
+        owner = None if owner_id is None else get_linked_record(session, owner_id)
+        candidates.append(RelinkCandidate(qbo=qbo, reasons=tuple(reasons), linked_record_id=owner_id,
+                                          mismatches=tuple(mismatches),
+                                          linked_to=None if owner is None else _label(owner)))
+    # Unlinked, no mismatch, many reasons, then the lowest id (the original rather than a later twin).
+    return sorted(candidates, key=lambda c: (c.linked_record_id is not None, bool(c.mismatches), -len(c.reasons),
+                                             int(c.qbo.qbo_id)))

@@ -78,9 +78,10 @@ def check_override(factory: sessionmaker[Session], config: Config, record_id: in
 
 
 def override_qbo_id(factory: sessionmaker[Session], config: Config, actor: Actor, record_id: int,
-                    new_qbo_id: str | None, *, reason: str | None) -> ids.IdChange:
+                    new_qbo_id: str | None, *, reason: str | None, confirmation: str | None = None) -> ids.IdChange:
     """Point a record at another QuickBooks record, checked live again; admin only, audited."""
-    return ids.override_qbo_id(factory, open_gateway(factory, config), actor, record_id, new_qbo_id, reason=reason)
+    return ids.override_qbo_id(factory, open_gateway(factory, config), actor, record_id, new_qbo_id, reason=reason,
+                               confirmation=confirmation)
 
 
 def find_relink_candidates(factory: sessionmaker[Session], config: Config, record_id: int

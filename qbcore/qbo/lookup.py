@@ -38,6 +38,7 @@ class QboRecord:
     customer: str | None
     sync_token: str | None
     active: bool = True
+    customer_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -80,12 +81,14 @@ def summarize_record(entity: str, body: dict[str, Any]) -> QboRecord:
     else:
         name = body.get("DocNumber")
     amount = body.get("TotalAmt") if "TotalAmt" in body else body.get("Balance")
-    customer = (body.get("CustomerRef") or {}).get("name") if isinstance(body.get("CustomerRef"), dict) else None
+    ref = body.get("CustomerRef") if isinstance(body.get("CustomerRef"), dict) else {}
+    customer = ref.get("name")
     return QboRecord(
         entity=entity, qbo_id=str(body.get("Id")), name=None if name is None else str(name),
         amount=_decimal(amount), date=body.get("TxnDate"), customer=customer,
         sync_token=None if body.get("SyncToken") is None else str(body.get("SyncToken")),
         active=bool(body.get("Active", True)),
+        customer_id=None if ref.get("value") is None else str(ref.get("value")),
     )
 
 

@@ -7,7 +7,7 @@ from datetime import date, datetime
 from decimal import Decimal
 
 import pandas as pd
-from sqlalchemy import Select, String, and_, cast, func, literal, null, or_, select, union_all
+from sqlalchemy import Integer, Select, String, and_, cast, func, literal, null, or_, select, union_all
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import Subquery
 
@@ -52,6 +52,7 @@ class LinkedRecord:
     entity_id: int
     number_or_name: str
     customer: str | None
+    customer_id: int | None
     amount: Decimal | None
     date: date | None
     email: str | None
@@ -77,14 +78,16 @@ def _per_entity() -> list[Select]:
     ):
         selects.append(
             select(*record, cast(label, text).label("number_or_name"), cast(customer, text).label("customer"),
-                   amount.label("amount"), day.label("date"), cast(email, text).label("email"))
+                   Customer.id.label("customer_id"), amount.label("amount"), day.label("date"),
+                   cast(email, text).label("email"))
             .join(model, and_(SyncRecord.entity_type == entity_type.value, SyncRecord.entity_id == model.id))
             .join(Customer, Customer.id == model.customer_id)
         )
     # A credit application is named by the PaymentRefNum it carries in QuickBooks ("CMA-<id>").
     selects.append(
         select(*record, (literal("CMA-", text) + cast(CreditMemoApplication.id, text)).label("number_or_name"),
-               cast(Customer.name, text).label("customer"), CreditMemoApplication.amount.label("amount"),
+               cast(Customer.name, text).label("customer"), Customer.id.label("customer_id"),
+               CreditMemoApplication.amount.label("amount"),
                CreditMemo.memo_date.label("date"), cast(null(), text).label("email"))
         .join(CreditMemoApplication, and_(SyncRecord.entity_type == EntityType.CREDIT_APPLICATION.value,
                                           SyncRecord.entity_id == CreditMemoApplication.id))
@@ -93,12 +96,14 @@ def _per_entity() -> list[Select]:
     )
     selects.append(
         select(*record, cast(Customer.name, text).label("number_or_name"), cast(null(), text).label("customer"),
-               null().label("amount"), null().label("date"), cast(Customer.billing_email, text).label("email"))
+               cast(null(), Integer).label("customer_id"), null().label("amount"), null().label("date"),
+               cast(Customer.billing_email, text).label("email"))
         .join(Customer, and_(SyncRecord.entity_type == EntityType.CUSTOMER.value, SyncRecord.entity_id == Customer.id))
     )
     selects.append(
         select(*record, cast(ChargeCode.code, text).label("number_or_name"), cast(null(), text).label("customer"),
-               null().label("amount"), null().label("date"), cast(null(), text).label("email"))
+               cast(null(), Integer).label("customer_id"), null().label("amount"), null().label("date"),
+               cast(null(), text).label("email"))
         .join(ChargeCode, and_(SyncRecord.entity_type == EntityType.ITEM.value, SyncRecord.entity_id == ChargeCode.id))
     )
     return selects
@@ -164,7 +169,7 @@ def get_linked_record(session: Session, record_id: int) -> LinkedRecord | None:
     amount = row["amount"]
     return LinkedRecord(
         record_id=row["record_id"], entity_type=EntityType(row["entity_type"]), entity_id=row["entity_id"],
-        number_or_name=row["number_or_name"], customer=row["customer"],
+        number_or_name=row["number_or_name"], customer=row["customer"], customer_id=row["customer_id"],
         amount=None if amount is None else Decimal(str(amount)).quantize(Decimal("0.01")),
         date=day, email=row["email"], qbo_id=row["qbo_id"], qbo_sync_token=row["qbo_sync_token"],
         status=SyncStatus(row["status"]), last_synced_at=row["last_synced_at"],

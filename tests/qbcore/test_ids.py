@@ -51,7 +51,8 @@ def sandbox_url() -> Iterator[str]:
         yield running.url
 
 
-def _twin(gateway, invoice: Invoice, customer_id: str, doc_number: str | None = None, amount=None) -> str:
+def _twin(gateway, invoice: Invoice, customer_id: str, doc_number: str | None = None, amount=None,
+          request_id: str | None = None) -> str:
     body = {
         "DocNumber": doc_number or invoice.number,
         "TxnDate": invoice.invoice_date.isoformat(),
@@ -60,7 +61,7 @@ def _twin(gateway, invoice: Invoice, customer_id: str, doc_number: str | None = 
                   "SalesItemLineDetail": {"ItemRef": {"value": "2"}, "Qty": 1,
                                           "UnitPrice": float(amount or invoice.total)}}],
     }
-    return gateway.write("Invoice", body, request_id=f"t-{doc_number or invoice.number}")["Id"]
+    return gateway.write("Invoice", body, request_id=request_id or f"t-{doc_number or invoice.number}")["Id"]
 
 
 @pytest.fixture
@@ -275,3 +276,102 @@ def test_a_refused_bulk_remove_of_many_records_is_audited_within_the_target_colu
         remove_qbo_ids(session, VIEWER, many, reason="x", audit_factory=book.factory)
     [event] = _audit(book.factory, "remove_qbo_id")
     assert event.target_id == f"41 records from {book.linked.id}"
+
+
+def _walk_in_twin(book: Book) -> tuple[int, str]:
+    """(our unlinked invoice's record id, a QuickBooks invoice of its number and date, another customer, $125)."""
+    gateway = open_gateway(book.factory, book.config)
+    with book.factory() as session, session.begin():
+        invoice = session.scalars(select(Invoice).order_by(Invoice.id).offset(3).limit(1)).one()
+        walk_in = gateway.write("Customer", {"DisplayName": "Walk-in Customer"}, request_id="t-walk-in")["Id"]
+        qbo_id = _twin(gateway, invoice, walk_in, amount=125, request_id="t-walk-in-invoice")
+        record = session.scalar(select(SyncRecord).where(SyncRecord.entity_type == EntityType.INVOICE,
+                                                         SyncRecord.entity_id == invoice.id))
+        record.status = SyncStatus.FAILED
+        return record.id, qbo_id
+
+
+def test_a_same_number_twin_of_another_customer_and_amount_is_a_mismatch_that_says_what_the_sync_would_do(book):
+    record_id, qbo_id = _walk_in_twin(book)
+    gateway = open_gateway(book.factory, book.config)
+    with book.factory() as session:
+        check = check_override(session, gateway, record_id, qbo_id)
+        number, customer = check.record.number_or_name, check.record.customer
+    assert check.needs_typed_confirmation
+    assert check.mismatches == (f"it belongs to QuickBooks customer Walk-in Customer, ours to {customer}",
+                                f"it is for $125.00, ours for ${check.record.amount:,.2f}")
+    assert check.consequence.startswith(
+        f"The next sync will overwrite QuickBooks invoice {number} (id {qbo_id}) of Walk-in Customer for $125.00 "
+        f"with our invoice {number} of {customer} for ${check.record.amount:,.2f}")
+
+
+@pytest.mark.parametrize("typed", [None, "", "yes", "overwrit"])
+def test_linking_a_mismatched_twin_without_typing_overwrite_is_refused_audited_and_changes_nothing(book, typed):
+    record_id, qbo_id = _walk_in_twin(book)
+    gateway = open_gateway(book.factory, book.config)
+    with pytest.raises(IdChangeRefused, match="Type OVERWRITE to link it anyway. Nothing was changed."):
+        override_qbo_id(book.factory, gateway, ADMIN, record_id, qbo_id, reason="looks right", confirmation=typed)
+    record = _record(book.factory, record_id)
+    assert (record.qbo_id, record.status) == (None, SyncStatus.FAILED)
+    [event] = _audit(book.factory, "override_qbo_id")
+    assert (event.outcome, event.actor, event.target_id, event.after) == ("refused", ADMIN.email,
+                                                                          str(record_id), {"qbo_id": qbo_id})
+    assert "probably not ours" in event.reason
+
+
+def test_linking_a_mismatched_twin_with_overwrite_typed_links_it_out_of_date_and_audits_the_overwrite(book):
+    record_id, qbo_id = _walk_in_twin(book)
+    gateway = open_gateway(book.factory, book.config)
+    override_qbo_id(book.factory, gateway, ADMIN, record_id, qbo_id, reason="ours, typed wrong in QuickBooks",
+                    confirmation=" overwrite ")
+    record = _record(book.factory, record_id)
+    # Out of date: the next sync pushes ours over the QuickBooks invoice, as the dialog said.
+    assert (record.qbo_id, record.status) == (qbo_id, SyncStatus.OUT_OF_DATE)
+    [event] = _audit(book.factory, "override_qbo_id")
+    assert event.outcome == "ok" and event.after["confirmed_overwrite"] is True and len(event.after["mismatches"]) == 2
+
+
+def test_linking_a_twin_already_linked_to_another_record_is_refused_even_with_overwrite_and_audited(book):
+    gateway = open_gateway(book.factory, book.config)
+    with pytest.raises(IdChangeRefused, match="already linked to our invoice INV-"):
+        override_qbo_id(book.factory, gateway, ADMIN, book.spare.id, book.linked.qbo_id, reason="steal it",
+                        confirmation="OVERWRITE")
+    assert _record(book.factory, book.spare.id).qbo_id is None
+    [event] = _audit(book.factory, "override_qbo_id")
+    assert (event.outcome, event.after) == ("refused", {"qbo_id": book.linked.qbo_id})
+    assert "Two of our records cannot share one QuickBooks record" in event.reason
+
+
+def test_relink_candidates_name_the_mismatch_of_a_same_number_twin_and_put_it_after_matching_ones(book):
+    record_id, qbo_id = _walk_in_twin(book)
+    gateway = open_gateway(book.factory, book.config)
+    with book.factory() as session:
+        name = session.get(Invoice, session.get(SyncRecord, record_id).entity_id).customer.name
+        candidates = find_relink_candidates(session, gateway, record_id)
+    [walk_in] = [c for c in candidates if c.qbo.qbo_id == qbo_id]
+    assert set(walk_in.reasons) >= {"same number", "same date"} and "same customer" not in walk_in.reasons
+    assert walk_in.mismatches[0] == f"it belongs to QuickBooks customer Walk-in Customer, ours to {name}"
+    matching = [c for c in candidates if not c.mismatches]
+    assert all(candidates.index(c) < candidates.index(walk_in) for c in matching)
+
+
+def test_relink_candidates_for_the_real_twin_show_no_mismatch_and_the_same_customer(book):
+    gateway = open_gateway(book.factory, book.config)
+    with book.factory() as session:
+        [best, *_] = find_relink_candidates(session, gateway, book.spare.id)
+    assert (best.qbo.qbo_id, best.mismatches) == (book.spare_qbo_id, ())
+    assert "same customer" in best.reasons
+
+
+def test_a_relink_candidate_linked_to_another_record_names_that_record(book):
+    gateway = open_gateway(book.factory, book.config)
+    with book.factory() as session, session.begin():
+        first = session.get(Invoice, book.linked.entity_id)
+        # Our spare invoice now carries the linked one's amount, so the linked twin shows up by amount.
+        spare = session.get(Invoice, book.spare.entity_id)
+        spare.total = first.total
+        number = first.number
+    with book.factory() as session:
+        candidates = find_relink_candidates(session, gateway, book.spare.id)
+    owned = next(c for c in candidates if c.qbo.qbo_id == book.linked.qbo_id)
+    assert (owned.linked_record_id, owned.linked_to) == (book.linked.id, f"invoice {number}")
