@@ -309,7 +309,7 @@ def test_a_same_number_twin_of_another_customer_and_amount_is_a_mismatch_that_sa
 def test_linking_a_mismatched_twin_without_typing_overwrite_is_refused_audited_and_changes_nothing(book, typed):
     record_id, qbo_id = _walk_in_twin(book)
     gateway = open_gateway(book.factory, book.config)
-    with pytest.raises(IdChangeRefused, match="Type OVERWRITE to link it anyway. Nothing was changed."):
+    with pytest.raises(IdChangeRefused, match=r"Type OVERWRITE to link it anyway\. Nothing was changed\."):
         override_qbo_id(book.factory, gateway, ADMIN, record_id, qbo_id, reason="looks right", confirmation=typed)
     record = _record(book.factory, record_id)
     assert (record.qbo_id, record.status) == (None, SyncStatus.FAILED)
