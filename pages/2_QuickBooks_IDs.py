@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from qbcore import ids, live
+from qbcore import ids, labels, live
 from qbcore.access import is_allowed
 from qbcore.db import transaction
 from qbcore.models import EntityType, Role, SyncStatus
@@ -34,7 +34,7 @@ COLUMNS = [
     GridColumn("entity", "Type", width=120, pinned=True),
     GridColumn("number_or_name", "Number / name", width=170, pinned=True),
     GridColumn("customer", "Customer", width=200),
-    GridColumn("amount", "Amount ($)", "money", width=110),
+    GridColumn("amount", "Amount", "money", width=110),
     GridColumn("date", "Date", "date", width=110),
     GridColumn("qbo_id", "QB id", width=90),
     GridColumn("status", "Status", width=120),
@@ -85,12 +85,30 @@ def confirm_controls(label: Markdown, *, typed_word: str | None = None) -> tuple
     return reason, clicked
 
 
+def describe_records(record_ids: list[int], limit: int = 10) -> list[str]:
+    """"invoice INV-100001 (QuickBooks id 145)" for the first records of a selection, as the dialogs name them."""
+    named = []
+    with runtime.factory() as session:
+        for record_id in record_ids[:limit]:
+            record = get_linked_record(session, record_id)
+            if record is not None:
+                named.append(f"{label_entity(record.entity_type).lower()} {record.number_or_name} "
+                             f"(QuickBooks id {record.qbo_id or 'not set'})")
+    return named
+
+
 @st.dialog("Remove QuickBooks id", width="large", on_dismiss=close_dialog)
 def remove_dialog(record_ids: list[int]) -> None:
-    """Confirm removing the ids of the selected records."""
+    """Confirm removing the ids of the selected records, naming them."""
     st.warning(ids.REMOVE_WARNING)
-    st.markdown(md("**{:,} record(s)** will lose their QuickBooks id and re-sync.", len(record_ids)))
-    reason, clicked = confirm_controls(md("Remove {:,} QuickBooks id(s)", len(record_ids)))
+    named = describe_records(record_ids)
+    more = len(record_ids) - len(named)
+    if len(record_ids) == 1 and named:
+        st.markdown(md("Our **{}** will lose its QuickBooks id and re-sync.", named[0]))
+    else:
+        st.markdown(md("**{}** will lose their QuickBooks id and re-sync:", labels.plural(len(record_ids), "record")))
+        st.markdown(md("{names}{more}", names="; ".join(named), more=f"; and {more:,} more" if more > 0 else ""))
+    reason, clicked = confirm_controls(md("Remove {}", labels.plural(len(record_ids), "QuickBooks id")))
     if not clicked:
         return
     try:
@@ -102,18 +120,32 @@ def remove_dialog(record_ids: list[int]) -> None:
             return
         flash(*refusal_message(refusal, done="Not done"))
     else:
-        removed = ", ".join(c.before_qbo_id or "" for c in changes[:10]) + (" …" if len(changes) > 10 else "")
-        flash("success", f"Removed {len(changes):,} QuickBooks id(s) ({removed}). Those records will re-sync.")
+        names = {c.record_id: n for c, n in zip(changes, describe_removed(changes), strict=True)}
+        listed = "; ".join(names[c.record_id] for c in changes[:10]) + (" …" if len(changes) > 10 else "")
+        flash("success", f"Removed {labels.plural(len(changes), 'QuickBooks id')}: {listed}. "
+                         f"{'It' if len(changes) == 1 else 'They'} will re-sync.")
         reset_selection()
     close_dialog()
     st.rerun()
+
+
+def describe_removed(changes: list[ids.IdChange]) -> list[str]:
+    """"invoice INV-100001 (was QuickBooks id 145)" for each removed link, named by the record's number or name."""
+    out = []
+    with runtime.factory() as session:
+        for change in changes:
+            record = get_linked_record(session, change.record_id)
+            name = (f"{label_entity(record.entity_type).lower()} {record.number_or_name}" if record is not None
+                    else change.label)
+            out.append(f"{name} (was QuickBooks id {change.before_qbo_id or 'not set'})")
+    return out
 
 
 def show_comparison(check: ids.OverrideCheck) -> None:
     """Our record next to the QuickBooks record, field by field."""
     ours, qbo = check.record, check.qbo
     st.dataframe(pd.DataFrame([
-        {"": "Id", "Ours": ours.qbo_id or "(none)", "QuickBooks": qbo.qbo_id},
+        {"": "Id", "Ours": ours.qbo_id or "not linked yet", "QuickBooks": qbo.qbo_id},
         {"": "Number / name", "Ours": ours.number_or_name, "QuickBooks": qbo.name or ""},
         {"": "Amount", "Ours": format_money(ours.amount) if ours.amount is not None else "—",
          "QuickBooks": format_money(qbo.amount) if qbo.amount is not None else "—"},
@@ -137,8 +169,12 @@ def override_dialog(record_id: int) -> None:
         st.error("This record no longer exists.")
         return
     kind = label_entity(record.entity_type).lower()
-    st.markdown(md("Our **{kind} {name}** is linked to QuickBooks id **{qbo_id}**.", kind=kind,
-                   name=record.number_or_name, qbo_id=record.qbo_id or "none"))
+    if record.qbo_id:
+        st.markdown(md("Our **{kind} {name}** is linked to QuickBooks id **{qbo_id}**.", kind=kind,
+                       name=record.number_or_name, qbo_id=record.qbo_id))
+    else:
+        st.markdown(md("Our **{kind} {name}** is not linked to a QuickBooks record yet.", kind=kind,
+                       name=record.number_or_name))
     new_id = st.text_input(md("New QuickBooks {} id", kind), key="ids_new_id", placeholder="e.g. 145")
     if st.button("Check in QuickBooks", key="ids_check"):
         st.session_state.pop(CHECK_KEY, None)
@@ -165,8 +201,9 @@ def override_dialog(record_id: int) -> None:
             return
         flash(*refusal_message(refusal, done="Not done"))
     else:
-        flash("success", f"Our {change.label} is now linked to QuickBooks id {change.after_qbo_id} "
-                         f"(was {change.before_qbo_id or 'none'}).")
+        was = f"was {change.before_qbo_id}" if change.before_qbo_id else "it had none before"
+        flash("success", f"Our {kind} {record.number_or_name} is now linked to QuickBooks id {change.after_qbo_id} "
+                         f"({was}).")
         reset_selection()
     close_dialog()
     st.rerun()
@@ -254,7 +291,7 @@ st.caption("Every record linked to QuickBooks, with its QuickBooks id. Removing 
            "overriding it points the record at another QuickBooks record. Both are checked, confirmed and audited.")
 if not is_allowed(actor, Role.ADMIN):
     st.info(md("You are signed in as {}: you can search and look up ids. Removing, overriding or re-linking an id "
-               "needs the admin role — ask an admin.", actor.role.value))
+               "needs the admin role — ask an admin.", labels.label(labels.ROLE, actor.role).lower()))
 show_flash()
 
 flt = read_filter()
@@ -267,7 +304,8 @@ if total == 0:
             "Problem Sync, or clear the search and filters.")
     selected: list[int] = []
 else:
-    shown = f"Showing the first {GRID_LIMIT:,} of {total:,}" if total > GRID_LIMIT else f"{total:,} records"
+    shown = (f"Showing the first {GRID_LIMIT:,} of {total:,}" if total > GRID_LIMIT
+             else labels.plural(total, "record"))
     st.markdown(md("**{}** · tick rows to act on them", shown))
     selected = show_id_grid(to_grid(frame), COLUMNS, key=grid_key())
 

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
 import pandas as pd
 import streamlit as st
 
+from qbcore import labels
 from qbcore.access import is_allowed
 from qbcore.connection import is_connected
 from qbcore.db import transaction
@@ -49,17 +51,17 @@ NEEDS_REASON = {"clear", "mark_paid"}
 COLUMNS = [
     GridColumn("reference", "Reference #", width=130, pinned=True),
     GridColumn("customer", "Customer", width=190),
-    GridColumn("amount", "Amount ($)", "money", width=110),
+    GridColumn("amount", "Amount", "money", width=110),
     GridColumn("date", "Date", "date", width=115),
     GridColumn("status", "Status", width=115),
     GridColumn("error_kind", "Error kind", width=120),
     GridColumn("message", "Message", "long_text", width=260),
     GridColumn("fix_hint", "How to fix", "long_text", width=300),
-    GridColumn("qbo_code", "QB code", width=90),
+    GridColumn("qbo_code", "QuickBooks code", width=140),
     GridColumn("attempts", "Attempts", "number", width=95),
     GridColumn("open_days", "Open (days)", "number", width=110),
     GridColumn("last_attempt", "Last attempt", width=140),
-    GridColumn("qbo_id", "QB id", width=90),
+    GridColumn("qbo_id", "QuickBooks id", width=130),
 ]
 
 runtime = get_runtime()
@@ -203,9 +205,9 @@ def show_job_panel() -> None:
         return
     if st.session_state.pop("ps_job_watching", None) == progress.job_id:
         st.rerun(scope="app")  # the job just finished: refresh the counts and the grid
-    failing = ", ".join(f"{kind} {count:,}" for kind, count in progress.still_failing.items())
+    failing = ", ".join(f"{labels.attempt_outcome(kind)} {count:,}" for kind, count in progress.still_failing.items())
     when = f" at {format_moment(progress.finished_at)}" if progress.finished_at else ""
-    text = (f"Resync job #{progress.job_id} {progress.status.value}{when}: "
+    text = (f"Resync job #{progress.job_id} {labels.label(labels.JOB_STATUS, progress.status).lower()}{when}: "
             f"{progress.synced:,} of {progress.total:,} synced"
             + (f"; still failing — {failing}." if failing else "."))
     column, button = st.columns([6, 1])
@@ -222,8 +224,8 @@ def show_summary(entity: EntityType, summary: queries.ProblemSummary) -> None:
         count = summary.by_status[status]
         column.metric(STATUS_LABELS[status], md("{:,}", count.count), border=True)
         column.caption(plain(format_money(count.amount)))
-    st.markdown(md("**{count} need attention · {amount} at stake**", count=format_count(entity, summary.count),
-                   amount=format_money(summary.amount)))
+    st.markdown(md("**{count} {verb} attention · {amount} at stake**", count=format_count(entity, summary.count),
+                   verb="needs" if summary.count == 1 else "need", amount=format_money(summary.amount)))
 
 
 def show_root_causes(entity: EntityType, causes: list[RootCause]) -> None:
@@ -264,13 +266,13 @@ def show_filter_widgets(entity: EntityType, kinds: list[str], customers: list[tu
     """The filter widgets of one tab; their values are applied in SQL on the next run."""
     prefix = f"ps_{entity.value}"
     statuses = list(PROBLEM_STATUSES) + (list(queries.SET_ASIDE_STATUSES) if entity is EntityType.INVOICE else [])
-    labels = dict(customers)
+    names = dict(customers)
     row1 = st.columns([3, 2, 3, 2])
     row1[0].multiselect("Status", statuses, default=list(PROBLEM_STATUSES), key=f"{prefix}_status",
                         format_func=lambda s: STATUS_LABELS[s])
-    row1[1].multiselect("Error kind", kinds, key=f"{prefix}_kind")
+    row1[1].multiselect("Error kind", kinds, key=f"{prefix}_kind", format_func=labels.attempt_outcome)
     row1[2].multiselect("Customer", [c for c, _ in customers], key=f"{prefix}_customer",
-                        format_func=lambda c: labels.get(c, str(c)))
+                        format_func=lambda c: names.get(c, str(c)))
     row1[3].date_input("Date range", value=(), key=f"{prefix}_dates", format="YYYY-MM-DD")
     row2 = st.columns([2, 2, 4, 2])
     row2[0].number_input("Amount from ($)", min_value=0.0, value=None, step=100.0, key=f"{prefix}_min")
@@ -294,7 +296,8 @@ def show_detail(entity: EntityType, record_id: int) -> None:
         third.metric("Attempts", plain(row.attempts))
         fourth.metric("Open (days)", plain("—" if row.open_days is None else row.open_days))
         if row.error_message:
-            title = " ".join(part for part in (row.error_kind or "error", row.error_code) if part)
+            title = " ".join(part for part in (labels.attempt_outcome(row.error_kind),
+                                               row.error_code and f"(QuickBooks code {row.error_code})") if part)
             st.markdown(md("**{title}** — {message}", title=title, message=row.error_message))
         if row.fix_hint:
             st.info(plain(row.fix_hint))
@@ -309,8 +312,9 @@ def show_detail(entity: EntityType, record_id: int) -> None:
         response.code(detail.last_response or "No response stored.", language=None, wrap_lines=True)
         if detail.attempts:
             st.dataframe(pd.DataFrame([{
-                "When": format_moment(a.at), "Outcome": a.outcome, "Kind": a.error_kind or "",
-                "QB code": a.error_code or "", "Message": a.message or "", "Job": a.job_id,
+                "When": format_moment(a.at), "Outcome": labels.label(labels.SYNC_STATUS, a.outcome),
+                "Kind": labels.label(labels.ERROR_KIND, a.error_kind), "QuickBooks code": a.error_code or "",
+                "Message": a.message or "", "Job": "" if a.job_id is None else f"#{a.job_id}",
             } for a in detail.attempts]), hide_index=True)
         else:
             st.caption("No attempts recorded yet.")
@@ -326,22 +330,23 @@ def show_actions(entity: EntityType, selected: list[int], select_all: bool, prob
     on_list = bool(statuses - set_aside) or not statuses
     can_restore = bool(statuses & set_aside)
     prefix = f"ps_{entity.value}"
-    buttons = st.columns(6 if entity is EntityType.INVOICE else 3)
-    if buttons[0].button("Resync selected", key=f"{prefix}_resync", disabled=not has_target, type="primary"):
+    # A row that sizes each button to its label (and wraps), so no label is cut at 1280 px.
+    buttons = st.container(horizontal=True, gap="small")
+    if buttons.button("Resync selected", key=f"{prefix}_resync", disabled=not has_target, type="primary"):
         open_dialog("resync", entity, target, what)
         st.rerun()
-    if buttons[1].button(md("Resync all {:,} matching", matching), key=f"{prefix}_resync_all", disabled=not matching):
+    if buttons.button(md("Resync all {:,} matching", matching), key=f"{prefix}_resync_all", disabled=not matching):
         open_dialog("resync", entity, problem_filter, "all matching the filter")
         st.rerun()
     if entity is EntityType.INVOICE:
-        if buttons[2].button("Clear…", key=f"{prefix}_clear", disabled=not (has_target and on_list)):
+        if buttons.button("Clear…", key=f"{prefix}_clear", disabled=not (has_target and on_list)):
             open_dialog("clear", entity, target, what)
             st.rerun()
-        if buttons[3].button("Mark paid without sync…", key=f"{prefix}_mark_paid",
+        if buttons.button("Mark paid without sync…", key=f"{prefix}_mark_paid",
                              disabled=not (has_target and on_list)):
             open_dialog("mark_paid", entity, target, what)
             st.rerun()
-        if buttons[4].button("Restore / undo…", key=f"{prefix}_restore", disabled=not (has_target and can_restore),
+        if buttons.button("Restore / undo…", key=f"{prefix}_restore", disabled=not (has_target and can_restore),
                              help="Undoes Clear and Mark paid without sync: the invoice goes back to the sync and "
                                   "billing status it had. Show them with the Status filter (Cleared, Paid outside "
                                   "QuickBooks sync), tick them, then restore."):
@@ -353,7 +358,7 @@ def show_actions(entity: EntityType, selected: list[int], select_all: bool, prob
         with factory() as session:
             return queries.problems_csv_bytes(session, entity, problem_filter)
 
-    buttons[-1].download_button(md("Export {:,} rows (CSV)", matching), export,
+    buttons.download_button(md("Export {} (CSV)", labels.plural(matching, "row")), export,
                                 file_name=f"problem_{entity.value}s.csv", mime="text/csv", on_click="ignore",
                                 key=f"{prefix}_export", disabled=not matching)
 
@@ -405,7 +410,7 @@ def show_records(entity: EntityType, problem_filter: ProblemFilter, sort: Proble
     show_actions(entity, selected, select_all, problem_filter, page.total, chosen_statuses)
     if not is_allowed(actor, Role.OPERATOR):
         st.caption(md("You are signed in as a {}: you can look and export, but resync, clear and mark paid need the "
-                      "operator role.", actor.role.value))
+                      "operator role.", labels.label(labels.ROLE, actor.role).lower()))
     if len(selected) == 1 and not select_all:
         show_detail(entity, selected[0])
 
@@ -436,6 +441,27 @@ def show_entity(entity: EntityType) -> None:
         show_filter_widgets(entity, kinds, customers)
 
 
+def open_from_link() -> None:
+    """A link from another page (Month End) opens a tab with its search or dates filled in, once."""
+    params = st.query_params
+    if not params:
+        return
+    try:
+        entity = EntityType(params.get("tab", EntityType.INVOICE.value))
+        dates = tuple(date.fromisoformat(params[k]) for k in ("from", "to") if params.get(k))
+    except ValueError:
+        st.query_params.clear()
+        return
+    if entity in queries.PROBLEM_ENTITIES:
+        st.session_state[TAB_KEY] = ENTITY_LABELS[entity]
+        if params.get("search"):
+            st.session_state[f"ps_{entity.value}_search"] = params["search"][:100]
+        if dates:
+            st.session_state[f"ps_{entity.value}_dates"] = dates
+    st.query_params.clear()
+
+
+open_from_link()
 st.session_state[RUN_KEY] = st.session_state.get(RUN_KEY, 0) + 1
 st.title("Problem Sync")
 st.caption("Everything that has not reached QuickBooks: why, how to fix it, and the tools to resync, clear or mark "

@@ -7,6 +7,7 @@ import streamlit as st
 
 from qbcore.access import is_allowed
 from qbcore.db import transaction
+from qbcore.labels import DRIFT_KIND, label, label_entity, plural
 from qbcore.live import compare_receivables
 from qbcore.models import Role
 from qbcore.pull import enqueue_pull
@@ -20,7 +21,7 @@ from qbcore.pull.decisions import (
 from qbcore.reconcile import Issue, Reconciliation, reconciliation_csv
 from qbcore.refusals import Refusal
 from ui.feedback import refusal_message
-from ui.formatting import format_moment, format_money
+from ui.formatting import format_moment, format_money, money_columns
 from ui.markup import md, plain, show_alert
 from ui.runtime import get_actor, get_runtime, show_actor_badge
 
@@ -63,7 +64,7 @@ def decide(kind: str, ids: list[int], reason: str) -> None:
         flash(*refusal_message(refusal))
         return
     done = {"accept": "accepted", "reject": "rejected", "resolve": "marked resolved"}[kind]
-    flash("success", f"{len(ids)} {'drift' if kind == 'resolve' else 'payment'}{'s' if len(ids) != 1 else ''} {done}.")
+    flash("success", f"{plural(len(ids), 'drift' if kind == 'resolve' else 'payment')} {done}.")
 
 
 def queue_pull() -> None:
@@ -102,21 +103,23 @@ else:
     d.metric("Records that differ", md("{:,}", len(result.differences)))
 
     st.subheader("Aging")
-    st.dataframe(pd.DataFrame([{"Bucket": r.bucket, "Here ($)": float(r.ours), "QuickBooks ($)": float(r.qbo),
-                                "Difference ($)": float(r.difference)} for r in result.aging]),
-                 hide_index=True, key="recon_aging")
+    st.dataframe(pd.DataFrame([{"Bucket": r.bucket, "Here": float(r.ours), "In QuickBooks": float(r.qbo),
+                                "Difference": float(r.difference)} for r in result.aging]),
+                 hide_index=True, key="recon_aging", column_config=money_columns("Here", "In QuickBooks", "Difference"))
 
     st.subheader("Differences, record by record")
     counts = result.issue_counts()
     issues = [i.value for i in Issue if i is not Issue.MATCH and counts.get(i.value)]
-    chosen = st.multiselect("Show", issues, default=issues, key="recon_issues")
+    chosen = st.multiselect("Show", issues, default=issues, key="recon_issues",
+                            format_func=lambda i: f"{label({}, i)} ({counts[i]:,})")
     rows = [r for r in result.differences if r.issue.value in chosen]
     st.dataframe(pd.DataFrame([{
-        "Invoice": r.number, "Customer": r.customer, "QB id": r.qbo_id, "Issue": r.issue.value,
+        "Invoice": r.number, "Customer": r.customer, "QuickBooks id": r.qbo_id or "", "Issue": label({}, r.issue),
         "Amount here": float(r.ours_amount) if r.ours_amount is not None else None,
         "Amount in QB": float(r.qbo_amount) if r.qbo_amount is not None else None,
         "Open here": float(r.ours_balance), "Open in QB": float(r.qbo_balance), "Difference": float(r.difference),
-        "Explanation": r.explanation} for r in rows[:5000]]), hide_index=True, key="recon_differences")
+        "Explanation": r.explanation} for r in rows[:5000]]), hide_index=True, key="recon_differences",
+        column_config=money_columns("Amount here", "Amount in QB", "Open here", "Open in QB", "Difference"))
     if not result.differences:
         st.success("Every invoice matches QuickBooks.")
     d1, d2 = st.columns(2)
@@ -130,7 +133,8 @@ else:
     st.dataframe(pd.DataFrame([{"Customer": c.customer, "Invoices": c.invoices, "Open here": float(c.ours_open),
                                 "Open in QB": float(c.qbo_open), "Difference": float(c.difference),
                                 "Records that differ": c.issues} for c in result.customers]),
-                 hide_index=True, key="recon_customers")
+                 hide_index=True, key="recon_customers",
+                 column_config=money_columns("Open here", "Open in QB", "Difference"))
 
 st.divider()
 st.subheader("Payments applied in QuickBooks, waiting for a decision")
@@ -156,10 +160,11 @@ st.subheader("Drift: changed in QuickBooks after we synced")
 if not drifts:
     st.caption("No open drift.")
 else:
-    st.dataframe(pd.DataFrame([{"Id": d.id, "Type": d.entity_type, "QB id": d.qbo_id, "Kind": d.kind,
+    st.dataframe(pd.DataFrame([{"Id": d.id, "Type": label_entity(d.entity_type), "QuickBooks id": d.qbo_id,
+                                "Kind": label(DRIFT_KIND, d.kind),
                                 "What changed": d.summary, "Detected": format_moment(d.detected_at)} for d in drifts]),
                  hide_index=True, key="recon_drifts")
-    drift_labels = {d.id: f"#{d.id} {d.kind}: {d.summary}" for d in drifts}
+    drift_labels = {d.id: f"#{d.id} {label(DRIFT_KIND, d.kind)}: {d.summary}" for d in drifts}
     to_resolve = st.multiselect("Drift handled", list(drift_labels), format_func=drift_labels.__getitem__,
                                 key="recon_drift_pick")
     st.button("Mark resolved", key="recon_resolve", disabled=not (can_act and to_resolve), on_click=decide,

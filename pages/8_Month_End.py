@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+from datetime import date, timedelta
+
 import pandas as pd
 import streamlit as st
 
 from qbcore import live
 from qbcore.db import transaction
+from qbcore.labels import SYNC_STATUS, label, label_entity, plural
+from qbcore.models import ENTITY_NOUNS, EntityType
 from qbcore.pull.bookmark import get_book_close_date
 from qbcore.queries.month_end import list_closed_period_records, list_month_readiness
 from qbcore.refusals import Refusal
 from ui.feedback import refusal_message
-from ui.formatting import format_money
+from ui.formatting import money_columns
 from ui.markup import md, show_alert
 from ui.runtime import get_actor, get_runtime, show_actor_badge
 
@@ -53,31 +57,51 @@ c1.markdown(md("**QuickBooks closing date:** {} — read at every pull.",
 c2.button("Read it from QuickBooks now", on_click=read_close_date, key="month_end_read_close")
 
 if not months:
-    st.info("No billing records yet.")
+    st.info("No billing records yet. Import a book on the Import page (or start the demo book), then come back.")
 else:
+    money = ("Unsynced amount", "Failed amount", "Blocked amount", "Drifted amount")
     st.dataframe(pd.DataFrame([{
-        "Month": m.month, "Ready": "✅" if m.is_clean else "❌", "Records": m.records,
-        "Unsynced": m.unsynced.count, "Unsynced ($)": float(m.unsynced.amount),
-        "Failed": m.failed.count, "Failed ($)": float(m.failed.amount),
-        "Blocked": m.blocked.count, "Blocked ($)": float(m.blocked.amount),
-        "Drifted": m.drifted.count, "Drifted ($)": float(m.drifted.amount),
-        "Proposals": m.proposals.count, "In closed period": m.closed_conflicts.count,
-    } for m in months]), hide_index=True, key="month_end_table")
+        "Month": m.month, "Status": "✅ Ready to close" if m.is_clean else "❌ Not ready", "Records": m.records,
+        "Unsynced": m.unsynced.count, "Unsynced amount": float(m.unsynced.amount),
+        "Failed": m.failed.count, "Failed amount": float(m.failed.amount),
+        "Blocked": m.blocked.count, "Blocked amount": float(m.blocked.amount),
+        "Drifted": m.drifted.count, "Drifted amount": float(m.drifted.amount),
+        "Payments to decide": m.proposals.count, "In closed period": m.closed_conflicts.count,
+    } for m in months]), hide_index=True, key="month_end_table", column_config=money_columns(*money))
 
     choice = st.selectbox("Checklist for", [m.month for m in months], key="month_end_month")
     month = next(m for m in months if m.month == choice)
     st.subheader(md("{month}: {state}", month=month.month,
-                    state="ready to close" if month.is_clean else "not ready yet"))
+                    state="✅ ready to close" if month.is_clean else "❌ not ready yet"))
     for item in month.checklist:
         show_alert("success" if item.done else "error",
-                   md("{mark} {label} — {detail}", mark="✅" if item.done else "❌", label=item.label,
+                   md("{mark} {label} — {detail}", mark="✅ Done:" if item.done else "❌ To do:", label=item.label,
                       detail=item.detail))
+    waiting = month.unsynced.count + month.failed.count + month.blocked.count
+    first_day = date.fromisoformat(f"{month.month}-01")
+    last_day = date(first_day.year + first_day.month // 12, first_day.month % 12 + 1, 1) - timedelta(days=1)
+    links = st.container(horizontal=True)
+    if waiting:
+        links.page_link("pages/4_Problem_Sync.py", icon=":material/build:",
+                        label=md("Open {}'s invoices waiting for QuickBooks on Problem Sync", month.month),
+                        query_params={"from": first_day.isoformat(), "to": last_day.isoformat()})
+    if month.proposals.count or month.drifted.count:
+        links.page_link("pages/7_Reconciliation.py", icon=":material/balance:",
+                        label="Decide payments and drift on Reconciliation")
 
 if closed:
     st.subheader("Records QuickBooks' closing date will refuse")
-    st.warning(md("{count:,} waiting records are dated on or before {day}. QuickBooks refuses them (error 6200): "
-                  "change their date in billing, or have an admin reopen the period in QuickBooks.", count=len(closed),
-                  day=close_date))
-    st.dataframe(pd.DataFrame([{"Type": r.entity_type, "Number": r.number, "Date": r.day.isoformat(),
-                                "Amount": format_money(r.amount), "Status": r.status} for r in closed]),
-                 hide_index=True, key="month_end_closed")
+    st.warning(md("{count} waiting {verb} dated on or before {day}. QuickBooks refuses them (error 6200): "
+                  "change their date in billing, or have an admin reopen the period in QuickBooks.",
+                  count=plural(len(closed), "record"), verb="is" if len(closed) == 1 else "are", day=close_date))
+    st.dataframe(pd.DataFrame([{
+        "Type": label_entity(r.entity_type), "Number": r.number, "Date": r.day.isoformat(), "Amount": float(r.amount),
+        "Status": label(SYNC_STATUS, r.status),
+    } for r in closed]), hide_index=True, key="month_end_closed", column_config=money_columns("Amount"))
+    closed_links = st.container(horizontal=True)
+    for entity_type in sorted({r.entity_type for r in closed}):
+        dated = [r.day for r in closed if r.entity_type == entity_type]
+        closed_links.page_link(
+            "pages/4_Problem_Sync.py", icon=":material/build:",
+            label=md("Open these {} on Problem Sync", ENTITY_NOUNS[EntityType(entity_type)][1]),
+            query_params={"tab": entity_type, "from": min(dated).isoformat(), "to": max(dated).isoformat()})

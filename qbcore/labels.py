@@ -5,12 +5,15 @@ Entity nouns ("invoice", "credit memos") are not here: they belong to the entity
 
 from __future__ import annotations
 
+from decimal import Decimal
 from enum import StrEnum
 
 from qbcore.errors import ErrorKind
 from qbcore.models import (
+    ENTITY_NOUNS,
     CarrierBillStatus,
     ConnectionStatus,
+    EntityType,
     InvoiceStatus,
     JobStatus,
     PaymentMethod,
@@ -181,3 +184,30 @@ def outcome_colours(outcomes: list[str]) -> tuple[list[str], list[str]]:
     colours = [SYNC_STATUS_COLOURS[SyncStatus.SYNCED]]
     colours += [FAILURE_COLOURS[i % len(FAILURE_COLOURS)] for i in range(len(failures))]
     return domain, colours
+
+
+def money(amount: Decimal | float | int | None) -> str:
+    """$1,234.56, -$7,483.00 for a negative amount, an em dash for none: how the console writes every amount."""
+    if amount is None:
+        return "—"
+    value = Decimal(str(amount)).quantize(Decimal("0.01"))
+    return f"-${-value:,.2f}" if value < 0 else f"${value:,.2f}"
+
+
+def plural(count: int, one: str, many: str | None = None) -> str:
+    """"1 record", "2 records", "1,204 records" (`many` for irregular nouns)."""
+    return f"{count:,} {one if count == 1 else (many or one + 's')}"
+
+
+def label_entity(entity_type: str | StrEnum) -> str:
+    """"Invoice", "Credit memo": an entity type as a page or CSV names it."""
+    one, _ = ENTITY_NOUNS[EntityType(entity_type)]
+    return one[:1].upper() + one[1:]
+
+
+def blocker(blocked_by: str | None) -> str:
+    """'customer:ACME Logistics' (the engine's form) → 'Customer ACME Logistics'."""
+    if not blocked_by:
+        return ""
+    what, _, name = blocked_by.partition(":")
+    return f"{label({}, what.strip().lower())} {name.strip()}".strip()

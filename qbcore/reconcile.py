@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from qbcore import labels
 from qbcore.export import safe_csv_bytes
 from qbcore.models import (
     CreditMemoApplication,
@@ -206,21 +207,23 @@ def compare_invoice(ours: dict[str, Any] | None, theirs: dict[str, Any] | None) 
                                     "that no billing invoice is linked to (keyed in QuickBooks, or its link removed)")
     if theirs is None:
         if not ours["qbo_id"]:
-            return Issue.NOT_SYNCED, f"Not in QuickBooks yet (sync status: {ours['sync_status'] or 'never synced'})"
+            status = labels.label(labels.SYNC_STATUS, ours["sync_status"], empty="never synced").lower()
+            return Issue.NOT_SYNCED, f"Not in QuickBooks yet (sync status: {status})"
         return Issue.MISSING_IN_QBO, f"Linked to QuickBooks id {ours['qbo_id']}, which QuickBooks no longer has " \
                                      "(deleted there)"
     their_total, their_balance = money(theirs.get("TotalAmt")), money(theirs.get("Balance"))
+    here, there, open_here = labels.money(ours["total"]), labels.money(their_total), labels.money(ours["balance"])
     if is_voided(theirs):
-        return Issue.VOIDED_IN_QBO, f"Voided in QuickBooks; open here for {ours['balance']:,.2f}"
+        return Issue.VOIDED_IN_QBO, f"Voided in QuickBooks; open here for {open_here}"
     if their_total != ours["total"]:
-        return Issue.AMOUNT_DIFFERS, f"Amount {ours['total']:,.2f} here, {their_total:,.2f} in QuickBooks"
+        return Issue.AMOUNT_DIFFERS, f"Amount {here} here, {there} in QuickBooks"
     credited = ours.get("credited") or ZERO
     if their_balance != ours["balance"] and credited and their_balance == min(ours["balance"] + credited,
                                                                               ours["total"]):
-        return Issue.BALANCE_DIFFERS, (f"Credit memo of {credited:,.2f} applied here but not in QuickBooks "
-                                       f"(open {ours['balance']:,.2f} here, {their_balance:,.2f} there)")
+        return Issue.BALANCE_DIFFERS, (f"Credit memo of {labels.money(credited)} applied here but not in QuickBooks "
+                                       f"(open {open_here} here, {labels.money(their_balance)} there)")
     if their_balance != ours["balance"]:
-        return Issue.BALANCE_DIFFERS, (f"Open balance {ours['balance']:,.2f} here, {their_balance:,.2f} in QuickBooks "
+        return Issue.BALANCE_DIFFERS, (f"Open balance {open_here} here, {labels.money(their_balance)} in QuickBooks "
                                        "(a payment or credit recorded on one side only)")
     return Issue.MATCH, ""
 
@@ -297,5 +300,6 @@ def reconciliation_csv(result: Reconciliation, *, differences_only: bool = False
     rows = result.differences if differences_only else result.invoices
     return safe_csv_bytes(CSV_HEADER, (
         (r.number, r.customer, r.qbo_id, r.due_date.isoformat() if r.due_date else "", r.ours_amount, r.qbo_amount,
-         r.ours_balance, r.qbo_balance, r.difference, r.ours_status, r.qbo_status, r.issue.value, r.explanation)
+         r.ours_balance, r.qbo_balance, r.difference, labels.label(labels.INVOICE_STATUS, r.ours_status),
+         labels.label({}, r.qbo_status), labels.label({}, r.issue.value), r.explanation)
         for r in rows))

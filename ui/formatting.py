@@ -5,30 +5,29 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 
 import pandas as pd
+import streamlit as st
 
-from qbcore.models import ENTITY_NOUNS, EntityType, SyncStatus
+from qbcore import labels
+from qbcore.models import ENTITY_NOUNS, EntityType
 from qbcore.problems.queries import ProblemRow
 
-STATUS_LABELS = {
-    SyncStatus.FAILED: "Failed",
-    SyncStatus.BLOCKED: "Blocked",
-    SyncStatus.PENDING: "Pending",
-    SyncStatus.OUT_OF_DATE: "Out of date",
-    SyncStatus.NEVER_SYNCED: "Never synced",
-    SyncStatus.SYNCED: "Synced",
-    SyncStatus.CLEARED: "Cleared",
-    SyncStatus.PAID_OUTSIDE: "Paid outside QuickBooks sync",
-}
+STATUS_LABELS = labels.SYNC_STATUS
 
 # Tab titles: "Credit Memos", as finance teams write the screen names.
 ENTITY_LABELS = {entity: many.title() for entity, (_, many) in ENTITY_NOUNS.items()}
 
 
 def format_money(amount: Decimal | float | None) -> str:
-    """$1,234.56 (or an em dash for none)."""
-    return "—" if amount is None else f"${amount:,.2f}"
+    """$1,234.56, -$7,483.00 (or an em dash for none)."""
+    return labels.money(amount)
+
+
+def money_columns(*headers: str) -> dict[str, Any]:
+    """st.dataframe column settings that show these numeric columns as $1,234.56 (right-aligned, sorting by value)."""
+    return {header: st.column_config.NumberColumn(header, format="dollar") for header in headers}
 
 
 def format_count(entity_type: EntityType, count: int) -> str:
@@ -56,7 +55,7 @@ def problems_frame(rows: Sequence[ProblemRow]) -> pd.DataFrame:
             "amount": [None if r.amount is None else float(r.amount) for r in rows],
             "date": [_day(r.record_date) for r in rows],
             "status": [STATUS_LABELS[r.status] for r in rows],
-            "error_kind": [r.error_kind or "" for r in rows],
+            "error_kind": [labels.label(labels.ERROR_KIND, r.error_kind) for r in rows],
             "message": [r.error_message or "" for r in rows],
             "fix_hint": [r.fix_hint for r in rows],
             "qbo_code": [r.error_code or "" for r in rows],

@@ -13,6 +13,7 @@ from typing import IO, Any
 from sqlalchemy import ColumnElement, Select, func, or_, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
+from qbcore import labels
 from qbcore.export import safe_csv_bytes, write_safe_csv
 from qbcore.models import (
     PROBLEM_STATUSES,
@@ -463,20 +464,24 @@ def get_problem_detail(session: Session, entity_type: EntityType, record_id: int
 # ---- export ------------------------------------------------------------------------------------------------------
 
 
+# The grid's headers, in its order, then what only the file holds; values in the grid's words, amounts plain.
 EXPORT_HEADER = (
-    "Record id", "Entity", "Reference #", "Customer", "Amount", "Date", "Status", "Error kind", "QuickBooks code",
-    "Message", "Fix hint", "Blocked by", "Attempts", "Open since (days)", "First failed at", "Last attempt at",
-    "QuickBooks id",
+    "Reference #", "Customer", "Amount", "Date", "Status", "Error kind", "Message", "How to fix", "QuickBooks code",
+    "Attempts", "Open (days)", "Last attempt", "QuickBooks id", "Type", "Record id", "Blocked by", "First failed",
 )
+
+
+def _moment(value: datetime | None) -> str:
+    return "" if value is None else value.strftime("%Y-%m-%d %H:%M")
 
 
 def _export_cells(entity_type: EntityType, row: ProblemRow) -> tuple[Any, ...]:
     return (
-        row.record_id, entity_type.value, row.reference, row.customer,
-        "" if row.amount is None else f"{row.amount:.2f}", row.record_date.isoformat() if row.record_date else "",
-        row.status.value, row.error_kind, row.error_code, row.error_message, row.fix_hint, row.blocked_by,
-        row.attempts, row.open_days, row.first_failed_at.isoformat() if row.first_failed_at else "",
-        row.last_attempt_at.isoformat() if row.last_attempt_at else "", row.qbo_id,
+        row.reference, row.customer, "" if row.amount is None else f"{row.amount:.2f}",
+        row.record_date.isoformat() if row.record_date else "", labels.label(labels.SYNC_STATUS, row.status),
+        labels.label(labels.ERROR_KIND, row.error_kind), row.error_message, row.fix_hint, row.error_code,
+        row.attempts, row.open_days, _moment(row.last_attempt_at), row.qbo_id, labels.label_entity(entity_type),
+        row.record_id, labels.blocker(row.blocked_by), _moment(row.first_failed_at),
     )
 
 

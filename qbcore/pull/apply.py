@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from qbcore import labels
 from qbcore.access import SYSTEM, write_audit
 from qbcore.mapping.credit_application import REF_PREFIX as CREDIT_REF_PREFIX
 from qbcore.models import (
@@ -319,7 +320,7 @@ def _edits(expected: _Expected, row: dict[str, Any]) -> list[str]:
     changes = []
     theirs = money(row.get("TotalAmt"))
     if theirs != expected.amount:
-        changes.append(f"amount {expected.amount:,.2f} → {theirs:,.2f}")
+        changes.append(f"amount {labels.money(expected.amount)} → {labels.money(theirs)}")
     number = row.get("DocNumber") if "DocNumber" in row or "PaymentRefNum" not in row else row.get("PaymentRefNum")
     if expected.number is not None and (number or "") != expected.number:
         changes.append(f"number {expected.number} → {number or '(none)'}")
@@ -358,7 +359,7 @@ def drift_of(session: Session, context: DriftContext, record: SyncRecord, row: d
     before = {"amount": str(expected.amount), "number": expected.number, "customer": expected.customer_name}
     if is_voided(row) and expected.amount != 0:
         return int(record_drift(session, context, record, DriftKind.VOID, before=before, after=summarize_qbo(row),
-                                summary=f"{label} voided in QuickBooks (was {expected.amount:,.2f})"))
+                                summary=f"{label} voided in QuickBooks (was {labels.money(expected.amount)})"))
     if record.status != SyncStatus.SYNCED.value:
         return 0  # edited here since the push: the next push decides, not QuickBooks' copy
     changes = _edits(expected, row)

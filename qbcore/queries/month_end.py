@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import extract, func, select
 from sqlalchemy.orm import Session
 
+from qbcore.labels import money, plural
 from qbcore.models import (
     CreditMemo,
     Drift,
@@ -170,16 +171,18 @@ def checklist(c: dict[str, Tally], close_date: date | None) -> list[ChecklistIte
     waiting = c["unsynced"] + c["failed"] + c["blocked"]
     return [
         ChecklistItem("Every record is in QuickBooks", waiting.count == 0,
-                      f"{c['unsynced'].count} unsynced, {c['failed'].count} failed, {c['blocked'].count} blocked "
-                      f"({waiting.amount:,.2f})" if waiting.count else "all synced"),
+                      f"{c['unsynced'].count:,} unsynced, {c['failed'].count:,} failed, "
+                      f"{c['blocked'].count:,} blocked: {money(waiting.amount)} in all"
+                      if waiting.count else "all synced"),
         ChecklistItem("No drift from QuickBooks", c["drifted"].count == 0,
-                      f"{c['drifted'].count} voided, deleted or edited in QuickBooks" if c["drifted"].count
-                      else "none"),
+                      f"{plural(c['drifted'].count, 'record')} voided, deleted or edited in QuickBooks"
+                      if c["drifted"].count else "none"),
         ChecklistItem("No pulled payment waiting for a decision", c["proposals"].count == 0,
-                      f"{c['proposals'].count} to accept or reject ({c['proposals'].amount:,.2f})"
-                      if c["proposals"].count else "none"),
+                      f"{plural(c['proposals'].count, 'payment')} to accept or reject on Reconciliation: "
+                      f"{money(c['proposals'].amount)} in all" if c["proposals"].count else "none"),
         ChecklistItem("Nothing waiting falls inside QuickBooks' closed period", c["closed"].count == 0,
-                      f"{c['closed'].count} records dated on or before {close_date} will be refused (6200)"
+                      f"{plural(c['closed'].count, 'record')} dated on or before {close_date} will be refused "
+                      "(QuickBooks error 6200)"
                       if c["closed"].count else ("books not closed" if close_date is None
                                                  else f"closed through {close_date}")),
     ]

@@ -94,8 +94,8 @@ def test_a_filtered_view_exports_every_matching_row_as_csv(page: Page, problem_a
         page.get_by_role("button", name="Export 10 rows (CSV)").click()
     text = download.value.path().read_text(encoding="utf-8-sig")
     rows = list(csv.reader(io.StringIO(text)))
-    assert rows[0][:4] == ["Record id", "Entity", "Reference #", "Customer"] and "Fix hint" in rows[0]
-    assert len(rows) == 11 and {r[7] for r in rows[1:]} == {"mapping"}
+    assert rows[0][:4] == ["Reference #", "Customer", "Amount", "Date"] and "How to fix" in rows[0]
+    assert len(rows) == 11 and {r[rows[0].index("Error kind")] for r in rows[1:]} == {"Mapping missing"}
 
 
 def test_a_cleared_invoice_can_be_restored(page: Page, problem_app):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date
 
 from sqlalchemy import select
@@ -18,8 +19,10 @@ def test_months_show_what_keeps_them_from_closing(home, demo_factory) -> None:
     at = open_page(home, PAGE)
     assert not at.exception
     table = at.dataframe[0].value
-    assert list(table.columns[:4]) == ["Month", "Ready", "Records", "Unsynced"]
-    assert (table["Ready"] == "❌").all()  # nothing synced yet in the demo book
+    assert list(table.columns[:4]) == ["Month", "Status", "Records", "Unsynced"]
+    assert (table["Status"] == "❌ Not ready").all()  # nothing synced yet in the demo book, said in words too
+    config = json.loads(at.dataframe[0].proto.columns)
+    assert config["Unsynced amount"]["type_config"]["format"] == "dollar"
     assert any("Every record is in QuickBooks" in str(e.value) for e in at.error)
 
 

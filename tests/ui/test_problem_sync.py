@@ -61,7 +61,7 @@ def _confirm(at, reason=None):
     ("Invoices", "24 invoices need attention", 24),
     ("Payments", "3 payments need attention", 3),
     ("Customers", "2 customers need attention", 2),
-    ("Credit Memos", "1 credit memo need attention", 1),
+    ("Credit Memos", "1 credit memo needs attention", 1),
 ])
 def test_every_tab_shows_its_counts_dollars_and_a_windowed_grid(home, demo_factory, book, tab, headline, rows):
     at = open_page(home, PAGE)
@@ -242,7 +242,7 @@ def test_a_running_job_shows_progress_then_its_outcome(home, demo_factory, book)
     at.run()
     assert not at.exception
     text = _texts(at.warning)
-    assert f"Resync job #{job.id} done" in text and "6 of 10 synced" in text and "mapping 4" in text
+    assert f"Resync job #{job.id} done" in text and "6 of 10 synced" in text and "Mapping missing 4" in text
     assert "18 invoices need attention" in _texts(at.markdown)
 
 

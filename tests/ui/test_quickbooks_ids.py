@@ -127,7 +127,7 @@ def test_the_grid_lists_linked_records_with_their_quickbooks_id(home, linked):
     frame = convert_arrow_bytes_to_pandas_df(_grid(at).proto.special_args[0].arrow_dataframe.data.data)
     assert frame["id"].tolist() == [linked.linked_id]
     assert frame["qbo_id"].tolist() == [linked.linked_qbo]
-    assert "1 records" in _texts(at.markdown)
+    assert "**1 record** ·" in _texts(at.markdown) and "1 records" not in _texts(at.markdown)
 
 
 def test_search_and_unlinked_filter_are_applied(home, linked):
@@ -148,8 +148,14 @@ def test_admin_removes_an_id_after_confirming_with_a_reason(home, linked):
     _select(at, [linked.linked_id])
     at.button(key="ids_remove").click().run()
     assert "breaks the link" in _texts(at.warning)
+    with linked.factory() as session:
+        number = session.scalar(select(Invoice.number).join(SyncRecord, SyncRecord.entity_id == Invoice.id)
+                                .where(SyncRecord.id == linked.linked_id))
+    assert f"Our **invoice {number} (QuickBooks id {linked.linked_qbo})** will lose its QuickBooks id" in _texts(
+        at.markdown)
     _confirm(at, "deleted in QuickBooks")
-    assert "Removed 1 QuickBooks id(s)" in _texts(at.success)
+    assert (f"Removed 1 QuickBooks id: invoice {number} (was QuickBooks id {linked.linked_qbo}). It will re-sync."
+            in _texts(at.success))
     record = _record(linked.factory, linked.linked_id)
     assert (record.qbo_id, record.status) == (None, SyncStatus.NEVER_SYNCED)
     [event] = _audit(linked.factory, "remove_qbo_id")

@@ -172,9 +172,21 @@ def test_export_writes_every_matching_row_with_safe_cells(demo_factory, problem_
         data = problems_csv_bytes(session, EntityType.INVOICE, ProblemFilter(error_kinds=("mapping",)))
     rows = list(csv.reader(io.StringIO(out.getvalue())))
     assert count == 24 and len(rows) == 25 and tuple(rows[0]) == EXPORT_HEADER
-    assert any(r[9].startswith("'=HYPERLINK") for r in rows[1:])
+    column = {name: i for i, name in enumerate(EXPORT_HEADER)}
+    assert any(r[column["Message"]].startswith("'=HYPERLINK") for r in rows[1:])
     parsed = list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
-    assert len(parsed) == 11 and {r[7] for r in parsed[1:]} == {"mapping"}
+    assert len(parsed) == 11 and {r[column["Error kind"]] for r in parsed[1:]} == {"Mapping missing"}
+
+
+def test_export_headers_are_the_grids_and_its_values_are_in_words(demo_factory, problem_book):
+    with demo_factory() as session:
+        data = problems_csv_bytes(session, EntityType.INVOICE, ProblemFilter())
+    header, *rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
+    column = {name: i for i, name in enumerate(header)}
+    assert {r[column["Status"]] for r in rows} == {"Failed", "Blocked", "Out of date", "Pending"}
+    assert {r[column["Type"]] for r in rows} == {"Invoice"}
+    assert "Customer ACME Logistics" in {r[column["Blocked by"]] for r in rows}
+    assert all(r[column["Amount"]].replace(".", "", 1).isdigit() for r in rows)  # plain numbers for a spreadsheet
 
 
 def test_last_sync_time_and_latest_job_outcome(demo_factory, problem_book):
