@@ -78,7 +78,7 @@ def confirm_sync_all(waiting: int) -> None:
         st.rerun()
 
 
-def _job_result(job) -> str:  # type: ignore[no-untyped-def]
+def _job_result(job) -> str:
     """'Job #12 finished: 1,870 synced, 12 failed or blocked.'"""
     if job.status in ("queued", "running"):
         return (f"Job #{job.id} ({(job.params or {}).get('label') or 'sync'}): {job.done:,} of {job.total:,} "
@@ -241,7 +241,7 @@ else:
         st.session_state[CONFIRM_KEY] = waiting
     if st.session_state.get(CONFIRM_KEY):
         confirm_sync_all(int(st.session_state[CONFIRM_KEY]))
-    _page_link(PROBLEMS_PAGE, "Open Problem Sync →")
+    _page_link(PROBLEMS_PAGE, md("Open Problem Sync →"))
 
     chart_left, chart_right = st.columns(2)
     with chart_left:

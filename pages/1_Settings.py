@@ -173,7 +173,7 @@ def save(changes: dict, what: str) -> None:
     st.rerun()
 
 
-def run_change(action, done: str) -> None:  # type: ignore[no-untyped-def]
+def run_change(action, done: str) -> None:
     """Run one mapping or user change in a transaction; a refusal is a sentence, never a traceback."""
     try:
         with transaction(runtime.factory) as session:
@@ -185,12 +185,12 @@ def run_change(action, done: str) -> None:  # type: ignore[no-untyped-def]
     st.rerun()
 
 
-def show_what_syncs(current) -> None:  # type: ignore[no-untyped-def]
+def show_what_syncs(current) -> None:
     """Which records sync, the master pause, and what starts a sync."""
     with st.form("set_what"):
         st.subheader("What syncs")
         columns = st.columns(4)
-        values = {key: columns[i].checkbox(label, value=getattr(current, key), key=f"set_{key}")
+        values: dict[str, object] = {key: columns[i].checkbox(label, value=getattr(current, key), key=f"set_{key}")
                   for i, (key, label) in enumerate((("sync_invoices", "Invoices"), ("sync_payments", "Payments"),
                                                      ("sync_customers", "Customers"),
                                                      ("sync_credit_memos", "Credit memos")))}
@@ -209,7 +209,7 @@ def _pick_name(label: Markdown, names: list[str], current: str, key: str) -> str
     return st.selectbox(label, options, index=options.index(current) if current in options else 0, key=key)
 
 
-def show_options(current, lists: QboLists | None, terms: list[str], branches: list[str]) -> None:  # type: ignore[no-untyped-def]
+def show_options(current, lists: QboLists | None, terms: list[str], branches: list[str]) -> None:
     """Numbering, customer matching, income account, terms, branches and the description-length policy."""
     with st.form("set_options"):
         st.subheader("How records sync")
@@ -372,7 +372,7 @@ def rename_customer(customer_id: int, name: str, reason: str) -> None:
     st.rerun()
 
 
-def show_customer_names(current) -> None:  # type: ignore[no-untyped-def]
+def show_customer_names(current) -> None:
     """The name each customer has in QuickBooks, and the rule for names QuickBooks refuses."""
     st.subheader("Customer names in QuickBooks")
     st.caption("QuickBooks keeps one list of names for customers, vendors and employees. When a vendor already has "

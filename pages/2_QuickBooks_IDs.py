@@ -262,7 +262,7 @@ def read_filter() -> IdFilter:
                               format_func=lambda e: label_entity(e) if e else "All types")
     search = row[1].text_input("Search number, name, customer or QB id", key="ids_search_text")
     statuses = row[2].multiselect("Status", list(SyncStatus), key="ids_status", format_func=STATUS_LABELS.__getitem__)
-    dates = row[3].date_input("Last sync between", value=(), key="ids_dates", format="YYYY-MM-DD")
+    dates = row[3].date_input("Last sync between", value=(), key="ids_dates", format="YYYY-MM-DD")  # type: ignore[arg-type]  # () = a range, none picked
     unlinked = st.checkbox("Also show records without a QuickBooks id (to re-link them)", key="ids_unlinked")
     return IdFilter(entity_type=EntityType(entity) if entity else None, search=search or "",
                     statuses=tuple(statuses), linked_only=not unlinked,
@@ -325,5 +325,5 @@ if buttons[2].button("Re-link assistant…", key="ids_relink", disabled=len(sele
 
 pending = st.session_state.get(DIALOG_KEY)
 if pending:
-    {"remove": remove_dialog, "override": override_dialog, "relink": relink_dialog}[pending["kind"]](
+    {"remove": remove_dialog, "override": override_dialog, "relink": relink_dialog}[pending["kind"]](  # type: ignore[operator]
         *([pending["record_ids"]] if pending["kind"] == "remove" else [pending["record_ids"][0]]))

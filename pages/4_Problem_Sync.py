@@ -169,12 +169,13 @@ def confirm_dialog() -> None:
         st.text_input("Reason (optional)", key="ps_reason")
     if pending["action"] == "mark_paid":
         st.markdown("**The payment you saw in QuickBooks** (optional, kept in the audit log and on the record)")
-        paid_on, amount, reference = st.columns(3)
+        paid_on, paid_amount, reference = st.columns(3)
         paid_on.date_input("Payment date", value=None, key="ps_paid_on", format="YYYY-MM-DD")
         if pending["count"] == 1:
-            amount.number_input("Amount ($)", min_value=0.0, value=None, step=0.01, format="%.2f", key="ps_paid_amount")
+            paid_amount.number_input("Amount ($)", min_value=0.0, value=None, step=0.01, format="%.2f",
+                                     key="ps_paid_amount")
         else:
-            amount.caption("An amount can be recorded when one invoice is selected.")
+            paid_amount.caption("An amount can be recorded when one invoice is selected.")
         reference.text_input("Reference (check or transaction #)", key="ps_paid_reference", max_chars=40)
     confirm, cancel = st.columns(2)
     if confirm.button("Confirm", type="primary", key="ps_confirm") and run_action(pending):
@@ -248,7 +249,7 @@ def read_filter(entity: EntityType) -> ProblemFilter:
     """The tab's filter widgets' current values (read before the widgets are drawn) → a ProblemFilter."""
     state = st.session_state
     prefix = f"ps_{entity.value}"
-    dates = state.get(f"{prefix}_dates") or ()
+    dates: list[date] = list(state.get(f"{prefix}_dates") or ())
     low, high = state.get(f"{prefix}_min"), state.get(f"{prefix}_max")
     return ProblemFilter(
         statuses=tuple(state.get(f"{prefix}_status") or PROBLEM_STATUSES),
@@ -273,7 +274,7 @@ def show_filter_widgets(entity: EntityType, kinds: list[str], customers: list[tu
     row1[1].multiselect("Error kind", kinds, key=f"{prefix}_kind", format_func=labels.attempt_outcome)
     row1[2].multiselect("Customer", [c for c, _ in customers], key=f"{prefix}_customer",
                         format_func=lambda c: names.get(c, str(c)))
-    row1[3].date_input("Date range", value=(), key=f"{prefix}_dates", format="YYYY-MM-DD")
+    row1[3].date_input("Date range", value=(), key=f"{prefix}_dates", format="YYYY-MM-DD")  # type: ignore[arg-type]  # () = a range, none picked
     row2 = st.columns([2, 2, 4, 2])
     row2[0].number_input("Amount from ($)", min_value=0.0, value=None, step=100.0, key=f"{prefix}_min")
     row2[1].number_input("Amount to ($)", min_value=0.0, value=None, step=100.0, key=f"{prefix}_max")

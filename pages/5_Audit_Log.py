@@ -38,7 +38,7 @@ row = st.columns([3, 3, 2, 2])
 who = row[0].multiselect("Who", actors, key="audit_who")
 what = row[1].multiselect("What", actions, key="audit_what", format_func=action_label)
 outcome = row[2].multiselect("Outcome", OUTCOMES, key="audit_outcome", format_func=OUTCOME.__getitem__)
-dates = row[3].date_input("When (UTC days)", value=(), key="audit_dates", format="YYYY-MM-DD")
+dates = row[3].date_input("When (UTC days)", value=(), key="audit_dates", format="YYYY-MM-DD")  # type: ignore[arg-type]  # () = a range, none picked
 search = st.text_input("Search by record (invoice number, customer name), who or reason", key="audit_search",
                        placeholder="INV-101224, ACME Logistics, a reason…")
 flt = AuditFilter(actors=tuple(who), actions=tuple(what), outcomes=tuple(outcome),

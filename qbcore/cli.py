@@ -6,23 +6,25 @@ import sys
 import time
 from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import typer
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
 
-from qbcore.config import ConfigError, load_config
+from qbcore.config import Config, ConfigError, load_config
 from qbcore.db import make_engine, make_session_factory, migrate, transaction
 
 app = typer.Typer(help="QuickBooks Sync Console: keep a drayage billing book in sync with QuickBooks Online.",
                   no_args_is_help=True, add_completion=False)
 
 
-def _fail(message: str) -> None:
+def _fail(message: str) -> NoReturn:
     typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
     raise typer.Exit(code=2)
 
 
-def _engine():  # type: ignore[no-untyped-def]
+def _engine() -> Engine:
     try:
         config = load_config()
     except ConfigError as exc:
@@ -97,7 +99,7 @@ ENTITY_CHOICES = {
 }
 
 
-def _config_and_factory():  # type: ignore[no-untyped-def]
+def _config_and_factory() -> tuple[Config, sessionmaker[Session]]:
     try:
         config = load_config()
     except ConfigError as exc:

@@ -143,7 +143,7 @@ def set_qbo_display_name(factory: sessionmaker[Session], gateway: QboGateway, ac
     An empty name goes back to the billing name. The customer's blocked invoices and payments are queued with it.
     """
     require_role(actor, Role.ADMIN, "set_qbo_display_name", audit_factory=factory, target_type="customer",
-                 target_id=customer_id)
+                 target_id=str(customer_id))
     why = (reason or "").strip()
     if not why:
         raise NameRefused("Give a reason for the new QuickBooks name; it is kept in the audit log. "

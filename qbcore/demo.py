@@ -145,6 +145,7 @@ def _bulk_insert(session: Session, model: type, rows: list[dict[str, Any]]) -> N
         rows = [{**row, "updated_at": now} for row in rows]
     columns = list(rows[0])
     raw = connection.connection.driver_connection
+    assert raw is not None, "a checked-out connection has a driver connection"
     with raw.cursor() as cursor, cursor.copy(
         f"COPY {table.name} ({', '.join(columns)}) FROM STDIN"
     ) as copy:
@@ -300,7 +301,9 @@ def write_demo_book(session: Session, *, invoices: int, seed: int, as_of: date |
         for inv in batch["invoices"]:
             open_invoices.append((inv["id"], inv["customer_id"], inv["invoice_date"], int(inv["total"] * 100)))
 
-    credit_rows, credit_lines, credit_apps = [], [], []
+    credit_rows: list[dict[str, Any]] = []
+    credit_lines: list[dict[str, Any]] = []
+    credit_apps: list[dict[str, Any]] = []
     credited: dict[int, int] = {}
     for inv_id, customer_id, inv_date, total in open_invoices:
         if rng.random() < 0.04 and total > 10000:
@@ -318,7 +321,8 @@ def write_demo_book(session: Session, *, invoices: int, seed: int, as_of: date |
                                         amount=_money(amount)))
                 credited[inv_id] = amount
 
-    payments, applications = [], []
+    payments: list[dict[str, Any]] = []
+    applications: list[dict[str, Any]] = []
     paid_status: dict[int, str] = {}
     pending: list[tuple[int, int, date, int]] = []
     for inv_id, customer_id, inv_date, total in open_invoices:

@@ -124,7 +124,8 @@ class Sandbox:
         profiles = {sample_realm: "sample"} if sample_realm else {}
         self.store = Store(options.data_dir, seeder=Company.seed, profiles=profiles)
         self.tokens = TokenStore(options.access_token_ttl_s)
-        self.tokens.restore(self.store.extra.get("tokens"))
+        saved_tokens = self.store.extra.get("tokens")
+        self.tokens.restore(saved_tokens if isinstance(saved_tokens, dict) else None)
         self.store.extra["tokens"] = self.tokens.state()
         self.quotas = Quotas(options.quotas)
         self.injector = FaultInjector(options.fault_rate, options.fault_seed)
@@ -255,8 +256,8 @@ class Sandbox:
             items = payload.get("BatchItemRequest") if isinstance(payload, dict) else None
             return {"BatchItemResponse": company.batch(items), "time": qbo_time()}
         if first == "cdc" and len(parts) == 1 and method == "GET":
-            result = company.cdc(params.get("entities", ""), params.get("changedSince", ""))
-            return {"CDCResponse": result, "time": qbo_time()}
+            changes = company.cdc(params.get("entities", ""), params.get("changedSince", ""))
+            return {"CDCResponse": changes, "time": qbo_time()}
         if first == "upload" and len(parts) == 1 and method == "POST":
             files = parse_multipart(body, request.headers.get("content-type", ""))
             return {"AttachableResponse": Attachments(company).upload(files, company.base_url), "time": qbo_time()}

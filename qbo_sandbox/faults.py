@@ -8,6 +8,7 @@ import threading
 import time
 from collections import deque
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 # QBO stamps responses in the company's (Pacific) local time, so we do the same.
@@ -64,13 +65,13 @@ class QboFault(Exception):
         self.fault_type = fault_type
         self.timed = timed  # the recorded 2030 envelope carries no "time"
 
-    def fault_dict(self) -> dict:
+    def fault_dict(self) -> dict[str, Any]:
         error = {"Message": self.message, "Detail": self.detail, "code": self.code}
         if self.element is not None:
             error["element"] = self.element
         return {"Error": [error], "type": self.fault_type}
 
-    def envelope(self) -> dict:
+    def envelope(self) -> dict[str, Any]:
         if not self.timed:
             return {"Fault": self.fault_dict()}
         return {"Fault": self.fault_dict(), "time": qbo_time()}
@@ -209,7 +210,7 @@ def auth_failed(detail: str, shape: str = "gateway") -> tuple[bytes, str]:
 
 def auth_failed_body(detail: str) -> bytes:
     """The gateway's 401 body, in the shape of the recorded error/401 exchange."""
-    body = {
+    body: dict[str, Any] = {
         "warnings": None,
         "intuitObject": None,
         "fault": {

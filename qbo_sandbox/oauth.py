@@ -9,6 +9,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urlencode
 
 from starlette.requests import Request
@@ -47,10 +48,10 @@ class TokenStore:
             str, tuple[str, str, str, float]
         ] = {}  # code -> (client_id, redirect_uri, realm, exp)
 
-    def state(self) -> dict:
+    def state(self) -> dict[str, Any]:
         return {"access": self.access, "refresh": self.refresh, "codes": self.codes}
 
-    def restore(self, state: dict | None) -> None:
+    def restore(self, state: dict[str, Any] | None) -> None:
         if state:
             self.access, self.refresh, self.codes = state["access"], state["refresh"], state["codes"]
 
@@ -63,7 +64,7 @@ class TokenStore:
             self.codes[code] = (client_id, redirect_uri, realm, time.time() + CODE_TTL_S)
         return code
 
-    def mint(self, realm: str, client_id: str) -> dict:
+    def mint(self, realm: str, client_id: str) -> dict[str, Any]:
         access, refresh = secrets.token_urlsafe(40), "AB11" + secrets.token_urlsafe(36)
         now = time.time()
         with self._lock:
@@ -77,7 +78,7 @@ class TokenStore:
             "x_refresh_token_expires_in": REFRESH_TTL_S,
         }
 
-    def redeem_code(self, code: str, client_id: str, redirect_uri: str) -> dict | None:
+    def redeem_code(self, code: str, client_id: str, redirect_uri: str) -> dict[str, Any] | None:
         with self._lock:
             entry = self.codes.pop(code, None)  # single use: gone whether or not it validates
         if entry is None or entry[0] != client_id or entry[3] < time.time():
@@ -86,7 +87,7 @@ class TokenStore:
             return None
         return self.mint(entry[2], client_id)
 
-    def rotate(self, refresh_token: str, client_id: str) -> dict | None:
+    def rotate(self, refresh_token: str, client_id: str) -> dict[str, Any] | None:
         with self._lock:
             entry = self.refresh.get(refresh_token)
             if (
@@ -166,7 +167,7 @@ def _basic_client(request: Request) -> tuple[str, str] | None:
     return client_id, secret
 
 
-def discovery(base_url: str) -> dict:
+def discovery(base_url: str) -> dict[str, Any]:
     return {
         "issuer": base_url,
         "authorization_endpoint": f"{base_url}/connect/oauth2",

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from decimal import Decimal, InvalidOperation
+from typing import Any, NoReturn
 
 from qbo_sandbox.faults import PACIFIC, QboFault, query_invalid, query_parse_error
 
@@ -31,7 +33,7 @@ class Condition:
 
     field: str
     op: str
-    values: tuple
+    values: tuple[Any, ...]
 
 
 @dataclass
@@ -61,7 +63,8 @@ class _Tok:
 
 
 def tokenize(text: str) -> list[_Tok]:
-    tokens, pos = [], 0
+    tokens: list[_Tok] = []
+    pos = 0
     stripped = text.rstrip()
     while pos < len(stripped):
         match = _TOKEN.match(stripped, pos)
@@ -70,6 +73,7 @@ def tokenize(text: str) -> list[_Tok]:
                 f'Encountered " "{stripped[pos : pos + 10].strip()}"" at line 1, column {pos + 1}.'
             )
         kind = match.lastgroup
+        assert kind is not None  # every alternative is a named group
         tokens.append(_Tok(kind, match.group(kind), match.start(kind)))
         pos = match.end()
     return tokens
@@ -106,7 +110,7 @@ class _Parser:
         if tok.text != punct:
             self.fail(tok)
 
-    def fail(self, tok: _Tok):
+    def fail(self, tok: _Tok) -> NoReturn:
         label = tok.text.upper() if tok.kind == "word" else tok.text
         raise query_parse_error(f'Encountered " <{label}> "{tok.text} "" at line 1, column {tok.pos + 1}.')
 
@@ -168,7 +172,7 @@ class _Parser:
             if self.is_word("ASC") or self.is_word("DESC"):
                 descending = self.take().text.upper() == "DESC"
             items.append((tok.text, descending))
-            if self.peek() is not None and self.peek().text == ",":
+            if (after := self.peek()) is not None and after.text == ",":
                 self.take()
                 continue
             return items
@@ -184,7 +188,7 @@ class _Parser:
             self.take()
             self.expect_punct("(")
             values = [self.value()]
-            while self.peek() is not None and self.peek().text == ",":
+            while (after := self.peek()) is not None and after.text == ",":
                 self.take()
                 values.append(self.value())
             self.expect_punct(")")
@@ -219,7 +223,7 @@ def parse(text: str) -> Query:
     return _Parser(text.strip().rstrip(";")).parse()
 
 
-def field_value(row: dict, name: str) -> object:
+def field_value(row: dict[str, Any], name: str) -> object:
     """Resolve a (dotted, case-insensitive) property; a Ref compares by its id.
 
     Through a list (Attachable's AttachableRef) the answer is the list of the elements' values.
@@ -263,13 +267,13 @@ def parse_moment(text: str) -> datetime | None:
     return moment if moment.tzinfo else moment.replace(tzinfo=PACIFIC)
 
 
-def _coerce_pair(actual: object, wanted: object) -> tuple[object, object] | None:
+def _coerce_pair(actual: object, wanted: object) -> tuple[Any, Any] | None:
     """Bring a stored value and a query literal to one comparable type, or None if impossible."""
     if actual is None:
         return None
     if isinstance(actual, bool) or isinstance(wanted, bool):
 
-        def as_bool(v):
+        def as_bool(v: object) -> bool:
             return v if isinstance(v, bool) else str(v).lower() == "true"
 
         return as_bool(actual), as_bool(wanted)
@@ -295,7 +299,7 @@ def _like(actual: object, pattern: str) -> bool:
     return re.match(regex, str(actual).lower(), re.DOTALL) is not None
 
 
-def matches(row: dict, cond: Condition) -> bool:
+def matches(row: dict[str, Any], cond: Condition) -> bool:
     actual = field_value(row, cond.field)
     if isinstance(actual, list):
         return any(_matches_value(value, cond) for value in actual)
@@ -316,19 +320,19 @@ def _matches_value(actual: object, cond: Condition) -> bool:
         return False  # a field the row does not have matches no comparison, `!=` included (SQL's NULL)
     left, right = pair
     try:
-        return {
+        return bool({
             "=": left == right,
             "!=": left != right,
             "<": left < right,
             ">": left > right,
             "<=": left <= right,
             ">=": left >= right,
-        }[cond.op]
+        }[cond.op])
     except TypeError:
         return False
 
 
-def _sort_key(value: object) -> tuple:
+def _sort_key(value: object) -> tuple[Any, ...]:
     # None sorts first; mixed types fall back to text so sorting never raises.
     if value is None:
         return (0, "")
@@ -346,12 +350,17 @@ def _sort_key(value: object) -> tuple:
     return (4, text)
 
 
-def evaluate(query: Query, rows: list[dict], default_order: str = "Id") -> tuple[list[dict], int]:
+def _by(name: str) -> Callable[[dict[str, Any]], tuple[Any, ...]]:
+    """A sort key on one property."""
+    return lambda row: _sort_key(field_value(row, name))
+
+
+def evaluate(query: Query, rows: list[dict[str, Any]], default_order: str = "Id") -> tuple[list[dict[str, Any]], int]:
     """Filter, order and page rows; returns (page, total matching)."""
     selected = [row for row in rows if all(matches(row, cond) for cond in query.where)]
     order = query.order_by or [(default_order, False)]
     for name, descending in reversed(order):
-        selected.sort(key=lambda row, n=name: _sort_key(field_value(row, n)), reverse=descending)
+        selected.sort(key=_by(name), reverse=descending)
     start = query.start_position - 1
     return selected[start : start + query.max_results], len(selected)
 

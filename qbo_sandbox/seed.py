@@ -6,6 +6,8 @@ sample_company.py for Intuit's sample company with transactions, served in its o
 
 from __future__ import annotations
 
+from typing import Any
+
 from qbo_sandbox import preferences as prefs
 
 COMPANY_NAME = "Sandbox Company_US_1"
@@ -117,7 +119,7 @@ VENDORS = [
 EMPLOYEES = [("Emily", "Platt"), ("John", "Johnson")]
 
 
-def seed_rows() -> dict[str, list[dict]]:
+def seed_rows() -> dict[str, list[dict[str, Any]]]:
     """Entity name -> bodies to create, in order (ids are assigned by the store)."""
     accounts = [
         {"Name": name, "AccountType": acct_type, "AccountSubType": sub, "Classification": cls}
@@ -154,19 +156,19 @@ def seed_rows() -> dict[str, list[dict]]:
     }
 
 
-def _address(parts: tuple[str, str, str, str]) -> dict:
+def _address(parts: tuple[str, str, str, str]) -> dict[str, Any]:
     line1, city, state, postal = parts
     return {"Line1": line1, "City": city, "CountrySubDivisionCode": state, "PostalCode": postal}
 
 
-def preferences(company: str) -> dict:
+def preferences(company: str) -> dict[str, Any]:
     """The lists company's preferences: custom numbers on and the three drayage custom fields."""
     return prefs.build(
         company, custom_txn_numbers=True, sales_custom_fields=CUSTOM_FIELDS, default_terms_id="3"
     )
 
 
-def company_info(company: str = COMPANY_NAME) -> dict:
+def company_info(company: str = COMPANY_NAME) -> dict[str, Any]:
     address = {
         "Id": "1",
         "Line1": "123 Sierra Way",

@@ -76,7 +76,7 @@ class RunningSandbox:
         self.url = f"http://{options.host}:{self.port}"
         config = _config(options)
         self.app = config.app
-        self.sandbox = config.app.state.sandbox
+        self.sandbox = self.app.state.sandbox  # type: ignore[union-attr]  # _config passes the Starlette app
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(
             target=self._server.run,
@@ -102,7 +102,7 @@ class RunningSandbox:
     def __enter__(self) -> RunningSandbox:
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.stop()
 
 

@@ -1,4 +1,4 @@
-"""House rules checked with the tests: lint, import contracts, documented settings."""
+"""House rules checked with the tests: lint, types, import contracts, documented settings."""
 
 import ast
 import re
@@ -26,6 +26,12 @@ def test_ruff_finds_nothing():
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+def test_mypy_finds_nothing():
+    """Types as configured in pyproject.toml: strict for qbcore and the sandbox; ui, pages and tests checked."""
+    result = subprocess.run([_tool("mypy")], cwd=ROOT, capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
 def test_import_contracts_hold():
     result = subprocess.run([_tool("lint-imports")], cwd=ROOT, capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
@@ -47,7 +53,7 @@ PAGE_FILES = [ROOT / "Home.py", *sorted((ROOT / "pages").glob("*.py"))]
 
 
 def _imported_modules(tree: ast.AST) -> set[str]:
-    modules = set()
+    modules: set[str] = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             modules.update(alias.name for alias in node.names)

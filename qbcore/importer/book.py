@@ -123,7 +123,7 @@ def _read_invoices(session: Session, batch: ImportBatch, book: BookSnapshot) -> 
     in_file = [inv.id for number, inv in book.invoices.items() if number in batch.invoices]
     content: dict[int, dict[str, list[tuple[Any, ...]]]] = defaultdict(dict)
     for ids in chunks(in_file):
-        rows = session.execute(
+        set_rows = session.execute(
             select(ChargeSet.invoice_id, Load.load_number, ChargeCode.code, ChargeLine.description,
                    ChargeLine.quantity, ChargeLine.rate, ChargeLine.amount)
             .join(Load, Load.id == ChargeSet.load_id)
@@ -132,27 +132,27 @@ def _read_invoices(session: Session, batch: ImportBatch, book: BookSnapshot) -> 
             .where(ChargeSet.invoice_id.in_(ids))
             .order_by(ChargeSet.invoice_id, ChargeSet.position, ChargeSet.id, ChargeLine.position, ChargeLine.id)
         ).all()
-        for row in rows:
-            sets = content[row.invoice_id]
-            sets.setdefault(row.load_number, []).append(
-                _line(row.code, row.description, row.quantity, row.rate, row.amount))
+        for line in set_rows:
+            sets = content[line.invoice_id]
+            sets.setdefault(line.load_number, []).append(
+                _line(line.code, line.description, line.quantity, line.rate, line.amount))
     for invoice_id, sets in content.items():
         book.invoices[by_id[invoice_id]].content = tuple((load, tuple(lines)) for load, lines in sets.items())
     for ids in chunks(sorted(by_id)):
-        for row in session.execute(
+        for link in session.execute(
             select(PaymentApplication.invoice_id, Payment.number, PaymentApplication.amount)
             .join(Payment, Payment.id == PaymentApplication.payment_id)
             .where(PaymentApplication.invoice_id.in_(ids))
         ):
-            book.applications.append(ExistingApplication(by_id[row.invoice_id], "payment", row.number,
-                                                         _money(row.amount)))
-        for row in session.execute(
+            book.applications.append(ExistingApplication(by_id[link.invoice_id], "payment", link.number,
+                                                         _money(link.amount)))
+        for link in session.execute(
             select(CreditMemoApplication.invoice_id, CreditMemo.number, CreditMemoApplication.amount)
             .join(CreditMemo, CreditMemo.id == CreditMemoApplication.credit_memo_id)
             .where(CreditMemoApplication.invoice_id.in_(ids))
         ):
-            book.applications.append(ExistingApplication(by_id[row.invoice_id], "credit_memo", row.number,
-                                                         _money(row.amount)))
+            book.applications.append(ExistingApplication(by_id[link.invoice_id], "credit_memo", link.number,
+                                                         _money(link.amount)))
 
 
 def _read_payments(session: Session, batch: ImportBatch, book: BookSnapshot) -> None:
@@ -170,13 +170,13 @@ def _read_payments(session: Session, batch: ImportBatch, book: BookSnapshot) -> 
                                                                         Decimal("0.00"))
         if not by_id:
             continue
-        for row in session.execute(
+        for link in session.execute(
             select(PaymentApplication.payment_id, Invoice.number, PaymentApplication.amount)
             .join(Invoice, Invoice.id == PaymentApplication.invoice_id)
             .where(PaymentApplication.payment_id.in_(list(by_id)))
         ):
-            apps = by_id[row.payment_id].applications
-            apps[row.number] = apps.get(row.number, Decimal("0.00")) + _money(row.amount)
+            apps = by_id[link.payment_id].applications
+            apps[link.number] = apps.get(link.number, Decimal("0.00")) + _money(link.amount)
         for payment_id, used in session.execute(
             select(PaymentApplication.payment_id, func.sum(PaymentApplication.amount))
             .where(PaymentApplication.payment_id.in_(list(by_id)), PaymentApplication.credit_memo_id.is_not(None))
@@ -199,20 +199,20 @@ def _read_credit_memos(session: Session, batch: ImportBatch, book: BookSnapshot)
         if not by_id:
             continue
         lines: dict[int, list[tuple[Any, ...]]] = defaultdict(list)
-        for row in session.execute(
+        for line in session.execute(
             select(CreditMemoLine.credit_memo_id, ChargeCode.code, CreditMemoLine.description,
                    CreditMemoLine.quantity, CreditMemoLine.rate, CreditMemoLine.amount)
             .join(ChargeCode, ChargeCode.id == CreditMemoLine.charge_code_id)
             .where(CreditMemoLine.credit_memo_id.in_(list(by_id)))
             .order_by(CreditMemoLine.credit_memo_id, CreditMemoLine.position, CreditMemoLine.id)
         ):
-            lines[row.credit_memo_id].append(_line(row.code, row.description, row.quantity, row.rate, row.amount))
+            lines[line.credit_memo_id].append(_line(line.code, line.description, line.quantity, line.rate, line.amount))
         for memo_id, memo_lines in lines.items():
             by_id[memo_id].lines = tuple(memo_lines)
-        for row in session.execute(
+        for link in session.execute(
             select(CreditMemoApplication.credit_memo_id, Invoice.number, CreditMemoApplication.amount)
             .join(Invoice, Invoice.id == CreditMemoApplication.invoice_id)
             .where(CreditMemoApplication.credit_memo_id.in_(list(by_id)))
         ):
-            apps = by_id[row.credit_memo_id].applications
-            apps[row.number] = apps.get(row.number, Decimal("0.00")) + _money(row.amount)
+            apps = by_id[link.credit_memo_id].applications
+            apps[link.number] = apps.get(link.number, Decimal("0.00")) + _money(link.amount)

@@ -255,7 +255,7 @@ def _catch_up_sequences(session: Session) -> None:
     if session.get_bind().dialect.name != "postgresql":
         return
     for model in _WRITTEN_TABLES:
-        table = model.__tablename__  # type: ignore[attr-defined]
+        table = model.__tablename__
         # setval never moves a sequence backwards here: GREATEST with nextval keeps concurrent writers safe.
         session.execute(text(
             f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), GREATEST("
@@ -377,7 +377,9 @@ def _settle_statuses(plan: _Plan, session: Session) -> None:
                 select(model.invoice_id, func.sum(model.amount)).where(model.invoice_id.in_(ids))
                 .group_by(model.invoice_id)
             ):
-                applied[invoice_id] = applied.get(invoice_id, Decimal("0.00")) + Decimal(str(amount)).quantize(CENT)
+                if invoice_id is not None:  # never: the query asks for these invoices
+                    applied[invoice_id] = (applied.get(invoice_id, Decimal("0.00"))
+                                           + Decimal(str(amount)).quantize(CENT))
         for invoice_id, total, status in invoices:
             total, paid = Decimal(str(total)).quantize(CENT), applied.get(invoice_id, Decimal("0.00"))
             wanted = (InvoiceStatus.PAID if total > 0 and paid >= total
@@ -392,16 +394,16 @@ def _write_charge_sets(plan: _Plan, session: Session, invoice_ids: dict[str, int
     batch = plan.batch
     replaced = [invoice_ids[n] for n in sorted(plan.replace_content)]
     for part in chunks(replaced):
-        set_ids = select(ChargeSet.id).where(ChargeSet.invoice_id.in_(part)).scalar_subquery()
-        session.execute(delete(ChargeLine).where(ChargeLine.charge_set_id.in_(set_ids)))
+        old_sets = select(ChargeSet.id).where(ChargeSet.invoice_id.in_(part)).scalar_subquery()
+        session.execute(delete(ChargeLine).where(ChargeLine.charge_set_id.in_(old_sets)))
         session.execute(delete(ChargeSet).where(ChargeSet.invoice_id.in_(part)))
     numbers = [*plan.create["invoices"], *sorted(plan.replace_content)]
     set_rows = [{"invoice_id": invoice_ids[n], "load_id": load_ids[load], "position": pos}
                 for n in numbers for pos, load in enumerate(batch.invoices[n].sets, start=1)]
     set_ids: dict[tuple[int, int], int] = {}
-    for part in chunks(set_rows, 2000):
+    for rows_part in chunks(set_rows, 2000):
         for row in session.execute(
-            insert(ChargeSet).returning(ChargeSet.id, ChargeSet.invoice_id, ChargeSet.load_id), part
+            insert(ChargeSet).returning(ChargeSet.id, ChargeSet.invoice_id, ChargeSet.load_id), rows_part
         ):
             set_ids[(row.invoice_id, row.load_id)] = row.id
     _insert(session, ChargeLine, [

@@ -15,6 +15,7 @@ from sqlalchemy import and_, or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from qbcore.db import rows_changed
 from qbcore.jobs.queue import JOB_LEASE, renew_job_lease
 from qbcore.models import CompanyLease, utcnow
 
@@ -38,13 +39,13 @@ def acquire_lease(factory: sessionmaker[Session], realm_id: str, owner: str, ttl
     now = utcnow()
     with factory() as session, session.begin():
         # A guarded UPDATE: the database re-checks the WHERE under its row lock, so only one taker wins.
-        taken = session.execute(
+        taken = rows_changed(session.execute(
             update(CompanyLease)
             .where(CompanyLease.realm_id == realm_id,
                    or_(CompanyLease.owner.is_(None), CompanyLease.owner == owner,
                        and_(CompanyLease.expires_at.is_not(None), CompanyLease.expires_at < now)))
             .values(owner=owner, expires_at=now + ttl)
-        ).rowcount
+        ))
         if taken:
             return True
         if session.get(CompanyLease, realm_id) is not None:
@@ -60,10 +61,10 @@ def acquire_lease(factory: sessionmaker[Session], realm_id: str, owner: str, ttl
 def renew_lease(factory: sessionmaker[Session], realm_id: str, owner: str, ttl: timedelta = LEASE_TTL) -> bool:
     """Extend our lease; False when we lost it (then stop pushing)."""
     with factory() as session, session.begin():
-        return bool(session.execute(
+        return bool(rows_changed(session.execute(
             update(CompanyLease).where(CompanyLease.realm_id == realm_id, CompanyLease.owner == owner)
             .values(expires_at=utcnow() + ttl)
-        ).rowcount)
+        )))
 
 
 def release_lease(factory: sessionmaker[Session], realm_id: str, owner: str) -> None:

@@ -12,6 +12,7 @@ from sqlalchemy import Select, and_, func, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from qbcore.access import SYSTEM, Actor, require_role, write_audit
+from qbcore.db import rows_changed
 from qbcore.models import PROBLEM_STATUSES, EntityType, Job, JobStatus, Role, SyncRecord, SyncStatus, utcnow
 from qbcore.refusals import Refusal
 
@@ -45,7 +46,7 @@ def enqueue_sync(
     session: Session,
     actor: Actor,
     *,
-    record_ids: Sequence[int] | Select[tuple[int]] | None = None,
+    record_ids: Sequence[int] | Select[int] | None = None,
     entity_types: Sequence[EntityType] | None = None,
     label: str | None = None,
 ) -> Job:
@@ -97,11 +98,11 @@ def claim_job(factory: sessionmaker[Session], worker_id: str) -> Job | None:
         if job_id is None:
             return None
         # Guarded: on SQLite two workers may pick the same id; only one UPDATE matches.
-        claimed = session.execute(
+        claimed = rows_changed(session.execute(
             update(Job).where(Job.id == job_id, claimable)
             .values(status=JobStatus.RUNNING.value, lease_owner=worker_id, lease_expires_at=now + JOB_LEASE,
                     started_at=now)
-        ).rowcount
+        ))
         if not claimed:
             return None
     with factory() as session:
@@ -118,8 +119,8 @@ def renew_job_lease(factory: sessionmaker[Session], job_id: int, owner: str) -> 
 def resume_paused_jobs(factory: sessionmaker[Session]) -> int:
     """Requeue jobs paused for a reconnect (call once the connection is healthy again)."""
     with factory() as session, session.begin():
-        return session.execute(update(Job).where(Job.status == JobStatus.PAUSED.value)
-                               .values(status=JobStatus.QUEUED.value, error=None, lease_owner=None)).rowcount or 0
+        return rows_changed(session.execute(update(Job).where(Job.status == JobStatus.PAUSED.value)
+                                            .values(status=JobStatus.QUEUED.value, error=None, lease_owner=None)))
 
 
 # -- progress --------------------------------------------------------------------------------------------------------

@@ -21,7 +21,7 @@ def build_credit_memo_payload(credit_memo: Any, settings: SyncSettings, refs: Qb
         "TxnDate": credit_memo.memo_date.isoformat(),
     }
     payload.update(branch_refs(customer.branch if customer is not None else None, settings, refs))
-    lines = []
+    lines: list[dict[str, Any]] = []
     for line in credit_memo.lines:
         text = line.description or line.charge_code.name
         lines.append(sales_line(

@@ -23,4 +23,4 @@ def clean_name(value: str, max_len: int) -> str:
 
 def is_email(value: str | None) -> bool:
     """QuickBooks wants an '@' and a '.' and at most 100 characters."""
-    return bool(value) and "@" in value and "." in value and len(value) <= 100  # type: ignore[operator]
+    return bool(value) and value is not None and "@" in value and "." in value and len(value) <= 100

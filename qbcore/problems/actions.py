@@ -120,7 +120,7 @@ def resync_problems(
 ) -> Job:
     """Queue a resync of the selected records, or of every record matching the filter (selected in SQL)."""
     _check_role(actor, "resync", target, audit_factory, session)
-    record_ids: Sequence[int] | Select[tuple[int]]
+    record_ids: Sequence[int] | Select[int]
     if isinstance(target, ProblemFilter):
         record_ids = select_problem_ids(entity_type, target)
         label = f"Resync all matching {entity_type.value} problems"

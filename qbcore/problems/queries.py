@@ -247,7 +247,7 @@ def _conditions(entity_type: EntityType, problem_filter: ProblemFilter) -> list[
     return where
 
 
-def select_problem_ids(entity_type: EntityType, problem_filter: ProblemFilter) -> Select[tuple[int]]:
+def select_problem_ids(entity_type: EntityType, problem_filter: ProblemFilter) -> Select[int]:
     """The SELECT of sync-record ids matching a filter, for bulk actions run inside the database."""
     return _from_records(entity_type, SyncRecord.id).where(*_conditions(entity_type, problem_filter))
 

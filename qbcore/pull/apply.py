@@ -203,20 +203,20 @@ def apply_payments(session: Session, rows: Sequence[dict[str, Any]], settings: S
             record = invoices.get(qbo_invoice)
             if record is None or amount <= 0:
                 continue  # not one of our invoices
-            pulled = existing.get((qbo_id, qbo_invoice))
-            if pulled is not None:
-                if pulled.status in LIVE and money(pulled.amount) != amount:
+            known = existing.get((qbo_id, qbo_invoice))
+            if known is not None:
+                if known.status in LIVE and money(known.amount) != amount:
                     write_audit(session, SYSTEM, "update_pulled_payment", target_type="invoice",
-                                target_id=record.entity_id, before={"amount": str(pulled.amount)},
+                                target_id=record.entity_id, before={"amount": str(known.amount)},
                                 after={"amount": str(amount), "qbo_payment_id": qbo_id})
-                    pulled.amount = amount
-                    touched.add(pulled.invoice_id)
+                    known.amount = amount
+                    touched.add(known.invoice_id)
                 continue
             status = PulledPaymentStatus.APPLIED if settings.pulled_payments == "apply" else \
                 PulledPaymentStatus.PROPOSED
             pulled = PulledPayment(
                 qbo_payment_id=qbo_id, qbo_invoice_id=qbo_invoice, invoice_id=record.entity_id, amount=amount,
-                txn_date=_date(row.get("TxnDate")), reference=(str(row.get("PaymentRefNum") or "") or None)[:40]
+                txn_date=_date(row.get("TxnDate")), reference=str(row["PaymentRefNum"])[:40] or None
                 if row.get("PaymentRefNum") else None, status=status,
                 applied_at=utcnow() if status is PulledPaymentStatus.APPLIED else None,
                 decided_by=SYSTEM.email if status is PulledPaymentStatus.APPLIED else None,

@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -119,14 +120,14 @@ class _Run:
             self.progress(self.summary())
 
 
-def apply_changes(session: Session, entity: str, rows: list[dict], settings: SyncSettings) -> ApplyCounts:
+def apply_changes(session: Session, entity: str, rows: list[dict[str, Any]], settings: SyncSettings) -> ApplyCounts:
     """Apply one page of one entity's changes (the caller commits it together with the bookmark)."""
     if entity == "Payment":
         return apply_payments(session, rows, settings)
     return detect_drift(session, FORM_TYPES[entity], rows, settings)
 
 
-def _newest(rows: list[dict]) -> str | None:
+def _newest(rows: list[dict[str, Any]]) -> str | None:
     stamps = [s for s in (last_updated(r) for r in rows) if s]
     return max(stamps, key=parse_moment) if stamps else None
 

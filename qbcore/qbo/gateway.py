@@ -13,6 +13,7 @@ from typing import Any
 
 import requests
 from quickbooks import QuickBooks
+from requests import PreparedRequest, Response
 from requests.adapters import HTTPAdapter
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -47,7 +48,7 @@ class RetryPolicy:
     def delay(self, attempt: int, kind: ErrorKind) -> float:
         """How long to wait before retry number `attempt` (1-based)."""
         base = self.throttle_delay_s if kind is ErrorKind.THROTTLED else self.base_delay_s
-        return min(self.max_delay_s, base * 2 ** (attempt - 1)) * (0.75 + random.random() / 2)
+        return min(self.max_delay_s, base * 2.0 ** (attempt - 1)) * (0.75 + random.random() / 2)
 
 
 class _TimeoutAdapter(HTTPAdapter):
@@ -57,10 +58,10 @@ class _TimeoutAdapter(HTTPAdapter):
         super().__init__(pool_connections=pool, pool_maxsize=pool)
         self.timeout_s = timeout_s
 
-    def send(self, request, **kwargs):  # type: ignore[no-untyped-def]
-        if kwargs.get("timeout") is None:
-            kwargs["timeout"] = self.timeout_s
-        return super().send(request, **kwargs)
+    def send(self, request: PreparedRequest, stream: bool = False, timeout: Any = None, verify: Any = True,
+             cert: Any = None, proxies: dict[str, str] | None = None) -> Response:
+        return super().send(request, stream=stream, timeout=self.timeout_s if timeout is None else timeout,
+                            verify=verify, cert=cert, proxies=proxies)
 
 
 def entity_path(entity: str) -> str:

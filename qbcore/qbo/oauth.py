@@ -57,7 +57,8 @@ def start_authorization(session: Session, config: Config, *, actor: Actor = SYST
     row.oauth_state = state
     row.environment = config.qbo_env.value
     session.flush()
-    return _auth_client(config).get_authorization_url([Scopes.ACCOUNTING], state_token=state)
+    url: str = _auth_client(config).get_authorization_url([Scopes.ACCOUNTING], state_token=state)
+    return url
 
 
 def complete_authorization(factory: sessionmaker[Session], config: Config, *, code: str, state: str, realm_id: str,
@@ -99,9 +100,10 @@ def _fetch_company_name(config: Config, realm_id: str, access_token: str) -> str
         response = requests.get(f"{api_base(config)}/company/{realm_id}/companyinfo/{realm_id}",
                                 params={"minorversion": MINOR_VERSION}, timeout=HTTP_TIMEOUT_S,
                                 headers={"Authorization": f"Bearer {access_token}", "Accept": "application/json"})
-        return response.json()["CompanyInfo"]["CompanyName"]
+        name = response.json()["CompanyInfo"]["CompanyName"]
     except (requests.RequestException, ValueError, KeyError, TypeError):
         return None
+    return name if isinstance(name, str) else None
 
 
 def disconnect(factory: sessionmaker[Session], config: Config, *, actor: Actor = SYSTEM) -> ConnectionState:

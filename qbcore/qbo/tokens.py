@@ -55,7 +55,7 @@ class TokenSet:
 OAUTH_TIMEOUT_S = 30
 
 
-class TimedAuthClient(AuthClient):
+class TimedAuthClient(AuthClient):  # type: ignore[misc]  # intuit-oauth ships no types
     """intuit-oauth's client with a timeout on every call (it sets none; a hung refresh would hold the lock)."""
 
     def request(self, method, url, *args, **kwargs):  # type: ignore[no-untyped-def]

@@ -62,7 +62,7 @@ def _text_matches(pattern: str) -> ColumnElement[bool]:
     )
 
 
-def _where(query: Select, flt: AuditFilter) -> Select:
+def _where(query: Select[*tuple[Any, ...]], flt: AuditFilter) -> Select[*tuple[Any, ...]]:
     if flt.actors:
         query = query.where(AuditEvent.actor.in_(flt.actors))
     if flt.actions:
@@ -113,9 +113,10 @@ def _in_chunks(session: Session, query: Any, column: Any, ids: Iterable[Any]) ->
 
 def _record_labels(session: Session, events: list[AuditEvent]) -> dict[int, str]:
     """Event id → the record as people name it, for events that store an internal id."""
-    record_ids = {int(e.target_id) for e in events
-                  if e.action in RECORD_ID_ACTIONS and (e.target_id or "").isdigit()}
-    customer_ids = {int(e.target_id) for e in events if e.target_type == "customer" and (e.target_id or "").isdigit()}
+    record_ids = {int(target) for e in events
+                  if e.action in RECORD_ID_ACTIONS and (target := e.target_id or "").isdigit()}
+    customer_ids = {int(target) for e in events
+                    if e.target_type == "customer" and (target := e.target_id or "").isdigit()}
     names = record_names()
     by_record = {rid: (etype, name, customer) for rid, etype, name, customer in _in_chunks(
         session, select(names.c.record_id, names.c.entity_type, names.c.number_or_name, names.c.customer),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 import pandas as pd
 from sqlalchemy import func, select
@@ -40,7 +41,7 @@ def count_book(session: Session) -> list[BookCount]:
     return rows
 
 
-def _month(column):  # type: ignore[no-untyped-def]
+def _month(column: Any) -> Any:
     # SQLite has strftime, PostgreSQL to_char; both give 'YYYY-MM'.
     return func.substr(func.cast(column, type_=Invoice.number.type), 1, 7)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 
 import pandas as pd
 from sqlalchemy import Integer, Select, String, and_, cast, func, literal, null, or_, select, union_all
@@ -62,14 +63,14 @@ class LinkedRecord:
     last_synced_at: datetime | None
 
 
-def _per_entity() -> list[Select]:
+def _per_entity() -> list[Select[*tuple[Any, ...]]]:
     """One SELECT per entity type with the same columns, so a UNION ALL lists them all."""
     text = String(200)
     record = (SyncRecord.id.label("record_id"), SyncRecord.entity_type.label("entity_type"),
               SyncRecord.entity_id.label("entity_id"), SyncRecord.qbo_id.label("qbo_id"),
               SyncRecord.qbo_sync_token.label("qbo_sync_token"), SyncRecord.status.label("status"),
               SyncRecord.last_synced_at.label("last_synced_at"))
-    selects = []
+    selects: list[Select[*tuple[Any, ...]]] = []
     for entity_type, model, label, customer, amount, day, email in (
         (EntityType.INVOICE, Invoice, Invoice.number, Customer.name, Invoice.total, Invoice.invoice_date, null()),
         (EntityType.CREDIT_MEMO, CreditMemo, CreditMemo.number, Customer.name, CreditMemo.total,

@@ -93,7 +93,7 @@ class _Placeholders(Mapping[Any, str]):
 
     def __init__(self, kind: str, known: Mapping[Any, str] | None = None) -> None:
         self.kind = kind
-        self.known = dict(known or {})
+        self.known: dict[Any, str] = dict(known or {})
 
     def __getitem__(self, key: Any) -> str:
         # Terms, classes and locations are looked up by name at sync time; the preview never asks QuickBooks.
@@ -157,7 +157,8 @@ def _known_items(session: Session, code_ids: list[int]) -> dict[int, tuple[str, 
     for entity_id, qbo_id in session.execute(select(SyncRecord.entity_id, SyncRecord.qbo_id).where(
             SyncRecord.entity_type == EntityType.ITEM.value, SyncRecord.entity_id.in_(code_ids),
             SyncRecord.qbo_id.is_not(None))):
-        known.setdefault(entity_id, (qbo_id, None))
+        if qbo_id is not None:
+            known.setdefault(entity_id, (qbo_id, None))
     return known
 
 

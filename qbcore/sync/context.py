@@ -74,7 +74,7 @@ def linked_ids(session: Session, entity_type: EntityType) -> dict[int, str]:
     """Billing id → QuickBooks id of every record of a type that has one."""
     query = select(SyncRecord.entity_id, SyncRecord.qbo_id).where(
         SyncRecord.entity_type == entity_type.value, SyncRecord.qbo_id.is_not(None))
-    return {entity_id: qbo_id for entity_id, qbo_id in session.execute(query)}
+    return {entity_id: qbo_id for entity_id, qbo_id in session.execute(query) if qbo_id is not None}
 
 
 NAME_LISTS_TTL_S = 300.0
@@ -84,7 +84,8 @@ def read_name_lists(gateway: QboGateway) -> NameLists:
     """Terms, classes, locations, payment methods and accounts of the company (memoised for 5 minutes)."""
     cached = gateway.memo.get("name_lists")
     if cached is not None and time.monotonic() - cached[0] < NAME_LISTS_TTL_S:
-        return cached[1]
+        cached_lists: NameLists = cached[1]
+        return cached_lists
 
     def names(entity: str, key: str = "Name") -> dict[str, str]:
         return {row[key]: row["Id"] for row in gateway.query_all(entity) if row.get(key) and row.get("Id")}

@@ -370,8 +370,8 @@ class SyncEngine:
         by_key: dict[tuple[str, str], list[dict[str, Any]]] = {}
         inactive_keys: set[tuple[str, str]] = set()
         # Customers matched by email fall back to their name when they have none: one look-up per field.
-        for field_name in dict.fromkeys(key[0] for _, key in lookups):  # type: ignore[index]
-            values = [key[1] for _, key in lookups if key[0] == field_name]  # type: ignore[index]
+        for field_name in dict.fromkeys(key[0] for _, key in lookups):
+            values = [key[1] for _, key in lookups if key[0] == field_name]
             try:
                 found = self.gateway.query_in(entity, field_name, values)
                 inactive = self.gateway.query_in(entity, field_name, values, extra=" AND Active = false") \
@@ -465,7 +465,7 @@ class SyncEngine:
             return
         commit_request_ids(self.factory, batch)  # committed before the call: a crash retries with the same ids
         entity = QBO_ENTITY[entity_type]
-        items = []
+        items: list[dict[str, Any]] = []
         for send in batch:
             body = dict(send.payload)
             if send.update:
@@ -493,12 +493,12 @@ class SyncEngine:
                 else:
                     self._fail_send(send, error, _exchange(item), _exchange(answer))
                 continue
-            body = answer.get(entity)
-            if not isinstance(body, dict) or not body.get("Id"):
+            saved = answer.get(entity)
+            if not isinstance(saved, dict) or not saved.get("Id"):
                 self._fail_send(send, classify_local(ErrorKind.MALFORMED, f"QuickBooks' answer has no {entity} Id",
                                                      retryable=True), _exchange(item), _exchange(answer))
                 continue
-            record_synced(self.factory, send, qbo_id=str(body["Id"]), sync_token=body.get("SyncToken"),
+            record_synced(self.factory, send, qbo_id=str(saved["Id"]), sync_token=saved.get("SyncToken"),
                           job_id=self.job_id)
             self.tally.add("synced")  # type: ignore[union-attr]
         for send in retry:

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import insert, literal, select
 from sqlalchemy.orm import Session
 
+from qbcore.db import rows_changed
 from qbcore.models import BILLING_MODELS, SyncRecord, SyncStatus
 
 
 def ensure_sync_records(session: Session) -> int:
     """Insert a never-synced record for every billing record that has none; returns how many."""
     added = 0
+    model: Any
     for entity_type, model in BILLING_MODELS.items():
         missing = (
             select(literal(entity_type.value), model.id, literal(SyncStatus.NEVER_SYNCED.value), literal(0))
@@ -21,5 +25,5 @@ def ensure_sync_records(session: Session) -> int:
         result = session.execute(
             insert(SyncRecord).from_select(["entity_type", "entity_id", "status", "attempts"], missing)
         )
-        added += result.rowcount or 0
+        added += rows_changed(result)
     return added

@@ -8,10 +8,11 @@ import pytest
 from playwright.sync_api import Page, expect
 from sqlalchemy import select
 
+from qbcore.connection import get_connection_state
 from qbcore.db import transaction
 from qbcore.models import AuditEvent, ConnectionStatus, EntityType, Invoice, SyncRecord, SyncStatus
 from qbcore.qbo.lookup import open_gateway
-from qbcore.qbo.oauth import ensure_local_connection, get_connection_state
+from qbcore.qbo.oauth import ensure_local_connection
 from qbcore.sync.records import ensure_sync_records
 from tests.browser.conftest_ids import ConnectedConsole, connected_console
 from tests.browser.console_server import require_chromium

@@ -11,10 +11,11 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 import pytest
 from playwright.sync_api import Page, expect
-from sqlalchemy import delete, func, select
+from sqlalchemy import Table, delete, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from local_oidc import ADMIN, NO_EMAIL, OPERATOR, PASSWORD, STRANGER, VIEWER, LocalUser, RunningProvider
@@ -188,7 +189,8 @@ def test_an_admin_demoted_while_their_page_is_open_can_no_longer_save(page: Page
     expect(save).to_be_enabled(timeout=WAIT)
     page.get_by_text("Pause all syncing (master switch)").click()
     with transaction(team.factory) as session:
-        session.execute(User.__table__.update().where(User.email == ADMIN.email).values(role=Role.OPERATOR.value))
+        session.execute(cast(Table, User.__table__).update().where(User.email == ADMIN.email)
+                        .values(role=Role.OPERATOR.value))
     save.click()
     # The click's own page run already knows the new role: the button is disabled, its click discarded.
     expect(_badge(page, ADMIN, "operator")).to_be_visible(timeout=WAIT)

@@ -91,9 +91,9 @@ def book(demo_factory: sessionmaker[Session], sandbox_url: str, db_url: str, tmp
                                                         SyncRecord.entity_id == second.id))
         spare.status = SyncStatus.FAILED
     # The sandbox has several seeded customers; find a customer id that is no invoice id.
-    customers = gateway.query("SELECT * FROM Customer MAXRESULTS 100")
+    seeded = gateway.query("SELECT * FROM Customer MAXRESULTS 100")
     invoice_ids = {row["Id"] for row in gateway.query("SELECT * FROM Invoice MAXRESULTS 100")}
-    customer_only = next(c["Id"] for c in customers if c["Id"] not in invoice_ids)
+    customer_only = next(c["Id"] for c in seeded if c["Id"] not in invoice_ids)
     return Book(demo_factory, config, linked, spare, spare_qbo, stranger_qbo, customer_only)
 
 

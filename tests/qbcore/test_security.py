@@ -43,9 +43,9 @@ def guarded_book(demo_factory: Factory) -> dict[str, int]:
     with transaction(demo_factory) as session:
         rows = session.scalars(select(SyncRecord).where(SyncRecord.entity_type == "invoice")
                                .order_by(SyncRecord.id).limit(3)).all()
-        rows[0].status, rows[0].error_kind = SyncStatus.FAILED.value, "validation"
-        rows[1].status = SyncStatus.CLEARED.value
-        rows[2].status, rows[2].qbo_id, rows[2].qbo_sync_token = SyncStatus.SYNCED.value, "77", "0"
+        rows[0].status, rows[0].error_kind = SyncStatus.FAILED, "validation"
+        rows[1].status = SyncStatus.CLEARED
+        rows[2].status, rows[2].qbo_id, rows[2].qbo_sync_token = SyncStatus.SYNCED, "77", "0"
         session.add(User(email="someone@example.com", role=Role.VIEWER))
         invoice_id = session.scalar(select(SyncRecord.entity_id).where(SyncRecord.id == rows[2].id))
         session.add(PulledPayment(qbo_payment_id="901", qbo_invoice_id="77", invoice_id=invoice_id,
@@ -79,13 +79,13 @@ def _override(factory: Factory, actor: Actor, ids: dict[str, int]) -> None:
     from qbcore.ids import override_qbo_id
 
     # The role is checked before QuickBooks is asked anything, so no gateway is needed to be refused.
-    override_qbo_id(factory, None, actor, ids["synced"], "78", reason="security review")  # type: ignore[arg-type]
+    override_qbo_id(factory, None, actor, ids["synced"], "78", reason="security review")
 
 
 def _create_item(factory: Factory, actor: Actor, ids: dict[str, int]) -> None:
     from qbcore.mappings import create_missing_item
 
-    create_missing_item(factory, None, actor, ids["code"], name="BASE", income_account_id="1")  # type: ignore[arg-type]
+    create_missing_item(factory, None, actor, ids["code"], name="BASE", income_account_id="1")
 
 
 def _disconnect(factory: Factory, actor: Actor, ids: dict[str, int]) -> None:

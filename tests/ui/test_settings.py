@@ -11,10 +11,10 @@ import requests
 from sqlalchemy import select
 
 from qbcore.config import load_config
+from qbcore.connection import get_connection_state
 from qbcore.db import transaction
 from qbcore.mappings import list_charge_code_mappings, list_custom_field_mappings, list_users
 from qbcore.models import AuditEvent, ConnectionStatus, QboConnection, Role, User
-from qbcore.qbo.oauth import get_connection_state
 from qbcore.settings import load_settings
 from qbo_sandbox.server import SandboxOptions, start_in_thread
 from tests.ui.conftest import open_page

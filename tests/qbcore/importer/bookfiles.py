@@ -17,7 +17,8 @@ def make_book_files(lines: int, seed: int = 1, customers: int = 40) -> dict[File
     """About `lines` invoice lines (3 per load, 1–3 loads per invoice), customers, and a payment per invoice."""
     rng = random.Random(seed)
     cust_rows = [{"customer_code": f"K{i:04d}", "name": f"Importer {i}", "terms": "Net 30"} for i in range(customers)]
-    inv_rows, pay_rows = [], []
+    inv_rows: list[dict[str, str]] = []
+    pay_rows: list[dict[str, str]] = []
     start = date(2026, 6, 1)
     n, load = 0, 0
     while len(inv_rows) < lines:

@@ -52,4 +52,4 @@ def pay_in_quickbooks(qb: QuickBooks, qbo_invoice_id: str, amount: Decimal, ref:
 
 def invoice_status(factory: sessionmaker[Session], invoice_id: int) -> str:
     with factory() as session:
-        return str(session.get(Invoice, invoice_id).status)  # type: ignore[union-attr]
+        return str(session.get(Invoice, invoice_id).status)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from decimal import Decimal
 
 from quickbooks import QuickBooks
 from quickbooks.objects.invoice import Invoice as QbInvoice
@@ -71,6 +72,6 @@ def test_the_checklist_turns_green_only_when_everything_is_done() -> None:
 
     clean: dict = defaultdict(Tally)
     assert all(item.done for item in checklist(clean, None))
-    dirty: dict = defaultdict(Tally, failed=Tally(2, 10))
+    dirty: dict = defaultdict(Tally, failed=Tally(2, Decimal(10)))
     items = checklist(dirty, None)
     assert [i.done for i in items] == [False, True, True, True] and "2 failed" in items[0].detail

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from qbcore.pull import runner
-from qbcore.pull.bookmark import load_bookmarks
+from qbcore.pull.bookmark import load_bookmarks, save_bookmark
 
 T0 = datetime.fromisoformat("2026-11-29T08:00:00-08:00")
 
@@ -30,14 +30,14 @@ class FakeCdcGateway:
         self.calls += 1
         if path == "preferences":
             return {"Preferences": {}}
-        since = datetime.fromisoformat(params["changedSince"])  # type: ignore[index]
+        since = datetime.fromisoformat(params["changedSince"])
         page = [r for r in self.rows if datetime.fromisoformat(r["MetaData"]["LastUpdatedTime"]) >= since][:1000]
         return {"CDCResponse": [{"QueryResponse": [{"Invoice": page}]}], "time": self.now.isoformat()}
 
     def query(self, select: str) -> list[dict]:
         self.calls += 1
-        moment = re.search(r"= '([^']+)'", select).group(1)  # type: ignore[union-attr]
-        start = int(re.search(r"STARTPOSITION (\d+)", select).group(1))  # type: ignore[union-attr]
+        moment = re.search(r"= '([^']+)'", select).group(1)
+        start = int(re.search(r"STARTPOSITION (\d+)", select).group(1))
         same = [r for r in self.rows if r["MetaData"]["LastUpdatedTime"] == moment]
         return same[start - 1:start - 1 + 1000]
 
@@ -50,7 +50,7 @@ class FakeCdcGateway:
 def seen(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     ids: list[str] = []
 
-    def record(session, entity, rows, settings):  # type: ignore[no-untyped-def]
+    def record(session, entity, rows, settings):
         ids.extend(r["Id"] for r in rows)
         return runner.ApplyCounts(changes=len(rows))
 
@@ -65,7 +65,7 @@ def test_full_answers_narrow_the_window_until_every_change_is_read_even_1200_in_
             for i in range(2500)]
     gateway = FakeCdcGateway(rows, now=T0 + timedelta(minutes=10))
     with factory() as session, session.begin():
-        runner.save_bookmark(session, "Invoice", T0.isoformat())
+        save_bookmark(session, "Invoice", T0.isoformat())
 
     summary = runner.run_pull(factory, None, gateway=gateway, entities=("Invoice",))  # type: ignore[arg-type]
 
@@ -84,7 +84,7 @@ def test_a_recent_second_is_read_again_next_time_so_a_late_change_in_it_is_not_l
 ) -> None:
     gateway = FakeCdcGateway([{"Id": "1", "MetaData": {"LastUpdatedTime": stamp(5)}}], now=T0 + timedelta(seconds=6))
     with factory() as session, session.begin():
-        runner.save_bookmark(session, "Invoice", T0.isoformat())
+        save_bookmark(session, "Invoice", T0.isoformat())
     runner.run_pull(factory, None, gateway=gateway, entities=("Invoice",))  # type: ignore[arg-type]
     gateway.rows.append({"Id": "2", "MetaData": {"LastUpdatedTime": stamp(5)}})
     runner.run_pull(factory, None, gateway=gateway, entities=("Invoice",))  # type: ignore[arg-type]

@@ -135,7 +135,7 @@ class FailingGateway(QboGateway):
         super().__init__(*args, **kwargs)
         self.fail_after = fail_after
 
-    def call(self, method, path, **kwargs):  # type: ignore[no-untyped-def]
+    def call(self, method, path, **kwargs):
         if path == "cdc" and self.calls >= self.fail_after:
             from qbcore.errors import QboError
             raise QboCallError(QboError(ErrorKind.SERVER, "500", "connection cut", "", True))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
@@ -22,7 +23,7 @@ class SandboxClient:
     def __init__(self, url: str) -> None:
         self.url = url
 
-    def configure(self, **values: object) -> dict:
+    def configure(self, **values: Any) -> dict:
         return requests.post(f"{self.url}/_sandbox/config", json=values, timeout=10).json()
 
     def count(self, entity: str, **filters: str) -> int:
@@ -33,7 +34,7 @@ class SandboxClient:
         return requests.get(f"{self.url}/_sandbox/realms/{REALM}/duplicates", params={"entity": entity},
                             timeout=10).json()["duplicates"]
 
-    def plant(self, **spec: object) -> dict:
+    def plant(self, **spec: Any) -> dict:
         return requests.post(f"{self.url}/_sandbox/realms/{REALM}/plant", json=spec, timeout=10).json()
 
     def expire_tokens(self) -> dict:

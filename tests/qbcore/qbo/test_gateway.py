@@ -106,10 +106,10 @@ def test_a_token_about_to_expire_is_refreshed_before_the_call(
     from qbcore.models import QboConnection, utcnow
 
     gateway.query("SELECT * FROM Term")
-    old = gateway._tokens.access_token  # type: ignore[union-attr]
+    old = gateway._tokens.access_token
     with transaction(factory) as session:
         session.query(QboConnection).update({QboConnection.access_expires_at: utcnow() + timedelta(minutes=2)})
-    gateway._tokens = type(gateway._tokens)(**{**gateway._tokens.__dict__,  # type: ignore[union-attr,misc]
+    gateway._tokens = type(gateway._tokens)(**{**gateway._tokens.__dict__,
                                               "access_expires_at": utcnow() + timedelta(minutes=2)})
     gateway.query("SELECT * FROM Term")
-    assert gateway._tokens.access_token != old  # type: ignore[union-attr]
+    assert gateway._tokens.access_token != old

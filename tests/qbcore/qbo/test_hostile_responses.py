@@ -150,6 +150,7 @@ class _Stub(BaseHTTPRequestHandler):
     answer: tuple[int, str, bytes] = (200, "application/json", b"{}")
     hits = 0
     sandbox_url = ""
+    url = ""
     pass_queries = False  # True: queries (name lists, look-ups) reach the real sandbox, the rest is hostile
 
     def _serve(self) -> None:
@@ -179,7 +180,7 @@ class _Stub(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def stub(sandbox) -> Iterator[type[_Stub]]:
-    handler = type("Stub", (_Stub,), {"hits": 0, "sandbox_url": sandbox.url})
+    handler: type[_Stub] = type("Stub", (_Stub,), {"hits": 0, "sandbox_url": sandbox.url})
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -277,8 +278,8 @@ def test_a_hostile_answer_to_the_name_lists_stops_the_run_with_a_classified_erro
 ) -> None:
     record_id = _linked_customer_record(demo_factory)
     with demo_factory() as session:
-        before = session.get(SyncRecord, record_id)
-        before = (before.qbo_id, before.qbo_sync_token, before.status, before.error_kind)
+        row = session.get(SyncRecord, record_id)
+        before = (row.qbo_id, row.qbo_sync_token, row.status, row.error_kind)
     stub.answer = ANSWERS[0][:3]
     gateway = QboGateway(demo_factory, stub_config, retry=NO_RETRY, timeout_s=5)
     with pytest.raises(QboCallError) as caught:

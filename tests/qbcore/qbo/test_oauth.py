@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from qbcore.config import Config
+from qbcore.connection import get_connection_state
 from qbcore.db import transaction
 from qbcore.models import ConnectionStatus, QboConnection
 from qbcore.qbo.oauth import (
@@ -16,7 +17,6 @@ from qbcore.qbo.oauth import (
     complete_authorization,
     disconnect,
     ensure_local_connection,
-    get_connection_state,
     start_authorization,
 )
 from qbcore.qbo.tokens import ReconnectRequired, load_tokens, refresh_tokens

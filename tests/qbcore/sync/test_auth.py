@@ -7,11 +7,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from qbcore.access import SYSTEM
 from qbcore.config import Config
+from qbcore.connection import get_connection_state
 from qbcore.db import transaction
 from qbcore.jobs.queue import enqueue_sync
 from qbcore.jobs.worker import run_worker
 from qbcore.models import ConnectionStatus, EntityType, Job, JobStatus, QboConnection, SyncRecord
-from qbcore.qbo.oauth import get_connection_state
 from qbcore.qbo.tokens import load_tokens, make_auth_client
 from qbcore.sync.runner import sync_now
 from tests.qbcore.qbo.conftest import SandboxClient

@@ -16,6 +16,7 @@ from qbcore.models import (
     Invoice,
     ItemMapping,
     Job,
+    JobStatus,
     SyncRecord,
     SyncStatus,
     utcnow,
@@ -105,7 +106,7 @@ def test_records_blocked_by_an_unmapped_charge_code_retry_once_it_is_mapped_and_
         assert job is not None and job.params["label"] == "Cascade retry: item CHASSIS"
         assert sorted(job.params["record_ids"]) == sorted(r.id for r in records)
         # The job is done and the records are still blocked (tried after the fix): no endless loop.
-        session.get(Job, job.id).status = "done"  # type: ignore[union-attr]
+        session.get(Job, job.id).status = JobStatus.DONE
         for record in session.scalars(select(SyncRecord).where(SyncRecord.id.in_([r.id for r in records]))):
             record.last_attempt_at = utcnow()
     with transaction(demo_factory) as session:

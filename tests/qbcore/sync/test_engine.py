@@ -169,7 +169,7 @@ def test_request_ids_are_committed_before_the_batch_is_sent(
     seen: list[tuple[int, str | None]] = []
 
     class Watching(QboGateway):
-        def batch(self, items, *, request_id):  # type: ignore[no-untyped-def]
+        def batch(self, items, *, request_id):
             from qbcore.sync.requestids import batch_item_id
 
             with demo_factory() as session:
