@@ -66,7 +66,8 @@ def _breaks(text: str) -> int:
 def _records(text: str) -> Iterator[_Record]:
     """Split text into records by RFC 4180, strictly: a quote only opens a value and must close it."""
     pos, line, end = 0, 1, len(text)
-    first, cells = 1, []
+    first = 1
+    cells: list[str] = []
     while pos < end:
         field = _FIELD.match(text, pos)
         if field is None:

@@ -81,7 +81,8 @@ def summarize_record(entity: str, body: dict[str, Any]) -> QboRecord:
     else:
         name = body.get("DocNumber")
     amount = body.get("TotalAmt") if "TotalAmt" in body else body.get("Balance")
-    ref = body.get("CustomerRef") if isinstance(body.get("CustomerRef"), dict) else {}
+    found_ref = body.get("CustomerRef")
+    ref: dict[str, Any] = found_ref if isinstance(found_ref, dict) else {}
     customer = ref.get("name")
     return QboRecord(
         entity=entity, qbo_id=str(body.get("Id")), name=None if name is None else str(name),
