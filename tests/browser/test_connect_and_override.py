@@ -79,7 +79,7 @@ def test_override_an_id_with_live_validation(page: Page, connected_console: Conn
     search = page.get_by_label("Search number, name, customer or QB id")
     search.fill(number)
     search.press("Enter")
-    expect(page.get_by_text("1 records")).to_be_visible(timeout=30_000)
+    expect(page.get_by_text("1 record", exact=False)).to_be_visible(timeout=30_000)
     grid = page.frame_locator(GRID)
     expect(grid.locator(".ag-center-cols-container .ag-row")).to_have_count(1, timeout=60_000)
     grid.locator('.ag-row[row-index="0"] .ag-selection-checkbox input').first.click()
