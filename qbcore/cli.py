@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import importlib
 import sys
 import time
 from datetime import date
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated, Any, NoReturn
 
 import typer
 from sqlalchemy import Engine
@@ -70,7 +71,7 @@ def demo(
 
 @app.command()
 def sandbox(
-    port: Annotated[int, typer.Option(help="Port to listen on (0 = any free port)")] = 8700,
+    port: Annotated[int, typer.Option(min=0, max=65535, help="Port to listen on (0 = any free port)")] = 8700,
     host: Annotated[str, typer.Option(help="Address to bind")] = "127.0.0.1",
     latency_ms: Annotated[int, typer.Option(help="Added latency per request")] = 0,
     quotas: Annotated[str, typer.Option(help="production or off")] = "production",
@@ -294,10 +295,10 @@ def problems(
 
 @app.command("import")
 def import_book(
-    customers: Annotated[Path | None, typer.Option(help="customers.csv")] = None,
-    invoices: Annotated[Path | None, typer.Option(help="invoice_lines.csv (one row per charge line)")] = None,
-    payments: Annotated[Path | None, typer.Option(help="payments.csv (one row per application)")] = None,
-    credit_memos: Annotated[Path | None, typer.Option("--credit-memos", help="credit_memos.csv")] = None,
+    customers: Annotated[list[Path] | None, typer.Option(help="customers.csv")] = None,
+    invoices: Annotated[list[Path] | None, typer.Option(help="invoice_lines.csv (one row per charge line)")] = None,
+    payments: Annotated[list[Path] | None, typer.Option(help="payments.csv (one row per application)")] = None,
+    credit_memos: Annotated[list[Path] | None, typer.Option("--credit-memos", help="credit_memos.csv")] = None,
     dry_run: Annotated[bool, typer.Option(help="Validate and say what would change; write nothing")] = False,
 ) -> None:
     """Import a book from CSV files (docs/import-layout.md); nothing is written unless every row is valid."""
@@ -308,11 +309,15 @@ def import_book(
     from qbcore.importer.report import run_cli_import
     from qbcore.models import Role
 
+    given = ((FileKind.CUSTOMERS, "--customers", customers), (FileKind.INVOICES, "--invoices", invoices),
+             (FileKind.PAYMENTS, "--payments", payments), (FileKind.CREDIT_MEMOS, "--credit-memos", credit_memos))
+    for _kind, flag, files in given:
+        # Keeping only the last of two files would import half of what was meant without a word.
+        if files and len(files) > 1:
+            _fail(f"{flag} was given {len(files)} times; give each file once (one {flag} per import)")
+    paths = {kind: files[0] for kind, _flag, files in given if files}
     engine = _engine()
     migrate(engine)
-    paths = {kind: path for kind, path in ((FileKind.CUSTOMERS, customers), (FileKind.INVOICES, invoices),
-                                           (FileKind.PAYMENTS, payments), (FileKind.CREDIT_MEMOS, credit_memos))
-             if path is not None}
     user = os.environ.get("USER") or os.environ.get("USERNAME") or "operator"
     actor = Actor(email=f"{user}@qbsync-cli", role=Role.OPERATOR, name="qbsync import")
     code = run_cli_import(make_session_factory(engine), paths, actor, dry_run=dry_run)
@@ -320,9 +325,44 @@ def import_book(
         raise typer.Exit(code=code)
 
 
+def _cli_errors() -> Any:
+    """The click exceptions typer raises: its own copy of click from typer 0.29, click itself before."""
+    try:
+        return importlib.import_module("typer._click.exceptions")
+    except ImportError:
+        return importlib.import_module("click.exceptions")
+
+
+def _os_error_line(exc: OSError) -> str:
+    """An unwritable path or an unusable port as one line a person can act on."""
+    where = f" {exc.filename}" if getattr(exc, "filename", None) else ""
+    reason = exc.strerror or str(exc)
+    return f"{reason.rstrip('.')}{':' if where else ''}{where} — check the path or port and try again"
+
+
 def main() -> None:
-    """Entry point for `python -m qbcore.cli`."""
-    app(args=sys.argv[1:])
+    """Entry point of `qbsync`: bad arguments, unwritable paths and unusable ports end in one plain line, exit 2."""
+    errors = _cli_errors()
+    try:
+        code = app(args=sys.argv[1:], prog_name="qbsync", standalone_mode=False)
+    except errors.NoArgsIsHelpError as exc:
+        typer.echo(exc.ctx.get_help() if exc.ctx else "qbsync --help lists the commands")
+        sys.exit(2)
+    except errors.UsageError as exc:
+        command = exc.ctx.command_path if exc.ctx else "qbsync"
+        typer.secho(f"error: {exc.format_message()} (see {command} --help)", fg=typer.colors.RED, err=True)
+        sys.exit(2)
+    except errors.ClickException as exc:
+        typer.secho(f"error: {exc.format_message()}", fg=typer.colors.RED, err=True)
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        typer.echo("stopped", err=True)
+        sys.exit(130)
+    except (OSError, OverflowError) as exc:
+        line = _os_error_line(exc) if isinstance(exc, OSError) else f"{exc} — check the port and try again"
+        typer.secho(f"error: {line}", fg=typer.colors.RED, err=True)
+        sys.exit(2)
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 if __name__ == "__main__":

@@ -130,6 +130,8 @@ def import_files(
     result, plan = _validate(files, session)
     if plan is None or dry_run:
         return result
+    if not any(result.rows.values()):
+        return result  # header rows only: nothing imported, so nothing to audit
     _apply(plan, session)
     _settle_statuses(plan, session)
     ensure_sync_records(session)

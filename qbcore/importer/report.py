@@ -66,7 +66,7 @@ def describe_result(result: ImportResult, *, dry_run: bool = False) -> list[str]
         lines.append(f"{kind}: ignored columns not in the layout: {', '.join(columns)}")
     if dry_run:
         lines.append("dry run: nothing was written")
-    return lines or ["the files hold no records"]
+    return lines or ["nothing was imported: the files hold only their header rows"]
 
 
 def run_cli_import(factory: sessionmaker[Session], paths: Mapping[FileKind, Path], actor: Actor, *,

@@ -129,3 +129,51 @@ def test_sandbox_serves_the_throttle_body_format_asked_for(cli_env):
         process.wait(timeout=10)
     refused = _qbsync("sandbox", "--throttle-format", "yaml", env_extra=cli_env)
     assert refused.returncode == 2 and "--throttle-format must be xml or json" in refused.stderr
+
+
+BAD_INPUTS = [
+    ("no such command", ("nosuch",), "No such command"),
+    ("init: an unknown option", ("init", "--force"), "No such option: --force"),
+    ("demo: a negative count", ("demo", "--invoices", "-1"), "--invoices"),
+    ("demo: a word for a count", ("demo", "--invoices", "many"), "--invoices"),
+    ("demo: a date in the wrong form", ("demo", "--as-of", "29/11/2026"), "YYYY-MM-DD"),
+    ("sandbox: a port past 65535", ("sandbox", "--port", "99999"), "--port"),
+    ("sandbox: a port that is not a number", ("sandbox", "--port", "x"), "--port"),
+    ("sandbox: unknown quotas", ("sandbox", "--quotas", "some"), "--quotas"),
+    ("sandbox: a fault rate above 1", ("sandbox", "--fault-rate", "2"), "--fault-rate"),
+    ("sync: ids that are not numbers", ("sync", "--ids", "abc"), "--ids"),
+    ("sync: an unknown option", ("sync", "--wat"), "No such option: --wat"),
+    ("worker: an unknown option", ("worker", "--fast"), "No such option: --fast"),
+    ("schedule: an extra argument", ("schedule", "now"), "unexpected extra argument"),
+    ("pull: an unknown option", ("pull", "--all"), "No such option: --all"),
+    ("problems: an unwritable path", ("problems", "--entity", "invoices", "--out", "/nonexistent/dir/x.csv"),
+     "/nonexistent/dir/x.csv"),
+    ("problems: a folder for a file", ("problems", "--entity", "invoices", "--out", "/tmp"), "/tmp"),
+    ("problems: an unknown entity", ("problems", "--entity", "widgets"), "--entity"),
+    ("import: the same flag twice", ("import", "--customers", "a.csv", "--customers", "b.csv"),
+     "--customers was given 2 times"),
+]
+
+
+@pytest.mark.parametrize(("case", "args", "says"), BAD_INPUTS, ids=[case for case, _, _ in BAD_INPUTS])
+def test_every_command_answers_bad_input_with_one_plain_line_and_exit_2(cli_env, case, args, says):
+    result = _qbsync(*args, env_extra=cli_env)
+    lines = result.stderr.strip().splitlines()
+    assert result.returncode == 2, (case, result.stdout, result.stderr)
+    assert len(lines) == 1 and lines[0].startswith("error: ") and says.lower() in lines[0].lower(), lines
+    assert "Traceback" not in result.stderr + result.stdout
+
+
+def test_a_header_only_file_imports_nothing_and_writes_no_audit_event(cli_env, tmp_path):
+    from sqlalchemy import func, select
+
+    from qbcore.db import make_session_factory
+    from qbcore.models import AuditEvent
+
+    header_only = tmp_path / "customers.csv"
+    header_only.write_text("customer_code,name,billing_email,terms\n", encoding="utf-8")
+    result = _qbsync("import", "--customers", str(header_only), env_extra=cli_env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "nothing was imported: the files hold only their header rows"
+    with make_session_factory(make_engine(cli_env["QBSYNC_DATABASE_URL"]))() as session:
+        assert session.scalar(select(func.count()).select_from(AuditEvent)) == 0

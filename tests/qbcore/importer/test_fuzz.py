@@ -38,6 +38,9 @@ def _attempt(factory, files):
 def _check(result, moved, again):
     if result.is_valid:
         assert result.errors == []
+        if not any(result.rows.values()):  # header rows only: nothing imported, nothing audited
+            assert not result.written and not moved
+            return
         assert again is not None
         assert all(s.created == s.updated == 0 for s in again.summary.values()), again.counts()
     else:
