@@ -29,6 +29,7 @@ from ui.formatting import (
     problems_frame,
 )
 from ui.grid import GridColumn, show_id_grid
+from ui.links import read_problem_link
 from ui.markup import Markdown, md, plain, show_alert
 from ui.runtime import get_actor, get_runtime, show_actor_badge
 
@@ -444,23 +445,16 @@ def show_entity(entity: EntityType) -> None:
 
 def open_from_link() -> None:
     """A link from another page (Month End) opens a tab with its search or dates filled in, once."""
-    params = st.query_params
-    if not params:
+    if not st.query_params:
         return
-    try:
-        entity = EntityType(params.get("tab", EntityType.INVOICE.value))
-        dates = tuple(date.fromisoformat(params[k]) for k in ("from", "to") if params.get(k))
-    except ValueError:
-        st.query_params.clear()
-        return
-    if entity in queries.PROBLEM_ENTITIES:
-        st.session_state[TAB_KEY] = ENTITY_LABELS[entity]
-        if params.get("search"):
-            st.session_state[f"ps_{entity.value}_search"] = params["search"][:100]
-        if dates:
-            st.session_state[f"ps_{entity.value}_dates"] = dates
+    link = read_problem_link({key: st.query_params[key] for key in st.query_params})
+    if link is not None and link.entity in queries.PROBLEM_ENTITIES:
+        st.session_state[TAB_KEY] = ENTITY_LABELS[link.entity]
+        if link.search:
+            st.session_state[f"ps_{link.entity.value}_search"] = link.search
+        if link.dates:
+            st.session_state[f"ps_{link.entity.value}_dates"] = link.dates
     st.query_params.clear()
-
 
 open_from_link()
 st.session_state[RUN_KEY] = st.session_state.get(RUN_KEY, 0) + 1
