@@ -23,11 +23,12 @@ from starlette.routing import Route
 
 from qbo_sandbox import faults
 from qbo_sandbox.attachments import Attachments, parse_multipart
-from qbo_sandbox.entities import ENTITIES, SINGLETONS, Company
+from qbo_sandbox.entities import Company
 from qbo_sandbox.faults import FaultInjector, QboFault, qbo_time
 from qbo_sandbox.inspection import Inspection
 from qbo_sandbox.oauth import OAuthRoutes, TokenStore
 from qbo_sandbox.quotas import Quotas
+from qbo_sandbox.schema import ENTITIES, SINGLETONS
 from qbo_sandbox.store import Store
 
 log = logging.getLogger(__name__)

@@ -13,7 +13,7 @@ from qbo_sandbox import faults
 from qbo_sandbox.faults import QboFault, meta_time
 
 if TYPE_CHECKING:
-    from qbo_sandbox.entities import Company
+    from qbo_sandbox.records import CompanyCore
 
 JsonDict = dict[str, Any]
 MAX_FILE_BYTES = 100 * 1024 * 1024  # Intuit: uploads up to 100 MB
@@ -101,7 +101,7 @@ def _headers(head: bytes) -> dict[str, str]:
 class Attachments:
     """Attachable operations on one company (the caller holds the store lock)."""
 
-    def __init__(self, company: Company):
+    def __init__(self, company: CompanyCore):
         self.company = company
         self.realm = company.realm
 

@@ -11,8 +11,9 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from qbo_sandbox.attachments import Attachments
-from qbo_sandbox.entities import ENTITIES, Company
+from qbo_sandbox.entities import Company
 from qbo_sandbox.faults import QboFault
+from qbo_sandbox.schema import ENTITIES
 from qbo_sandbox.store import PROFILES, RealmExists
 
 if TYPE_CHECKING:

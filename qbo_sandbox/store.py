@@ -75,6 +75,13 @@ class Realm:
     def get(self, entity: str, row_id: object) -> JsonDict | None:
         return self.rows.get(entity, {}).get(str(row_id))
 
+    def must(self, entity: str, row_id: object) -> JsonDict:
+        """A row the realm always has once seeded (Preferences, CompanyInfo); KeyError if it does not."""
+        row = self.get(entity, row_id)
+        if row is None:
+            raise KeyError(f"{entity} {row_id}")
+        return row
+
 
 Seeder = Callable[[Realm], None]
 
