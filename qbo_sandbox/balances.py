@@ -6,6 +6,7 @@ from decimal import Decimal
 
 from qbo_sandbox.faults import meta_time
 from qbo_sandbox.records import CompanyCore
+from qbo_sandbox.schema import EXPENSE_FORMS
 from qbo_sandbox.store import JsonDict
 from qbo_sandbox.values import num, ref_value
 
@@ -38,11 +39,16 @@ class BalancesMixin(CompanyCore):
                     {"TxnId": pid, "TxnType": "Payment"}
                     for pid in self.realm.applied.get((txn_type, txn_id), {})
                 ]
-            else:
+            elif txn_type == "Bill":
+                target["LinkedTxn"] = self._bill_links(txn_id)
+            elif txn_type == "CreditMemo":
                 target["RemainingCredit"] = target["Balance"]
             # A payment changes the invoice's balance but not its SyncToken; CDC still sees the change.
             target["MetaData"] = {**target["MetaData"], "LastUpdatedTime": meta_time()}
-            self._adjust_customer_balance(before, target, txn_type)
+            if txn_type in EXPENSE_FORMS:
+                self._adjust_vendor_balance(before, target, txn_type)
+            else:
+                self._adjust_customer_balance(before, target, txn_type)
 
     @staticmethod
     def _contribution(row: JsonDict | None, entity: str) -> tuple[str | None, Decimal]:
@@ -70,3 +76,35 @@ class BalancesMixin(CompanyCore):
                 customer = self.realm.get("Customer", parent_id) if parent_id else None
                 depth += 1
 
+    def _bill_links(self, bill_id: str) -> list[JsonDict]:
+        """A bill's LinkedTxn: the bill payments applied to it, named by how they paid (D-BILL sample)."""
+        links = []
+        for payment_id in self.realm.applied.get(("Bill", bill_id), {}):
+            payment = self.realm.get("BillPayment", payment_id) or {}
+            kind = "BillPaymentCreditCard" if payment.get("PayType") == "CreditCard" else "BillPaymentCheck"
+            links.append({"TxnId": payment_id, "TxnType": kind})
+        return links
+
+    @staticmethod
+    def _vendor_contribution(row: JsonDict | None, entity: str) -> tuple[str | None, Decimal]:
+        """What a payables row adds to its vendor's open balance: bills owe, credits and unapplied payments offset."""
+        if row is None:
+            return None, Decimal(0)
+        vendor = ref_value(row.get("VendorRef"))
+        if entity == "Bill":
+            return vendor, Decimal(str(row.get("Balance", 0)))
+        if entity == "VendorCredit":
+            return vendor, -Decimal(str(row.get("Balance", 0)))
+        applied = Decimal(0)
+        for line in row.get("Line", []):
+            for link in line.get("LinkedTxn", []):
+                sign = 1 if link.get("TxnType") == "Bill" else -1
+                applied += sign * Decimal(str(line.get("Amount", 0)))
+        return vendor, -(Decimal(str(row.get("TotalAmt", 0))) - applied)
+
+    def _adjust_vendor_balance(self, old: JsonDict | None, new: JsonDict | None, entity: str) -> None:
+        for row, sign in ((old, -1), (new, 1)):
+            vendor_id, amount = self._vendor_contribution(row, entity)
+            vendor = self.realm.get("Vendor", vendor_id) if vendor_id else None
+            if vendor is not None and amount:
+                vendor["Balance"] = num(Decimal(str(vendor.get("Balance", 0))) + sign * amount)

@@ -139,6 +139,23 @@ def business(detail: str) -> QboFault:
     )
 
 
+def invalid_enumeration(field: str, value: object) -> QboFault:
+    """2170: a value outside a field's enumeration (B-ERR2017 lists "Invalid Enumeration: HAS_BEEN_BILLED")."""
+    return QboFault("2170", "Invalid Enumeration", f"Invalid Enumeration : {value}", element=field)
+
+
+def unsupported_operation_system_fault() -> QboFault:
+    """What QBO answers `bill?operation=void` with: HTTP 200 carrying a SystemFault (3P-CAP probe)."""
+    return QboFault(
+        "10000",
+        "An application error has occurred while processing your request",
+        "System Failure Error: java.lang.UnsupportedOperationException",
+        element="SystemFailureError",
+        status=200,
+        fault_type="SystemFault",
+    )
+
+
 def invalid_reference(field: str, kind: str, value: str) -> QboFault:
     return QboFault(
         "2500",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from qbo_sandbox import faults
 from qbo_sandbox.faults import QboFault
 from qbo_sandbox.records import CompanyCore
-from qbo_sandbox.schema import DELETED_SUFFIX, ITEM_LIMITS, PEOPLE, PEOPLE_LIMITS, USD
+from qbo_sandbox.schema import DELETED_SUFFIX, ITEM_LIMITS, PEOPLE, PEOPLE_LIMITS, USD, VENDOR_LIMITS
 from qbo_sandbox.store import JsonDict
 from qbo_sandbox.values import check_lengths, get_path, ref_value
 
@@ -32,7 +32,12 @@ class NamesMixin(CompanyCore):
         print_name = body.get("PrintOnCheckName") or body["DisplayName"].removesuffix(DELETED_SUFFIX)
         body["PrintOnCheckName"] = print_name
         body["DisplayName"] = self._lifecycle_name(entity, body["DisplayName"], body, old)
-        check_lengths(body, PEOPLE_LIMITS)
+        check_lengths(body, VENDOR_LIMITS if entity == "Vendor" else PEOPLE_LIMITS)
+        if entity == "Vendor" and body.get("TaxIdentifier"):
+            # Answers show only the last four (recorded all/vendors_by_5: "XXXXXX9875"); a masked value sent
+            # back by a client's full update stays as it is.
+            tax_id = str(body["TaxIdentifier"])
+            body["TaxIdentifier"] = "X" * max(len(tax_id) - 4, 0) + tax_id[-4:]
         email = get_path(body, "PrimaryEmailAddr.Address")
         if email and ("@" not in str(email) or "." not in str(email)):
             raise QboFault(

@@ -12,6 +12,9 @@ from qbo_sandbox.schema import (
     HEADER_REFS,
     NAME_KNOWN,
     NAME_LISTS,
+    PAYABLE_KNOWN,
+    PAYABLE_REFS,
+    PAYABLES,
     PEOPLE,
     TRANSACTIONS,
     TXN_KNOWN,
@@ -100,6 +103,8 @@ class CompanyCore:
         known: frozenset[str] | set[str] | None = (
             TXN_KNOWN
             if entity in TRANSACTIONS
+            else PAYABLE_KNOWN
+            if entity in PAYABLES
             else NAME_KNOWN
             if entity in NAME_LISTS
             else prefs.KNOWN_KEYS
@@ -171,14 +176,17 @@ class CompanyCore:
             return name.removesuffix(DELETED_SUFFIX)
         return name
 
-    def _txn_header(self, entity: str, body: JsonDict, old: JsonDict | None) -> JsonDict:
+    def _txn_header(
+        self, entity: str, body: JsonDict, old: JsonDict | None, party: str = "CustomerRef"
+    ) -> JsonDict:
+        """A transaction's header: its party (customer or vendor) required, TxnDate, closing date, references."""
         check_lengths(body, TXN_LIMITS)
-        if "CustomerRef" not in body or ref_value(body.get("CustomerRef")) is None:
-            raise faults.required("CustomerRef")
+        if party not in body or ref_value(body.get(party)) is None:
+            raise faults.required(party)
         txn_date = body.get("TxnDate") or (old or {}).get("TxnDate") or company_today().isoformat()
         body["TxnDate"] = parse_date(txn_date, "TxnDate").isoformat()
         self._closing_check(body["TxnDate"], (old or {}).get("TxnDate"))
-        for field, target in HEADER_REFS.items():
+        for field, target in (PAYABLE_REFS if party == "VendorRef" else HEADER_REFS).items():
             if field in body:
                 checked = self._check_ref(field, target, body[field])
                 if checked is None:

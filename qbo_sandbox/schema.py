@@ -23,6 +23,9 @@ ENTITIES = {
         "Invoice",
         "Payment",
         "CreditMemo",
+        "Bill",
+        "BillPayment",
+        "VendorCredit",
         "Preferences",
         "CompanyInfo",
         "TaxRate",
@@ -48,6 +51,12 @@ NAME_LISTS = (
 )
 TRANSACTIONS = ("Invoice", "Payment", "CreditMemo")
 SALES_FORMS = ("Invoice", "CreditMemo")
+# Accounts payable: bills and vendor credits carry expense lines; a bill payment pays bills with credits.
+PAYABLES = ("Bill", "BillPayment", "VendorCredit")
+EXPENSE_FORMS = ("Bill", "VendorCredit")
+PAY_TYPES = {"Check": "CheckPayment", "CreditCard": "CreditCardPayment"}
+# What a paid bill's LinkedTxn names its payment (D-BILL sample: "BillPaymentCheck"; the card form is 3P).
+BILL_PAYMENT_TXN_TYPE = {"Check": "BillPaymentCheck", "CreditCard": "BillPaymentCreditCard"}
 SINGLETONS = ("Preferences", "CompanyInfo")
 READ_ONLY_VIA_API = reference_data.READ_ONLY
 
@@ -132,6 +141,16 @@ TXN_KNOWN = COMMON | {
     "UnappliedAmt",
     "RemainingCredit",
     "InvoiceRef",
+}
+# Bills, vendor credits and bill payments (D-BILL, D-VC, D-BP, python-quickbooks' objects).
+PAYABLE_KNOWN = TXN_KNOWN | {
+    "VendorRef",
+    "APAccountRef",
+    "VendorAddr",
+    "PayType",
+    "CheckPayment",
+    "ProcessBillPayment",
+    "AttachableRef",
 }
 NAME_KNOWN = COMMON | {
     "ARAccountRef",
@@ -264,6 +283,8 @@ TXN_LIMITS = {
     "BillEmail.Address": 100,
     "PaymentRefNum": 21,
 }
+# A vendor's check name is shorter than a customer's (D-VEN: 100, not 110).
+VENDOR_LIMITS = {**PEOPLE_LIMITS, "PrintOnCheckName": 100, "TaxIdentifier": 20, "AcctNum": 100}
 
 # Entity name -> (Ref field, referenced entity) checked on transactions.
 HEADER_REFS = {
@@ -274,4 +295,11 @@ HEADER_REFS = {
     "PaymentMethodRef": "PaymentMethod",
     "DepositToAccountRef": "Account",
     "ARAccountRef": "Account",
+}
+# The same for bills, bill payments and vendor credits.
+PAYABLE_REFS = {
+    "VendorRef": "Vendor",
+    "SalesTermRef": "Term",
+    "DepartmentRef": "Department",
+    "APAccountRef": "Account",
 }

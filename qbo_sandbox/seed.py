@@ -25,6 +25,12 @@ ACCOUNTS = [
     ("Cost of Goods Sold", "Cost of Goods Sold", "SuppliesMaterialsCogs", "Expense"),
     ("Accounts Payable (A/P)", "Accounts Payable", "AccountsPayable", "Liability"),
     ("Fuel", "Expense", "Auto", "Expense"),
+    # Payables: what driver settlements and carrier bills post to, and a card to pay bills with.
+    ("Driver Pay", "Cost of Goods Sold", "CostOfLabourCos", "Expense"),
+    ("Carrier Costs", "Cost of Goods Sold", "OtherCostsOfServiceCos", "Expense"),
+    ("Chassis Rental Expense", "Expense", "EquipmentRental", "Expense"),
+    ("Insurance", "Expense", "Insurance", "Expense"),
+    ("Mastercard", "Credit Card", "CreditCard", "Liability"),
 ]
 
 # (Name, UnitPrice, Description); all are Service items booked to "Services".
