@@ -58,7 +58,8 @@ class PayablesMixin(BalancesMixin):
         lines, total = self._build_expense_lines(body.get("Line"), old)
         if total < 0:
             # Real QBO refuses bills owing less than $0 (3P-SKU); a negative amount is a vendor credit instead.
-            raise faults.business(f"The {LABELS[entity]} total cannot be negative. Enter a vendor credit instead.")
+            hint = " Enter a vendor credit instead." if entity == "Bill" else ""
+            raise faults.business(f"The {LABELS[entity]} total cannot be negative.{hint}")
         applied = sum(
             (Decimal(str(a)) for a in self.realm.applied.get((entity, str((old or {}).get("Id"))), {}).values()),
             Decimal(0),

@@ -79,7 +79,7 @@ class PlantingMixin(Operations):
         )
 
     def _seeded(self, entity: str, name: str) -> JsonDict:
-        """A row every seeded company has (the Services account and item), which planting builds on."""
+        """A row planting builds on (the Services account and item, a bill's account); 610 if there is none."""
         row = self.find_by_name(entity, name)
         if row is None:
             raise faults.not_found()
@@ -93,6 +93,7 @@ class PlantingMixin(Operations):
             "items": [],
             "invoices": [],
             "inactive_items": [],
+            "bills": [],
             "errors": [],
         }
 
@@ -152,6 +153,30 @@ class PlantingMixin(Operations):
             )
             if row:
                 result["invoices"].append(row["Id"])
+        for bill in spec.get("bills", []):
+            vendor = self.find_by_name("Vendor", bill["VendorName"])
+            if vendor is None:
+                vendor = attempt(
+                    "vendor", bill["VendorName"], partial(self.create, "Vendor", {"DisplayName": bill["VendorName"]})
+                )
+                if vendor is None:
+                    continue
+                result["vendors"].append(vendor["Id"])
+            account = self._seeded("Account", bill.get("Account") or "Carrier Costs")
+            body = {
+                "VendorRef": {"value": vendor["Id"]},
+                "Line": [
+                    {
+                        "DetailType": "AccountBasedExpenseLineDetail",
+                        "Amount": bill.get("Amount", 0),
+                        "AccountBasedExpenseLineDetail": {"AccountRef": {"value": account["Id"]}},
+                    }
+                ],
+                **{field: bill[field] for field in ("DocNumber", "TxnDate") if bill.get(field)},
+            }
+            row = attempt("bill", str(bill.get("DocNumber")), partial(self.create, "Bill", body, True))
+            if row:
+                result["bills"].append(row["Id"])
         for name in spec.get("inactive_items", []):
             item = self.find_by_name("Item", name)
             if item is None:

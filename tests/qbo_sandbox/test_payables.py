@@ -377,3 +377,22 @@ def test_a_bill_payment_voids_in_a_batch_with_options_data(realm, books):
     item = response.json()["BatchItemResponse"][0]
     assert item["bId"] == "v1" and item["BillPayment"]["TotalAmt"] == 0
     assert Bill.get(bill.Id, qb=qb).Balance == 75.0
+
+
+def test_planting_bills_for_the_demo_makes_their_vendors_and_may_date_them_in_the_closed_period(realm, sandbox):
+    spec = {
+        "customers": ["Marco Ruiz"],
+        "bills": [
+            {"DocNumber": "CB-100", "VendorName": "Evergreen Carriers", "Amount": 640.0, "TxnDate": "2026-03-31"},
+            {"DocNumber": "SET-1", "VendorName": "Marco Ruiz", "Amount": 900, "Account": "Driver Pay"},
+        ],
+        "closing_date": "2026-03-31",
+    }
+    result = requests.post(f"{sandbox.url}/_sandbox/realms/{realm.id}/plant", json=spec, timeout=5).json()
+    assert len(result["bills"]) == 1 and len(result["vendors"]) == 1
+    # A driver named like a customer cannot be a vendor too: the planted conflict is reported, not raised.
+    assert [(e["kind"], e["name"], e["code"]) for e in result["errors"]] == [("vendor", "Marco Ruiz", "6240")]
+    bill = realm.query("select * from Bill where DocNumber = 'CB-100'")["Bill"][0]
+    account = bill["Line"][0]["AccountBasedExpenseLineDetail"]["AccountRef"]["name"]
+    assert (bill["TotalAmt"], bill["TxnDate"], account) == (640.0, "2026-03-31", "Carrier Costs")
+    assert vendor_balance(realm, "Evergreen Carriers") == 640.0
