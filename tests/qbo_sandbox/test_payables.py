@@ -152,7 +152,7 @@ def test_bill_totals_negative_deduction_lines_due_date_defaults_and_item_lines(r
     # Deductions larger than the pay would make a bill owing less than $0: refused, nothing written.
     with pytest.raises(QuickbooksException) as caught:
         make_bill(qb, vendor, expense_line(100, books["Driver Pay"]), expense_line(-150, books["Fuel"]))
-    assert caught.value.error_code == 6000
+    assert caught.value.error_code == 6000 and "total cannot be negative" in caught.value.detail
     assert realm.count("Bill", VendorRef=vendor.Id) == 1
 
 
