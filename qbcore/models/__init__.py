@@ -53,7 +53,6 @@ from qbcore.models.sync import (
 )
 
 __all__ = [
-    "BILLING_MODELS",
     "ENTITY_NOUNS",
     "PROBLEM_STATUSES",
     "AuditEvent",
@@ -104,13 +103,3 @@ __all__ = [
     "Vendor",
     "utcnow",
 ]
-
-# The billing table behind each entity type's sync records.
-BILLING_MODELS: dict[EntityType, type[Base]] = {
-    EntityType.CUSTOMER: Customer,
-    EntityType.ITEM: ChargeCode,
-    EntityType.INVOICE: Invoice,
-    EntityType.CREDIT_MEMO: CreditMemo,
-    EntityType.PAYMENT: Payment,
-    EntityType.CREDIT_APPLICATION: CreditMemoApplication,
-}
