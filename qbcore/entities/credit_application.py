@@ -45,7 +45,7 @@ def build_payload(row: Any, _settings: SyncSettings, refs: QboRefs, _extras: Map
 
 
 SPEC = EntitySpec(
-    entity_type=EntityType.CREDIT_APPLICATION, model=CreditMemoApplication, qbo_object="Payment",
+    entity_type=EntityType.CREDIT_APPLICATION, model=CreditMemoApplication,
     request_code="cma", build_payload=build_payload, natural_key=reference_key,
     record_name=lambda row: credit_application_ref(row.id),
     # The link syncs only when both its sides may.

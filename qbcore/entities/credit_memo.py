@@ -43,7 +43,7 @@ def build_payload(row: Any, settings: SyncSettings, refs: QboRefs, _extras: Mapp
 
 
 SPEC = EntitySpec(
-    entity_type=EntityType.CREDIT_MEMO, model=CreditMemo, qbo_object="CreditMemo", request_code="crm",
+    entity_type=EntityType.CREDIT_MEMO, model=CreditMemo, request_code="crm",
     build_payload=build_payload, natural_key=doc_number_key, record_name=lambda row: str(row.number),
     is_enabled=lambda settings: settings.sync_credit_memos, ids_view=ids_view,
     load_options=(joinedload(CreditMemo.customer),

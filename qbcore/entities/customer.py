@@ -55,7 +55,7 @@ def build_payload(row: Any, settings: SyncSettings, refs: QboRefs, _extras: Mapp
 
 
 SPEC = EntitySpec(
-    entity_type=EntityType.CUSTOMER, model=Customer, qbo_object="Customer", request_code="cus",
+    entity_type=EntityType.CUSTOMER, model=Customer, request_code="cus",
     build_payload=build_payload, natural_key=natural_key, record_name=lambda row: str(row.name or row.code),
     is_enabled=lambda settings: settings.sync_customers, ids_view=ids_view,
     load_options=(joinedload(Customer.parent),), needs=needs,

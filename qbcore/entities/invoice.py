@@ -46,7 +46,7 @@ def build_payload(row: Any, settings: SyncSettings, refs: QboRefs, _extras: Mapp
 
 
 SPEC = EntitySpec(
-    entity_type=EntityType.INVOICE, model=Invoice, qbo_object="Invoice", request_code="inv",
+    entity_type=EntityType.INVOICE, model=Invoice, request_code="inv",
     build_payload=build_payload, natural_key=doc_number_key, record_name=lambda row: str(row.number),
     is_enabled=lambda settings: settings.sync_invoices, ids_view=ids_view,
     load_options=(joinedload(Invoice.customer),

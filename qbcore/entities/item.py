@@ -48,7 +48,7 @@ def ids_view(record: Sequence[Any]) -> Select[Any]:
 
 
 SPEC = EntitySpec(
-    entity_type=EntityType.ITEM, model=ChargeCode, qbo_object="Item", request_code="itm",
+    entity_type=EntityType.ITEM, model=ChargeCode, request_code="itm",
     build_payload=build_payload, natural_key=lambda payload, _matching: ("Name", payload["Name"]),
     record_name=lambda row: str(row.name or row.code), is_enabled=always,  # invoices need their items
     ids_view=ids_view,

@@ -55,7 +55,7 @@ def build_payload(row: Any, _settings: SyncSettings, refs: QboRefs, extras: Mapp
 
 
 SPEC = EntitySpec(
-    entity_type=EntityType.PAYMENT, model=Payment, qbo_object="Payment", request_code="pmt",
+    entity_type=EntityType.PAYMENT, model=Payment, request_code="pmt",
     build_payload=build_payload, natural_key=reference_key, record_name=lambda row: str(row.number),
     is_enabled=lambda settings: settings.sync_payments, ids_view=ids_view,
     load_options=(joinedload(Payment.customer), selectinload(Payment.applications)),

@@ -11,7 +11,7 @@ from sqlalchemy import ColumnElement, Select
 from sqlalchemy.orm import Session
 
 from qbcore.mapping.refs import QboRefs
-from qbcore.models import ENTITY_NOUNS, EntityType
+from qbcore.models import ENTITY_NOUNS, QBO_OBJECTS, EntityType
 from qbcore.models.base import Base
 from qbcore.settings import SyncSettings
 
@@ -43,7 +43,6 @@ class EntitySpec:
 
     entity_type: EntityType
     model: type[Base]
-    qbo_object: str  # "Invoice", "CreditMemo": QuickBooks' entity name
     request_code: str  # three letters in request ids ("inv")
     build_payload: PayloadBuilder
     natural_key: NaturalKey
@@ -66,6 +65,11 @@ class EntitySpec:
     def nouns(self) -> tuple[str, str]:
         """How people name it: (one, many)."""
         return ENTITY_NOUNS[self.entity_type]
+
+    @property
+    def qbo_object(self) -> str:
+        """QuickBooks' entity name: "Invoice", "CreditMemo"."""
+        return QBO_OBJECTS[self.entity_type]
 
     @property
     def blocker_word(self) -> str:

@@ -35,6 +35,7 @@ from qbcore.models.pull import Drift, DriftKind, PulledPayment, PulledPaymentSta
 from qbcore.models.sync import (
     ENTITY_NOUNS,
     PROBLEM_STATUSES,
+    QBO_OBJECTS,
     AuditEvent,
     CompanyLease,
     ConnectionStatus,
@@ -55,6 +56,7 @@ from qbcore.models.sync import (
 __all__ = [
     "ENTITY_NOUNS",
     "PROBLEM_STATUSES",
+    "QBO_OBJECTS",
     "AuditEvent",
     "Base",
     "CarrierBill",
