@@ -13,6 +13,7 @@ from qbcore.access import Actor, require_role, write_audit
 from qbcore.config import ConfigError
 from qbcore.entities.registry import ENTITIES, spec_for
 from qbcore.errors import QboCallError
+from qbcore.labels import label_entity
 from qbcore.mapping.customer import display_name
 from qbcore.mapping.names import DISPLAY_NAME_MAX, clean_name
 from qbcore.models import Customer, EntityType, Role, SyncRecord, SyncStatus, utcnow
@@ -25,7 +26,7 @@ from qbcore.qbo.lookup import (
     find_by_name,
 )
 from qbcore.qbo.tokens import NotConnected, ReconnectRequired
-from qbcore.queries.ids import LinkedRecord, find_record_linked_to, get_linked_record, label_entity, list_linked_ids
+from qbcore.queries.ids import LinkedRecord, find_record_linked_to, get_linked_record, list_linked_ids
 from qbcore.refusals import Refusal, require_reason
 
 # QuickBooks ids are positive whole numbers; anything else was mistyped or pasted from the wrong place.

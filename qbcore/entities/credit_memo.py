@@ -53,4 +53,5 @@ SPEC = EntitySpec(
                                                select(CreditMemo.id).where(CreditMemo.number == number)),
     sales_form=True, searched_by=("number", "amount"),
     ledger=Ledger(day=CreditMemo.memo_date, amount=CreditMemo.total, number=CreditMemo.number),
+    refs_field="credit_memos",
 )

@@ -62,4 +62,5 @@ SPEC = EntitySpec(
     fixed_at=lambda session, name: synced_at(session, EntityType.CUSTOMER,
                                              select(Customer.id).where(Customer.name == name)),
     linked_by_name=True, searched_by=("name",),
+    refs_field="customers",
 )

@@ -59,4 +59,5 @@ SPEC = EntitySpec(
     # Drafts and voided invoices never go to QuickBooks; they are not part of the month's close.
     ledger=Ledger(day=Invoice.invoice_date, amount=Invoice.total, number=Invoice.number,
                   in_books=(Invoice.status.not_in([InvoiceStatus.DRAFT.value, InvoiceStatus.VOID.value]),)),
+    refs_field="invoices",
 )

@@ -53,4 +53,5 @@ SPEC = EntitySpec(
     record_name=lambda row: str(row.name or row.code), is_enabled=always,  # invoices need their items
     ids_view=ids_view,
     load_extras=load_extras, fixed_at=fixed_at, linked_by_name=True, searched_by=("name",),
+    refs_field="items",
 )

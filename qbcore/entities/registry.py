@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from qbcore.entities import credit_application, credit_memo, customer, invoice, item, payment
 from qbcore.entities.spec import EntitySpec
+from qbcore.mapping.refs import QboRefs
 from qbcore.models import EntityType
 
 # Customers before items (independent) before transactions; payments and credit applications (zero-amount
@@ -25,6 +26,8 @@ def _check_order() -> None:
         missing = [d for d in spec.depends_on if d not in seen]
         if missing or spec.entity_type in seen:
             raise RuntimeError(f"{spec.entity_type} is listed before {missing} it depends on (or twice)")
+        if spec.refs_field is not None and spec.refs_field not in QboRefs.__dataclass_fields__:
+            raise RuntimeError(f"{spec.entity_type}: QboRefs has no field {spec.refs_field!r}")
         seen.add(spec.entity_type)
     if seen != set(EntityType):
         raise RuntimeError(f"entity types without a description: {set(EntityType) - seen}")

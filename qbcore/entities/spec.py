@@ -59,6 +59,7 @@ class EntitySpec:
     linked_by_name: bool = False  # a QuickBooks record with the same key is ours (no total to compare)
     searched_by: tuple[str, ...] = ()  # how the QuickBooks IDs page finds candidate twins: "number", "name", "amount"
     ledger: Ledger | None = None
+    refs_field: str | None = None  # the QboRefs field of its QuickBooks ids, when other payloads point at it
     pulled_payments: bool = False  # a pull applies QuickBooks' payments to our invoices
 
     @property

@@ -13,7 +13,8 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql import Subquery
 
 from qbcore.entities.registry import ENTITIES
-from qbcore.models import ENTITY_NOUNS, EntityType, SyncRecord, SyncStatus
+from qbcore.labels import label_entity as label_entity  # pages import it from here
+from qbcore.models import EntityType, SyncRecord, SyncStatus
 
 GRID_LIMIT = 5000
 
@@ -146,10 +147,4 @@ def list_linked_ids(session: Session, entity_type: EntityType, qbo_ids: list[str
     rows = session.execute(select(SyncRecord.qbo_id, SyncRecord.id).where(
         SyncRecord.entity_type == entity_type.value, SyncRecord.qbo_id.in_(qbo_ids))).all()
     return {str(q): int(i) for q, i in rows}
-
-
-def label_entity(entity_type: EntityType | str) -> str:
-    """How an entity type is named on the page."""
-    one, _ = ENTITY_NOUNS[EntityType(entity_type)]
-    return one[0].upper() + one[1:]
 

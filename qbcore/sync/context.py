@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from qbcore.entities.registry import spec_for
+from qbcore.entities.registry import ENTITIES, spec_for
 from qbcore.errors import QboCallError
 from qbcore.mapping.refs import CustomFieldSpec, QboRefs
 from qbcore.models import CustomFieldMapping, EntityType, ItemMapping, SyncRecord
@@ -94,15 +94,15 @@ def ensure_branch_refs(gateway: QboGateway, lists: NameLists, settings: SyncSett
 
 def build_refs(session: Session, lists: NameLists, settings: SyncSettings) -> QboRefs:
     """Every id a payload may reference, from our sync records, mappings and the name lists."""
-    items = linked_ids(session, EntityType.ITEM)
+    linked = {spec.refs_field: linked_ids(session, spec.entity_type) for spec in ENTITIES if spec.refs_field}
+    items = linked["items"]  # a charge code mapped by hand in Settings points at that item
     for mapping in session.scalars(select(ItemMapping)):
         if mapping.qbo_item_id:
             items[mapping.charge_code_id] = mapping.qbo_item_id
     specs = tuple(CustomFieldSpec(m.qbo_definition_id, m.qbo_name, m.source_field)
                   for m in session.scalars(select(CustomFieldMapping).order_by(CustomFieldMapping.slot)))
     return QboRefs(
-        customers=linked_ids(session, EntityType.CUSTOMER), items=items,
-        invoices=linked_ids(session, EntityType.INVOICE), credit_memos=linked_ids(session, EntityType.CREDIT_MEMO),
+        **linked,
         terms=lists.terms, classes=lists.classes, departments=lists.departments,
         payment_methods=lists.payment_methods, income_account_id=lists.accounts.get(settings.default_income_account),
         custom_fields=specs,
