@@ -94,12 +94,6 @@ def sandbox(
                          fault_seed=fault_seed, data_dir=str(data) if data else None,
                          throttle_format=throttle_format))
 
-ENTITY_CHOICES = {
-    "customers": "customer", "items": "item", "invoices": "invoice", "credit-memos": "credit_memo",
-    "payments": "payment", "credit-applications": "credit_application",
-}
-
-
 def _config_and_factory() -> tuple[Config, sessionmaker[Session]]:
     try:
         config = load_config()
@@ -111,13 +105,16 @@ def _config_and_factory() -> tuple[Config, sessionmaker[Session]]:
 
 
 def _entity_types(entity: str):  # type: ignore[no-untyped-def]
-    from qbcore.models import EntityType
+    # Imported here, like every heavy module, so `qbsync --help` stays quick.
+    from qbcore.entities.registry import ENTITIES
 
     if entity == "all":
         return None
-    if entity not in ENTITY_CHOICES:
-        _fail(f"--entity must be one of {', '.join([*ENTITY_CHOICES, 'all'])}; got {entity!r}")
-    return [EntityType(ENTITY_CHOICES[entity])]
+    # An entity is named on the command line by its plural noun: "invoices", "credit-memos".
+    choices = {spec.nouns[1].replace(" ", "-"): spec.entity_type for spec in ENTITIES}
+    if entity not in choices:
+        _fail(f"--entity must be one of {', '.join([*choices, 'all'])}; got {entity!r}")
+    return [choices[entity]]
 
 
 def _parse_ids(ids: str | None) -> list[int] | None:

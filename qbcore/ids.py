@@ -11,7 +11,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from qbcore.access import Actor, require_role, write_audit
 from qbcore.config import ConfigError
+from qbcore.entities.registry import ENTITIES, spec_for
 from qbcore.errors import QboCallError
+from qbcore.labels import label_entity
 from qbcore.mapping.customer import display_name
 from qbcore.mapping.names import DISPLAY_NAME_MAX, clean_name
 from qbcore.models import Customer, EntityType, Role, SyncRecord, SyncStatus, utcnow
@@ -24,7 +26,7 @@ from qbcore.qbo.lookup import (
     find_by_name,
 )
 from qbcore.qbo.tokens import NotConnected, ReconnectRequired
-from qbcore.queries.ids import LinkedRecord, find_record_linked_to, get_linked_record, label_entity, list_linked_ids
+from qbcore.queries.ids import LinkedRecord, find_record_linked_to, get_linked_record, list_linked_ids
 from qbcore.refusals import Refusal, require_reason
 
 # QuickBooks ids are positive whole numbers; anything else was mistyped or pasted from the wrong place.
@@ -44,7 +46,8 @@ OVERRIDE_WARNING = (
     "that the number, amount and date below are the ones you expect."
 )
 
-_TRANSACTIONS = (EntityType.INVOICE, EntityType.CREDIT_MEMO, EntityType.PAYMENT, EntityType.CREDIT_APPLICATION)
+# Transactions: records with an amount, compared (and searched) by it.
+_TRANSACTIONS = tuple(spec.entity_type for spec in ENTITIES if "amount" in spec.searched_by)
 # What an admin types to link a record to a QuickBooks twin of another customer or amount.
 OVERWRITE_WORD = "OVERWRITE"
 
@@ -378,12 +381,13 @@ def find_relink_candidates(session: Session, gateway: QboGateway, record_id: int
             found.setdefault(row.qbo_id, (row, []))[1].append(reason)
 
     try:
-        if record.entity_type in (EntityType.INVOICE, EntityType.CREDIT_MEMO):
+        searched_by = spec_for(record.entity_type).searched_by
+        if "number" in searched_by:
             add(find_by_doc_number(gateway, record.entity_type, record.number_or_name), "same number")
-        if record.entity_type in (EntityType.CUSTOMER, EntityType.ITEM):
+        if "name" in searched_by:
             name = clean_name(record.number_or_name, DISPLAY_NAME_MAX)
             add(find_by_name(gateway, record.entity_type, name), "similar name")
-        if record.entity_type in _TRANSACTIONS and record.amount is not None:
+        if "amount" in searched_by and record.amount is not None:
             add(find_by_amount(gateway, record.entity_type, record.amount), "same amount")
     except QboCallError as exc:
         raise IdChangeRefused(f"Could not search QuickBooks: {exc.error.message}") from None

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from qbcore.access import SYSTEM, Actor
 from qbcore.connection import is_connected
 from qbcore.customer_names import apply_name_clash_rule
+from qbcore.entities.registry import ENTITIES
 from qbcore.jobs.queue import enqueue_sync, has_active_job
 from qbcore.models import EntityType, Invoice, InvoiceStatus, Job, SyncRecord, SyncStatus
 from qbcore.pull.runner import enqueue_pull_if_due
@@ -22,17 +23,7 @@ AUTO_STATUSES = (SyncStatus.NEVER_SYNCED.value, SyncStatus.OUT_OF_DATE.value)
 
 def enabled_entity_types(settings: SyncSettings) -> list[EntityType]:
     """The entity types the settings say sync (items always go with the invoices that need them)."""
-    enabled = [EntityType.ITEM]
-    for entity_type, flag in (
-        (EntityType.CUSTOMER, settings.sync_customers),
-        (EntityType.INVOICE, settings.sync_invoices),
-        (EntityType.CREDIT_MEMO, settings.sync_credit_memos),
-        (EntityType.PAYMENT, settings.sync_payments),
-        (EntityType.CREDIT_APPLICATION, settings.sync_credit_memos and settings.sync_invoices),
-    ):
-        if flag:
-            enabled.append(entity_type)
-    return enabled
+    return [spec.entity_type for spec in ENTITIES if spec.is_enabled(settings)]
 
 
 def enqueue_waiting(session: Session, actor: Actor = SYSTEM) -> Job | None:

@@ -35,6 +35,7 @@ from qbcore.models.pull import Drift, DriftKind, PulledPayment, PulledPaymentSta
 from qbcore.models.sync import (
     ENTITY_NOUNS,
     PROBLEM_STATUSES,
+    QBO_OBJECTS,
     AuditEvent,
     CompanyLease,
     ConnectionStatus,
@@ -53,9 +54,9 @@ from qbcore.models.sync import (
 )
 
 __all__ = [
-    "BILLING_MODELS",
     "ENTITY_NOUNS",
     "PROBLEM_STATUSES",
+    "QBO_OBJECTS",
     "AuditEvent",
     "Base",
     "CarrierBill",
@@ -104,13 +105,3 @@ __all__ = [
     "Vendor",
     "utcnow",
 ]
-
-# The billing table behind each entity type's sync records.
-BILLING_MODELS: dict[EntityType, type[Base]] = {
-    EntityType.CUSTOMER: Customer,
-    EntityType.ITEM: ChargeCode,
-    EntityType.INVOICE: Invoice,
-    EntityType.CREDIT_MEMO: CreditMemo,
-    EntityType.PAYMENT: Payment,
-    EntityType.CREDIT_APPLICATION: CreditMemoApplication,
-}

@@ -23,6 +23,8 @@ class EntityType(StrEnum):
     CREDIT_APPLICATION = "credit_application"  # a credit memo applied to an invoice: a zero-amount QBO Payment
 
 
+# What the layers below the entity registry (labels, pages, the QuickBooks gateway) need to know of each entity
+# type; everything else about it is in its module of qbcore/entities.
 # How people name each entity type: (one, many). Every label on pages and in messages derives from this.
 ENTITY_NOUNS: dict[EntityType, tuple[str, str]] = {
     EntityType.CUSTOMER: ("customer", "customers"),
@@ -31,6 +33,15 @@ ENTITY_NOUNS: dict[EntityType, tuple[str, str]] = {
     EntityType.CREDIT_MEMO: ("credit memo", "credit memos"),
     EntityType.PAYMENT: ("payment", "payments"),
     EntityType.CREDIT_APPLICATION: ("credit application", "credit applications"),
+}
+# The QuickBooks entity each is pushed as.
+QBO_OBJECTS: dict[EntityType, str] = {
+    EntityType.CUSTOMER: "Customer",
+    EntityType.ITEM: "Item",
+    EntityType.INVOICE: "Invoice",
+    EntityType.CREDIT_MEMO: "CreditMemo",
+    EntityType.PAYMENT: "Payment",
+    EntityType.CREDIT_APPLICATION: "Payment",  # a zero-amount payment linking an invoice and a credit memo
 }
 
 

@@ -14,9 +14,9 @@ from sqlalchemy.orm import Session
 
 from qbcore import labels
 from qbcore.access import SYSTEM, write_audit
+from qbcore.entities.registry import spec_for
 from qbcore.mapping.credit_application import REF_PREFIX as CREDIT_REF_PREFIX
 from qbcore.models import (
-    CreditMemo,
     CreditMemoApplication,
     Customer,
     Drift,
@@ -258,8 +258,6 @@ class _Expected:
     customer_name: str | None
 
 
-_MODELS: dict[EntityType, Any] = {EntityType.INVOICE: Invoice, EntityType.CREDIT_MEMO: CreditMemo,
-                                  EntityType.PAYMENT: Payment}
 
 
 @dataclass
@@ -274,12 +272,15 @@ class DriftContext:
 def load_drift_context(session: Session, entity_type: EntityType, records: Sequence[SyncRecord],
                        settings: SyncSettings) -> DriftContext:
     """Expected amount/number/customer per record (its sync record is SYNCED, so the billing row is what we pushed)."""
-    model = _MODELS[entity_type]
-    amount_col = model.amount if entity_type is EntityType.PAYMENT else model.total
+    spec = spec_for(entity_type)
+    model: Any = spec.model
+    ledger = spec.ledger
+    if ledger is None:
+        raise ValueError(f"{entity_type} has no amount or number to compare with QuickBooks")
     ids = [r.entity_id for r in records]
     rows: list[Any] = []
     for start in range(0, len(ids), CHUNK):
-        rows.extend(session.execute(select(model.id, amount_col, model.number, model.customer_id).where(
+        rows.extend(session.execute(select(model.id, ledger.amount, ledger.number, model.customer_id).where(
             model.id.in_(ids[start:start + CHUNK]))).all())
     customer_ids = list({r[3] for r in rows})
     customers: dict[int, tuple[str | None, str]] = {}

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from qbcore.access import SYSTEM, Actor, require_role, write_audit
 from qbcore.config import Config
+from qbcore.entities.registry import ENTITIES
 from qbcore.errors import QboCallError
 from qbcore.jobs.lease import CompanyBusy, hold_lease
 from qbcore.jobs.queue import PULL_KIND, progress_writer, write_outcome
@@ -39,8 +40,8 @@ log = logging.getLogger(__name__)
 
 PULL_LABEL = "Pull changes from QuickBooks"
 # Payments first: they are what finance waits for; then the forms whose drift we watch.
-PULL_ENTITIES = ("Payment", "Invoice", "CreditMemo")
-FORM_TYPES = {"Invoice": EntityType.INVOICE, "CreditMemo": EntityType.CREDIT_MEMO}
+FORM_TYPES = {spec.qbo_object: spec.entity_type for spec in ENTITIES if spec.sales_form}
+PULL_ENTITIES = (*(spec.qbo_object for spec in ENTITIES if spec.pulled_payments), *FORM_TYPES)
 LOOKBACK = timedelta(days=30)  # CDC's documented look-back; a first pull starts here
 SETTLED = timedelta(seconds=60)
 PULL_LEASE = timedelta(minutes=5)  # a pull's own lease per company, kept renewed while it runs

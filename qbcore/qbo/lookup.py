@@ -10,18 +10,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from qbcore.config import Config
 from qbcore.errors import ErrorKind, QboCallError
-from qbcore.models import EntityType
+from qbcore.models import QBO_OBJECTS, EntityType
 from qbcore.qbo.gateway import QboGateway, quote
-
-# Our entity types → QuickBooks entity names.
-QBO_ENTITY: dict[EntityType, str] = {
-    EntityType.CUSTOMER: "Customer",
-    EntityType.ITEM: "Item",
-    EntityType.INVOICE: "Invoice",
-    EntityType.CREDIT_MEMO: "CreditMemo",
-    EntityType.PAYMENT: "Payment",
-    EntityType.CREDIT_APPLICATION: "Payment",  # a zero-amount payment linking an invoice and a credit memo
-}
 
 CANDIDATE_LIMIT = 25
 
@@ -95,7 +85,7 @@ def summarize_record(entity: str, body: dict[str, Any]) -> QboRecord:
 
 def fetch_record(gateway: QboGateway, entity_type: EntityType, qbo_id: str) -> QboRecord | None:
     """The QuickBooks record of our entity type with this id; None when QuickBooks has no such record."""
-    entity = QBO_ENTITY[entity_type]
+    entity = QBO_OBJECTS[entity_type]
     try:
         body = gateway.read(entity, qbo_id)
     except QboCallError as exc:
@@ -108,7 +98,7 @@ def fetch_record(gateway: QboGateway, entity_type: EntityType, qbo_id: str) -> Q
 
 def find_by_doc_number(gateway: QboGateway, entity_type: EntityType, doc_number: str) -> list[QboRecord]:
     """Transactions (invoice, credit memo) whose DocNumber is exactly this."""
-    entity = QBO_ENTITY[entity_type]
+    entity = QBO_OBJECTS[entity_type]
     rows = gateway.query(f"SELECT * FROM {entity} WHERE DocNumber = {quote(doc_number)} "
                          f"MAXRESULTS {CANDIDATE_LIMIT}")
     return [summarize_record(entity, row) for row in rows]
@@ -116,7 +106,7 @@ def find_by_doc_number(gateway: QboGateway, entity_type: EntityType, doc_number:
 
 def find_by_name(gateway: QboGateway, entity_type: EntityType, name: str) -> list[QboRecord]:
     """Customers (DisplayName) or items (Name) whose name contains this text."""
-    entity = QBO_ENTITY[entity_type]
+    entity = QBO_OBJECTS[entity_type]
     column = "DisplayName" if entity == "Customer" else "Name"
     pattern = "%" + name.replace("%", "").strip() + "%"
     rows = gateway.query(f"SELECT * FROM {entity} WHERE {column} LIKE {quote(pattern)} MAXRESULTS {CANDIDATE_LIMIT}")
@@ -125,7 +115,7 @@ def find_by_name(gateway: QboGateway, entity_type: EntityType, name: str) -> lis
 
 def find_by_amount(gateway: QboGateway, entity_type: EntityType, amount: Decimal) -> list[QboRecord]:
     """Transactions whose TotalAmt is exactly this amount."""
-    entity = QBO_ENTITY[entity_type]
+    entity = QBO_OBJECTS[entity_type]
     rows = gateway.query(f"SELECT * FROM {entity} WHERE TotalAmt = '{amount:.2f}' MAXRESULTS {CANDIDATE_LIMIT}")
     return [summarize_record(entity, row) for row in rows]
 

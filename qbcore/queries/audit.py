@@ -17,9 +17,9 @@ from sqlalchemy import ColumnElement, Select, String, and_, cast, func, or_, sel
 from sqlalchemy.orm import Session
 
 from qbcore.export import safe_csv_bytes
-from qbcore.labels import AUDIT_ACTION, OUTCOME, ROLE, label
+from qbcore.labels import AUDIT_ACTION, OUTCOME, ROLE, label, label_entity
 from qbcore.models import AuditEvent, Customer, Invoice
-from qbcore.queries.ids import label_entity, record_names
+from qbcore.queries.ids import record_names
 
 PAGE_LIMIT = 2000
 # The same headers on screen and in the CSV.

@@ -8,22 +8,13 @@ from decimal import Decimal
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Integer, Select, String, and_, cast, func, literal, null, or_, select, union_all
+from sqlalchemy import Select, func, or_, select, union_all
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import Subquery
 
-from qbcore.models import (
-    ENTITY_NOUNS,
-    ChargeCode,
-    CreditMemo,
-    CreditMemoApplication,
-    Customer,
-    EntityType,
-    Invoice,
-    Payment,
-    SyncRecord,
-    SyncStatus,
-)
+from qbcore.entities.registry import ENTITIES
+from qbcore.labels import label_entity as label_entity  # pages import it from here
+from qbcore.models import EntityType, SyncRecord, SyncStatus
 
 GRID_LIMIT = 5000
 
@@ -65,49 +56,12 @@ class LinkedRecord:
 
 def _per_entity() -> list[Select[*tuple[Any, ...]]]:
     """One SELECT per entity type with the same columns, so a UNION ALL lists them all."""
-    text = String(200)
     record = (SyncRecord.id.label("record_id"), SyncRecord.entity_type.label("entity_type"),
               SyncRecord.entity_id.label("entity_id"), SyncRecord.qbo_id.label("qbo_id"),
               SyncRecord.qbo_sync_token.label("qbo_sync_token"), SyncRecord.status.label("status"),
               SyncRecord.last_synced_at.label("last_synced_at"))
-    selects: list[Select[*tuple[Any, ...]]] = []
-    for entity_type, model, label, customer, amount, day, email in (
-        (EntityType.INVOICE, Invoice, Invoice.number, Customer.name, Invoice.total, Invoice.invoice_date, null()),
-        (EntityType.CREDIT_MEMO, CreditMemo, CreditMemo.number, Customer.name, CreditMemo.total,
-         CreditMemo.memo_date, null()),
-        (EntityType.PAYMENT, Payment, Payment.number, Customer.name, Payment.amount, Payment.payment_date, null()),
-    ):
-        selects.append(
-            select(*record, cast(label, text).label("number_or_name"), cast(customer, text).label("customer"),
-                   Customer.id.label("customer_id"), amount.label("amount"), day.label("date"),
-                   cast(email, text).label("email"))
-            .join(model, and_(SyncRecord.entity_type == entity_type.value, SyncRecord.entity_id == model.id))
-            .join(Customer, Customer.id == model.customer_id)
-        )
-    # A credit application is named by the PaymentRefNum it carries in QuickBooks ("CMA-<id>").
-    selects.append(
-        select(*record, (literal("CMA-", text) + cast(CreditMemoApplication.id, text)).label("number_or_name"),
-               cast(Customer.name, text).label("customer"), Customer.id.label("customer_id"),
-               CreditMemoApplication.amount.label("amount"),
-               CreditMemo.memo_date.label("date"), cast(null(), text).label("email"))
-        .join(CreditMemoApplication, and_(SyncRecord.entity_type == EntityType.CREDIT_APPLICATION.value,
-                                          SyncRecord.entity_id == CreditMemoApplication.id))
-        .join(CreditMemo, CreditMemo.id == CreditMemoApplication.credit_memo_id)
-        .join(Customer, Customer.id == CreditMemo.customer_id)
-    )
-    selects.append(
-        select(*record, cast(Customer.name, text).label("number_or_name"), cast(null(), text).label("customer"),
-               cast(null(), Integer).label("customer_id"), null().label("amount"), null().label("date"),
-               cast(Customer.billing_email, text).label("email"))
-        .join(Customer, and_(SyncRecord.entity_type == EntityType.CUSTOMER.value, SyncRecord.entity_id == Customer.id))
-    )
-    selects.append(
-        select(*record, cast(ChargeCode.code, text).label("number_or_name"), cast(null(), text).label("customer"),
-               cast(null(), Integer).label("customer_id"), null().label("amount"), null().label("date"),
-               cast(null(), text).label("email"))
-        .join(ChargeCode, and_(SyncRecord.entity_type == EntityType.ITEM.value, SyncRecord.entity_id == ChargeCode.id))
-    )
-    return selects
+    # The first SELECT gives the union's columns their types (amount, date): a dated money record goes first.
+    return [spec.ids_view(record) for spec in sorted(ENTITIES, key=lambda spec: spec.ledger is None)]
 
 
 def record_names() -> Subquery:
@@ -193,10 +147,4 @@ def list_linked_ids(session: Session, entity_type: EntityType, qbo_ids: list[str
     rows = session.execute(select(SyncRecord.qbo_id, SyncRecord.id).where(
         SyncRecord.entity_type == entity_type.value, SyncRecord.qbo_id.in_(qbo_ids))).all()
     return {str(q): int(i) for q, i in rows}
-
-
-def label_entity(entity_type: EntityType | str) -> str:
-    """How an entity type is named on the page."""
-    one, _ = ENTITY_NOUNS[EntityType(entity_type)]
-    return one[0].upper() + one[1:]
 

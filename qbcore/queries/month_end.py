@@ -11,14 +11,12 @@ from typing import Any
 from sqlalchemy import extract, func, select
 from sqlalchemy.orm import Session
 
+from qbcore.entities.registry import ENTITIES
 from qbcore.labels import money, plural
 from qbcore.models import (
-    CreditMemo,
     Drift,
     EntityType,
     Invoice,
-    InvoiceStatus,
-    Payment,
     PulledPayment,
     PulledPaymentStatus,
     SyncRecord,
@@ -39,13 +37,12 @@ class _Source:
     day: Any
     amount: Any
     number: Any
+    in_books: tuple[Any, ...]
 
 
-SOURCES = (
-    _Source(EntityType.INVOICE, Invoice, Invoice.invoice_date, Invoice.total, Invoice.number),
-    _Source(EntityType.CREDIT_MEMO, CreditMemo, CreditMemo.memo_date, CreditMemo.total, CreditMemo.number),
-    _Source(EntityType.PAYMENT, Payment, Payment.payment_date, Payment.amount, Payment.number),
-)
+# Every dated money record counts in a month's close.
+SOURCES = tuple(_Source(spec.entity_type, spec.model, spec.ledger.day, spec.ledger.amount, spec.ledger.number,
+                        spec.ledger.in_books) for spec in ENTITIES if spec.ledger is not None)
 
 
 @dataclass(frozen=True)
@@ -117,10 +114,7 @@ def _by_month(session: Session, source: _Source, where: list[Any]) -> dict[str, 
 
 
 def _in_books(source: _Source) -> list[Any]:
-    # Drafts and voided invoices never go to QuickBooks; they are not part of the month's close.
-    if source.entity_type is EntityType.INVOICE:
-        return [Invoice.status.not_in([InvoiceStatus.DRAFT.value, InvoiceStatus.VOID.value])]
-    return []
+    return list(source.in_books)
 
 
 def list_month_readiness(session: Session, *, close_date: date | None = None, months: int | None = None

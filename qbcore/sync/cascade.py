@@ -3,65 +3,31 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from qbcore.access import SYSTEM, write_audit
+from qbcore.entities.common import aware
+from qbcore.entities.registry import ENTITIES
 from qbcore.jobs.queue import enqueue_sync
-from qbcore.models import (
-    ChargeCode,
-    CreditMemo,
-    Customer,
-    EntityType,
-    Invoice,
-    ItemMapping,
-    Job,
-    JobStatus,
-    Setting,
-    SyncRecord,
-    SyncStatus,
-)
+from qbcore.models import Job, JobStatus, Setting, SyncRecord, SyncStatus
 from qbcore.settings import load_settings
 
 CASCADE_LABEL = "Cascade retry"
 SETTINGS_KEY = "sync_settings"
 
 
-def _aware(moment: datetime | None) -> datetime | None:
-    # SQLite hands timezone-aware columns back naive (they were stored as UTC).
-    if moment is None:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
-def _synced_at(session: Session, entity_type: EntityType, entity_ids: object) -> datetime | None:
-    return session.scalar(select(func.max(SyncRecord.last_synced_at)).where(
-        SyncRecord.entity_type == entity_type.value, SyncRecord.entity_id.in_(entity_ids),  # type: ignore[arg-type]
-        SyncRecord.status == SyncStatus.SYNCED.value, SyncRecord.qbo_id.is_not(None)))
-
-
-def _item_fixed_at(session: Session, code: str) -> datetime | None:
-    ids = select(ChargeCode.id).where(ChargeCode.code == code)
-    synced = _aware(_synced_at(session, EntityType.ITEM, ids))
-    mapped = _aware(session.scalar(select(func.max(ItemMapping.updated_at)).where(
-        ItemMapping.charge_code_id.in_(ids), ItemMapping.qbo_item_id.is_not(None))))
-    return max((m for m in (synced, mapped) if m is not None), default=None)
-
-
 def _settings_changed_at(session: Session, _name: str) -> datetime | None:
     # Terms, classes, locations and the income account are fixed in Settings (or in QuickBooks, then a resync).
     row = session.get(Setting, SETTINGS_KEY)
-    return _aware(row.updated_at) if row is not None else None
+    return aware(row.updated_at) if row is not None else None
 
 
+# A blocker is an entity not in QuickBooks yet (fixed when it syncs) or a name list fixed in Settings.
 _RESOLVERS: dict[str, Callable[[Session, str], datetime | None]] = {
-    "customer": lambda s, n: _aware(_synced_at(s, EntityType.CUSTOMER, select(Customer.id).where(Customer.name == n))),
-    "item": _item_fixed_at,
-    "invoice": lambda s, n: _aware(_synced_at(s, EntityType.INVOICE, select(Invoice.id).where(Invoice.number == n))),
-    "credit_memo": lambda s, n: _aware(_synced_at(s, EntityType.CREDIT_MEMO,
-                                                  select(CreditMemo.id).where(CreditMemo.number == n))),
+    **{spec.blocker_word: spec.fixed_at for spec in ENTITIES if spec.fixed_at is not None},
     "term": _settings_changed_at,
     "class": _settings_changed_at,
     "location": _settings_changed_at,
@@ -108,7 +74,7 @@ def cascade_retries(session: Session) -> Job | None:
         rows = session.execute(select(SyncRecord.id, SyncRecord.last_attempt_at).where(
             SyncRecord.status == SyncStatus.BLOCKED.value, SyncRecord.blocked_by == blocked_by)).all()
         # Only records tried before the fix: one that was retried since and is still blocked waits for a person.
-        ids = [rid for rid, tried in rows if tried is None or _aware(tried) < fixed]  # type: ignore[operator]
+        ids = [rid for rid, tried in rows if tried is None or aware(tried) < fixed]  # type: ignore[operator]
         if ids:
             ready[blocked_by] = ids
     if not ready:

@@ -9,25 +9,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, joinedload, selectinload
+from sqlalchemy.orm import Session
 
+from qbcore.entities.registry import ENTITIES, spec_for
 from qbcore.errors import QboCallError
 from qbcore.mapping.refs import CustomFieldSpec, QboRefs
-from qbcore.models import (
-    BILLING_MODELS,
-    ChargeLine,
-    ChargeSet,
-    CreditMemo,
-    CreditMemoApplication,
-    CreditMemoLine,
-    Customer,
-    CustomFieldMapping,
-    EntityType,
-    Invoice,
-    ItemMapping,
-    Payment,
-    SyncRecord,
-)
+from qbcore.models import CustomFieldMapping, EntityType, ItemMapping, SyncRecord
 from qbcore.qbo.gateway import QboGateway
 from qbcore.settings import SyncSettings
 
@@ -45,23 +32,10 @@ class NameLists:
 
 def load_billing_rows(session: Session, entity_type: EntityType, ids: Iterable[int]) -> dict[int, Any]:
     """Billing rows by id, with everything their payloads need loaded eagerly."""
-    model: Any = BILLING_MODELS[entity_type]
+    spec = spec_for(entity_type)
+    model: Any = spec.model
     ids = list(ids)
-    options: list[Any] = []
-    if entity_type is EntityType.CUSTOMER:
-        options = [joinedload(Customer.parent)]
-    elif entity_type is EntityType.INVOICE:
-        options = [joinedload(Invoice.customer),
-                   selectinload(Invoice.charge_sets).joinedload(ChargeSet.load),
-                   selectinload(Invoice.charge_sets).selectinload(ChargeSet.lines).joinedload(ChargeLine.charge_code)]
-    elif entity_type is EntityType.CREDIT_MEMO:
-        options = [joinedload(CreditMemo.customer),
-                   selectinload(CreditMemo.lines).joinedload(CreditMemoLine.charge_code)]
-    elif entity_type is EntityType.PAYMENT:
-        options = [joinedload(Payment.customer), selectinload(Payment.applications)]
-    elif entity_type is EntityType.CREDIT_APPLICATION:
-        options = [joinedload(CreditMemoApplication.credit_memo).joinedload(CreditMemo.customer),
-                   joinedload(CreditMemoApplication.invoice)]
+    options = spec.load_options
     rows: dict[int, Any] = {}
     for start in range(0, len(ids), 900):
         chunk = ids[start:start + 900]
@@ -120,15 +94,15 @@ def ensure_branch_refs(gateway: QboGateway, lists: NameLists, settings: SyncSett
 
 def build_refs(session: Session, lists: NameLists, settings: SyncSettings) -> QboRefs:
     """Every id a payload may reference, from our sync records, mappings and the name lists."""
-    items = linked_ids(session, EntityType.ITEM)
+    linked = {spec.refs_field: linked_ids(session, spec.entity_type) for spec in ENTITIES if spec.refs_field}
+    items = linked["items"]  # a charge code mapped by hand in Settings points at that item
     for mapping in session.scalars(select(ItemMapping)):
         if mapping.qbo_item_id:
             items[mapping.charge_code_id] = mapping.qbo_item_id
     specs = tuple(CustomFieldSpec(m.qbo_definition_id, m.qbo_name, m.source_field)
                   for m in session.scalars(select(CustomFieldMapping).order_by(CustomFieldMapping.slot)))
     return QboRefs(
-        customers=linked_ids(session, EntityType.CUSTOMER), items=items,
-        invoices=linked_ids(session, EntityType.INVOICE), credit_memos=linked_ids(session, EntityType.CREDIT_MEMO),
+        **linked,
         terms=lists.terms, classes=lists.classes, departments=lists.departments,
         payment_methods=lists.payment_methods, income_account_id=lists.accounts.get(settings.default_income_account),
         custom_fields=specs,

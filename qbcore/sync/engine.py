@@ -15,16 +15,11 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from qbcore.entities.registry import ENTITIES, spec_for
 from qbcore.errors import ErrorKind, MappingError, QboCallError, QboError
 from qbcore.mapping.common import hash_payload
-from qbcore.mapping.credit_application import build_credit_application_payload, credit_application_ref
-from qbcore.mapping.credit_memo import build_credit_memo_payload
-from qbcore.mapping.customer import build_customer_payload
-from qbcore.mapping.invoice import build_invoice_payload
-from qbcore.mapping.item import build_item_payload
-from qbcore.mapping.payment import build_payment_payload
 from qbcore.mapping.refs import QboRefs
-from qbcore.models import Customer, EntityType, Invoice, ItemMapping, SyncRecord, SyncStatus
+from qbcore.models import Customer, EntityType, SyncRecord, SyncStatus
 from qbcore.qbo.faults import classify_local, docnumber_clash, inactive_reference
 from qbcore.qbo.gateway import BATCH_MAX, QboGateway
 from qbcore.qbo.response import fault_error
@@ -49,10 +44,6 @@ from qbcore.sync.steps import (
     record_unchanged,
 )
 
-QBO_ENTITY = {
-    EntityType.CUSTOMER: "Customer", EntityType.ITEM: "Item", EntityType.INVOICE: "Invoice",
-    EntityType.CREDIT_MEMO: "CreditMemo", EntityType.PAYMENT: "Payment", EntityType.CREDIT_APPLICATION: "Payment",
-}
 # Statuses the engine never touches: someone decided these must not sync.
 HANDS_OFF = (SyncStatus.CLEARED.value, SyncStatus.PAID_OUTSIDE.value)
 RETRY_ROUNDS = 2
@@ -124,36 +115,13 @@ class _Tally:
 def build_payload(entity_type: EntityType, row: Any, settings: SyncSettings, refs: QboRefs,
                   extras: dict[str, Any]) -> dict[str, Any]:
     """The QuickBooks JSON of one billing row (MappingError when it cannot be built)."""
-    if entity_type is EntityType.CUSTOMER:
-        return build_customer_payload(row, settings, refs)
-    if entity_type is EntityType.ITEM:
-        mapping: ItemMapping | None = extras.get("item_mappings", {}).get(row.id)
-        return build_item_payload(row, refs, mapped_name=mapping.qbo_item_name if mapping else None,
-                                  income_account_id=mapping.income_account_id if mapping else None)
-    if entity_type is EntityType.INVOICE:
-        return build_invoice_payload(row, settings, refs)
-    if entity_type is EntityType.CREDIT_MEMO:
-        return build_credit_memo_payload(row, settings, refs)
-    if entity_type is EntityType.CREDIT_APPLICATION:
-        return build_credit_application_payload(row, refs)
-    return build_payment_payload(row, refs, invoice_numbers=extras.get("invoice_numbers"))
+    return spec_for(entity_type).build_payload(row, settings, refs, extras)
 
 
 def natural_key(entity_type: EntityType, payload: dict[str, Any], *, customer_matching: str = "name"
                 ) -> tuple[str, str] | None:
     """The field QuickBooks can find this record by before we create it."""
-    if entity_type is EntityType.CUSTOMER:
-        email = (payload.get("PrimaryEmailAddr") or {}).get("Address")
-        if customer_matching == "email" and email:
-            return "PrimaryEmailAddr", email
-        return "DisplayName", payload["DisplayName"]
-    if entity_type is EntityType.ITEM:
-        return "Name", payload["Name"]
-    if entity_type in (EntityType.INVOICE, EntityType.CREDIT_MEMO) and payload.get("DocNumber"):
-        return "DocNumber", payload["DocNumber"]
-    if entity_type in (EntityType.PAYMENT, EntityType.CREDIT_APPLICATION):
-        return "PaymentRefNum", payload["PaymentRefNum"]
-    return None
+    return spec_for(entity_type).natural_key(payload, customer_matching)
 
 
 def _field_text(row: dict[str, Any], field_name: str) -> str:
@@ -173,11 +141,7 @@ def payload_total(payload: dict[str, Any]) -> Decimal:
 
 def enabled_types(settings: SyncSettings) -> set[EntityType]:
     """Entity types the settings let sync (items always: invoices need them)."""
-    flags = {EntityType.CUSTOMER: settings.sync_customers, EntityType.ITEM: True,
-             EntityType.INVOICE: settings.sync_invoices, EntityType.CREDIT_MEMO: settings.sync_credit_memos,
-             EntityType.PAYMENT: settings.sync_payments,
-             EntityType.CREDIT_APPLICATION: settings.sync_credit_memos and settings.sync_invoices}
-    return {entity_type for entity_type, on in flags.items() if on}
+    return {spec.entity_type for spec in ENTITIES if spec.is_enabled(settings)}
 
 
 class SyncEngine:
@@ -232,7 +196,7 @@ class SyncEngine:
         if self.lists is None:
             self.lists = read_name_lists(self.gateway)
         changed = 0
-        for entity_type in (t for t in QBO_ENTITY if t in set(entity_types)):
+        for entity_type in (spec.entity_type for spec in ENTITIES if spec.entity_type in set(entity_types)):
             with self.factory() as session:
                 synced = session.execute(select(SyncRecord.id, SyncRecord.entity_id, SyncRecord.payload_hash).where(
                     SyncRecord.entity_type == entity_type.value, SyncRecord.status == SyncStatus.SYNCED.value,
@@ -243,7 +207,7 @@ class SyncEngine:
                 for start in range(0, len(synced), 1000):
                     chunk = synced[start:start + 1000]
                     rows = load_billing_rows(session, entity_type, [eid for _, eid, _ in chunk])
-                    if entity_type is EntityType.PAYMENT:
+                    if spec_for(entity_type).extras_from_rows:
                         extras = self._extras(session, entity_type, rows)
                     for record_id, entity_id, old_hash in chunk:
                         row = rows.get(entity_id)
@@ -263,14 +227,8 @@ class SyncEngine:
 
     @staticmethod
     def _extras(session: Session, entity_type: EntityType, rows: dict[int, Any]) -> dict[str, Any]:
-        extras: dict[str, Any] = {}
-        if entity_type is EntityType.ITEM:
-            extras["item_mappings"] = {m.charge_code_id: m for m in session.scalars(select(ItemMapping))}
-        if entity_type is EntityType.PAYMENT:
-            invoice_ids = {a.invoice_id for row in rows.values() for a in row.applications if a.invoice_id}
-            extras["invoice_numbers"] = dict(session.execute(
-                select(Invoice.id, Invoice.number).where(Invoice.id.in_(invoice_ids))).all()) if invoice_ids else {}
-        return extras
+        load = spec_for(entity_type).load_extras
+        return load(session, rows) if load is not None else {}
 
     @staticmethod
     def _rows_chunked(session: Session, record_ids: Sequence[int]) -> list[Any]:
@@ -300,7 +258,7 @@ class SyncEngine:
         with self.factory() as session:
             records = list(session.scalars(select(SyncRecord).where(SyncRecord.id.in_(phase.record_ids))))
             rows = load_billing_rows(session, entity_type, [r.entity_id for r in records])
-            if entity_type in (EntityType.INVOICE, EntityType.CREDIT_MEMO):
+            if spec_for(entity_type).sales_form:
                 branches = {row.customer.branch for row in rows.values() if row.customer and row.customer.branch}
                 ensure_branch_refs(self.gateway, self.lists, self.settings, branches)
             refs = build_refs(session, self.lists, self.settings)
@@ -310,8 +268,7 @@ class SyncEngine:
                 if row is None:
                     self._fail(record.id, classify_local(ErrorKind.MAPPING, "The billing record no longer exists"))
                     continue
-                name = credit_application_ref(row.id) if entity_type is EntityType.CREDIT_APPLICATION else \
-                    getattr(row, "number", None) or getattr(row, "name", None) or getattr(row, "code", "")
+                name = spec_for(entity_type).record_name(row)
                 mapping = extras.get("item_mappings", {}).get(row.id) if entity_type is EntityType.ITEM else None
                 if mapping is not None and mapping.qbo_item_id and record.qbo_id == mapping.qbo_item_id:
                     record_unchanged(self.factory, record.id)  # a hand-mapped item is never rewritten by us
@@ -366,7 +323,7 @@ class SyncEngine:
         lookups = [(s, key) for s, key in keyed if key is not None]
         if not lookups:
             return creates
-        entity = QBO_ENTITY[entity_type]
+        entity = spec_for(entity_type).qbo_object
         by_key: dict[tuple[str, str], list[dict[str, Any]]] = {}
         inactive_keys: set[tuple[str, str]] = set()
         # Customers matched by email fall back to their name when they have none: one look-up per field.
@@ -407,7 +364,8 @@ class SyncEngine:
 
     def _resolve_match(self, entity_type: EntityType, send: Send, matches: list[dict[str, Any]]) -> None:
         assert self.tally is not None
-        if entity_type in (EntityType.CUSTOMER, EntityType.ITEM):
+        spec = spec_for(entity_type)
+        if spec.linked_by_name:
             row = matches[0]
             record_synced(self.factory, send, qbo_id=row["Id"], sync_token=row.get("SyncToken"), job_id=self.job_id,
                           outcome="linked")
@@ -423,7 +381,7 @@ class SyncEngine:
                               job_id=self.job_id, outcome="linked")
                 self.tally.add("synced")
                 return
-        if entity_type in (EntityType.PAYMENT, EntityType.CREDIT_APPLICATION):
+        if not spec.sales_form:
             # A reference number is not unique in QuickBooks; a different payment with it is not ours.
             record_failed(self.factory, send, classify_local(
                 ErrorKind.DUPLICATE, f"QuickBooks has another payment with reference {send.payload['PaymentRefNum']}",
@@ -435,9 +393,8 @@ class SyncEngine:
         their_total = Decimal(str(row.get("TotalAmt", "0")))
         theirs = f"customer {their_ref.get('name') or their_ref.get('value')}, total {their_total:.2f}"
         ours = f"customer Id {ours_customer}, total {ours_total:.2f}"
-        self._fail_send(send, docnumber_clash(QBO_ENTITY[entity_type].replace("CreditMemo", "credit memo").lower(),
-                                              send.payload.get("DocNumber", ""), theirs=theirs, ours=ours,
-                                              qbo_id=str(row.get("Id"))))
+        self._fail_send(send, docnumber_clash(spec.nouns[0], send.payload.get("DocNumber", ""), theirs=theirs,
+                                              ours=ours, qbo_id=str(row.get("Id"))))
 
     # -- push --------------------------------------------------------------------------------------------
     def _push(self, entity_type: EntityType, sends: list[Send]) -> None:
@@ -464,7 +421,7 @@ class SyncEngine:
         if self.stop_event.is_set():
             return
         commit_request_ids(self.factory, batch)  # committed before the call: a crash retries with the same ids
-        entity = QBO_ENTITY[entity_type]
+        entity = spec_for(entity_type).qbo_object
         items: list[dict[str, Any]] = []
         for send in batch:
             body = dict(send.payload)
@@ -506,7 +463,7 @@ class SyncEngine:
 
     def _push_one(self, entity_type: EntityType, send: Send) -> None:
         """A single write under the record's own requestid; on 5010 re-read the SyncToken and retry once."""
-        entity = QBO_ENTITY[entity_type]
+        entity = spec_for(entity_type).qbo_object
         for round_ in range(RETRY_ROUNDS):
             body = dict(send.payload)
             if send.update:

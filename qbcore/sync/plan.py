@@ -5,14 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from qbcore.entities.registry import ENTITIES
 from qbcore.models import EntityType
 
-# Customers before items (independent) before transactions; payments and credit applications (zero-amount
-# payments) link invoices and credit memos, so they go last.
-ORDER: tuple[EntityType, ...] = (
-    EntityType.CUSTOMER, EntityType.ITEM, EntityType.INVOICE, EntityType.CREDIT_MEMO, EntityType.PAYMENT,
-    EntityType.CREDIT_APPLICATION,
-)
+# The registry lists entities in dependency order; customers come first and are split by nesting level.
+ORDER: tuple[EntityType, ...] = tuple(spec.entity_type for spec in ENTITIES)
 
 
 @dataclass(frozen=True)
@@ -55,7 +52,7 @@ def plan_sync(records: Iterable[tuple[int, EntityType, int]], customer_parents: 
     for level in sorted({levels.get(eid, 0) for _, eid in customers}):
         ids = tuple(sorted(rid for rid, eid in customers if levels.get(eid, 0) == level))
         phases.append(Phase(EntityType.CUSTOMER, ids, level))
-    for entity_type in ORDER[1:]:
+    for entity_type in (t for t in ORDER if t is not EntityType.CUSTOMER):
         if by_type[entity_type]:
             phases.append(Phase(entity_type, tuple(sorted(rid for rid, _ in by_type[entity_type]))))
     return phases

@@ -8,14 +8,15 @@ from sqlalchemy import insert, literal, select
 from sqlalchemy.orm import Session
 
 from qbcore.db import rows_changed
-from qbcore.models import BILLING_MODELS, SyncRecord, SyncStatus
+from qbcore.entities.registry import ENTITIES
+from qbcore.models import SyncRecord, SyncStatus
 
 
 def ensure_sync_records(session: Session) -> int:
     """Insert a never-synced record for every billing record that has none; returns how many."""
     added = 0
     model: Any
-    for entity_type, model in BILLING_MODELS.items():
+    for entity_type, model in ((spec.entity_type, spec.model) for spec in ENTITIES):
         missing = (
             select(literal(entity_type.value), model.id, literal(SyncStatus.NEVER_SYNCED.value), literal(0))
             .where(~select(SyncRecord.id).where(

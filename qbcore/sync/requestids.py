@@ -5,8 +5,9 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable
 
-ENTITY_CODES = {"customer": "cus", "item": "itm", "invoice": "inv", "credit_memo": "crm", "payment": "pmt",
-                "credit_application": "cma"}
+from qbcore.entities.registry import ENTITIES
+
+ENTITY_CODES = {spec.entity_type.value: spec.request_code for spec in ENTITIES}
 BATCH_ID_MAX = 36
 REQUEST_ID_MAX = 50
 

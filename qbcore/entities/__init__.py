@@ -1,0 +1,1 @@
+"""The entity registry: each synced entity described once (see registry.ENTITIES)."""

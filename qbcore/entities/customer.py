@@ -1,0 +1,66 @@
+"""Customers: QuickBooks Customer, found by DisplayName (or email), parents before their jobs."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import Integer, Select, and_, cast, null, select
+from sqlalchemy.orm import Session, joinedload
+
+from qbcore.entities.common import NO_TEXT, TEXT, chunked_scalars, synced_at
+from qbcore.entities.spec import EntitySpec
+from qbcore.mapping.customer import build_customer_payload
+from qbcore.mapping.refs import QboRefs
+from qbcore.models import Customer, EntityType, SyncRecord
+from qbcore.settings import SyncSettings
+
+PARENT_DEPTH = 5  # QuickBooks nests sub-customers at most five levels deep
+
+
+def natural_key(payload: dict[str, Any], customer_matching: str) -> tuple[str, str] | None:
+    """DisplayName, or the email address when the settings match customers by email and there is one."""
+    email = (payload.get("PrimaryEmailAddr") or {}).get("Address")
+    if customer_matching == "email" and email:
+        return "PrimaryEmailAddr", email
+    return "DisplayName", payload["DisplayName"]
+
+
+def needs(session: Session, customer_ids: list[int]) -> Mapping[EntityType, set[int]]:
+    """Parents of sub-customers, up to QuickBooks' nesting depth."""
+    customers = set(customer_ids)
+    frontier = set(customers)
+    for _ in range(PARENT_DEPTH):
+        parents = chunked_scalars(session, list(frontier),
+                                  lambda c: select(Customer.parent_id).where(Customer.id.in_(c)))
+        frontier = parents - customers
+        customers |= parents
+        if not frontier:
+            break
+    return {EntityType.CUSTOMER: customers}
+
+
+def ids_view(record: Sequence[Any]) -> Select[Any]:
+    """The QuickBooks IDs row: named by its name, searched by its billing email."""
+    return (select(*record, cast(Customer.name, TEXT).label("number_or_name"), NO_TEXT.label("customer"),
+                   cast(null(), Integer).label("customer_id"), null().label("amount"), null().label("date"),
+                   cast(Customer.billing_email, TEXT).label("email"))
+            .join(Customer, and_(SyncRecord.entity_type == EntityType.CUSTOMER.value,
+                                 SyncRecord.entity_id == Customer.id)))
+
+
+def build_payload(row: Any, settings: SyncSettings, refs: QboRefs, _extras: Mapping[str, Any]) -> dict[str, Any]:
+    """QuickBooks Customer JSON."""
+    return build_customer_payload(row, settings, refs)
+
+
+SPEC = EntitySpec(
+    entity_type=EntityType.CUSTOMER, model=Customer, request_code="cus",
+    build_payload=build_payload, natural_key=natural_key, record_name=lambda row: str(row.name or row.code),
+    is_enabled=lambda settings: settings.sync_customers, ids_view=ids_view,
+    load_options=(joinedload(Customer.parent),), needs=needs,
+    fixed_at=lambda session, name: synced_at(session, EntityType.CUSTOMER,
+                                             select(Customer.id).where(Customer.name == name)),
+    linked_by_name=True, searched_by=("name",),
+    refs_field="customers",
+)

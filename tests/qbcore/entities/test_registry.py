@@ -1,0 +1,58 @@
+"""The entity registry: every entity type described once, in an order that puts each after what it needs."""
+
+from __future__ import annotations
+
+import pytest
+
+from qbcore.entities.registry import ENTITIES, spec_for
+from qbcore.models import EntityType, SyncRecord
+from qbcore.sync.plan import ORDER
+
+
+def test_every_entity_type_is_described_exactly_once():
+    assert sorted(spec.entity_type for spec in ENTITIES) == sorted(EntityType)
+
+
+def test_plan_order_is_the_registry_order_and_puts_dependencies_first():
+    assert ORDER == (EntityType.CUSTOMER, EntityType.ITEM, EntityType.INVOICE, EntityType.CREDIT_MEMO,
+                     EntityType.PAYMENT, EntityType.CREDIT_APPLICATION)
+    for position, spec in enumerate(ENTITIES):
+        assert set(spec.depends_on) <= set(ORDER[:position]), spec.entity_type
+
+
+def test_request_codes_are_three_letters_and_distinct():
+    codes = [spec.request_code for spec in ENTITIES]
+    assert len(set(codes)) == len(codes)
+    assert all(len(code) == 3 and code.isalpha() for code in codes)
+
+
+def test_spec_for_takes_the_enum_or_its_value():
+    assert spec_for("credit_memo") is spec_for(EntityType.CREDIT_MEMO)
+    assert spec_for(EntityType.CREDIT_APPLICATION).qbo_object == "Payment"
+    with pytest.raises(ValueError):
+        spec_for("vendor_bill")
+
+
+@pytest.mark.parametrize(("entity_type", "payload", "matching", "key"), [
+    (EntityType.CUSTOMER, {"DisplayName": "ACME"}, "name", ("DisplayName", "ACME")),
+    (EntityType.CUSTOMER, {"DisplayName": "ACME", "PrimaryEmailAddr": {"Address": "ap@acme.test"}}, "email",
+     ("PrimaryEmailAddr", "ap@acme.test")),
+    (EntityType.CUSTOMER, {"DisplayName": "ACME"}, "email", ("DisplayName", "ACME")),
+    (EntityType.ITEM, {"Name": "Drayage"}, "name", ("Name", "Drayage")),
+    (EntityType.INVOICE, {"DocNumber": "INV-1"}, "name", ("DocNumber", "INV-1")),
+    (EntityType.INVOICE, {}, "name", None),
+    (EntityType.CREDIT_MEMO, {"DocNumber": "CM-1"}, "name", ("DocNumber", "CM-1")),
+    (EntityType.PAYMENT, {"PaymentRefNum": "P-1"}, "name", ("PaymentRefNum", "P-1")),
+    (EntityType.CREDIT_APPLICATION, {"PaymentRefNum": "CMA-7"}, "name", ("PaymentRefNum", "CMA-7")),
+])
+def test_natural_key_is_the_field_quickbooks_finds_the_record_by(entity_type, payload, matching, key):
+    assert spec_for(entity_type).natural_key(payload, matching) == key
+
+
+def test_every_ids_view_selects_the_same_columns_so_they_union():
+    record = (SyncRecord.id.label("record_id"), SyncRecord.entity_type.label("entity_type"))
+    columns = {spec.entity_type: [c.name for c in spec.ids_view(record).selected_columns] for spec in ENTITIES}
+    first = columns[ENTITIES[0].entity_type]
+    assert first == ["record_id", "entity_type", "number_or_name", "customer", "customer_id", "amount", "date",
+                     "email"]
+    assert all(names == first for names in columns.values())
