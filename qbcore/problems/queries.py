@@ -10,14 +10,16 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import IO, Any
 
-from sqlalchemy import ColumnElement, Select, func, or_, select
+from sqlalchemy import ColumnElement, Numeric, Select, false, func, literal, or_, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from qbcore import labels
 from qbcore.export import safe_csv_bytes, write_safe_csv
 from qbcore.models import (
     PROBLEM_STATUSES,
+    ChargeCode,
     CreditMemo,
+    CreditMemoApplication,
     Customer,
     EntityType,
     Invoice,
@@ -29,8 +31,9 @@ from qbcore.models import (
 )
 from qbcore.problems.causes import RootCause, fix_hint_for, make_root_cause
 
-# The entities the Problem Sync page has a tab for, in tab order.
-PROBLEM_ENTITIES = (EntityType.INVOICE, EntityType.PAYMENT, EntityType.CUSTOMER, EntityType.CREDIT_MEMO)
+# The entities the Problem Sync page has a tab for, in tab order: every type Home counts problems of.
+PROBLEM_ENTITIES = (EntityType.INVOICE, EntityType.PAYMENT, EntityType.CUSTOMER, EntityType.CREDIT_MEMO,
+                    EntityType.CREDIT_APPLICATION, EntityType.ITEM)
 # Statuses an invoice leaves the queue for by a deliberate action; shown only when asked for.
 SET_ASIDE_STATUSES = (SyncStatus.CLEARED, SyncStatus.PAID_OUTSIDE)
 PAGE_SIZE = 500
@@ -40,13 +43,16 @@ _ERROR_STATUSES = (SyncStatus.FAILED, SyncStatus.BLOCKED)
 
 @dataclass(frozen=True)
 class _Source:
-    """Where one entity's reference, customer, amount and date come from."""
+    """Where one entity's reference, customer, amount and date come from, and what to join to reach them."""
 
     model: Any
     reference: Any
     amount: Any
     record_date: Any
     date_is_timestamp: bool = False
+    # The billing rows between the entity and its customer, as (model, ON clause); None: no customer (items).
+    joins: tuple[tuple[Any, Any], ...] | None = ()
+    customer_key: Any = None
 
 
 def _open_invoice_total() -> Any:
@@ -61,10 +67,23 @@ def _open_invoice_total() -> Any:
 
 
 _SOURCES: dict[EntityType, _Source] = {
-    EntityType.INVOICE: _Source(Invoice, Invoice.number, Invoice.total, Invoice.invoice_date),
-    EntityType.PAYMENT: _Source(Payment, Payment.number, Payment.amount, Payment.payment_date),
-    EntityType.CREDIT_MEMO: _Source(CreditMemo, CreditMemo.number, CreditMemo.total, CreditMemo.memo_date),
+    EntityType.INVOICE: _Source(Invoice, Invoice.number, Invoice.total, Invoice.invoice_date,
+                                customer_key=Invoice.customer_id),
+    EntityType.PAYMENT: _Source(Payment, Payment.number, Payment.amount, Payment.payment_date,
+                                customer_key=Payment.customer_id),
+    EntityType.CREDIT_MEMO: _Source(CreditMemo, CreditMemo.number, CreditMemo.total, CreditMemo.memo_date,
+                                    customer_key=CreditMemo.customer_id),
     EntityType.CUSTOMER: _Source(Customer, Customer.code, _open_invoice_total(), Customer.updated_at, True),
+    # A credit application is named by its memo and the invoice it is applied to: "CM-1004 → INV-100231".
+    EntityType.CREDIT_APPLICATION: _Source(
+        CreditMemoApplication, CreditMemo.number + " → " + Invoice.number, CreditMemoApplication.amount,
+        CreditMemo.memo_date,
+        joins=((CreditMemo, CreditMemo.id == CreditMemoApplication.credit_memo_id),
+               (Invoice, Invoice.id == CreditMemoApplication.invoice_id)),
+        customer_key=CreditMemo.customer_id),
+    # A charge code (QuickBooks item) belongs to no customer and carries no amount.
+    EntityType.ITEM: _Source(ChargeCode, ChargeCode.code, literal(None, Numeric(14, 2)), ChargeCode.updated_at, True,
+                             joins=None),
 }
 
 
@@ -99,6 +118,11 @@ class ProblemFilter:
     amount_max: Decimal | None = None
     search: str = ""
     cause: CauseKey | None = None
+
+    @property
+    def amounts_reversed(self) -> bool:
+        """True when the amount range runs backwards (from more than to), so nothing can match it."""
+        return self.amount_min is not None and self.amount_max is not None and self.amount_min > self.amount_max
 
 
 @dataclass(frozen=True)
@@ -191,11 +215,18 @@ class ProblemDetail:
 # ---- building the SQL ----------------------------------------------------------------------------------------
 
 
+def _customer_name(entity_type: EntityType) -> Any:
+    # Charge codes have no customer: the column stays empty rather than naming one.
+    return literal("") if _SOURCES[entity_type].joins is None else Customer.name
+
+
 def _from_records(entity_type: EntityType, *columns: Any) -> Select[Any]:
     source = _SOURCES[entity_type]
     query = select(*columns).select_from(SyncRecord).join(source.model, source.model.id == SyncRecord.entity_id)
-    if source.model is not Customer:
-        query = query.join(Customer, Customer.id == source.model.customer_id)
+    for model, on in source.joins or ():
+        query = query.join(model, on)
+    if source.joins is not None and source.model is not Customer:
+        query = query.join(Customer, Customer.id == source.customer_key)
     return query.where(SyncRecord.entity_type == entity_type.value)
 
 
@@ -219,7 +250,8 @@ def _conditions(entity_type: EntityType, problem_filter: ProblemFilter) -> list[
     if problem_filter.cause is not None:
         where.extend(_matches_cause(problem_filter.cause))
     if problem_filter.customer_ids:
-        where.append(Customer.id.in_(problem_filter.customer_ids))
+        # A record with no customer (a charge code) matches no customer filter.
+        where.append(Customer.id.in_(problem_filter.customer_ids) if source.joins is not None else false())
     if problem_filter.date_from is not None:
         start: date | datetime = problem_filter.date_from
         if source.date_is_timestamp:
@@ -240,7 +272,7 @@ def _conditions(entity_type: EntityType, problem_filter: ProblemFilter) -> list[
         pattern = f"%{_escape_like(text)}%"
         where.append(or_(
             source.reference.ilike(pattern, escape="\\"),
-            Customer.name.ilike(pattern, escape="\\"),
+            _customer_name(entity_type).ilike(pattern, escape="\\"),
             SyncRecord.error_message.ilike(pattern, escape="\\"),
             SyncRecord.blocked_by.ilike(pattern, escape="\\"),
         ))
@@ -255,7 +287,8 @@ def select_problem_ids(entity_type: EntityType, problem_filter: ProblemFilter) -
 def _row_columns(entity_type: EntityType) -> list[Any]:
     source = _SOURCES[entity_type]
     return [
-        SyncRecord.id, SyncRecord.entity_id, source.reference.label("reference"), Customer.name.label("customer"),
+        SyncRecord.id, SyncRecord.entity_id, source.reference.label("reference"),
+        _customer_name(entity_type).label("customer"),
         source.amount.label("amount"), source.record_date.label("record_date"), SyncRecord.status,
         SyncRecord.error_kind, SyncRecord.error_code, SyncRecord.error_message, SyncRecord.blocked_by,
         SyncRecord.attempts, SyncRecord.first_failed_at, SyncRecord.last_attempt_at, SyncRecord.qbo_id,

@@ -200,3 +200,36 @@ def test_last_sync_time_and_latest_job_outcome(demo_factory, problem_book):
         assert session.scalar(select(func.count()).select_from(AuditEvent)) == 0
     assert progress is not None and not progress.is_active
     assert progress.synced == 0 and progress.still_failing == {"mapping": 10}
+
+
+def test_every_record_home_counts_is_on_a_problem_tab_with_a_name_and_a_customer(demo_factory):
+    from qbcore.db import transaction
+    from qbcore.models import PROBLEM_STATUSES, CreditMemo, CreditMemoApplication
+    from qbcore.problems.queries import PROBLEM_ENTITIES
+    from qbcore.queries.health import count_by_entity_and_status, count_waiting
+    from tests.qbcore.problems.problem_data import seed_every_entity
+
+    with transaction(demo_factory) as session:
+        seeded = seed_every_entity(session)
+    with demo_factory() as session:
+        statuses = count_by_entity_and_status(session)
+        home_problems = int(statuses.loc[statuses["status"].isin(["failed", "blocked"]), "count"].sum())
+        summaries = [summarize_problems(session, entity) for entity in PROBLEM_ENTITIES]
+        on_tabs = sum(s.by_status[SyncStatus.FAILED].count + s.by_status[SyncStatus.BLOCKED].count
+                      for s in summaries)
+        assert home_problems == on_tabs == 24 - 4 + 3 + 2 + 1 + 3 + 1
+        assert count_waiting(session) == sum(s.count for s in summaries)
+        applications = list_problems(session, EntityType.CREDIT_APPLICATION, ProblemFilter(), today=TODAY)
+        assert sorted(r.record_id for r in applications.rows) == sorted(seeded.credit_applications)
+        row = next(r for r in applications.rows if r.record_id == seeded.credit_applications[0])
+        memo_number, application_amount, customer = session.execute(
+            select(CreditMemo.number, CreditMemoApplication.amount, CreditMemo.customer_id)
+            .join(CreditMemoApplication, CreditMemoApplication.credit_memo_id == CreditMemo.id)
+            .where(CreditMemoApplication.id == row.entity_id)).one()
+        assert row.reference.startswith(f"{memo_number} → INV-") and row.amount == application_amount
+        assert row.customer and row.status in PROBLEM_STATUSES
+        by_customer = count_matching(session, EntityType.CREDIT_APPLICATION, ProblemFilter(customer_ids=(customer,)))
+        assert by_customer.count >= 1
+        items = list_problems(session, EntityType.ITEM, ProblemFilter(search="income"), today=TODAY)
+        assert [r.record_id for r in items.rows] == seeded.items and items.rows[0].customer == ""
+        assert count_matching(session, EntityType.ITEM, ProblemFilter(customer_ids=(customer,))).count == 0
