@@ -383,6 +383,11 @@ def read_window(
 def show_records(entity: EntityType, problem_filter: ProblemFilter, sort: ProblemSort) -> None:
     """The grid window, selection, actions and detail; a fragment, so ticking a row reruns only this part."""
     page_key = f"ps_{entity.value}_page"
+    if problem_filter.amounts_reversed:
+        st.warning(md("The amount range is reversed: **Amount from** ({low}) is more than **Amount to** ({high}), so "
+                      "no record can match. Swap the two amounts, or clear one of them.",
+                      low=format_money(problem_filter.amount_min), high=format_money(problem_filter.amount_max)))
+        return
     page = read_window(entity, problem_filter, sort, int(st.session_state.get(page_key, 1)))
     if page.total == 0:
         st.info("No records match these filters. Widen the status, date or amount filters, or clear the search.")

@@ -11,7 +11,7 @@ from streamlit.dataframe_util import convert_arrow_bytes_to_pandas_df
 from qbcore.db import transaction
 from qbcore.models import AuditEvent, Invoice, Job, JobStatus, SyncRecord, SyncStatus
 from tests.qbcore.problems.problem_data import seed_problems
-from tests.ui.conftest import open_page
+from tests.ui.conftest import ROOT, open_page
 from ui.markup import unescape_markdown
 
 PAGE = "4_Problem_Sync.py"
@@ -303,3 +303,55 @@ def test_mark_paid_records_the_payment_and_restore_undoes_it_while_clear_and_mar
     with demo_factory() as session:
         undo = session.scalar(select(AuditEvent).where(AuditEvent.action == "undo_mark_paid_outside"))
     assert undo.actor == OPERATOR["email"] and undo.after["status"] == "failed"
+
+
+def test_homes_failed_or_blocked_count_is_the_sum_of_the_problem_tabs(home, demo_factory):
+    from tests.qbcore.problems.problem_data import seed_every_entity
+
+    with transaction(demo_factory) as session:
+        seed_every_entity(session)
+    home.run()
+    assert not home.exception
+    home_count = next(int(m.value.replace(",", "")) for m in home.metric if m.label == "Failed or blocked")
+    home.switch_page(str(ROOT / "pages" / PAGE)).run()
+    at = home
+    tabs = [t.label for t in at.tabs]
+    assert {"Credit Applications", "Items"} <= set(tabs)
+    on_tabs = {}
+    for tab in tabs:
+        at.session_state["ps_tab"] = tab
+        at.run()
+        assert not at.exception
+        metrics = {m.label: int(m.value.replace(",", "")) for m in at.metric}
+        on_tabs[tab] = metrics["Failed"] + metrics["Blocked"]
+    assert home_count == sum(on_tabs.values()) == 30
+    assert on_tabs["Credit Applications"] == 3 and on_tabs["Items"] == 1
+    at.session_state["ps_tab"] = "Credit Applications"
+    at.run()
+    references = _grid_rows(at)["reference"].tolist()
+    assert len(references) == 3 and all(" → INV-" in r for r in references)
+    assert at.button(key="ps_credit_application_resync_all").label == "Resync all 3 matching"
+    assert not [b for b in at.button if b.key in ("ps_credit_application_clear", "ps_credit_application_mark_paid")]
+
+
+def test_a_reversed_amount_range_says_it_is_reversed_and_how_to_fix_it(home, demo_factory, book):
+    at = open_page(home, PAGE)
+    at.number_input(key="ps_invoice_min").set_value(5000.0).run()
+    at.number_input(key="ps_invoice_max").set_value(100.0).run()
+    assert not at.exception
+    warning = _texts(at.warning)
+    assert "The amount range is reversed" in warning and "($5,000.00) is more than" in warning
+    assert "Swap the two amounts" in warning
+    assert "No records match" not in _texts(at.info)
+    at.number_input(key="ps_invoice_max").set_value(None).run()
+    assert "reversed" not in _texts(at.warning)
+
+
+def test_the_grid_offers_no_header_filter_or_quick_search_the_counts_would_ignore(home, demo_factory, book):
+    at = open_page(home, PAGE)
+    args = json.loads(_grid(at).proto.json_args)
+    options = args["gridOptions"]
+    for spec in [options["defaultColDef"], *options["columnDefs"]]:
+        assert spec["filter"] is False and spec["suppressHeaderMenuButton"] is True
+        assert spec["suppressHeaderFilterButton"] is True and not spec.get("floatingFilter")
+    assert args["show_search"] is False and args["show_toolbar"] is False
