@@ -233,11 +233,12 @@ def show_summary(entity: EntityType, summary: queries.ProblemSummary) -> None:
 
 def show_cause(entity: EntityType, cause: RootCause, index: int) -> None:
     """One root cause: its sentence and dollars, what to do, where, and a retry only where one can pass."""
-    words, link, retry = st.columns([6, 2, 1.3])
+    # The link sits under the words, not in a column of its own, so its label is never cut at 1280 px.
+    words, retry = st.columns([6, 1.4])
     words.markdown(md("**{sentence}** · {amount}", sentence=cause.sentence, amount=format_money(cause.amount)))
     words.caption(plain(cause.must_change or cause.fix_hint))
-    with link:
-        if cause.fix_link is not None:
+    if cause.fix_link is not None:
+        with words:
             link_to_page(cause.fix_link.page, plain(cause.fix_link.label))
     if not cause.retry_offered:
         retry.caption("No retry until that changes")
@@ -292,14 +293,14 @@ def show_filter_widgets(entity: EntityType, kinds: list[str], customers: list[tu
     prefix = f"ps_{entity.value}"
     statuses = list(PROBLEM_STATUSES) + (list(queries.SET_ASIDE_STATUSES) if entity is EntityType.INVOICE else [])
     names = dict(customers)
-    row1 = st.columns([3, 2, 3, 2])
+    row1 = st.columns([3, 2, 3, 2.4])
     row1[0].multiselect("Status", statuses, default=list(PROBLEM_STATUSES), key=f"{prefix}_status",
                         format_func=lambda s: STATUS_LABELS[s])
     row1[1].multiselect("Error kind", kinds, key=f"{prefix}_kind", format_func=labels.attempt_outcome)
     row1[2].multiselect("Customer", [c for c, _ in customers], key=f"{prefix}_customer",
                         format_func=lambda c: names.get(c, str(c)))
     row1[3].date_input("Date range", value=(), key=f"{prefix}_dates", format="YYYY-MM-DD")  # type: ignore[arg-type]  # () = a range, none picked
-    row2 = st.columns([2, 2, 4, 2])
+    row2 = st.columns([1.6, 1.6, 3.4, 2.6])
     row2[0].number_input("Amount from ($)", min_value=0.0, value=None, step=100.0, key=f"{prefix}_min")
     row2[1].number_input("Amount to ($)", min_value=0.0, value=None, step=100.0, key=f"{prefix}_max")
     row2[2].text_input("Search reference, customer or message", key=f"{prefix}_search")
