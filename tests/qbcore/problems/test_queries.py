@@ -235,3 +235,28 @@ def test_every_record_home_counts_is_on_a_problem_tab_with_a_name_and_a_customer
         items = list_problems(session, EntityType.ITEM, ProblemFilter(search="income"), today=TODAY)
         assert [r.record_id for r in items.rows] == seeded.items and items.rows[0].customer == ""
         assert count_matching(session, EntityType.ITEM, ProblemFilter(customer_ids=(customer,))).count == 0
+
+
+def test_a_sync_record_whose_billing_row_is_gone_is_counted_on_neither_page(demo_factory):
+    from sqlalchemy import delete
+
+    from qbcore.db import transaction
+    from qbcore.models import CreditMemoApplication
+    from qbcore.problems.queries import PROBLEM_ENTITIES
+    from qbcore.queries.health import count_by_entity_and_status, count_waiting, list_problem_ages
+    from tests.qbcore.problems.problem_data import seed_every_entity
+
+    with transaction(demo_factory) as session:
+        seeded = seed_every_entity(session)
+        # An import that restates a credit memo replaces its applications; the old one's sync record stays behind.
+        gone = session.get(SyncRecord, seeded.credit_applications[2]).entity_id
+        session.execute(delete(CreditMemoApplication).where(CreditMemoApplication.id == gone))
+    with demo_factory() as session:
+        statuses = count_by_entity_and_status(session)
+        home_problems = int(statuses.loc[statuses["status"].isin(["failed", "blocked"]), "count"].sum())
+        summaries = [summarize_problems(session, entity) for entity in PROBLEM_ENTITIES]
+        on_tabs = sum(s.by_status[SyncStatus.FAILED].count + s.by_status[SyncStatus.BLOCKED].count
+                      for s in summaries)
+        assert home_problems == on_tabs == 29
+        assert count_waiting(session) == sum(s.count for s in summaries)
+        assert int(list_problem_ages(session)["count"].sum()) == 29
