@@ -208,6 +208,9 @@ def what_must_change(entity_type: EntityType, kind: str | None, code: str | None
     if kind == ErrorKind.CLOSED_PERIOD:
         return (f"Change the closing date in QuickBooks (then “Read it from QuickBooks now” on Month End), or the "
                 f"{one} date in the billing system; Retry comes back once one of them has changed. {same}")
+    if kind == ErrorKind.DUPLICATE and code == "6240":
+        return ("Give the customer its own QuickBooks name on Settings → Customer names, or set the name-clash rule "
+                f"there; the customer and every record waiting for it then sync by themselves. {same}")
     if what in ("charge code", "item"):
         return (f"Map the charge code {name} on Settings → Charge codes (or “Create and map” it there); the "
                 f"blocked {many} retry by themselves once it is mapped.")

@@ -42,7 +42,7 @@ from qbcore.problems.causes import (
     what_must_change,
 )
 from qbcore.pull.bookmark import CLOSE_DATE_KEY
-from qbcore.sync.cascade import blocker_fixed_at
+from qbcore.sync.cascade import SETTINGS_KEY, blocker_fixed_at
 
 # The entities the Problem Sync page has a tab for, in tab order: every type Home counts problems of.
 PROBLEM_ENTITIES = (EntityType.INVOICE, EntityType.PAYMENT, EntityType.CUSTOMER, EntityType.CREDIT_MEMO,
@@ -564,6 +564,7 @@ _CHANGED_AT: dict[EntityType, Any] = {
 # Failures a retry repeats unless their input changed: QuickBooks gave a definite answer about this record.
 _DEFINITE = (ErrorKind.CLOSED_PERIOD.value, ErrorKind.VALIDATION.value, ErrorKind.MALFORMED.value)
 _CHAIN_DEPTH = 5
+NAME_CLASH_CODE = "6240"  # QuickBooks: the name is taken by another customer, vendor or employee
 
 
 @dataclass(frozen=True)
@@ -685,8 +686,8 @@ def _blocker_fixed(session: Session, entity_type: EntityType, blocked_by: str,
     return oldest is None or fixed > oldest
 
 
-def _retry_may_pass(session: Session, entity_type: EntityType, kind: str | None, blocked_by: str | None,
-                    where: list[ColumnElement[bool]]) -> bool:
+def _retry_may_pass(session: Session, entity_type: EntityType, kind: str | None, code: str | None,
+                    blocked_by: str | None, where: list[ColumnElement[bool]]) -> bool:
     """False where nothing changed since the failure that could make a retry pass (a definite answer or a gap)."""
     if kind in _DEFINITE:
         changed = _changed_since_failure(session, entity_type, where)
@@ -695,6 +696,10 @@ def _retry_may_pass(session: Session, entity_type: EntityType, kind: str | None,
         return changed
     if kind == ErrorKind.MAPPING.value and blocked_by and not _record_blocker(blocked_by):
         return _blocker_fixed(session, entity_type, blocked_by, where)
+    if kind == ErrorKind.DUPLICATE.value and code == NAME_CLASH_CODE and entity_type is EntityType.CUSTOMER:
+        # A new QuickBooks name (the customer row changes) or a new clash rule (the settings change) can pass.
+        return (_changed_since_failure(session, entity_type, where)
+                or _setting_changed_since(session, SETTINGS_KEY, entity_type, where))
     return True
 
 
@@ -769,7 +774,8 @@ def _to_cause(session: Session, entity_type: EntityType, group: _Group,
     blockers = tuple(sorted(set(group.blockers)))
     if group.shape == "direct":
         key = CauseKey(group.kind, group.code, group.blocked_by)
-        may_pass = _retry_may_pass(session, entity_type, group.kind, group.blocked_by, [*where, *_matches_cause(key)])
+        may_pass = _retry_may_pass(session, entity_type, group.kind, group.code, group.blocked_by,
+                                   [*where, *_matches_cause(key)])
         return replace(cause, retry_offered=may_pass,
                        must_change=None if may_pass else what_must_change(entity_type, group.kind, group.code,
                                                                           group.blocked_by))
@@ -790,7 +796,7 @@ def _to_cause(session: Session, entity_type: EntityType, group: _Group,
     may_pass, must_change = True, None
     if group.shape == "chain":
         root_where: list[ColumnElement[bool]] = [SyncRecord.id.in_(roots)]
-        may_pass = _retry_may_pass(session, group.root_entity, group.kind, group.blocked_by, root_where)
+        may_pass = _retry_may_pass(session, group.root_entity, group.kind, group.code, group.blocked_by, root_where)
         if not may_pass:
             must_change = what_must_change(group.root_entity, group.kind, group.code, group.blocked_by)
     return replace(

@@ -195,3 +195,25 @@ def test_a_validation_failure_whose_record_has_not_changed_offers_no_retry_but_s
     with demo_factory() as session:
         cause = next(c for c in list_root_causes(session, E.INVOICE) if c.error_code == "6000")
     assert cause.retry_offered and cause.must_change is None
+
+
+def test_a_name_clash_nothing_was_renamed_for_offers_no_retry_on_the_customer_or_what_waits_for_it(
+        demo_factory, problem_book):
+    from qbcore.models import Setting
+
+    with transaction(demo_factory) as session:
+        session.execute(update(Customer).where(Customer.id.in_(
+            select(SyncRecord.entity_id).where(SyncRecord.id.in_(problem_book.customers)))).values(updated_at=LONG_AGO))
+        session.execute(update(SyncRecord).where(SyncRecord.id.in_(problem_book.customers)).values(last_attempt_at=NOW))
+        session.execute(update(Setting).values(updated_at=LONG_AGO))
+    with demo_factory() as session:
+        on_customers = next(c for c in list_root_causes(session, E.CUSTOMER) if c.error_code == "6240")
+        chain = next(c for c in list_root_causes(session, E.INVOICE) if c.root_entity is E.CUSTOMER)
+    for cause in (on_customers, chain):
+        assert not cause.retry_offered
+        assert cause.must_change.startswith("Give the customer its own QuickBooks name on Settings → Customer names")
+    with transaction(demo_factory) as session:  # a QuickBooks name was given to one of them since
+        session.execute(update(Customer).where(Customer.id == select(SyncRecord.entity_id).where(
+            SyncRecord.id == problem_book.customers[0]).scalar_subquery()).values(updated_at=NOW + timedelta(hours=2)))
+    with demo_factory() as session:
+        assert next(c for c in list_root_causes(session, E.CUSTOMER) if c.error_code == "6240").retry_offered
