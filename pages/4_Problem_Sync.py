@@ -17,7 +17,7 @@ from qbcore.jobs.queue import get_latest_resync, has_active_job
 from qbcore.models import PROBLEM_STATUSES, EntityType, Role, SyncStatus
 from qbcore.problems import actions, queries
 from qbcore.problems.causes import RootCause
-from qbcore.problems.queries import CauseKey, ProblemFilter, ProblemSort
+from qbcore.problems.queries import ProblemFilter, ProblemSort
 from qbcore.refusals import Refusal
 from ui.feedback import flash_messages, refusal_message
 from ui.formatting import (
@@ -42,6 +42,7 @@ TAB_KEY = "ps_tab"
 # Counts full-page runs; a fragment rerun keeps the number, so it may reuse what the full run read.
 RUN_KEY = "ps_run"
 WINDOW_KEY = "ps_window"
+CAUSES_SHOWN = 8  # root causes drawn at once; the rest are one click away, never cut
 ACTION_TITLES = {
     "resync": "Resync",
     "clear": "Clear without syncing",
@@ -230,20 +231,43 @@ def show_summary(entity: EntityType, summary: queries.ProblemSummary) -> None:
                    verb="needs" if summary.count == 1 else "need", amount=format_money(summary.amount)))
 
 
-def show_root_causes(entity: EntityType, causes: list[RootCause]) -> None:
-    """What blocks the failed records, one line per cause, with where to fix it and a retry."""
-    st.subheader("Root causes")
-    for index, cause in enumerate(causes):
-        words, link, retry = st.columns([6, 2, 1.3])
-        words.markdown(md("**{sentence}** · {amount}", sentence=cause.sentence, amount=format_money(cause.amount)))
-        words.caption(plain(cause.fix_hint))
-        with link:
-            if cause.fix_link is not None:
-                link_to_page(cause.fix_link.page, plain(cause.fix_link.label))
-        if retry.button("Retry these", key=f"ps_retry_{entity.value}_{index}"):
-            key = CauseKey(cause.error_kind, cause.error_code, cause.blocked_by)
-            open_dialog("resync", entity, ProblemFilter(cause=key), f"“{cause.sentence}”")
+def show_cause(entity: EntityType, cause: RootCause, index: int) -> None:
+    """One root cause: its sentence and dollars, what to do, where, and a retry only where one can pass."""
+    # The link sits under the words, not in a column of its own, so its label is never cut at 1280 px.
+    words, retry = st.columns([6, 1.4])
+    words.markdown(md("**{sentence}** · {amount}", sentence=cause.sentence, amount=format_money(cause.amount)))
+    words.caption(plain(cause.must_change or cause.fix_hint))
+    if cause.fix_link is not None:
+        with words:
+            link_to_page(cause.fix_link.page, plain(cause.fix_link.label))
+    if not cause.retry_offered:
+        retry.caption("No retry until that changes")
+        return
+    if cause.root_entity is not None and cause.root_record_ids:
+        # The records these wait for go first; these follow by themselves (cascade retry) once those sync.
+        help_text = md("Resyncs the {roots} these {these} wait for; they follow once those sync.",
+                       roots=format_count(cause.root_entity, len(cause.root_record_ids)),
+                       these=ENTITY_LABELS[entity].lower())
+        if retry.button("Retry these", key=f"ps_retry_{entity.value}_{index}", help=help_text):
+            open_dialog("resync", cause.root_entity, list(cause.root_record_ids),
+                        f"the {ENTITY_LABELS[cause.root_entity].lower()} behind “{cause.sentence}”")
             st.rerun()
+    elif retry.button("Retry these", key=f"ps_retry_{entity.value}_{index}"):
+        open_dialog("resync", entity, ProblemFilter(cause=queries.cause_key(cause)), f"“{cause.sentence}”")
+        st.rerun()
+
+
+def show_root_causes(entity: EntityType, causes: list[RootCause]) -> None:
+    """What blocks the failed records: every cause with its count, the first few at once and the rest one click on."""
+    st.subheader("Root causes")
+    for index, cause in enumerate(causes[:CAUSES_SHOWN]):
+        show_cause(entity, cause, index)
+    if len(causes) > CAUSES_SHOWN:
+        rest = causes[CAUSES_SHOWN:]
+        with st.expander(md("Show all {total} causes ({more} more, {count})", total=len(causes), more=len(rest),
+                            count=format_count(entity, sum(c.count for c in rest)))):
+            for index, cause in enumerate(rest, start=CAUSES_SHOWN):
+                show_cause(entity, cause, index)
 
 
 def read_filter(entity: EntityType) -> ProblemFilter:
@@ -269,14 +293,14 @@ def show_filter_widgets(entity: EntityType, kinds: list[str], customers: list[tu
     prefix = f"ps_{entity.value}"
     statuses = list(PROBLEM_STATUSES) + (list(queries.SET_ASIDE_STATUSES) if entity is EntityType.INVOICE else [])
     names = dict(customers)
-    row1 = st.columns([3, 2, 3, 2])
+    row1 = st.columns([3, 2, 3, 2.4])
     row1[0].multiselect("Status", statuses, default=list(PROBLEM_STATUSES), key=f"{prefix}_status",
                         format_func=lambda s: STATUS_LABELS[s])
     row1[1].multiselect("Error kind", kinds, key=f"{prefix}_kind", format_func=labels.attempt_outcome)
     row1[2].multiselect("Customer", [c for c, _ in customers], key=f"{prefix}_customer",
                         format_func=lambda c: names.get(c, str(c)))
     row1[3].date_input("Date range", value=(), key=f"{prefix}_dates", format="YYYY-MM-DD")  # type: ignore[arg-type]  # () = a range, none picked
-    row2 = st.columns([2, 2, 4, 2])
+    row2 = st.columns([1.6, 1.6, 3.4, 2.6])
     row2[0].number_input("Amount from ($)", min_value=0.0, value=None, step=100.0, key=f"{prefix}_min")
     row2[1].number_input("Amount to ($)", min_value=0.0, value=None, step=100.0, key=f"{prefix}_max")
     row2[2].text_input("Search reference, customer or message", key=f"{prefix}_search")
@@ -383,6 +407,11 @@ def read_window(
 def show_records(entity: EntityType, problem_filter: ProblemFilter, sort: ProblemSort) -> None:
     """The grid window, selection, actions and detail; a fragment, so ticking a row reruns only this part."""
     page_key = f"ps_{entity.value}_page"
+    if problem_filter.amounts_reversed:
+        st.warning(md("The amount range is reversed: **Amount from** ({low}) is more than **Amount to** ({high}), so "
+                      "no record can match. Swap the two amounts, or clear one of them.",
+                      low=format_money(problem_filter.amount_min), high=format_money(problem_filter.amount_max)))
+        return
     page = read_window(entity, problem_filter, sort, int(st.session_state.get(page_key, 1)))
     if page.total == 0:
         st.info("No records match these filters. Widen the status, date or amount filters, or clear the search.")

@@ -1,4 +1,4 @@
-"""The one AgGrid wrapper: a window of rows with column filters and checkbox selection that returns only ids."""
+"""The one AgGrid wrapper: a window of rows with checkbox selection that returns only ids (filters are opt-in)."""
 
 from __future__ import annotations
 
@@ -35,7 +35,13 @@ class GridColumn:
     pinned: bool = False
 
 
-def _column_def(column: GridColumn) -> dict[str, Any]:
+# Without header filters a column offers no filter icon, no column menu and no floating filter: nothing that
+# narrows the rows in the browser alone.
+_NO_HEADER_FILTER = {"filter": False, "floatingFilter": False, "suppressHeaderMenuButton": True,
+                     "suppressHeaderFilterButton": True, "suppressHeaderContextMenu": True}
+
+
+def _column_def(column: GridColumn, header_filters: bool) -> dict[str, Any]:
     spec: dict[str, Any] = {"field": column.field, "headerName": column.header, "filter": True, "sortable": True,
                             "resizable": True}
     if column.kind in ("number", "money"):
@@ -46,6 +52,8 @@ def _column_def(column: GridColumn) -> dict[str, Any]:
         spec.update(filter="agDateColumnFilter", cellDataType="dateString")
     else:
         spec.update(filter="agTextColumnFilter", cellDataType="text")
+    if not header_filters:
+        spec.update(_NO_HEADER_FILTER)
     if column.kind == "long_text":
         spec["tooltipField"] = column.field
     if column.width:
@@ -55,11 +63,18 @@ def _column_def(column: GridColumn) -> dict[str, Any]:
     return spec
 
 
-def grid_options(columns: Sequence[GridColumn]) -> dict[str, Any]:
-    """AG Grid options: multi-row checkbox selection (header box = this window), filters on every column."""
+def grid_options(columns: Sequence[GridColumn], *, header_filters: bool = False) -> dict[str, Any]:
+    """AG Grid options: multi-row checkbox selection (header box = this window); column filters only when asked.
+
+    A header filter narrows only the rows in the browser, so a page offers it only where its counts, bulk
+    actions and exports follow the same rows; by default the page's own (SQL) filters are the only ones.
+    """
+    default: dict[str, Any] = {"filter": True, "sortable": True, "resizable": True, "minWidth": 70}
+    if not header_filters:
+        default.update(_NO_HEADER_FILTER)
     return {
-        "columnDefs": [_column_def(c) for c in columns],
-        "defaultColDef": {"filter": True, "sortable": True, "resizable": True, "minWidth": 70},
+        "columnDefs": [_column_def(c, header_filters) for c in columns],
+        "defaultColDef": default,
         "rowSelection": {"mode": "multiRow", "checkboxes": True, "headerCheckbox": True,
                          "enableClickSelection": False, "selectAll": "filtered"},
         # The tick boxes stay first even when a column is pinned left.
@@ -87,18 +102,20 @@ def selected_ids(response: Any, shown: Sequence[int]) -> list[int]:
     return ids
 
 
-def show_id_grid(frame: pd.DataFrame, columns: Sequence[GridColumn], *, key: str, height: int = 440) -> list[int]:
+def show_id_grid(frame: pd.DataFrame, columns: Sequence[GridColumn], *, key: str, height: int = 440,
+                 header_filters: bool = False) -> list[int]:
     """Draw rows (the frame needs an integer `id` column) and return the ids of the ticked rows."""
     response = AgGrid(
         frame.copy(),  # AgGrid adds a column to the frame it is given
-        gridOptions=grid_options(columns),
+        gridOptions=grid_options(columns, header_filters=header_filters),
         height=height,
         key=key,
         data_return_mode=DataReturnMode.CUSTOM,
         custom_jscode_for_grid_return=_RETURN_SELECTED_IDS,
         update_on=["selectionChanged"],
-        show_toolbar=True,
-        show_search=True,
+        # The toolbar's quick search is a browser-only filter too: it comes and goes with the header filters.
+        show_toolbar=header_filters,
+        show_search=header_filters,
         show_download_button=False,
         theme="streamlit",
     )

@@ -13,7 +13,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from qbcore.access import Actor, require_role
 from qbcore.jobs.queue import enqueue_sync
+from qbcore.labels import plural
 from qbcore.models import (
+    ENTITY_NOUNS,
     PROBLEM_STATUSES,
     AuditEvent,
     EntityType,
@@ -121,12 +123,14 @@ def resync_problems(
     """Queue a resync of the selected records, or of every record matching the filter (selected in SQL)."""
     _check_role(actor, "resync", target, audit_factory, session)
     record_ids: Sequence[int] | Select[int]
+    # The label is shown with the job (Home's recent jobs): the entity in people's words, never its stored name.
+    one, many = ENTITY_NOUNS[entity_type]
     if isinstance(target, ProblemFilter):
         record_ids = select_problem_ids(entity_type, target)
-        label = f"Resync all matching {entity_type.value} problems"
+        label = f"Resync all matching {one} problems"
     else:
         record_ids = list(target)
-        label = f"Resync {len(record_ids)} selected {entity_type.value} records"
+        label = f"Resync {plural(len(record_ids), one, many)} (selected)"
     return enqueue_sync(session, actor, record_ids=record_ids, entity_types=[entity_type], label=label)
 
 

@@ -39,7 +39,12 @@ class FixLink:
 
 @dataclass(frozen=True)
 class RootCause:
-    """One group of problems sharing a cause, phrased for people."""
+    """One group of problems sharing a cause, phrased for people.
+
+    A group of blocked records names the cause that blocks their blockers (root_entity, root_record_ids: the
+    records at the bottom of the chain); retry_offered is False where nothing has changed that could make a retry
+    pass, and must_change then says what has to change first.
+    """
 
     entity_type: EntityType
     error_kind: str | None
@@ -50,6 +55,11 @@ class RootCause:
     sentence: str
     fix_hint: str
     fix_link: FixLink | None
+    root_entity: EntityType | None = None
+    root_record_ids: tuple[int, ...] = ()
+    blockers: tuple[str, ...] = ()
+    retry_offered: bool = True
+    must_change: str | None = None
 
 
 def split_blocker(blocked_by: str | None) -> tuple[str | None, str | None]:
@@ -156,3 +166,62 @@ def make_root_cause(
         sentence=describe_cause(entity_type, kind, code, blocked_by, count, sample),
         fix_hint=fix_hint_for(kind, code, blocked_by), fix_link=fix_link_for(kind, code, blocked_by),
     )
+
+
+def count_words(entity_type: EntityType, count: int) -> str:
+    """"1 invoice", "301 invoices" (the cause sentences' nouns: a charge code, not an item)."""
+    one, many = _NOUNS[entity_type]
+    return f"{count:,} {one if count == 1 else many}"
+
+
+def _root_phrase(root_entity: EntityType, kind: str | None, code: str | None, blocked_by: str | None,
+                 sample: str | None) -> str:
+    one, many = _NOUNS[root_entity]
+    if kind == ErrorKind.CLOSED_PERIOD:
+        return f"{one} date before the books' closing date in QuickBooks"
+    if kind == ErrorKind.DUPLICATE and code == "6240" and not blocked_by:
+        return f"the {many}' names clash with names already used in QuickBooks (vendor, employee or customer)"
+    return _phrase(kind, code, blocked_by, sample)
+
+
+def describe_chain(entity_type: EntityType, count: int, root_entity: EntityType, root_count: int,
+                   kind: str | None, code: str | None, blocked_by: str | None, sample: str | None = None) -> str:
+    """"312 payments and 301 invoices: invoice date before the books' closing date in QuickBooks"."""
+    both = f"{count_words(entity_type, count)} and {count_words(root_entity, root_count)}"
+    return f"{both}: {_root_phrase(root_entity, kind, code, blocked_by, sample)}"
+
+
+def describe_waiting(entity_type: EntityType, count: int, root_entity: EntityType, root_count: int) -> str:
+    """"5 payments: waiting for 3 invoices that have not synced yet" (blockers that have not failed)."""
+    return (f"{count_words(entity_type, count)}: waiting for {count_words(root_entity, root_count)} that "
+            f"{'has' if root_count == 1 else 'have'} not synced yet")
+
+
+_OPTIONS_TAB = "Settings → Options"
+
+
+def what_must_change(entity_type: EntityType, kind: str | None, code: str | None, blocked_by: str | None) -> str:
+    """What has to change before a retry can pass, naming the action that changes it."""
+    one, many = _NOUNS[entity_type]
+    what, name = split_blocker(blocked_by)
+    same = "Nothing has changed since the last attempt, so a retry would fail the same way."
+    if kind == ErrorKind.CLOSED_PERIOD:
+        return (f"Change the closing date in QuickBooks (then “Read it from QuickBooks now” on Month End), or the "
+                f"{one} date in the billing system; Retry comes back once one of them has changed. {same}")
+    if kind == ErrorKind.DUPLICATE and code == "6240":
+        return ("Give the customer its own QuickBooks name on Settings → Customer names, or set the name-clash rule "
+                f"there; the customer and every record waiting for it then sync by themselves. {same}")
+    if what in ("charge code", "item"):
+        return (f"Map the charge code {name} on Settings → Charge codes (or “Create and map” it there); the "
+                f"blocked {many} retry by themselves once it is mapped.")
+    if what == "payment term":
+        return (f"Map the billing term {name} to a QuickBooks term on {_OPTIONS_TAB} (Payment terms); the "
+                f"blocked {many} retry by themselves once it is mapped.")
+    if what == "account":
+        return (f"Choose the default income account on {_OPTIONS_TAB}; the blocked {many} retry by themselves "
+                "once it is chosen.")
+    if what in ("class", "location"):
+        return (f"Create the {what} {name} in QuickBooks, or map the branch to an existing one on {_OPTIONS_TAB}; "
+                f"the blocked {many} retry by themselves once it is there.")
+    return (f"Correct the {many} in the billing system (the message says what QuickBooks rejected); Retry comes "
+            f"back once they have changed. {same}")

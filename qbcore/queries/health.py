@@ -3,20 +3,39 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
 import pandas as pd
-from sqlalchemy import case, func, select
+from sqlalchemy import ColumnElement, and_, case, exists, func, or_, select
 from sqlalchemy.orm import Session
 
-from qbcore.models import ENTITY_NOUNS, PROBLEM_STATUSES, EntityType, SyncAttempt, SyncRecord, SyncStatus, utcnow
+from qbcore.models import (
+    BILLING_MODELS,
+    ENTITY_NOUNS,
+    PROBLEM_STATUSES,
+    EntityType,
+    SyncAttempt,
+    SyncRecord,
+    SyncStatus,
+    utcnow,
+)
 
 _PROBLEMS = [s.value for s in PROBLEM_STATUSES]
+
+
+def _live() -> ColumnElement[bool]:
+    # A sync record whose billing row is gone (an import restated a credit memo's applications, say) can be neither
+    # shown nor synced on Problem Sync, so Home does not count it either: the two pages' totals agree.
+    models: dict[EntityType, Any] = dict(BILLING_MODELS)
+    return or_(*[and_(SyncRecord.entity_type == entity.value, exists().where(model.id == SyncRecord.entity_id))
+                 for entity, model in models.items()])
 
 
 def count_by_entity_and_status(session: Session) -> pd.DataFrame:
     """Records per entity and sync status (columns: entity, status, count)."""
     rows = session.execute(
         select(SyncRecord.entity_type, SyncRecord.status, func.count())
+        .where(_live())
         .group_by(SyncRecord.entity_type, SyncRecord.status)
     ).all()
     frame = pd.DataFrame(rows, columns=["entity", "status", "count"])
@@ -26,7 +45,8 @@ def count_by_entity_and_status(session: Session) -> pd.DataFrame:
 
 def count_waiting(session: Session) -> int:
     """Records that still have to reach QuickBooks (everything on the problem list)."""
-    return session.scalar(select(func.count()).select_from(SyncRecord).where(SyncRecord.status.in_(_PROBLEMS))) or 0
+    return session.scalar(select(func.count()).select_from(SyncRecord)
+                          .where(SyncRecord.status.in_(_PROBLEMS), _live())) or 0
 
 
 def get_last_synced_at(session: Session) -> datetime | None:
@@ -59,7 +79,7 @@ def list_problem_ages(session: Session) -> pd.DataFrame:
     for label, low, high in buckets:
         count = session.scalar(
             select(func.count()).select_from(SyncRecord).where(
-                SyncRecord.status.in_([SyncStatus.FAILED.value, SyncStatus.BLOCKED.value]),
+                SyncRecord.status.in_([SyncStatus.FAILED.value, SyncStatus.BLOCKED.value]), _live(),
                 SyncRecord.first_failed_at <= now - timedelta(days=low),
                 SyncRecord.first_failed_at > now - timedelta(days=high),
             )

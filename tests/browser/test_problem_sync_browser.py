@@ -5,13 +5,15 @@ from __future__ import annotations
 import csv
 import io
 import re
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from qbcore.access import LOCAL_ADMIN
 from qbcore.models import AuditEvent, Invoice, Job, SyncRecord
+from tests.qbcore.problems.test_causes import _closed_period_chain
 
 pytestmark = pytest.mark.browser
 
@@ -190,3 +192,64 @@ def test_mark_paid_with_the_payment_seen_in_quickbooks_then_undo_it(page: Page, 
         undo = session.scalars(select(AuditEvent).where(AuditEvent.action == "undo_mark_paid_outside",
                                                         AuditEvent.target_id == number)).one()
     assert undo.actor == LOCAL_ADMIN.email
+
+
+def test_the_grid_offers_no_header_filter_so_the_counts_are_the_only_filter(page: Page, problem_app):
+    app, _ = problem_app
+    grid = _open(page, app.url)
+    header = grid.locator(".ag-header-cell").filter(has_text="Customer").first
+    expect(header).to_be_visible(timeout=30_000)
+    header.hover()
+    page.wait_for_timeout(500)
+    # No filter icon, column menu, floating filter row or quick-search box: nothing narrows only the browser's rows.
+    for selector in (".ag-header-cell-menu-button", ".ag-header-cell-filter-button", ".ag-floating-filter",
+                     ".ag-header-icon.ag-header-cell-menu-button", "input[placeholder*='earch']"):
+        expect(grid.locator(selector)).to_have_count(0)
+    header.click(button="right")
+    expect(grid.locator(".ag-menu, .ag-popup")).to_have_count(0)
+    expect(page.get_by_role("button", name="Resync all 24 matching")).to_be_visible()
+
+
+SHOTS = Path("/work/shots/problems")
+# Finds every button and page link whose label is cut (its text wider than the room it is given).
+_CUT_LABELS = """() => [...document.querySelectorAll('button, [data-testid="stPageLink"] a')]
+    .filter(b => b.offsetParent !== null).flatMap(b => {
+    const parts = [b, ...b.querySelectorAll('*')];
+    const cut = parts.some(e => e.scrollWidth > e.clientWidth + 1 && getComputedStyle(e).overflow !== 'visible');
+    const box = b.getBoundingClientRect();
+    return cut || box.right > window.innerWidth + 1 ? [b.innerText] : [];
+})"""
+
+
+def test_at_1280_pixels_every_button_label_is_whole(page: Page, problem_app):
+    app, _ = problem_app
+    with app.factory() as session, session.begin():
+        session.execute(update(SyncRecord).where(SyncRecord.entity_type == "invoice").values(status="failed"))
+    _closed_period_chain(app.factory)
+    page.set_viewport_size({"width": 1280, "height": 800})
+    _open(page, app.url)
+    expect(page.get_by_role("button", name="Resync all 120 matching")).to_be_visible(timeout=30_000)
+    expect(page.locator('[data-testid="stStatusWidget"]')).to_have_count(0, timeout=30_000)
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    # The page scrolls inside Streamlit's main block, so each part is brought into view and shot on its own.
+    for name, part in (("top", page.get_by_role("tab").first),
+                       ("causes", page.get_by_text("No retry until that changes").first),
+                       ("filters", page.get_by_text("Search reference, customer or message")),
+                       ("buttons", page.get_by_role("button", name="Resync all 120 matching"))):
+        part.scroll_into_view_if_needed()
+        page.wait_for_timeout(300)
+        page.screenshot(path=str(SHOTS / f"problem_sync_1280_{name}.png"))
+        assert page.evaluate(_CUT_LABELS) == [], name
+    page.get_by_role("tab", name="Payments").click()
+    expect(page.get_by_text("5 payments and 3 invoices: invoice date before the books' closing date")).to_be_visible(
+        timeout=30_000)
+    expect(page.locator('[data-testid="stStatusWidget"]')).to_have_count(0, timeout=30_000)
+    page.get_by_text("Root causes").scroll_into_view_if_needed()
+    page.wait_for_timeout(300)
+    page.screenshot(path=str(SHOTS / "problem_sync_1280_payments_causes.png"))
+    assert page.evaluate(_CUT_LABELS) == [], "payments"
+    page.get_by_role("tab", name="Invoices").click()
+    expect(page.get_by_role("button", name="Resync all 120 matching")).to_be_visible(timeout=30_000)
+    for label in ("Resync all 120 matching", "Mark paid without sync…", "Restore / undo…", "Export 120 rows (CSV)"):
+        box = page.get_by_role("button", name=label).bounding_box()
+        assert box is not None and box["x"] + box["width"] <= 1280

@@ -9,9 +9,9 @@ from sqlalchemy import select, update
 from streamlit.dataframe_util import convert_arrow_bytes_to_pandas_df
 
 from qbcore.db import transaction
-from qbcore.models import AuditEvent, Invoice, Job, JobStatus, SyncRecord, SyncStatus
+from qbcore.models import AuditEvent, EntityType, Invoice, Job, JobStatus, SyncRecord, SyncStatus
 from tests.qbcore.problems.problem_data import seed_problems
-from tests.ui.conftest import open_page
+from tests.ui.conftest import ROOT, open_page
 from ui.markup import unescape_markdown
 
 PAGE = "4_Problem_Sync.py"
@@ -85,7 +85,8 @@ def test_root_causes_read_as_sentences_with_where_to_fix(home, demo_factory, boo
     text = _texts(at.markdown).replace("\\", "")
     assert "10 invoices: charge code CHASSIS not mapped to a QuickBooks item" in text
     assert "3 invoices: dated before the books' closing date" in text
-    assert "Fix the mapping in Settings" in _texts(at.caption)
+    # Nothing was mapped since they failed: no retry, but what must change and where.
+    assert "Map the charge code CHASSIS on Settings → Charge codes" in _texts(at.caption)
 
 
 def test_an_empty_queue_says_nothing_is_failing_and_when_the_last_sync_was(home, demo_factory):
@@ -130,7 +131,14 @@ def test_resync_all_matching_uses_the_sql_filter(home, demo_factory, book):
 
 
 def test_retry_these_resyncs_one_root_cause(home, demo_factory, book):
+    from qbcore.models import ChargeCode, ItemMapping
+
     at = open_page(home, PAGE, actor=OPERATOR)
+    assert "ps_retry_invoice_0" not in [b.key for b in at.button]  # CHASSIS is not mapped yet
+    with transaction(demo_factory) as session:  # mapped on Settings → Charge codes since the failures
+        chassis = session.scalar(select(ChargeCode.id).where(ChargeCode.code == "CHASSIS"))
+        session.add(ItemMapping(charge_code_id=chassis, qbo_item_id="77", qbo_item_name="Chassis"))
+    at.run()
     at.button(key="ps_retry_invoice_0").click().run()
     assert "charge code CHASSIS" in _texts(at.markdown)
     _confirm(at)
@@ -303,3 +311,103 @@ def test_mark_paid_records_the_payment_and_restore_undoes_it_while_clear_and_mar
     with demo_factory() as session:
         undo = session.scalar(select(AuditEvent).where(AuditEvent.action == "undo_mark_paid_outside"))
     assert undo.actor == OPERATOR["email"] and undo.after["status"] == "failed"
+
+
+def test_homes_failed_or_blocked_count_is_the_sum_of_the_problem_tabs(home, demo_factory):
+    from tests.qbcore.problems.problem_data import seed_every_entity
+
+    with transaction(demo_factory) as session:
+        seed_every_entity(session)
+    home.run()
+    assert not home.exception
+    home_count = next(int(m.value.replace(",", "")) for m in home.metric if m.label == "Failed or blocked")
+    home.switch_page(str(ROOT / "pages" / PAGE)).run()
+    at = home
+    tabs = [t.label for t in at.tabs]
+    assert {"Credit Applications", "Items"} <= set(tabs)
+    on_tabs = {}
+    for tab in tabs:
+        at.session_state["ps_tab"] = tab
+        at.run()
+        assert not at.exception
+        metrics = {m.label: int(m.value.replace(",", "")) for m in at.metric}
+        on_tabs[tab] = metrics["Failed"] + metrics["Blocked"]
+    assert home_count == sum(on_tabs.values()) == 30
+    assert on_tabs["Credit Applications"] == 3 and on_tabs["Items"] == 1
+    at.session_state["ps_tab"] = "Credit Applications"
+    at.run()
+    references = _grid_rows(at)["reference"].tolist()
+    assert len(references) == 3 and all(" → INV-" in r for r in references)
+    assert at.button(key="ps_credit_application_resync_all").label == "Resync all 3 matching"
+    assert not [b for b in at.button if b.key in ("ps_credit_application_clear", "ps_credit_application_mark_paid")]
+
+
+def test_a_reversed_amount_range_says_it_is_reversed_and_how_to_fix_it(home, demo_factory, book):
+    at = open_page(home, PAGE)
+    at.number_input(key="ps_invoice_min").set_value(5000.0).run()
+    at.number_input(key="ps_invoice_max").set_value(100.0).run()
+    assert not at.exception
+    warning = _texts(at.warning)
+    assert "The amount range is reversed" in warning and "($5,000.00) is more than" in warning
+    assert "Swap the two amounts" in warning
+    assert "No records match" not in _texts(at.info)
+    at.number_input(key="ps_invoice_max").set_value(None).run()
+    assert "reversed" not in _texts(at.warning)
+
+
+def test_the_grid_offers_no_header_filter_or_quick_search_the_counts_would_ignore(home, demo_factory, book):
+    at = open_page(home, PAGE)
+    args = json.loads(_grid(at).proto.json_args)
+    options = args["gridOptions"]
+    for spec in [options["defaultColDef"], *options["columnDefs"]]:
+        assert spec["filter"] is False and spec["suppressHeaderMenuButton"] is True
+        assert spec["suppressHeaderFilterButton"] is True and not spec.get("floatingFilter")
+    assert args["show_search"] is False and args["show_toolbar"] is False
+
+
+def test_root_causes_group_blocked_payments_by_their_invoices_cause_and_retry_only_what_can_pass(
+        home, demo_factory, book):
+    from datetime import timedelta
+
+    from qbcore.models import Payment
+    from tests.qbcore.problems.problem_data import NOW
+    from tests.qbcore.problems.test_causes import _closed_period_chain
+
+    invoices, _ = _closed_period_chain(demo_factory)
+    with transaction(demo_factory) as session:  # the seeded validation failures were corrected in billing since
+        payment_ids = select(SyncRecord.entity_id).where(SyncRecord.id.in_(book.payments))
+        session.execute(update(Payment).where(Payment.id.in_(payment_ids)).values(updated_at=NOW + timedelta(days=1)))
+    at = open_page(home, PAGE, actor=OPERATOR)
+    at.session_state["ps_tab"] = "Payments"
+    at.run()
+    text = _texts(at.markdown).replace("\\", "")
+    assert "5 payments and 3 invoices: invoice date before the books' closing date in QuickBooks" in text
+    assert "Change the closing date in QuickBooks" in _texts(at.caption)
+    assert "No retry until that changes" in _texts(at.caption)
+    assert [b.key for b in at.button if b.key.startswith("ps_retry_payment_")] == ["ps_retry_payment_1"]
+
+    # An invoice date changed in billing: a retry can pass now, and it resyncs the invoices the payments wait for.
+    with transaction(demo_factory) as session:
+        session.execute(update(Invoice).where(Invoice.id == invoices[0][1]).values(updated_at=NOW + timedelta(days=1)))
+    at.run()
+    at.button(key="ps_retry_payment_0").click().run()
+    assert "3 invoices" in _texts(at.markdown) and "invoices behind" in _texts(at.markdown)
+    _confirm(at)
+    with demo_factory() as session:
+        job = session.scalars(select(Job)).one()
+    assert sorted(job.params["record_ids"]) == sorted(r for r, _, _ in invoices)
+
+
+def test_every_root_cause_is_reachable_with_its_count(home, demo_factory, book):
+    from tests.qbcore.problems.test_causes import _fail, _records
+
+    with transaction(demo_factory) as session:
+        rows = _records(session, EntityType.INVOICE, Invoice, Invoice.number, 40, 10)
+        for index, (record_id, _, _) in enumerate(rows):
+            _fail(session, [record_id], SyncStatus.FAILED, "validation", f"61{index:02d}", message=f"Rule {index}")
+    at = open_page(home, PAGE)
+    expander = [e for e in at.expander if "Show all" in e.label]
+    assert len(expander) == 1 and "Show all 14 causes (6 more" in unescape_markdown(expander[0].label)
+    shown = unescape_markdown(_texts(at.markdown))
+    for index in range(10):
+        assert f"1 invoice: rejected by QuickBooks (code 61{index:02d}): Rule {index}" in shown

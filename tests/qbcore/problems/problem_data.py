@@ -83,3 +83,28 @@ def seed_problems(session: Session) -> ProblemBook:
     session.flush()
     return ProblemBook(invoices=made, chassis=invoices[:10], payments=payments, customers=customers,
                        credit_memos=credit_memos)
+
+
+@dataclass(frozen=True)
+class EveryEntityBook:
+    """The problem book plus failed and blocked credit applications and charge codes (items)."""
+
+    book: ProblemBook
+    credit_applications: list[int]
+    items: list[int]
+
+
+def seed_every_entity(session: Session) -> EveryEntityBook:
+    """seed_problems, then problems on the two entities without a tab before: credit applications and items."""
+    book = seed_problems(session)
+    applications = _ids(session, EntityType.CREDIT_APPLICATION)[:3]
+    assert len(applications) == 3, "the demo book has credit applications"
+    _mark(session, applications[:2], SyncStatus.BLOCKED, "dependency", None, "invoice:INV-100001",
+          "The invoice is not in QuickBooks yet")
+    _mark(session, applications[2:], SyncStatus.FAILED, "validation", "6000", None,
+          "A business validation error occurred")
+    items = _ids(session, EntityType.ITEM)[:1]
+    _mark(session, items, SyncStatus.BLOCKED, "mapping", None, "account:income", "No income account chosen")
+    session.execute(update(SyncRecord).where(SyncRecord.id.in_(applications + items)).values(qbo_id=None))
+    session.flush()
+    return EveryEntityBook(book=book, credit_applications=applications, items=items)

@@ -200,3 +200,18 @@ def test_payment_details_that_do_not_hold_together_are_refused_and_nothing_chang
     with demo_factory() as session:
         assert set(_statuses(session, chosen).values()) == {SyncStatus.FAILED.value}
         assert session.scalar(select(AuditEvent).where(AuditEvent.action == "mark_invoice_paid_outside")) is None
+
+
+def test_a_credit_application_resync_is_labelled_in_peoples_words(demo_factory):
+    from tests.qbcore.problems.problem_data import seed_every_entity
+
+    with transaction(demo_factory) as session:
+        seeded = seed_every_entity(session)
+    with transaction(demo_factory) as session:
+        picked = resync_problems(session, OPERATOR, EntityType.CREDIT_APPLICATION, seeded.credit_applications[:1])
+        matching = resync_problems(session, OPERATOR, EntityType.CREDIT_APPLICATION, ProblemFilter())
+    with demo_factory() as session:
+        assert session.get(Job, picked.id).params["label"] == "Resync 1 credit application (selected)"
+        stored = session.get(Job, matching.id)
+    assert stored.params["label"] == "Resync all matching credit application problems"
+    assert sorted(stored.params["record_ids"]) == sorted(seeded.credit_applications)  # the pending one too

@@ -137,7 +137,9 @@ def test_root_causes_group_by_what_blocks_them_in_plain_words(demo_factory, prob
     assert sentences[0] == "10 invoices: charge code CHASSIS not mapped to a QuickBooks item"
     assert "4 invoices: customer ACME Logistics clashes with a name already used in QuickBooks" in sentences[1]
     assert "3 invoices: dated before the books' closing date in QuickBooks" in sentences
-    assert "3 invoices: waiting for customer Atlas Import Group to sync" in sentences
+    # The Atlas Import Group invoices wait for a customer that itself failed: the group names that cause.
+    assert ("3 invoices and 1 customer: customer Atlas Import Group clashes with a name already used in QuickBooks "
+            "(vendor, employee or customer)") in sentences
     assert causes[0].fix_link is not None and causes[0].fix_link.page == "pages/1_Settings.py"
     assert causes[1].fix_link is not None and causes[1].fix_link.page == "pages/1_Settings.py"
     assert sum(c.count for c in causes) == 20
@@ -200,3 +202,61 @@ def test_last_sync_time_and_latest_job_outcome(demo_factory, problem_book):
         assert session.scalar(select(func.count()).select_from(AuditEvent)) == 0
     assert progress is not None and not progress.is_active
     assert progress.synced == 0 and progress.still_failing == {"mapping": 10}
+
+
+def test_every_record_home_counts_is_on_a_problem_tab_with_a_name_and_a_customer(demo_factory):
+    from qbcore.db import transaction
+    from qbcore.models import PROBLEM_STATUSES, CreditMemo, CreditMemoApplication
+    from qbcore.problems.queries import PROBLEM_ENTITIES
+    from qbcore.queries.health import count_by_entity_and_status, count_waiting
+    from tests.qbcore.problems.problem_data import seed_every_entity
+
+    with transaction(demo_factory) as session:
+        seeded = seed_every_entity(session)
+    with demo_factory() as session:
+        statuses = count_by_entity_and_status(session)
+        home_problems = int(statuses.loc[statuses["status"].isin(["failed", "blocked"]), "count"].sum())
+        summaries = [summarize_problems(session, entity) for entity in PROBLEM_ENTITIES]
+        on_tabs = sum(s.by_status[SyncStatus.FAILED].count + s.by_status[SyncStatus.BLOCKED].count
+                      for s in summaries)
+        assert home_problems == on_tabs == 24 - 4 + 3 + 2 + 1 + 3 + 1
+        assert count_waiting(session) == sum(s.count for s in summaries)
+        applications = list_problems(session, EntityType.CREDIT_APPLICATION, ProblemFilter(), today=TODAY)
+        assert sorted(r.record_id for r in applications.rows) == sorted(seeded.credit_applications)
+        row = next(r for r in applications.rows if r.record_id == seeded.credit_applications[0])
+        memo_number, application_amount, customer = session.execute(
+            select(CreditMemo.number, CreditMemoApplication.amount, CreditMemo.customer_id)
+            .join(CreditMemoApplication, CreditMemoApplication.credit_memo_id == CreditMemo.id)
+            .where(CreditMemoApplication.id == row.entity_id)).one()
+        assert row.reference.startswith(f"{memo_number} → INV-") and row.amount == application_amount
+        assert row.customer and row.status in PROBLEM_STATUSES
+        by_customer = count_matching(session, EntityType.CREDIT_APPLICATION, ProblemFilter(customer_ids=(customer,)))
+        assert by_customer.count >= 1
+        items = list_problems(session, EntityType.ITEM, ProblemFilter(search="income"), today=TODAY)
+        assert [r.record_id for r in items.rows] == seeded.items and items.rows[0].customer == ""
+        assert count_matching(session, EntityType.ITEM, ProblemFilter(customer_ids=(customer,))).count == 0
+
+
+def test_a_sync_record_whose_billing_row_is_gone_is_counted_on_neither_page(demo_factory):
+    from sqlalchemy import delete
+
+    from qbcore.db import transaction
+    from qbcore.models import CreditMemoApplication
+    from qbcore.problems.queries import PROBLEM_ENTITIES
+    from qbcore.queries.health import count_by_entity_and_status, count_waiting, list_problem_ages
+    from tests.qbcore.problems.problem_data import seed_every_entity
+
+    with transaction(demo_factory) as session:
+        seeded = seed_every_entity(session)
+        # An import that restates a credit memo replaces its applications; the old one's sync record stays behind.
+        gone = session.get(SyncRecord, seeded.credit_applications[2]).entity_id
+        session.execute(delete(CreditMemoApplication).where(CreditMemoApplication.id == gone))
+    with demo_factory() as session:
+        statuses = count_by_entity_and_status(session)
+        home_problems = int(statuses.loc[statuses["status"].isin(["failed", "blocked"]), "count"].sum())
+        summaries = [summarize_problems(session, entity) for entity in PROBLEM_ENTITIES]
+        on_tabs = sum(s.by_status[SyncStatus.FAILED].count + s.by_status[SyncStatus.BLOCKED].count
+                      for s in summaries)
+        assert home_problems == on_tabs == 29
+        assert count_waiting(session) == sum(s.count for s in summaries)
+        assert int(list_problem_ages(session)["count"].sum()) == 29
