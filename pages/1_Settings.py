@@ -11,6 +11,7 @@ from qbcore.access import is_allowed
 from qbcore.connection import ConnectionState, get_connection_state
 from qbcore.customer_names import list_customer_names
 from qbcore.db import transaction
+from qbcore.labels import plural
 from qbcore.live import (
     QboLists,
     complete_authorization,
@@ -23,6 +24,7 @@ from qbcore.live import (
 from qbcore.mappings import (
     CUSTOM_FIELD_SLOTS,
     CUSTOM_FIELD_SOURCES,
+    ChargeCodeMapping,
     CustomFieldChoice,
     add_user,
     change_user_role,
@@ -35,6 +37,7 @@ from qbcore.mappings import (
     save_custom_field_mappings,
     save_item_mapping,
     set_user_active,
+    suggest_item,
 )
 from qbcore.models import ConnectionStatus, Role
 from qbcore.refusals import Refusal
@@ -261,7 +264,16 @@ def show_options(current, lists: QboLists | None, terms: list[str], branches: li
             save(values, "Sync options")
 
 
-def show_charge_codes(lists: QboLists | None) -> None:
+def _code_status(mapping: ChargeCodeMapping) -> str:
+    """A grid cell (plain text, never markdown): mapped by a person, by the sync, or not at all."""
+    if mapping.is_mapped:
+        return f"Mapped to {mapping.qbo_item_name or 'item ' + str(mapping.qbo_item_id)}"
+    if mapping.is_auto_mapped:
+        return f"Mapped automatically to {mapping.auto_item_name}"
+    return "⚠ Unmapped"
+
+
+def show_charge_codes(lists: QboLists | None, current) -> None:
     """Charge code → QuickBooks item: unmapped codes flagged; map, clear, or create the item in QuickBooks."""
     st.subheader("Charge codes → QuickBooks products and services")
     with runtime.factory() as session:
@@ -269,32 +281,46 @@ def show_charge_codes(lists: QboLists | None) -> None:
     if not mappings:
         st.info("No charge codes yet. They come with the billing book (`qbsync demo` writes a demo book).")
         return
-    unmapped = [m.code for m in mappings if not m.is_mapped]
+    unmapped = [m.code for m in mappings if not m.posts_to]
     if unmapped:
-        st.warning(md("{count} charge code(s) not mapped: {codes}. Their charges create new items or block, per "
-                      "'Create a QuickBooks item' above.", count=len(unmapped), codes=", ".join(unmapped)))
+        # The setting lives on another tab, so it is named in words, not pointed at.
+        then = ("the next sync creates a QuickBooks item named after each code" if current.create_missing_items
+                else "their invoices wait until each code is mapped here")
+        st.warning(md("{count} not mapped to a QuickBooks item yet: {codes}. Because “Create a QuickBooks item for "
+                      "an unmapped charge code” is {state} (Options tab), {then}.",
+                      count=plural(len(unmapped), "charge code"), codes=", ".join(unmapped),
+                      state="on" if current.create_missing_items else "off", then=then))
     st.dataframe(pd.DataFrame([{
-        "Code": m.code, "Name": m.name, "QuickBooks item": m.qbo_item_name or "", "Item id": m.qbo_item_id or "",
-        "Income account id": m.income_account_id or "", "Status": "mapped" if m.is_mapped else "⚠ unmapped",
-    } for m in mappings]), hide_index=True)
+        "Code": m.code, "Name": m.name, "QuickBooks item": m.qbo_item_name or m.auto_item_name or "",
+        "Item id": m.posts_to or "", "Income account id": m.income_account_id or "",
+        "Status": _code_status(m),
+    } for m in mappings]), hide_index=True, width="stretch")
     by_id = {m.charge_code_id: m for m in mappings}
     code_id = st.selectbox("Charge code", list(by_id), key="set_map_code",
                            format_func=lambda i: f"{by_id[i].code} — {by_id[i].name}")
     chosen = by_id[code_id]
+    if chosen.is_auto_mapped:
+        st.caption(md("{code} is mapped automatically to {item} (the sync created or found that item). Save a "
+                      "mapping to post it to another item.", code=chosen.code, item=chosen.auto_item_name))
     items = {i.qbo_id: i.name for i in lists.items} if lists else {}
     accounts = {a.qbo_id: a.name for a in lists.accounts} if lists else {}
     left, right = st.columns(2)
     if items:
-        item_id = left.selectbox("QuickBooks item", list(items), format_func=items.__getitem__, key="set_map_item",
-                                 index=list(items).index(chosen.qbo_item_id) if chosen.qbo_item_id in items else 0)
-        account_id = right.selectbox("Income account (optional)", ["", *accounts], key="set_map_account",
+        # Keyed per code and empty unless the code has an item (or one of its name): never another code's item.
+        options = ["", *items]
+        suggested = suggest_item(chosen, items) or ""
+        item_id = left.selectbox("QuickBooks item", options, key=f"set_map_item_{code_id}",
+                                 index=options.index(suggested),
+                                 format_func=lambda i: items[i] if i else "— choose an item —")
+        account_id = right.selectbox("Income account (optional)", ["", *accounts], key=f"set_map_account_{code_id}",
                                      format_func=lambda a: accounts[a] if a else "— item's own —")
     else:
-        item_id = left.text_input("QuickBooks item id", value=chosen.qbo_item_id or "", key="set_map_item_id")
-        account_id = right.text_input("Income account id (optional)", key="set_map_account_id")
+        item_id = left.text_input("QuickBooks item id", value=chosen.qbo_item_id or "",
+                                  key=f"set_map_item_id_{code_id}")
+        account_id = right.text_input("Income account id (optional)", key=f"set_map_account_id_{code_id}")
         st.caption("Connect QuickBooks to pick items and accounts from lists instead of typing ids.")
     buttons = st.columns(3)
-    if buttons[0].button("Save mapping", key="set_map_save", disabled=not admin, type="primary"):
+    if buttons[0].button("Save mapping", key="set_map_save", disabled=not admin or not item_id, type="primary"):
         run_change(lambda s: save_item_mapping(s, actor, code_id, qbo_item_id=item_id, qbo_item_name=items.get(
             item_id), income_account_id=account_id, audit_factory=runtime.factory),
             f"{chosen.code} now posts to QuickBooks item {items.get(item_id, item_id)}.")
@@ -302,7 +328,7 @@ def show_charge_codes(lists: QboLists | None) -> None:
         run_change(lambda s: clear_item_mapping(s, actor, code_id, audit_factory=runtime.factory),
                    f"{chosen.code} is no longer mapped.")
     with buttons[2].popover("Create item in QuickBooks", disabled=not admin or lists is None):
-        name = st.text_input("Item name", value=chosen.code, key="set_new_item_name")
+        name = st.text_input("Item name", value=chosen.code, key=f"set_new_item_name_{code_id}")
         income = st.selectbox("Income account", list(accounts), format_func=accounts.__getitem__,
                               key="set_new_item_account")
         if st.button("Create and map", key="set_map_create"):
@@ -477,7 +503,7 @@ with what_tab:
 with options_tab:
     show_options(current, lists, billing_terms, branches)
 with codes_tab:
-    show_charge_codes(lists)
+    show_charge_codes(lists, current)
 with names_tab:
     show_customer_names(current)
 with fields_tab:

@@ -15,7 +15,17 @@ from qbcore.config import ConfigError
 from qbcore.errors import MappingError, QboCallError
 from qbcore.mapping.item import build_item_payload, item_name
 from qbcore.mapping.refs import QboRefs
-from qbcore.models import ChargeCode, Customer, CustomFieldMapping, Invoice, ItemMapping, Role, User
+from qbcore.models import (
+    ChargeCode,
+    Customer,
+    CustomFieldMapping,
+    EntityType,
+    Invoice,
+    ItemMapping,
+    Role,
+    SyncRecord,
+    User,
+)
 from qbcore.qbo.gateway import QboGateway, quote
 from qbcore.qbo.tokens import NotConnected, ReconnectRequired
 from qbcore.refusals import Refusal
@@ -44,11 +54,24 @@ class ChargeCodeMapping:
     qbo_item_id: str | None
     qbo_item_name: str | None
     income_account_id: str | None
+    # The item the sync itself created or matched by name for this code (no mapping saved by a person).
+    auto_item_id: str | None = None
+    auto_item_name: str | None = None
 
     @property
     def is_mapped(self) -> bool:
-        """True when the code posts to a known QuickBooks item."""
+        """True when a person mapped the code to a QuickBooks item."""
         return bool(self.qbo_item_id)
+
+    @property
+    def is_auto_mapped(self) -> bool:
+        """True when nobody mapped the code but its charges post to an item the sync created or matched."""
+        return not self.is_mapped and bool(self.auto_item_id)
+
+    @property
+    def posts_to(self) -> str | None:
+        """The QuickBooks item id its charges post to: the mapping, else the synced item, else none."""
+        return self.qbo_item_id or self.auto_item_id
 
 
 @dataclass(frozen=True)
@@ -90,12 +113,27 @@ def _check_qbo_id(value: str | None, what: str) -> str | None:
 
 # -- charge codes → items ---------------------------------------------------------------------------------------
 def list_charge_code_mappings(session: Session) -> list[ChargeCodeMapping]:
-    """Every charge code with its item mapping (unmapped codes have no item id), by code."""
-    rows = session.execute(select(ChargeCode, ItemMapping).outerjoin(
-        ItemMapping, ItemMapping.charge_code_id == ChargeCode.id).order_by(ChargeCode.code)).all()
+    """Every charge code with its item mapping and the item the sync made for it (if any), by code."""
+    rows = session.execute(
+        select(ChargeCode, ItemMapping, SyncRecord.qbo_id)
+        .outerjoin(ItemMapping, ItemMapping.charge_code_id == ChargeCode.id)
+        .outerjoin(SyncRecord, (SyncRecord.entity_type == EntityType.ITEM.value)
+                   & (SyncRecord.entity_id == ChargeCode.id) & SyncRecord.qbo_id.is_not(None))
+        .order_by(ChargeCode.code)).all()
+    # The sync names the item it creates (or matches) item_name(code), so that is the item's name in QuickBooks.
     return [ChargeCodeMapping(code.id, code.code, code.name, code.active,
                               mapping.qbo_item_id if mapping else None, mapping.qbo_item_name if mapping else None,
-                              mapping.income_account_id if mapping else None) for code, mapping in rows]
+                              mapping.income_account_id if mapping else None, auto_item_id=synced_id,
+                              auto_item_name=item_name(code) if synced_id else None)
+            for code, mapping, synced_id in rows]
+
+
+def suggest_item(mapping: ChargeCodeMapping, items: dict[str, str]) -> str | None:
+    """The QuickBooks item to offer first for a code: its own, else one of the same name, else none (never a guess)."""
+    if mapping.posts_to in items:
+        return mapping.posts_to
+    wanted = {mapping.code.strip().lower(), item_name(mapping).strip().lower(), mapping.name.strip().lower()}
+    return next((item_id for item_id, name in items.items() if name.strip().lower() in wanted), None)
 
 
 def _mapping_of(session: Session, charge_code_id: int) -> ChargeCodeMapping:
