@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from qbcore.access import Actor, require_role, write_audit
@@ -24,12 +25,14 @@ from qbcore.models import (
     ItemMapping,
     Role,
     SyncRecord,
+    SyncStatus,
     User,
 )
 from qbcore.qbo.gateway import QboGateway, quote
 from qbcore.qbo.tokens import NotConnected, ReconnectRequired
+from qbcore.queries.mapping_preview import synced_invoices_changed_by
 from qbcore.refusals import Refusal
-from qbcore.settings import DESCRIPTION_FIELDS
+from qbcore.settings import DESCRIPTION_FIELDS, SyncSettings, load_settings, save_settings
 
 # What may fill a QuickBooks custom field: the invoice number or any load field of the description template.
 CUSTOM_FIELD_SOURCES: dict[str, str] = {"number": "Invoice #", **DESCRIPTION_FIELDS}
@@ -217,6 +220,37 @@ def create_missing_item(factory: sessionmaker[Session], gateway: QboGateway, act
         write_audit(session, actor, "create_qbo_item", target_type="charge_code", target_id=mapping.code,
                     after={"qbo_item_id": str(item["Id"]), "name": item.get("Name"), "linked_existing": bool(existing)})
     return mapping
+
+
+@dataclass(frozen=True)
+class TemplateChange:
+    """Saved settings and how many synced invoices their new description template marked out of date."""
+
+    settings: SyncSettings
+    marked: int
+
+
+def save_settings_and_mark(session: Session, actor: Actor, changes: Mapping[str, Any], *,
+                           reason: str | None = None,
+                           audit_factory: sessionmaker[Session] | None = None) -> TemplateChange:
+    """Save settings (admin only) and mark synced invoices whose line text the change alters out of date; audited."""
+    _check_admin(actor, "change_settings", audit_factory, "settings", session)
+    before = load_settings(session)
+    after = save_settings(session, actor, dict(changes), reason=reason)
+    # One transaction with the save: QuickBooks keeps the old text until these are re-sent, so say so at once.
+    stale = synced_invoices_changed_by(session, before, after)
+    for start in range(0, len(stale), 900):
+        session.execute(update(SyncRecord).where(SyncRecord.id.in_(stale[start:start + 900]),
+                                                 SyncRecord.status == SyncStatus.SYNCED.value)
+                        .values(status=SyncStatus.OUT_OF_DATE.value))
+    if stale:
+        numbers = list(session.scalars(select(Invoice.number).join(SyncRecord, SyncRecord.entity_id == Invoice.id)
+                                       .where(SyncRecord.id.in_(stale[:20])).order_by(Invoice.number)))
+        write_audit(session, actor, "mark_out_of_date", target_type="settings", target_id="description",
+                    before={"status": SyncStatus.SYNCED.value, "invoices": len(stale)},
+                    after={"status": SyncStatus.OUT_OF_DATE.value, "invoices": len(stale), "first": numbers},
+                    reason="the description template changed their line descriptions; the next sync re-sends them")
+    return TemplateChange(after, len(stale))
 
 
 def list_billing_terms(session: Session) -> list[str]:
