@@ -320,9 +320,11 @@ def show_charge_codes(lists: QboLists | None, current) -> None:
     } for m in mappings])
     if not any(m.income_account_id for m in mappings):
         frame = frame.drop(columns="Income account")  # an empty column only pushed Status off the screen
+    # Pixel widths that add up to the 1280 px page, so no code, status or account name is cut off.
     st.dataframe(frame, hide_index=True, width="stretch", column_config={
-        "Code": st.column_config.TextColumn(width="small"), "Item id": st.column_config.TextColumn(width="small"),
-        "Status": st.column_config.TextColumn(width="large")})
+        "Code": st.column_config.TextColumn(width=110), "Name": st.column_config.TextColumn(width=220),
+        "Status": st.column_config.TextColumn(width=270), "Item id": st.column_config.TextColumn(width=60),
+        "Income account": st.column_config.TextColumn(width=150)})
     by_id = {m.charge_code_id: m for m in mappings}
     code_id = st.selectbox("Charge code", list(by_id), key="set_map_code",
                            format_func=lambda i: f"{by_id[i].code} — {by_id[i].name}")

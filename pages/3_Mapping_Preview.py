@@ -180,7 +180,7 @@ with runtime.factory() as session:
     saved_custom = list_custom_field_specs(session)
 
 pick, choose, random_button = st.columns([2, 3, 2], vertical_alignment="bottom")
-search = pick.text_input("Find an invoice by number or customer", key="mp_search")
+search = pick.text_input("Find an invoice", key="mp_search", placeholder="Number or customer")
 random_button.button("Random combined invoice", key="mp_random", on_click=choose_random_invoice, width="stretch")
 with runtime.factory() as session:
     options = find_invoices(session, search or "")

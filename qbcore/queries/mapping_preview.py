@@ -269,7 +269,8 @@ def preview_invoice(session: Session, invoice_id: int, settings: SyncSettings,
                 warnings.append(f"A description on load {load.load_number} is {len(text):,} characters; QuickBooks "
                                 f"allows {DESCRIPTION_MAX:,}, so {what}.")
             code = charge.charge_code
-            product = (known[code.id][1] or code.name) if code.id in known else f"(new item {code.code})"
+            product = ((known[code.id][1] or code.name) if code.id in known else
+                       f"(no item: {code.code})" if code.code in refused else f"(new item {code.code})")
             lines.append(PreviewLine(product, text, Decimal(charge.quantity), Decimal(charge.rate),
                                      to_cents(charge.quantity * charge.rate)))
         previews.append(ChargeSetPreview(charge_set.position, load.load_number, load_text, tuple(lines), missing))

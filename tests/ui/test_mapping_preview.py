@@ -306,3 +306,4 @@ def test_a_charge_code_whose_item_create_failed_says_so_instead_of_creates_it(ho
             "an inactive item named HAZMAT), so this invoice waits. Map it to an item on Settings → Charge "
             "codes") in warnings
     assert "HAZMAT —" not in warnings
+    assert "(no item: HAZMAT)" in at.dataframe[-1].value["Product/Service"].tolist()
