@@ -342,12 +342,16 @@ def show_charge_codes(lists: QboLists | None, current) -> None:
         item_id = left.selectbox("QuickBooks item", options, key=f"set_map_item_{code_id}",
                                  index=options.index(suggested),
                                  format_func=lambda i: items[i] if i else "— choose an item —")
-        account_id = right.selectbox("Income account (optional)", ["", *accounts], key=f"set_map_account_{code_id}",
+        account_options = ["", *accounts]
+        account_id = right.selectbox("Income account (optional)", account_options, key=f"set_map_account_{code_id}",
+                                     index=account_options.index(chosen.income_account_id)
+                                     if chosen.income_account_id in accounts else 0,
                                      format_func=lambda a: accounts[a] if a else "— item's own —")
     else:
         item_id = left.text_input("QuickBooks item id", value=chosen.qbo_item_id or "",
                                   key=f"set_map_item_id_{code_id}")
-        account_id = right.text_input("Income account id (optional)", key=f"set_map_account_id_{code_id}")
+        account_id = right.text_input("Income account id (optional)", value=chosen.income_account_id or "",
+                                      key=f"set_map_account_id_{code_id}")
         st.caption("Connect QuickBooks to pick items and accounts from lists instead of typing ids.")
     buttons = st.container(horizontal=True)
     if buttons.button("Save mapping", key="set_map_save", disabled=not admin or not item_id, type="primary"):

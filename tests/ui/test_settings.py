@@ -343,3 +343,26 @@ def test_create_and_map_and_every_save_stay_on_the_tab_the_user_was_on(home, dem
     at.run()
     _button(at, "set_save_options").click().run()
     assert at.session_state["set_tab"] == "Options"
+
+
+def test_a_mapped_code_offers_its_own_item_and_income_account(home, demo_factory, connected):
+    at = open_page(home, PAGE, actor=ADMIN)
+    _choose(at, "set_map_code", "FSC —")
+    fsc = at.selectbox(key="set_map_code").value
+    _choose(at, f"set_map_item_{fsc}", "Fuel")
+    account = at.selectbox(key=f"set_map_account_{fsc}")
+    account.select_index(1).run()
+    chosen_account = at.selectbox(key=f"set_map_account_{fsc}").value
+    _button(at, "set_map_save").click().run()
+    assert "FSC now posts to QuickBooks item" in _texts(at.success)
+    from streamlit.testing.v1 import AppTest
+
+    from tests.ui.conftest import ROOT
+
+    # A new visit (a fresh session) shows what is saved, not the first entries of the lists.
+    at = open_page(AppTest.from_file(str(ROOT / "Home.py"), default_timeout=60), PAGE, actor=ADMIN)
+    _choose(at, "set_map_code", "FSC —")
+    with demo_factory() as session:
+        saved = next(m for m in list_charge_code_mappings(session) if m.code == "FSC")
+    assert at.selectbox(key=f"set_map_item_{fsc}").value == saved.qbo_item_id
+    assert at.selectbox(key=f"set_map_account_{fsc}").value == saved.income_account_id == chosen_account
