@@ -133,7 +133,9 @@ def show_connection(state: ConnectionState) -> None:
     if url:
         st.link_button("Continue to QuickBooks sign-in →", url, type="primary", key="set_auth_link")
         st.caption("QuickBooks asks you to pick the company and allow access, then sends you back here.")
-    columns = st.columns(3)
+    # One row from the left: three equal columns left the checkbox floating mid-page, away from its button.
+    row = st.container(horizontal=True, vertical_alignment="center")
+    columns = (row, row, row)
     if state.status is ConnectionStatus.RECONNECT_REQUIRED:
         columns[0].button("Reconnect QuickBooks", key="set_reconnect", type="primary", disabled=not admin,
                           on_click=begin_connect)
