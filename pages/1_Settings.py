@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pandas as pd
@@ -11,6 +12,7 @@ from qbcore.access import is_allowed
 from qbcore.connection import ConnectionState, get_connection_state
 from qbcore.customer_names import list_customer_names
 from qbcore.db import transaction
+from qbcore.labels import ROLE, plural
 from qbcore.live import (
     QboLists,
     complete_authorization,
@@ -23,6 +25,7 @@ from qbcore.live import (
 from qbcore.mappings import (
     CUSTOM_FIELD_SLOTS,
     CUSTOM_FIELD_SOURCES,
+    ChargeCodeMapping,
     CustomFieldChoice,
     add_user,
     change_user_role,
@@ -34,11 +37,14 @@ from qbcore.mappings import (
     list_users,
     save_custom_field_mappings,
     save_item_mapping,
+    save_settings_and_mark,
     set_user_active,
+    suggest_item,
 )
 from qbcore.models import ConnectionStatus, Role
+from qbcore.queries.mapping_preview import synced_invoices_changed_by
 from qbcore.refusals import Refusal
-from qbcore.settings import get_setting_row, load_settings, save_settings
+from qbcore.settings import get_setting_row, load_settings
 from ui.feedback import flash_messages, refusal_message
 from ui.formatting import format_moment
 from ui.markup import Markdown, md
@@ -49,8 +55,9 @@ st.set_page_config(page_title="Settings · QuickBooks Sync Console", page_icon="
 FLASH_KEY = "set_flash"
 LISTS_KEY = "set_qbo_lists"
 AUTH_URL_KEY = "set_auth_url"
-NUMBERING = {"billing": "Use our invoice numbers as QuickBooks DocNumber", "quickbooks": "Let QuickBooks number them"}
-MATCHING = {"name": "By name (QuickBooks DisplayName)", "email": "By billing email",
+NUMBERING = {"billing": "Use our invoice numbers as the QuickBooks invoice numbers",
+             "quickbooks": "Let QuickBooks number them"}
+MATCHING = {"name": "By name (the customer's display name in QuickBooks)", "email": "By billing email",
             "existing_id": "Only customers already linked by QuickBooks id"}
 TRIGGERS = {"on_approval": "As soon as an invoice is approved", "on_demand": "Only when someone runs a sync"}
 BRANCH = {"none": "Don't track branches", "class": "As a QuickBooks Class", "location": "As a QuickBooks Location"}
@@ -126,7 +133,9 @@ def show_connection(state: ConnectionState) -> None:
     if url:
         st.link_button("Continue to QuickBooks sign-in →", url, type="primary", key="set_auth_link")
         st.caption("QuickBooks asks you to pick the company and allow access, then sends you back here.")
-    columns = st.columns(3)
+    # One row from the left: three equal columns left the checkbox floating mid-page, away from its button.
+    row = st.container(horizontal=True, vertical_alignment="center")
+    columns = (row, row, row)
     if state.status is ConnectionStatus.RECONNECT_REQUIRED:
         columns[0].button("Reconnect QuickBooks", key="set_reconnect", type="primary", disabled=not admin,
                           on_click=begin_connect)
@@ -162,15 +171,29 @@ def get_lists(state: ConnectionState) -> QboLists | None:
 
 
 def save(changes: dict, what: str) -> None:
-    """Save settings through qbcore (admin only, validated, audited) and say what happened."""
+    """Save settings through qbcore (admin only, validated, audited; invoices whose text changes marked) and say so."""
     try:
         with transaction(runtime.factory) as session:
-            save_settings(session, actor, changes)
+            change = save_settings_and_mark(session, actor, changes, audit_factory=runtime.factory)
     except Refusal as refusal:
         flash(*refusal_message(refusal, done="Not saved"))
     else:
-        flash("success", f"{what} saved.")
+        resent = (f" {plural(change.marked, 'synced invoice')} {'gets' if change.marked == 1 else 'get'} new line "
+                  "descriptions: marked out of date, the next sync re-sends them." if change.marked else "")
+        flash("success", f"{what} saved.{resent}")
     st.rerun()
+
+
+def overflow_impact(current) -> int:
+    """Synced invoices the other overflow choice would change (lines over 4,000 characters), once per change."""
+    key = ("set_overflow_impact", current.description, current.description_overflow)
+    cached = st.session_state.get("set_overflow_impact")
+    if cached is None or cached[0] != key:
+        other = "fail" if current.description_overflow == "truncate" else "truncate"
+        with runtime.factory() as session:
+            count = len(synced_invoices_changed_by(session, current, replace(current, description_overflow=other)))
+        st.session_state["set_overflow_impact"] = cached = (key, count)
+    return int(cached[1])
 
 
 def run_change(action, done: str) -> None:
@@ -253,6 +276,11 @@ def show_options(current, lists: QboLists | None, terms: list[str], branches: li
             "A line Description longer than QuickBooks' 4,000 characters", list(OVERFLOW),
             format_func=OVERFLOW.__getitem__, index=list(OVERFLOW).index(current.description_overflow),
             key="set_overflow")
+        affected = overflow_impact(current)
+        if affected:
+            st.caption(md("Changing this changes the description of {count} already in QuickBooks (a line over "
+                          "4,000 characters); saving marks them out of date and the next sync re-sends them.",
+                          count=plural(affected, "synced invoice")))
         st.caption("Which load fields go into the Description is set on the Mapping preview page.")
         values["pulled_payments"] = st.radio("Payments applied directly in QuickBooks", list(PULLED),
                                              format_func=PULLED.__getitem__, key="set_pulled",
@@ -261,7 +289,16 @@ def show_options(current, lists: QboLists | None, terms: list[str], branches: li
             save(values, "Sync options")
 
 
-def show_charge_codes(lists: QboLists | None) -> None:
+def _code_status(mapping: ChargeCodeMapping) -> str:
+    """A grid cell (plain text, never markdown): mapped by a person, by the sync, or not at all."""
+    if mapping.is_mapped:
+        return f"Mapped to {mapping.qbo_item_name or 'item ' + str(mapping.qbo_item_id)}"
+    if mapping.is_auto_mapped:
+        return f"Mapped automatically to {mapping.auto_item_name}"
+    return "⚠ Unmapped"
+
+
+def show_charge_codes(lists: QboLists | None, current) -> None:
     """Charge code → QuickBooks item: unmapped codes flagged; map, clear, or create the item in QuickBooks."""
     st.subheader("Charge codes → QuickBooks products and services")
     with runtime.factory() as session:
@@ -269,40 +306,65 @@ def show_charge_codes(lists: QboLists | None) -> None:
     if not mappings:
         st.info("No charge codes yet. They come with the billing book (`qbsync demo` writes a demo book).")
         return
-    unmapped = [m.code for m in mappings if not m.is_mapped]
+    unmapped = [m.code for m in mappings if not m.posts_to]
     if unmapped:
-        st.warning(md("{count} charge code(s) not mapped: {codes}. Their charges create new items or block, per "
-                      "'Create a QuickBooks item' above.", count=len(unmapped), codes=", ".join(unmapped)))
-    st.dataframe(pd.DataFrame([{
-        "Code": m.code, "Name": m.name, "QuickBooks item": m.qbo_item_name or "", "Item id": m.qbo_item_id or "",
-        "Income account id": m.income_account_id or "", "Status": "mapped" if m.is_mapped else "⚠ unmapped",
-    } for m in mappings]), hide_index=True)
+        # The setting lives on another tab, so it is named in words, not pointed at.
+        then = ("the next sync creates a QuickBooks item named after each code" if current.create_missing_items
+                else "their invoices wait until each code is mapped here")
+        st.warning(md("{count} not mapped to a QuickBooks item yet: {codes}. Because “Create a QuickBooks item for "
+                      "an unmapped charge code” is {state} (Options tab), {then}.",
+                      count=plural(len(unmapped), "charge code"), codes=", ".join(unmapped),
+                      state="on" if current.create_missing_items else "off", then=then))
+    accounts_known = {a.qbo_id: a.name for a in lists.accounts} if lists else {}
+    frame = pd.DataFrame([{
+        "Code": m.code, "Name": m.name, "Status": _code_status(m), "Item id": m.posts_to or "",
+        "Income account": accounts_known.get(m.income_account_id or "", m.income_account_id or "—"),
+    } for m in mappings])
+    if not any(m.income_account_id for m in mappings):
+        frame = frame.drop(columns="Income account")  # an empty column only pushed Status off the screen
+    # Pixel widths that add up to the 1280 px page, so no code, status or account name is cut off.
+    st.dataframe(frame, hide_index=True, width="stretch", column_config={
+        "Code": st.column_config.TextColumn(width=110), "Name": st.column_config.TextColumn(width=220),
+        "Status": st.column_config.TextColumn(width=270), "Item id": st.column_config.TextColumn(width=60),
+        "Income account": st.column_config.TextColumn(width=150)})
     by_id = {m.charge_code_id: m for m in mappings}
     code_id = st.selectbox("Charge code", list(by_id), key="set_map_code",
                            format_func=lambda i: f"{by_id[i].code} — {by_id[i].name}")
     chosen = by_id[code_id]
+    if chosen.is_auto_mapped:
+        st.caption(md("{code} is mapped automatically to {item} (the sync created or found that item). Save a "
+                      "mapping to post it to another item.", code=chosen.code, item=chosen.auto_item_name))
     items = {i.qbo_id: i.name for i in lists.items} if lists else {}
     accounts = {a.qbo_id: a.name for a in lists.accounts} if lists else {}
     left, right = st.columns(2)
     if items:
-        item_id = left.selectbox("QuickBooks item", list(items), format_func=items.__getitem__, key="set_map_item",
-                                 index=list(items).index(chosen.qbo_item_id) if chosen.qbo_item_id in items else 0)
-        account_id = right.selectbox("Income account (optional)", ["", *accounts], key="set_map_account",
+        # Keyed per code and empty unless the code has an item (or one of its name): never another code's item.
+        options = ["", *items]
+        suggested = suggest_item(chosen, items) or ""
+        item_id = left.selectbox("QuickBooks item", options, key=f"set_map_item_{code_id}",
+                                 index=options.index(suggested),
+                                 format_func=lambda i: items[i] if i else "— choose an item —")
+        account_options = ["", *accounts]
+        account_id = right.selectbox("Income account (optional)", account_options, key=f"set_map_account_{code_id}",
+                                     index=account_options.index(chosen.income_account_id)
+                                     if chosen.income_account_id in accounts else 0,
                                      format_func=lambda a: accounts[a] if a else "— item's own —")
     else:
-        item_id = left.text_input("QuickBooks item id", value=chosen.qbo_item_id or "", key="set_map_item_id")
-        account_id = right.text_input("Income account id (optional)", key="set_map_account_id")
+        item_id = left.text_input("QuickBooks item id", value=chosen.qbo_item_id or "",
+                                  key=f"set_map_item_id_{code_id}")
+        account_id = right.text_input("Income account id (optional)", value=chosen.income_account_id or "",
+                                      key=f"set_map_account_id_{code_id}")
         st.caption("Connect QuickBooks to pick items and accounts from lists instead of typing ids.")
-    buttons = st.columns(3)
-    if buttons[0].button("Save mapping", key="set_map_save", disabled=not admin, type="primary"):
+    buttons = st.container(horizontal=True)
+    if buttons.button("Save mapping", key="set_map_save", disabled=not admin or not item_id, type="primary"):
         run_change(lambda s: save_item_mapping(s, actor, code_id, qbo_item_id=item_id, qbo_item_name=items.get(
             item_id), income_account_id=account_id, audit_factory=runtime.factory),
             f"{chosen.code} now posts to QuickBooks item {items.get(item_id, item_id)}.")
-    if buttons[1].button("Clear mapping", key="set_map_clear", disabled=not admin or not chosen.is_mapped):
+    if buttons.button("Clear mapping", key="set_map_clear", disabled=not admin or not chosen.is_mapped):
         run_change(lambda s: clear_item_mapping(s, actor, code_id, audit_factory=runtime.factory),
                    f"{chosen.code} is no longer mapped.")
-    with buttons[2].popover("Create item in QuickBooks", disabled=not admin or lists is None):
-        name = st.text_input("Item name", value=chosen.code, key="set_new_item_name")
+    with buttons.popover("Create item in QuickBooks", disabled=not admin or lists is None):
+        name = st.text_input("Item name", value=chosen.code, key=f"set_new_item_name_{code_id}")
         income = st.selectbox("Income account", list(accounts), format_func=accounts.__getitem__,
                               key="set_new_item_account")
         if st.button("Create and map", key="set_map_create"):
@@ -399,7 +461,10 @@ def show_customer_names(current) -> None:
     st.dataframe(pd.DataFrame([{
         "Customer": n.name, "Code": n.code, "Name in QuickBooks": n.effective_name,
         "Own QuickBooks name": "Yes" if n.qbo_display_name else "No", "Status": _name_status(n.status, n.clashed),
-    } for n in names]), hide_index=True, width="stretch")
+    } for n in names]), hide_index=True, width="stretch", column_config={
+        "Code": st.column_config.TextColumn(width="small"),
+        "Own QuickBooks name": st.column_config.TextColumn("Own name", width="small"),
+        "Status": st.column_config.TextColumn(width="large")})
     by_id = {n.customer_id: n for n in names}
     chosen = st.selectbox("Customer", list(by_id), key="set_names_customer",
                           format_func=lambda i: f"{by_id[i].name} ({by_id[i].code})")
@@ -421,29 +486,30 @@ def show_users() -> None:
     with runtime.factory() as session:
         users = list_users(session)
     if users:
-        st.dataframe(pd.DataFrame([{"Email": u.email, "Name": u.name or "", "Role": u.role.value,
-                                    "Active": u.active} for u in users]), hide_index=True)
+        st.dataframe(pd.DataFrame([{"Email": u.email, "Name": u.name or "", "Role": ROLE[u.role],
+                                    "Active": "Yes" if u.active else "No"} for u in users]), hide_index=True)
     else:
         st.info("No users yet. Add the people who use the console and give each a role.")
     with st.form("set_add_user", clear_on_submit=True):
         columns = st.columns([3, 3, 2])
         email = columns[0].text_input("Email", key="set_user_email")
         name = columns[1].text_input("Name", key="set_user_name")
-        role = columns[2].selectbox("Role", [r.value for r in Role], key="set_user_role")
+        role = columns[2].selectbox("Role", [r.value for r in Role], key="set_user_role", format_func=ROLE.__getitem__)
         if st.form_submit_button("Add user", disabled=not admin, key="set_user_add"):
             run_change(lambda s: add_user(s, actor, email=email, name=name, role=role, audit_factory=runtime.factory),
-                       f"Added {email.strip().lower()} as {role}.")
+                       f"Added {email.strip().lower()} as {ROLE[role].lower()}.")
     if not users:
         return
     by_id = {u.user_id: u for u in users}
     columns = st.columns([3, 2, 2, 2])
     user_id = columns[0].selectbox("User", list(by_id), key="set_user_pick",
-                                   format_func=lambda i: f"{by_id[i].email} ({by_id[i].role.value}"
+                                   format_func=lambda i: f"{by_id[i].email} ({ROLE[by_id[i].role]}"
                                                          f"{'' if by_id[i].active else ', inactive'})")
-    new_role = columns[1].selectbox("New role", [r.value for r in Role], key="set_user_new_role")
+    new_role = columns[1].selectbox("New role", [r.value for r in Role], key="set_user_new_role",
+                                    format_func=ROLE.__getitem__)
     if columns[2].button("Change role", key="set_user_change", disabled=not admin):
         run_change(lambda s: change_user_role(s, actor, user_id, new_role, audit_factory=runtime.factory),
-                   f"{by_id[user_id].email} is now {new_role}.")
+                   f"{by_id[user_id].email} is now {ROLE[new_role].lower()}.")
     active = by_id[user_id].active
     if columns[3].button("Deactivate" if active else "Reactivate", key="set_user_toggle", disabled=not admin):
         run_change(lambda s: set_user_active(s, actor, user_id, not active, audit_factory=runtime.factory),
@@ -455,7 +521,7 @@ handle_callback()
 show_flash()
 if not admin:
     st.info(md("You are signed in as {}: these settings are read-only for you. Changes need the admin role — ask "
-               "an admin.", actor.role.value))
+               "an admin.", ROLE[actor.role].lower()))
 
 with runtime.factory() as session:
     connection = get_connection_state(session)
@@ -477,7 +543,7 @@ with what_tab:
 with options_tab:
     show_options(current, lists, billing_terms, branches)
 with codes_tab:
-    show_charge_codes(lists)
+    show_charge_codes(lists, current)
 with names_tab:
     show_customer_names(current)
 with fields_tab:

@@ -7,12 +7,14 @@ import streamlit as st
 
 from qbcore.access import is_allowed
 from qbcore.db import transaction
+from qbcore.labels import plural
 from qbcore.mapping.refs import CustomFieldSpec
 from qbcore.mappings import (
     CUSTOM_FIELD_SLOTS,
     CUSTOM_FIELD_SOURCES,
     CustomFieldChoice,
     save_custom_field_mappings,
+    save_settings_and_mark,
 )
 from qbcore.models import Role
 from qbcore.queries.mapping_preview import (
@@ -21,17 +23,17 @@ from qbcore.queries.mapping_preview import (
     load_invoice,
     pick_random_combined_invoice,
     preview_invoice,
+    synced_invoices_changed_by,
 )
 from qbcore.refusals import Refusal
 from qbcore.settings import (
     DESCRIPTION_FIELDS,
     load_settings,
-    save_settings,
     settings_from_dict,
     settings_to_dict,
 )
 from ui.feedback import flash_messages, refusal_message
-from ui.formatting import format_money
+from ui.formatting import format_money, money_columns
 from ui.markup import md, plain, show_alert
 from ui.runtime import get_actor, get_runtime, show_actor_badge
 
@@ -65,17 +67,19 @@ def read_template(saved: dict) -> dict:
     """The description widgets → the `description` settings dict (validated when the preview is built)."""
     desc = saved["description"]
     st.subheader("Description template")
-    fields = st.multiselect("Load fields in the line Description, in the order chosen", list(DESCRIPTION_FIELDS),
-                            default=desc["fields"], key="mp_fields", format_func=lambda f: DESCRIPTION_FIELDS[f])
+    # Full width at 1280 px: in a narrow column the chosen fields and the labels were cut off.
+    wide, narrow, last = st.columns([4, 1, 1], vertical_alignment="bottom")
+    fields = wide.multiselect("Load fields in the line Description, in the order chosen", list(DESCRIPTION_FIELDS),
+                              default=desc["fields"], key="mp_fields", format_func=lambda f: DESCRIPTION_FIELDS[f])
+    separator = narrow.text_input("Separator", value=desc["separator"], key="mp_separator", max_chars=10)
+    show_labels = last.checkbox("Show labels", value=desc["show_labels"], key="mp_labels",
+                                help="Container #: MSCU1234565 instead of MSCU1234565 alone.")
     first, second = st.columns(2)
-    separator = first.text_input("Separator", value=desc["separator"], key="mp_separator", max_chars=10)
-    show_labels = second.checkbox("Show labels (Container #: …)", value=desc["show_labels"], key="mp_labels")
-    placement = st.radio("Where the load text goes", list(PLACEMENTS), key="mp_placement",
-                         index=list(PLACEMENTS).index(desc["placement"]), format_func=PLACEMENTS.__getitem__,
-                         horizontal=True)
-    overflow = st.radio("When a description is longer than 4,000 characters", list(OVERFLOWS), key="mp_overflow",
-                        index=list(OVERFLOWS).index(saved["description_overflow"]), format_func=OVERFLOWS.__getitem__,
-                        horizontal=True)
+    placement = first.radio("Where the load text goes", list(PLACEMENTS), key="mp_placement",
+                            index=list(PLACEMENTS).index(desc["placement"]), format_func=PLACEMENTS.__getitem__)
+    overflow = second.radio("When a description is longer than 4,000 characters", list(OVERFLOWS),
+                            key="mp_overflow", index=list(OVERFLOWS).index(saved["description_overflow"]),
+                            format_func=OVERFLOWS.__getitem__)
     return {"description": {"fields": list(fields), "separator": separator, "show_labels": show_labels,
                             "placement": placement}, "description_overflow": overflow}
 
@@ -99,6 +103,25 @@ def read_custom_fields(saved: tuple[CustomFieldSpec, ...]) -> list[CustomFieldCh
         if source:
             choices.append(CustomFieldChoice(slot, str(slot) if spec is None else spec.definition_id, name, source))
     return choices
+
+
+def show_template_impact(saved: dict, changes: dict) -> None:
+    """Before saving: how many invoices already in QuickBooks the template on screen would change."""
+    with runtime.factory() as session:
+        try:
+            before = settings_from_dict(saved)
+            after = settings_from_dict({**saved, **changes})
+        except Refusal:
+            return  # the preview says why the template is not valid
+        if (before.description, before.description_overflow) == (after.description, after.description_overflow):
+            return
+        affected = len(synced_invoices_changed_by(session, before, after))
+    if affected:
+        st.warning(md("This changes the description of {count} already in QuickBooks; saving marks {them} out of "
+                      "date and the next sync re-sends {them}.", count=plural(affected, "synced invoice"),
+                      them="it" if affected == 1 else "them"))
+    else:
+        st.caption("No invoice already in QuickBooks changes with this template; new invoices use it.")
 
 
 def show_preview(invoice_id: int, changes: dict, custom: list[CustomFieldChoice]) -> None:
@@ -132,13 +155,16 @@ def show_preview(invoice_id: int, changes: dict, custom: list[CustomFieldChoice]
         "#": index, "Product/Service": line.product, "Description": line.description, "Qty": float(line.quantity),
         "Rate": float(line.rate), "Amount": float(line.amount),
     } for index, line in enumerate((ln for cs in preview.charge_sets for ln in cs.lines), start=1)]),
-        hide_index=True, column_config={"Rate": st.column_config.NumberColumn(format="$%.2f"),
-                                        "Amount": st.column_config.NumberColumn(format="$%.2f")})
+        hide_index=True, width="stretch", column_config={
+            "#": st.column_config.NumberColumn(width="small"), "Qty": st.column_config.NumberColumn(width="small"),
+            "Description": st.column_config.TextColumn(width="large"), **money_columns("Rate", "Amount")})
     st.metric("Total", plain(format_money(preview.total)))
-    st.subheader("QuickBooks Invoice JSON that would be sent")
-    st.caption("Ids in brackets are placeholders: the sync resolves them (or creates the record) when it runs.")
     if preview.payload is not None:
-        st.json(preview.payload, expanded=True)
+        # For whoever checks the integration; the table above is what a finance user reads.
+        with st.expander("The invoice as the sync sends it to QuickBooks (technical)"):
+            st.caption("Ids in brackets are placeholders: the sync resolves them (or creates the record) when it "
+                       "runs.")
+            st.json(preview.payload, expanded=True)
 
 
 st.title("Mapping preview")
@@ -153,43 +179,47 @@ with runtime.factory() as session:
     saved_settings = settings_to_dict(load_settings(session))
     saved_custom = list_custom_field_specs(session)
 
-pick, random_button = st.columns([4, 1])
-search = pick.text_input("Find an invoice by number or customer", key="mp_search")
-random_button.button("Random combined invoice", key="mp_random", on_click=choose_random_invoice)
+pick, choose, random_button = st.columns([2, 3, 2], vertical_alignment="bottom")
+search = pick.text_input("Find an invoice", key="mp_search", placeholder="Number or customer")
+random_button.button("Random combined invoice", key="mp_random", on_click=choose_random_invoice, width="stretch")
 with runtime.factory() as session:
     options = find_invoices(session, search or "")
-left, right = st.columns([1, 2])
-with left:
-    if not options:
-        st.info("No invoice matches. Clear the search, or write a demo book with `qbsync demo` if the book is empty.")
-        invoice_id = None
+if not options:
+    choose.info("No invoice matches. Clear the search, or write a demo book with `qbsync demo` if the book is empty.")
+    invoice_id = None
+else:
+    labels = {c.invoice_id: c.label for c in options}
+    ids = list(labels)
+    if st.session_state.get("mp_invoice") not in ids:
+        st.session_state["mp_invoice"] = ids[0]
+    invoice_id = choose.selectbox("Invoice", ids, key="mp_invoice", format_func=labels.__getitem__)
+changes = read_template(saved_settings)
+custom = read_custom_fields(saved_custom)
+show_template_impact(saved_settings, changes)
+buttons = st.container(horizontal=True)
+if buttons.button("Save description template", key="mp_save", type="primary"):
+    try:
+        with transaction(runtime.factory) as session:
+            change = save_settings_and_mark(session, actor, changes, reason="mapping preview",
+                                            audit_factory=runtime.factory)
+    except Refusal as refusal:
+        flash(*refusal_message(refusal, done="Not saved"))
     else:
-        labels = {c.invoice_id: c.label for c in options}
-        ids = list(labels)
-        if st.session_state.get("mp_invoice") not in ids:
-            st.session_state["mp_invoice"] = ids[0]
-        invoice_id = st.selectbox("Invoice", ids, key="mp_invoice", format_func=labels.__getitem__)
-    changes = read_template(saved_settings)
-    custom = read_custom_fields(saved_custom)
-    save_template, save_custom = st.columns(2)
-    if save_template.button("Save description template", key="mp_save", type="primary"):
-        try:
-            with transaction(runtime.factory) as session:
-                save_settings(session, actor, changes, reason="mapping preview")
-        except Refusal as refusal:
-            flash(*refusal_message(refusal, done="Not saved"))
-        else:
-            flash("success", "Description template saved; the next sync uses it.")
-        st.rerun()
-    if save_custom.button("Save custom fields", key="mp_save_custom"):
-        try:
-            with transaction(runtime.factory) as session:
-                save_custom_field_mappings(session, actor, custom, audit_factory=runtime.factory)
-        except Refusal as refusal:
-            flash(*refusal_message(refusal, done="Not saved"))
-        else:
-            flash("success", "Custom fields saved; the next sync fills them.")
-        st.rerun()
-with right:
-    if invoice_id is not None:
-        show_preview(invoice_id, changes, custom)
+        flash("success", (f"Description template saved. {plural(change.marked, 'synced invoice')} "
+                          f"{'is' if change.marked == 1 else 'are'} marked out of date; the next sync re-sends "
+                          f"{'it' if change.marked == 1 else 'them'} with the new text." if change.marked else
+                          "Description template saved; no invoice already in QuickBooks changes, new ones use "
+                          "it from the next sync."))
+    st.rerun()
+if buttons.button("Save custom fields", key="mp_save_custom"):
+    try:
+        with transaction(runtime.factory) as session:
+            save_custom_field_mappings(session, actor, custom, audit_factory=runtime.factory)
+    except Refusal as refusal:
+        flash(*refusal_message(refusal, done="Not saved"))
+    else:
+        flash("success", "Custom fields saved; the next sync fills them.")
+    st.rerun()
+st.divider()
+if invoice_id is not None:
+    show_preview(invoice_id, changes, custom)

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from qbcore.access import Actor, require_role, write_audit
@@ -15,11 +16,23 @@ from qbcore.config import ConfigError
 from qbcore.errors import MappingError, QboCallError
 from qbcore.mapping.item import build_item_payload, item_name
 from qbcore.mapping.refs import QboRefs
-from qbcore.models import ChargeCode, Customer, CustomFieldMapping, Invoice, ItemMapping, Role, User
+from qbcore.models import (
+    ChargeCode,
+    Customer,
+    CustomFieldMapping,
+    EntityType,
+    Invoice,
+    ItemMapping,
+    Role,
+    SyncRecord,
+    SyncStatus,
+    User,
+)
 from qbcore.qbo.gateway import QboGateway, quote
 from qbcore.qbo.tokens import NotConnected, ReconnectRequired
+from qbcore.queries.mapping_preview import synced_invoices_changed_by
 from qbcore.refusals import Refusal
-from qbcore.settings import DESCRIPTION_FIELDS
+from qbcore.settings import DESCRIPTION_FIELDS, SyncSettings, load_settings, save_settings
 
 # What may fill a QuickBooks custom field: the invoice number or any load field of the description template.
 CUSTOM_FIELD_SOURCES: dict[str, str] = {"number": "Invoice #", **DESCRIPTION_FIELDS}
@@ -44,11 +57,24 @@ class ChargeCodeMapping:
     qbo_item_id: str | None
     qbo_item_name: str | None
     income_account_id: str | None
+    # The item the sync itself created or matched by name for this code (no mapping saved by a person).
+    auto_item_id: str | None = None
+    auto_item_name: str | None = None
 
     @property
     def is_mapped(self) -> bool:
-        """True when the code posts to a known QuickBooks item."""
+        """True when a person mapped the code to a QuickBooks item."""
         return bool(self.qbo_item_id)
+
+    @property
+    def is_auto_mapped(self) -> bool:
+        """True when nobody mapped the code but its charges post to an item the sync created or matched."""
+        return not self.is_mapped and bool(self.auto_item_id)
+
+    @property
+    def posts_to(self) -> str | None:
+        """The QuickBooks item id its charges post to: the mapping, else the synced item, else none."""
+        return self.qbo_item_id or self.auto_item_id
 
 
 @dataclass(frozen=True)
@@ -90,12 +116,27 @@ def _check_qbo_id(value: str | None, what: str) -> str | None:
 
 # -- charge codes → items ---------------------------------------------------------------------------------------
 def list_charge_code_mappings(session: Session) -> list[ChargeCodeMapping]:
-    """Every charge code with its item mapping (unmapped codes have no item id), by code."""
-    rows = session.execute(select(ChargeCode, ItemMapping).outerjoin(
-        ItemMapping, ItemMapping.charge_code_id == ChargeCode.id).order_by(ChargeCode.code)).all()
+    """Every charge code with its item mapping and the item the sync made for it (if any), by code."""
+    rows = session.execute(
+        select(ChargeCode, ItemMapping, SyncRecord.qbo_id)
+        .outerjoin(ItemMapping, ItemMapping.charge_code_id == ChargeCode.id)
+        .outerjoin(SyncRecord, (SyncRecord.entity_type == EntityType.ITEM.value)
+                   & (SyncRecord.entity_id == ChargeCode.id) & SyncRecord.qbo_id.is_not(None))
+        .order_by(ChargeCode.code)).all()
+    # The sync names the item it creates (or matches) item_name(code), so that is the item's name in QuickBooks.
     return [ChargeCodeMapping(code.id, code.code, code.name, code.active,
                               mapping.qbo_item_id if mapping else None, mapping.qbo_item_name if mapping else None,
-                              mapping.income_account_id if mapping else None) for code, mapping in rows]
+                              mapping.income_account_id if mapping else None, auto_item_id=synced_id,
+                              auto_item_name=item_name(code) if synced_id else None)
+            for code, mapping, synced_id in rows]
+
+
+def suggest_item(mapping: ChargeCodeMapping, items: dict[str, str]) -> str | None:
+    """The QuickBooks item to offer first for a code: its own, else one of the same name, else none (never a guess)."""
+    if mapping.posts_to in items:
+        return mapping.posts_to
+    wanted = {mapping.code.strip().lower(), item_name(mapping).strip().lower(), mapping.name.strip().lower()}
+    return next((item_id for item_id, name in items.items() if name.strip().lower() in wanted), None)
 
 
 def _mapping_of(session: Session, charge_code_id: int) -> ChargeCodeMapping:
@@ -179,6 +220,37 @@ def create_missing_item(factory: sessionmaker[Session], gateway: QboGateway, act
         write_audit(session, actor, "create_qbo_item", target_type="charge_code", target_id=mapping.code,
                     after={"qbo_item_id": str(item["Id"]), "name": item.get("Name"), "linked_existing": bool(existing)})
     return mapping
+
+
+@dataclass(frozen=True)
+class TemplateChange:
+    """Saved settings and how many synced invoices their new description template marked out of date."""
+
+    settings: SyncSettings
+    marked: int
+
+
+def save_settings_and_mark(session: Session, actor: Actor, changes: Mapping[str, Any], *,
+                           reason: str | None = None,
+                           audit_factory: sessionmaker[Session] | None = None) -> TemplateChange:
+    """Save settings (admin only) and mark synced invoices whose line text the change alters out of date; audited."""
+    _check_admin(actor, "change_settings", audit_factory, "settings", session)
+    before = load_settings(session)
+    after = save_settings(session, actor, dict(changes), reason=reason)
+    # One transaction with the save: QuickBooks keeps the old text until these are re-sent, so say so at once.
+    stale = synced_invoices_changed_by(session, before, after)
+    for start in range(0, len(stale), 900):
+        session.execute(update(SyncRecord).where(SyncRecord.id.in_(stale[start:start + 900]),
+                                                 SyncRecord.status == SyncStatus.SYNCED.value)
+                        .values(status=SyncStatus.OUT_OF_DATE.value))
+    if stale:
+        numbers = list(session.scalars(select(Invoice.number).join(SyncRecord, SyncRecord.entity_id == Invoice.id)
+                                       .where(SyncRecord.id.in_(stale[:20])).order_by(Invoice.number)))
+        write_audit(session, actor, "mark_out_of_date", target_type="settings", target_id="description",
+                    before={"status": SyncStatus.SYNCED.value, "invoices": len(stale)},
+                    after={"status": SyncStatus.OUT_OF_DATE.value, "invoices": len(stale), "first": numbers},
+                    reason="the description template changed their line descriptions; the next sync re-sends them")
+    return TemplateChange(after, len(stale))
 
 
 def list_billing_terms(session: Session) -> list[str]:

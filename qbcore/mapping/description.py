@@ -45,3 +45,24 @@ def fit_description(text: str, overflow: Literal["truncate", "fail"], *, where: 
             "Remove fields from the description template or set overflow to truncate in Settings."
         )
     return text[: DESCRIPTION_MAX - len(TRUNCATED_MARKER)] + TRUNCATED_MARKER
+
+
+def charge_set_texts(charge_set: Any, template: DescriptionTemplate) -> list[str]:
+    """Each line's Description for one charge set before the length policy: the load text where placement puts it."""
+    load_text = render_description(charge_set.load, template)
+    return [compose_line_description(charge.description or charge.charge_code.name,
+                                     load_text if template.placement == "every_line" or index == 0 else "")
+            for index, charge in enumerate(charge_set.lines)]
+
+
+def invoice_descriptions(invoice: Any, template: DescriptionTemplate,
+                         overflow: Literal["truncate", "fail"]) -> tuple[str, ...] | None:
+    """Every line Description of an invoice as the sync sends it; None when the length policy stops the sync."""
+    texts: list[str] = []
+    try:
+        for charge_set in invoice.charge_sets:
+            texts.extend(fit_description(text, overflow, where=f"invoice {invoice.number}")
+                         for text in charge_set_texts(charge_set, template))
+    except MappingError:
+        return None
+    return tuple(texts)

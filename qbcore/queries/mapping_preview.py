@@ -12,11 +12,15 @@ from typing import Any
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
+from qbcore.customer_names import NAME_CLASH_CODE
 from qbcore.errors import MappingError
+from qbcore.labels import plural
 from qbcore.mapping.common import to_cents
+from qbcore.mapping.customer import display_name
 from qbcore.mapping.description import (
     DESCRIPTION_MAX,
-    compose_line_description,
+    charge_set_texts,
+    invoice_descriptions,
     render_description,
 )
 from qbcore.mapping.invoice import CUSTOM_FIELD_MAX, build_invoice_payload
@@ -31,7 +35,9 @@ from qbcore.models import (
     Invoice,
     ItemMapping,
     SyncRecord,
+    SyncStatus,
 )
+from qbcore.pull.bookmark import get_book_close_date
 from qbcore.settings import DESCRIPTION_FIELDS, SyncSettings
 
 
@@ -162,9 +168,49 @@ def _known_items(session: Session, code_ids: list[int]) -> dict[int, tuple[str, 
     return known
 
 
-def _customer_qbo_id(session: Session, customer_id: int) -> str | None:
-    return session.scalar(select(SyncRecord.qbo_id).where(SyncRecord.entity_type == EntityType.CUSTOMER.value,
-                                                          SyncRecord.entity_id == customer_id))
+def _refused_items(session: Session, code_ids: list[int]) -> dict[str, str]:
+    """Charge code → why QuickBooks refused the item the sync tried to create for it."""
+    rows = session.execute(select(ChargeCode.code, SyncRecord.error_message).join(
+        SyncRecord, (SyncRecord.entity_type == EntityType.ITEM.value) & (SyncRecord.entity_id == ChargeCode.id))
+        .where(ChargeCode.id.in_(code_ids), SyncRecord.status.in_((SyncStatus.FAILED.value,
+                                                                    SyncStatus.BLOCKED.value))))
+    return {code: (message or "").strip().rstrip(".") or "no reason was given" for code, message in rows}
+
+
+def _customer_record(session: Session, customer_id: int) -> SyncRecord | None:
+    return session.scalar(select(SyncRecord).where(SyncRecord.entity_type == EntityType.CUSTOMER.value,
+                                                   SyncRecord.entity_id == customer_id))
+
+
+def _customer_warning(customer: Customer, record: SyncRecord | None, settings: SyncSettings) -> str | None:
+    """What happens to the customer the invoice needs: nothing, created first, or a create known to fail."""
+    if record is not None and record.qbo_id is not None:
+        return None
+    name = display_name(customer)
+    if record is None or record.status not in (SyncStatus.FAILED.value, SyncStatus.BLOCKED.value):
+        return f"The customer {customer.name!r} is not in QuickBooks yet; the sync creates it first."
+    if record.error_code == NAME_CLASH_CODE:
+        if customer.qbo_display_name is None and settings.name_clash_suffix:
+            return (f"The sync creates the customer {customer.name!r} first. QuickBooks refused the name "
+                    f"{name!r} last time (code {NAME_CLASH_CODE}: a vendor, employee or another customer has it); "
+                    "the name-clash rule on Settings → Customer names sends it as "
+                    f"{name + settings.name_clash_suffix!r} on the next sync, and this invoice follows.")
+        return (f"The sync would create the customer {customer.name!r} first, but QuickBooks refused the name {name!r} "
+                f"(code {NAME_CLASH_CODE}: a vendor, employee or another customer has it), so this invoice waits. Give "
+                "the customer its own QuickBooks name on Settings → Customer names (or set the name-clash rule "
+                "there); this invoice then follows on its own.")
+    why = (record.error_message or "").strip().rstrip(".") or "no reason was given"
+    return (f"The sync would create the customer {customer.name!r} first, but that failed last time ({why}), so this "
+            "invoice waits. The customer's problem and what to do about it are on the Problem Sync page.")
+
+
+def _closed_period_warning(invoice: Invoice, close_date: date | None) -> str | None:
+    if close_date is None or invoice.invoice_date > close_date:
+        return None
+    return (f"The invoice date {invoice.invoice_date.isoformat()} is on or before QuickBooks' closing date "
+            f"{close_date.isoformat()}: QuickBooks refuses it (error 6200), so the sync cannot send it. Change its "
+            "date in billing, or have an admin reopen the period in QuickBooks; the Month End page lists every "
+            "record the closing date holds back.")
 
 
 def preview_invoice(session: Session, invoice_id: int, settings: SyncSettings,
@@ -178,13 +224,27 @@ def preview_invoice(session: Session, invoice_id: int, settings: SyncSettings,
     known = _known_items(session, list(codes))
     warnings: list[str] = []
     unmapped = sorted(codes[c].code for c in codes if c not in known)
-    if unmapped:
-        consequence = ("the sync creates them as new items" if settings.create_missing_items
-                       else "the sync will block until they are mapped (Settings → Charge codes)")
-        warnings.append(f"Charge code(s) not mapped to a QuickBooks item: {', '.join(unmapped)} — {consequence}.")
-    customer_qbo = _customer_qbo_id(session, invoice.customer_id)
-    if customer_qbo is None:
-        warnings.append(f"The customer {invoice.customer.name!r} is not in QuickBooks yet; the sync creates it first.")
+    refused = _refused_items(session, [c for c in codes if c not in known])
+    creatable = [code for code in unmapped if code not in refused]
+    if creatable:
+        one = len(creatable) == 1
+        consequence = (f"the sync creates {'it' if one else 'them'} as new {'item' if one else 'items'}"
+                       if settings.create_missing_items else
+                       f"this invoice waits until {'it is' if one else 'they are'} mapped on Settings → Charge codes")
+        warnings.append(f"{plural(len(creatable), 'charge code')} not mapped to a QuickBooks item: "
+                        f"{', '.join(creatable)} — {consequence}.")
+    for refused_code, why in sorted(refused.items()):
+        warnings.append(f"Charge code {refused_code} has no QuickBooks item, and creating one failed last time "
+                        f"({why}), so this invoice waits. Map it to an item on Settings → Charge codes (or create the "
+                        "item there).")
+    customer_record = _customer_record(session, invoice.customer_id)
+    customer_qbo = customer_record.qbo_id if customer_record is not None else None
+    closed = _closed_period_warning(invoice, get_book_close_date(session))
+    if closed:
+        warnings.append(closed)
+    customer_warning = _customer_warning(invoice.customer, customer_record, settings)
+    if customer_warning:
+        warnings.append(customer_warning)
     refs = QboRefs(
         customers=_Placeholders("customer", {
             invoice.customer_id: customer_qbo or f"(new customer {invoice.customer.name})"}),
@@ -202,17 +262,15 @@ def preview_invoice(session: Session, invoice_id: int, settings: SyncSettings,
         if missing:
             warnings.append(f"Load {load.load_number} has no {', '.join(missing)}; those fields are left out.")
         lines = []
-        for index, charge in enumerate(charge_set.lines):
-            with_load = template.placement == "every_line" or index == 0
-            text = compose_line_description(charge.description or charge.charge_code.name,
-                                            load_text if with_load else "")
+        for charge, text in zip(charge_set.lines, charge_set_texts(charge_set, template), strict=True):
             if len(text) > DESCRIPTION_MAX:
                 what = ("it will be cut with a visible marker" if settings.description_overflow == "truncate"
                         else "the sync will fail until fields are removed")
                 warnings.append(f"A description on load {load.load_number} is {len(text):,} characters; QuickBooks "
                                 f"allows {DESCRIPTION_MAX:,}, so {what}.")
             code = charge.charge_code
-            product = (known[code.id][1] or code.name) if code.id in known else f"(new item {code.code})"
+            product = ((known[code.id][1] or code.name) if code.id in known else
+                       f"(no item: {code.code})" if code.code in refused else f"(new item {code.code})")
             lines.append(PreviewLine(product, text, Decimal(charge.quantity), Decimal(charge.rate),
                                      to_cents(charge.quantity * charge.rate)))
         previews.append(ChargeSetPreview(charge_set.position, load.load_number, load_text, tuple(lines), missing))
@@ -234,3 +292,25 @@ def preview_invoice(session: Session, invoice_id: int, settings: SyncSettings,
                         "QuickBooks computes the total from the lines.")
     return InvoicePreview(invoice.number, invoice.customer.name, tuple(previews), payload, total,
                           tuple(dict.fromkeys(warnings)), error)
+
+
+def synced_invoices_changed_by(session: Session, before: SyncSettings, after: SyncSettings, *,
+                               chunk: int = 500) -> list[int]:
+    """Sync record ids of invoices already in QuickBooks whose line Descriptions differ under the new settings."""
+    if (before.description, before.description_overflow) == (after.description, after.description_overflow):
+        return []
+    synced = session.execute(select(SyncRecord.id, SyncRecord.entity_id).where(
+        SyncRecord.entity_type == EntityType.INVOICE.value, SyncRecord.status == SyncStatus.SYNCED.value,
+        SyncRecord.qbo_id.is_not(None)).order_by(SyncRecord.id)).all()
+    changed: list[int] = []
+    for start in range(0, len(synced), chunk):
+        part = dict((entity_id, record_id) for record_id, entity_id in synced[start:start + chunk])
+        invoices = session.scalars(select(Invoice).where(Invoice.id.in_(list(part))).options(
+            selectinload(Invoice.charge_sets).selectinload(ChargeSet.load),
+            selectinload(Invoice.charge_sets).selectinload(ChargeSet.lines).selectinload(ChargeLine.charge_code)))
+        for invoice in invoices:
+            old = invoice_descriptions(invoice, before.description, before.description_overflow)
+            new = invoice_descriptions(invoice, after.description, after.description_overflow)
+            if old != new:
+                changed.append(part[invoice.id])
+    return sorted(changed)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -174,3 +175,57 @@ def test_a_viewer_cannot_manage_users(factory):
     with factory() as session:
         assert list_users(session) == []
     assert [e.outcome for e in _events(factory, "add_user")] == ["refused"]
+
+
+def test_a_new_description_template_marks_the_synced_invoices_it_changes_and_the_next_sync_resends_them(
+    demo_factory, db_url, tmp_path: Path
+):
+    from qbcore.mappings import save_settings_and_mark
+    from qbcore.models import EntityType, Invoice, SyncRecord, SyncStatus
+    from qbcore.qbo.oauth import ensure_local_connection
+    from qbcore.queries.mapping_preview import synced_invoices_changed_by
+    from qbcore.settings import DescriptionTemplate, load_settings
+    from qbcore.sync.runner import sync_now
+
+    def invoice_records(session):
+        return {r.id: r for r in session.scalars(select(SyncRecord).where(
+            SyncRecord.entity_type == EntityType.INVOICE.value))}
+
+    new_template = {"description": {"fields": ["load_number", "bol"], "separator": " / ", "show_labels": True,
+                                    "placement": "first_line"}}
+    with start_in_thread(SandboxOptions(port=0, latency_ms=0, quotas="off")) as running:
+        config = Config(database_url=db_url, qbo_env=QboEnvironment.LOCAL, qbo_base_url=running.url,
+                        secret_key=Fernet.generate_key().decode(), data_dir=tmp_path)
+        ensure_local_connection(demo_factory, config)
+        sync_now(demo_factory, config)
+        with demo_factory() as session:
+            synced = {i for i, r in invoice_records(session).items() if r.status == SyncStatus.SYNCED.value}
+            before = load_settings(session)
+        # Nothing changes for a template saved as it is.
+        with transaction(demo_factory) as session:
+            assert save_settings_and_mark(session, ADMIN, {"description": new_template["description"] | {
+                "fields": list(before.description.fields), "separator": before.description.separator}}).marked == 0
+        with pytest.raises(PermissionDenied), transaction(demo_factory) as session:
+            save_settings_and_mark(session, VIEWER, new_template, audit_factory=demo_factory)
+        with demo_factory() as session:
+            expected = synced_invoices_changed_by(session, before, replace(before, description=DescriptionTemplate(
+                fields=("load_number", "bol"), separator=" / ")))
+            assert {i for i, r in invoice_records(session).items() if r.status == SyncStatus.SYNCED.value} == synced
+        assert 0 < len(expected) <= len(synced)
+        with transaction(demo_factory) as session:
+            change = save_settings_and_mark(session, ADMIN, new_template)
+        assert change.marked == len(expected)
+        with demo_factory() as session:
+            records = invoice_records(session)
+            assert sorted(i for i, r in records.items() if r.status == SyncStatus.OUT_OF_DATE.value) == expected
+            sample = session.get(Invoice, records[expected[0]].entity_id)
+            qbo_id, number = records[expected[0]].qbo_id, sample.number
+        [marked] = _events(demo_factory, "mark_out_of_date")
+        assert (marked.actor, marked.after["invoices"], marked.after["status"]) == (ADMIN.email, len(expected),
+                                                                                 "out_of_date")
+        assert [e.outcome for e in _events(demo_factory, "change_settings")] == ["refused", "ok"]
+        sync_now(demo_factory, config)
+        line = open_gateway(demo_factory, config).read("Invoice", qbo_id)["Line"][0]
+    with demo_factory() as session:
+        assert all(invoice_records(session)[i].status == SyncStatus.SYNCED.value for i in expected)
+    assert number and "BOL: " in line["Description"] and " / " in line["Description"]

@@ -53,7 +53,8 @@ def test_a_combined_invoice_shows_one_expander_per_charge_set(home, demo_factory
     with demo_factory() as session:
         invoice = session.scalar(select(Invoice).where(Invoice.number == number))
         loads = [cs.load.load_number for cs in invoice.charge_sets]
-    assert [e.label for e in at.expander] == [f"Charge set {i} · load {n}" for i, n in enumerate(loads, start=1)]
+    assert [e.label for e in at.expander if e.label.startswith("Charge set")] == [
+        f"Charge set {i} · load {n}" for i, n in enumerate(loads, start=1)]
     descriptions = [line["Description"] for line in _payload(at)["Line"]]
     assert all(any(f"Load #: {n}" in d for d in descriptions) for n in loads)
 
@@ -164,3 +165,145 @@ def test_an_empty_book_says_how_to_fill_it(home, factory):
     at = open_page(home, PAGE, actor=ADMIN)
     assert not at.exception
     assert "qbsync demo" in _texts(at.info)
+
+
+def _acme_invoice(factory) -> tuple[int, str]:
+    from qbcore.models import Customer
+
+    with factory() as session:
+        acme = session.scalar(select(Customer).where(Customer.name == "ACME Logistics"))
+        number = session.scalar(select(Invoice.number).where(Invoice.customer_id == acme.id).order_by(Invoice.id))
+        return acme.id, number
+
+
+def _refuse_customer(factory, customer_id: int, code: str, message: str) -> None:
+    """The state the sync leaves when QuickBooks refused the customer's create (as after a 6240 name clash)."""
+    from qbcore.models import EntityType, SyncRecord, SyncStatus
+
+    with transaction(factory) as session:
+        record = session.scalar(select(SyncRecord).where(SyncRecord.entity_type == EntityType.CUSTOMER.value,
+                                                         SyncRecord.entity_id == customer_id))
+        record.qbo_id, record.status, record.error_kind = None, SyncStatus.FAILED, "duplicate"
+        record.error_code, record.error_message, record.attempts = code, message, 1
+
+
+def test_a_customer_create_known_to_fail_is_said_with_what_to_do(home, demo_factory):
+    acme, number = _acme_invoice(demo_factory)
+    at = open_page(home, PAGE, actor=ADMIN)
+    at.text_input(key="mp_search").input(number).run()
+    assert "ACME Logistics' is not in QuickBooks yet; the sync creates it first" in _texts(at.warning)
+    _refuse_customer(demo_factory, acme, "6240", "Duplicate Name Exists Error")
+    at.run()
+    warnings = _texts(at.warning)
+    assert "creates it first" not in warnings
+    assert ("but QuickBooks refused the name 'ACME Logistics' (code 6240: a vendor, employee or another customer "
+            "has it), so this invoice waits. Give the customer its own QuickBooks name on Settings → Customer names "
+            "(or set the name-clash rule there)") in warnings
+
+
+def test_with_a_name_clash_rule_the_preview_says_which_name_the_next_sync_tries(home, demo_factory):
+    from qbcore.access import Actor
+    from qbcore.models import Role
+    from qbcore.settings import save_settings
+
+    acme, number = _acme_invoice(demo_factory)
+    _refuse_customer(demo_factory, acme, "6240", "Duplicate Name Exists Error")
+    with transaction(demo_factory) as session:
+        save_settings(session, Actor("ada@example.com", Role.ADMIN, "Ada"), {"name_clash_suffix": " (C)"})
+    at = open_page(home, PAGE, actor=ADMIN)
+    at.text_input(key="mp_search").input(number).run()
+    assert "the name-clash rule on Settings → Customer names sends it as 'ACME Logistics (C)'" in _texts(at.warning)
+
+
+def test_another_customer_failure_points_to_problem_sync(home, demo_factory):
+    acme, number = _acme_invoice(demo_factory)
+    _refuse_customer(demo_factory, acme, "6000", "Business validation error: email is not valid.")
+    at = open_page(home, PAGE, actor=ADMIN)
+    at.text_input(key="mp_search").input(number).run()
+    assert ("failed last time (Business validation error: email is not valid), so this invoice waits. The "
+            "customer's problem and what to do about it are on the Problem Sync page") in _texts(at.warning)
+
+
+def test_an_invoice_dated_in_the_closed_period_is_warned_and_one_after_it_is_not(home, demo_factory):
+    from qbcore.pull.bookmark import save_book_close_date
+
+    with demo_factory() as session:
+        oldest = session.scalar(select(Invoice).order_by(Invoice.invoice_date, Invoice.id))
+        newest = session.scalar(select(Invoice).order_by(Invoice.invoice_date.desc(), Invoice.id.desc()))
+        old_number, old_day, new_number = oldest.number, oldest.invoice_date, newest.number
+    assert newest.invoice_date > old_day
+    with transaction(demo_factory) as session:
+        save_book_close_date(session, old_day)  # what the pull read from QuickBooks' company preferences
+    at = open_page(home, PAGE, actor=ADMIN)
+    at.text_input(key="mp_search").input(old_number).run()
+    assert (f"The invoice date {old_day.isoformat()} is on or before QuickBooks' closing date {old_day.isoformat()}: "
+            "QuickBooks refuses it (error 6200)") in _texts(at.warning)
+    at.text_input(key="mp_search").input(new_number).run()
+    assert "closing date" not in _texts(at.warning)
+
+
+def _mark_all_synced(factory) -> int:
+    from qbcore.models import EntityType, SyncRecord, SyncStatus
+
+    with transaction(factory) as session:
+        records = list(session.scalars(select(SyncRecord).where(SyncRecord.entity_type == EntityType.INVOICE.value)))
+        for index, record in enumerate(records, start=1):
+            record.qbo_id, record.status, record.payload_hash = str(index), SyncStatus.SYNCED, "x"
+    return len(records)
+
+
+def test_a_template_change_says_how_many_synced_invoices_it_changes_and_marks_them_when_saved(home, demo_factory):
+    from qbcore.models import SyncRecord, SyncStatus
+
+    _mark_all_synced(demo_factory)
+    with demo_factory() as session:
+        # The oracle: adding BOL changes exactly the invoices with a load that has a BOL.
+        with_bol = session.scalar(select(func.count(func.distinct(ChargeSet.invoice_id))).join(
+            Load, Load.id == ChargeSet.load_id).where(Load.bol.is_not(None), Load.bol != ""))
+    assert with_bol > 1
+    at = open_page(home, PAGE, actor=ADMIN)
+    assert "This changes the description" not in _texts(at.warning)
+    at.multiselect(key="mp_fields").set_value(["load_number", "container_number", "reference_number", "bol"]).run()
+    assert (f"This changes the description of {with_bol} synced invoices already in QuickBooks; saving marks them "
+            "out of date and the next sync re-sends them.") in _texts(at.warning)
+    at.button(key="mp_save").click().run()
+    assert not at.exception
+    assert (f"Description template saved. {with_bol} synced invoices are marked out of date; the next sync re-sends "
+            "them with the new text.") in _texts(at.success)
+    with demo_factory() as session:
+        stale = session.scalar(select(func.count()).select_from(SyncRecord).where(
+            SyncRecord.status == SyncStatus.OUT_OF_DATE.value))
+        event = session.scalar(select(AuditEvent).where(AuditEvent.action == "mark_out_of_date"))
+    assert stale == with_bol and event.actor == ADMIN["email"] and event.after["invoices"] == with_bol
+    # Saved, the template on screen is the saved one: nothing more to say.
+    assert "This changes the description" not in _texts(at.warning)
+
+
+def test_a_template_change_no_synced_invoice_has_says_so(home, demo_factory):
+    at = open_page(home, PAGE, actor=ADMIN)
+    at.multiselect(key="mp_fields").set_value(["bol"]).run()
+    assert "No invoice already in QuickBooks changes with this template" in _texts(at.caption)
+    at.button(key="mp_save").click().run()
+    assert "no invoice already in QuickBooks changes" in _texts(at.success)
+
+
+def test_a_charge_code_whose_item_create_failed_says_so_instead_of_creates_it(home, demo_factory):
+    from qbcore.models import ChargeLine, EntityType, SyncRecord, SyncStatus
+
+    with transaction(demo_factory) as session:
+        hazmat = session.scalar(select(ChargeCode).where(ChargeCode.code == "HAZMAT"))
+        number = session.scalar(select(Invoice.number).join(ChargeSet, ChargeSet.invoice_id == Invoice.id)
+                                .join(ChargeLine, ChargeLine.charge_set_id == ChargeSet.id)
+                                .where(ChargeLine.charge_code_id == hazmat.id).order_by(Invoice.id).limit(1))
+        record = session.scalar(select(SyncRecord).where(SyncRecord.entity_type == EntityType.ITEM.value,
+                                                         SyncRecord.entity_id == hazmat.id))
+        record.status, record.error_code = SyncStatus.FAILED, "6240"
+        record.error_message = "QuickBooks already has an inactive item named HAZMAT."
+    at = open_page(home, PAGE, actor=ADMIN)
+    at.text_input(key="mp_search").input(number).run()
+    warnings = _texts(at.warning)
+    assert ("Charge code HAZMAT has no QuickBooks item, and creating one failed last time (QuickBooks already has "
+            "an inactive item named HAZMAT), so this invoice waits. Map it to an item on Settings → Charge "
+            "codes") in warnings
+    assert "HAZMAT —" not in warnings
+    assert "(no item: HAZMAT)" in at.dataframe[-1].value["Product/Service"].tolist()

@@ -175,7 +175,7 @@ def test_charge_codes_flag_unmapped_and_map_from_the_quickbooks_item_list(home, 
     at = open_page(home, PAGE, actor=ADMIN)
     assert "not mapped" in _texts(at.warning)
     _choose(at, "set_map_code", "BASE —")
-    _choose(at, "set_map_item", "Drayage")
+    _choose(at, f"set_map_item_{at.selectbox(key='set_map_code').value}", "Drayage")
     _button(at, "set_map_save").click().run()
     assert "BASE now posts to QuickBooks item Drayage" in _texts(at.success)
     with demo_factory() as session:
@@ -186,7 +186,8 @@ def test_charge_codes_flag_unmapped_and_map_from_the_quickbooks_item_list(home, 
 def test_create_a_missing_item_in_quickbooks_from_the_page(home, demo_factory, connected):
     at = open_page(home, PAGE, actor=ADMIN)
     _choose(at, "set_map_code", "CHASSIS —")
-    at.text_input(key="set_new_item_name").input("Chassis (drayage)").run()
+    chassis = at.selectbox(key="set_map_code").value
+    at.text_input(key=f"set_new_item_name_{chassis}").input("Chassis (drayage)").run()
     _button(at, "set_map_create").click().run()
     assert not at.exception
     assert "CHASSIS now posts to QuickBooks item Chassis (drayage)" in _texts(at.success)
@@ -194,7 +195,7 @@ def test_create_a_missing_item_in_quickbooks_from_the_page(home, demo_factory, c
 
 def test_a_mistyped_item_id_is_refused_when_lists_are_unavailable(home, demo_factory):
     at = open_page(home, PAGE, actor=ADMIN)
-    at.text_input(key="set_map_item_id").input("abc").run()
+    at.text_input(key=f"set_map_item_id_{at.selectbox(key='set_map_code').value}").input("abc").run()
     _button(at, "set_map_save").click().run()
     assert "is not a QuickBooks item id" in _texts(at.error)
 
@@ -263,3 +264,105 @@ def test_a_customer_refused_for_a_name_clash_gets_its_quickbooks_name_on_setting
         job = session.scalar(select(Job).order_by(Job.id.desc()))
     assert job.total > 1 and "ACME Logistics" in job.params["label"]
 
+
+
+def _plant_and_sync(base_url: str, factory, spec: dict) -> None:
+    """Plant what the demo company meets in QuickBooks, then run the first sync for real (client over HTTP)."""
+    from qbcore.sync.runner import sync_now
+
+    realm = get_connection_state(factory()).realm_id
+    requests.post(f"{base_url}/_sandbox/realms/{realm}/plant", json=spec, timeout=10).raise_for_status()
+    sync_now(factory, load_config(os.environ, {}))
+
+
+def _code_rows(at) -> dict[str, dict]:
+    frame = next(d.value for d in at.dataframe if "Code" in d.value.columns)
+    return {row["Code"]: row for row in frame.to_dict("records")}
+
+
+def test_choosing_a_code_never_preselects_another_codes_item(home, demo_factory, connected):
+    at = open_page(home, PAGE, actor=ADMIN)
+    with demo_factory() as session:
+        codes = {m.code: m.charge_code_id for m in list_charge_code_mappings(session)}
+    _choose(at, "set_map_code", "HAZMAT —")
+    box = at.selectbox(key=f"set_map_item_{codes['HAZMAT']}")
+    assert box.value == "" and box.options[0] == "— choose an item —"
+    assert _button(at, "set_map_save").disabled  # one Save can no longer map hazmat to line haul
+    # Choosing a mapped code, then HAZMAT again, still offers nothing for HAZMAT.
+    _choose(at, "set_map_code", "BASE —")
+    _choose(at, f"set_map_item_{codes['BASE']}", "Drayage")
+    _choose(at, "set_map_code", "HAZMAT —")
+    assert at.selectbox(key=f"set_map_item_{codes['HAZMAT']}").value == ""
+
+
+def test_a_code_with_an_item_of_its_own_name_offers_that_item(home, demo_factory, connected):
+    realm = get_connection_state(demo_factory()).realm_id
+    requests.post(f"{connected}/_sandbox/realms/{realm}/plant", json={"items": ["FSC"]}, timeout=10).raise_for_status()
+    at = open_page(home, PAGE, actor=ADMIN)
+    with demo_factory() as session:
+        fsc = next(m.charge_code_id for m in list_charge_code_mappings(session) if m.code == "FSC")
+    _choose(at, "set_map_code", "FSC —")
+    box = at.selectbox(key=f"set_map_item_{fsc}")
+    assert box.value != "" and box.format_func(box.value) == "FSC"
+
+
+def test_codes_the_sync_gave_an_item_say_mapped_automatically_and_only_itemless_codes_are_unmapped(
+    home, demo_factory, connected
+):
+    _plant_and_sync(connected, demo_factory, {"items": ["HAZMAT"], "inactive_items": ["HAZMAT"]})
+    with demo_factory() as session:
+        mappings = {m.code: m for m in list_charge_code_mappings(session)}
+    at = open_page(home, PAGE, actor=ADMIN)
+    assert not at.exception
+    rows = _code_rows(at)
+    automatic = [code for code, m in mappings.items() if m.is_auto_mapped]
+    assert len(automatic) == len(mappings) - 1 and not mappings["HAZMAT"].posts_to
+    for code in automatic:
+        assert rows[code]["Status"] == f"Mapped automatically to {code}"
+        assert rows[code]["Item id"] == mappings[code].auto_item_id
+    assert [code for code, row in rows.items() if "Unmapped" in row["Status"]] == ["HAZMAT"]
+    warning = _texts(at.warning)
+    assert "1 charge code not mapped to a QuickBooks item yet: HAZMAT." in warning
+    assert "(Options tab)" in warning and "above" not in warning
+    # A code mapped automatically offers its own item, never the first one in the list.
+    _choose(at, "set_map_code", "FSC —")
+    box = at.selectbox(key=f"set_map_item_{mappings['FSC'].charge_code_id}")
+    assert box.value == mappings["FSC"].auto_item_id
+    assert "FSC is mapped automatically to FSC" in _texts(at.caption)
+
+
+def test_create_and_map_and_every_save_stay_on_the_tab_the_user_was_on(home, demo_factory, connected):
+    at = open_page(home, PAGE, actor=ADMIN)
+    at.session_state["set_tab"] = "Charge codes"
+    at.run()
+    _choose(at, "set_map_code", "CHASSIS —")
+    _button(at, "set_map_create").click().run()
+    assert "CHASSIS now posts to QuickBooks item CHASSIS" in _texts(at.success)
+    assert at.session_state["set_tab"] == "Charge codes"
+    at.session_state["set_tab"] = "Options"
+    at.run()
+    _button(at, "set_save_options").click().run()
+    assert at.session_state["set_tab"] == "Options"
+
+
+def test_a_mapped_code_offers_its_own_item_and_income_account(home, demo_factory, connected):
+    at = open_page(home, PAGE, actor=ADMIN)
+    _choose(at, "set_map_code", "FSC —")
+    fsc = at.selectbox(key="set_map_code").value
+    _choose(at, f"set_map_item_{fsc}", "Fuel")
+    account = at.selectbox(key=f"set_map_account_{fsc}")
+    account.select_index(1).run()
+    chosen_account = at.selectbox(key=f"set_map_account_{fsc}").value
+    _button(at, "set_map_save").click().run()
+    assert "FSC now posts to QuickBooks item" in _texts(at.success)
+    from streamlit.testing.v1 import AppTest
+
+    from tests.ui.conftest import ROOT
+
+    # A new visit (a fresh session) shows what is saved, not the first entries of the lists.
+    at = open_page(AppTest.from_file(str(ROOT / "Home.py"), default_timeout=60), PAGE, actor=ADMIN)
+    _choose(at, "set_map_code", "FSC —")
+    with demo_factory() as session:
+        saved = next(m for m in list_charge_code_mappings(session) if m.code == "FSC")
+    assert at.selectbox(key=f"set_map_item_{fsc}").value == saved.qbo_item_id
+    assert at.selectbox(key=f"set_map_account_{fsc}").value == saved.income_account_id == chosen_account

@@ -274,3 +274,29 @@ def test_the_payload_hash_changes_when_the_invoice_changes() -> None:
     edited.charge_sets[0].lines[0].rate = Decimal("900.00")
     assert hash_payload(first) == hash_payload(build_invoice_payload(make_invoice(), SyncSettings(), REFS))
     assert hash_payload(first) != hash_payload(build_invoice_payload(edited, SyncSettings(), REFS))
+
+
+@pytest.mark.parametrize("template", [
+    DescriptionTemplate(), DescriptionTemplate(placement="every_line"),
+    DescriptionTemplate(fields=("bol", "pickup_date"), separator=" / ", show_labels=False),
+    DescriptionTemplate(fields=()),
+])
+def test_invoice_descriptions_are_exactly_the_descriptions_the_payload_sends(template) -> None:
+    from qbcore.mapping.description import invoice_descriptions
+
+    invoice = make_invoice(loads=2)
+    payload = build_invoice_payload(invoice, SyncSettings(description=template), REFS)
+    assert invoice_descriptions(invoice, template, "truncate") == tuple(ln["Description"] for ln in payload["Line"])
+
+
+def test_invoice_descriptions_follow_the_length_policy_like_the_payload() -> None:
+    from qbcore.mapping.description import invoice_descriptions
+
+    invoice = make_invoice()
+    invoice.charge_sets[0].load.reference_number = "R" * 4100
+    template = DescriptionTemplate()
+    cut = build_invoice_payload(invoice, SyncSettings(description=template), REFS)
+    assert invoice_descriptions(invoice, template, "truncate") == tuple(ln["Description"] for ln in cut["Line"])
+    with pytest.raises(MappingError):
+        build_invoice_payload(invoice, SyncSettings(description=template, description_overflow="fail"), REFS)
+    assert invoice_descriptions(invoice, template, "fail") is None  # a switch to "fail" changes this invoice

@@ -1,0 +1,41 @@
+"""Real Chromium at 1280×800: Settings → Charge codes keeps the user on its tab and never pre-selects an item."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from qbcore.mappings import list_charge_code_mappings
+from qbcore.qbo.oauth import ensure_local_connection
+from tests.browser.conftest_ids import ConnectedConsole, connected_console
+from tests.browser.console_server import require_chromium
+
+pytestmark = pytest.mark.browser
+
+_ = connected_console  # the fixture, imported so pytest finds it here
+
+
+def _selected_tab(page: Page) -> str:
+    return page.locator('[role="tab"][aria-selected="true"]').inner_text().strip()
+
+
+def test_create_and_map_keeps_the_charge_codes_tab_open(page: Page, connected_console: ConnectedConsole):
+    require_chromium()
+    app = connected_console
+    ensure_local_connection(app.factory, app.config)
+    page.set_viewport_size({"width": 1280, "height": 800})
+    page.goto(f"{app.url}/Settings", wait_until="domcontentloaded")
+    expect(page.get_by_text(re.compile("Connected to"))).to_be_visible(timeout=60_000)
+    page.get_by_role("tab", name="Charge codes").click()
+    # BASE has no item of its own in this company: the picker is empty, never another code's item.
+    expect(page.get_by_label("QuickBooks item", exact=True)).to_have_value("— choose an item —", timeout=30_000)
+    page.get_by_role("button", name="Create item in QuickBooks").click()
+    page.get_by_role("button", name="Create and map").click()
+    expect(page.get_by_text(re.compile(r"BASE now posts to QuickBooks item BASE \(id \d+\)"))).to_be_visible(
+        timeout=60_000)
+    assert _selected_tab(page) == "Charge codes"
+    with app.factory() as session:
+        base = next(m for m in list_charge_code_mappings(session) if m.code == "BASE")
+    assert base.is_mapped and base.qbo_item_name == "BASE"
