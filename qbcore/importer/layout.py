@@ -146,3 +146,24 @@ def template_csv(kind: FileKind) -> bytes:
     writer.writerow(column_names(kind))
     writer.writerow([c.example for c in COLUMNS[kind]])
     return buffer.getvalue().encode("utf-8")
+
+
+LAYOUT_HEADER = ("Column", "Required", "Format", "Example", "Notes")
+
+
+def _format(column: Column) -> str:
+    if column.type is ColumnType.TEXT:
+        limit = f"text, up to {column.max_length:,} characters" if column.max_length else "text"
+        return limit + (" (may hold line breaks)" if column.multiline else "")
+    return {
+        ColumnType.DATE: "date: YYYY-MM-DD or MM/DD/YYYY",
+        ColumnType.MONEY: "dollars and cents, never negative",
+        ColumnType.QUANTITY: "number, up to 4 decimals",
+        ColumnType.BOOL: "yes or no",
+        ColumnType.CONTAINER: "container number (4 letters, 7 digits, ISO 6346 check digit)",
+    }[column.type]
+
+
+def layout_rows(kind: FileKind) -> list[tuple[str, str, str, str, str]]:
+    """The layout of one file as table rows (column, required, format, example, notes), read from COLUMNS."""
+    return [(c.name, "Required" if c.required else "Optional", _format(c), c.example, c.help) for c in COLUMNS[kind]]
