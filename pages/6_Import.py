@@ -40,6 +40,7 @@ st.set_page_config(page_title="Import Â· QuickBooks Sync Console", page_icon="ðŸ
 REPORT_KEY = "imp_report"  # {"fingerprint": str, "result": ImportResult}
 CONFIRM_KEY = "imp_confirm"
 FLASH_KEY = "imp_flash"
+LAYOUT_ROW_PX = 35  # Streamlit's row height: every row of a layout table in view
 UPLOAD_KEYS = {kind: f"imp_file_{kind.value}" for kind in FileKind}
 HELP = {
     FileKind.CUSTOMERS: "One row per customer; matched by customer_code.",
@@ -119,8 +120,18 @@ for kind in FileKind:
                         name=TEMPLATE_NAMES[kind], columns=labels.plural(len(COLUMNS[kind]), "column"),
                         required=required)):
         st.markdown(plain(HELP[kind]))
-        st.dataframe(pd.DataFrame(layout_rows(kind), columns=list(LAYOUT_HEADER)), hide_index=True, width="stretch",
-                     key=f"imp_layout_{kind.value}")
+        table = pd.DataFrame(layout_rows(kind), columns=list(LAYOUT_HEADER))
+        # A grid cell never wraps, so the notes (whole sentences) are listed below the table instead of cut off.
+        # Fixed widths that fit the longest format and example at 1280 px (sized by the grid, long ones were cut).
+        st.dataframe(table.drop(columns="Notes"), hide_index=True, width="content", key=f"imp_layout_{kind.value}",
+                     height=LAYOUT_ROW_PX * (len(table) + 1) + 3,
+                     column_config={"Column": st.column_config.Column(width=155),
+                                    "Required": st.column_config.Column(width=75),
+                                    "Format": st.column_config.Column(width=300),
+                                    "Example": st.column_config.Column(width=225)})
+        for name, note in zip(table["Column"], table["Notes"], strict=True):
+            if note:
+                st.markdown(md("- **{name}**: {note}", name=name, note=note))
         st.download_button(md("Download the {} template", FILE_LABELS[kind].lower()), template_csv(kind),
                            file_name=TEMPLATE_NAMES[kind], mime="text/csv", key=f"imp_template_{kind.value}",
                            on_click="ignore")

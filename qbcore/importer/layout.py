@@ -91,7 +91,7 @@ COLUMNS: dict[FileKind, tuple[Column, ...]] = {
         Column("delivery_location", T, True, 200, "Atlas DC, 12 Freight Rd, Edison NJ"),
         Column("delivery_date", D, True, None, "2026-10-31", "On or after the pickup date."),
         Column("chassis_number", T, False, 20, "DCLZ401233"),
-        Column("charge_code", T, True, 32, "BASE", "Unknown codes are created (see the layout document)."),
+        Column("charge_code", T, True, 32, "BASE", "Unknown codes are created; map them to items in Settings."),
         Column("description", T, False, 400, "Line haul (drayage base rate)", multiline=True),
         Column("quantity", Q, True, None, "1", "More than zero; up to 4 decimals."),
         Column("rate", M, True, None, "725.00", "Zero or more; cents."),
@@ -154,13 +154,13 @@ LAYOUT_HEADER = ("Column", "Required", "Format", "Example", "Notes")
 def _format(column: Column) -> str:
     if column.type is ColumnType.TEXT:
         limit = f"text, up to {column.max_length:,} characters" if column.max_length else "text"
-        return limit + (" (may hold line breaks)" if column.multiline else "")
+        return limit + (", line breaks allowed" if column.multiline else "")
     return {
         ColumnType.DATE: "date: YYYY-MM-DD or MM/DD/YYYY",
         ColumnType.MONEY: "dollars and cents, never negative",
         ColumnType.QUANTITY: "number, up to 4 decimals",
         ColumnType.BOOL: "yes or no",
-        ColumnType.CONTAINER: "container number (4 letters, 7 digits, ISO 6346 check digit)",
+        ColumnType.CONTAINER: "ISO 6346 container number",
     }[column.type]
 
 

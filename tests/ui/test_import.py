@@ -51,12 +51,16 @@ def test_the_page_shows_the_layout_of_every_file_from_the_importers_own_columns(
     for expander, kind in zip(at.expander, FileKind, strict=True):
         assert unescape_markdown(expander.label).startswith(FILE_LABELS[kind])
         tables[kind] = table = expander.dataframe[0].value
-        assert list(table.columns) == ["Column", "Required", "Format", "Example", "Notes"]
+        assert list(table.columns) == ["Column", "Required", "Format", "Example"]
         assert table["Column"].tolist() == column_names(kind)  # the importer's layout, in template order
     invoices = tables[FileKind.INVOICES]
     row = invoices.set_index("Column").loc["container_number"]
     assert (row["Required"], row["Example"]) == ("Required", "MSCU1234566")
     assert "ISO 6346" in row["Format"]
+    # The notes are whole sentences: listed in words under the table, where they wrap instead of being cut off.
+    notes = _texts(at.expander[1].markdown)
+    assert "**amount**: Must equal quantity × rate, rounded to the cent." in notes, notes
+    assert "layout document" not in notes
     assert invoices.set_index("Column").loc["invoice_date", "Format"] == "date: YYYY-MM-DD or MM/DD/YYYY"
 
 
