@@ -34,7 +34,8 @@ with runtime.factory() as session:
     actors = list_audit_actors(session)
     actions = list_audit_actions(session)
 
-row = st.columns([3, 3, 2, 2])
+# The day range gets the widest column: narrower, it cut "yyyy-mm-dd – yyyy-mm-dd" off at 1280 px.
+row = st.columns([3, 3, 2, 4])
 who = row[0].multiselect("Who", actors, key="audit_who")
 what = row[1].multiselect("What", actions, key="audit_what", format_func=action_label)
 outcome = row[2].multiselect("Outcome", OUTCOMES, key="audit_outcome", format_func=OUTCOME.__getitem__)
