@@ -273,7 +273,8 @@ def read_filter() -> IdFilter:
     entity = row[0].selectbox("Type", ["", *EntityType], key="ids_entity",
                               format_func=lambda e: label_entity(e) if e else "All types")
     search = row[1].text_input("Search", key="ids_search_text", placeholder="Number, name, customer or QB id")
-    statuses = row[2].multiselect("Status", list(SyncStatus), key="ids_status", format_func=STATUS_LABELS.__getitem__)
+    statuses = row[2].multiselect("Status", list(SyncStatus), key="ids_status", format_func=STATUS_LABELS.__getitem__,
+                                  placeholder="Any status")
     dates = row[3].date_input("Last sync between", value=(), key="ids_dates", format="YYYY-MM-DD")  # type: ignore[arg-type]  # () = a range, none picked
     unlinked = st.checkbox("Also show records without a QuickBooks id (to re-link them)", key="ids_unlinked")
     return IdFilter(entity_type=EntityType(entity) if entity else None, search=search or "",
