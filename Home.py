@@ -24,7 +24,7 @@ from qbcore.labels import (
     label,
     outcome_colours,
 )
-from qbcore.models import ConnectionStatus
+from qbcore.models import ConnectionStatus, JobStatus
 from qbcore.queries.book import count_book, list_monthly_totals
 from qbcore.queries.health import (
     count_by_entity_and_status,
@@ -46,6 +46,7 @@ SETTINGS_PAGE = "pages/1_Settings.py"
 PROBLEMS_PAGE = "pages/4_Problem_Sync.py"
 CONFIRM_KEY = "home_confirm_sync_all"
 JOB_KEY = "home_job"
+JOB_SEEN_KEY = "home_job_seen_finished"
 JOBS_REFRESH_S = 3
 flash, show_flash = flash_messages("home_flash")
 
@@ -96,6 +97,10 @@ def show_jobs() -> None:
     if mine is not None:
         if mine.status in ("queued", "running"):
             st.progress(mine.done / mine.total if mine.total else 0.0, text=plain(_job_result(mine)))
+        elif st.session_state.get(JOB_SEEN_KEY) != mine.id:
+            # The job just finished: run the whole page once, so Sync health above agrees with its result.
+            st.session_state[JOB_SEEN_KEY] = mine.id
+            st.rerun(scope="app")
         else:
             show_alert("warning" if mine.failed else "success", _job_result(mine))
     if not jobs:
@@ -104,11 +109,18 @@ def show_jobs() -> None:
     st.dataframe(
         pd.DataFrame([{
             "Job": j.id, "What": (j.params or {}).get("label") or j.kind.title(), "Status": label(JOB_STATUS, j.status),
-            "Progress": j.done / j.total if j.total else 0.0, "Synced": j.succeeded, "Failed": j.failed,
+            # A finished job with nothing to do (a pull that found no change) is complete, not at 0%.
+            "Progress": j.done / j.total if j.total else (1.0 if j.status == JobStatus.DONE else 0.0),
+            "Synced": j.succeeded, "Failed": j.failed,
             "By": j.created_by, "Created": j.created_at,
         } for j in jobs]),
         hide_index=True,
-        column_config={"Progress": st.column_config.ProgressColumn(min_value=0, max_value=1, format="percent"),
+        # Narrow number columns, so "Created (UTC)" is not cut off at 1280 px.
+        column_config={"Job": st.column_config.NumberColumn("Job", width=50),
+                       "Synced": st.column_config.NumberColumn("Synced", width=70),
+                       "Failed": st.column_config.NumberColumn("Failed", width=70),
+                       "Progress": st.column_config.ProgressColumn(min_value=0, max_value=1, format="percent",
+                                                                   width=110),
                        "Created": st.column_config.DatetimeColumn("Created (UTC)", format="YYYY-MM-DD HH:mm")},
     )
 

@@ -12,6 +12,7 @@ from qbcore.models import EntityType, Role, SyncStatus
 from qbcore.queries.ids import (
     GRID_LIMIT,
     IdFilter,
+    LinkedRecord,
     count_linked_records,
     get_linked_record,
     label_entity,
@@ -85,15 +86,22 @@ def confirm_controls(label: Markdown, *, typed_word: str | None = None) -> tuple
     return reason, clicked
 
 
-def describe_records(record_ids: list[int], limit: int = 10) -> list[str]:
-    """"invoice INV-100001 (QuickBooks id 145)" for the first records of a selection, as the dialogs name them."""
+def record_title(record: LinkedRecord) -> str:
+    """"Invoice INV-101224 · Cargo Bridge" (a customer is named once): a record as a finance user knows it."""
+    title = f"{label_entity(record.entity_type)} {record.number_or_name}"
+    if record.customer and record.customer != record.number_or_name:
+        title += f" · {record.customer}"
+    return title
+
+
+def describe_records(record_ids: list[int], limit: int = 10) -> list[tuple[str, str]]:
+    """(title, QuickBooks id) of the first records of a selection, as the dialogs name them."""
     named = []
     with runtime.factory() as session:
         for record_id in record_ids[:limit]:
             record = get_linked_record(session, record_id)
             if record is not None:
-                named.append(f"{label_entity(record.entity_type).lower()} {record.number_or_name} "
-                             f"(QuickBooks id {record.qbo_id or 'not set'})")
+                named.append((record_title(record), record.qbo_id or "not set"))
     return named
 
 
@@ -104,10 +112,12 @@ def remove_dialog(record_ids: list[int]) -> None:
     named = describe_records(record_ids)
     more = len(record_ids) - len(named)
     if len(record_ids) == 1 and named:
-        st.markdown(md("Our **{}** will lose its QuickBooks id and re-sync.", named[0]))
+        st.markdown(md("Our **{title}** (QuickBooks id {qbo_id}) will lose its QuickBooks id and re-sync.",
+                       title=named[0][0], qbo_id=named[0][1]))
     else:
         st.markdown(md("**{}** will lose their QuickBooks id and re-sync:", labels.plural(len(record_ids), "record")))
-        st.markdown(md("{names}{more}", names="; ".join(named), more=f"; and {more:,} more" if more > 0 else ""))
+        st.markdown(md("{names}{more}", names="; ".join(f"{t} (QuickBooks id {q})" for t, q in named),
+                       more=f"; and {more:,} more" if more > 0 else ""))
     reason, clicked = confirm_controls(md("Remove {}", labels.plural(len(record_ids), "QuickBooks id")))
     if not clicked:
         return
@@ -120,23 +130,24 @@ def remove_dialog(record_ids: list[int]) -> None:
             return
         flash(*refusal_message(refusal, done="Not done"))
     else:
-        names = {c.record_id: n for c, n in zip(changes, describe_removed(changes), strict=True)}
-        listed = "; ".join(names[c.record_id] for c in changes[:10]) + (" …" if len(changes) > 10 else "")
-        flash("success", f"Removed {labels.plural(len(changes), 'QuickBooks id')}: {listed}. "
-                         f"{'It' if len(changes) == 1 else 'They'} will re-sync.")
+        names = describe_removed(changes[:10])
+        if len(changes) == 1:
+            flash("success", f"Removed the QuickBooks id of {names[0]}. It will re-sync.")
+        else:
+            listed = "; ".join(names) + (f"; and {len(changes) - 10:,} more" if len(changes) > 10 else "")
+            flash("success", f"Removed {labels.plural(len(changes), 'QuickBooks id')}: {listed}. They will re-sync.")
         reset_selection()
     close_dialog()
     st.rerun()
 
 
 def describe_removed(changes: list[ids.IdChange]) -> list[str]:
-    """"invoice INV-100001 (was QuickBooks id 145)" for each removed link, named by the record's number or name."""
+    """"Invoice INV-100001 · Cargo Bridge (was QuickBooks id 145)" for each removed link: the record, then the id."""
     out = []
     with runtime.factory() as session:
         for change in changes:
             record = get_linked_record(session, change.record_id)
-            name = (f"{label_entity(record.entity_type).lower()} {record.number_or_name}" if record is not None
-                    else change.label)
+            name = record_title(record) if record is not None else change.label
             out.append(f"{name} (was QuickBooks id {change.before_qbo_id or 'not set'})")
     return out
 
@@ -257,11 +268,13 @@ def relink_dialog(record_id: int) -> None:
 
 def read_filter() -> IdFilter:
     """The filter widgets → an IdFilter (applied in SQL)."""
-    row = st.columns([2, 3, 3, 2])
+    # The date range gets the widest column: at 1280 px a narrower one cut its "yyyy-mm-dd – yyyy-mm-dd" off.
+    row = st.columns([2, 3, 2, 3])
     entity = row[0].selectbox("Type", ["", *EntityType], key="ids_entity",
                               format_func=lambda e: label_entity(e) if e else "All types")
-    search = row[1].text_input("Search number, name, customer or QB id", key="ids_search_text")
-    statuses = row[2].multiselect("Status", list(SyncStatus), key="ids_status", format_func=STATUS_LABELS.__getitem__)
+    search = row[1].text_input("Search", key="ids_search_text", placeholder="Number, name, customer or QB id")
+    statuses = row[2].multiselect("Status", list(SyncStatus), key="ids_status", format_func=STATUS_LABELS.__getitem__,
+                                  placeholder="Any status")
     dates = row[3].date_input("Last sync between", value=(), key="ids_dates", format="YYYY-MM-DD")  # type: ignore[arg-type]  # () = a range, none picked
     unlinked = st.checkbox("Also show records without a QuickBooks id (to re-link them)", key="ids_unlinked")
     return IdFilter(entity_type=EntityType(entity) if entity else None, search=search or "",

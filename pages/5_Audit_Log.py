@@ -34,10 +34,13 @@ with runtime.factory() as session:
     actors = list_audit_actors(session)
     actions = list_audit_actions(session)
 
-row = st.columns([3, 3, 2, 2])
-who = row[0].multiselect("Who", actors, key="audit_who")
-what = row[1].multiselect("What", actions, key="audit_what", format_func=action_label)
-outcome = row[2].multiselect("Outcome", OUTCOMES, key="audit_outcome", format_func=OUTCOME.__getitem__)
+# The day range gets the widest column: narrower, it cut "yyyy-mm-dd – yyyy-mm-dd" off at 1280 px.
+row = st.columns([3, 3, 3, 4])
+# Short placeholders that say what an empty filter means ("Choose options" was cut to "Choose optio" at 1280 px).
+who = row[0].multiselect("Who", actors, key="audit_who", placeholder="Anyone")
+what = row[1].multiselect("What", actions, key="audit_what", format_func=action_label, placeholder="Any action")
+outcome = row[2].multiselect("Outcome", OUTCOMES, key="audit_outcome", format_func=OUTCOME.__getitem__,
+                             placeholder="Any outcome")
 dates = row[3].date_input("When (UTC days)", value=(), key="audit_dates", format="YYYY-MM-DD")  # type: ignore[arg-type]  # () = a range, none picked
 search = st.text_input("Search by record (invoice number, customer name), who or reason", key="audit_search",
                        placeholder="INV-101224, ACME Logistics, a reason…")
@@ -60,7 +63,8 @@ else:
              else f"{total:,} event" if total == 1 else f"{total:,} events")
     st.markdown(md("**{}**", shown))
     st.dataframe(events, hide_index=True, column_config={
-        "When (UTC)": st.column_config.DatetimeColumn("When (UTC)", format="YYYY-MM-DD HH:mm:ss"),
+        # Pinned: at 1280 px the table scrolls sideways to Reason, Before and After, and the time stays in view.
+        "When (UTC)": st.column_config.DatetimeColumn("When (UTC)", format="YYYY-MM-DD HH:mm:ss", pinned=True),
     })
     factory = runtime.factory
 

@@ -7,9 +7,20 @@ import hashlib
 import pandas as pd
 import streamlit as st
 
+from qbcore import labels
 from qbcore.access import is_allowed
 from qbcore.db import transaction
-from qbcore.importer import FILE_LABELS, TEMPLATE_NAMES, FileKind, import_files, template_csv, validate_files
+from qbcore.importer import (
+    COLUMNS,
+    FILE_LABELS,
+    LAYOUT_HEADER,
+    TEMPLATE_NAMES,
+    FileKind,
+    import_files,
+    layout_rows,
+    template_csv,
+    validate_files,
+)
 from qbcore.importer.report import (
     ERROR_HEADER,
     SUMMARY_HEADER,
@@ -21,7 +32,7 @@ from qbcore.importer.report import (
 from qbcore.models import Role
 from qbcore.refusals import Refusal
 from ui.feedback import refusal_message
-from ui.markup import md, show_alert
+from ui.markup import md, plain, show_alert
 from ui.runtime import get_actor, get_runtime, show_actor_badge
 
 st.set_page_config(page_title="Import 路 QuickBooks Sync Console", page_icon="馃摜", layout="wide")
@@ -29,6 +40,7 @@ st.set_page_config(page_title="Import 路 QuickBooks Sync Console", page_icon="馃
 REPORT_KEY = "imp_report"  # {"fingerprint": str, "result": ImportResult}
 CONFIRM_KEY = "imp_confirm"
 FLASH_KEY = "imp_flash"
+LAYOUT_ROW_PX = 35  # Streamlit's row height: every row of a layout table in view
 UPLOAD_KEYS = {kind: f"imp_file_{kind.value}" for kind in FileKind}
 HELP = {
     FileKind.CUSTOMERS: "One row per customer; matched by customer_code.",
@@ -96,14 +108,33 @@ flash = st.session_state.pop(FLASH_KEY, None)
 if flash:
     show_alert(*flash)
 
-with st.expander("Column layout and templates", expanded=False):
-    st.markdown("One CSV per kind, UTF-8, with a header row. Dates as YYYY-MM-DD or MM/DD/YYYY; amounts in "
-                "dollars with cents, never negative. Unknown charge codes are created. The full layout is in "
-                "`docs/import-layout.md`.")
-    cols = st.columns(len(FileKind))
-    for col, kind in zip(cols, FileKind, strict=True):
-        col.download_button(md("{} template", FILE_LABELS[kind]), template_csv(kind), file_name=TEMPLATE_NAMES[kind],
-                            mime="text/csv", key=f"imp_template_{kind.value}", on_click="ignore")
+st.subheader("File layout")
+st.caption("One CSV per kind, UTF-8, with a header row (column names in any case and order; columns not listed "
+           "are ignored). Dates as YYYY-MM-DD or MM/DD/YYYY; amounts in dollars with cents, never negative. Unknown "
+           "charge codes are created; map them to QuickBooks items in Settings. Open a file kind for its columns "
+           "and a template with an example row.")
+# The tables come from the layout the importer checks against, so the page cannot drift from it.
+for kind in FileKind:
+    required = sum(1 for c in COLUMNS[kind] if c.required)
+    with st.expander(md("{label} ({name}) 路 {columns}, {required} required", label=FILE_LABELS[kind],
+                        name=TEMPLATE_NAMES[kind], columns=labels.plural(len(COLUMNS[kind]), "column"),
+                        required=required)):
+        st.markdown(plain(HELP[kind]))
+        table = pd.DataFrame(layout_rows(kind), columns=list(LAYOUT_HEADER))
+        # A grid cell never wraps, so the notes (whole sentences) are listed below the table instead of cut off.
+        # Fixed widths that fit the longest format and example at 1280 px (sized by the grid, long ones were cut).
+        st.dataframe(table.drop(columns="Notes"), hide_index=True, width="content", key=f"imp_layout_{kind.value}",
+                     height=LAYOUT_ROW_PX * (len(table) + 1) + 3,
+                     column_config={"Column": st.column_config.Column(width=155),
+                                    "Required": st.column_config.Column(width=75),
+                                    "Format": st.column_config.Column(width=300),
+                                    "Example": st.column_config.Column(width=225)})
+        for name, note in zip(table["Column"], table["Notes"], strict=True):
+            if note:
+                st.markdown(md("- **{name}**: {note}", name=name, note=note))
+        st.download_button(md("Download the {} template", FILE_LABELS[kind].lower()), template_csv(kind),
+                           file_name=TEMPLATE_NAMES[kind], mime="text/csv", key=f"imp_template_{kind.value}",
+                           on_click="ignore")
 
 st.subheader("1 路 Upload")
 upload_cols = st.columns(2)
@@ -128,8 +159,9 @@ if report is not None:
     result = report["result"]
     if not result.is_valid:
         more = result.error_count - len(result.errors)
-        st.error(md("{count:,} error(s) found; nothing can be imported until they are fixed.{listed}",
-                    count=result.error_count, listed=f" The first {len(result.errors)} are listed." if more else ""))
+        st.error(md("{count} found; nothing can be imported until they are fixed.{listed}",
+                    count=labels.plural(result.error_count, "error"),
+                    listed=f" The first {len(result.errors)} are listed." if more else ""))
         st.dataframe(pd.DataFrame(error_rows(result), columns=list(ERROR_HEADER)), hide_index=True,
                      width="stretch", key="imp_errors")
         st.download_button("Download the errors (CSV)", errors_csv(result), file_name="import-errors.csv",
@@ -157,9 +189,11 @@ if report is not None:
             st.caption("Nothing to import: the book already matches these files.")
         if st.session_state.get(CONFIRM_KEY):
             out_of_date = sum(s.out_of_date for s in result.summary.values())
-            st.warning(md("Import {changes:,} new or changed record(s) into the book in one transaction?{more}",
-                          changes=changes, more=f" {out_of_date:,} of them are already in QuickBooks and will be "
-                          "marked out of date, so the next sync updates them there." if out_of_date else ""))
+            one = out_of_date == 1
+            more = (f" {out_of_date:,} of them {'is' if one else 'are'} already in QuickBooks and will be marked out "
+                    f"of date, so the next sync updates {'it' if one else 'them'} there." if out_of_date else "")
+            st.warning(md("Import {changes} into the book in one transaction?{more}",
+                          changes=labels.plural(changes, "new or changed record"), more=more))
             confirm_col, cancel_col = st.columns(2)
             if confirm_col.button("Confirm import", key="imp_confirm_yes", type="primary"):
                 run_import(files)

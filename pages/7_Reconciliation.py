@@ -96,7 +96,9 @@ else:
     st.caption(md("Computed {when} · aging as of {as_of} · {requests} QuickBooks requests in {seconds:.1f} s",
                   when=format_moment(result.computed_at), as_of=result.as_of.isoformat(), requests=result.requests,
                   seconds=result.seconds))
-    a, b, c, d = st.columns(4)
+    # Two metrics a row: four in a row cut "$1,390,982.07" off at 1280 px.
+    a, b = st.columns(2)
+    c, d = st.columns(2)
     a.metric("Receivables here", plain(format_money(result.ours_open)))
     b.metric("Receivables in QuickBooks", plain(format_money(result.qbo_open)))
     c.metric("Difference", plain(format_money(result.ours_open - result.qbo_open)))
@@ -119,6 +121,7 @@ else:
         "Amount in QB": float(r.qbo_amount) if r.qbo_amount is not None else None,
         "Open here": float(r.ours_balance), "Open in QB": float(r.qbo_balance), "Difference": float(r.difference),
         "Explanation": r.explanation} for r in rows[:5000]]), hide_index=True, key="recon_differences",
+        placeholder="—",  # an amount QuickBooks does not have (not synced yet, missing there), not "None"
         column_config=money_columns("Amount here", "Amount in QB", "Open here", "Open in QB", "Difference"))
     if not result.differences:
         st.success("Every invoice matches QuickBooks.")
@@ -142,7 +145,9 @@ with transaction(runtime.factory) as session:
     proposals = list_proposals(session)
     drifts = list_open_drifts(session)
 if not proposals:
-    st.caption("No payment is waiting. (With 'pulled payments: apply' in Settings, they are applied directly.)")
+    st.caption("No payment is waiting. Payments entered in QuickBooks wait here when Settings → Options → "
+               "\"Payments applied directly in QuickBooks\" is \"Propose them for review first\"; with \"Apply them "
+               "to our invoices\" they mark our invoices paid without asking.")
 else:
     labels = {p.id: f"{p.invoice_number} · {p.customer} · {format_money(p.amount)} of {format_money(p.invoice_total)}"
                     f" · QB payment {p.qbo_payment_id}{' · ' + p.reference if p.reference else ''}" for p in proposals}

@@ -67,7 +67,12 @@ else:
         "Blocked": m.blocked.count, "Blocked amount": float(m.blocked.amount),
         "Drifted": m.drifted.count, "Drifted amount": float(m.drifted.amount),
         "Payments to decide": m.proposals.count, "In closed period": m.closed_conflicts.count,
-    } for m in months]), hide_index=True, key="month_end_table", column_config=money_columns(*money))
+    } for m in months]), hide_index=True, key="month_end_table", column_config={
+        **money_columns(*money),
+        # At 1280 px the table scrolls sideways; the month and its status stay in view while it does.
+        "Month": st.column_config.Column("Month", pinned=True),
+        "Status": st.column_config.Column("Status", pinned=True),
+    })
 
     choice = st.selectbox("Checklist for", [m.month for m in months], key="month_end_month")
     month = next(m for m in months if m.month == choice)
@@ -82,9 +87,13 @@ else:
     last_day = date(first_day.year + first_day.month // 12, first_day.month % 12 + 1, 1) - timedelta(days=1)
     links = st.container(horizontal=True)
     if waiting:
-        links.page_link("pages/4_Problem_Sync.py", icon=":material/build:",
-                        label=md("Open {}'s invoices waiting for QuickBooks on Problem Sync", month.month),
-                        query_params={"from": first_day.isoformat(), "to": last_day.isoformat()})
+        # The waiting count covers invoices, payments and credit memos: each has its tab on Problem Sync.
+        for kind in (EntityType.INVOICE, EntityType.PAYMENT, EntityType.CREDIT_MEMO):
+            links.page_link("pages/4_Problem_Sync.py", icon=":material/build:",
+                            label=md("Open {month}'s waiting {noun} on Problem Sync", month=month.month,
+                                     noun=ENTITY_NOUNS[kind][1]),
+                            query_params={"tab": kind.value, "from": first_day.isoformat(),
+                                          "to": last_day.isoformat()})
     if month.proposals.count or month.drifted.count:
         links.page_link("pages/7_Reconciliation.py", icon=":material/balance:",
                         label="Decide payments and drift on Reconciliation")

@@ -113,10 +113,10 @@ def show_id_grid(frame: pd.DataFrame, columns: Sequence[GridColumn], *, key: str
         data_return_mode=DataReturnMode.CUSTOM,
         custom_jscode_for_grid_return=_RETURN_SELECTED_IDS,
         update_on=["selectionChanged"],
-        # The toolbar's quick search is a browser-only filter too: it comes and goes with the header filters.
-        show_toolbar=header_filters,
-        show_search=header_filters,
-        show_download_button=False,
+        # No toolbar: it floats over the right-hand column headers (at 1280 px it hid "Date" and "QB id"),
+        # and its quick search filtered only the rows in this window while the page counts every match in SQL.
+        # The page's own search and filters above the grid do that job.
+        show_toolbar=False,
         theme="streamlit",
     )
     return selected_ids(response, frame["id"].tolist())

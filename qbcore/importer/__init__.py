@@ -1,6 +1,15 @@
 """CSV import of a real book (customers, invoices, payments, credit memos): validate all, then write all."""
 
-from qbcore.importer.layout import COLUMNS, FILE_LABELS, TEMPLATE_NAMES, FileKind, column_names, template_csv
+from qbcore.importer.layout import (
+    COLUMNS,
+    FILE_LABELS,
+    LAYOUT_HEADER,
+    TEMPLATE_NAMES,
+    FileKind,
+    column_names,
+    layout_rows,
+    template_csv,
+)
 from qbcore.importer.load import (
     MAX_ERRORS,
     ImportResult,
@@ -13,6 +22,7 @@ from qbcore.importer.parse import RowError, parse_csv
 __all__ = [
     "COLUMNS",
     "FILE_LABELS",
+    "LAYOUT_HEADER",
     "MAX_ERRORS",
     "TEMPLATE_NAMES",
     "FileKind",
@@ -21,6 +31,7 @@ __all__ = [
     "RowError",
     "column_names",
     "import_files",
+    "layout_rows",
     "parse_csv",
     "template_csv",
     "validate_files",

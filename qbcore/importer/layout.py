@@ -91,7 +91,7 @@ COLUMNS: dict[FileKind, tuple[Column, ...]] = {
         Column("delivery_location", T, True, 200, "Atlas DC, 12 Freight Rd, Edison NJ"),
         Column("delivery_date", D, True, None, "2026-10-31", "On or after the pickup date."),
         Column("chassis_number", T, False, 20, "DCLZ401233"),
-        Column("charge_code", T, True, 32, "BASE", "Unknown codes are created (see the layout document)."),
+        Column("charge_code", T, True, 32, "BASE", "Unknown codes are created; map them to items in Settings."),
         Column("description", T, False, 400, "Line haul (drayage base rate)", multiline=True),
         Column("quantity", Q, True, None, "1", "More than zero; up to 4 decimals."),
         Column("rate", M, True, None, "725.00", "Zero or more; cents."),
@@ -146,3 +146,24 @@ def template_csv(kind: FileKind) -> bytes:
     writer.writerow(column_names(kind))
     writer.writerow([c.example for c in COLUMNS[kind]])
     return buffer.getvalue().encode("utf-8")
+
+
+LAYOUT_HEADER = ("Column", "Required", "Format", "Example", "Notes")
+
+
+def _format(column: Column) -> str:
+    if column.type is ColumnType.TEXT:
+        limit = f"text, up to {column.max_length:,} characters" if column.max_length else "text"
+        return limit + (", line breaks allowed" if column.multiline else "")
+    return {
+        ColumnType.DATE: "date: YYYY-MM-DD or MM/DD/YYYY",
+        ColumnType.MONEY: "dollars and cents, never negative",
+        ColumnType.QUANTITY: "number, up to 4 decimals",
+        ColumnType.BOOL: "yes or no",
+        ColumnType.CONTAINER: "ISO 6346 container number",
+    }[column.type]
+
+
+def layout_rows(kind: FileKind) -> list[tuple[str, str, str, str, str]]:
+    """The layout of one file as table rows (column, required, format, example, notes), read from COLUMNS."""
+    return [(c.name, "Required" if c.required else "Optional", _format(c), c.example, c.help) for c in COLUMNS[kind]]

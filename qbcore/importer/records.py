@@ -107,7 +107,10 @@ class ImportBatch:
     payments: dict[str, PaymentRecord] = field(default_factory=dict)
     credit_memos: dict[str, CreditMemoRecord] = field(default_factory=dict)
     row_counts: dict[str, int] = field(default_factory=dict)
-    rejected_invoices: set[str] = field(default_factory=set)  # in the file, but with row errors
+    # Records with a row error stay in the batch so checks between rows and files still see them (a batch with
+    # any error is never compared with the book for writing); these say whose lines are incomplete.
+    rejected_invoices: set[str] = field(default_factory=set)
+    rejected_credit_memos: set[str] = field(default_factory=set)
 
 
 @dataclass

@@ -113,16 +113,24 @@ def _read_cell(column: Column, text: str) -> Any:
     return _read_container(text)
 
 
-def _read_row(kind: FileKind, number: int, row: Mapping[str, str], errors: list[RowError]) -> dict[str, Any] | None:
+def _read_row(kind: FileKind, number: int, row: Mapping[str, str],
+              errors: list[RowError]) -> tuple[dict[str, Any], set[str]]:
+    """Every cell that reads, and the names of those that do not (None in the values, their errors reported)."""
     values: dict[str, Any] = {}
-    ok = True
+    failed: set[str] = set()
     for column in COLUMNS[kind]:
         try:
             values[column.name] = _read_cell(column, row.get(column.name, ""))
         except _CellError as exc:
             errors.append(RowError(kind, number, column.name, str(exc)))
-            ok = False
-    return values if ok else None
+            values[column.name] = None
+            failed.add(column.name)
+    return values, failed
+
+
+def _read(failed: set[str], *columns: str) -> bool:
+    """True when every one of these cells was read, so a check between them can run."""
+    return failed.isdisjoint(columns)
 
 
 def _check_line(kind: FileKind, number: int, values: dict[str, Any], errors: list[RowError]) -> bool:
@@ -140,12 +148,14 @@ def _check_line(kind: FileKind, number: int, values: dict[str, Any], errors: lis
 
 
 def _check_consistent(kind: FileKind, number: int, what: str, key: str, columns: tuple[str, ...],
-                      first: dict[str, Any], first_row: int, values: dict[str, Any],
+                      first: tuple[int, dict[str, Any], set[str]], values: dict[str, Any], failed: set[str],
                       errors: list[RowError]) -> bool:
+    first_row, first_values, first_failed = first
+    unread = failed | first_failed  # a cell that did not read carries its own error; compare the rest
     for column in columns:
-        if first.get(column) != values.get(column):
+        if column not in unread and first_values.get(column) != values.get(column):
             errors.append(RowError(kind, number, column, (
-                f"{what} {key} has {column} {_show(values.get(column))} here but {_show(first.get(column))} "
+                f"{what} {key} has {column} {_show(values.get(column))} here but {_show(first_values.get(column))} "
                 f"on row {first_row}; every row of one {what} must agree (or is {key} used twice by mistake?).")))
             return False
     return True
@@ -185,10 +195,10 @@ def read_batch(parsed: Mapping[FileKind, ParsedFile]) -> tuple[ImportBatch, list
 def _read_customers(pf: ParsedFile, batch: ImportBatch, errors: list[RowError]) -> None:
     kind = pf.kind
     for number, row in pf.rows:
-        values = _read_row(kind, number, row, errors)
-        if values is None:
-            continue
+        values = _read_row(kind, number, row, errors)[0]
         code = values["customer_code"]
+        if code is None:
+            continue  # nothing to match the row on; its cell error says why
         if code in batch.customers:
             errors.append(RowError(kind, number, "customer_code", (
                 f"customer code {code} appears twice in the file (first on row {batch.customers[code].row}).")))
@@ -204,108 +214,104 @@ def _read_customers(pf: ParsedFile, batch: ImportBatch, errors: list[RowError]) 
             "postal_code": values["postal_code"], "country": values["country"] or "USA",
             "active": True if values["active"] is None else values["active"],
         }
+        # A customer with a cell error stays in the batch: rows that refer to it are still checked.
         batch.customers[code] = CustomerRecord(code, number, fields, parent)
 
 
 def _read_invoices(pf: ParsedFile, batch: ImportBatch, errors: list[RowError]) -> None:
     kind = pf.kind
     header_columns = HEADER_COLUMNS[kind]
-    firsts: dict[str, tuple[int, dict[str, Any]]] = {}
-    load_firsts: dict[str, tuple[int, dict[str, Any]]] = {}
+    firsts: dict[str, tuple[int, dict[str, Any], set[str]]] = {}
+    load_firsts: dict[str, tuple[int, dict[str, Any], set[str]]] = {}
     broken: set[str] = set()
     for number, row in pf.rows:
-        values = _read_row(kind, number, row, errors)
-        if values is None:
-            broken.add(row.get("invoice_number", ""))
-            continue
-        ok = _check_line(kind, number, values, errors)
-        if values["due_date"] < values["invoice_date"]:
+        values, failed = _read_row(kind, number, row, errors)
+        ok = not failed
+        if _read(failed, "quantity", "rate", "amount"):
+            ok = _check_line(kind, number, values, errors) and ok
+        if _read(failed, "due_date", "invoice_date") and values["due_date"] < values["invoice_date"]:
             errors.append(RowError(kind, number, "due_date", (
                 f"due date {values['due_date']} is before the invoice date {values['invoice_date']}.")))
             ok = False
-        if values["delivery_date"] < values["pickup_date"]:
+        if _read(failed, "delivery_date", "pickup_date") and values["delivery_date"] < values["pickup_date"]:
             errors.append(RowError(kind, number, "delivery_date", (
                 f"delivery date {values['delivery_date']} is before the pickup date {values['pickup_date']}.")))
             ok = False
         inv_no, load_no = values["invoice_number"], values["load_number"]
-        if inv_no in firsts:
-            first_row, first = firsts[inv_no]
-            ok = _check_consistent(kind, number, "invoice", inv_no, header_columns, first, first_row, values,
-                                   errors) and ok
-        else:
-            firsts[inv_no] = (number, values)
-        if load_no in load_firsts:
-            first_row, first = load_firsts[load_no]
-            ok = _check_consistent(kind, number, "load", load_no, ("customer_code", *LOAD_COLUMNS), first,
-                                   first_row, values, errors) and ok
-        else:
-            load_firsts[load_no] = (number, values)
-        if not ok:
-            broken.add(inv_no)
-            continue
+        if inv_no is not None:
+            if inv_no in firsts:
+                ok = _check_consistent(kind, number, "invoice", inv_no, header_columns, firsts[inv_no], values,
+                                       failed, errors) and ok
+            else:
+                firsts[inv_no] = (number, values, failed)
+        if load_no is not None:
+            if load_no in load_firsts:
+                ok = _check_consistent(kind, number, "load", load_no, ("customer_code", *LOAD_COLUMNS),
+                                       load_firsts[load_no], values, failed, errors) and ok
+            else:
+                load_firsts[load_no] = (number, values, failed)
+        if inv_no is None:
+            continue  # no invoice to put the row in; its cell error says why
+        # An invoice with a row error stays in the batch (marked rejected), so its customer and loads are
+        # still checked against the book in the same pass; only its total, which lacks that row, is not.
         invoice = batch.invoices.get(inv_no)
         if invoice is None:
             invoice = batch.invoices[inv_no] = InvoiceRecord(
-                inv_no, number, values["customer_code"],
+                inv_no, number, values["customer_code"] or "",
                 {"invoice_date": values["invoice_date"], "due_date": values["due_date"],
                  "terms": values["terms"], "memo": values["memo"]})
-        if load_no not in batch.loads:
+        if load_no is not None and load_no not in batch.loads and values["customer_code"] is not None:
             batch.loads[load_no] = LoadRecord(load_no, number, values["customer_code"],
                                               {c: values[c] for c in LOAD_COLUMNS})
+        if not ok:
+            broken.add(inv_no)
+            continue
         line = _line(values)
         invoice.sets.setdefault(load_no, []).append(line)
         batch.charge_codes.setdefault(line.charge_code, values["description"] or line.charge_code)
-    for inv_no in broken:
-        batch.invoices.pop(inv_no, None)
     batch.rejected_invoices = broken
 
 
 def _read_payments(pf: ParsedFile, batch: ImportBatch, errors: list[RowError]) -> None:
     kind = pf.kind
-    firsts: dict[str, tuple[int, dict[str, Any]]] = {}
+    firsts: dict[str, tuple[int, dict[str, Any], set[str]]] = {}
     for number, row in pf.rows:
-        values = _read_row(kind, number, row, errors)
-        if values is None:
-            continue
-        ok = True
-        method = values["method"].lower()
-        if method not in _METHODS:
+        values, failed = _read_row(kind, number, row, errors)
+        method = values["method"].lower() if values["method"] is not None else None
+        if method is not None and method not in _METHODS:
             errors.append(RowError(kind, number, "method", (
                 f"payment method {values['method']!r} is not one of check, ach, wire, card.")))
-            ok = False
         values["method"] = method
         if values["amount"] == 0:
             errors.append(RowError(kind, number, "amount", "a payment amount must be more than zero."))
-            ok = False
         invoice_no, applied = values["invoice_number"], values["applied_amount"]
-        if invoice_no and applied is None:
+        pairing = _read(failed, "invoice_number", "applied_amount")
+        if pairing and invoice_no and applied is None:
             errors.append(RowError(kind, number, "applied_amount",
                                    f"applied_amount is required when invoice_number ({invoice_no}) is given."))
-            ok = False
-        if applied is not None and not invoice_no:
+        if pairing and applied is not None and not invoice_no:
             errors.append(RowError(kind, number, "invoice_number",
                                    "invoice_number is required when applied_amount is given."))
-            ok = False
         if applied == 0:
             errors.append(RowError(kind, number, "applied_amount", "an applied amount must be more than zero."))
-            ok = False
         pay_no = values["payment_number"]
+        if pay_no is None:
+            continue  # no payment to put the row in; its cell error says why
         if pay_no in firsts:
-            first_row, first = firsts[pay_no]
-            ok = _check_consistent(kind, number, "payment", pay_no, HEADER_COLUMNS[kind], first, first_row,
-                                   values, errors) and ok
+            _check_consistent(kind, number, "payment", pay_no, HEADER_COLUMNS[kind], firsts[pay_no], values,
+                              failed, errors)
         else:
-            firsts[pay_no] = (number, values)
-        if not ok:
-            continue
+            firsts[pay_no] = (number, values, failed)
+        # Every application that reads is kept, even on a row with another error, so that the invoice it
+        # names, its customer and its open balance are checked in the same pass.
         payment = batch.payments.get(pay_no)
         if payment is None:
             payment = batch.payments[pay_no] = PaymentRecord(
-                pay_no, number, values["customer_code"],
+                pay_no, number, values["customer_code"] or "",
                 {"payment_date": values["payment_date"], "method": method,
                  "reference_number": values["reference_number"], "amount": values["amount"],
                  "memo": values["memo"]})
-        if invoice_no:
+        if invoice_no and applied:
             if invoice_no in payment.applications:
                 errors.append(RowError(kind, number, "invoice_number", (
                     f"payment {pay_no} is applied to {invoice_no} twice (first on row "
@@ -315,7 +321,7 @@ def _read_payments(pf: ParsedFile, batch: ImportBatch, errors: list[RowError]) -
             payment.application_rows[invoice_no] = number
     for payment in batch.payments.values():
         applied_total = sum(payment.applications.values(), Decimal("0.00"))
-        if applied_total > payment.fields["amount"]:
+        if payment.fields["amount"] is not None and applied_total > payment.fields["amount"]:
             errors.append(RowError(kind, payment.row, "applied_amount", (
                 f"payment {payment.number} of {_money_text(payment.fields['amount'])} is applied beyond its "
                 f"amount: {_money_text(applied_total)} in all.")))
@@ -323,20 +329,20 @@ def _read_payments(pf: ParsedFile, batch: ImportBatch, errors: list[RowError]) -
 
 def _read_credit_memos(pf: ParsedFile, batch: ImportBatch, errors: list[RowError]) -> None:
     kind = pf.kind
-    firsts: dict[str, tuple[int, dict[str, Any]]] = {}
+    firsts: dict[str, tuple[int, dict[str, Any], set[str]]] = {}
     broken: set[str] = set()
     for number, row in pf.rows:
-        values = _read_row(kind, number, row, errors)
-        if values is None:
-            broken.add(row.get("credit_memo_number", ""))
-            continue
-        ok = _check_line(kind, number, values, errors)
+        values, failed = _read_row(kind, number, row, errors)
+        ok = not failed
+        if _read(failed, "quantity", "rate", "amount"):
+            ok = _check_line(kind, number, values, errors) and ok
         invoice_no, applied = values["applied_invoice_number"], values["applied_amount"]
-        if invoice_no and applied is None:
+        pairing = _read(failed, "applied_invoice_number", "applied_amount")
+        if pairing and invoice_no and applied is None:
             errors.append(RowError(kind, number, "applied_amount",
                                    f"applied_amount is required when applied_invoice_number ({invoice_no}) is given."))
             ok = False
-        if applied is not None and not invoice_no:
+        if pairing and applied is not None and not invoice_no:
             errors.append(RowError(kind, number, "applied_invoice_number",
                                    "applied_invoice_number is required when applied_amount is given."))
             ok = False
@@ -344,27 +350,31 @@ def _read_credit_memos(pf: ParsedFile, batch: ImportBatch, errors: list[RowError
             errors.append(RowError(kind, number, "applied_amount", "an applied amount must be more than zero."))
             ok = False
         cm_no = values["credit_memo_number"]
+        if cm_no is None:
+            continue  # no credit memo to put the row in; its cell error says why
         if cm_no in firsts:
-            first_row, first = firsts[cm_no]
-            ok = _check_consistent(kind, number, "credit memo", cm_no, HEADER_COLUMNS[kind], first, first_row,
-                                   values, errors) and ok
+            ok = _check_consistent(kind, number, "credit memo", cm_no, HEADER_COLUMNS[kind], firsts[cm_no],
+                                   values, failed, errors) and ok
         else:
-            firsts[cm_no] = (number, values)
-        if not ok:
-            broken.add(cm_no)
-            continue
+            firsts[cm_no] = (number, values, failed)
+        # As with invoices: a memo with a row error stays (rejected) so its customer and its application are
+        # checked in the same pass; its total, which lacks that row, is not.
         memo = batch.credit_memos.get(cm_no)
         if memo is None:
             memo = batch.credit_memos[cm_no] = CreditMemoRecord(
-                cm_no, number, values["customer_code"],
+                cm_no, number, values["customer_code"] or "",
                 {"memo_date": values["memo_date"], "reason": values["reason"]},
-                applied_invoice=invoice_no, applied_amount=applied)
+                applied_invoice=invoice_no if pairing else None, applied_amount=applied if pairing else None)
+        if not ok:
+            broken.add(cm_no)
+            continue
         line = _line(values)
         memo.lines.append(line)
         batch.charge_codes.setdefault(line.charge_code, values["description"] or line.charge_code)
-    for cm_no in broken:
-        batch.credit_memos.pop(cm_no, None)
+    batch.rejected_credit_memos = broken
     for memo in batch.credit_memos.values():
+        if memo.number in broken:
+            continue
         if memo.applied_amount is not None and memo.applied_amount > memo.total:
             errors.append(RowError(kind, memo.row, "applied_amount", (
                 f"credit memo {memo.number} of {_money_text(memo.total)} is applied beyond its total: "
@@ -382,7 +392,7 @@ def check_batch(batch: ImportBatch, book: BookSnapshot) -> list[RowError]:
     errors.extend(_check_parent_cycles(batch, book))
 
     def customer_known(kind: FileKind, row: int, code: str) -> bool:
-        if code in known_customers:
+        if code in known_customers or code == "":  # "" is a customer_code cell that did not read
             return True
         errors.append(RowError(kind, row, "customer_code", (
             f"unknown customer code {code}: it is neither in the book nor in the customers file.")))
@@ -443,7 +453,7 @@ def _check_applications(batch: ImportBatch, book: BookSnapshot) -> list[RowError
         if not replaced:
             kept[app.invoice_number] += app.amount
     for number, invoice in batch.invoices.items():
-        if kept[number] > invoice.total:
+        if number not in batch.rejected_invoices and kept[number] > invoice.total:
             errors.append(RowError(FileKind.INVOICES, invoice.row, "amount", (
                 f"invoice {number} would total {_money_text(invoice.total)}, less than the "
                 f"{_money_text(kept[number])} already paid or credited on it in the book.")))
@@ -465,7 +475,8 @@ def _check_applications(batch: ImportBatch, book: BookSnapshot) -> list[RowError
                 f"invoice {inv_no} is neither in the book nor in the invoices file.")))
             continue
         owner = customers[inv_no]
-        if owner != customer and _parent_of(owner, batch, book) != customer:
+        # A customer_code that did not read ("") carries its own error: no owner check against it.
+        if customer and owner != customer and _parent_of(owner, batch, book) != customer:
             errors.append(RowError(kind, row, column, (
                 f"invoice {inv_no} belongs to customer {owner}, not to {customer}; QuickBooks applies money "
                 "only to the same customer's invoices.")))

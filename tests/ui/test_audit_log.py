@@ -117,3 +117,19 @@ def test_id_removals_are_found_and_shown_by_the_invoice_number_and_customer_not_
     with demo_factory() as session:
         csv_text = audit_csv_bytes(session, AuditFilter(search=number)).decode("utf-8-sig")
     assert f"Invoice {number} · {customer}" in csv_text
+
+
+def test_empty_filters_say_what_they_mean_in_words_that_fit(home, factory):
+    at = open_page(home, PAGE)
+    assert not at.exception
+    placeholders = {m.key: m.proto.placeholder for m in at.multiselect}
+    assert placeholders == {"audit_who": "Anyone", "audit_what": "Any action", "audit_outcome": "Any outcome"}
+
+
+def test_the_time_of_an_event_stays_in_view_while_the_table_scrolls(home, factory):
+    import json
+
+    _seed(factory)
+    at = open_page(home, PAGE)
+    assert not at.exception
+    assert json.loads(at.dataframe[0].proto.columns)["When (UTC)"]["pinned"] is True

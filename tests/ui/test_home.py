@@ -189,3 +189,16 @@ def json_text(spec) -> str:
     import json
 
     return json.dumps({k: v for k, v in spec.items() if k != "datasets"})
+
+
+def test_a_finished_job_with_nothing_to_do_shows_as_complete_not_at_zero(home, demo_factory):
+    from qbcore.db import transaction
+    from qbcore.models import Job, JobStatus
+
+    with transaction(demo_factory) as session:  # a pull that found no change
+        session.add(Job(kind="pull", status=JobStatus.DONE, total=0, done=0, succeeded=0, failed=0,
+                        created_by="system@qbsync", params={"label": "Pull changes from QuickBooks"}))
+    home.run()
+    assert not home.exception
+    recent = home.dataframe[0].value
+    assert recent.loc[0, "Status"] == "Done" and recent.loc[0, "Progress"] == 1.0

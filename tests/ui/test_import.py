@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from qbcore.importer import FileKind
+from qbcore.importer import FILE_LABELS, FileKind, column_names
 from qbcore.models import AuditEvent, Invoice
 from tests.qbcore.importer.conftest import read_rows, sample_files, to_csv
 from tests.ui.conftest import open_page
@@ -41,6 +41,29 @@ def test_the_page_offers_four_uploaders_and_a_template_per_kind_and_validate_wai
     assert "Upload at least one file" in _texts(at.info)
 
 
+def test_the_page_shows_the_layout_of_every_file_from_the_importers_own_columns(home, factory):
+    at = open_page(home, PAGE)
+    assert not at.exception
+    assert "docs/import-layout.md" not in _texts(at.markdown) + _texts(at.caption)  # a path a browser cannot open
+    titles = [unescape_markdown(e.label) for e in at.expander]
+    assert "Invoice lines (invoice_lines.csv) · 21 columns, 15 required" in titles, titles
+    tables = {}
+    for expander, kind in zip(at.expander, FileKind, strict=True):
+        assert unescape_markdown(expander.label).startswith(FILE_LABELS[kind])
+        tables[kind] = table = expander.dataframe[0].value
+        assert list(table.columns) == ["Column", "Required", "Format", "Example"]
+        assert table["Column"].tolist() == column_names(kind)  # the importer's layout, in template order
+    invoices = tables[FileKind.INVOICES]
+    row = invoices.set_index("Column").loc["container_number"]
+    assert (row["Required"], row["Example"]) == ("Required", "MSCU1234566")
+    assert "ISO 6346" in row["Format"]
+    # The notes are whole sentences: listed in words under the table, where they wrap instead of being cut off.
+    notes = _texts(at.expander[1].markdown)
+    assert "**amount**: Must equal quantity × rate, rounded to the cent." in notes, notes
+    assert "layout document" not in notes
+    assert invoices.set_index("Column").loc["invoice_date", "Format"] == "date: YYYY-MM-DD or MM/DD/YYYY"
+
+
 def test_uploading_a_bad_file_shows_every_error_in_a_table_and_writes_nothing(home, factory):
     files = sample_files()
     rows = read_rows(FileKind.INVOICES)
@@ -51,8 +74,8 @@ def test_uploading_a_bad_file_shows_every_error_in_a_table_and_writes_nothing(ho
     _upload(at, files)
     at.button(key="imp_validate").click().run()
     assert not at.exception
-    assert "error(s) found; nothing can be imported" in _texts(at.error)
-    table = at.dataframe[0].value
+    assert "2 errors found; nothing can be imported" in _texts(at.error)
+    table = at.dataframe[-1].value
     assert list(table.columns) == ["File", "Row", "Column", "What is wrong"]
     found = {(r["Row"], r["Column"]) for _, r in table.iterrows()}
     assert {(2, "container_number"), (4, "amount")} <= found
@@ -65,7 +88,7 @@ def test_a_valid_set_validates_then_imports_after_confirmation_and_is_audited(ho
     at = open_page(home, PAGE, OPERATOR)
     _upload(at, sample_files())
     at.button(key="imp_validate").click().run()
-    summary = at.dataframe[0].value
+    summary = at.dataframe[-1].value
     assert summary.set_index("Records").loc["Invoices", "Created"] == 3
     assert _invoices(factory) == 0  # validation writes nothing
     at.button(key="imp_import").click().run()
@@ -97,7 +120,7 @@ def test_a_viewer_may_validate_but_not_import(home, factory):
     at = open_page(home, PAGE, VIEWER)
     _upload(at, sample_files())
     at.button(key="imp_validate").click().run()
-    assert at.dataframe[0].value is not None
+    assert at.dataframe[-1].value is not None
     assert at.button(key="imp_import").disabled
     assert "needs the operator role" in _texts(at.caption)
     assert _invoices(factory) == 0

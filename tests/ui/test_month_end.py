@@ -60,3 +60,18 @@ def test_the_closing_date_is_read_from_quickbooks_on_demand(home, demo_factory, 
     assert not at.exception
     assert "closed through 2026-06-30" in at.success[0].value
     assert "2026-06-30" in at.markdown[0].value
+
+
+def test_a_months_waiting_records_link_to_each_problem_sync_tab_and_the_month_stays_in_view(home, demo_factory):
+    at = open_page(home, PAGE)
+    assert not at.exception
+    month = at.selectbox(key="month_end_month").value
+    links = {link.proto.query_string: link.proto.label for link in at.get("page_link")
+             if link.proto.page == "Problem_Sync" and "from=" in link.proto.query_string
+             and f"from={month}-01" in link.proto.query_string}
+    # Waiting counts payments and credit memos too, not only invoices: each has a link to its own tab.
+    tabs = {query.split("&")[0] for query in links}
+    assert tabs == {"tab=invoice", "tab=payment", "tab=credit_memo"}, links
+    assert f"Open {month}'s waiting payments on Problem Sync" in links.values()
+    config = json.loads(at.dataframe[0].proto.columns)
+    assert config["Month"]["pinned"] and config["Status"]["pinned"]

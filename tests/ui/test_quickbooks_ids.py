@@ -12,7 +12,7 @@ from streamlit.dataframe_util import convert_arrow_bytes_to_pandas_df
 
 from qbcore.config import load_config
 from qbcore.db import transaction
-from qbcore.models import AuditEvent, EntityType, Invoice, SyncRecord, SyncStatus
+from qbcore.models import AuditEvent, Customer, EntityType, Invoice, SyncRecord, SyncStatus
 from qbcore.qbo.lookup import open_gateway
 from qbcore.sync.records import ensure_sync_records
 from qbo_sandbox.server import SandboxOptions, start_in_thread
@@ -151,11 +151,14 @@ def test_admin_removes_an_id_after_confirming_with_a_reason(home, linked):
     with linked.factory() as session:
         number = session.scalar(select(Invoice.number).join(SyncRecord, SyncRecord.entity_id == Invoice.id)
                                 .where(SyncRecord.id == linked.linked_id))
-    assert f"Our **invoice {number} (QuickBooks id {linked.linked_qbo})** will lose its QuickBooks id" in _texts(
-        at.markdown)
+        customer = session.scalar(select(Customer.name).join(Invoice, Invoice.customer_id == Customer.id)
+                                  .where(Invoice.number == number))
+    # The dialog and the outcome name the record as the team knows it: type, number and customer.
+    assert (f"Our **Invoice {number} · {customer}** (QuickBooks id {linked.linked_qbo}) will lose its QuickBooks id"
+            in _texts(at.markdown))
     _confirm(at, "deleted in QuickBooks")
-    assert (f"Removed 1 QuickBooks id: invoice {number} (was QuickBooks id {linked.linked_qbo}). It will re-sync."
-            in _texts(at.success))
+    assert (f"Removed the QuickBooks id of Invoice {number} · {customer} (was QuickBooks id {linked.linked_qbo}). "
+            "It will re-sync." in _texts(at.success))
     record = _record(linked.factory, linked.linked_id)
     assert (record.qbo_id, record.status) == (None, SyncStatus.NEVER_SYNCED)
     [event] = _audit(linked.factory, "remove_qbo_id")

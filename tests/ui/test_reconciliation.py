@@ -46,7 +46,10 @@ def test_the_page_asks_for_an_explicit_comparison_and_shows_nothing_pending(home
     at = open_page(home, PAGE)
     assert not at.exception
     assert any("Compare with QuickBooks" in str(i.value) for i in at.info)
-    assert "No payment is waiting" in " ".join(str(c.value) for c in at.caption)
+    captions = " ".join(str(c.value) for c in at.caption)
+    assert "No payment is waiting" in captions
+    # The hint names the setting as Settings shows it, not its stored value.
+    assert "pulled payments: apply" not in captions and '"Payments applied directly in QuickBooks"' in captions
 
 
 def test_compare_reads_quickbooks_once_and_caches_the_result_with_when_it_was_computed(
@@ -61,6 +64,8 @@ def test_compare_reads_quickbooks_once_and_caches_the_result_with_when_it_was_co
     assert result.qbo_open > 0 and any("Computed" in str(c.value) for c in at.caption)
     labels = [m.label for m in at.metric]
     assert labels[:3] == ["Receivables here", "Receivables in QuickBooks", "Difference"]
+    # Aging, differences, per customer: an amount QuickBooks lacks shows a dash in the differences, not "None".
+    assert [d.proto.placeholder for d in at.dataframe] == ["", "—", ""]
     at.run()  # a rerun reuses the cached result (no new comparison)
     assert at.session_state["recon_result"] is result
 
