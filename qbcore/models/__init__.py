@@ -1,5 +1,13 @@
 """Typed SQLAlchemy models: the billing system and the sync state."""
 
+from qbcore.models.alerts import (
+    AlertChannel,
+    AlertCondition,
+    AlertDelivery,
+    AlertEvent,
+    ChannelKind,
+    DeliveryStatus,
+)
 from qbcore.models.base import Base, utcnow
 from qbcore.models.billing import (
     ChargeCode,
@@ -56,11 +64,16 @@ __all__ = [
     "BILLING_MODELS",
     "ENTITY_NOUNS",
     "PROBLEM_STATUSES",
+    "AlertChannel",
+    "AlertCondition",
+    "AlertDelivery",
+    "AlertEvent",
     "AuditEvent",
     "Base",
     "CarrierBill",
     "CarrierBillLine",
     "CarrierBillStatus",
+    "ChannelKind",
     "ChargeCode",
     "ChargeLine",
     "ChargeSet",
@@ -72,6 +85,7 @@ __all__ = [
     "CustomFieldMapping",
     "Customer",
     "DeductionCode",
+    "DeliveryStatus",
     "Drift",
     "DriftKind",
     "EntityType",
