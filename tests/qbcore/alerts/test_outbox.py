@@ -28,7 +28,7 @@ from qbcore.db import transaction
 from qbcore.models import AlertChannel, AlertDelivery, EntityType, Role, SyncRecord, SyncStatus
 from qbcore.problems.queries import ProblemFilter, count_matching
 from qbcore.secrets_box import SecretBox
-from tests.qbcore.alerts.conftest import Mailbox, Receiver
+from tests.qbcore.alerts.receivers import Mailbox, Receiver
 from ui.links import read_problem_link
 
 ADMIN = Actor("dana@co.com", Role.ADMIN, "Dana")
@@ -292,7 +292,7 @@ def test_the_smtp_password_is_encrypted_used_to_log_in_and_never_stored_audited_
     from aiosmtpd.smtp import AuthResult, LoginPassword
 
     from qbcore.models import AuditEvent
-    from tests.qbcore.alerts.conftest import _free_port, _Handler
+    from tests.qbcore.alerts.receivers import MailHandler, free_port
 
     logins: list[tuple[str, str]] = []
 
@@ -301,8 +301,8 @@ def test_the_smtp_password_is_encrypted_used_to_log_in_and_never_stored_audited_
         logins.append((auth_data.login.decode(), auth_data.password.decode()))
         return AuthResult(success=auth_data.password == b"s3cret-Pa55")
 
-    mailbox = Mailbox("127.0.0.1", _free_port())
-    controller = Controller(_Handler(mailbox), hostname="127.0.0.1", port=mailbox.port, authenticator=authenticator,
+    mailbox = Mailbox("127.0.0.1", free_port())
+    controller = Controller(MailHandler(mailbox), hostname="127.0.0.1", port=mailbox.port, authenticator=authenticator,
                             auth_require_tls=False)
     controller.start()
     try:
@@ -327,9 +327,9 @@ def test_the_smtp_password_is_encrypted_used_to_log_in_and_never_stored_audited_
 
 def test_a_test_message_says_what_happened_when_the_server_is_not_there(
         demo_factory: sessionmaker[Session], box: SecretBox) -> None:
-    from tests.qbcore.alerts.conftest import _free_port
+    from tests.qbcore.alerts.receivers import free_port
 
-    port = _free_port()  # nothing listens here
+    port = free_port()  # nothing listens here
     with transaction(demo_factory) as session:
         view = save_channel(session, box, ADMIN, name="Nowhere", kind="email",
                             settings={"host": "127.0.0.1", "port": port, "security": "none",
