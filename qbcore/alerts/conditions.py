@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from qbcore.alerts.rules import AlertRules
 from qbcore.connection import current_connection
-from qbcore.jobs.queue import PULL_KIND, SYNC_KIND
+from qbcore.jobs.queue import PULL_KIND, SYNC_KIND, has_active_job
 from qbcore.labels import ERROR_KIND, JOB_STATUS, label, money, plural
 from qbcore.models import ENTITY_NOUNS, ConnectionStatus, EntityType, Job, JobStatus, SyncRecord, SyncStatus, utcnow
 from qbcore.problems.causes import split_blocker
@@ -190,6 +190,10 @@ def find_month_end(session: Session, rules: AlertRules, now: datetime) -> list[F
     readiness = next((m for m in list_month_readiness(session, months=3) if m.month == month), None)
     if readiness is None or readiness.is_clean:
         return []
+    stuck = (readiness.failed.count + readiness.blocked.count + readiness.drifted.count + readiness.proposals.count
+             + readiness.closed_conflicts.count)
+    if not stuck and has_active_job(session):
+        return []  # only waiting records, and a job is sending them now: not news yet
     waiting = readiness.unsynced.count + readiness.failed.count + readiness.blocked.count
     amount = readiness.unsynced.amount + readiness.failed.amount + readiness.blocked.amount
     todo = tuple(f"{item.label}: {item.detail}" for item in readiness.checklist if not item.done)

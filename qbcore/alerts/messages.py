@@ -13,6 +13,8 @@ from urllib.parse import urlencode
 from qbcore.labels import money
 
 PREFIX = "[QuickBooks sync]"
+# A message stays readable (and inside Slack's and Teams' size limits): the rest are counted and linked.
+MAX_BLOCKS = 10
 _HEADINGS = {"opened": "New", "changed": "Worse", "resolved": "Resolved", "open": "Still open"}
 # Teams' markdown (and CommonMark) treats these as formatting; a backslash makes them plain text.
 _TEAMS_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|~>])")
@@ -85,7 +87,7 @@ class _Block:
 
 def _blocks(events: Sequence[EventView], base_url: str) -> list[_Block]:
     blocks = []
-    for event in events:
+    for event in events[:MAX_BLOCKS]:
         facts = event.facts
         page = str(facts.get("page") or "")
         label = {"Problem_Sync": "Open the problems", "Settings": "Open Settings"}.get(page, "Open the console")
@@ -96,6 +98,11 @@ def _blocks(events: Sequence[EventView], base_url: str) -> list[_Block]:
             fix=_clean(facts.get("fix") or "") if event.kind != "resolved" else "",
             link=link_for(base_url, facts), link_label=label,
         ))
+    if len(events) > MAX_BLOCKS:
+        more = len(events) - MAX_BLOCKS
+        title = f"{more:,} more {'alert' if more == 1 else 'alerts'}: the Alerts page lists what is wrong now"
+        blocks.append(_Block(heading="More", title=title, figures="", causes=[], fix="",
+                             link=link_for(base_url, {"page": "Alerts"}), link_label="Open Alerts"))
     return blocks
 
 
@@ -155,7 +162,8 @@ def _slack_link(url: str, label: str) -> str:
 def _slack(purpose: str, subject: str, blocks: list[_Block], base_url: str) -> dict[str, Any]:
     if purpose == "test":
         return {"text": f"{escape_slack(_TEST_LINE)} {_slack_link(base_url, 'Open the console')}"}
-    lines = [f"*{escape_slack(subject)}*"]
+    # One alert is its own headline; several get the subject above them.
+    lines = [f"*{escape_slack(subject)}*"] if len(blocks) > 1 or purpose == "digest" else []
     for block in blocks:
         lines.append(f"*{escape_slack(block.heading)}:* {escape_slack(block.title)}")
         if block.figures:

@@ -91,3 +91,14 @@ def test_quiet_hours_span_midnight_in_the_rules_time_zone() -> None:
     assert rules.is_quiet(datetime(2026, 12, 2, 5, 0, tzinfo=UTC))  # 23:00 in Chicago
     assert not rules.is_quiet(datetime(2026, 12, 2, 14, 0, tzinfo=UTC))  # 08:00 in Chicago
     assert not AlertRules().is_quiet(datetime(2026, 12, 2, 5, 0, tzinfo=UTC))
+
+
+def test_a_message_of_many_alerts_shows_ten_and_counts_the_rest_with_a_link() -> None:
+    events = [EventView("opened", {**HOSTILE, "title": f"alert {n}"}) for n in range(28)]
+    message = render_message("alert", events, "https://q.example.com")
+    assert message.subject == "[QuickBooks sync] 28 alerts: alert 0 and more"
+    headings = [line for line in message.text.splitlines() if line and not line.startswith(" ")]
+    more = "More: 18 more alerts: the Alerts page lists what is wrong now"
+    assert headings == [*(f"New: alert {n}" for n in range(10)), more]
+    assert "Open Alerts: https://q.example.com/Alerts" in message.text
+    assert len(message.teams["sections"]) == 11 and len(message.slack["text"]) < 6000
