@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import update
@@ -90,3 +91,32 @@ def test_a_sign_in_about_to_expire_alerts_n_days_ahead_and_a_never_connected_con
         (finding,) = find_conditions(session, rules, DEC_3 + timedelta(days=3))
     assert finding.title == "QuickBooks' sign-in expires in 5 days (2026-12-11): reconnect before then"
     assert (finding.key, finding.page) == ("connection", "Settings")
+
+
+def test_new_problems_alert_from_a_count_or_dollars_unless_named_causes_explain_them_all(
+        demo_factory: sessionmaker[Session]) -> None:
+    from decimal import Decimal
+
+    from sqlalchemy import select
+
+    rules = replace(only("new_problems"), root_cause=True, new_problems_count=3, new_problems_amount="100000000.00")
+    with transaction(demo_factory) as session:
+        ids = list(session.scalars(select(SyncRecord.id).where(SyncRecord.entity_type == EntityType.INVOICE.value)
+                                   .order_by(SyncRecord.id).limit(4)))
+        session.execute(update(SyncRecord).where(SyncRecord.id.in_(ids[:3])).values(
+            status=SyncStatus.FAILED.value, error_kind="mapping", blocked_by="item:CHASSIS"))
+        assert [f.key for f in find_conditions(session, rules, DEC_3 - timedelta(days=2))] == [
+            "cause:invoice:mapping::item:CHASSIS"]  # the cause says it all: one alert
+        session.execute(update(SyncRecord).where(SyncRecord.id == ids[3]).values(
+            status=SyncStatus.FAILED.value, error_kind="mapping", blocked_by=None))
+        found = {f.key: f for f in find_conditions(session, rules, DEC_3 - timedelta(days=2))}
+    assert sorted(found) == ["cause:invoice:mapping::item:CHASSIS", "problems:invoice:mapping"]
+    problems = found["problems:invoice:mapping"]
+    assert problems.title == "4 invoices not reaching QuickBooks: mapping missing"
+    assert problems.records == 4 and problems.amount and problems.amount > Decimal("0")
+    assert problems.causes[0] == "3 invoices: charge code CHASSIS not mapped to a QuickBooks item"
+    with demo_factory() as session:
+        below = replace(only("new_problems"), new_problems_count=5, new_problems_amount=f"{problems.amount:.2f}")
+        assert [f.key for f in find_conditions(session, below, DEC_3)] == ["problems:invoice:mapping"]  # the dollars
+        above = replace(only("new_problems"), new_problems_count=5, new_problems_amount=f"{problems.amount + 1:.2f}")
+        assert find_conditions(session, above, DEC_3) == []
