@@ -366,3 +366,27 @@ def test_the_scheduler_tick_queues_alerts_and_the_worker_sends_them(
     report = deliver_in_worker(demo_factory, secret_key)
     assert report is not None and report.sent == 1
     assert len(smtp_server.messages) == 1
+
+
+def test_a_rule_that_breaks_never_undoes_the_ticks_sync_work(
+        demo_factory: sessionmaker[Session], smtp_server: Mailbox, box: SecretBox,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from qbcore.alerts import outbox
+    from qbcore.jobs.schedule import run_schedule_tick
+    from qbcore.models import AlertCondition, Job
+
+    add_channels(demo_factory, box, smtp_server)
+    block_invoices(demo_factory, 2)
+
+    def broken(*_args: object, **_kwargs: object) -> list[object]:
+        raise RuntimeError("the digest step failed")  # after conditions, events and a delivery were written
+
+    monkeypatch.setattr(outbox, "queue_digests", broken)
+    with transaction(demo_factory) as session:
+        jobs = run_schedule_tick(session)
+    assert [job.kind for job in jobs] == ["sync"]
+    with demo_factory() as session:
+        assert session.scalars(select(Job.kind)).all() == ["sync"]  # the sync the tick queued was kept
+        # ...and the alert step's half-done writes were not: the next tick finds the condition new again
+        assert session.scalars(select(AlertCondition)).all() == []
+        assert session.scalars(select(AlertDelivery)).all() == []
