@@ -13,6 +13,7 @@ from qbcore.alerts.history import list_deliveries, list_failing_channels, list_o
 from qbcore.alerts.outbox import send_test
 from qbcore.alerts.rules import load_alert_rules, save_alert_rules
 from qbcore.db import transaction
+from qbcore.labels import money
 from qbcore.models import ChannelKind, Role
 from qbcore.refusals import Refusal
 from qbcore.secrets_box import SecretBox
@@ -118,7 +119,7 @@ with st.form("alerts_rules"):
                              help="Failed records of one type and error kind, from a count or a dollar amount")
     new_count = c1.number_input("…from this many records", min_value=1, value=rules.new_problems_count,
                                 key="alerts_new_count")
-    new_amount = c1.text_input("…or this many dollars", value=rules.new_problems_amount, key="alerts_new_amount")
+    new_amount = c1.text_input("…or this many dollars", value=money(rules.min_amount), key="alerts_new_amount")
     root_cause = c2.toggle("A root cause blocks records", value=rules.root_cause, key="alerts_root_cause",
                            help="An unmapped charge code, a customer that fails, a missing term")
     root_count = c2.number_input("…at least this many", min_value=1, value=rules.root_cause_count,

@@ -122,3 +122,25 @@ def test_a_channel_that_keeps_failing_shows_on_the_alerts_page_and_on_home(home,
                "answered HTTP 404: no_service." for e in home.error)
     at = home.switch_page("pages/9_Alerts.py").run()
     assert any("Ops Slack failed 4 times in a row" in unescape_markdown(e.value) for e in at.error)
+
+
+def test_an_admin_saves_rules_in_dollars_and_a_bad_value_says_what_to_fix(home, factory) -> None:
+    from qbcore.alerts.rules import load_alert_rules
+
+    at = open_page(home, PAGE)
+    assert at.text_input(key="alerts_new_amount").value == "$10,000.00"
+    at.text_input(key="alerts_new_amount").input("$2,500")
+    at.toggle(key="alerts_month_end").set_value(False)
+    at.button[0].click().run()  # Save rules
+    assert not at.exception
+    assert unescape_markdown(at.success[0].value) == "Alert rules saved."
+    with factory() as session:
+        rules = load_alert_rules(session)
+    assert (rules.new_problems_amount, rules.month_end) == ("2500.00", False)
+    at.text_input(key="alerts_quiet_start").input("10pm")
+    at.text_input(key="alerts_quiet_end").input("07:00")
+    at.button[0].click().run()
+    assert [unescape_markdown(e.value) for e in at.error] == [
+        "Quiet hours: '10pm' is not a time; write it as HH:MM, e.g. 22:00. Nothing was saved."]
+    with factory() as session:
+        assert load_alert_rules(session).quiet_start == ""
