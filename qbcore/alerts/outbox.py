@@ -28,7 +28,7 @@ from qbcore.models import (
     utcnow,
 )
 from qbcore.problems.queries import mask_secrets
-from qbcore.secrets_box import SecretBox
+from qbcore.secrets_box import SecretBox, SecretBoxError
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 6
@@ -163,7 +163,7 @@ class Claimed:
     secret: str | None
     message: Message
     dedupe_key: str
-    host: str = field(default="")
+    secret_unreadable: bool = False
 
 
 def claim_delivery(factory: sessionmaker[Session], box: SecretBox, delivery_id: int, now: datetime
@@ -184,10 +184,14 @@ def claim_delivery(factory: sessionmaker[Session], box: SecretBox, delivery_id: 
         events = [EventView(e.kind, e.facts) for e in session.scalars(
             select(AlertEvent).where(AlertEvent.id.in_(delivery.event_ids or [])).order_by(AlertEvent.id))]
         message = render_message(delivery.purpose, events, load_alert_rules(session).base_url)
-        secret = box.decrypt(channel.secret_enc) if channel.secret_enc else None
+        try:
+            secret, unreadable = (box.decrypt(channel.secret_enc) if channel.secret_enc else None), False
+        except SecretBoxError:
+            # A key changed without `qbsync rotate-key`: the send fails in words, with backoff, and shows on Home.
+            secret, unreadable = None, True
         return Claimed(delivery_id=delivery.id, attempts=delivery.attempts, kind=ChannelKind(channel.kind),
                        settings=dict(channel.settings), secret=secret, message=message,
-                       dedupe_key=delivery.dedupe_key)
+                       dedupe_key=delivery.dedupe_key, secret_unreadable=unreadable)
 
 
 Sender = Callable[[Claimed], str]
@@ -195,6 +199,9 @@ Sender = Callable[[Claimed], str]
 
 def send_claimed(claimed: Claimed) -> str:
     """Send a claimed delivery over its channel; returns who or where received it."""
+    if claimed.secret_unreadable:
+        raise DeliveryError("the channel's password or webhook URL cannot be decrypted with QBSYNC_SECRET_KEY; "
+                            "enter it again on the Alerts page")
     if claimed.kind is ChannelKind.EMAIL:
         host = str(claimed.settings.get("host", "localhost"))
         return send_email(claimed.settings, claimed.secret, claimed.message,

@@ -390,3 +390,25 @@ def test_a_rule_that_breaks_never_undoes_the_ticks_sync_work(
         # ...and the alert step's half-done writes were not: the next tick finds the condition new again
         assert session.scalars(select(AlertCondition)).all() == []
         assert session.scalars(select(AlertDelivery)).all() == []
+
+
+def test_rotating_the_key_re_encrypts_channel_secrets_and_a_secret_no_key_opens_fails_in_words(
+        demo_factory: sessionmaker[Session], webhook: Receiver, smtp_server: Mailbox) -> None:
+    from cryptography.fernet import Fernet
+
+    from qbcore.secrets_box import reencrypt_tokens
+
+    old, new = Fernet.generate_key().decode(), Fernet.generate_key().decode()
+    add_channels(demo_factory, SecretBox(old), smtp_server, webhook)
+    with transaction(demo_factory) as session:
+        assert reencrypt_tokens(session, SecretBox(f"{new},{old}")) == 1
+    result = send_test(demo_factory, SecretBox(new), ADMIN, 2)  # the old key is gone
+    assert result.ok and len(webhook.bodies) == 1
+    block_invoices(demo_factory, 2)
+    assert tick(demo_factory, SecretBox(Fernet.generate_key().decode()), T0) == 1  # the email needs no secret
+    with demo_factory() as session:
+        failed = next(r for r in list_deliveries(session) if r.channel == "Ops Slack" and r.purpose == "Alert")
+    assert failed.status == "Waiting to send" and failed.error == (
+        "the channel's password or webhook URL cannot be decrypted with QBSYNC_SECRET_KEY; enter it again on the "
+        "Alerts page")
+    assert len(webhook.bodies) == 1
