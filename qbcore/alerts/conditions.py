@@ -98,7 +98,8 @@ def find_root_causes(session: Session, rules: AlertRules) -> list[Finding]:
             key = f"cause:{entity_type.value}:{cause.error_kind}:{cause.error_code or ''}:{cause.blocked_by}"
             found.append(Finding(
                 key=key[:200], rule="root_cause", fingerprint=size_bucket(cause.count), title=cause.sentence,
-                records=cause.count, amount=cause.amount, causes=(cause.sentence,), fix=cause.fix_hint,
+                # The title is the cause in words; repeating it as a cause line would say it twice.
+                records=cause.count, amount=cause.amount, fix=cause.fix_hint,
                 params={"tab": entity_type.value, "search": (name or "")[:100]},
             ))
     return found
