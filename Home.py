@@ -13,6 +13,7 @@ from pathlib import Path
 import altair as alt
 import pandas as pd
 
+from qbcore.alerts.history import list_failing_channels
 from qbcore.connection import get_connection_state
 from qbcore.jobs.queue import enqueue_sync, list_recent_jobs
 from qbcore.labels import (
@@ -188,6 +189,7 @@ with runtime.factory() as session:
     ages = list_problem_ages(session)
     counts = count_book(session)
     monthly = list_monthly_totals(session)
+    failing_channels = list_failing_channels(session)
 
 # --- Connection -------------------------------------------------------------------------------
 st.subheader("QuickBooks connection")
@@ -214,6 +216,11 @@ else:
     st.warning(md("QuickBooks is not connected. {} waiting to sync. An admin connects a company in Settings → "
                   "QuickBooks connection to start.", _records(waiting)))
     _page_link(SETTINGS_PAGE, md("Connect in Settings →"))
+
+for channel in failing_channels:  # an alert channel nobody hears from is itself worth knowing about
+    st.error(md("Alerts to {name} keep failing ({count} times in a row): {error}.", name=channel.name,
+                count=channel.failures, error=channel.last_error))
+    _page_link("pages/9_Alerts.py", md("Fix the channel on Alerts →"))
 
 # --- Sync health --------------------------------------------------------------------------------
 st.subheader("Sync health")

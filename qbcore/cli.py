@@ -13,11 +13,13 @@ import typer
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from qbcore.alerts.cli import app as alerts_app
 from qbcore.config import Config, ConfigError, load_config
 from qbcore.db import make_engine, make_session_factory, migrate, transaction
 
 app = typer.Typer(help="QuickBooks Sync Console: keep a drayage billing book in sync with QuickBooks Online.",
                   no_args_is_help=True, add_completion=False)
+app.add_typer(alerts_app, name="alerts")
 
 
 def _fail(message: str) -> NoReturn:

@@ -44,8 +44,8 @@ class SecretBox:
 
 
 def reencrypt_tokens(session: Session, box: SecretBox) -> int:
-    """Re-encrypt every stored QuickBooks token under the box's first key; returns how many."""
-    from qbcore.models import QboConnection
+    """Re-encrypt every stored QuickBooks token and alert channel secret under the first key; returns how many."""
+    from qbcore.models import AlertChannel, QboConnection
 
     count = 0
     for row in session.scalars(select(QboConnection)):
@@ -54,4 +54,7 @@ def reencrypt_tokens(session: Session, box: SecretBox) -> int:
             if value:
                 setattr(row, column, box.rotate(value))
                 count += 1
+    for channel in session.scalars(select(AlertChannel).where(AlertChannel.secret_enc.is_not(None))):
+        channel.secret_enc = box.rotate(channel.secret_enc or "")
+        count += 1
     return count

@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from qbcore.access import SYSTEM, Actor
+from qbcore.alerts.outbox import queue_in_tick
 from qbcore.connection import is_connected
 from qbcore.customer_names import apply_name_clash_rule
 from qbcore.entities.registry import ENTITIES
@@ -62,4 +63,5 @@ def run_schedule_tick(session: Session, *, pull_every: timedelta = timedelta(min
         job = enqueue_pull_if_due(session, every=pull_every)
         if job is not None:
             queued.append(job)
+    queue_in_tick(session)  # messages about what is wrong now; the worker sends them
     return queued

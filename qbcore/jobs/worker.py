@@ -11,6 +11,7 @@ from typing import Protocol
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+from qbcore.alerts.outbox import deliver_in_worker
 from qbcore.config import Config
 from qbcore.jobs.lease import default_worker_id
 from qbcore.jobs.queue import (
@@ -66,6 +67,7 @@ def run_worker(factory: sessionmaker[Session], config: Config, *, worker_id: str
     stop = stop_event or threading.Event()
     ran = 0
     while not stop.is_set():
+        deliver_in_worker(factory, config.secret_key)  # before the connection check: a disconnect is news too
         if not prepare_connection(factory, config):
             if once:
                 return ran

@@ -1,5 +1,13 @@
 """Typed SQLAlchemy models: the billing system and the sync state."""
 
+from qbcore.models.alerts import (
+    AlertChannel,
+    AlertCondition,
+    AlertDelivery,
+    AlertEvent,
+    ChannelKind,
+    DeliveryStatus,
+)
 from qbcore.models.base import Base, utcnow
 from qbcore.models.billing import (
     ChargeCode,
@@ -57,11 +65,16 @@ __all__ = [
     "ENTITY_NOUNS",
     "PROBLEM_STATUSES",
     "QBO_OBJECTS",
+    "AlertChannel",
+    "AlertCondition",
+    "AlertDelivery",
+    "AlertEvent",
     "AuditEvent",
     "Base",
     "CarrierBill",
     "CarrierBillLine",
     "CarrierBillStatus",
+    "ChannelKind",
     "ChargeCode",
     "ChargeLine",
     "ChargeSet",
@@ -73,6 +86,7 @@ __all__ = [
     "CustomFieldMapping",
     "Customer",
     "DeductionCode",
+    "DeliveryStatus",
     "Drift",
     "DriftKind",
     "EntityType",

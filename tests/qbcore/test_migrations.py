@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import IntegrityError
 
 from qbcore.db import current_revision, head_revision, make_engine, migrate
 from tests.conftest import PG_URL
@@ -139,3 +140,29 @@ def test_a_book_of_the_previous_release_gains_empty_payables_its_loads_can_be_se
         settled = conn.execute(text("SELECT l.load_number, t.number FROM settlement_loads s JOIN loads l ON "
                                     "l.id = s.load_id JOIN trucks t ON t.id = s.truck_id")).one()
     assert tuple(settled) == ("L500007", "T101")
+
+
+def test_a_book_of_the_payables_release_gains_empty_alerts_and_keeps_its_settings(empty_engine: Engine) -> None:
+    engine = migrate_to(empty_engine, "0008")
+    when = datetime(2026, 12, 2, tzinfo=UTC)
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO settings (key, value, updated_at, updated_by) VALUES "
+                          "('sync_settings', :v, :t, 'dana@co.com')"), {"v": '{"paused": true}', "t": when})
+    migrate(engine)
+    assert current_revision(engine) == head_revision()
+    alerts = ("alert_channels", "alert_conditions", "alert_events", "alert_deliveries")
+    with engine.begin() as conn:
+        assert {t: conn.execute(text(f"SELECT count(*) FROM {t}")).scalar_one() for t in alerts} == dict.fromkeys(
+            alerts, 0)
+        assert conn.execute(text("SELECT updated_by FROM settings WHERE key = 'sync_settings'")).scalar_one() == (
+            "dana@co.com")
+        conn.execute(text("INSERT INTO alert_channels (id, name, kind, settings, enabled, digest, failures_in_a_row, "
+                          "updated_at) VALUES (1, 'Ops email', 'email', '{}', :yes, :no, 0, :t)"),
+                     {"yes": True, "no": False, "t": when})
+        conn.execute(text("INSERT INTO alert_deliveries (channel_id, dedupe_key, purpose, event_ids, subject, "
+                          "recipients, status, attempts, next_attempt_at, created_at) VALUES "
+                          "(1, 'k1', 'test', '[]', 'Test', 'ops@co.com', 'queued', 0, :t, :t)"), {"t": when})
+        with pytest.raises(IntegrityError, match=r"(?i)unique"), conn.begin_nested():
+            conn.execute(text("INSERT INTO alert_deliveries (channel_id, dedupe_key, purpose, event_ids, "
+                              "subject, recipients, status, attempts, next_attempt_at, created_at) VALUES "
+                              "(1, 'k1', 'test', '[]', 'Test', 'ops@co.com', 'queued', 0, :t, :t)"), {"t": when})
