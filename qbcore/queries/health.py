@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
-
 import pandas as pd
 from sqlalchemy import ColumnElement, and_, case, exists, func, or_, select
 from sqlalchemy.orm import Session
 
+from qbcore.entities.registry import ENTITIES
 from qbcore.models import (
-    BILLING_MODELS,
     ENTITY_NOUNS,
     PROBLEM_STATUSES,
     EntityType,
@@ -26,9 +24,9 @@ _PROBLEMS = [s.value for s in PROBLEM_STATUSES]
 def _live() -> ColumnElement[bool]:
     # A sync record whose billing row is gone (an import restated a credit memo's applications, say) can be neither
     # shown nor synced on Problem Sync, so Home does not count it either: the two pages' totals agree.
-    models: dict[EntityType, Any] = dict(BILLING_MODELS)
-    return or_(*[and_(SyncRecord.entity_type == entity.value, exists().where(model.id == SyncRecord.entity_id))
-                 for entity, model in models.items()])
+    return or_(*[and_(SyncRecord.entity_type == spec.entity_type.value,
+                      exists().where(spec.model.id == SyncRecord.entity_id))  # type: ignore[attr-defined]
+                 for spec in ENTITIES])
 
 
 def count_by_entity_and_status(session: Session) -> pd.DataFrame:
