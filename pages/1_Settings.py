@@ -11,6 +11,7 @@ from qbcore.access import is_allowed
 from qbcore.connection import ConnectionState, get_connection_state
 from qbcore.customer_names import list_customer_names
 from qbcore.db import transaction
+from qbcore.labels import ROLE, label
 from qbcore.live import (
     QboLists,
     complete_authorization,
@@ -66,6 +67,11 @@ admin = is_allowed(actor, Role.ADMIN)
 
 
 flash, show_flash = flash_messages(FLASH_KEY)
+
+
+def _role(role: str) -> str:
+    """'Viewer', 'Operator', 'Admin': a role as people read it."""
+    return label(ROLE, role)
 
 
 def handle_callback() -> None:
@@ -421,7 +427,7 @@ def show_users() -> None:
     with runtime.factory() as session:
         users = list_users(session)
     if users:
-        st.dataframe(pd.DataFrame([{"Email": u.email, "Name": u.name or "", "Role": u.role.value,
+        st.dataframe(pd.DataFrame([{"Email": u.email, "Name": u.name or "", "Role": label(ROLE, u.role),
                                     "Active": u.active} for u in users]), hide_index=True)
     else:
         st.info("No users yet. Add the people who use the console and give each a role.")
@@ -429,21 +435,22 @@ def show_users() -> None:
         columns = st.columns([3, 3, 2])
         email = columns[0].text_input("Email", key="set_user_email")
         name = columns[1].text_input("Name", key="set_user_name")
-        role = columns[2].selectbox("Role", [r.value for r in Role], key="set_user_role")
+        role = columns[2].selectbox("Role", [r.value for r in Role], key="set_user_role", format_func=_role)
         if st.form_submit_button("Add user", disabled=not admin, key="set_user_add"):
             run_change(lambda s: add_user(s, actor, email=email, name=name, role=role, audit_factory=runtime.factory),
-                       f"Added {email.strip().lower()} as {role}.")
+                       f"Added {email.strip().lower()} as {_role(role).lower()}.")
     if not users:
         return
     by_id = {u.user_id: u for u in users}
     columns = st.columns([3, 2, 2, 2])
     user_id = columns[0].selectbox("User", list(by_id), key="set_user_pick",
-                                   format_func=lambda i: f"{by_id[i].email} ({by_id[i].role.value}"
+                                   format_func=lambda i: f"{by_id[i].email} ({_role(by_id[i].role)}"
                                                          f"{'' if by_id[i].active else ', inactive'})")
-    new_role = columns[1].selectbox("New role", [r.value for r in Role], key="set_user_new_role")
+    new_role = columns[1].selectbox("New role", [r.value for r in Role], key="set_user_new_role",
+                                    format_func=_role)
     if columns[2].button("Change role", key="set_user_change", disabled=not admin):
         run_change(lambda s: change_user_role(s, actor, user_id, new_role, audit_factory=runtime.factory),
-                   f"{by_id[user_id].email} is now {new_role}.")
+                   f"{by_id[user_id].email} is now {_role(new_role).lower()}.")
     active = by_id[user_id].active
     if columns[3].button("Deactivate" if active else "Reactivate", key="set_user_toggle", disabled=not admin):
         run_change(lambda s: set_user_active(s, actor, user_id, not active, audit_factory=runtime.factory),
@@ -455,7 +462,7 @@ handle_callback()
 show_flash()
 if not admin:
     st.info(md("You are signed in as {}: these settings are read-only for you. Changes need the admin role — ask "
-               "an admin.", actor.role.value))
+               "an admin.", _role(actor.role).lower()))
 
 with runtime.factory() as session:
     connection = get_connection_state(session)
