@@ -137,7 +137,7 @@ def sync(
     wait: Annotated[bool, typer.Option(help="Sync here and wait, with a progress bar (else queue a job)")] = False,
 ) -> None:
     """Sync waiting records (and what they depend on) to QuickBooks, or queue a job for the workers."""
-    from qbcore.jobs.lease import CompanyBusy
+    from qbcore.jobs.lease import CompanyBusy, LeaseHolder
     from qbcore.jobs.queue import NothingToSync, enqueue_sync_job
     from qbcore.qbo.tokens import NotConnected
     from qbcore.sync.runner import sync_now
@@ -160,8 +160,14 @@ def sync(
             bar.update(summary.done - seen[0])
             seen[0] = summary.done
 
+        def waiting(holder: LeaseHolder | None, wait_s: float) -> None:
+            # Without this the bar sits at 0% for up to a minute with no word of why.
+            who = holder.describe() if holder is not None else "another run"
+            typer.echo(f"\nwaiting up to {wait_s:.0f} s for the QuickBooks company: {who} is syncing it", err=True)
+
         try:
-            summary = sync_now(factory, config, entity_types=types, record_ids=record_ids, progress=progress)
+            summary = sync_now(factory, config, entity_types=types, record_ids=record_ids, progress=progress,
+                               on_wait=waiting)
         except (NotConnected, CompanyBusy) as exc:
             _fail(str(exc))
     kinds = ", ".join(f"{k} {v}" for k, v in sorted(summary.by_kind.items())) or "none"
