@@ -11,7 +11,7 @@ from qbcore.access import is_allowed
 from qbcore.connection import ConnectionState, get_connection_state
 from qbcore.customer_names import list_customer_names
 from qbcore.db import transaction
-from qbcore.labels import ROLE, label
+from qbcore.labels import ROLE, label, plural
 from qbcore.live import (
     QboLists,
     complete_authorization,
@@ -277,8 +277,9 @@ def show_charge_codes(lists: QboLists | None) -> None:
         return
     unmapped = [m.code for m in mappings if not m.is_mapped]
     if unmapped:
-        st.warning(md("{count} charge code(s) not mapped: {codes}. Their charges create new items or block, per "
-                      "'Create a QuickBooks item' above.", count=len(unmapped), codes=", ".join(unmapped)))
+        st.warning(md("{count} not mapped: {codes}. Their charges create new items or block, per "
+                      "'Create a QuickBooks item' above.", count=plural(len(unmapped), "charge code"),
+                      codes=", ".join(unmapped)))
     st.dataframe(pd.DataFrame([{
         "Code": m.code, "Name": m.name, "QuickBooks item": m.qbo_item_name or "", "Item id": m.qbo_item_id or "",
         "Income account id": m.income_account_id or "", "Status": "mapped" if m.is_mapped else "⚠ unmapped",

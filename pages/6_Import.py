@@ -18,6 +18,7 @@ from qbcore.importer.report import (
     errors_csv,
     summary_rows,
 )
+from qbcore.labels import plural
 from qbcore.models import Role
 from qbcore.refusals import Refusal
 from ui.feedback import refusal_message
@@ -128,8 +129,9 @@ if report is not None:
     result = report["result"]
     if not result.is_valid:
         more = result.error_count - len(result.errors)
-        st.error(md("{count:,} error(s) found; nothing can be imported until they are fixed.{listed}",
-                    count=result.error_count, listed=f" The first {len(result.errors)} are listed." if more else ""))
+        st.error(md("{count} found; nothing can be imported until they are fixed.{listed}",
+                    count=plural(result.error_count, "error"),
+                    listed=f" The first {len(result.errors)} are listed." if more else ""))
         st.dataframe(pd.DataFrame(error_rows(result), columns=list(ERROR_HEADER)), hide_index=True,
                      width="stretch", key="imp_errors")
         st.download_button("Download the errors (CSV)", errors_csv(result), file_name="import-errors.csv",
@@ -157,8 +159,9 @@ if report is not None:
             st.caption("Nothing to import: the book already matches these files.")
         if st.session_state.get(CONFIRM_KEY):
             out_of_date = sum(s.out_of_date for s in result.summary.values())
-            st.warning(md("Import {changes:,} new or changed record(s) into the book in one transaction?{more}",
-                          changes=changes, more=f" {out_of_date:,} of them are already in QuickBooks and will be "
+            st.warning(md("Import {changes} into the book in one transaction?{more}",
+                          changes=plural(changes, "new or changed record"),
+                          more=f" {out_of_date:,} of them are already in QuickBooks and will be "
                           "marked out of date, so the next sync updates them there." if out_of_date else ""))
             confirm_col, cancel_col = st.columns(2)
             if confirm_col.button("Confirm import", key="imp_confirm_yes", type="primary"):

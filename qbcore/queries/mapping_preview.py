@@ -181,7 +181,8 @@ def preview_invoice(session: Session, invoice_id: int, settings: SyncSettings,
     if unmapped:
         consequence = ("the sync creates them as new items" if settings.create_missing_items
                        else "the sync will block until they are mapped (Settings → Charge codes)")
-        warnings.append(f"Charge code(s) not mapped to a QuickBooks item: {', '.join(unmapped)} — {consequence}.")
+        codes_word = "Charge codes" if len(unmapped) > 1 else "Charge code"
+        warnings.append(f"{codes_word} not mapped to a QuickBooks item: {', '.join(unmapped)} — {consequence}.")
     customer_qbo = _customer_qbo_id(session, invoice.customer_id)
     if customer_qbo is None:
         warnings.append(f"The customer {invoice.customer.name!r} is not in QuickBooks yet; the sync creates it first.")

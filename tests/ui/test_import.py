@@ -51,7 +51,7 @@ def test_uploading_a_bad_file_shows_every_error_in_a_table_and_writes_nothing(ho
     _upload(at, files)
     at.button(key="imp_validate").click().run()
     assert not at.exception
-    assert "error(s) found; nothing can be imported" in _texts(at.error)
+    assert "errors found; nothing can be imported" in _texts(at.error)
     table = at.dataframe[0].value
     assert list(table.columns) == ["File", "Row", "Column", "What is wrong"]
     found = {(r["Row"], r["Column"]) for _, r in table.iterrows()}
