@@ -408,9 +408,23 @@ _MONEY_HEADER = re.compile(r"(?i)amount|total|balance|\bopen\b(?!\s*\(days)|diff
                            r"\bhere\b|in qb|in quickbooks")
 
 
+# Counted nouns the pages write; "1 records", "2 invoice" and "error(s)" are wrong plurals (labels.plural).
+_NOUNS = ("record", "row", "invoice", "payment", "customer", "credit memo", "event", "error", "job", "request",
+          "item", "charge code", "drift", "user", "problem", "attempt", "QuickBooks request", "file")
+_ONE_MANY = re.compile(r"(?<![\d,.#$-])1 (" + "|".join(n + "s" for n in _NOUNS) + r")\b")
+_MANY_ONE = re.compile(r"(?<![\d,.#$-])(?:[02-9]|[1-9]\d{1,2}(?:,\d{3})*|\d{4,}) (" + "|".join(_NOUNS) +
+                       r")(?![\w(])(?!\s+[a-z])")
+_MAYBE_PLURAL = re.compile(r"\w\(s\)")
+# Python's None (or pandas' nan) in a sentence: "linked to QuickBooks id None".
+_PYTHON_EMPTY = re.compile(r"(?<=[\w,:] )(None|none|nan|NaT)\b(?! of\b)")
+
+
 def _word_findings(where: str, text: str) -> list[str]:
     found = [f"{where}: internal word {m.group(1)!r} in {text[:120]!r}" for m in _TEXT_WORD.finditer(text)]
     found += [f"{where}: bare amount {m.group(0)!r} in {text[:120]!r}" for m in _BARE_MONEY.finditer(text)]
+    found += [f"{where}: wrong plural {m.group(0)!r} in {text[:120]!r}"
+              for pattern in (_ONE_MANY, _MANY_ONE, _MAYBE_PLURAL) for m in pattern.finditer(text)]
+    found += [f"{where}: {m.group(1)!r} for an empty value in {text[:120]!r}" for m in _PYTHON_EMPTY.finditer(text)]
     return found
 
 
@@ -547,11 +561,16 @@ def test_the_markup_check_passes_escaped_data_in_a_bold_template():
     (pd.DataFrame({"Amount": [8305.5]}), {}, "bare numbers"),
     (pd.DataFrame({"Open here": [15668]}), {}, "bare numbers"),
     (pd.DataFrame({"Note": ["paid 610928.22 today"]}), {}, "bare amount"),
+    (pd.DataFrame({"Note": ["Export 1 rows"]}), {}, "wrong plural '1 rows'"),
+    (pd.DataFrame({"Note": ["found 2 error"]}), {}, "wrong plural '2 error'"),
+    (pd.DataFrame({"Note": ["3 error(s) found"]}), {}, "wrong plural 'r(s)'"),
+    (pd.DataFrame({"Note": ["linked to QuickBooks id None"]}), {}, "'None' for an empty value"),
 ])
 def test_the_word_and_money_check_finds_each_kind(frame, settings, finds):
     assert any(finds in f for f in _frame_findings("t", frame, settings)), _frame_findings("t", frame, settings)
 
 
 def test_the_word_and_money_check_passes_labels_and_dollar_columns():
-    frame = pd.DataFrame({"Status": ["Never synced"], "Amount": [8305.5], "Note": ["$8,305.50 in 1.2 s"]})
+    frame = pd.DataFrame({"Status": ["Never synced"], "Amount": [8305.5],
+                          "Note": ["$8,305.50 in 1.2 s; 1 record, 2 records, 1,204 invoice lines; None of them"]})
     assert _frame_findings("t", frame, {"Amount": {"type_config": {"type": "number", "format": "dollar"}}}) == []
