@@ -237,6 +237,25 @@ def _quickbooks_ids(at: AppTest, book: HostileBook) -> None:
     at.button(key="ids_check").click().run()
 
 
+def _quickbooks_ids_dialog(button: str, then: str | None) -> Callable[[AppTest, HostileBook], None]:
+    def show(at: AppTest, book: HostileBook) -> None:
+        open_page(at, "2_QuickBooks_IDs.py", actor=ADMIN)
+        at.session_state[_grid(at).key] = {"selected": [book.linked_record]}
+        at.run()
+        at.button(key=button).click().run()
+        if then is not None:
+            at.button(key=then).click().run()
+    return show
+
+
+def _home_with_connection(**values: Any) -> Callable[[AppTest, HostileBook], None]:
+    def show(at: AppTest, book: HostileBook) -> None:
+        with transaction(book.factory) as session:
+            session.execute(update(QboConnection).values(**values))
+        _page("Home.py")(at, book)
+    return show
+
+
 def _import(valid: bool) -> Callable[[AppTest, HostileBook], None]:
     def show(at: AppTest, book: HostileBook) -> None:
         files = sample_files()
@@ -274,6 +293,10 @@ VIEWS: dict[str, Callable[[AppTest, HostileBook], None]] = {
        for tab in ("Invoices", "Payments", "Customers", "Credit Memos")},
     "Mapping Preview · hostile invoice": _mapping_preview,
     "QuickBooks IDs · override checked": _quickbooks_ids,
+    "QuickBooks IDs · re-link searched": _quickbooks_ids_dialog("ids_relink", "ids_search"),
+    "QuickBooks IDs · remove dialog": _quickbooks_ids_dialog("ids_remove", None),
+    "Home · reconnect needed": _home_with_connection(status="reconnect_required", last_error=ALL),
+    "Home · disconnected by": _home_with_connection(status="disconnected", disconnected_by=BOLD_LINK),
     "Import · hostile files with errors": _import(valid=False),
     "Import · hostile files valid": _import(valid=True),
     "Reconciliation · compared": _reconciliation,
