@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from qbcore.config import Config, ConfigError, load_config
 from qbcore.db import make_engine, make_session_factory, migrate, transaction
+from qbcore.labels import plural
 
 app = typer.Typer(help="QuickBooks Sync Console: keep a drayage billing book in sync with QuickBooks Online.",
                   no_args_is_help=True, add_completion=False)
@@ -206,7 +207,7 @@ def worker(
     except KeyboardInterrupt:
         stop.set()
         ran = 0
-    typer.echo(f"worker stopped after {ran} job(s)")
+    typer.echo(f"worker stopped after {plural(ran, 'job')}")
 
 
 def _schedule_until(factory, config, stop) -> None:  # type: ignore[no-untyped-def]
@@ -249,7 +250,7 @@ def rotate_key() -> None:
             count = reencrypt_tokens(session, SecretBox(config.secret_key))
     except SecretBoxError as exc:
         _fail(str(exc))
-    typer.echo(f"re-encrypted {count} token(s); the old key can now be removed from QBSYNC_SECRET_KEY")
+    typer.echo(f"re-encrypted {plural(count, 'token')}; the old key can now be removed from QBSYNC_SECRET_KEY")
 
 
 @app.command()
@@ -296,7 +297,7 @@ def problems(
               "(use --entity invoices)")
     with factory() as session, out.open("w", newline="", encoding="utf-8") as fh:
         count = export_problems_csv(session, types[0], ProblemFilter(), fh)
-    typer.echo(f"wrote {count} problem record(s) to {out}")
+    typer.echo(f"wrote {plural(count, 'problem record')} to {out}")
 
 
 @app.command("import")

@@ -15,6 +15,7 @@ from qbcore.export import safe_csv_bytes
 from qbcore.importer.layout import FILE_LABELS, FileKind
 from qbcore.importer.load import KINDS, ImportResult, import_files
 from qbcore.importer.parse import RowError
+from qbcore.labels import plural
 
 KIND_LABELS = {"customers": "customers", "charge_codes": "charge codes", "loads": "loads", "invoices": "invoices",
                "payments": "payments", "credit_memos": "credit memos"}
@@ -89,7 +90,7 @@ def run_cli_import(factory: sessionmaker[Session], paths: Mapping[FileKind, Path
             print(describe_error(error), file=err)
         more = result.error_count - len(result.errors)
         tail = f" (the first {len(result.errors)} are listed; {more} more)" if more else ""
-        print(f"{result.error_count} error(s){tail}; nothing was written", file=err)
+        print(f"{plural(result.error_count, 'error')}{tail}; nothing was written", file=err)
         return 2
     for line in describe_result(result, dry_run=dry_run):
         print(line, file=out)

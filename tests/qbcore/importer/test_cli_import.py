@@ -61,7 +61,7 @@ def test_a_bad_row_exits_2_with_the_row_and_column_named_and_nothing_written(db_
     result = _qbsync(db_url, tmp_path, *args)
     assert result.returncode == 2
     assert "Invoice lines row 4, column amount: amount $130.00 is not quantity × rate" in result.stderr
-    assert "1 error(s); nothing was written" in result.stderr
+    assert "1 error; nothing was written" in result.stderr
     assert "Traceback" not in result.stderr
     assert _invoices(db_url) == 0
 
