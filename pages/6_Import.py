@@ -7,7 +7,6 @@ import hashlib
 import pandas as pd
 import streamlit as st
 
-from qbcore import labels
 from qbcore.access import is_allowed
 from qbcore.db import transaction
 from qbcore.importer import (
@@ -29,6 +28,7 @@ from qbcore.importer.report import (
     errors_csv,
     summary_rows,
 )
+from qbcore.labels import plural
 from qbcore.models import Role
 from qbcore.refusals import Refusal
 from ui.feedback import refusal_message
@@ -117,7 +117,7 @@ st.caption("One CSV per kind, UTF-8, with a header row (column names in any case
 for kind in FileKind:
     required = sum(1 for c in COLUMNS[kind] if c.required)
     with st.expander(md("{label} ({name}) · {columns}, {required} required", label=FILE_LABELS[kind],
-                        name=TEMPLATE_NAMES[kind], columns=labels.plural(len(COLUMNS[kind]), "column"),
+                        name=TEMPLATE_NAMES[kind], columns=plural(len(COLUMNS[kind]), "column"),
                         required=required)):
         st.markdown(plain(HELP[kind]))
         table = pd.DataFrame(layout_rows(kind), columns=list(LAYOUT_HEADER))
@@ -160,7 +160,7 @@ if report is not None:
     if not result.is_valid:
         more = result.error_count - len(result.errors)
         st.error(md("{count} found; nothing can be imported until they are fixed.{listed}",
-                    count=labels.plural(result.error_count, "error"),
+                    count=plural(result.error_count, "error"),
                     listed=f" The first {len(result.errors)} are listed." if more else ""))
         st.dataframe(pd.DataFrame(error_rows(result), columns=list(ERROR_HEADER)), hide_index=True,
                      width="stretch", key="imp_errors")
@@ -193,7 +193,7 @@ if report is not None:
             more = (f" {out_of_date:,} of them {'is' if one else 'are'} already in QuickBooks and will be marked out "
                     f"of date, so the next sync updates {'it' if one else 'them'} there." if out_of_date else "")
             st.warning(md("Import {changes} into the book in one transaction?{more}",
-                          changes=labels.plural(changes, "new or changed record"), more=more))
+                          changes=plural(changes, "new or changed record"), more=more))
             confirm_col, cancel_col = st.columns(2)
             if confirm_col.button("Confirm import", key="imp_confirm_yes", type="primary"):
                 run_import(files)

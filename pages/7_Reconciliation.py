@@ -93,8 +93,9 @@ result: Reconciliation | None = st.session_state.get(RESULT_KEY)
 if result is None:
     st.info("Press **Compare with QuickBooks** to run the comparison. It is kept for this session.")
 else:
-    st.caption(md("Computed {when} · aging as of {as_of} · {requests} QuickBooks requests in {seconds:.1f} s",
-                  when=format_moment(result.computed_at), as_of=result.as_of.isoformat(), requests=result.requests,
+    st.caption(md("Computed {when} · aging as of {as_of} · {requests} in {seconds:.1f} s",
+                  when=format_moment(result.computed_at), as_of=result.as_of.isoformat(),
+                  requests=plural(result.requests, "QuickBooks request"),
                   seconds=result.seconds))
     # Two metrics a row: four in a row cut "$1,390,982.07" off at 1280 px.
     a, b = st.columns(2)

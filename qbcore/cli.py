@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from qbcore.alerts.cli import app as alerts_app
 from qbcore.config import Config, ConfigError, load_config
 from qbcore.db import make_engine, make_session_factory, migrate, transaction
+from qbcore.labels import plural
 
 app = typer.Typer(help="QuickBooks Sync Console: keep a drayage billing book in sync with QuickBooks Online.",
                   no_args_is_help=True, add_completion=False)
@@ -136,7 +137,7 @@ def sync(
     wait: Annotated[bool, typer.Option(help="Sync here and wait, with a progress bar (else queue a job)")] = False,
 ) -> None:
     """Sync waiting records (and what they depend on) to QuickBooks, or queue a job for the workers."""
-    from qbcore.jobs.lease import CompanyBusy
+    from qbcore.jobs.lease import CompanyBusy, LeaseHolder
     from qbcore.jobs.queue import NothingToSync, enqueue_sync_job
     from qbcore.qbo.tokens import NotConnected
     from qbcore.sync.runner import sync_now
@@ -159,8 +160,14 @@ def sync(
             bar.update(summary.done - seen[0])
             seen[0] = summary.done
 
+        def waiting(holder: LeaseHolder | None, wait_s: float) -> None:
+            # Without this the bar sits at 0% for up to a minute with no word of why.
+            who = holder.describe() if holder is not None else "another run"
+            typer.echo(f"\nwaiting up to {wait_s:.0f} s for the QuickBooks company: {who} is syncing it", err=True)
+
         try:
-            summary = sync_now(factory, config, entity_types=types, record_ids=record_ids, progress=progress)
+            summary = sync_now(factory, config, entity_types=types, record_ids=record_ids, progress=progress,
+                               on_wait=waiting)
         except (NotConnected, CompanyBusy) as exc:
             _fail(str(exc))
     kinds = ", ".join(f"{k} {v}" for k, v in sorted(summary.by_kind.items())) or "none"
@@ -199,7 +206,7 @@ def worker(
     except KeyboardInterrupt:
         stop.set()
         ran = 0
-    typer.echo(f"worker stopped after {ran} job(s)")
+    typer.echo(f"worker stopped after {plural(ran, 'job')}")
 
 
 def _schedule_until(factory, config, stop) -> None:  # type: ignore[no-untyped-def]
@@ -242,7 +249,7 @@ def rotate_key() -> None:
             count = reencrypt_tokens(session, SecretBox(config.secret_key))
     except SecretBoxError as exc:
         _fail(str(exc))
-    typer.echo(f"re-encrypted {count} token(s); the old key can now be removed from QBSYNC_SECRET_KEY")
+    typer.echo(f"re-encrypted {plural(count, 'token')}; the old key can now be removed from QBSYNC_SECRET_KEY")
 
 
 @app.command()
@@ -289,7 +296,7 @@ def problems(
               "(use --entity invoices)")
     with factory() as session, out.open("w", newline="", encoding="utf-8") as fh:
         count = export_problems_csv(session, types[0], ProblemFilter(), fh)
-    typer.echo(f"wrote {count} problem record(s) to {out}")
+    typer.echo(f"wrote {plural(count, 'problem record')} to {out}")
 
 
 @app.command("import")

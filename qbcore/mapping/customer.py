@@ -6,7 +6,7 @@ from typing import Any
 
 from qbcore.errors import MappingError
 from qbcore.mapping.common import term_ref
-from qbcore.mapping.names import COMPANY_NAME_MAX, DISPLAY_NAME_MAX, clean_name, is_email
+from qbcore.mapping.names import COMPANY_NAME_MAX, DISPLAY_NAME_MAX, clean_name, is_email, single_line
 from qbcore.mapping.refs import QboRefs
 from qbcore.settings import SyncSettings
 
@@ -26,12 +26,13 @@ def build_customer_payload(customer: Any, settings: SyncSettings, refs: QboRefs)
         payload["PrimaryEmailAddr"] = {"Address": customer.billing_email}
     if customer.phone:
         payload["PrimaryPhone"] = {"FreeFormNumber": customer.phone[:30]}
+    # An address line pasted from a multi-line field keeps its words, on one line as QuickBooks shows it.
     address = {
-        key: value for key, value in (
+        key: single_line(value) for key, value in (
             ("Line1", customer.address_line1), ("City", customer.city),
             ("CountrySubDivisionCode", customer.state), ("PostalCode", customer.postal_code),
             ("Country", customer.country),
-        ) if value
+        ) if value and single_line(value)
     }
     if address:
         payload["BillAddr"] = address

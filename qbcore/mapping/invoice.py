@@ -7,7 +7,7 @@ from typing import Any
 from qbcore.errors import MappingError
 from qbcore.mapping.common import branch_refs, term_ref, to_cents, to_number
 from qbcore.mapping.description import compose_line_description, fit_description, render_description
-from qbcore.mapping.names import DOC_NUMBER_MAX
+from qbcore.mapping.names import DOC_NUMBER_MAX, has_line_break
 from qbcore.mapping.refs import CustomFieldSpec, QboRefs
 from qbcore.settings import SyncSettings
 
@@ -71,10 +71,19 @@ def customer_ref_for(customer_id: int, customer: Any, refs: QboRefs) -> dict[str
     return {"value": qbo_id}
 
 
+def refuse_broken_number(number: str) -> None:
+    """MappingError for a document number holding a line break or control character (QuickBooks keeps one line)."""
+    # Refused, not tidied: a changed number would no longer match the billing number people search for.
+    if has_line_break(number):
+        raise MappingError(f"Number {number!r} holds a line break or another control character; a QuickBooks "
+                           "document number is one line. Correct the number in billing, then resync.")
+
+
 def doc_number_for(number: str, settings: SyncSettings) -> dict[str, str]:
     """DocNumber from the billing number, unless QuickBooks numbers documents."""
     if settings.invoice_numbering != "billing":
         return {}
+    refuse_broken_number(number)
     if len(number) > DOC_NUMBER_MAX:
         raise MappingError(f"Number {number} is {len(number)} characters; QuickBooks allows {DOC_NUMBER_MAX}. "
                            "Use QuickBooks numbering in Settings or shorten the number.")

@@ -7,7 +7,7 @@ from typing import Any
 
 from qbcore.errors import MappingError
 from qbcore.mapping.common import to_cents, to_number
-from qbcore.mapping.invoice import customer_ref_for
+from qbcore.mapping.invoice import customer_ref_for, refuse_broken_number
 from qbcore.mapping.refs import QboRefs
 
 METHOD_NAMES = {"check": "Check", "ach": "ACH", "wire": "Wire", "card": "Credit Card"}
@@ -39,6 +39,7 @@ def build_payment_payload(payment: Any, refs: QboRefs, *, invoice_numbers: dict[
                                blocked_by=f"{kind}:{label}")
         lines.append({"Amount": to_number(to_cents(application.amount)),
                       "LinkedTxn": [{"TxnId": txn_id, "TxnType": txn_type}]})
+    refuse_broken_number(payment.number)
     payload: dict[str, Any] = {
         "CustomerRef": customer_ref_for(payment.customer_id, payment.customer, refs),
         "TotalAmt": to_number(to_cents(payment.amount)),

@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 from sqlalchemy.orm import Session, sessionmaker
 
 from qbcore.config import Config, QboEnvironment
-from qbcore.jobs.lease import CompanyBusy, default_worker_id, hold_lease
+from qbcore.jobs.lease import CompanyBusy, WaitNotice, default_worker_id, hold_lease
 from qbcore.jobs.queue import progress_writer, write_outcome
 from qbcore.models import EntityType, Job, JobStatus
 from qbcore.qbo.gateway import QboGateway
@@ -23,11 +23,12 @@ Progress = Callable[[SyncSummary], None]
 def run_records(factory: sessionmaker[Session], config: Config, record_ids: Sequence[int], *, owner: str,
                 job_id: int | None = None, progress: Progress | None = None,
                 stop_event: threading.Event | None = None, gateway: QboGateway | None = None,
-                wait_for_lease_s: float = 60.0) -> SyncSummary:
-    """Push records under the company's lease (waiting for it up to wait_for_lease_s)."""
+                wait_for_lease_s: float = 60.0, on_wait: WaitNotice | None = None) -> SyncSummary:
+    """Push records under the company's lease (waiting for it up to wait_for_lease_s; on_wait hears who holds it)."""
     gateway = gateway or QboGateway(factory, config)
     stop = stop_event or threading.Event()
-    with hold_lease(factory, gateway.realm_id, owner, stop=stop, wait_s=wait_for_lease_s, job_id=job_id):
+    with hold_lease(factory, gateway.realm_id, owner, stop=stop, wait_s=wait_for_lease_s, job_id=job_id,
+                    on_wait=on_wait):
         engine = SyncEngine(factory, gateway, job_id=job_id, progress=progress, stop_event=stop)
         return engine.run(record_ids)
 
@@ -41,20 +42,38 @@ def detect_changes(factory: sessionmaker[Session], config: Config, entity_types:
 
 def sync_now(factory: sessionmaker[Session], config: Config, *, entity_types: Sequence[EntityType] | None = None,
              record_ids: Sequence[int] | None = None, progress: Progress | None = None,
-             gateway: QboGateway | None = None) -> SyncSummary:
+             gateway: QboGateway | None = None, on_wait: WaitNotice | None = None) -> SyncSummary:
     """Sync right here (CLI --wait, tests): detect edits, pick waiting records and their dependencies, push them."""
     summary = _sync_once(factory, config, entity_types=entity_types, record_ids=record_ids, progress=progress,
-                         gateway=gateway)
+                         gateway=gateway, on_wait=on_wait)
     if summary.paused and config.qbo_env is QboEnvironment.LOCAL:
         # The local sandbox can always be re-authorised without a person: reconnect and carry on once.
-        summary = _sync_once(factory, config, entity_types=entity_types, record_ids=record_ids, progress=progress,
-                             gateway=None)
+        first = summary
+
+        def both(second: SyncSummary) -> None:
+            if progress is not None:
+                progress(combine_passes(first, second))
+
+        second = _sync_once(factory, config, entity_types=entity_types, record_ids=record_ids,
+                            progress=both if progress is not None else None, gateway=None, on_wait=on_wait)
+        summary = combine_passes(first, second)
     return summary
+
+
+def combine_passes(first: SyncSummary, second: SyncSummary) -> SyncSummary:
+    """One summary for a run that paused, reconnected and carried on: what each pass settled, counted once."""
+    # Records the first pass synced (or found unchanged) are not picked again; the ones it failed or blocked are,
+    # so their outcome is the second pass's.
+    settled = first.synced + first.skipped
+    return SyncSummary(total=settled + second.total, synced=first.synced + second.synced, failed=second.failed,
+                       blocked=second.blocked, skipped=first.skipped + second.skipped, by_kind=dict(second.by_kind),
+                       paused=second.paused, stopped=second.stopped, requests=first.requests + second.requests,
+                       seconds=first.seconds + second.seconds)
 
 
 def _sync_once(factory: sessionmaker[Session], config: Config, *, entity_types: Sequence[EntityType] | None,
                record_ids: Sequence[int] | None, progress: Progress | None,
-               gateway: QboGateway | None) -> SyncSummary:
+               gateway: QboGateway | None, on_wait: WaitNotice | None = None) -> SyncSummary:
     if not prepare_connection(factory, config):
         raise NotConnected("QuickBooks is not connected; connect it in Settings")
     gateway = gateway or QboGateway(factory, config)
@@ -67,7 +86,7 @@ def _sync_once(factory: sessionmaker[Session], config: Config, *, entity_types: 
         ids = select_record_ids(session, entity_types=types, record_ids=record_ids)
         ids = expand_dependencies(session, ids)
     return run_records(factory, config, ids, owner=f"sync-now:{default_worker_id()}", progress=progress,
-                       gateway=gateway)
+                       gateway=gateway, on_wait=on_wait)
 
 
 def run_sync_job(factory: sessionmaker[Session], config: Config, job: Job, *, worker_id: str,
