@@ -10,7 +10,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import IO, Any
 
-from sqlalchemy import ColumnElement, Numeric, Select, false, func, literal, or_, select
+from sqlalchemy import ColumnElement, Numeric, Select, cast, false, func, literal, null, or_, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from qbcore import labels
@@ -95,8 +95,9 @@ _SOURCES: dict[EntityType, _Source] = {
         joins=((CreditMemo, CreditMemo.id == CreditMemoApplication.credit_memo_id),
                (Invoice, Invoice.id == CreditMemoApplication.invoice_id)),
         customer_key=CreditMemo.customer_id),
-    # A charge code (QuickBooks item) belongs to no customer and carries no amount.
-    EntityType.ITEM: _Source(ChargeCode, ChargeCode.code, literal(None, Numeric(14, 2)), ChargeCode.updated_at, True,
+    # A charge code (QuickBooks item) belongs to no customer and carries no amount. A typed NULL, not a bind
+    # parameter: PostgreSQL cannot choose a sum() for an untyped one.
+    EntityType.ITEM: _Source(ChargeCode, ChargeCode.code, cast(null(), Numeric(14, 2)), ChargeCode.updated_at, True,
                              joins=None),
 }
 
