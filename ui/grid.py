@@ -117,6 +117,8 @@ def show_id_grid(frame: pd.DataFrame, columns: Sequence[GridColumn], *, key: str
         # and its quick search filtered only the rows in this window while the page counts every match in SQL.
         # The page's own search and filters above the grid do that job.
         show_toolbar=False,
+        show_search=False,
+        show_download_button=False,
         theme="streamlit",
     )
     return selected_ids(response, frame["id"].tolist())
