@@ -291,7 +291,7 @@ def read_filter(entity: EntityType) -> ProblemFilter:
 def show_filter_widgets(entity: EntityType, kinds: list[str], customers: list[tuple[int, str]]) -> None:
     """The filter widgets of one tab; their values are applied in SQL on the next run."""
     prefix = f"ps_{entity.value}"
-    statuses = list(PROBLEM_STATUSES) + (list(queries.SET_ASIDE_STATUSES) if entity is EntityType.INVOICE else [])
+    statuses = list(PROBLEM_STATUSES) + (list(queries.SET_ASIDE_STATUSES) if queries.has_set_aside(entity) else [])
     names = dict(customers)
     row1 = st.columns([3, 2, 3, 2.4])
     row1[0].multiselect("Status", statuses, default=list(PROBLEM_STATUSES), key=f"{prefix}_status",
@@ -364,7 +364,7 @@ def show_actions(entity: EntityType, selected: list[int], select_all: bool, prob
     if buttons.button(md("Resync all {:,} matching", matching), key=f"{prefix}_resync_all", disabled=not matching):
         open_dialog("resync", entity, problem_filter, "all matching the filter")
         st.rerun()
-    if entity is EntityType.INVOICE:
+    if queries.has_set_aside(entity):
         if buttons.button("Clear…", key=f"{prefix}_clear", disabled=not (has_target and on_list)):
             open_dialog("clear", entity, target, what)
             st.rerun()

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from qbcore.entities import credit_application, credit_memo, customer, invoice, item, payment
-from qbcore.entities.spec import EntitySpec
+from qbcore.entities.spec import EntitySpec, Switch
 from qbcore.mapping.refs import QboRefs
 from qbcore.models import EntityType
+from qbcore.settings import SyncSettings
 
 # Customers before items (independent) before transactions; payments and credit applications (zero-amount
 # payments) link invoices and credit memos, so they go last.
@@ -20,6 +21,16 @@ def spec_for(entity_type: EntityType | str) -> EntitySpec:
     return _BY_TYPE[EntityType(entity_type)]
 
 
+# The entities with a Problem Sync tab, in tab order.
+PROBLEM_TABS: tuple[EntitySpec, ...] = tuple(sorted((spec for spec in ENTITIES if spec.problems is not None),
+                                                    key=lambda spec: spec.problems.position if spec.problems else 0))
+
+
+def what_syncs() -> list[Switch]:
+    """The checkboxes of Settings → What syncs, in plan order."""
+    return [spec.switch for spec in ENTITIES if spec.switch is not None]
+
+
 def _check_order() -> None:
     seen: set[EntityType] = set()
     for spec in ENTITIES:
@@ -28,6 +39,9 @@ def _check_order() -> None:
             raise RuntimeError(f"{spec.entity_type} is listed before {missing} it depends on (or twice)")
         if spec.refs_field is not None and spec.refs_field not in QboRefs.__dataclass_fields__:
             raise RuntimeError(f"{spec.entity_type}: QboRefs has no field {spec.refs_field!r}")
+        unknown = [name for name in spec.switches if not isinstance(getattr(SyncSettings(), name, None), bool)]
+        if unknown:
+            raise RuntimeError(f"{spec.entity_type}: SyncSettings has no on/off setting {unknown}")
         seen.add(spec.entity_type)
     if seen != set(EntityType):
         raise RuntimeError(f"entity types without a description: {set(EntityType) - seen}")

@@ -10,22 +10,18 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import IO, Any
 
-from sqlalchemy import ColumnElement, Numeric, Select, false, func, literal, or_, select
+from sqlalchemy import ColumnElement, Select, false, func, literal, or_, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from qbcore import labels
+from qbcore.entities.registry import PROBLEM_TABS, spec_for
+from qbcore.entities.spec import EntitySpec
 from qbcore.errors import ErrorKind
 from qbcore.export import safe_csv_bytes, write_safe_csv
 from qbcore.models import (
     PROBLEM_STATUSES,
-    ChargeCode,
-    CreditMemo,
-    CreditMemoApplication,
     Customer,
     EntityType,
-    Invoice,
-    InvoiceStatus,
-    Payment,
     Setting,
     SyncAttempt,
     SyncRecord,
@@ -45,8 +41,7 @@ from qbcore.pull.bookmark import CLOSE_DATE_KEY
 from qbcore.sync.cascade import SETTINGS_KEY, blocker_fixed_at
 
 # The entities the Problem Sync page has a tab for, in tab order: every type Home counts problems of.
-PROBLEM_ENTITIES = (EntityType.INVOICE, EntityType.PAYMENT, EntityType.CUSTOMER, EntityType.CREDIT_MEMO,
-                    EntityType.CREDIT_APPLICATION, EntityType.ITEM)
+PROBLEM_ENTITIES = tuple(spec.entity_type for spec in PROBLEM_TABS)
 # Statuses an invoice leaves the queue for by a deliberate action; shown only when asked for.
 SET_ASIDE_STATUSES = (SyncStatus.CLEARED, SyncStatus.PAID_OUTSIDE)
 PAGE_SIZE = 500
@@ -69,36 +64,23 @@ class _Source:
     customer_key: Any = None
 
 
-def _open_invoice_total() -> Any:
-    # A customer's stake: what it still owes on invoices not paid or voided.
-    open_statuses = (InvoiceStatus.APPROVED.value, InvoiceStatus.PARTIALLY_PAID.value)
-    return (
-        select(func.coalesce(func.sum(Invoice.total), 0))
-        .where(Invoice.customer_id == Customer.id, Invoice.status.in_(open_statuses))
-        .correlate(Customer)
-        .scalar_subquery()
-    )
+def _source_of(spec: EntitySpec) -> _Source:
+    tab, ledger = spec.problems, spec.ledger
+    assert tab is not None
+    return _Source(
+        spec.model, tab.reference if tab.reference is not None else ledger and ledger.number,
+        tab.amount if tab.amount is not None else ledger and ledger.amount,
+        tab.record_date if tab.record_date is not None else ledger and ledger.day,
+        tab.date_is_timestamp, tab.joins, tab.customer_key)
 
 
-_SOURCES: dict[EntityType, _Source] = {
-    EntityType.INVOICE: _Source(Invoice, Invoice.number, Invoice.total, Invoice.invoice_date,
-                                customer_key=Invoice.customer_id),
-    EntityType.PAYMENT: _Source(Payment, Payment.number, Payment.amount, Payment.payment_date,
-                                customer_key=Payment.customer_id),
-    EntityType.CREDIT_MEMO: _Source(CreditMemo, CreditMemo.number, CreditMemo.total, CreditMemo.memo_date,
-                                    customer_key=CreditMemo.customer_id),
-    EntityType.CUSTOMER: _Source(Customer, Customer.code, _open_invoice_total(), Customer.updated_at, True),
-    # A credit application is named by its memo and the invoice it is applied to: "CM-1004 → INV-100231".
-    EntityType.CREDIT_APPLICATION: _Source(
-        CreditMemoApplication, CreditMemo.number + " → " + Invoice.number, CreditMemoApplication.amount,
-        CreditMemo.memo_date,
-        joins=((CreditMemo, CreditMemo.id == CreditMemoApplication.credit_memo_id),
-               (Invoice, Invoice.id == CreditMemoApplication.invoice_id)),
-        customer_key=CreditMemo.customer_id),
-    # A charge code (QuickBooks item) belongs to no customer and carries no amount.
-    EntityType.ITEM: _Source(ChargeCode, ChargeCode.code, literal(None, Numeric(14, 2)), ChargeCode.updated_at, True,
-                             joins=None),
-}
+_SOURCES: dict[EntityType, _Source] = {spec.entity_type: _source_of(spec) for spec in PROBLEM_TABS}
+
+
+def has_set_aside(entity_type: EntityType) -> bool:
+    """Whether its records can be cleared or marked paid without sync (and restored), so those statuses show."""
+    tab = spec_for(entity_type).problems
+    return tab is not None and tab.set_aside
 
 
 @dataclass(frozen=True)
@@ -419,7 +401,7 @@ def iter_problems(
 def summarize_problems(session: Session, entity_type: EntityType) -> ProblemSummary:
     """Counts and dollars by status for one entity's queue (the tab headline)."""
     source = _SOURCES[entity_type]
-    statuses = PROBLEM_STATUSES + (SET_ASIDE_STATUSES if entity_type is EntityType.INVOICE else ())
+    statuses = PROBLEM_STATUSES + (SET_ASIDE_STATUSES if has_set_aside(entity_type) else ())
     rows = session.execute(
         _from_records(entity_type, SyncRecord.status, func.count(SyncRecord.id), func.sum(source.amount))
         .where(SyncRecord.status.in_([s.value for s in statuses]))
@@ -550,16 +532,12 @@ def problems_csv_bytes(session: Session, entity_type: EntityType, problem_filter
 
 # A blocked_by prefix that names another billing record: (its entity, its model, the column holding the name).
 _RECORD_BLOCKERS: dict[str, tuple[EntityType, Any, Any]] = {
-    "customer": (EntityType.CUSTOMER, Customer, Customer.name),
-    "invoice": (EntityType.INVOICE, Invoice, Invoice.number),
-    "credit_memo": (EntityType.CREDIT_MEMO, CreditMemo, CreditMemo.number),
-    "payment": (EntityType.PAYMENT, Payment, Payment.number),
+    spec.blocker_word: (spec.entity_type, spec.model, spec.problems.named_by)
+    for spec in PROBLEM_TABS if spec.problems and spec.problems.named_by is not None
 }
 # When each entity's billing row last changed: a failure whose input changed since may pass on a retry.
 _CHANGED_AT: dict[EntityType, Any] = {
-    EntityType.INVOICE: Invoice.updated_at, EntityType.PAYMENT: Payment.updated_at,
-    EntityType.CREDIT_MEMO: CreditMemo.updated_at, EntityType.CUSTOMER: Customer.updated_at,
-    EntityType.CREDIT_APPLICATION: CreditMemo.updated_at, EntityType.ITEM: ChargeCode.updated_at,
+    spec.entity_type: spec.problems.changed_at for spec in PROBLEM_TABS if spec.problems
 }
 # Failures a retry repeats unless their input changed: QuickBooks gave a definite answer about this record.
 _DEFINITE = (ErrorKind.CLOSED_PERIOD.value, ErrorKind.VALIDATION.value, ErrorKind.MALFORMED.value)
