@@ -116,6 +116,7 @@ class ProblemFilter:
     amount_max: Decimal | None = None
     search: str = ""
     cause: CauseKey | None = None
+    blocked_by: str = ""  # exactly this blocker ("item:GENSET"), as an alert's link names it
 
     @property
     def amounts_reversed(self) -> bool:
@@ -267,6 +268,8 @@ def _conditions(entity_type: EntityType, problem_filter: ProblemFilter) -> list[
         where.append(source.amount >= problem_filter.amount_min)
     if problem_filter.amount_max is not None:
         where.append(source.amount <= problem_filter.amount_max)
+    if problem_filter.blocked_by:
+        where.append(SyncRecord.blocked_by == problem_filter.blocked_by)
     text = problem_filter.search.strip()
     if text:
         pattern = f"%{_escape_like(text)}%"
