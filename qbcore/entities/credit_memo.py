@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session, joinedload, selectinload
 
 from qbcore.entities.common import NO_TEXT, TEXT, chunked_scalars, synced_at
 from qbcore.entities.invoice import doc_number_key
-from qbcore.entities.spec import EntitySpec, Ledger, ProblemTab, Switch
+from qbcore.entities.spec import EntitySpec, ImportFile, Ledger, ProblemTab, Switch
 from qbcore.mapping.credit_memo import build_credit_memo_payload
 from qbcore.mapping.refs import QboRefs
 from qbcore.models import CreditMemo, CreditMemoLine, Customer, EntityType, SyncRecord
@@ -56,4 +56,6 @@ SPEC = EntitySpec(
     refs_field="credit_memos",
     problems=ProblemTab(position=4, customer_key=CreditMemo.customer_id, changed_at=CreditMemo.updated_at,
                         named_by=CreditMemo.number),
+    import_file=ImportFile("credit_memos", 4, "credit_memos.csv", "Credit memo lines",
+                           "One row per credited line; the application columns repeat on every row."),
 )

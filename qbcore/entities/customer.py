@@ -9,7 +9,7 @@ from sqlalchemy import Integer, Select, and_, cast, func, null, select
 from sqlalchemy.orm import Session, joinedload
 
 from qbcore.entities.common import NO_TEXT, TEXT, chunked_scalars, synced_at
-from qbcore.entities.spec import EntitySpec, ProblemTab, Switch
+from qbcore.entities.spec import EntitySpec, ImportFile, ProblemTab, Switch
 from qbcore.mapping.customer import build_customer_payload
 from qbcore.mapping.refs import QboRefs
 from qbcore.models import Customer, EntityType, Invoice, InvoiceStatus, SyncRecord
@@ -74,4 +74,6 @@ SPEC = EntitySpec(
     problems=ProblemTab(position=3, reference=Customer.code, amount=open_invoice_total(),
                         record_date=Customer.updated_at, date_is_timestamp=True, changed_at=Customer.updated_at,
                         named_by=Customer.name),
+    import_file=ImportFile("customers", 1, "customers.csv", "Customers",
+                           "One row per customer; matched by customer_code."),
 )

@@ -9,7 +9,7 @@ from sqlalchemy import Select, and_, cast, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from qbcore.entities.common import NO_TEXT, TEXT, chunked_scalars, synced_at
-from qbcore.entities.spec import EntitySpec, Ledger, ProblemTab, Switch
+from qbcore.entities.spec import EntitySpec, ImportFile, Ledger, ProblemTab, Switch
 from qbcore.mapping.invoice import build_invoice_payload
 from qbcore.mapping.refs import QboRefs
 from qbcore.models import ChargeLine, ChargeSet, Customer, EntityType, Invoice, InvoiceStatus, SyncRecord
@@ -63,4 +63,7 @@ SPEC = EntitySpec(
     # Only invoices can be set aside (cleared, or marked paid outside the sync) and restored.
     problems=ProblemTab(position=1, customer_key=Invoice.customer_id, changed_at=Invoice.updated_at,
                         named_by=Invoice.number, set_aside=True),
+    import_file=ImportFile("invoices", 2, "invoice_lines.csv", "Invoice lines",
+                           "One row per charge line; rows with the same invoice_number make one invoice, "
+                           "rows with the same load_number one charge set."),
 )

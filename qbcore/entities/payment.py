@@ -9,7 +9,7 @@ from sqlalchemy import Select, and_, cast, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from qbcore.entities.common import NO_TEXT, TEXT, chunked_scalars
-from qbcore.entities.spec import EntitySpec, Ledger, ProblemTab, Switch
+from qbcore.entities.spec import EntitySpec, ImportFile, Ledger, ProblemTab, Switch
 from qbcore.mapping.payment import build_payment_payload
 from qbcore.mapping.refs import QboRefs
 from qbcore.models import Customer, EntityType, Invoice, Payment, PaymentApplication, SyncRecord
@@ -66,4 +66,6 @@ SPEC = EntitySpec(
     pulled_payments=True,
     problems=ProblemTab(position=2, customer_key=Payment.customer_id, changed_at=Payment.updated_at,
                         named_by=Payment.number),
+    import_file=ImportFile("payments", 3, "payments.csv", "Payment applications",
+                           "One row per application; a payment applied to three invoices has three rows."),
 )

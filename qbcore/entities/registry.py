@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from qbcore.entities import credit_application, credit_memo, customer, invoice, item, payment
-from qbcore.entities.spec import EntitySpec, Switch
+from qbcore.entities.spec import EntitySpec, ImportFile, Switch
 from qbcore.mapping.refs import QboRefs
 from qbcore.models import EntityType
 from qbcore.settings import SyncSettings
@@ -24,6 +24,11 @@ def spec_for(entity_type: EntityType | str) -> EntitySpec:
 # The entities with a Problem Sync tab, in tab order.
 PROBLEM_TABS: tuple[EntitySpec, ...] = tuple(sorted((spec for spec in ENTITIES if spec.problems is not None),
                                                     key=lambda spec: spec.problems.position if spec.problems else 0))
+
+
+# The files of a book import, in the order they are applied.
+IMPORT_FILES: tuple[ImportFile, ...] = tuple(sorted((spec.import_file for spec in ENTITIES if spec.import_file),
+                                                    key=lambda f: f.position))
 
 
 def what_syncs() -> list[Switch]:

@@ -59,6 +59,22 @@ class ProblemTab:
 
 
 @dataclass(frozen=True)
+class ImportFile:
+    """Its file in a book import: the file kind (also `qbsync import --<kind>`), its template, and its words."""
+
+    kind: str  # "credit_memos": the importer's file kind, its upload and its command-line option (--credit-memos)
+    position: int  # files are read and applied in this order (customers before what names them)
+    template: str  # "credit_memos.csv": the template's name, the file the command line expects
+    label: str  # "Credit memo lines": how the page and the error lines name the file
+    rows: str  # what one row of the file is, said under its layout table
+
+    @property
+    def option(self) -> str:
+        """Its command-line option: "--credit-memos"."""
+        return "--" + self.kind.replace("_", "-")
+
+
+@dataclass(frozen=True)
 class Switch:
     """Its checkbox under Settings → What syncs: the SyncSettings field that turns it on, and the words beside it."""
 
@@ -92,6 +108,7 @@ class EntitySpec:
     refs_field: str | None = None  # the QboRefs field of its QuickBooks ids, when other payloads point at it
     pulled_payments: bool = False  # a pull applies QuickBooks' payments to our invoices
     problems: ProblemTab | None = None  # None: it has no Problem Sync tab
+    import_file: ImportFile | None = None  # None: a book import has no file of it
 
     @property
     def switches(self) -> tuple[str, ...]:
