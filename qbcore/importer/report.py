@@ -13,8 +13,9 @@ from qbcore.access import Actor
 from qbcore.db import transaction
 from qbcore.export import safe_csv_bytes
 from qbcore.importer.layout import FILE_LABELS, FileKind
-from qbcore.importer.load import KINDS, ImportResult, import_files
+from qbcore.importer.load import ImportResult, import_files
 from qbcore.importer.parse import RowError
+from qbcore.importer.plan import KINDS
 from qbcore.labels import plural
 
 KIND_LABELS = {"customers": "customers", "charge_codes": "charge codes", "loads": "loads", "invoices": "invoices",
