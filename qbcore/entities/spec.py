@@ -62,15 +62,15 @@ class ProblemTab:
 class ImportFile:
     """Its file in a book import: the file kind (also `qbsync import --<kind>`), its template, and its words."""
 
-    kind: str  # "credit_memos": the importer's file kind, its upload and its command-line option (--credit-memos)
+    kind: str  # "invoices": the importer's file kind, its upload and its command-line option (--invoices)
     position: int  # files are read and applied in this order (customers before what names them)
-    template: str  # "credit_memos.csv": the template's name, the file the command line expects
-    label: str  # "Credit memo lines": how the page and the error lines name the file
+    template: str  # "invoice_lines.csv": the template's name, the file the command line expects
+    label: str  # "Invoice lines": how the page and the error lines name the file
     rows: str  # what one row of the file is, said under its layout table
 
     @property
     def option(self) -> str:
-        """Its command-line option: "--credit-memos"."""
+        """Its command-line option: "--invoices" (underscores become dashes)."""
         return "--" + self.kind.replace("_", "-")
 
 

@@ -48,4 +48,3 @@ def problems_csv_bytes(session: Session, entity_type: EntityType, problem_filter
     """The same export as UTF-8 bytes (with a BOM), for a download button."""
     rows = (_export_cells(entity_type, row) for row in iter_problems(session, entity_type, problem_filter))
     return safe_csv_bytes(EXPORT_HEADER, rows)
-

@@ -75,7 +75,6 @@ class CauseKey:
     blockers: tuple[str, ...] = ()
 
 
-
 @dataclass(frozen=True)
 class ProblemFilter:
     """What the user narrowed the list to; every field is applied in SQL."""
@@ -97,13 +96,14 @@ class ProblemFilter:
         return self.amount_min is not None and self.amount_max is not None and self.amount_min > self.amount_max
 
 
-
 def customer_name(entity_type: EntityType) -> Any:
+    """The customer column of a tab (empty text for records without a customer)."""
     # Charge codes have no customer: the column stays empty rather than naming one.
     return literal("") if SOURCES[entity_type].joins is None else Customer.name
 
 
 def from_records(entity_type: EntityType, *columns: Any) -> Select[Any]:
+    """A SELECT of sync records of one entity joined to its billing rows and customer."""
     source = SOURCES[entity_type]
     query = select(*columns).select_from(SyncRecord).join(source.model, source.model.id == SyncRecord.entity_id)
     for model, on in source.joins or ():
@@ -118,6 +118,7 @@ def _escape_like(text: str) -> str:
 
 
 def matches_cause(cause: CauseKey) -> list[ColumnElement[bool]]:
+    """The WHERE clauses selecting one root cause's records."""
     if cause.blockers:
         return [SyncRecord.error_kind == ErrorKind.DEPENDENCY.value, SyncRecord.blocked_by.in_(cause.blockers)]
     pairs: list[tuple[InstrumentedAttribute[Any], str | None]] = [
@@ -128,6 +129,7 @@ def matches_cause(cause: CauseKey) -> list[ColumnElement[bool]]:
 
 
 def conditions(entity_type: EntityType, problem_filter: ProblemFilter) -> list[ColumnElement[bool]]:
+    """The WHERE clauses of a filter on one tab."""
     source = SOURCES[entity_type]
     where: list[ColumnElement[bool]] = [SyncRecord.status.in_([s.value for s in problem_filter.statuses])]
     if problem_filter.error_kinds:
@@ -171,15 +173,13 @@ def select_problem_ids(entity_type: EntityType, problem_filter: ProblemFilter) -
     return from_records(entity_type, SyncRecord.id).where(*conditions(entity_type, problem_filter))
 
 
-
 def as_utc(moment: datetime | None) -> datetime | None:
-    # SQLite hands back naive timestamps; they were written as UTC.
+    """A stored moment as UTC (SQLite hands timestamps back naive; they were written as UTC)."""
     if moment is None or moment.tzinfo is not None:
         return moment
     return moment.replace(tzinfo=UTC)
 
 
-
 def to_money(value: Any) -> Decimal:
+    """A sum or amount as dollars and cents (none as zero)."""
     return Decimal(str(value or 0)).quantize(Decimal("0.01"))
-

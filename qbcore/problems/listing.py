@@ -48,7 +48,6 @@ class ProblemSort(StrEnum):
     REFERENCE = "Reference #"
 
 
-
 @dataclass(frozen=True)
 class ProblemRow:
     """One row of the problem list, as the grid and the CSV show it."""
@@ -136,7 +135,6 @@ class ProblemDetail:
     attempts: list[AttemptRow] = field(default_factory=list)
 
 
-
 def _row_columns(entity_type: EntityType) -> list[Any]:
     source = SOURCES[entity_type]
     return [
@@ -160,14 +158,12 @@ def _order(entity_type: EntityType, sort: ProblemSort) -> list[Any]:
     return [SyncRecord.first_failed_at.asc().nulls_last(), source.record_date, SyncRecord.id]
 
 
-
 def _as_date(value: Any) -> date | None:
     if value is None or (isinstance(value, date) and not isinstance(value, datetime)):
         return value
     if isinstance(value, datetime):
         return value.date()
     return date.fromisoformat(str(value)[:10])
-
 
 
 def _to_row(values: Any, today: date) -> ProblemRow:
@@ -296,7 +292,6 @@ def get_last_sync_time(session: Session) -> datetime | None:
     return as_utc(session.scalar(select(func.max(SyncRecord.last_synced_at))))
 
 
-
 def get_problem_detail(session: Session, entity_type: EntityType, record_id: int) -> ProblemDetail | None:
     """One record's row, masked last request and response, and attempt history (newest first)."""
     values = session.execute(
@@ -319,4 +314,3 @@ def get_problem_detail(session: Session, entity_type: EntityType, record_id: int
         error_detail=mask_secrets(record.error_detail), last_request=mask_secrets(record.last_request),
         last_response=mask_secrets(record.last_response), note=record.note, attempts=attempts,
     )
-

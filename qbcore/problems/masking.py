@@ -20,4 +20,3 @@ def mask_secrets(text: str | None) -> str | None:
     for pattern, replacement in _SECRET_PATTERNS:
         text = pattern.sub(replacement, text)
     return text
-

@@ -296,4 +296,3 @@ def _to_cause(session: Session, entity_type: EntityType, group: _Group,
         root_entity=group.root_entity, root_record_ids=roots if group.shape != "ready" else (), blockers=blockers,
         retry_offered=may_pass, must_change=must_change,
     )
-
