@@ -27,8 +27,11 @@ PROBLEM_TABS: tuple[EntitySpec, ...] = tuple(sorted((spec for spec in ENTITIES i
 
 
 # The files of a book import, in the order they are applied.
-IMPORT_FILES: tuple[ImportFile, ...] = tuple(sorted((spec.import_file for spec in ENTITIES if spec.import_file),
-                                                    key=lambda f: f.position))
+_IMPORTED = sorted(((spec.import_file, spec.entity_type) for spec in ENTITIES if spec.import_file),
+                   key=lambda pair: pair[0].position)
+IMPORT_FILES: tuple[ImportFile, ...] = tuple(f for f, _ in _IMPORTED)
+# The entity each file's records are, by file kind ("customers" → customer), in file order.
+IMPORT_ENTITY: dict[str, EntityType] = {f.kind: entity_type for f, entity_type in _IMPORTED}
 
 
 def what_syncs() -> list[Switch]:

@@ -10,6 +10,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from qbcore.access import Actor, require_role, write_audit
+from qbcore.entities.registry import IMPORT_ENTITY
 from qbcore.importer.book import chunks, read_book
 from qbcore.importer.checks import check_batch
 from qbcore.importer.layout import FileKind
@@ -117,14 +118,13 @@ def import_files(
     return result
 
 
-_ENTITY_OF = {"customers": EntityType.CUSTOMER, "invoices": EntityType.INVOICE, "payments": EntityType.PAYMENT,
-              "credit_memos": EntityType.CREDIT_MEMO}
+# The synced entity each file's records are, in file order (the batch and the book hold each kind under its name).
+_ENTITY_OF = IMPORT_ENTITY
 
 
 def _stale_ids(plan: Plan) -> dict[EntityType, list[int]]:
     book = plan.book
-    existing: dict[str, Mapping[str, Any]] = {"customers": book.customers, "invoices": book.invoices,
-                                              "payments": book.payments, "credit_memos": book.credit_memos}
+    existing: dict[str, Mapping[str, Any]] = {kind: getattr(book, kind) for kind in _ENTITY_OF}
     ids: dict[EntityType, list[int]] = {}
     for kind, entity_type in _ENTITY_OF.items():
         keys = list(plan.update[kind])
@@ -141,9 +141,7 @@ def _synced(entity_type: EntityType, ids: list[int]):  # type: ignore[no-untyped
 
 def _summarise(plan: Plan, result: ImportResult, session: Session) -> None:
     batch = plan.batch
-    sizes = {"customers": len(batch.customers), "charge_codes": len(batch.charge_codes),
-             "loads": len(batch.loads), "invoices": len(batch.invoices), "payments": len(batch.payments),
-             "credit_memos": len(batch.credit_memos)}
+    sizes = {kind: len(getattr(batch, kind)) for kind in KINDS}
     for kind in KINDS:
         s = result.summary[kind]
         s.created, s.updated = len(plan.create[kind]), len(plan.update[kind])
