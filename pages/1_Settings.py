@@ -12,6 +12,7 @@ from qbcore.access import is_allowed
 from qbcore.connection import ConnectionState, get_connection_state
 from qbcore.customer_names import list_customer_names
 from qbcore.db import transaction
+from qbcore.entities.registry import what_syncs
 from qbcore.labels import ROLE, plural
 from qbcore.live import (
     QboLists,
@@ -212,11 +213,12 @@ def show_what_syncs(current) -> None:
     """Which records sync, the master pause, and what starts a sync."""
     with st.form("set_what"):
         st.subheader("What syncs")
-        columns = st.columns(4)
-        values: dict[str, object] = {key: columns[i].checkbox(label, value=getattr(current, key), key=f"set_{key}")
-                  for i, (key, label) in enumerate((("sync_invoices", "Invoices"), ("sync_payments", "Payments"),
-                                                     ("sync_customers", "Customers"),
-                                                     ("sync_credit_memos", "Credit memos")))}
+        switches = what_syncs()
+        columns = st.columns(len(switches))
+        values: dict[str, object] = {
+            switch.setting: column.checkbox(switch.label, value=getattr(current, switch.setting),
+                                            key=f"set_{switch.setting}")
+            for column, switch in zip(columns, switches, strict=True)}
         values["paused"] = st.toggle("Pause all syncing (master switch)", value=current.paused, key="set_paused")
         values["trigger"] = st.radio("Start a sync", list(TRIGGERS), format_func=TRIGGERS.__getitem__,
                                      key="set_trigger", index=list(TRIGGERS).index(current.trigger), horizontal=True)

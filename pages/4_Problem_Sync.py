@@ -285,14 +285,23 @@ def read_filter(entity: EntityType) -> ProblemFilter:
         amount_min=None if low is None else Decimal(str(low)),
         amount_max=None if high is None else Decimal(str(high)),
         search=state.get(f"{prefix}_search") or "",
+        blocked_by=state.get(f"{prefix}_cause") or "",
     )
 
 
 def show_filter_widgets(entity: EntityType, kinds: list[str], customers: list[tuple[int, str]]) -> None:
     """The filter widgets of one tab; their values are applied in SQL on the next run."""
     prefix = f"ps_{entity.value}"
-    statuses = list(PROBLEM_STATUSES) + (list(queries.SET_ASIDE_STATUSES) if entity is EntityType.INVOICE else [])
+    statuses = list(PROBLEM_STATUSES) + (list(queries.SET_ASIDE_STATUSES) if queries.has_set_aside(entity) else [])
     names = dict(customers)
+    # A kind a link asked for stays a choice even when no record has it any more (then nothing matches).
+    kinds = sorted({*kinds, *(st.session_state.get(f"{prefix}_kind") or ())})
+    cause = st.session_state.get(f"{prefix}_cause")
+    if cause:
+        shown = st.container(horizontal=True, gap="small")
+        shown.caption(md("Only the records held back by {}.", labels.blocker(cause)))
+        shown.button("Show every blocker", key=f"{prefix}_cause_clear",
+                     on_click=lambda: st.session_state.pop(f"{prefix}_cause", None))
     row1 = st.columns([3, 2, 3, 2.4])
     row1[0].multiselect("Status", statuses, default=list(PROBLEM_STATUSES), key=f"{prefix}_status",
                         format_func=lambda s: STATUS_LABELS[s])
@@ -364,7 +373,7 @@ def show_actions(entity: EntityType, selected: list[int], select_all: bool, prob
     if buttons.button(md("Resync all {:,} matching", matching), key=f"{prefix}_resync_all", disabled=not matching):
         open_dialog("resync", entity, problem_filter, "all matching the filter")
         st.rerun()
-    if entity is EntityType.INVOICE:
+    if queries.has_set_aside(entity):
         if buttons.button("Clear…", key=f"{prefix}_clear", disabled=not (has_target and on_list)):
             open_dialog("clear", entity, target, what)
             st.rerun()
@@ -414,7 +423,9 @@ def show_records(entity: EntityType, problem_filter: ProblemFilter, sort: Proble
         return
     page = read_window(entity, problem_filter, sort, int(st.session_state.get(page_key, 1)))
     if page.total == 0:
-        st.info("No records match these filters. Widen the status, date or amount filters, or clear the search.")
+        st.info("No records match these filters. Widen the status, error kind, date or amount filters"
+                + (", clear the search, or press “Show every blocker”." if problem_filter.blocked_by
+                   else ", or clear the search."))
         return
     info, pager = st.columns([5, 1])
     first = (page.page - 1) * queries.PAGE_SIZE
@@ -473,7 +484,7 @@ def show_entity(entity: EntityType) -> None:
 
 
 def open_from_link() -> None:
-    """A link from another page (Month End) opens a tab with its search or dates filled in, once."""
+    """A link from another page (Month End, an alert) opens a tab with its filters filled in, once."""
     if not st.query_params:
         return
     link = read_problem_link({key: st.query_params[key] for key in st.query_params})
@@ -483,6 +494,10 @@ def open_from_link() -> None:
             st.session_state[f"ps_{link.entity.value}_search"] = link.search
         if link.dates:
             st.session_state[f"ps_{link.entity.value}_dates"] = link.dates
+        if link.kind:
+            st.session_state[f"ps_{link.entity.value}_kind"] = [link.kind]
+        if link.cause:
+            st.session_state[f"ps_{link.entity.value}_cause"] = link.cause
     st.query_params.clear()
 
 open_from_link()

@@ -12,6 +12,7 @@ from qbcore.db import transaction
 from qbcore.importer import (
     COLUMNS,
     FILE_LABELS,
+    FILE_ROWS,
     LAYOUT_HEADER,
     TEMPLATE_NAMES,
     FileKind,
@@ -42,13 +43,7 @@ CONFIRM_KEY = "imp_confirm"
 FLASH_KEY = "imp_flash"
 LAYOUT_ROW_PX = 35  # Streamlit's row height: every row of a layout table in view
 UPLOAD_KEYS = {kind: f"imp_file_{kind.value}" for kind in FileKind}
-HELP = {
-    FileKind.CUSTOMERS: "One row per customer; matched by customer_code.",
-    FileKind.INVOICES: "One row per charge line; rows with the same invoice_number make one invoice, "
-                       "rows with the same load_number one charge set.",
-    FileKind.PAYMENTS: "One row per application; a payment applied to three invoices has three rows.",
-    FileKind.CREDIT_MEMOS: "One row per credited line; the application columns repeat on every row.",
-}
+HELP = FILE_ROWS  # what one row of each file is, as its entity's import file says
 
 runtime = get_runtime()
 actor = get_actor()

@@ -9,6 +9,7 @@ import streamlit as st
 
 from qbcore import live
 from qbcore.db import transaction
+from qbcore.entities.registry import PROBLEM_TABS
 from qbcore.labels import SYNC_STATUS, label, label_entity, plural
 from qbcore.models import ENTITY_NOUNS, EntityType
 from qbcore.pull.bookmark import get_book_close_date
@@ -87,8 +88,8 @@ else:
     last_day = date(first_day.year + first_day.month // 12, first_day.month % 12 + 1, 1) - timedelta(days=1)
     links = st.container(horizontal=True)
     if waiting:
-        # The waiting count covers invoices, payments and credit memos: each has its tab on Problem Sync.
-        for kind in (EntityType.INVOICE, EntityType.PAYMENT, EntityType.CREDIT_MEMO):
+        # The waiting count covers every dated money record (invoices, payments, credit memos): one link per tab.
+        for kind in (spec.entity_type for spec in PROBLEM_TABS if spec.ledger is not None):
             links.page_link("pages/4_Problem_Sync.py", icon=":material/build:",
                             label=md("Open {month}'s waiting {noun} on Problem Sync", month=month.month,
                                      noun=ENTITY_NOUNS[kind][1]),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import inspect
 import sys
 import time
 from datetime import date
@@ -16,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from qbcore.alerts.cli import app as alerts_app
 from qbcore.config import Config, ConfigError, load_config
 from qbcore.db import make_engine, make_session_factory, migrate, transaction
+from qbcore.entities.registry import IMPORT_FILES
 from qbcore.labels import plural
 
 app = typer.Typer(help="QuickBooks Sync Console: keep a drayage billing book in sync with QuickBooks Online.",
@@ -299,13 +301,9 @@ def problems(
     typer.echo(f"wrote {plural(count, 'problem record')} to {out}")
 
 
-@app.command("import")
 def import_book(
-    customers: Annotated[list[Path] | None, typer.Option(help="customers.csv")] = None,
-    invoices: Annotated[list[Path] | None, typer.Option(help="invoice_lines.csv (one row per charge line)")] = None,
-    payments: Annotated[list[Path] | None, typer.Option(help="payments.csv (one row per application)")] = None,
-    credit_memos: Annotated[list[Path] | None, typer.Option("--credit-memos", help="credit_memos.csv")] = None,
     dry_run: Annotated[bool, typer.Option(help="Validate and say what would change; write nothing")] = False,
+    **files_by_kind: list[Path] | None,
 ) -> None:
     """Import a book from CSV files (docs/import-layout.md); nothing is written unless every row is valid."""
     import os
@@ -315,8 +313,7 @@ def import_book(
     from qbcore.importer.report import run_cli_import
     from qbcore.models import Role
 
-    given = ((FileKind.CUSTOMERS, "--customers", customers), (FileKind.INVOICES, "--invoices", invoices),
-             (FileKind.PAYMENTS, "--payments", payments), (FileKind.CREDIT_MEMOS, "--credit-memos", credit_memos))
+    given = [(FileKind(f.kind), f.option, files_by_kind.get(f.kind)) for f in IMPORT_FILES]
     for _kind, flag, files in given:
         # Keeping only the last of two files would import half of what was meant without a word.
         if files and len(files) > 1:
@@ -329,6 +326,16 @@ def import_book(
     code = run_cli_import(make_session_factory(engine), paths, actor, dry_run=dry_run)
     if code:
         raise typer.Exit(code=code)
+
+
+# One --<kind> option per file of a book import, as the entities describe them (--customers … --credit-memos).
+import_book.__signature__ = inspect.Signature([  # type: ignore[attr-defined]  # typer reads the signature
+    *(inspect.Parameter(f.kind, inspect.Parameter.KEYWORD_ONLY, default=None,
+                        annotation=Annotated[list[Path] | None, typer.Option(f.option, help=f"{f.template}: {f.rows}")])
+      for f in IMPORT_FILES),
+    inspect.signature(import_book, eval_str=True).parameters["dry_run"].replace(kind=inspect.Parameter.KEYWORD_ONLY),
+])
+app.command("import")(import_book)
 
 
 def _cli_errors() -> Any:

@@ -15,7 +15,6 @@ from qbcore.connection import current_connection
 from qbcore.jobs.queue import PULL_KIND, SYNC_KIND, has_active_job
 from qbcore.labels import ERROR_KIND, JOB_STATUS, label, money, plural
 from qbcore.models import ENTITY_NOUNS, ConnectionStatus, EntityType, Job, JobStatus, SyncRecord, SyncStatus, utcnow
-from qbcore.problems.causes import split_blocker
 from qbcore.problems.queries import PROBLEM_ENTITIES, ProblemFilter, count_matching, list_root_causes, mask_secrets
 from qbcore.queries.month_end import list_month_readiness
 
@@ -82,7 +81,7 @@ def find_new_problems(session: Session, rules: AlertRules) -> list[Finding]:
                 title=f"{_nouns(entity_type, summary.count)} not reaching QuickBooks: "
                       f"{label(ERROR_KIND, kind).lower()}",
                 records=summary.count, amount=summary.amount, causes=_top_causes(session, entity_type, scope),
-                params={"tab": entity_type.value},
+                params={"tab": entity_type.value, "kind": kind},
             ))
     return found
 
@@ -94,13 +93,13 @@ def find_root_causes(session: Session, rules: AlertRules) -> list[Finding]:
         for cause in list_root_causes(session, entity_type, ProblemFilter(statuses=_ERRORS), limit=20):
             if not cause.blocked_by or cause.count < rules.root_cause_count:
                 continue
-            _, name = split_blocker(cause.blocked_by)
             key = f"cause:{entity_type.value}:{cause.error_kind}:{cause.error_code or ''}:{cause.blocked_by}"
             found.append(Finding(
                 key=key[:200], rule="root_cause", fingerprint=size_bucket(cause.count), title=cause.sentence,
                 # The title is the cause in words; repeating it as a cause line would say it twice.
                 records=cause.count, amount=cause.amount, fix=cause.fix_hint,
-                params={"tab": entity_type.value, "search": (name or "")[:100]},
+                # Exactly the records this blocker holds back, with this kind of error.
+                params={"tab": entity_type.value, "kind": cause.error_kind or "", "cause": cause.blocked_by},
             ))
     return found
 

@@ -37,7 +37,3 @@ def synced_at(session: Session, entity_type: EntityType, entity_ids: Any) -> dat
         SyncRecord.entity_type == entity_type.value, SyncRecord.entity_id.in_(entity_ids),
         SyncRecord.status == SyncStatus.SYNCED.value, SyncRecord.qbo_id.is_not(None))))
 
-
-def always(_settings: Any) -> bool:
-    """An entity that syncs whatever the settings say."""
-    return True

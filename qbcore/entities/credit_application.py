@@ -10,10 +10,10 @@ from sqlalchemy.orm import Session, joinedload
 
 from qbcore.entities.common import NO_TEXT, TEXT, chunked_scalars
 from qbcore.entities.payment import reference_key
-from qbcore.entities.spec import EntitySpec
+from qbcore.entities.spec import EntitySpec, ProblemTab
 from qbcore.mapping.credit_application import build_credit_application_payload, credit_application_ref
 from qbcore.mapping.refs import QboRefs
-from qbcore.models import CreditMemo, CreditMemoApplication, Customer, EntityType, SyncRecord
+from qbcore.models import CreditMemo, CreditMemoApplication, Customer, EntityType, Invoice, SyncRecord
 from qbcore.settings import SyncSettings
 
 
@@ -49,8 +49,15 @@ SPEC = EntitySpec(
     request_code="cma", build_payload=build_payload, natural_key=reference_key,
     record_name=lambda row: credit_application_ref(row.id),
     # The link syncs only when both its sides may.
-    is_enabled=lambda settings: settings.sync_credit_memos and settings.sync_invoices, ids_view=ids_view,
+    switched_by=("sync_credit_memos", "sync_invoices"), ids_view=ids_view,
     load_options=(joinedload(CreditMemoApplication.credit_memo).joinedload(CreditMemo.customer),
                   joinedload(CreditMemoApplication.invoice)),
     depends_on=(EntityType.INVOICE, EntityType.CREDIT_MEMO), needs=needs, searched_by=("amount",),
+    # Named by its memo and the invoice it is applied to: "CM-1004 → INV-100231"; it changes with its memo.
+    problems=ProblemTab(
+        position=5, reference=CreditMemo.number + " → " + Invoice.number, amount=CreditMemoApplication.amount,
+        record_date=CreditMemo.memo_date,
+        joins=((CreditMemo, CreditMemo.id == CreditMemoApplication.credit_memo_id),
+               (Invoice, Invoice.id == CreditMemoApplication.invoice_id)),
+        customer_key=CreditMemo.customer_id, changed_at=CreditMemo.updated_at),
 )

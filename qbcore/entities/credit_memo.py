@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session, joinedload, selectinload
 
 from qbcore.entities.common import NO_TEXT, TEXT, chunked_scalars, synced_at
 from qbcore.entities.invoice import doc_number_key
-from qbcore.entities.spec import EntitySpec, Ledger
+from qbcore.entities.spec import EntitySpec, ImportFile, Ledger, ProblemTab, Switch
 from qbcore.mapping.credit_memo import build_credit_memo_payload
 from qbcore.mapping.refs import QboRefs
 from qbcore.models import CreditMemo, CreditMemoLine, Customer, EntityType, SyncRecord
@@ -45,7 +45,7 @@ def build_payload(row: Any, settings: SyncSettings, refs: QboRefs, _extras: Mapp
 SPEC = EntitySpec(
     entity_type=EntityType.CREDIT_MEMO, model=CreditMemo, request_code="crm",
     build_payload=build_payload, natural_key=doc_number_key, record_name=lambda row: str(row.number),
-    is_enabled=lambda settings: settings.sync_credit_memos, ids_view=ids_view,
+    switch=Switch("sync_credit_memos", "Credit memos"), ids_view=ids_view,
     load_options=(joinedload(CreditMemo.customer),
                   selectinload(CreditMemo.lines).joinedload(CreditMemoLine.charge_code)),
     depends_on=(EntityType.CUSTOMER, EntityType.ITEM), needs=needs,
@@ -54,4 +54,8 @@ SPEC = EntitySpec(
     sales_form=True, searched_by=("number", "amount"),
     ledger=Ledger(day=CreditMemo.memo_date, amount=CreditMemo.total, number=CreditMemo.number),
     refs_field="credit_memos",
+    problems=ProblemTab(position=4, customer_key=CreditMemo.customer_id, changed_at=CreditMemo.updated_at,
+                        named_by=CreditMemo.number),
+    import_file=ImportFile("credit_memos", 4, "credit_memos.csv", "Credit memo lines",
+                           "One row per credited line; the application columns repeat on every row."),
 )

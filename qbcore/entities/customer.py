@@ -5,14 +5,14 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Integer, Select, and_, cast, null, select
+from sqlalchemy import Integer, Select, and_, cast, func, null, select
 from sqlalchemy.orm import Session, joinedload
 
 from qbcore.entities.common import NO_TEXT, TEXT, chunked_scalars, synced_at
-from qbcore.entities.spec import EntitySpec
+from qbcore.entities.spec import EntitySpec, ImportFile, ProblemTab, Switch
 from qbcore.mapping.customer import build_customer_payload
 from qbcore.mapping.refs import QboRefs
-from qbcore.models import Customer, EntityType, SyncRecord
+from qbcore.models import Customer, EntityType, Invoice, InvoiceStatus, SyncRecord
 from qbcore.settings import SyncSettings
 
 PARENT_DEPTH = 5  # QuickBooks nests sub-customers at most five levels deep
@@ -49,6 +49,14 @@ def ids_view(record: Sequence[Any]) -> Select[Any]:
                                  SyncRecord.entity_id == Customer.id)))
 
 
+def open_invoice_total() -> Any:
+    """A customer's stake (its Problem Sync amount): what it still owes on invoices not paid or voided."""
+    open_statuses = (InvoiceStatus.APPROVED.value, InvoiceStatus.PARTIALLY_PAID.value)
+    return (select(func.coalesce(func.sum(Invoice.total), 0))
+            .where(Invoice.customer_id == Customer.id, Invoice.status.in_(open_statuses))
+            .correlate(Customer).scalar_subquery())
+
+
 def build_payload(row: Any, settings: SyncSettings, refs: QboRefs, _extras: Mapping[str, Any]) -> dict[str, Any]:
     """QuickBooks Customer JSON."""
     return build_customer_payload(row, settings, refs)
@@ -57,10 +65,15 @@ def build_payload(row: Any, settings: SyncSettings, refs: QboRefs, _extras: Mapp
 SPEC = EntitySpec(
     entity_type=EntityType.CUSTOMER, model=Customer, request_code="cus",
     build_payload=build_payload, natural_key=natural_key, record_name=lambda row: str(row.name or row.code),
-    is_enabled=lambda settings: settings.sync_customers, ids_view=ids_view,
+    switch=Switch("sync_customers", "Customers"), ids_view=ids_view,
     load_options=(joinedload(Customer.parent),), needs=needs,
     fixed_at=lambda session, name: synced_at(session, EntityType.CUSTOMER,
                                              select(Customer.id).where(Customer.name == name)),
     linked_by_name=True, searched_by=("name",),
     refs_field="customers",
+    problems=ProblemTab(position=3, reference=Customer.code, amount=open_invoice_total(),
+                        record_date=Customer.updated_at, date_is_timestamp=True, changed_at=Customer.updated_at,
+                        named_by=Customer.name),
+    import_file=ImportFile("customers", 1, "customers.csv", "Customers",
+                           "One row per customer; matched by customer_code."),
 )

@@ -9,7 +9,7 @@ from sqlalchemy import Select, and_, cast, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from qbcore.entities.common import NO_TEXT, TEXT, chunked_scalars, synced_at
-from qbcore.entities.spec import EntitySpec, Ledger
+from qbcore.entities.spec import EntitySpec, ImportFile, Ledger, ProblemTab, Switch
 from qbcore.mapping.invoice import build_invoice_payload
 from qbcore.mapping.refs import QboRefs
 from qbcore.models import ChargeLine, ChargeSet, Customer, EntityType, Invoice, InvoiceStatus, SyncRecord
@@ -48,7 +48,7 @@ def build_payload(row: Any, settings: SyncSettings, refs: QboRefs, _extras: Mapp
 SPEC = EntitySpec(
     entity_type=EntityType.INVOICE, model=Invoice, request_code="inv",
     build_payload=build_payload, natural_key=doc_number_key, record_name=lambda row: str(row.number),
-    is_enabled=lambda settings: settings.sync_invoices, ids_view=ids_view,
+    switch=Switch("sync_invoices", "Invoices"), ids_view=ids_view,
     load_options=(joinedload(Invoice.customer),
                   selectinload(Invoice.charge_sets).joinedload(ChargeSet.load),
                   selectinload(Invoice.charge_sets).selectinload(ChargeSet.lines).joinedload(ChargeLine.charge_code)),
@@ -60,4 +60,10 @@ SPEC = EntitySpec(
     ledger=Ledger(day=Invoice.invoice_date, amount=Invoice.total, number=Invoice.number,
                   in_books=(Invoice.status.not_in([InvoiceStatus.DRAFT.value, InvoiceStatus.VOID.value]),)),
     refs_field="invoices",
+    # Only invoices can be set aside (cleared, or marked paid outside the sync) and restored.
+    problems=ProblemTab(position=1, customer_key=Invoice.customer_id, changed_at=Invoice.updated_at,
+                        named_by=Invoice.number, set_aside=True),
+    import_file=ImportFile("invoices", 2, "invoice_lines.csv", "Invoice lines",
+                           "One row per charge line; rows with the same invoice_number make one invoice, "
+                           "rows with the same load_number one charge set."),
 )

@@ -6,11 +6,11 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Integer, Select, and_, cast, func, null, select
+from sqlalchemy import Integer, Numeric, Select, and_, cast, func, literal, null, select
 from sqlalchemy.orm import Session
 
-from qbcore.entities.common import NO_TEXT, TEXT, always, aware, synced_at
-from qbcore.entities.spec import EntitySpec
+from qbcore.entities.common import NO_TEXT, TEXT, aware, synced_at
+from qbcore.entities.spec import EntitySpec, ProblemTab
 from qbcore.mapping.item import build_item_payload
 from qbcore.mapping.refs import QboRefs
 from qbcore.models import ChargeCode, EntityType, ItemMapping, SyncRecord
@@ -50,8 +50,13 @@ def ids_view(record: Sequence[Any]) -> Select[Any]:
 SPEC = EntitySpec(
     entity_type=EntityType.ITEM, model=ChargeCode, request_code="itm",
     build_payload=build_payload, natural_key=lambda payload, _matching: ("Name", payload["Name"]),
-    record_name=lambda row: str(row.name or row.code), is_enabled=always,  # invoices need their items
+    record_name=lambda row: str(row.name or row.code),  # no switch: invoices need their items
     ids_view=ids_view,
     load_extras=load_extras, fixed_at=fixed_at, linked_by_name=True, searched_by=("name",),
     refs_field="items",
+    # A charge code belongs to no customer and carries no amount (a typed NULL: PostgreSQL cannot choose a sum() for
+    # an untyped bind parameter); people call it a charge code here.
+    problems=ProblemTab(position=6, reference=ChargeCode.code, amount=cast(null(), Numeric(14, 2)),
+                        record_date=ChargeCode.updated_at, date_is_timestamp=True, joins=None,
+                        changed_at=ChargeCode.updated_at, nouns=("charge code", "charge codes")),
 )

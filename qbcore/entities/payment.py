@@ -9,7 +9,7 @@ from sqlalchemy import Select, and_, cast, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from qbcore.entities.common import NO_TEXT, TEXT, chunked_scalars
-from qbcore.entities.spec import EntitySpec, Ledger
+from qbcore.entities.spec import EntitySpec, ImportFile, Ledger, ProblemTab, Switch
 from qbcore.mapping.payment import build_payment_payload
 from qbcore.mapping.refs import QboRefs
 from qbcore.models import Customer, EntityType, Invoice, Payment, PaymentApplication, SyncRecord
@@ -57,11 +57,15 @@ def build_payload(row: Any, _settings: SyncSettings, refs: QboRefs, extras: Mapp
 SPEC = EntitySpec(
     entity_type=EntityType.PAYMENT, model=Payment, request_code="pmt",
     build_payload=build_payload, natural_key=reference_key, record_name=lambda row: str(row.number),
-    is_enabled=lambda settings: settings.sync_payments, ids_view=ids_view,
+    switch=Switch("sync_payments", "Payments"), ids_view=ids_view,
     load_options=(joinedload(Payment.customer), selectinload(Payment.applications)),
     load_extras=load_extras, extras_from_rows=True,
     depends_on=(EntityType.CUSTOMER, EntityType.INVOICE, EntityType.CREDIT_MEMO), needs=needs,
     searched_by=("amount",),
     ledger=Ledger(day=Payment.payment_date, amount=Payment.amount, number=Payment.number),
     pulled_payments=True,
+    problems=ProblemTab(position=2, customer_key=Payment.customer_id, changed_at=Payment.updated_at,
+                        named_by=Payment.number),
+    import_file=ImportFile("payments", 3, "payments.csv", "Payment applications",
+                           "One row per application; a payment applied to three invoices has three rows."),
 )

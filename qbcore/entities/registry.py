@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from qbcore.entities import credit_application, credit_memo, customer, invoice, item, payment
-from qbcore.entities.spec import EntitySpec
+from qbcore.entities.spec import EntitySpec, ImportFile, Switch
 from qbcore.mapping.refs import QboRefs
 from qbcore.models import EntityType
+from qbcore.settings import SyncSettings
 
 # Customers before items (independent) before transactions; payments and credit applications (zero-amount
 # payments) link invoices and credit memos, so they go last.
@@ -20,6 +21,24 @@ def spec_for(entity_type: EntityType | str) -> EntitySpec:
     return _BY_TYPE[EntityType(entity_type)]
 
 
+# The entities with a Problem Sync tab, in tab order.
+PROBLEM_TABS: tuple[EntitySpec, ...] = tuple(sorted((spec for spec in ENTITIES if spec.problems is not None),
+                                                    key=lambda spec: spec.problems.position if spec.problems else 0))
+
+
+# The files of a book import, in the order they are applied.
+_IMPORTED = sorted(((spec.import_file, spec.entity_type) for spec in ENTITIES if spec.import_file),
+                   key=lambda pair: pair[0].position)
+IMPORT_FILES: tuple[ImportFile, ...] = tuple(f for f, _ in _IMPORTED)
+# The entity each file's records are, by file kind ("customers" → customer), in file order.
+IMPORT_ENTITY: dict[str, EntityType] = {f.kind: entity_type for f, entity_type in _IMPORTED}
+
+
+def what_syncs() -> list[Switch]:
+    """The checkboxes of Settings → What syncs, in plan order."""
+    return [spec.switch for spec in ENTITIES if spec.switch is not None]
+
+
 def _check_order() -> None:
     seen: set[EntityType] = set()
     for spec in ENTITIES:
@@ -28,6 +47,9 @@ def _check_order() -> None:
             raise RuntimeError(f"{spec.entity_type} is listed before {missing} it depends on (or twice)")
         if spec.refs_field is not None and spec.refs_field not in QboRefs.__dataclass_fields__:
             raise RuntimeError(f"{spec.entity_type}: QboRefs has no field {spec.refs_field!r}")
+        unknown = [name for name in spec.switches if not isinstance(getattr(SyncSettings(), name, None), bool)]
+        if unknown:
+            raise RuntimeError(f"{spec.entity_type}: SyncSettings has no on/off setting {unknown}")
         seen.add(spec.entity_type)
     if seen != set(EntityType):
         raise RuntimeError(f"entity types without a description: {set(EntityType) - seen}")

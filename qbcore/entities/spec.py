@@ -38,6 +38,51 @@ class Ledger:
 
 
 @dataclass(frozen=True)
+class ProblemTab:
+    """Its Problem Sync tab: where a row's reference, customer, amount and date come from, and which actions apply.
+
+    Reference, amount and date default to the entity's ledger (number, amount, day).
+    """
+
+    position: int  # tab order on Problem Sync
+    reference: Any = None
+    amount: Any = None
+    record_date: Any = None
+    date_is_timestamp: bool = False
+    # The billing rows between the entity and its customer, as (model, ON clause); None: it has no customer.
+    joins: tuple[tuple[Any, Any], ...] | None = ()
+    customer_key: Any = None  # the column holding its customer's id (None: it is the customer)
+    changed_at: Any = None  # when its billing row last changed: a failure whose input changed may pass on a retry
+    named_by: Any = None  # the column a blocked_by "<entity>:<name>" names it by; None: never named as a blocker
+    set_aside: bool = False  # Clear, Mark paid without sync and Restore apply (and their statuses are shown)
+    nouns: tuple[str, str] | None = None  # the cause sentences' words when not its own (a charge code, not an item)
+
+
+@dataclass(frozen=True)
+class ImportFile:
+    """Its file in a book import: the file kind (also `qbsync import --<kind>`), its template, and its words."""
+
+    kind: str  # "invoices": the importer's file kind, its upload and its command-line option (--invoices)
+    position: int  # files are read and applied in this order (customers before what names them)
+    template: str  # "invoice_lines.csv": the template's name, the file the command line expects
+    label: str  # "Invoice lines": how the page and the error lines name the file
+    rows: str  # what one row of the file is, said under its layout table
+
+    @property
+    def option(self) -> str:
+        """Its command-line option: "--invoices" (underscores become dashes)."""
+        return "--" + self.kind.replace("_", "-")
+
+
+@dataclass(frozen=True)
+class Switch:
+    """Its checkbox under Settings → What syncs: the SyncSettings field that turns it on, and the words beside it."""
+
+    setting: str
+    label: str
+
+
+@dataclass(frozen=True)
 class EntitySpec:
     """One synced entity: its billing model, QuickBooks object, look-up key, dependencies and payload builder."""
 
@@ -47,8 +92,9 @@ class EntitySpec:
     build_payload: PayloadBuilder
     natural_key: NaturalKey
     record_name: Callable[[Any], str]  # what a person calls one billing row (number, name, code)
-    is_enabled: Callable[[SyncSettings], bool]
     ids_view: IdsView
+    switch: Switch | None = None  # None: no checkbox of its own (it syncs whenever what it follows does)
+    switched_by: tuple[str, ...] = ()  # other SyncSettings fields that must be on too (its switch's own is implied)
     load_options: tuple[Any, ...] = ()  # eager loads the payload needs
     load_extras: Callable[[Session, Mapping[int, Any]], dict[str, Any]] | None = None
     extras_from_rows: bool = False  # extras depend on the rows loaded, so are read again per chunk
@@ -61,6 +107,17 @@ class EntitySpec:
     ledger: Ledger | None = None
     refs_field: str | None = None  # the QboRefs field of its QuickBooks ids, when other payloads point at it
     pulled_payments: bool = False  # a pull applies QuickBooks' payments to our invoices
+    problems: ProblemTab | None = None  # None: it has no Problem Sync tab
+    import_file: ImportFile | None = None  # None: a book import has no file of it
+
+    @property
+    def switches(self) -> tuple[str, ...]:
+        """Every SyncSettings field that must be on for it to sync (none: it always syncs)."""
+        return ((self.switch.setting,) if self.switch else ()) + self.switched_by
+
+    def is_enabled(self, settings: SyncSettings) -> bool:
+        """Whether the settings let it sync."""
+        return all(getattr(settings, name) for name in self.switches)
 
     @property
     def nouns(self) -> tuple[str, str]:
@@ -71,6 +128,11 @@ class EntitySpec:
     def qbo_object(self) -> str:
         """QuickBooks' entity name: "Invoice", "CreditMemo"."""
         return QBO_OBJECTS[self.entity_type]
+
+    @property
+    def problem_nouns(self) -> tuple[str, str]:
+        """How Problem Sync's cause sentences name it: (one, many)."""
+        return (self.problems.nouns if self.problems and self.problems.nouns else None) or self.nouns
 
     @property
     def blocker_word(self) -> str:

@@ -3,6 +3,7 @@
 from qbcore.importer.layout import (
     COLUMNS,
     FILE_LABELS,
+    FILE_ROWS,
     LAYOUT_HEADER,
     TEMPLATE_NAMES,
     FileKind,
@@ -22,6 +23,7 @@ from qbcore.importer.parse import RowError, parse_csv
 __all__ = [
     "COLUMNS",
     "FILE_LABELS",
+    "FILE_ROWS",
     "LAYOUT_HEADER",
     "MAX_ERRORS",
     "TEMPLATE_NAMES",

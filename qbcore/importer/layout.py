@@ -7,9 +7,12 @@ import io
 from dataclasses import dataclass
 from enum import StrEnum
 
+from qbcore.entities.registry import IMPORT_FILES
+from qbcore.entities.spec import ImportFile
+
 
 class FileKind(StrEnum):
-    """The four files of an import, in the order they are applied."""
+    """The four files of an import, in the order they are applied (each entity's ImportFile names its kind)."""
 
     CUSTOMERS = "customers"
     INVOICES = "invoices"
@@ -41,19 +44,13 @@ class Column:
     multiline: bool = False  # may hold line breaks (inside quotes); every other cell is one line
 
 
-FILE_LABELS = {
-    FileKind.CUSTOMERS: "Customers",
-    FileKind.INVOICES: "Invoice lines",
-    FileKind.PAYMENTS: "Payment applications",
-    FileKind.CREDIT_MEMOS: "Credit memo lines",
-}
-
-TEMPLATE_NAMES = {
-    FileKind.CUSTOMERS: "customers.csv",
-    FileKind.INVOICES: "invoice_lines.csv",
-    FileKind.PAYMENTS: "payments.csv",
-    FileKind.CREDIT_MEMOS: "credit_memos.csv",
-}
+if [f.kind for f in IMPORT_FILES] != [k.value for k in FileKind]:  # a programming error: fail at import
+    raise RuntimeError(f"the entities' import files {[f.kind for f in IMPORT_FILES]} are not the file kinds")
+# Each file's words, template and what one row is, as its entity describes them.
+IMPORT_FILE: dict[FileKind, ImportFile] = {FileKind(f.kind): f for f in IMPORT_FILES}
+FILE_LABELS = {kind: f.label for kind, f in IMPORT_FILE.items()}
+TEMPLATE_NAMES = {kind: f.template for kind, f in IMPORT_FILE.items()}
+FILE_ROWS = {kind: f.rows for kind, f in IMPORT_FILE.items()}
 
 T, D, M, Q, B, C = (ColumnType.TEXT, ColumnType.DATE, ColumnType.MONEY, ColumnType.QUANTITY, ColumnType.BOOL,
                     ColumnType.CONTAINER)

@@ -11,14 +11,18 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from qbcore.access import Actor
 from qbcore.db import transaction
+from qbcore.entities.registry import IMPORT_ENTITY
 from qbcore.export import safe_csv_bytes
 from qbcore.importer.layout import FILE_LABELS, FileKind
-from qbcore.importer.load import KINDS, ImportResult, import_files
+from qbcore.importer.load import ImportResult, import_files
 from qbcore.importer.parse import RowError
+from qbcore.importer.plan import KINDS
 from qbcore.labels import plural
+from qbcore.models import ENTITY_NOUNS
 
-KIND_LABELS = {"customers": "customers", "charge_codes": "charge codes", "loads": "loads", "invoices": "invoices",
-               "payments": "payments", "credit_memos": "credit memos"}
+# What each kind of record is called: a file's records by their entity's nouns, and what the invoice file makes.
+KIND_LABELS = {"charge_codes": "charge codes", "loads": "loads",
+               **{kind: ENTITY_NOUNS[entity_type][1] for kind, entity_type in IMPORT_ENTITY.items()}}
 
 
 def describe_error(error: RowError) -> str:

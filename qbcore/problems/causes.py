@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
+from qbcore.entities.registry import ENTITIES
 from qbcore.errors import ErrorKind
 from qbcore.models import EntityType
 from qbcore.qbo.faults import HTTP_RULES, LOCAL_RULES, rule_for_code
@@ -12,20 +13,14 @@ from qbcore.qbo.faults import HTTP_RULES, LOCAL_RULES, rule_for_code
 SETTINGS_PAGE = "pages/1_Settings.py"
 QBO_IDS_PAGE = "pages/2_QuickBooks_IDs.py"
 
-_NOUNS = {
-    EntityType.INVOICE: ("invoice", "invoices"),
-    EntityType.PAYMENT: ("payment", "payments"),
-    EntityType.CUSTOMER: ("customer", "customers"),
-    EntityType.CREDIT_MEMO: ("credit memo", "credit memos"),
-    EntityType.ITEM: ("charge code", "charge codes"),
-    EntityType.CREDIT_APPLICATION: ("credit application", "credit applications"),
-}
+_NOUNS = {spec.entity_type: spec.problem_nouns for spec in ENTITIES}
 
-# How the engine names a blocking record in SyncRecord.blocked_by: "<what>:<name>", e.g. "charge_code:CHASSIS".
+# How the engine names a blocking record in SyncRecord.blocked_by: "<what>:<name>", e.g. "charge_code:CHASSIS":
+# the mappings and settings it needs, and the billing records a Problem Sync tab names ("invoice:INV-1").
 _BLOCKER_LABELS = {
-    "charge_code": "charge code", "item": "item", "customer": "customer", "term": "payment term",
-    "class": "class", "location": "location", "account": "account", "invoice": "invoice", "payment": "payment",
-    "credit_memo": "credit memo",
+    "charge_code": "charge code", "item": "item", "term": "payment term", "class": "class", "location": "location",
+    "account": "account",
+    **{spec.blocker_word: spec.nouns[0] for spec in ENTITIES if spec.problems and spec.problems.named_by is not None},
 }
 
 

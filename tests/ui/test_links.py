@@ -13,7 +13,13 @@ def test_a_month_end_link_names_the_tab_search_and_dates():
     assert link == ProblemLink(EntityType.CREDIT_MEMO, "CM-5001", (date(2026, 10, 1), date(2026, 10, 31)))
 
 
-@pytest.mark.parametrize("params", [{"tab": "widgets"}, {"from": "2026-13-45"}, {"to": "yesterday"}])
+def test_an_alert_link_names_the_error_kind_and_the_exact_blocker():
+    link = read_problem_link({"tab": "invoice", "kind": "mapping", "cause": " item:GENSET "})
+    assert link is not None and (link.entity, link.kind, link.cause) == (EntityType.INVOICE, "mapping", "item:GENSET")
+
+
+@pytest.mark.parametrize("params", [{"tab": "widgets"}, {"from": "2026-13-45"}, {"to": "yesterday"},
+                                    {"kind": "gremlins"}])
 def test_an_address_the_page_cannot_read_opens_it_as_it_is(params):
     assert read_problem_link(params) is None
 

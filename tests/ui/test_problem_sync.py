@@ -411,3 +411,31 @@ def test_every_root_cause_is_reachable_with_its_count(home, demo_factory, book):
     shown = unescape_markdown(_texts(at.markdown))
     for index in range(10):
         assert f"1 invoice: rejected by QuickBooks (code 61{index:02d}): Rule {index}" in shown
+
+
+def _open_link(home, params):
+    home.run()
+    home.query_params.update(params)
+    home.switch_page(str(ROOT / "pages" / PAGE)).run()
+    assert not home.exception
+    return home
+
+
+def test_an_alert_link_opens_exactly_the_records_of_its_error_kind_and_blocker(home, demo_factory, book):
+    at = _open_link(home, {"tab": "invoice", "kind": "dependency", "cause": "customer:Atlas Import Group"})
+    assert len(_grid_rows(at)) == 3
+    assert at.multiselect(key="ps_invoice_kind").value == ["dependency"]
+    assert "Only the records held back by Customer Atlas Import Group." in _texts(at.caption)
+    # Widening back out: the blocker goes, the kind stays a filter the user can see and change.
+    at.button(key="ps_invoice_cause_clear").click().run()
+    assert not at.exception and len(_grid_rows(at)) == 3
+    at.multiselect(key="ps_invoice_kind").set_value([]).run()
+    assert len(_grid_rows(at)) == 24 and "Only the records held back by" not in _texts(at.caption)
+
+
+def test_a_link_with_a_blocker_alone_narrows_to_it_and_a_kind_nobody_has_matches_nothing(home, demo_factory, book):
+    at = _open_link(home, {"tab": "invoice", "cause": "charge_code:CHASSIS"})
+    assert set(_grid_rows(at)["id"]) == set(book.chassis)
+    at = _open_link(home, {"tab": "invoice", "kind": "throttled", "cause": "charge_code:CHASSIS"})
+    assert at.multiselect(key="ps_invoice_kind").value == ["throttled"]
+    assert "No records match these filters" in _texts(at.info) and "Show every blocker" in _texts(at.info)

@@ -113,10 +113,16 @@ def test_an_unmapped_charge_code_says_records_dollars_cause_and_links_to_exactly
     parsed = urlparse(link)
     assert parsed.path == "/Problem_Sync"
     problem_link = read_problem_link(dict(parse_qsl(parsed.query)))
-    assert problem_link is not None and (problem_link.entity, problem_link.search) == (EntityType.INVOICE, "CHASSIS")
+    assert problem_link is not None
+    assert (problem_link.entity, problem_link.kind, problem_link.cause) == (
+        EntityType.INVOICE, "mapping", "item:CHASSIS")
+    with demo_factory() as session:
+        linked = count_matching(session, problem_link.entity, ProblemFilter(
+            error_kinds=(problem_link.kind,), blocked_by=problem_link.cause))
+    assert linked == blocked
     html = smtp_server.bodies("html")[0]
-    assert 'href="http://127.0.0.1:8501/Problem_Sync?tab=invoice&amp;search=CHASSIS"' in html
-    assert "search=CHASSIS|Open the problems>" in webhook.bodies[0]["text"]
+    assert 'href="http://127.0.0.1:8501/Problem_Sync?tab=invoice&amp;kind=mapping&amp;cause=item%3ACHASSIS"' in html
+    assert "cause=item%3ACHASSIS|Open the problems>" in webhook.bodies[0]["text"]
     assert tick(demo_factory, box, T0 + timedelta(minutes=1)) == 0
 
 

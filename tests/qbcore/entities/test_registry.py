@@ -56,3 +56,37 @@ def test_every_ids_view_selects_the_same_columns_so_they_union():
     assert first == ["record_id", "entity_type", "number_or_name", "customer", "customer_id", "amount", "date",
                      "email"]
     assert all(names == first for names in columns.values())
+
+
+def test_settings_what_syncs_is_each_switched_entity_and_is_enabled_follows_its_switches():
+    from qbcore.entities.registry import what_syncs
+    from qbcore.settings import SyncSettings
+
+    assert [(s.setting, s.label) for s in what_syncs()] == [
+        ("sync_customers", "Customers"), ("sync_invoices", "Invoices"), ("sync_credit_memos", "Credit memos"),
+        ("sync_payments", "Payments")]
+    everything = SyncSettings()
+    no_memos = SyncSettings(sync_credit_memos=False)
+    assert all(spec.is_enabled(everything) for spec in ENTITIES)
+    # A credit application links a memo to an invoice: it syncs only when both may; items always sync.
+    assert {spec.entity_type for spec in ENTITIES if not spec.is_enabled(no_memos)} == {
+        EntityType.CREDIT_MEMO, EntityType.CREDIT_APPLICATION}
+    assert spec_for(EntityType.ITEM).is_enabled(SyncSettings(sync_customers=False, sync_invoices=False,
+                                                            sync_credit_memos=False, sync_payments=False))
+
+
+def test_problem_sync_tabs_and_import_files_come_from_the_specs_in_their_order():
+    from qbcore.entities.registry import IMPORT_ENTITY, IMPORT_FILES, PROBLEM_TABS
+    from qbcore.importer import FileKind
+    from qbcore.problems.causes import split_blocker
+
+    assert [spec.entity_type for spec in PROBLEM_TABS] == [
+        EntityType.INVOICE, EntityType.PAYMENT, EntityType.CUSTOMER, EntityType.CREDIT_MEMO,
+        EntityType.CREDIT_APPLICATION, EntityType.ITEM]
+    assert [f.kind for f in IMPORT_FILES] == [k.value for k in FileKind]
+    assert [f.option for f in IMPORT_FILES] == ["--customers", "--invoices", "--payments", "--credit-memos"]
+    assert IMPORT_ENTITY["credit_memos"] is EntityType.CREDIT_MEMO
+    # A blocker naming a billing record reads with its entity's noun; one naming a mapping keeps its own.
+    assert split_blocker("credit_memo:CM-1") == ("credit memo", "CM-1")
+    assert split_blocker("charge_code:GENSET") == ("charge code", "GENSET")
+    assert split_blocker("item:GENSET") == ("item", "GENSET")

@@ -1,0 +1,50 @@
+"""The problem list as spreadsheet-safe CSV, in the grid's words."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import IO, Any
+
+from sqlalchemy.orm import Session
+
+from qbcore import labels
+from qbcore.export import safe_csv_bytes, write_safe_csv
+from qbcore.models import (
+    EntityType,
+)
+from qbcore.problems.filters import (
+    ProblemFilter,
+)
+from qbcore.problems.listing import ProblemRow, iter_problems
+
+# The grid's headers, in its order, then what only the file holds; values in the grid's words, amounts plain.
+EXPORT_HEADER = (
+    "Reference #", "Customer", "Amount", "Date", "Status", "Error kind", "Message", "How to fix", "QuickBooks code",
+    "Attempts", "Open (days)", "Last attempt", "QuickBooks id", "Type", "Record id", "Blocked by", "First failed",
+)
+
+
+def _moment(value: datetime | None) -> str:
+    return "" if value is None else value.strftime("%Y-%m-%d %H:%M")
+
+
+def _export_cells(entity_type: EntityType, row: ProblemRow) -> tuple[Any, ...]:
+    return (
+        row.reference, row.customer, "" if row.amount is None else f"{row.amount:.2f}",
+        row.record_date.isoformat() if row.record_date else "", labels.label(labels.SYNC_STATUS, row.status),
+        labels.label(labels.ERROR_KIND, row.error_kind), row.error_message, row.fix_hint, row.error_code,
+        row.attempts, row.open_days, _moment(row.last_attempt_at), row.qbo_id, labels.label_entity(entity_type),
+        row.record_id, labels.blocker(row.blocked_by), _moment(row.first_failed_at),
+    )
+
+
+def export_problems_csv(session: Session, entity_type: EntityType, problem_filter: ProblemFilter, out: IO[str]) -> int:
+    """Write every row matching the filter as spreadsheet-safe CSV to `out`; returns the row count."""
+    rows = (_export_cells(entity_type, row) for row in iter_problems(session, entity_type, problem_filter))
+    return write_safe_csv(out, EXPORT_HEADER, rows)
+
+
+def problems_csv_bytes(session: Session, entity_type: EntityType, problem_filter: ProblemFilter) -> bytes:
+    """The same export as UTF-8 bytes (with a BOM), for a download button."""
+    rows = (_export_cells(entity_type, row) for row in iter_problems(session, entity_type, problem_filter))
+    return safe_csv_bytes(EXPORT_HEADER, rows)

@@ -1,0 +1,316 @@
+"""The problem list: windowed rows, counts and dollars, one record's detail, and the filters' choices."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from qbcore.models import (
+    PROBLEM_STATUSES,
+    Customer,
+    EntityType,
+    SyncAttempt,
+    SyncRecord,
+    SyncStatus,
+)
+from qbcore.problems.causes import (
+    fix_hint_for,
+)
+from qbcore.problems.filters import (
+    SET_ASIDE_STATUSES,
+    SOURCES,
+    ProblemFilter,
+    as_utc,
+    conditions,
+    customer_name,
+    from_records,
+    has_set_aside,
+    to_money,
+)
+from qbcore.problems.masking import mask_secrets
+
+PAGE_SIZE = 500
+
+
+class ProblemSort(StrEnum):
+    """Orders the problem list can be shown in."""
+
+    OLDEST_FIRST = "Oldest problem first"
+    NEWEST_ATTEMPT = "Newest attempt first"
+    LARGEST_AMOUNT = "Largest amount first"
+    REFERENCE = "Reference #"
+
+
+@dataclass(frozen=True)
+class ProblemRow:
+    """One row of the problem list, as the grid and the CSV show it."""
+
+    record_id: int
+    entity_id: int
+    reference: str
+    customer: str
+    amount: Decimal | None
+    record_date: date | None
+    status: SyncStatus
+    error_kind: str | None
+    error_code: str | None
+    error_message: str | None
+    fix_hint: str
+    blocked_by: str | None
+    attempts: int
+    first_failed_at: datetime | None
+    last_attempt_at: datetime | None
+    qbo_id: str | None
+    open_days: int | None
+
+
+@dataclass(frozen=True)
+class ProblemPage:
+    """One window of the filtered list, with the size and dollars of the whole filtered set."""
+
+    rows: list[ProblemRow]
+    total: int
+    amount: Decimal
+    page: int
+    page_count: int
+
+
+@dataclass(frozen=True)
+class StatusCount:
+    """How many records are in one status, and their dollars."""
+
+    status: SyncStatus
+    count: int
+    amount: Decimal
+
+
+@dataclass(frozen=True)
+class ProblemSummary:
+    """One tab's headline: counts and dollars by status over the whole queue."""
+
+    entity_type: EntityType
+    by_status: dict[SyncStatus, StatusCount]
+    count: int
+    amount: Decimal
+
+
+@dataclass(frozen=True)
+class SelectionSummary:
+    """What an action is about to touch: how many records and their dollars."""
+
+    count: int
+    amount: Decimal
+
+
+@dataclass(frozen=True)
+class AttemptRow:
+    """One past push of a record."""
+
+    at: datetime
+    outcome: str
+    error_kind: str | None
+    error_code: str | None
+    message: str | None
+    request_id: str | None
+    job_id: int | None
+
+
+@dataclass(frozen=True)
+class ProblemDetail:
+    """Everything known about one problem record, with secrets masked."""
+
+    row: ProblemRow
+    request_id: str | None
+    error_detail: str | None
+    last_request: str | None
+    last_response: str | None
+    note: str | None
+    attempts: list[AttemptRow] = field(default_factory=list)
+
+
+def _row_columns(entity_type: EntityType) -> list[Any]:
+    source = SOURCES[entity_type]
+    return [
+        SyncRecord.id, SyncRecord.entity_id, source.reference.label("reference"),
+        customer_name(entity_type).label("customer"),
+        source.amount.label("amount"), source.record_date.label("record_date"), SyncRecord.status,
+        SyncRecord.error_kind, SyncRecord.error_code, SyncRecord.error_message, SyncRecord.blocked_by,
+        SyncRecord.attempts, SyncRecord.first_failed_at, SyncRecord.last_attempt_at, SyncRecord.qbo_id,
+    ]
+
+
+def _order(entity_type: EntityType, sort: ProblemSort) -> list[Any]:
+    source = SOURCES[entity_type]
+    if sort is ProblemSort.NEWEST_ATTEMPT:
+        return [SyncRecord.last_attempt_at.desc().nulls_last(), SyncRecord.id]
+    if sort is ProblemSort.LARGEST_AMOUNT:
+        return [source.amount.desc(), SyncRecord.id]
+    if sort is ProblemSort.REFERENCE:
+        return [source.reference, SyncRecord.id]
+    # Oldest first: failures by when they first failed, never-synced records by their own date.
+    return [SyncRecord.first_failed_at.asc().nulls_last(), source.record_date, SyncRecord.id]
+
+
+def _as_date(value: Any) -> date | None:
+    if value is None or (isinstance(value, date) and not isinstance(value, datetime)):
+        return value
+    if isinstance(value, datetime):
+        return value.date()
+    return date.fromisoformat(str(value)[:10])
+
+
+def _to_row(values: Any, today: date) -> ProblemRow:
+    (record_id, entity_id, reference, customer, amount, record_date, status, kind, code, message, blocked_by,
+     attempts, first_failed_at, last_attempt_at, qbo_id) = values
+    first_failed_at = as_utc(first_failed_at)
+    record_date = _as_date(record_date)
+    opened = first_failed_at.date() if first_failed_at else record_date
+    return ProblemRow(
+        record_id=record_id, entity_id=entity_id, reference=reference, customer=customer,
+        amount=None if amount is None else to_money(amount), record_date=record_date, status=SyncStatus(status),
+        error_kind=kind, error_code=code, error_message=message,
+        fix_hint=fix_hint_for(kind, code, blocked_by) if kind else "",
+        blocked_by=blocked_by, attempts=attempts or 0, first_failed_at=first_failed_at,
+        last_attempt_at=as_utc(last_attempt_at), qbo_id=qbo_id,
+        open_days=None if opened is None else max(0, (today - opened).days),
+    )
+
+
+# ---- reading ---------------------------------------------------------------------------------------------------
+
+
+def count_matching(session: Session, entity_type: EntityType, problem_filter: ProblemFilter) -> SelectionSummary:
+    """How many records match the filter, and their dollars."""
+    source = SOURCES[entity_type]
+    count, amount = session.execute(
+        from_records(entity_type, func.count(SyncRecord.id), func.sum(source.amount))
+        .where(*conditions(entity_type, problem_filter))
+    ).one()
+    return SelectionSummary(count=count or 0, amount=to_money(amount))
+
+
+def list_problems(
+    session: Session,
+    entity_type: EntityType,
+    problem_filter: ProblemFilter,
+    *,
+    page: int = 1,
+    page_size: int = PAGE_SIZE,
+    sort: ProblemSort = ProblemSort.OLDEST_FIRST,
+    today: date | None = None,
+) -> ProblemPage:
+    """One page of the filtered problem list (windowed in SQL) with the filtered set's size and dollars."""
+    matching = count_matching(session, entity_type, problem_filter)
+    page_count = max(1, -(-matching.count // page_size))
+    page = min(max(1, page), page_count)
+    query = (
+        from_records(entity_type, *_row_columns(entity_type))
+        .where(*conditions(entity_type, problem_filter))
+        .order_by(*_order(entity_type, sort))
+        .offset((page - 1) * page_size)
+        .limit(page_size)
+    )
+    today = today or datetime.now(UTC).date()
+    rows = [_to_row(values, today) for values in session.execute(query)]
+    return ProblemPage(rows=rows, total=matching.count, amount=matching.amount, page=page, page_count=page_count)
+
+
+def iter_problems(
+    session: Session, entity_type: EntityType, problem_filter: ProblemFilter, *,
+    sort: ProblemSort = ProblemSort.OLDEST_FIRST, today: date | None = None,
+) -> Iterator[ProblemRow]:
+    """Every matching row, streamed in batches (for exports)."""
+    query = (
+        from_records(entity_type, *_row_columns(entity_type))
+        .where(*conditions(entity_type, problem_filter))
+        .order_by(*_order(entity_type, sort))
+        .execution_options(yield_per=2000)
+    )
+    today = today or datetime.now(UTC).date()
+    for values in session.execute(query):
+        yield _to_row(values, today)
+
+
+def summarize_problems(session: Session, entity_type: EntityType) -> ProblemSummary:
+    """Counts and dollars by status for one entity's queue (the tab headline)."""
+    source = SOURCES[entity_type]
+    statuses = PROBLEM_STATUSES + (SET_ASIDE_STATUSES if has_set_aside(entity_type) else ())
+    rows = session.execute(
+        from_records(entity_type, SyncRecord.status, func.count(SyncRecord.id), func.sum(source.amount))
+        .where(SyncRecord.status.in_([s.value for s in statuses]))
+        .group_by(SyncRecord.status)
+    ).all()
+    by_status = {s: StatusCount(s, 0, Decimal("0.00")) for s in statuses}
+    for status, count, amount in rows:
+        by_status[SyncStatus(status)] = StatusCount(SyncStatus(status), count, to_money(amount))
+    queue = [by_status[s] for s in PROBLEM_STATUSES]
+    return ProblemSummary(
+        entity_type=entity_type, by_status=by_status, count=sum(c.count for c in queue),
+        amount=sum((c.amount for c in queue), Decimal("0.00")),
+    )
+
+
+def summarize_records(session: Session, entity_type: EntityType, record_ids: Sequence[int]) -> SelectionSummary:
+    """How many of these sync records exist for the entity, and their dollars."""
+    source = SOURCES[entity_type]
+    count, amount = 0, Decimal("0.00")
+    ids = list(record_ids)
+    for start in range(0, len(ids), 900):
+        part_count, part_amount = session.execute(
+            from_records(entity_type, func.count(SyncRecord.id), func.sum(source.amount))
+            .where(SyncRecord.id.in_(ids[start:start + 900]))
+        ).one()
+        count += part_count or 0
+        amount += to_money(part_amount)
+    return SelectionSummary(count=count, amount=amount)
+
+
+def list_error_kinds(session: Session, entity_type: EntityType) -> list[str]:
+    """The error kinds present in one entity's queue, for the filter's choices."""
+    return list(session.scalars(
+        select(SyncRecord.error_kind).distinct()
+        .where(SyncRecord.entity_type == entity_type.value, SyncRecord.error_kind.is_not(None))
+        .order_by(SyncRecord.error_kind)
+    ))
+
+
+def list_customer_choices(session: Session) -> list[tuple[int, str]]:
+    """Every customer as (id, "CODE · Name"), for the customer filter."""
+    return [(cid, f"{code} · {name}") for cid, code, name in
+            session.execute(select(Customer.id, Customer.code, Customer.name).order_by(Customer.name))]
+
+
+def get_last_sync_time(session: Session) -> datetime | None:
+    """When anything last reached QuickBooks."""
+    return as_utc(session.scalar(select(func.max(SyncRecord.last_synced_at))))
+
+
+def get_problem_detail(session: Session, entity_type: EntityType, record_id: int) -> ProblemDetail | None:
+    """One record's row, masked last request and response, and attempt history (newest first)."""
+    values = session.execute(
+        from_records(entity_type, *_row_columns(entity_type)).where(SyncRecord.id == record_id)
+    ).first()
+    if values is None:
+        return None
+    record = session.get(SyncRecord, record_id)
+    assert record is not None
+    attempts = [
+        AttemptRow(at=as_utc(a.at) or a.at, outcome=a.outcome, error_kind=a.error_kind, error_code=a.error_code,
+                   message=a.message, request_id=a.request_id, job_id=a.job_id)
+        for a in session.scalars(
+            select(SyncAttempt).where(SyncAttempt.sync_record_id == record_id)
+            .order_by(SyncAttempt.at.desc(), SyncAttempt.id.desc()).limit(50)
+        )
+    ]
+    return ProblemDetail(
+        row=_to_row(values, datetime.now(UTC).date()), request_id=record.request_id,
+        error_detail=mask_secrets(record.error_detail), last_request=mask_secrets(record.last_request),
+        last_response=mask_secrets(record.last_response), note=record.note, attempts=attempts,
+    )
