@@ -107,9 +107,8 @@ def begin_connect() -> None:
 def _until(moment: datetime | None) -> str:
     if moment is None:
         return "unknown"
-    aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-    days = (aware - datetime.now(UTC)).days
-    return f"{format_moment(aware)} ({days:,} days left)" if days >= 1 else format_moment(aware)
+    days = (moment - datetime.now(UTC)).days
+    return f"{format_moment(moment)} ({days:,} days left)" if days >= 1 else format_moment(moment)
 
 
 def show_connection(state: ConnectionState) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import String, cast, func, null, select
@@ -16,13 +16,6 @@ TEXT = String(200)
 NO_TEXT = cast(null(), TEXT)
 
 
-def aware(moment: datetime | None) -> datetime | None:
-    """A stored moment as UTC (SQLite hands timezone-aware columns back naive)."""
-    if moment is None:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
 def chunked_scalars(session: Session, ids: list[int], build: Callable[[list[int]], Any]) -> set[int]:
     """The non-null scalars of build(chunk) over every chunk of ids."""
     out: set[int] = set()
@@ -33,9 +26,9 @@ def chunked_scalars(session: Session, ids: list[int], build: Callable[[list[int]
 
 def synced_at(session: Session, entity_type: EntityType, entity_ids: Any) -> datetime | None:
     """When the newest of these billing records was synced (with a QuickBooks id), as UTC."""
-    return aware(session.scalar(select(func.max(SyncRecord.last_synced_at)).where(
+    return session.scalar(select(func.max(SyncRecord.last_synced_at)).where(
         SyncRecord.entity_type == entity_type.value, SyncRecord.entity_id.in_(entity_ids),
-        SyncRecord.status == SyncStatus.SYNCED.value, SyncRecord.qbo_id.is_not(None))))
+        SyncRecord.status == SyncStatus.SYNCED.value, SyncRecord.qbo_id.is_not(None)))
 
 
 def always(_settings: Any) -> bool:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from sqlalchemy import Select, and_, func, or_, select, update
@@ -198,11 +198,6 @@ def has_active_job(session: Session) -> bool:
     return session.scalar(select(Job.id).where(Job.status.in_(ACTIVE)).limit(1)) is not None
 
 
-def _as_utc(moment: datetime | None) -> datetime | None:
-    # SQLite hands back naive timestamps; they were written as UTC.
-    return moment if moment is None or moment.tzinfo is not None else moment.replace(tzinfo=UTC)
-
-
 def _job_progress(session: Session, job: Job) -> JobProgress:
     status = JobStatus(job.status)
     synced, failing = 0, {}
@@ -223,7 +218,7 @@ def _job_progress(session: Session, job: Job) -> JobProgress:
         failing = dict(sorted(counts.items(), key=lambda item: -item[1]))
     return JobProgress(
         job_id=job.id, status=status, total=job.total, done=job.done, created_by=job.created_by,
-        created_at=_as_utc(job.created_at) or job.created_at, finished_at=_as_utc(job.finished_at),
+        created_at=job.created_at, finished_at=job.finished_at,
         synced=synced, still_failing=failing, error=job.error,
     )
 

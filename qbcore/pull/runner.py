@@ -236,10 +236,8 @@ def enqueue_pull_if_due(session: Session, *, every: timedelta = timedelta(minute
     if session.scalar(select(Job.id).where(Job.kind == PULL_KIND, Job.status.in_(active)).limit(1)) is not None:
         return None
     last = session.scalar(select(Job.created_at).where(Job.kind == PULL_KIND).order_by(Job.id.desc()).limit(1))
-    if last is not None:
-        last = last if last.tzinfo else last.replace(tzinfo=utcnow().tzinfo)
-        if utcnow() - last < every:
-            return None
+    if last is not None and utcnow() - last < every:
+        return None
     return enqueue_pull(session, SYSTEM, reason="scheduled pull")
 
 
