@@ -26,11 +26,11 @@ from qbcore.labels import (
     outcome_colours,
 )
 from qbcore.models import ConnectionStatus, JobStatus
+from qbcore.problems.queries import get_last_sync_time
 from qbcore.queries.book import count_book, list_monthly_totals
 from qbcore.queries.health import (
     count_by_entity_and_status,
     count_waiting,
-    get_last_synced_at,
     list_attempts_by_day,
     list_problem_ages,
 )
@@ -180,7 +180,7 @@ st.caption("Keeps the billing book — customers, invoices, payments, credit mem
 with runtime.factory() as session:
     connection = get_connection_state(session)
     waiting = count_waiting(session)
-    last_synced = get_last_synced_at(session)
+    last_synced = get_last_sync_time(session)
     statuses = count_by_entity_and_status(session)
     attempts = list_attempts_by_day(session)
     ages = list_problem_ages(session)
