@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -17,7 +16,7 @@ from qbcore.labels import label_entity
 from qbcore.mapping.customer import display_name
 from qbcore.mapping.names import DISPLAY_NAME_MAX, clean_name
 from qbcore.models import Customer, EntityType, Role, SyncRecord, SyncStatus, utcnow
-from qbcore.qbo.gateway import QboGateway
+from qbcore.qbo.gateway import QboGateway, is_qbo_id
 from qbcore.qbo.lookup import (
     QboRecord,
     fetch_record,
@@ -29,8 +28,6 @@ from qbcore.qbo.tokens import NotConnected, ReconnectRequired
 from qbcore.queries.ids import LinkedRecord, find_record_linked_to, get_linked_record, list_linked_ids
 from qbcore.refusals import Refusal, require_reason
 
-# QuickBooks ids are positive whole numbers; anything else was mistyped or pasted from the wrong place.
-_QBO_ID = re.compile(r"^[1-9][0-9]{0,19}$")
 _CHUNK = 900  # below SQLite's bound-parameter limit
 
 REMOVE_WARNING = (
@@ -108,7 +105,7 @@ class RelinkCandidate:
 def parse_qbo_id(text: str | None) -> str:
     """A QuickBooks id typed by a person, checked: a positive whole number, or IdChangeRefused."""
     value = (text or "").strip()
-    if not _QBO_ID.match(value):
+    if not is_qbo_id(value):
         raise IdChangeRefused(
             f"{value!r} is not a QuickBooks id: ids are positive whole numbers such as 145 (no letters, signs, "
             "decimals or spaces). Copy it from the record's address in QuickBooks (…?txnId=145). Nothing was changed."
@@ -328,7 +325,7 @@ def _override(factory: sessionmaker[Session], gateway: QboGateway, actor: Actor,
               new_qbo_id: str | None, text: str, confirmation: str | None) -> IdChange:
     with factory() as session:
         ours = get_linked_record(session, record_id)
-        if ours is not None and _QBO_ID.match((new_qbo_id or "").strip()):
+        if ours is not None and is_qbo_id((new_qbo_id or "").strip()):
             _refuse_if_linked_elsewhere(session, ours, (new_qbo_id or "").strip())
         check = check_override(session, gateway, record_id, new_qbo_id)
     if check.mismatches and (confirmation or "").strip().upper() != OVERWRITE_WORD:

@@ -28,7 +28,7 @@ from qbcore.models import (
     SyncStatus,
     User,
 )
-from qbcore.qbo.gateway import QboGateway, quote
+from qbcore.qbo.gateway import QboGateway, is_qbo_id, quote
 from qbcore.qbo.tokens import NotConnected, ReconnectRequired
 from qbcore.queries.mapping_preview import synced_invoices_changed_by
 from qbcore.refusals import Refusal
@@ -38,7 +38,6 @@ from qbcore.settings import DESCRIPTION_FIELDS, SyncSettings, load_settings, sav
 CUSTOM_FIELD_SOURCES: dict[str, str] = {"number": "Invoice #", **DESCRIPTION_FIELDS}
 CUSTOM_FIELD_SLOTS = (1, 2, 3)  # QuickBooks' API exposes three string custom fields
 
-_QBO_ID = re.compile(r"^[1-9][0-9]{0,19}$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
@@ -109,7 +108,7 @@ def _check_qbo_id(value: str | None, what: str) -> str | None:
     text = (value or "").strip()
     if not text:
         return None
-    if not _QBO_ID.match(text):
+    if not is_qbo_id(text):
         raise MappingChangeRefused(f"{text!r} is not a QuickBooks {what} id (ids are positive whole numbers).")
     return text
 
@@ -282,7 +281,7 @@ def _check_custom_fields(choices: Sequence[CustomFieldChoice]) -> None:
     for choice in choices:
         if choice.slot not in CUSTOM_FIELD_SLOTS:
             raise MappingChangeRefused(f"Slot {choice.slot} does not exist: QuickBooks has custom fields 1, 2 and 3.")
-        if not _QBO_ID.match(choice.qbo_definition_id or ""):
+        if not is_qbo_id(choice.qbo_definition_id or ""):
             raise MappingChangeRefused(f"Slot {choice.slot}: {choice.qbo_definition_id!r} is not a QuickBooks custom "
                                        "field definition id. Pick the field from the list read from QuickBooks.")
         if not choice.qbo_name.strip() or len(choice.qbo_name) > 40:

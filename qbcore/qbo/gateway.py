@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import random
+import re
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -72,6 +73,15 @@ def entity_path(entity: str) -> str:
 def quote(value: str) -> str:
     """A query string literal (QuickBooks escapes apostrophes with a backslash)."""
     return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+# QuickBooks ids are digit strings; anything else typed in their place is refused before any call.
+_QBO_ID = re.compile(r"[1-9][0-9]{0,19}")
+
+
+def is_qbo_id(text: str) -> bool:
+    """True when the (stripped) text is a QuickBooks id: a positive whole number of at most 20 digits."""
+    return _QBO_ID.fullmatch(text) is not None
 
 
 def chunk_values(values: Sequence[str]) -> list[list[str]]:
