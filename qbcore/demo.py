@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import func, insert, select, text
 from sqlalchemy.orm import Session
 
+from qbcore.chunks import BULK_INSERT_CHUNK, SQL_IN_CHUNK, chunked
 from qbcore.containers import make_container_number
 from qbcore.models import (
     ChargeCode,
@@ -105,7 +106,6 @@ TERMS_DAYS = {"Due on receipt": 0, "Net 15": 15, "Net 30": 30, "Net 45": 45}
 CREDIT_REASONS = ["Disputed detention", "Duplicate charge", "Rate correction", "Dry run waived",
                   "Per diem billed in error"]
 
-CHUNK = 5000
 
 
 @dataclass(frozen=True)
@@ -272,7 +272,7 @@ class _Book:
                 terms=customer["terms"], status="approved", is_combined=combined, total=_money(total),
                 memo=None,
             ))
-            if len(batch["invoices"]) >= CHUNK:
+            if len(batch["invoices"]) >= BULK_INSERT_CHUNK:
                 yield batch
                 batch = {"loads": [], "invoices": [], "sets": [], "lines": []}
         if batch["invoices"]:
@@ -368,8 +368,8 @@ def write_demo_book(session: Session, *, invoices: int, seed: int, as_of: date |
     for rows, model in ((credit_rows, CreditMemo), (credit_lines, CreditMemoLine),
                         (credit_apps, CreditMemoApplication), (payments, Payment),
                         (applications, PaymentApplication)):
-        for start in range(0, len(rows), CHUNK):
-            _bulk_insert(session, model, rows[start:start + CHUNK])
+        for chunk in chunked(rows, BULK_INSERT_CHUNK):
+            _bulk_insert(session, model, chunk)
     _mark_paid(session, paid_status)
     _advance_id_sequences(session, (Customer, ChargeCode, Load, Invoice, ChargeSet, ChargeLine, CreditMemo,
                                     CreditMemoLine, CreditMemoApplication, Payment, PaymentApplication))
@@ -396,8 +396,8 @@ def _mark_paid(session: Session, paid_status: dict[int, str]) -> None:
     for inv_id, status in paid_status.items():
         by_status.setdefault(status, []).append(inv_id)
     for status, ids in by_status.items():
-        for start in range(0, len(ids), 900):
-            session.query(Invoice).filter(Invoice.id.in_(ids[start:start + 900])).update(
+        for chunk in chunked(ids, SQL_IN_CHUNK):
+            session.query(Invoice).filter(Invoice.id.in_(chunk)).update(
                 {Invoice.status: status}, synchronize_session=False
             )
 

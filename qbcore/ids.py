@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from qbcore.access import Actor, require_role, write_audit
+from qbcore.chunks import SQL_IN_CHUNK, chunked
 from qbcore.config import ConfigError
 from qbcore.entities.registry import ENTITIES, spec_for
 from qbcore.errors import QboCallError
@@ -27,8 +28,6 @@ from qbcore.qbo.lookup import (
 from qbcore.qbo.tokens import NotConnected, ReconnectRequired
 from qbcore.queries.ids import LinkedRecord, find_record_linked_to, get_linked_record, list_linked_ids
 from qbcore.refusals import Refusal, require_reason
-
-_CHUNK = 900  # below SQLite's bound-parameter limit
 
 REMOVE_WARNING = (
     "Removing a QuickBooks id breaks the link between the two systems. The record goes back to 'never synced' "
@@ -134,8 +133,8 @@ def remove_qbo_ids(session: Session, actor: Actor, record_ids: Sequence[int], *,
     if not ids:
         raise IdChangeRefused("Select at least one record. Nothing was changed.")
     records: list[SyncRecord] = []
-    for start in range(0, len(ids), _CHUNK):
-        records.extend(session.scalars(select(SyncRecord).where(SyncRecord.id.in_(ids[start:start + _CHUNK]))))
+    for chunk in chunked(ids, SQL_IN_CHUNK):
+        records.extend(session.scalars(select(SyncRecord).where(SyncRecord.id.in_(chunk))))
     linked = [r for r in records if r.qbo_id]
     if not linked:
         raise IdChangeRefused("None of the selected records has a QuickBooks id. Nothing was changed.")

@@ -12,6 +12,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from qbcore.access import Actor, require_role, write_audit
+from qbcore.chunks import SQL_IN_CHUNK, chunked
 from qbcore.config import ConfigError
 from qbcore.errors import MappingError, QboCallError
 from qbcore.mapping.item import build_item_payload, item_name
@@ -238,8 +239,8 @@ def save_settings_and_mark(session: Session, actor: Actor, changes: Mapping[str,
     after = save_settings(session, actor, dict(changes), reason=reason)
     # One transaction with the save: QuickBooks keeps the old text until these are re-sent, so say so at once.
     stale = synced_invoices_changed_by(session, before, after)
-    for start in range(0, len(stale), 900):
-        session.execute(update(SyncRecord).where(SyncRecord.id.in_(stale[start:start + 900]),
+    for chunk in chunked(stale, SQL_IN_CHUNK):
+        session.execute(update(SyncRecord).where(SyncRecord.id.in_(chunk),
                                                  SyncRecord.status == SyncStatus.SYNCED.value)
                         .values(status=SyncStatus.OUT_OF_DATE.value))
     if stale:

@@ -9,9 +9,9 @@ from typing import Any
 from sqlalchemy import String, cast, func, null, select
 from sqlalchemy.orm import Session
 
+from qbcore.chunks import SQL_IN_CHUNK, chunked
 from qbcore.models import EntityType, SyncRecord, SyncStatus
 
-CHUNK = 900  # below SQLite's bound-parameter limit
 TEXT = String(200)
 NO_TEXT = cast(null(), TEXT)
 
@@ -19,8 +19,8 @@ NO_TEXT = cast(null(), TEXT)
 def chunked_scalars(session: Session, ids: list[int], build: Callable[[list[int]], Any]) -> set[int]:
     """The non-null scalars of build(chunk) over every chunk of ids."""
     out: set[int] = set()
-    for start in range(0, len(ids), CHUNK):
-        out.update(v for v in session.scalars(build(ids[start:start + CHUNK])) if v is not None)
+    for chunk in chunked(ids, SQL_IN_CHUNK):
+        out.update(v for v in session.scalars(build(chunk)) if v is not None)
     return out
 
 

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from qbcore.access import SYSTEM, Actor, require_role, write_audit
+from qbcore.chunks import QBO_IN_CHUNK, chunked
 from qbcore.config import Config
 from qbcore.entities.registry import ENTITIES
 from qbcore.errors import QboCallError
@@ -175,8 +176,7 @@ def _check_existence(factory: sessionmaker[Session], gateway: QboGateway, entity
         ids = [str(q) for q in session.scalars(select(SyncRecord.qbo_id).where(
             SyncRecord.entity_type == entity_type.value, SyncRecord.status == SyncStatus.SYNCED.value,
             SyncRecord.qbo_id.is_not(None)))]
-    for start in range(0, len(ids), 1000):
-        chunk = ids[start:start + 1000]
+    for chunk in chunked(ids, QBO_IN_CHUNK):
         present = {str(r.get("Id")) for r in gateway.query_in(entity, "Id", chunk)}
         with factory() as session, session.begin():
             run.counts.add(missing_records(session, entity_type, present, chunk))

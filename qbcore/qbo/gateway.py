@@ -18,6 +18,7 @@ from requests import PreparedRequest, Response
 from requests.adapters import HTTPAdapter
 from sqlalchemy.orm import Session, sessionmaker
 
+from qbcore.chunks import QBO_BATCH, QBO_IN_CHUNK
 from qbcore.config import Config, QboEnvironment
 from qbcore.errors import ErrorKind, QboCallError, QboError
 from qbcore.qbo.endpoints import MINOR_VERSION, api_base
@@ -31,9 +32,9 @@ from qbcore.qbo.tokens import TokenSet, load_tokens, make_auth_client, refresh_t
 for _token_logger in ("requests_oauthlib", "oauthlib"):
     logging.getLogger(_token_logger).setLevel(logging.INFO)
 
-MAX_IN_VALUES = 1000  # QuickBooks returns at most 1,000 rows per query
+MAX_IN_VALUES = QBO_IN_CHUNK
 MAX_QUERY_CHARS = 90_000
-BATCH_MAX = 30
+BATCH_MAX = QBO_BATCH
 LOG_LIMIT = 20_000
 
 
