@@ -13,7 +13,7 @@ from qbcore.chunks import SQL_IN_CHUNK, chunked
 from qbcore.config import ConfigError
 from qbcore.entities.registry import ENTITIES, spec_for
 from qbcore.errors import QboCallError
-from qbcore.labels import label_entity
+from qbcore.labels import SYNC_STATUS, label_entity
 from qbcore.mapping.customer import display_name
 from qbcore.mapping.names import DISPLAY_NAME_MAX, clean_name
 from qbcore.models import Customer, EntityType, Role, SyncRecord, SyncStatus, utcnow
@@ -30,11 +30,11 @@ from qbcore.queries.ids import LinkedRecord, find_record_linked_to, get_linked_r
 from qbcore.refusals import Refusal, require_reason
 
 REMOVE_WARNING = (
-    "Removing a QuickBooks id breaks the link between the two systems. The record goes back to 'never synced' "
-    "and the next sync looks QuickBooks up by number or name: if the QuickBooks record still exists it is "
-    "re-linked, otherwise a new one is created. If you deleted it in QuickBooks, that is what you want; if it "
-    "still exists under another number or name, the next sync creates a duplicate. Payments and credit memos "
-    "already applied in QuickBooks stay with the old record."
+    "Removing a QuickBooks id breaks the link between the two systems. The record goes back to "
+    f'"{SYNC_STATUS[SyncStatus.NEVER_SYNCED]}" and the next sync looks QuickBooks up by number or name: if the '
+    "QuickBooks record still exists it is re-linked, otherwise a new one is created. If you deleted it in "
+    "QuickBooks, that is what you want; if it still exists under another number or name, the next sync creates a "
+    "duplicate. Payments and credit memos already applied in QuickBooks stay with the old record."
 )
 OVERRIDE_WARNING = (
     "Overriding a QuickBooks id points this record at another QuickBooks record. Future updates, payments and "
