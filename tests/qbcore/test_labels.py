@@ -14,6 +14,11 @@ def _audited_actions() -> dict[str, str]:
     found: dict[str, str] = {}
     for path in sorted((ROOT / "qbcore").rglob("*.py")):
         for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == "action" for t in node.targets):
+                # action = "reactivate_user" if active else "deactivate_user": every word it can hold.
+                for value in ast.walk(node.value):
+                    if isinstance(value, ast.Constant) and isinstance(value.value, str):
+                        found.setdefault(value.value, str(path.relative_to(ROOT)))
             if not isinstance(node, ast.Call):
                 continue
             name = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", None)
@@ -30,5 +35,5 @@ def _audited_actions() -> dict[str, str]:
 
 def test_every_audited_action_has_a_label():
     actions = _audited_actions()
-    assert {"change_alert_rules", "remove_qbo_id", "bootstrap_admin"} <= set(actions)  # the scan sees them
+    assert {"change_alert_rules", "remove_qbo_id", "bootstrap_admin", "deactivate_user"} <= set(actions)
     assert {a: where for a, where in actions.items() if a not in AUDIT_ACTION} == {}
