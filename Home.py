@@ -26,11 +26,11 @@ from qbcore.labels import (
     outcome_colours,
 )
 from qbcore.models import ConnectionStatus, JobStatus
+from qbcore.problems.queries import get_last_sync_time
 from qbcore.queries.book import count_book, list_monthly_totals
 from qbcore.queries.health import (
     count_by_entity_and_status,
     count_waiting,
-    get_last_synced_at,
     list_attempts_by_day,
     list_problem_ages,
 )
@@ -137,8 +137,6 @@ def _page_link(page: str, label: Markdown) -> None:
 def _countdown(moment: datetime | None) -> str:
     if moment is None:
         return "—"
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
     seconds = int((moment - datetime.now(UTC)).total_seconds())
     if seconds <= 0:
         return "expired (renews on next use)"
@@ -151,7 +149,7 @@ def _countdown(moment: datetime | None) -> str:
 def _moment(moment: datetime | None) -> str:
     if moment is None:
         return "an unknown date"
-    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).strftime("%b %d, %Y at %H:%M UTC")
+    return moment.strftime("%b %d, %Y at %H:%M UTC")
 
 
 def _count_records(count: int) -> str:
@@ -162,15 +160,14 @@ def _ago(moment: datetime | None) -> str:
     """'just now', '12 min ago', '3 h ago', 'Nov 28' — short enough for a metric tile."""
     if moment is None:
         return "never"
-    aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-    seconds = int((datetime.now(UTC) - aware).total_seconds())
+    seconds = int((datetime.now(UTC) - moment).total_seconds())
     if seconds < 60:
         return "just now"
     if seconds < 3600:
         return f"{seconds // 60} min ago"
     if seconds < 86400:
         return f"{seconds // 3600} h ago"
-    return aware.strftime("%b %d")
+    return moment.strftime("%b %d")
 
 
 def _records(count: int) -> str:
@@ -183,7 +180,7 @@ st.caption("Keeps the billing book — customers, invoices, payments, credit mem
 with runtime.factory() as session:
     connection = get_connection_state(session)
     waiting = count_waiting(session)
-    last_synced = get_last_synced_at(session)
+    last_synced = get_last_sync_time(session)
     statuses = count_by_entity_and_status(session)
     attempts = list_attempts_by_day(session)
     ages = list_problem_ages(session)

@@ -13,6 +13,21 @@ from qbcore.connection import ConnectionState, get_connection_state
 from qbcore.customer_names import list_customer_names
 from qbcore.db import transaction
 from qbcore.entities.registry import what_syncs
+from qbcore.item_mappings import (
+    CUSTOM_FIELD_SLOTS,
+    CUSTOM_FIELD_SOURCES,
+    ChargeCodeMapping,
+    CustomFieldChoice,
+    clear_item_mapping,
+    list_billing_terms,
+    list_branches,
+    list_charge_code_mappings,
+    list_custom_field_mappings,
+    save_custom_field_mappings,
+    save_item_mapping,
+    save_settings_and_mark,
+    suggest_item,
+)
 from qbcore.labels import ROLE, plural
 from qbcore.live import (
     QboLists,
@@ -23,29 +38,11 @@ from qbcore.live import (
     rename_customer_in_quickbooks,
     start_authorization,
 )
-from qbcore.mappings import (
-    CUSTOM_FIELD_SLOTS,
-    CUSTOM_FIELD_SOURCES,
-    ChargeCodeMapping,
-    CustomFieldChoice,
-    add_user,
-    change_user_role,
-    clear_item_mapping,
-    list_billing_terms,
-    list_branches,
-    list_charge_code_mappings,
-    list_custom_field_mappings,
-    list_users,
-    save_custom_field_mappings,
-    save_item_mapping,
-    save_settings_and_mark,
-    set_user_active,
-    suggest_item,
-)
 from qbcore.models import ConnectionStatus, Role
 from qbcore.queries.mapping_preview import synced_invoices_changed_by
 from qbcore.refusals import Refusal
 from qbcore.settings import get_setting_row, load_settings
+from qbcore.users import add_user, change_user_role, list_users, set_user_active
 from ui.feedback import flash_messages, refusal_message
 from ui.formatting import format_moment
 from ui.markup import Markdown, md
@@ -108,9 +105,8 @@ def begin_connect() -> None:
 def _until(moment: datetime | None) -> str:
     if moment is None:
         return "unknown"
-    aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-    days = (aware - datetime.now(UTC)).days
-    return f"{format_moment(aware)} ({days:,} days left)" if days >= 1 else format_moment(aware)
+    days = (moment - datetime.now(UTC)).days
+    return f"{format_moment(moment)} ({days:,} days left)" if days >= 1 else format_moment(moment)
 
 
 def show_connection(state: ConnectionState) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from qbcore import ids, labels, live
+from qbcore import id_changes, labels, live
 from qbcore.access import is_allowed
 from qbcore.db import transaction
 from qbcore.models import EntityType, Role, SyncStatus
@@ -108,7 +108,7 @@ def describe_records(record_ids: list[int], limit: int = 10) -> list[tuple[str, 
 @st.dialog("Remove QuickBooks id", width="large", on_dismiss=close_dialog)
 def remove_dialog(record_ids: list[int]) -> None:
     """Confirm removing the ids of the selected records, naming them."""
-    st.warning(ids.REMOVE_WARNING)
+    st.warning(id_changes.REMOVE_WARNING)
     named = describe_records(record_ids)
     more = len(record_ids) - len(named)
     if len(record_ids) == 1 and named:
@@ -123,7 +123,8 @@ def remove_dialog(record_ids: list[int]) -> None:
         return
     try:
         with transaction(runtime.factory) as session:
-            changes = ids.remove_qbo_ids(session, actor, record_ids, reason=reason, audit_factory=runtime.factory)
+            changes = id_changes.remove_qbo_ids(session, actor, record_ids, reason=reason,
+                                                audit_factory=runtime.factory)
     except Refusal as refusal:
         if refusal.correctable:  # the dialog stays open to correct the selection or the reason
             show_alert(*refusal_message(refusal))
@@ -141,7 +142,7 @@ def remove_dialog(record_ids: list[int]) -> None:
     st.rerun()
 
 
-def describe_removed(changes: list[ids.IdChange]) -> list[str]:
+def describe_removed(changes: list[id_changes.IdChange]) -> list[str]:
     """"Invoice INV-100001 · Cargo Bridge (was QuickBooks id 145)" for each removed link: the record, then the id."""
     out = []
     with runtime.factory() as session:
@@ -152,7 +153,7 @@ def describe_removed(changes: list[ids.IdChange]) -> list[str]:
     return out
 
 
-def show_comparison(check: ids.OverrideCheck) -> None:
+def show_comparison(check: id_changes.OverrideCheck) -> None:
     """Our record next to the QuickBooks record, field by field."""
     ours, qbo = check.record, check.qbo
     st.dataframe(pd.DataFrame([
@@ -198,8 +199,8 @@ def override_dialog(record_id: int) -> None:
         st.caption("Check the id in QuickBooks first; the QuickBooks record is shown next to ours before you confirm.")
         return
     show_comparison(check)
-    st.warning(ids.OVERRIDE_WARNING)
-    typed_word = ids.OVERWRITE_WORD if check.needs_typed_confirmation else None
+    st.warning(id_changes.OVERRIDE_WARNING)
+    typed_word = id_changes.OVERWRITE_WORD if check.needs_typed_confirmation else None
     reason, clicked = confirm_controls(md("Link to QuickBooks id {}", check.qbo.qbo_id), typed_word=typed_word)
     if not clicked:
         return

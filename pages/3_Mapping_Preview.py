@@ -7,15 +7,15 @@ import streamlit as st
 
 from qbcore.access import is_allowed
 from qbcore.db import transaction
-from qbcore.labels import plural
-from qbcore.mapping.refs import CustomFieldSpec
-from qbcore.mappings import (
+from qbcore.item_mappings import (
     CUSTOM_FIELD_SLOTS,
     CUSTOM_FIELD_SOURCES,
     CustomFieldChoice,
     save_custom_field_mappings,
     save_settings_and_mark,
 )
+from qbcore.labels import plural
+from qbcore.mapping.refs import CustomFieldSpec
 from qbcore.models import Role
 from qbcore.queries.mapping_preview import (
     find_invoices,

@@ -17,7 +17,7 @@ from qbcore.mapping.names import DISPLAY_NAME_MAX, clean_name
 from qbcore.models import Customer, EntityType, Job, Role, SyncRecord, SyncStatus
 from qbcore.qbo.gateway import QboGateway, quote
 from qbcore.qbo.tokens import NotConnected, ReconnectRequired
-from qbcore.refusals import Refusal
+from qbcore.refusals import Refusal, require_reason
 from qbcore.settings import load_settings
 
 NAME_CLASH_CODE = "6240"
@@ -144,10 +144,7 @@ def set_qbo_display_name(factory: sessionmaker[Session], gateway: QboGateway, ac
     """
     require_role(actor, Role.ADMIN, "set_qbo_display_name", audit_factory=factory, target_type="customer",
                  target_id=str(customer_id))
-    why = (reason or "").strip()
-    if not why:
-        raise NameRefused("Give a reason for the new QuickBooks name; it is kept in the audit log. "
-                          "Nothing was changed.")
+    why = require_reason(reason, "give a customer its own QuickBooks name", refusal=NameRefused)
     with factory() as session:
         customer = session.get(Customer, customer_id)
         if customer is None:

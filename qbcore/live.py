@@ -8,12 +8,12 @@ from typing import TypeVar
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from qbcore import ids
+from qbcore import id_changes
 from qbcore.access import Actor
 from qbcore.config import Config, ConfigError
 from qbcore.customer_names import NameChange, set_qbo_display_name
 from qbcore.errors import QboCallError
-from qbcore.mappings import ChargeCodeMapping, create_missing_item
+from qbcore.item_mappings import ChargeCodeMapping, create_missing_item
 from qbcore.pull.runner import refresh_book_close_date
 from qbcore.qbo.gateway import QboGateway
 from qbcore.qbo.lookup import QboLists, open_gateway, read_qbo_lists
@@ -71,24 +71,25 @@ def rename_customer_in_quickbooks(factory: sessionmaker[Session], config: Config
 
 
 def check_override(factory: sessionmaker[Session], config: Config, record_id: int,
-                   new_qbo_id: str | None) -> ids.OverrideCheck:
+                   new_qbo_id: str | None) -> id_changes.OverrideCheck:
     """Our record beside the QuickBooks record a typed id points at (IdChangeRefused when it cannot be ours)."""
     with factory() as session:
-        return ids.check_override(session, open_gateway(factory, config), record_id, new_qbo_id)
+        return id_changes.check_override(session, open_gateway(factory, config), record_id, new_qbo_id)
 
 
 def override_qbo_id(factory: sessionmaker[Session], config: Config, actor: Actor, record_id: int,
-                    new_qbo_id: str | None, *, reason: str | None, confirmation: str | None = None) -> ids.IdChange:
+                    new_qbo_id: str | None, *, reason: str | None,
+                    confirmation: str | None = None) -> id_changes.IdChange:
     """Point a record at another QuickBooks record, checked live again; admin only, audited."""
-    return ids.override_qbo_id(factory, open_gateway(factory, config), actor, record_id, new_qbo_id, reason=reason,
-                               confirmation=confirmation)
+    return id_changes.override_qbo_id(factory, open_gateway(factory, config), actor, record_id, new_qbo_id,
+                                      reason=reason, confirmation=confirmation)
 
 
 def find_relink_candidates(factory: sessionmaker[Session], config: Config, record_id: int
-                           ) -> list[ids.RelinkCandidate]:
+                           ) -> list[id_changes.RelinkCandidate]:
     """QuickBooks records that may be this record's twin, best first."""
     with factory() as session:
-        return ids.find_relink_candidates(session, open_gateway(factory, config), record_id)
+        return id_changes.find_relink_candidates(session, open_gateway(factory, config), record_id)
 
 
 def compare_receivables(factory: sessionmaker[Session], config: Config) -> Reconciliation:

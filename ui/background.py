@@ -13,7 +13,7 @@ import streamlit as st
 from sqlalchemy.orm import Session, sessionmaker
 
 from qbcore.config import Config
-from qbcore.demo import plan_demo_conflicts
+from qbcore.demo_conflicts import plan_demo_conflicts
 from qbcore.jobs.schedule import run_schedule_tick
 from qbcore.jobs.worker import run_worker
 from qbcore.qbo.oauth import AuthorizationError, ensure_local_connection

@@ -122,14 +122,12 @@ def find_reconnect(session: Session, rules: AlertRules, now: datetime) -> list[F
                         causes=tuple(filter(None, [mask_secrets(row.last_error)])),
                         fix="Reconnect QuickBooks in Settings; the sync resumes where it stopped.")]
     expires = row.refresh_expires_at
-    if expires is not None:
-        expires = expires if expires.tzinfo else expires.replace(tzinfo=now.tzinfo)
-        if expires - now <= timedelta(days=rules.reconnect_days):
-            days = max((expires - now).days, 0)
-            return [Finding(key="connection", rule="reconnect", fingerprint="expiring", page=SETTINGS,
-                            title=f"QuickBooks' sign-in expires in {plural(days, 'day')} "
-                                  f"({expires.date().isoformat()}): reconnect before then",
-                            fix="Reconnect QuickBooks in Settings.")]
+    if expires is not None and expires - now <= timedelta(days=rules.reconnect_days):
+        days = max((expires - now).days, 0)
+        return [Finding(key="connection", rule="reconnect", fingerprint="expiring", page=SETTINGS,
+                        title=f"QuickBooks' sign-in expires in {plural(days, 'day')} "
+                              f"({expires.date().isoformat()}): reconnect before then",
+                        fix="Reconnect QuickBooks in Settings.")]
     return []
 
 
@@ -141,8 +139,7 @@ def find_failed_jobs(session: Session, now: datetime) -> list[Finding]:
                              .limit(1))
         if job is None or job.status not in (JobStatus.FAILED.value, JobStatus.PAUSED.value):
             continue
-        created = job.created_at if job.created_at.tzinfo else job.created_at.replace(tzinfo=now.tzinfo)
-        if now - created > timedelta(days=7):
+        if now - job.created_at > timedelta(days=7):
             continue
         what = str((job.params or {}).get("label") or f"The {noun}")
         error = mask_secrets(job.error) or ""

@@ -6,10 +6,10 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Integer, Numeric, Select, and_, cast, func, literal, null, select
+from sqlalchemy import Integer, Numeric, Select, and_, cast, func, null, select
 from sqlalchemy.orm import Session
 
-from qbcore.entities.common import NO_TEXT, TEXT, aware, synced_at
+from qbcore.entities.common import NO_TEXT, TEXT, synced_at
 from qbcore.entities.spec import EntitySpec, ProblemTab
 from qbcore.mapping.item import build_item_payload
 from qbcore.mapping.refs import QboRefs
@@ -33,8 +33,8 @@ def fixed_at(session: Session, code: str) -> datetime | None:
     """When the charge code was synced or mapped to a QuickBooks item, whichever is later."""
     ids = select(ChargeCode.id).where(ChargeCode.code == code)
     synced = synced_at(session, EntityType.ITEM, ids)
-    mapped = aware(session.scalar(select(func.max(ItemMapping.updated_at)).where(
-        ItemMapping.charge_code_id.in_(ids), ItemMapping.qbo_item_id.is_not(None))))
+    mapped = session.scalar(select(func.max(ItemMapping.updated_at)).where(
+        ItemMapping.charge_code_id.in_(ids), ItemMapping.qbo_item_id.is_not(None)))
     return max((m for m in (synced, mapped) if m is not None), default=None)
 
 

@@ -5,13 +5,14 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from sqlalchemy import Select, and_, func, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from qbcore.access import SYSTEM, Actor, require_role, write_audit
+from qbcore.chunks import SQL_IN_CHUNK, chunked
 from qbcore.db import rows_changed
 from qbcore.models import PROBLEM_STATUSES, EntityType, Job, JobStatus, Role, SyncRecord, SyncStatus, utcnow
 from qbcore.refusals import Refusal
@@ -24,7 +25,6 @@ ACTIVE = (JobStatus.QUEUED.value, JobStatus.RUNNING.value)
 PROGRESS_EVERY_S = 0.5
 # Statuses a resync may pick up; synced, cleared and paid-outside records need a deliberate action first.
 RESYNCABLE = tuple(s.value for s in PROBLEM_STATUSES)
-_CHUNK = 900  # below SQLite's bound-parameter limit
 
 
 class NothingToSync(Refusal, ValueError):
@@ -63,10 +63,10 @@ def enqueue_sync(
     if not ids:
         raise NothingToSync("none of the selected records can be resynced (synced, cleared or paid ones are skipped)",
                             action="resync")
-    for start in range(0, len(ids), _CHUNK):
+    for chunk in chunked(ids, SQL_IN_CHUNK):
         session.execute(
             update(SyncRecord)
-            .where(SyncRecord.id.in_(ids[start:start + _CHUNK]), SyncRecord.status != SyncStatus.BLOCKED.value)
+            .where(SyncRecord.id.in_(chunk), SyncRecord.status != SyncStatus.BLOCKED.value)
             .values(status=SyncStatus.PENDING.value)
         )
     job = Job(kind=SYNC_KIND, params={"record_ids": ids, "label": label}, total=len(ids), created_by=actor.email)
@@ -198,21 +198,16 @@ def has_active_job(session: Session) -> bool:
     return session.scalar(select(Job.id).where(Job.status.in_(ACTIVE)).limit(1)) is not None
 
 
-def _as_utc(moment: datetime | None) -> datetime | None:
-    # SQLite hands back naive timestamps; they were written as UTC.
-    return moment if moment is None or moment.tzinfo is not None else moment.replace(tzinfo=UTC)
-
-
 def _job_progress(session: Session, job: Job) -> JobProgress:
     status = JobStatus(job.status)
     synced, failing = 0, {}
     if status not in (JobStatus.QUEUED, JobStatus.RUNNING):
         ids = list((job.params or {}).get("record_ids") or [])
         counts: dict[str, int] = {}
-        for start in range(0, len(ids), _CHUNK):
+        for chunk in chunked(ids, SQL_IN_CHUNK):
             rows = session.execute(
                 select(SyncRecord.status, SyncRecord.error_kind, func.count())
-                .where(SyncRecord.id.in_(ids[start:start + _CHUNK]))
+                .where(SyncRecord.id.in_(chunk))
                 .group_by(SyncRecord.status, SyncRecord.error_kind)
             ).all()
             for record_status, kind, count in rows:
@@ -223,7 +218,7 @@ def _job_progress(session: Session, job: Job) -> JobProgress:
         failing = dict(sorted(counts.items(), key=lambda item: -item[1]))
     return JobProgress(
         job_id=job.id, status=status, total=job.total, done=job.done, created_by=job.created_by,
-        created_at=_as_utc(job.created_at) or job.created_at, finished_at=_as_utc(job.finished_at),
+        created_at=job.created_at, finished_at=job.finished_at,
         synced=synced, still_failing=failing, error=job.error,
     )
 

@@ -6,10 +6,10 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from qbcore.models.base import Base, utcnow
+from qbcore.models.base import Base, UtcDateTime, utcnow
 
 
 class ChannelKind(StrEnum):
@@ -47,9 +47,9 @@ class AlertChannel(Base):
     digest: Mapped[bool] = mapped_column(Boolean, default=False)
     failures_in_a_row: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
-    last_failed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    last_sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+    last_failed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    last_sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow, onupdate=utcnow)
     updated_by: Mapped[str | None] = mapped_column(String(200))
 
 
@@ -65,9 +65,9 @@ class AlertCondition(Base):
     # What the last alert said (a size bucket, a status, a job id): a new value is a change worth a message.
     fingerprint: Mapped[str] = mapped_column(String(200))
     facts: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    opened_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    opened_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    changed_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    resolved_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
 
 class AlertEvent(Base):
@@ -79,7 +79,7 @@ class AlertEvent(Base):
     condition_id: Mapped[int] = mapped_column(ForeignKey("alert_conditions.id", ondelete="CASCADE"), index=True)
     kind: Mapped[str] = mapped_column(String(10))
     facts: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow, index=True)
 
 
 class AlertDelivery(Base):
@@ -97,11 +97,11 @@ class AlertDelivery(Base):
     recipients: Mapped[str] = mapped_column(Text, default="")
     status: Mapped[DeliveryStatus] = mapped_column(String(10), default=DeliveryStatus.QUEUED)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
-    next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    claimed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    next_attempt_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    claimed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     last_error: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
     __table_args__ = (
         # The sender's one query: what is due now.

@@ -9,7 +9,6 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     Date,
-    DateTime,
     ForeignKey,
     Index,
     Integer,
@@ -19,7 +18,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from qbcore.models.base import Base, Money, Quantity, utcnow
+from qbcore.models.base import Base, Money, Quantity, UtcDateTime, utcnow
 
 
 class InvoiceStatus(StrEnum):
@@ -62,7 +61,7 @@ class Customer(Base):
     postal_code: Mapped[str | None] = mapped_column(String(20))
     country: Mapped[str] = mapped_column(String(60), default="USA")
     active: Mapped[bool] = mapped_column(Boolean, default=True)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow, onupdate=utcnow)
 
     parent: Mapped[Customer | None] = relationship(remote_side=[id])
 
@@ -79,7 +78,7 @@ class ChargeCode(Base):
     name: Mapped[str] = mapped_column(String(100))
     description: Mapped[str | None] = mapped_column(String(400))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow, onupdate=utcnow)
 
 
 class Load(Base):
@@ -121,7 +120,7 @@ class Invoice(Base):
     is_combined: Mapped[bool] = mapped_column(Boolean, default=False)
     total: Mapped[Money]
     memo: Mapped[str | None] = mapped_column(Text)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow, onupdate=utcnow)
 
     customer: Mapped[Customer] = relationship()
     charge_sets: Mapped[list[ChargeSet]] = relationship(
@@ -193,7 +192,7 @@ class Payment(Base):
     payment_date: Mapped[date] = mapped_column(Date, index=True)
     amount: Mapped[Money]
     memo: Mapped[str | None] = mapped_column(Text)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow, onupdate=utcnow)
 
     customer: Mapped[Customer] = relationship()
     applications: Mapped[list[PaymentApplication]] = relationship(
@@ -238,7 +237,7 @@ class CreditMemo(Base):
     memo_date: Mapped[date] = mapped_column(Date, index=True)
     reason: Mapped[str | None] = mapped_column(String(200))
     total: Mapped[Money]
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow, onupdate=utcnow)
 
     customer: Mapped[Customer] = relationship()
     lines: Mapped[list[CreditMemoLine]] = relationship(

@@ -13,7 +13,6 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     Date,
-    DateTime,
     ForeignKey,
     Index,
     Integer,
@@ -23,7 +22,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from qbcore.models.base import Base, Money, Quantity, utcnow
+from qbcore.models.base import Base, Money, Quantity, UtcDateTime, utcnow
 from qbcore.models.billing import Load
 
 
@@ -76,7 +75,7 @@ class Vendor(Base):
     mc_number: Mapped[str | None] = mapped_column(String(20))
     dot_number: Mapped[str | None] = mapped_column(String(20))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow, onupdate=utcnow)
 
     __table_args__ = (
         CheckConstraint("is_driver OR is_fleet_owner OR is_carrier", name="has_a_role"),
@@ -94,7 +93,7 @@ class Truck(Base):
     plate_number: Mapped[str | None] = mapped_column(String(20))
     vin: Mapped[str | None] = mapped_column(String(17))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow, onupdate=utcnow)
 
     owner: Mapped[Vendor] = relationship()
 
@@ -109,7 +108,7 @@ class PayCode(Base):
     name: Mapped[str] = mapped_column(String(100))
     description: Mapped[str | None] = mapped_column(String(400))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow, onupdate=utcnow)
 
 
 class DeductionCode(Base):
@@ -122,7 +121,7 @@ class DeductionCode(Base):
     name: Mapped[str] = mapped_column(String(100))
     description: Mapped[str | None] = mapped_column(String(400))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow, onupdate=utcnow)
 
 
 class PayablesAccountMapping(Base):
@@ -138,7 +137,7 @@ class PayablesAccountMapping(Base):
     qbo_account_id: Mapped[str | None] = mapped_column(String(32))
     qbo_item_id: Mapped[str | None] = mapped_column(String(32))
     qbo_item_name: Mapped[str | None] = mapped_column(String(100))
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow, onupdate=utcnow)
 
     __table_args__ = (
         CheckConstraint("(pay_code_id IS NULL) <> (deduction_code_id IS NULL)", name="exactly_one_code"),
@@ -161,10 +160,10 @@ class Settlement(Base):
     pay_total: Mapped[Money]
     deduction_total: Mapped[Money]
     net_pay: Mapped[Money]
-    finalized_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    finalized_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     paid_on: Mapped[date | None] = mapped_column(Date)
     memo: Mapped[str | None] = mapped_column(Text)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow, onupdate=utcnow)
 
     driver: Mapped[Vendor] = relationship()
     loads: Mapped[list[SettlementLoad]] = relationship(
@@ -269,10 +268,10 @@ class CarrierBill(Base):
     status: Mapped[CarrierBillStatus] = mapped_column(String(12), default=CarrierBillStatus.RECEIVED)
     total: Mapped[Money]
     dispute_reason: Mapped[str | None] = mapped_column(String(400))
-    accepted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    accepted_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     paid_on: Mapped[date | None] = mapped_column(Date)
     memo: Mapped[str | None] = mapped_column(Text)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow, onupdate=utcnow)
 
     carrier: Mapped[Vendor] = relationship()
     load: Mapped[Load] = relationship()

@@ -6,10 +6,10 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Date, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from qbcore.models.base import Base, Money, utcnow
+from qbcore.models.base import Base, Money, UtcDateTime, utcnow
 
 
 class PulledPaymentStatus(StrEnum):
@@ -42,10 +42,10 @@ class PulledPayment(Base):
     txn_date: Mapped[date | None] = mapped_column(Date)
     reference: Mapped[str | None] = mapped_column(String(40))
     status: Mapped[PulledPaymentStatus] = mapped_column(String(10))
-    detected_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    applied_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    detected_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    applied_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     decided_by: Mapped[str | None] = mapped_column(String(200))
-    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    decided_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
     __table_args__ = (
         # Idempotency: one row per (QuickBooks payment, invoice), however often the change is pulled.
@@ -67,8 +67,8 @@ class Drift(Base):
     before: Mapped[Any] = mapped_column(JSON, nullable=True)
     after: Mapped[Any] = mapped_column(JSON, nullable=True)
     summary: Mapped[str] = mapped_column(Text)
-    detected_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    detected_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    resolved_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     resolved_by: Mapped[str | None] = mapped_column(String(200))
 
     __table_args__ = (

@@ -6,10 +6,10 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from qbcore.models.base import Base, utcnow
+from qbcore.models.base import Base, UtcDateTime, utcnow
 
 
 class EntityType(StrEnum):
@@ -109,9 +109,9 @@ class SyncRecord(Base):
     payload_hash: Mapped[str | None] = mapped_column(String(64))
     request_id: Mapped[str | None] = mapped_column(String(50))
     attempts: Mapped[int] = mapped_column(Integer, default=0)
-    first_failed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    last_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    last_synced_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    first_failed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    last_attempt_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    last_synced_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     error_kind: Mapped[str | None] = mapped_column(String(20))
     error_code: Mapped[str | None] = mapped_column(String(16))
     error_message: Mapped[str | None] = mapped_column(Text)
@@ -120,7 +120,7 @@ class SyncRecord(Base):
     last_request: Mapped[str | None] = mapped_column(Text)
     last_response: Mapped[str | None] = mapped_column(Text)
     note: Mapped[str | None] = mapped_column(Text)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow, onupdate=utcnow)
 
     __table_args__ = (
         UniqueConstraint("entity_type", "entity_id"),
@@ -138,7 +138,7 @@ class SyncAttempt(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     sync_record_id: Mapped[int] = mapped_column(ForeignKey("sync_records.id", ondelete="CASCADE"), index=True)
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
     outcome: Mapped[str] = mapped_column(String(20))
     request_id: Mapped[str | None] = mapped_column(String(50))
     error_kind: Mapped[str | None] = mapped_column(String(20))
@@ -163,11 +163,11 @@ class Job(Base):
     summary: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     error: Mapped[str | None] = mapped_column(Text)
     created_by: Mapped[str] = mapped_column(String(200))
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     lease_owner: Mapped[str | None] = mapped_column(String(120))
-    lease_expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    lease_expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
     __table_args__ = (Index("ix_jobs_status_created", "status", "created_at"),)
 
@@ -179,7 +179,7 @@ class CompanyLease(Base):
 
     realm_id: Mapped[str] = mapped_column(String(32), primary_key=True)
     owner: Mapped[str | None] = mapped_column(String(120))
-    expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
 
 class Setting(Base):
@@ -189,7 +189,7 @@ class Setting(Base):
 
     key: Mapped[str] = mapped_column(String(80), primary_key=True)
     value: Mapped[Any] = mapped_column(JSON)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow, onupdate=utcnow)
     updated_by: Mapped[str | None] = mapped_column(String(200))
 
 
@@ -203,7 +203,7 @@ class ItemMapping(Base):
     qbo_item_id: Mapped[str | None] = mapped_column(String(32))
     qbo_item_name: Mapped[str | None] = mapped_column(String(100))
     income_account_id: Mapped[str | None] = mapped_column(String(32))
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow, onupdate=utcnow)
 
 
 class CustomFieldMapping(Base):
@@ -229,15 +229,15 @@ class QboConnection(Base):
     status: Mapped[ConnectionStatus] = mapped_column(String(20), default=ConnectionStatus.DISCONNECTED)
     access_token_enc: Mapped[str | None] = mapped_column(Text)
     refresh_token_enc: Mapped[str | None] = mapped_column(Text)
-    access_expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    refresh_expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    access_expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    refresh_expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     oauth_state: Mapped[str | None] = mapped_column(String(64))
-    connected_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    connected_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     connected_by: Mapped[str | None] = mapped_column(String(200))
-    last_refreshed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_refreshed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     last_error: Mapped[str | None] = mapped_column(Text)
     # An admin's disconnect stands until someone connects again: nothing reconnects on its own meanwhile.
-    disconnected_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    disconnected_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     disconnected_by: Mapped[str | None] = mapped_column(String(200))
 
 
@@ -251,7 +251,7 @@ class User(Base):
     name: Mapped[str | None] = mapped_column(String(200))
     role: Mapped[Role] = mapped_column(String(10), default=Role.VIEWER)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
 
 class AuditEvent(Base):
@@ -260,7 +260,7 @@ class AuditEvent(Base):
     __tablename__ = "audit_events"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow, index=True)
     actor: Mapped[str] = mapped_column(String(200), index=True)
     role: Mapped[str | None] = mapped_column(String(10))
     action: Mapped[str] = mapped_column(String(60), index=True)

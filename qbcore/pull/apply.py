@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from qbcore import labels
 from qbcore.access import SYSTEM, write_audit
+from qbcore.chunks import SQL_IN_CHUNK, chunked
 from qbcore.entities.registry import spec_for
 from qbcore.mapping.credit_application import REF_PREFIX as CREDIT_REF_PREFIX
 from qbcore.models import (
@@ -35,7 +36,6 @@ from qbcore.models import (
 from qbcore.settings import SyncSettings
 
 CENT = Decimal("0.01")
-CHUNK = 900
 LIVE = (PulledPaymentStatus.APPLIED.value, PulledPaymentStatus.PROPOSED.value)
 
 
@@ -78,9 +78,7 @@ def is_voided(row: dict[str, Any]) -> bool:
 
 
 def _chunks(values: Sequence[str]) -> Iterable[list[str]]:
-    items = list(dict.fromkeys(values))
-    for start in range(0, len(items), CHUNK):
-        yield items[start:start + CHUNK]
+    return chunked(dict.fromkeys(values), SQL_IN_CHUNK)
 
 
 def linked_records(session: Session, entity_type: EntityType, qbo_ids: Sequence[str]) -> dict[str, SyncRecord]:
@@ -279,13 +277,12 @@ def load_drift_context(session: Session, entity_type: EntityType, records: Seque
         raise ValueError(f"{entity_type} has no amount or number to compare with QuickBooks")
     ids = [r.entity_id for r in records]
     rows: list[Any] = []
-    for start in range(0, len(ids), CHUNK):
+    for chunk in chunked(ids, SQL_IN_CHUNK):
         rows.extend(session.execute(select(model.id, ledger.amount, ledger.number, model.customer_id).where(
-            model.id.in_(ids[start:start + CHUNK]))).all())
+            model.id.in_(chunk))).all())
     customer_ids = list({r[3] for r in rows})
     customers: dict[int, tuple[str | None, str]] = {}
-    for start in range(0, len(customer_ids), CHUNK):
-        chunk = customer_ids[start:start + CHUNK]
+    for chunk in chunked(customer_ids, SQL_IN_CHUNK):
         names = dict(session.execute(select(Customer.id, Customer.name).where(Customer.id.in_(chunk))).all())
         linked = dict(session.execute(select(SyncRecord.entity_id, SyncRecord.qbo_id).where(
             SyncRecord.entity_type == EntityType.CUSTOMER.value, SyncRecord.entity_id.in_(chunk))).all())
@@ -301,9 +298,9 @@ def load_drift_context(session: Session, entity_type: EntityType, records: Seque
         expected[entity_id] = _Expected(money(amount), doc, str(qbo_customer) if qbo_customer else None, name)
     open_drifts: dict[str, list[Drift]] = defaultdict(list)
     qbo_ids = [str(r.qbo_id) for r in records]
-    for chunk in _chunks(qbo_ids):
+    for qbo_chunk in _chunks(qbo_ids):
         for drift in session.scalars(select(Drift).where(Drift.entity_type == entity_type.value,
-                                                         Drift.qbo_id.in_(chunk), Drift.resolved_at.is_(None))):
+                                                         Drift.qbo_id.in_(qbo_chunk), Drift.resolved_at.is_(None))):
             open_drifts[drift.qbo_id].append(drift)
     return DriftContext(entity_type, expected, open_drifts)
 

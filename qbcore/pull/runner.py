@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from qbcore.access import SYSTEM, Actor, require_role, write_audit
+from qbcore.chunks import QBO_IN_CHUNK, chunked
 from qbcore.config import Config
 from qbcore.entities.registry import ENTITIES
 from qbcore.errors import QboCallError
@@ -175,8 +176,7 @@ def _check_existence(factory: sessionmaker[Session], gateway: QboGateway, entity
         ids = [str(q) for q in session.scalars(select(SyncRecord.qbo_id).where(
             SyncRecord.entity_type == entity_type.value, SyncRecord.status == SyncStatus.SYNCED.value,
             SyncRecord.qbo_id.is_not(None)))]
-    for start in range(0, len(ids), 1000):
-        chunk = ids[start:start + 1000]
+    for chunk in chunked(ids, QBO_IN_CHUNK):
         present = {str(r.get("Id")) for r in gateway.query_in(entity, "Id", chunk)}
         with factory() as session, session.begin():
             run.counts.add(missing_records(session, entity_type, present, chunk))
@@ -236,10 +236,8 @@ def enqueue_pull_if_due(session: Session, *, every: timedelta = timedelta(minute
     if session.scalar(select(Job.id).where(Job.kind == PULL_KIND, Job.status.in_(active)).limit(1)) is not None:
         return None
     last = session.scalar(select(Job.created_at).where(Job.kind == PULL_KIND).order_by(Job.id.desc()).limit(1))
-    if last is not None:
-        last = last if last.tzinfo else last.replace(tzinfo=utcnow().tzinfo)
-        if utcnow() - last < every:
-            return None
+    if last is not None and utcnow() - last < every:
+        return None
     return enqueue_pull(session, SYSTEM, reason="scheduled pull")
 
 

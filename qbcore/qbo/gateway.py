@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import random
+import re
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -17,6 +18,7 @@ from requests import PreparedRequest, Response
 from requests.adapters import HTTPAdapter
 from sqlalchemy.orm import Session, sessionmaker
 
+from qbcore.chunks import QBO_BATCH, QBO_IN_CHUNK
 from qbcore.config import Config, QboEnvironment
 from qbcore.errors import ErrorKind, QboCallError, QboError
 from qbcore.qbo.endpoints import MINOR_VERSION, api_base
@@ -30,9 +32,9 @@ from qbcore.qbo.tokens import TokenSet, load_tokens, make_auth_client, refresh_t
 for _token_logger in ("requests_oauthlib", "oauthlib"):
     logging.getLogger(_token_logger).setLevel(logging.INFO)
 
-MAX_IN_VALUES = 1000  # QuickBooks returns at most 1,000 rows per query
+MAX_IN_VALUES = QBO_IN_CHUNK
 MAX_QUERY_CHARS = 90_000
-BATCH_MAX = 30
+BATCH_MAX = QBO_BATCH
 LOG_LIMIT = 20_000
 
 
@@ -72,6 +74,15 @@ def entity_path(entity: str) -> str:
 def quote(value: str) -> str:
     """A query string literal (QuickBooks escapes apostrophes with a backslash)."""
     return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+# QuickBooks ids are digit strings; anything else typed in their place is refused before any call.
+_QBO_ID = re.compile(r"[1-9][0-9]{0,19}")
+
+
+def is_qbo_id(text: str) -> bool:
+    """True when the (stripped) text is a QuickBooks id: a positive whole number of at most 20 digits."""
+    return _QBO_ID.fullmatch(text) is not None
 
 
 def chunk_values(values: Sequence[str]) -> list[list[str]]:

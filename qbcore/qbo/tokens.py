@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from intuitlib.client import AuthClient
 from intuitlib.exceptions import AuthClientError
@@ -46,10 +46,7 @@ class TokenSet:
         """True when the access token has less than the refresh margin left."""
         if self.access_expires_at is None:
             return False
-        expires = self.access_expires_at
-        if expires.tzinfo is None:  # SQLite hands back naive datetimes
-            expires = expires.replace(tzinfo=UTC)
-        return expires - (now or utcnow()) < REFRESH_MARGIN
+        return self.access_expires_at - (now or utcnow()) < REFRESH_MARGIN
 
 
 OAUTH_TIMEOUT_S = 30

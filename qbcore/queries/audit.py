@@ -16,6 +16,7 @@ import pandas as pd
 from sqlalchemy import ColumnElement, Select, String, and_, cast, func, or_, select
 from sqlalchemy.orm import Session
 
+from qbcore.chunks import SQL_IN_CHUNK, chunked
 from qbcore.export import safe_csv_bytes
 from qbcore.labels import AUDIT_ACTION, OUTCOME, ROLE, label, label_entity
 from qbcore.models import AuditEvent, Customer, Invoice
@@ -26,7 +27,6 @@ PAGE_LIMIT = 2000
 COLUMNS = ["When (UTC)", "Who", "Role", "What", "Outcome", "Record", "Reason", "Before", "After"]
 # Events whose target_id is a sync record's internal id.
 RECORD_ID_ACTIONS = ("remove_qbo_id", "override_qbo_id")
-_CHUNK = 900
 
 
 @dataclass(frozen=True)
@@ -106,8 +106,8 @@ def _json(value: Any) -> str:
 def _in_chunks(session: Session, query: Any, column: Any, ids: Iterable[Any]) -> list[Any]:
     wanted = sorted(set(ids))
     rows: list[Any] = []
-    for start in range(0, len(wanted), _CHUNK):
-        rows.extend(session.execute(query.where(column.in_(wanted[start:start + _CHUNK]))).all())
+    for chunk in chunked(wanted, SQL_IN_CHUNK):
+        rows.extend(session.execute(query.where(column.in_(chunk))).all())
     return rows
 
 

@@ -48,11 +48,6 @@ def count_waiting(session: Session) -> int:
                           .where(SyncRecord.status.in_(_PROBLEMS), _live())) or 0
 
 
-def get_last_synced_at(session: Session) -> datetime | None:
-    """When any record last reached QuickBooks."""
-    return session.scalar(select(func.max(SyncRecord.last_synced_at)))
-
-
 def _since(days: int) -> datetime:
     return utcnow() - timedelta(days=days)
 

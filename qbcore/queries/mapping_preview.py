@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
+from qbcore.chunks import chunked
 from qbcore.customer_names import NAME_CLASH_CODE
 from qbcore.errors import MappingError
 from qbcore.labels import plural
@@ -303,8 +304,8 @@ def synced_invoices_changed_by(session: Session, before: SyncSettings, after: Sy
         SyncRecord.entity_type == EntityType.INVOICE.value, SyncRecord.status == SyncStatus.SYNCED.value,
         SyncRecord.qbo_id.is_not(None)).order_by(SyncRecord.id)).all()
     changed: list[int] = []
-    for start in range(0, len(synced), chunk):
-        part = dict((entity_id, record_id) for record_id, entity_id in synced[start:start + chunk])
+    for piece in chunked(synced, chunk):
+        part = dict((entity_id, record_id) for record_id, entity_id in piece)
         invoices = session.scalars(select(Invoice).where(Invoice.id.in_(list(part))).options(
             selectinload(Invoice.charge_sets).selectinload(ChargeSet.load),
             selectinload(Invoice.charge_sets).selectinload(ChargeSet.lines).selectinload(ChargeLine.charge_code)))

@@ -9,7 +9,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from qbcore.access import SYSTEM, write_audit
-from qbcore.entities.common import aware
 from qbcore.entities.registry import ENTITIES
 from qbcore.jobs.queue import enqueue_sync
 from qbcore.models import Job, JobStatus, Setting, SyncRecord, SyncStatus
@@ -22,7 +21,7 @@ SETTINGS_KEY = "sync_settings"
 def _settings_changed_at(session: Session, _name: str) -> datetime | None:
     # Terms, classes, locations and the income account are fixed in Settings (or in QuickBooks, then a resync).
     row = session.get(Setting, SETTINGS_KEY)
-    return aware(row.updated_at) if row is not None else None
+    return row.updated_at if row is not None else None
 
 
 # A blocker is an entity not in QuickBooks yet (fixed when it syncs) or a name list fixed in Settings.
@@ -74,7 +73,7 @@ def cascade_retries(session: Session) -> Job | None:
         rows = session.execute(select(SyncRecord.id, SyncRecord.last_attempt_at).where(
             SyncRecord.status == SyncStatus.BLOCKED.value, SyncRecord.blocked_by == blocked_by)).all()
         # Only records tried before the fix: one that was retried since and is still blocked waits for a person.
-        ids = [rid for rid, tried in rows if tried is None or aware(tried) < fixed]  # type: ignore[operator]
+        ids = [rid for rid, tried in rows if tried is None or tried < fixed]
         if ids:
             ready[blocked_by] = ids
     if not ready:

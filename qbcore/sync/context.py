@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from qbcore.chunks import SQL_IN_CHUNK, chunked
 from qbcore.entities.registry import ENTITIES, spec_for
 from qbcore.errors import QboCallError
 from qbcore.mapping.refs import CustomFieldSpec, QboRefs
@@ -37,8 +38,7 @@ def load_billing_rows(session: Session, entity_type: EntityType, ids: Iterable[i
     ids = list(ids)
     options = spec.load_options
     rows: dict[int, Any] = {}
-    for start in range(0, len(ids), 900):
-        chunk = ids[start:start + 900]
+    for chunk in chunked(ids, SQL_IN_CHUNK):
         for row in session.scalars(select(model).where(model.id.in_(chunk)).options(*options)).unique():
             rows[row.id] = row
     return rows

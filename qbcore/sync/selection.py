@@ -7,6 +7,7 @@ from collections.abc import Iterable, Sequence
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from qbcore.chunks import SQL_IN_CHUNK, chunked
 from qbcore.entities.registry import ENTITIES
 from qbcore.models import PROBLEM_STATUSES, EntityType, SyncRecord
 
@@ -22,8 +23,8 @@ def select_record_ids(session: Session, *, entity_types: Sequence[EntityType] | 
     if record_ids is not None:
         ids = list(record_ids)
         out: list[int] = []
-        for start in range(0, len(ids), 900):
-            out.extend(session.scalars(query.where(SyncRecord.id.in_(ids[start:start + 900]))))
+        for chunk in chunked(ids, SQL_IN_CHUNK):
+            out.extend(session.scalars(query.where(SyncRecord.id.in_(chunk))))
         return sorted(out)
     return list(session.scalars(query.order_by(SyncRecord.id)))
 
@@ -31,9 +32,9 @@ def select_record_ids(session: Session, *, entity_types: Sequence[EntityType] | 
 def _waiting_records(session: Session, entity_type: EntityType, entity_ids: Iterable[int]) -> set[int]:
     ids = list(set(entity_ids))
     found: set[int] = set()
-    for start in range(0, len(ids), 900):
+    for chunk in chunked(ids, SQL_IN_CHUNK):
         found.update(session.scalars(select(SyncRecord.id).where(
-            SyncRecord.entity_type == entity_type.value, SyncRecord.entity_id.in_(ids[start:start + 900]),
+            SyncRecord.entity_type == entity_type.value, SyncRecord.entity_id.in_(chunk),
             SyncRecord.status.in_(WAITING))))
     return found
 
@@ -41,9 +42,9 @@ def _waiting_records(session: Session, entity_type: EntityType, entity_ids: Iter
 def _entity_ids(session: Session, record_ids: Iterable[int]) -> dict[EntityType, set[int]]:
     ids = list(record_ids)
     out: dict[EntityType, set[int]] = {spec.entity_type: set() for spec in ENTITIES}
-    for start in range(0, len(ids), 900):
+    for chunk in chunked(ids, SQL_IN_CHUNK):
         for entity_type, entity_id in session.execute(select(SyncRecord.entity_type, SyncRecord.entity_id).where(
-                SyncRecord.id.in_(ids[start:start + 900]))):
+                SyncRecord.id.in_(chunk))):
             out[EntityType(entity_type)].add(entity_id)
     return out
 

@@ -7,7 +7,7 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from qbcore.mappings import list_charge_code_mappings
+from qbcore.item_mappings import list_charge_code_mappings
 from qbcore.qbo.oauth import ensure_local_connection
 from tests.browser.conftest_ids import ConnectedConsole, connected_console
 from tests.browser.console_server import require_chromium

@@ -21,9 +21,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from local_oidc import ADMIN, NO_EMAIL, OPERATOR, PASSWORD, STRANGER, VIEWER, LocalUser, RunningProvider
 from qbcore.access import SYSTEM
 from qbcore.db import make_engine, make_session_factory, migrate, transaction
-from qbcore.mappings import set_user_active
 from qbcore.models import AuditEvent, Job, Role, User
 from qbcore.settings import load_settings, settings_to_dict
+from qbcore.users import set_user_active
 from tests.browser.console_server import demo_database, free_port, require_chromium, serve_console
 from tests.conftest import local_identity_provider
 from tests.qbcore.problems.problem_data import seed_problems

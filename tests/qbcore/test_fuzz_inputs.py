@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from sqlalchemy import inspect
 
 from qbcore.errors import MappingError
-from qbcore.ids import IdChangeRefused, override_qbo_id, parse_qbo_id
+from qbcore.id_changes import IdChangeRefused, override_qbo_id, parse_qbo_id
 from qbcore.mapping.description import (
     DESCRIPTION_MAX,
     TRUNCATED_MARKER,

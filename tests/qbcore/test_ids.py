@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from qbcore.access import Actor, PermissionDenied
 from qbcore.config import Config, QboEnvironment
-from qbcore.ids import (
+from qbcore.id_changes import (
     IdChangeRefused,
     check_override,
     find_relink_candidates,

@@ -12,22 +12,19 @@ from sqlalchemy import select
 from qbcore.access import Actor, PermissionDenied
 from qbcore.config import Config, QboEnvironment
 from qbcore.db import transaction
-from qbcore.mappings import (
+from qbcore.item_mappings import (
     CustomFieldChoice,
     MappingChangeRefused,
-    add_user,
-    change_user_role,
     clear_item_mapping,
     create_missing_item,
     list_charge_code_mappings,
     list_custom_field_mappings,
-    list_users,
     save_custom_field_mappings,
     save_item_mapping,
-    set_user_active,
 )
 from qbcore.models import AuditEvent, ChargeCode, Role
 from qbcore.qbo.lookup import open_gateway
+from qbcore.users import add_user, change_user_role, list_users, set_user_active
 from qbo_sandbox.server import SandboxOptions, start_in_thread
 
 ADMIN = Actor("ada@example.com", Role.ADMIN, "Ada")
@@ -180,7 +177,7 @@ def test_a_viewer_cannot_manage_users(factory):
 def test_a_new_description_template_marks_the_synced_invoices_it_changes_and_the_next_sync_resends_them(
     demo_factory, db_url, tmp_path: Path
 ):
-    from qbcore.mappings import save_settings_and_mark
+    from qbcore.item_mappings import save_settings_and_mark
     from qbcore.models import EntityType, Invoice, SyncRecord, SyncStatus
     from qbcore.qbo.oauth import ensure_local_connection
     from qbcore.queries.mapping_preview import synced_invoices_changed_by

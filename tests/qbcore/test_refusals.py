@@ -9,9 +9,9 @@ from qbcore import live
 from qbcore.access import PermissionDenied
 from qbcore.config import Config, QboEnvironment
 from qbcore.demo import BookNotEmptyError
-from qbcore.ids import IdChangeRefused
+from qbcore.id_changes import IdChangeRefused
+from qbcore.item_mappings import MappingChangeRefused
 from qbcore.jobs.queue import NothingToSync
-from qbcore.mappings import MappingChangeRefused
 from qbcore.problems.actions import NothingToChange
 from qbcore.pull.decisions import DecisionError
 from qbcore.qbo.oauth import AuthorizationError, start_authorization

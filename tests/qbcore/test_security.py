@@ -76,14 +76,14 @@ def _problem(name: str):
 
 
 def _override(factory: Factory, actor: Actor, ids: dict[str, int]) -> None:
-    from qbcore.ids import override_qbo_id
+    from qbcore.id_changes import override_qbo_id
 
     # The role is checked before QuickBooks is asked anything, so no gateway is needed to be refused.
     override_qbo_id(factory, None, actor, ids["synced"], "78", reason="security review")
 
 
 def _create_item(factory: Factory, actor: Actor, ids: dict[str, int]) -> None:
-    from qbcore.mappings import create_missing_item
+    from qbcore.item_mappings import create_missing_item
 
     create_missing_item(factory, None, actor, ids["code"], name="BASE", income_account_id="1")
 
@@ -116,25 +116,25 @@ def _settings(session, actor, ids):
 
 
 def _map_code(session, actor, ids):
-    from qbcore.mappings import save_item_mapping
+    from qbcore.item_mappings import save_item_mapping
 
     save_item_mapping(session, actor, ids["code"], qbo_item_id="5", qbo_item_name="Drayage")
 
 
 def _add_user(session, actor, ids):
-    from qbcore.mappings import add_user
+    from qbcore.users import add_user
 
     add_user(session, actor, email="new@example.com", name="New", role=Role.OPERATOR)
 
 
 def _change_role(session, actor, ids):
-    from qbcore.mappings import change_user_role
+    from qbcore.users import change_user_role
 
     change_user_role(session, actor, ids["user"], Role.ADMIN)
 
 
 def _remove_id(session, actor, ids):
-    from qbcore.ids import remove_qbo_ids
+    from qbcore.id_changes import remove_qbo_ids
 
     remove_qbo_ids(session, actor, [ids["synced"]], reason="security review")
 

@@ -72,7 +72,8 @@ def test_the_console_demo_realm_is_the_lists_company_and_meets_nothing_of_the_sa
     assert options.sample_realm and options.sample_realm != options.default_realm
     for entity in ("Invoice", "Payment", "CreditMemo"):
         assert realm.query(f"SELECT COUNT(*) FROM {entity}") == {"totalCount": 0}
-    from qbcore.demo import CLASHING_VENDOR, CUSTOMER_NAMES, INACTIVE_CHARGE_CODE
+    from qbcore.demo_conflicts import CLASHING_VENDOR, INACTIVE_CHARGE_CODE
+    from qbcore.demo_rows import CUSTOMER_NAMES
 
     sample_names = {c[1].lower() for c in sample_company.CUSTOMERS} | {v[1].lower() for v in sample_company.VENDORS}
     assert not sample_names & {name.lower() for name in [*CUSTOMER_NAMES, CLASHING_VENDOR]}

@@ -93,7 +93,7 @@ def test_an_empty_log_says_what_will_appear(home, factory):
 def test_id_removals_are_found_and_shown_by_the_invoice_number_and_customer_not_an_internal_id(home, demo_factory):
     from sqlalchemy import select
 
-    from qbcore.ids import remove_qbo_ids
+    from qbcore.id_changes import remove_qbo_ids
     from qbcore.models import Customer, EntityType, Invoice, SyncRecord
 
     with transaction(demo_factory) as session:

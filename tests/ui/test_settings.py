@@ -13,9 +13,10 @@ from sqlalchemy import select
 from qbcore.config import load_config
 from qbcore.connection import get_connection_state
 from qbcore.db import transaction
-from qbcore.mappings import list_charge_code_mappings, list_custom_field_mappings, list_users
+from qbcore.item_mappings import list_charge_code_mappings, list_custom_field_mappings
 from qbcore.models import AuditEvent, ConnectionStatus, QboConnection, Role, User
 from qbcore.settings import load_settings
+from qbcore.users import list_users
 from qbo_sandbox.server import SandboxOptions, start_in_thread
 from tests.ui.conftest import open_page
 from ui.markup import unescape_markdown

@@ -7,7 +7,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from qbcore.config import Config
 from qbcore.errors import ErrorKind, QboCallError
-from qbcore.qbo.gateway import QboGateway, RetryPolicy, chunk_values
+from qbcore.qbo.gateway import QboGateway, RetryPolicy, chunk_values, is_qbo_id
 from qbcore.qbo.response import parse_response
 from tests.qbcore.qbo.conftest import SandboxClient
 
@@ -113,3 +113,11 @@ def test_a_token_about_to_expire_is_refreshed_before_the_call(
                                               "access_expires_at": utcnow() + timedelta(minutes=2)})
     gateway.query("SELECT * FROM Term")
     assert gateway._tokens.access_token != old
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("145", True), ("1", True), ("9" * 20, True), ("0", False), ("0145", False), ("-5", False), ("14.5", False),
+    ("145 ", False), ("145\n", False), ("", False), ("9" * 21, False), ("abc", False), ("١٤٥", False),
+])
+def test_one_quickbooks_id_check_for_every_typed_id(text, expected):
+    assert is_qbo_id(text) is expected

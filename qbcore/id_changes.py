@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -10,14 +9,22 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from qbcore.access import Actor, require_role, write_audit
+from qbcore.chunks import SQL_IN_CHUNK, chunked
 from qbcore.config import ConfigError
-from qbcore.entities.registry import ENTITIES, spec_for
+from qbcore.entities.registry import spec_for
 from qbcore.errors import QboCallError
-from qbcore.labels import label_entity
-from qbcore.mapping.customer import display_name
+from qbcore.id_matching import (
+    TRANSACTIONS,
+    compare_records,
+    describe_consequence,
+    find_mismatches,
+    get_customer_ref,
+    is_same_customer,
+)
+from qbcore.labels import SYNC_STATUS, label_entity
 from qbcore.mapping.names import DISPLAY_NAME_MAX, clean_name
-from qbcore.models import Customer, EntityType, Role, SyncRecord, SyncStatus, utcnow
-from qbcore.qbo.gateway import QboGateway
+from qbcore.models import EntityType, Role, SyncRecord, SyncStatus, utcnow
+from qbcore.qbo.gateway import QboGateway, is_qbo_id
 from qbcore.qbo.lookup import (
     QboRecord,
     fetch_record,
@@ -29,16 +36,12 @@ from qbcore.qbo.tokens import NotConnected, ReconnectRequired
 from qbcore.queries.ids import LinkedRecord, find_record_linked_to, get_linked_record, list_linked_ids
 from qbcore.refusals import Refusal, require_reason
 
-# QuickBooks ids are positive whole numbers; anything else was mistyped or pasted from the wrong place.
-_QBO_ID = re.compile(r"^[1-9][0-9]{0,19}$")
-_CHUNK = 900  # below SQLite's bound-parameter limit
-
 REMOVE_WARNING = (
-    "Removing a QuickBooks id breaks the link between the two systems. The record goes back to 'never synced' "
-    "and the next sync looks QuickBooks up by number or name: if the QuickBooks record still exists it is "
-    "re-linked, otherwise a new one is created. If you deleted it in QuickBooks, that is what you want; if it "
-    "still exists under another number or name, the next sync creates a duplicate. Payments and credit memos "
-    "already applied in QuickBooks stay with the old record."
+    "Removing a QuickBooks id breaks the link between the two systems. The record goes back to "
+    f'"{SYNC_STATUS[SyncStatus.NEVER_SYNCED]}" and the next sync looks QuickBooks up by number or name: if the '
+    "QuickBooks record still exists it is re-linked, otherwise a new one is created. If you deleted it in "
+    "QuickBooks, that is what you want; if it still exists under another number or name, the next sync creates a "
+    "duplicate. Payments and credit memos already applied in QuickBooks stay with the old record."
 )
 OVERRIDE_WARNING = (
     "Overriding a QuickBooks id points this record at another QuickBooks record. Future updates, payments and "
@@ -46,8 +49,6 @@ OVERRIDE_WARNING = (
     "that the number, amount and date below are the ones you expect."
 )
 
-# Transactions: records with an amount, compared (and searched) by it.
-_TRANSACTIONS = tuple(spec.entity_type for spec in ENTITIES if "amount" in spec.searched_by)
 # What an admin types to link a record to a QuickBooks twin of another customer or amount.
 OVERWRITE_WORD = "OVERWRITE"
 
@@ -67,14 +68,6 @@ class IdChange:
     label: str
     before_qbo_id: str | None
     after_qbo_id: str | None
-
-
-@dataclass(frozen=True)
-class CustomerRef:
-    """Our customer as QuickBooks should know it: its QuickBooks id (once linked) and display name."""
-
-    qbo_id: str | None
-    name: str | None
 
 
 @dataclass(frozen=True)
@@ -108,7 +101,7 @@ class RelinkCandidate:
 def parse_qbo_id(text: str | None) -> str:
     """A QuickBooks id typed by a person, checked: a positive whole number, or IdChangeRefused."""
     value = (text or "").strip()
-    if not _QBO_ID.match(value):
+    if not is_qbo_id(value):
         raise IdChangeRefused(
             f"{value!r} is not a QuickBooks id: ids are positive whole numbers such as 145 (no letters, signs, "
             "decimals or spaces). Copy it from the record's address in QuickBooks (…?txnId=145). Nothing was changed."
@@ -137,8 +130,8 @@ def remove_qbo_ids(session: Session, actor: Actor, record_ids: Sequence[int], *,
     if not ids:
         raise IdChangeRefused("Select at least one record. Nothing was changed.")
     records: list[SyncRecord] = []
-    for start in range(0, len(ids), _CHUNK):
-        records.extend(session.scalars(select(SyncRecord).where(SyncRecord.id.in_(ids[start:start + _CHUNK]))))
+    for chunk in chunked(ids, SQL_IN_CHUNK):
+        records.extend(session.scalars(select(SyncRecord).where(SyncRecord.id.in_(chunk))))
     linked = [r for r in records if r.qbo_id]
     if not linked:
         raise IdChangeRefused("None of the selected records has a QuickBooks id. Nothing was changed.")
@@ -157,95 +150,6 @@ def remove_qbo_ids(session: Session, actor: Actor, record_ids: Sequence[int], *,
                     before=before, after={"qbo_id": None, "status": SyncStatus.NEVER_SYNCED.value}, reason=text)
     session.flush()
     return changes
-
-
-def _same_text(a: str | None, b: str | None) -> bool:
-    return (a or "").strip().lower() == (b or "").strip().lower()
-
-
-def _money(amount: object) -> str:
-    return "—" if amount is None else f"${amount:,.2f}"
-
-
-def get_customer_ref(session: Session, record: LinkedRecord) -> CustomerRef:
-    """The QuickBooks id and display name of the customer a transaction of ours belongs to."""
-    if record.customer_id is None:
-        return CustomerRef(None, None)
-    customer = session.get(Customer, record.customer_id)
-    qbo_id = session.scalar(select(SyncRecord.qbo_id).where(SyncRecord.entity_type == EntityType.CUSTOMER.value,
-                                                            SyncRecord.entity_id == record.customer_id))
-    return CustomerRef(qbo_id, None if customer is None else display_name(customer))
-
-
-def is_same_customer(customer: CustomerRef, qbo: QboRecord) -> bool | None:
-    """Whether a QuickBooks transaction is our customer's: by linked id, else by name; None when unknown."""
-    if customer.qbo_id and qbo.customer_id:
-        return customer.qbo_id == qbo.customer_id
-    if customer.name and qbo.customer:
-        return _same_text(customer.name, qbo.customer)
-    return None
-
-
-def find_mismatches(record: LinkedRecord, qbo: QboRecord, customer: CustomerRef) -> list[str]:
-    """Why a QuickBooks transaction is not ours although it may share a number: another customer or amount."""
-    if record.entity_type not in _TRANSACTIONS:
-        return []
-    mismatches = []
-    if is_same_customer(customer, qbo) is False:
-        mismatches.append(f"it belongs to QuickBooks customer {qbo.customer or qbo.customer_id}, ours to "
-                          f"{record.customer}")
-    if record.amount is not None and qbo.amount is not None and record.amount != qbo.amount:
-        mismatches.append(f"it is for {_money(qbo.amount)}, ours for {_money(record.amount)}")
-    return mismatches
-
-
-def describe_consequence(record: LinkedRecord, qbo: QboRecord, differences: Sequence[str]) -> str:
-    """What the next sync does to the QuickBooks record once ours is linked to it, in plain words."""
-    kind = label_entity(record.entity_type).lower()
-    theirs = f"QuickBooks {kind} {qbo.name or '(no number)'} (id {qbo.qbo_id})"
-    if record.entity_type in _TRANSACTIONS:
-        theirs += f" of {qbo.customer or 'no customer'} for {_money(qbo.amount)}"
-        ours = f"our {kind} {record.number_or_name} of {record.customer or 'no customer'} for {_money(record.amount)}"
-    else:
-        ours = f"our {kind} {record.number_or_name}"
-    if not differences:
-        return f"Nothing is sent now: {theirs} already matches {ours}; later edits of ours update it."
-    return (f"The next sync will overwrite {theirs} with {ours}: its customer, lines, amount and date become ours, "
-            "and whatever QuickBooks held there is replaced.")
-
-
-def compare_records(record: LinkedRecord, qbo: QboRecord,
-                    customer: CustomerRef | None = None) -> tuple[list[str], bool]:
-    """What differs between our record and the QuickBooks one, and whether anything identifies them as twins."""
-    differences: list[str] = []
-    kind = label_entity(record.entity_type).lower()
-    if record.entity_type in _TRANSACTIONS:
-        number_ok = _same_text(record.number_or_name, qbo.name)
-        amount_ok = record.amount is not None and qbo.amount is not None and record.amount == qbo.amount
-        if not number_ok:
-            differences.append(f"number: ours {record.number_or_name}, QuickBooks {qbo.name or '(none)'}")
-        if not amount_ok:
-            differences.append(f"amount: ours {_money(record.amount)}, QuickBooks {_money(qbo.amount)}")
-        if record.date is not None and qbo.date and record.date.isoformat() != qbo.date[:10]:
-            differences.append(f"date: ours {record.date.isoformat()}, QuickBooks {qbo.date[:10]}")
-        ours = customer.name if customer and customer.name else (
-            clean_name(record.customer, DISPLAY_NAME_MAX) if record.customer else None)
-        if ours and qbo.customer and not _same_text(ours, qbo.customer):
-            differences.append(f"customer: ours {record.customer}, QuickBooks {qbo.customer}")
-        identified = number_ok or amount_ok
-    elif record.entity_type is EntityType.CUSTOMER:
-        name_ok = _same_text(clean_name(record.number_or_name, DISPLAY_NAME_MAX), qbo.name)
-        if not name_ok:
-            differences.append(f"name: ours {record.number_or_name}, QuickBooks {qbo.name}")
-        identified = name_ok
-    else:
-        # Items are often named differently in QuickBooks (BASE → "Drayage"), so a name is only a hint.
-        if not _same_text(record.number_or_name, qbo.name):
-            differences.append(f"name: ours {record.number_or_name}, QuickBooks {qbo.name}")
-        identified = True
-    if not qbo.active:
-        differences.append(f"the QuickBooks {kind} is inactive (deleted)")
-    return differences, identified
 
 
 def check_override(session: Session, gateway: QboGateway, record_id: int, new_qbo_id: str | None) -> OverrideCheck:
@@ -328,7 +232,7 @@ def _override(factory: sessionmaker[Session], gateway: QboGateway, actor: Actor,
               new_qbo_id: str | None, text: str, confirmation: str | None) -> IdChange:
     with factory() as session:
         ours = get_linked_record(session, record_id)
-        if ours is not None and _QBO_ID.match((new_qbo_id or "").strip()):
+        if ours is not None and is_qbo_id((new_qbo_id or "").strip()):
             _refuse_if_linked_elsewhere(session, ours, (new_qbo_id or "").strip())
         check = check_override(session, gateway, record_id, new_qbo_id)
     if check.mismatches and (confirmation or "").strip().upper() != OVERWRITE_WORD:
@@ -398,7 +302,7 @@ def find_relink_candidates(session: Session, gateway: QboGateway, record_id: int
     candidates = []
     for qbo, reasons in found.values():
         mismatches = find_mismatches(record, qbo, customer)
-        if record.entity_type in _TRANSACTIONS:
+        if record.entity_type in TRANSACTIONS:
             if record.date is not None and qbo.date and qbo.date[:10] == record.date.isoformat():
                 reasons.append("same date")
             if is_same_customer(customer, qbo):

@@ -1,17 +1,17 @@
-"""Admin-managed mappings: charge code → QuickBooks item, custom fields, and users with their roles."""
+"""What the sync sends QuickBooks, as admins map it: charge code → item, custom fields, description settings."""
 
 from __future__ import annotations
 
 import hashlib
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from qbcore.access import Actor, require_role, write_audit
+from qbcore.chunks import SQL_IN_CHUNK, chunked
 from qbcore.config import ConfigError
 from qbcore.errors import MappingError, QboCallError
 from qbcore.mapping.item import build_item_payload, item_name
@@ -26,9 +26,8 @@ from qbcore.models import (
     Role,
     SyncRecord,
     SyncStatus,
-    User,
 )
-from qbcore.qbo.gateway import QboGateway, quote
+from qbcore.qbo.gateway import QboGateway, is_qbo_id, quote
 from qbcore.qbo.tokens import NotConnected, ReconnectRequired
 from qbcore.queries.mapping_preview import synced_invoices_changed_by
 from qbcore.refusals import Refusal
@@ -38,12 +37,8 @@ from qbcore.settings import DESCRIPTION_FIELDS, SyncSettings, load_settings, sav
 CUSTOM_FIELD_SOURCES: dict[str, str] = {"number": "Invoice #", **DESCRIPTION_FIELDS}
 CUSTOM_FIELD_SLOTS = (1, 2, 3)  # QuickBooks' API exposes three string custom fields
 
-_QBO_ID = re.compile(r"^[1-9][0-9]{0,19}$")
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-
-
 class MappingChangeRefused(Refusal, ValueError):
-    """A mapping or user change is invalid; the message says which value and why, and nothing was changed."""
+    """A mapping change is invalid; the message says which value and why, and nothing was changed."""
 
 
 @dataclass(frozen=True)
@@ -87,17 +82,6 @@ class CustomFieldChoice:
     source_field: str
 
 
-@dataclass(frozen=True)
-class UserRow:
-    """A console user as the Settings page lists them."""
-
-    user_id: int
-    email: str
-    name: str | None
-    role: Role
-    active: bool
-
-
 def _check_admin(actor: Actor, action: str, audit_factory: sessionmaker[Session] | None, target: str,
                  session: Session | None = None) -> None:
     # Refusals are audited through audit_factory, or a sibling of the caller's session.
@@ -109,7 +93,7 @@ def _check_qbo_id(value: str | None, what: str) -> str | None:
     text = (value or "").strip()
     if not text:
         return None
-    if not _QBO_ID.match(text):
+    if not is_qbo_id(text):
         raise MappingChangeRefused(f"{text!r} is not a QuickBooks {what} id (ids are positive whole numbers).")
     return text
 
@@ -239,8 +223,8 @@ def save_settings_and_mark(session: Session, actor: Actor, changes: Mapping[str,
     after = save_settings(session, actor, dict(changes), reason=reason)
     # One transaction with the save: QuickBooks keeps the old text until these are re-sent, so say so at once.
     stale = synced_invoices_changed_by(session, before, after)
-    for start in range(0, len(stale), 900):
-        session.execute(update(SyncRecord).where(SyncRecord.id.in_(stale[start:start + 900]),
+    for chunk in chunked(stale, SQL_IN_CHUNK):
+        session.execute(update(SyncRecord).where(SyncRecord.id.in_(chunk),
                                                  SyncRecord.status == SyncStatus.SYNCED.value)
                         .values(status=SyncStatus.OUT_OF_DATE.value))
     if stale:
@@ -282,7 +266,7 @@ def _check_custom_fields(choices: Sequence[CustomFieldChoice]) -> None:
     for choice in choices:
         if choice.slot not in CUSTOM_FIELD_SLOTS:
             raise MappingChangeRefused(f"Slot {choice.slot} does not exist: QuickBooks has custom fields 1, 2 and 3.")
-        if not _QBO_ID.match(choice.qbo_definition_id or ""):
+        if not is_qbo_id(choice.qbo_definition_id or ""):
             raise MappingChangeRefused(f"Slot {choice.slot}: {choice.qbo_definition_id!r} is not a QuickBooks custom "
                                        "field definition id. Pick the field from the list read from QuickBooks.")
         if not choice.qbo_name.strip() or len(choice.qbo_name) > 40:
@@ -311,87 +295,3 @@ def save_custom_field_mappings(session: Session, actor: Actor, choices: Sequence
     write_audit(session, actor, "change_custom_fields", target_type="settings", target_id="custom_fields",
                 before=[c.__dict__ for c in before], after=[c.__dict__ for c in after])
     return after
-
-
-# -- users and roles ----------------------------------------------------------------------------------------
-def _user_row(user: User) -> UserRow:
-    return UserRow(user.id, user.email, user.name, Role(user.role), bool(user.active))
-
-
-def list_users(session: Session) -> list[UserRow]:
-    """Every console user, active first, by email."""
-    users = session.scalars(select(User).order_by(User.active.desc(), User.email))
-    return [_user_row(u) for u in users]
-
-
-def _active_admins(session: Session) -> int:
-    return session.scalar(select(func.count()).select_from(User).where(
-        User.role == Role.ADMIN.value, User.active.is_(True))) or 0
-
-
-def _user(session: Session, user_id: int) -> User:
-    user = session.get(User, user_id)
-    if user is None:
-        raise MappingChangeRefused(f"User {user_id} does not exist.")
-    return user
-
-
-def add_user(session: Session, actor: Actor, *, email: str, name: str | None, role: Role | str,
-             audit_factory: sessionmaker[Session] | None = None) -> UserRow:
-    """Add a console user with a role (admin only)."""
-    _check_admin(actor, "add_user", audit_factory, "users", session)
-    address = (email or "").strip().lower()
-    if not _EMAIL.match(address) or len(address) > 200:
-        raise MappingChangeRefused(f"{email!r} is not an email address.")
-    try:
-        chosen = Role(role)
-    except ValueError:
-        raise MappingChangeRefused(f"{role!r} is not a role: choose viewer, operator or admin.") from None
-    if session.scalar(select(User.id).where(func.lower(User.email) == address)):
-        raise MappingChangeRefused(f"{address} is already a user; change their role instead.")
-    user = User(email=address, name=(name or "").strip() or None, role=chosen, active=True)
-    session.add(user)
-    session.flush()
-    write_audit(session, actor, "add_user", target_type="user", target_id=address,
-                after={"email": address, "name": user.name, "role": chosen.value})
-    return _user_row(user)
-
-
-def change_user_role(session: Session, actor: Actor, user_id: int, role: Role | str, *,
-                     audit_factory: sessionmaker[Session] | None = None) -> UserRow:
-    """Give a user another role (admin only); the last active admin keeps theirs."""
-    _check_admin(actor, "change_user_role", audit_factory, f"user:{user_id}", session)
-    try:
-        chosen = Role(role)
-    except ValueError:
-        raise MappingChangeRefused(f"{role!r} is not a role: choose viewer, operator or admin.") from None
-    user = _user(session, user_id)
-    before = Role(user.role)
-    if before == chosen:
-        raise MappingChangeRefused(f"{user.email} is already {chosen.value}; nothing to change.")
-    if before is Role.ADMIN and user.active and _active_admins(session) <= 1:
-        raise MappingChangeRefused(f"{user.email} is the last active admin; make someone else admin first.")
-    user.role = chosen
-    session.flush()
-    write_audit(session, actor, "change_user_role", target_type="user", target_id=user.email,
-                before={"role": before.value}, after={"role": chosen.value})
-    return _user_row(user)
-
-
-def set_user_active(session: Session, actor: Actor, user_id: int, active: bool, *,
-                    audit_factory: sessionmaker[Session] | None = None) -> UserRow:
-    """Deactivate or reactivate a user (admin only); nobody deactivates themselves or the last admin."""
-    action = "reactivate_user" if active else "deactivate_user"
-    _check_admin(actor, action, audit_factory, f"user:{user_id}", session)
-    user = _user(session, user_id)
-    if bool(user.active) == active:
-        raise MappingChangeRefused(f"{user.email} is already {'active' if active else 'inactive'}.")
-    if not active and user.email.lower() == actor.email.lower():
-        raise MappingChangeRefused("You cannot deactivate yourself; ask another admin.")
-    if not active and Role(user.role) is Role.ADMIN and _active_admins(session) <= 1:
-        raise MappingChangeRefused(f"{user.email} is the last active admin; make someone else admin first.")
-    user.active = active
-    session.flush()
-    write_audit(session, actor, action, target_type="user", target_id=user.email,
-                before={"active": not active}, after={"active": active})
-    return _user_row(user)
