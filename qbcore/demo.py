@@ -13,6 +13,7 @@ from sqlalchemy import func, insert, select, text
 from sqlalchemy.orm import Session
 
 from qbcore.containers import make_container_number
+from qbcore.demo_payables import PAYABLES_MODELS, write_demo_payables
 from qbcore.models import (
     ChargeCode,
     ChargeLine,
@@ -371,8 +372,10 @@ def write_demo_book(session: Session, *, invoices: int, seed: int, as_of: date |
         for start in range(0, len(rows), CHUNK):
             _bulk_insert(session, model, rows[start:start + CHUNK])
     _mark_paid(session, paid_status)
+    write_demo_payables(session, seed=seed, as_of=book.as_of, insert_rows=_bulk_insert)
     _advance_id_sequences(session, (Customer, ChargeCode, Load, Invoice, ChargeSet, ChargeLine, CreditMemo,
-                                    CreditMemoLine, CreditMemoApplication, Payment, PaymentApplication))
+                                    CreditMemoLine, CreditMemoApplication, Payment, PaymentApplication,
+                                    *PAYABLES_MODELS))
     ensure_sync_records(session)
     return DemoSummary(
         customers=len(book.customers), charge_codes=len(book.codes), loads=counts["loads"],
