@@ -181,10 +181,11 @@ class _Payables:
                 by_week.setdefault((rng.choice(drivers), _week_start(day)), []).append((load_id, day))
         for (driver_id, start), loads in sorted(by_week.items(), key=lambda kv: (kv[0][1], kv[0][0])):
             self._settlement(out, driver_id, start, loads)
-        if out["bills"] and not any(b["status"] == "disputed" for b in out["bills"]):
-            bill = next(b for b in out["bills"] if b["status"] == "accepted")
-            bill.update(status="disputed", accepted_at=None,
-                        dispute_reason="Detention not approved by dispatch; carrier asked for a corrected invoice")
+        open_bills = [b for b in out["bills"] if b["status"] in ("accepted", "received")]
+        if open_bills:
+            # One carrier invoice is disputed (a tiny book may have no open bill to dispute).
+            reason = "Detention not approved by dispatch; carrier asked for a corrected invoice"
+            open_bills[0].update(status="disputed", accepted_at=None, dispute_reason=reason)
         return out
 
     def _settlement(self, out: dict[str, list[dict[str, Any]]], driver_id: int, start: date,

@@ -117,3 +117,10 @@ def test_every_pay_and_deduction_code_is_mapped_to_an_account_the_sandbox_has(de
     assert {d for _, d, _ in mapped if d} == deduction_codes
     assert {a for _, _, a in mapped} <= accounts
     assert {"Driver Pay", "Carrier Costs", "Chassis Rental Expense", "Insurance"} <= {a for _, _, a in mapped}
+
+
+def test_a_book_whose_carrier_bills_are_all_just_received_still_gets_its_disputed_one():
+    # Every load delivered today: no carrier bill is accepted yet (a tiny demo book is like this).
+    _, _, rows = _generate([(load_id, DEMO_AS_OF) for load_id in range(1, 60)])
+    assert rows["bills"] and {b["status"] for b in rows["bills"]} == {"received", "disputed"}
+    assert sum(b["status"] == "disputed" for b in rows["bills"]) == 1
