@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from qbcore.entities import credit_application, credit_memo, customer, invoice, item, payment
+from qbcore.entities import credit_application, credit_memo, customer, invoice, item, payables, payment
 from qbcore.entities.spec import EntitySpec
 from qbcore.mapping.refs import QboRefs
 from qbcore.models import EntityType
 
 # Customers before items (independent) before transactions; payments and credit applications (zero-amount
-# payments) link invoices and credit memos, so they go last.
+# payments) link invoices and credit memos, so they go last. Payables follow: vendors, their bills, bill payments.
 ENTITIES: tuple[EntitySpec, ...] = (
     customer.SPEC, item.SPEC, invoice.SPEC, credit_memo.SPEC, payment.SPEC, credit_application.SPEC,
+    payables.VENDOR, payables.SETTLEMENT, payables.CARRIER_BILL, payables.SETTLEMENT_PAYMENT, payables.CARRIER_PAYMENT,
 )
 _BY_TYPE = {spec.entity_type: spec for spec in ENTITIES}
 

@@ -61,6 +61,7 @@ class EntitySpec:
     ledger: Ledger | None = None
     refs_field: str | None = None  # the QboRefs field of its QuickBooks ids, when other payloads point at it
     pulled_payments: bool = False  # a pull applies QuickBooks' payments to our invoices
+    syncs_only: tuple[ColumnElement[bool], ...] = ()  # billing rows that get a sync record (a draft waits)
 
     @property
     def nouns(self) -> tuple[str, str]:
