@@ -156,3 +156,62 @@ def test_a_bill_keyed_by_hand_for_the_same_vendor_and_number_but_another_amount_
     assert record.status == SyncStatus.FAILED.value and record.error_kind == "duplicate"
     assert record.error_message == f"QuickBooks has another carrier bill with reference {bill.carrier_invoice_number}"
     assert sandbox.count("Bill", DocNumber=bill.carrier_invoice_number) == 1
+
+
+def test_the_quickbooks_ids_view_lists_vendors_and_bills_with_their_numbers_amounts_and_ids(
+    demo_factory: sessionmaker[Session], connected: Config
+) -> None:
+    from qbcore.queries.ids import IdFilter, count_linked_records, list_linked_records
+
+    payables_on(demo_factory)
+    sync_now(demo_factory, connected, gateway=gateway_for(demo_factory, connected))
+    rows = book(demo_factory)
+    with demo_factory() as session:
+        settlement = rows["settlements"][0]
+        qbo_id = record_of(session, EntityType.SETTLEMENT, settlement.id).qbo_id
+        frame = list_linked_records(session, IdFilter(entity_type=EntityType.SETTLEMENT, search=settlement.number))
+        counts = {e: count_linked_records(session, IdFilter(entity_type=e)) for e in PAYABLES}
+    assert counts == {
+        EntityType.VENDOR: len(rows["vendors"]), EntityType.SETTLEMENT: len(rows["settlements"]),
+        EntityType.CARRIER_BILL: len(rows["bills"]),
+        EntityType.SETTLEMENT_PAYMENT: len([s for s in rows["settlements"] if s.status == "paid"]),
+        EntityType.CARRIER_PAYMENT: len([b for b in rows["bills"] if b.status == "paid"]),
+    }
+    assert frame["number_or_name"].tolist() == [settlement.number]
+    assert frame["qbo_id"].tolist() == [qbo_id]
+    assert Decimal(str(frame["amount"].iloc[0])) == settlement.net_pay
+
+
+def test_a_driver_named_like_a_customer_fails_on_the_name_and_his_settlements_wait_for_him(
+    demo_factory: sessionmaker[Session], connected: Config, sandbox: SandboxClient
+) -> None:
+    from qbcore.models import Customer
+
+    payables_on(demo_factory)
+    with transaction(demo_factory) as session:
+        customer_name = session.scalars(select(Customer.name).order_by(Customer.id).limit(1)).one()
+        driver = session.scalars(select(Vendor).where(Vendor.is_driver).order_by(Vendor.id).limit(1)).one()
+        driver.name = customer_name  # QuickBooks keeps one name list for customers, vendors and employees
+        driver_id = driver.id
+        his = list(session.scalars(select(Settlement.id).where(Settlement.driver_id == driver_id,
+                                                              Settlement.status != "draft")))
+    assert his
+    gateway = gateway_for(demo_factory, connected)
+    sync_now(demo_factory, connected, gateway=gateway)
+    with demo_factory() as session:
+        vendor_record = record_of(session, EntityType.VENDOR, driver_id)
+        waiting = {record_of(session, EntityType.SETTLEMENT, s).blocked_by for s in his}
+    assert (vendor_record.status, vendor_record.error_code) == (SyncStatus.FAILED.value, "6240")
+    assert waiting == {f"vendor:{customer_name}"}
+    assert sandbox.count("Vendor", DisplayName=customer_name) == 0
+    assert sandbox.count("Customer", DisplayName=customer_name) == 1
+
+    with transaction(demo_factory) as session:
+        vendor = session.get(Vendor, driver_id)
+        assert vendor is not None
+        vendor.qbo_display_name = f"{customer_name} (V)"
+    sync_now(demo_factory, connected, gateway=gateway)
+    with demo_factory() as session:
+        assert record_of(session, EntityType.VENDOR, driver_id).status == SyncStatus.SYNCED.value
+        assert {record_of(session, EntityType.SETTLEMENT, s).status for s in his} == {SyncStatus.SYNCED.value}
+    assert sandbox.count("Vendor", DisplayName=f"{customer_name} (V)") == 1
