@@ -215,3 +215,30 @@ def test_a_driver_named_like_a_customer_fails_on_the_name_and_his_settlements_wa
         assert record_of(session, EntityType.VENDOR, driver_id).status == SyncStatus.SYNCED.value
         assert {record_of(session, EntityType.SETTLEMENT, s).status for s in his} == {SyncStatus.SYNCED.value}
     assert sandbox.count("Vendor", DisplayName=f"{customer_name} (V)") == 1
+
+
+def test_an_edit_after_sync_updates_the_same_bill_under_its_sync_token(
+    demo_factory: sessionmaker[Session], connected: Config, sandbox: SandboxClient
+) -> None:
+    from qbcore.models import SettlementDeduction
+
+    payables_on(demo_factory)
+    gateway = gateway_for(demo_factory, connected)
+    sync_now(demo_factory, connected, gateway=gateway)
+    with transaction(demo_factory) as session:
+        settlement = session.scalars(select(Settlement).where(Settlement.status == "finalized")
+                                     .order_by(Settlement.id).limit(1)).one()
+        record = record_of(session, EntityType.SETTLEMENT, settlement.id)
+        qbo_id, token = record.qbo_id or "", record.qbo_sync_token
+        session.add(SettlementDeduction(settlement_id=settlement.id, deduction_code_id=4, position=9,
+                                        amount=Decimal("25.00"), description="Cash advance at the yard"))
+        settlement.deduction_total += Decimal("25.00")
+        settlement.net_pay -= Decimal("25.00")
+        number, net = settlement.number, settlement.net_pay
+    bills_before = sandbox.count("Bill")
+    summary = sync_now(demo_factory, connected, gateway=gateway)
+    assert (summary.synced, summary.failed, summary.blocked) == (1, 0, 0)
+    theirs = gateway.read("Bill", qbo_id)
+    assert (theirs["DocNumber"], Decimal(str(theirs["TotalAmt"]))) == (number, net)
+    assert theirs["Line"][-1]["Description"] == "Cash advance at the yard"
+    assert theirs["SyncToken"] != token and sandbox.count("Bill") == bills_before
