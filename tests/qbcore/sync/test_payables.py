@@ -242,3 +242,23 @@ def test_an_edit_after_sync_updates_the_same_bill_under_its_sync_token(
     assert (theirs["DocNumber"], Decimal(str(theirs["TotalAmt"]))) == (number, net)
     assert theirs["Line"][-1]["Description"] == "Cash advance at the yard"
     assert theirs["SyncToken"] != token and sandbox.count("Bill") == bills_before
+
+
+def test_home_counts_payables_as_waiting_only_once_they_are_turned_on(
+    demo_factory: sessionmaker[Session], connected: Config
+) -> None:
+    from qbcore.queries.health import count_by_entity_and_status, count_waiting
+
+    sync_now(demo_factory, connected, gateway=gateway_for(demo_factory, connected))
+    with demo_factory() as session:
+        assert count_waiting(session) == 0  # everything that syncs went; the payables stay home, uncounted
+        assert "Settlements" not in set(count_by_entity_and_status(session)["entity"])
+    payables_on(demo_factory)
+    rows = book(demo_factory)
+    expected = (len(rows["vendors"]) + 2 * len(rows["settlements"]) + 2 * len(rows["bills"])
+                - len([s for s in rows["settlements"] if s.status != "paid"])
+                - len([b for b in rows["bills"] if b.status != "paid"]))
+    with demo_factory() as session:
+        assert count_waiting(session) == expected
+        frame = count_by_entity_and_status(session)
+    assert int(frame.loc[frame["entity"] == "Settlements", "count"].sum()) == len(rows["settlements"])
