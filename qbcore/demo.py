@@ -11,6 +11,7 @@ from sqlalchemy import func, insert, select, text
 from sqlalchemy.orm import Session
 
 from qbcore.chunks import BULK_INSERT_CHUNK, SQL_IN_CHUNK, chunked
+from qbcore.demo_payables import PAYABLES_MODELS, write_demo_payables
 from qbcore.demo_rows import CREDIT_REASONS, BookRows, dollars
 from qbcore.models import (
     ChargeCode,
@@ -167,8 +168,10 @@ def write_demo_book(session: Session, *, invoices: int, seed: int, as_of: date |
         for chunk in chunked(rows, BULK_INSERT_CHUNK):
             _bulk_insert(session, model, chunk)
     _mark_paid(session, paid_status)
+    write_demo_payables(session, seed=seed, as_of=book.as_of, insert_rows=_bulk_insert)
     _advance_id_sequences(session, (Customer, ChargeCode, Load, Invoice, ChargeSet, ChargeLine, CreditMemo,
-                                    CreditMemoLine, CreditMemoApplication, Payment, PaymentApplication))
+                                    CreditMemoLine, CreditMemoApplication, Payment, PaymentApplication,
+                                    *PAYABLES_MODELS))
     ensure_sync_records(session)
     return DemoSummary(
         customers=len(book.customers), charge_codes=len(book.codes), loads=counts["loads"],

@@ -62,6 +62,11 @@ class SyncSettings:
     # When QuickBooks refuses a customer's name because a vendor or employee has it (6240), sync it as name +
     # this suffix, e.g. " (C)"; empty = off, a person gives the customer its QuickBooks name.
     name_clash_suffix: str = ""
+    # Payables (PortPro's Driver Pay and Carrier Pay): off until finance has checked the pay-code accounts, since
+    # each bill posts expenses and A/P in their books; vendors sync when either is on, payments with their bills.
+    sync_settlements: bool = False
+    sync_carrier_bills: bool = False
+    bill_payment_account: str = "Checking"  # the bank account paid settlements and carrier bills are paid from
 
 
 class SettingsError(Refusal, ValueError):

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from qbcore.entities import credit_application, credit_memo, customer, invoice, item, payment
+from qbcore.entities import credit_application, credit_memo, customer, invoice, item, payables, payment
 from qbcore.entities.spec import EntitySpec, ImportFile, Switch
 from qbcore.mapping.refs import QboRefs
 from qbcore.models import EntityType
 from qbcore.settings import SyncSettings
 
 # Customers before items (independent) before transactions; payments and credit applications (zero-amount
-# payments) link invoices and credit memos, so they go last.
+# payments) link invoices and credit memos, so they go last. Payables follow: vendors, their bills, bill payments.
 ENTITIES: tuple[EntitySpec, ...] = (
     customer.SPEC, item.SPEC, invoice.SPEC, credit_memo.SPEC, payment.SPEC, credit_application.SPEC,
+    payables.VENDOR, payables.SETTLEMENT, payables.CARRIER_BILL, payables.SETTLEMENT_PAYMENT, payables.CARRIER_PAYMENT,
 )
 _BY_TYPE = {spec.entity_type: spec for spec in ENTITIES}
 
@@ -47,7 +48,8 @@ def _check_order() -> None:
             raise RuntimeError(f"{spec.entity_type} is listed before {missing} it depends on (or twice)")
         if spec.refs_field is not None and spec.refs_field not in QboRefs.__dataclass_fields__:
             raise RuntimeError(f"{spec.entity_type}: QboRefs has no field {spec.refs_field!r}")
-        unknown = [name for name in spec.switches if not isinstance(getattr(SyncSettings(), name, None), bool)]
+        unknown = [name for name in spec.switches + spec.any_of
+                   if not isinstance(getattr(SyncSettings(), name, None), bool)]
         if unknown:
             raise RuntimeError(f"{spec.entity_type}: SyncSettings has no on/off setting {unknown}")
         seen.add(spec.entity_type)

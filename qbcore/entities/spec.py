@@ -95,6 +95,7 @@ class EntitySpec:
     ids_view: IdsView
     switch: Switch | None = None  # None: no checkbox of its own (it syncs whenever what it follows does)
     switched_by: tuple[str, ...] = ()  # other SyncSettings fields that must be on too (its switch's own is implied)
+    any_of: tuple[str, ...] = ()  # at least one of these must be on too (a vendor syncs for settlements or bills)
     load_options: tuple[Any, ...] = ()  # eager loads the payload needs
     load_extras: Callable[[Session, Mapping[int, Any]], dict[str, Any]] | None = None
     extras_from_rows: bool = False  # extras depend on the rows loaded, so are read again per chunk
@@ -107,6 +108,7 @@ class EntitySpec:
     ledger: Ledger | None = None
     refs_field: str | None = None  # the QboRefs field of its QuickBooks ids, when other payloads point at it
     pulled_payments: bool = False  # a pull applies QuickBooks' payments to our invoices
+    syncs_only: tuple[ColumnElement[bool], ...] = ()  # billing rows that get a sync record (a draft waits)
     problems: ProblemTab | None = None  # None: it has no Problem Sync tab
     import_file: ImportFile | None = None  # None: a book import has no file of it
 
@@ -117,7 +119,8 @@ class EntitySpec:
 
     def is_enabled(self, settings: SyncSettings) -> bool:
         """Whether the settings let it sync."""
-        return all(getattr(settings, name) for name in self.switches)
+        return all(getattr(settings, name) for name in self.switches) and \
+            (not self.any_of or any(getattr(settings, name) for name in self.any_of))
 
     @property
     def nouns(self) -> tuple[str, str]:

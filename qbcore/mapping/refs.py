@@ -23,6 +23,10 @@ class QboRefs:
     items: Mapping[int, str] = field(default_factory=dict)  # charge code id → QBO Item Id
     invoices: Mapping[int, str] = field(default_factory=dict)  # invoice id → QBO Invoice Id
     credit_memos: Mapping[int, str] = field(default_factory=dict)  # credit memo id → QBO CreditMemo Id
+    vendors: Mapping[int, str] = field(default_factory=dict)  # vendor id → QBO Vendor Id
+    settlements: Mapping[int, str] = field(default_factory=dict)  # settlement id → QBO Bill Id
+    carrier_bills: Mapping[int, str] = field(default_factory=dict)  # carrier bill id → QBO Bill Id
+    accounts: Mapping[str, str] = field(default_factory=dict)  # QBO Account name → Id
     terms: Mapping[str, str] = field(default_factory=dict)  # QBO Term name → Id
     classes: Mapping[str, str] = field(default_factory=dict)  # QBO Class name → Id
     departments: Mapping[str, str] = field(default_factory=dict)  # QBO Department (Location) name → Id

@@ -21,6 +21,11 @@ class EntityType(StrEnum):
     CREDIT_MEMO = "credit_memo"
     PAYMENT = "payment"
     CREDIT_APPLICATION = "credit_application"  # a credit memo applied to an invoice: a zero-amount QBO Payment
+    VENDOR = "vendor"  # a driver, fleet owner or carrier
+    SETTLEMENT = "settlement"  # a finalized driver settlement: a QBO Bill
+    CARRIER_BILL = "carrier_bill"  # an accepted carrier invoice: a QBO Bill
+    SETTLEMENT_PAYMENT = "settlement_payment"  # a paid settlement: a QBO BillPayment by check
+    CARRIER_PAYMENT = "carrier_payment"  # a paid carrier bill: a QBO BillPayment by check
 
 
 # What the layers below the entity registry (labels, pages, the QuickBooks gateway) need to know of each entity
@@ -33,6 +38,11 @@ ENTITY_NOUNS: dict[EntityType, tuple[str, str]] = {
     EntityType.CREDIT_MEMO: ("credit memo", "credit memos"),
     EntityType.PAYMENT: ("payment", "payments"),
     EntityType.CREDIT_APPLICATION: ("credit application", "credit applications"),
+    EntityType.VENDOR: ("vendor", "vendors"),
+    EntityType.SETTLEMENT: ("settlement", "settlements"),
+    EntityType.CARRIER_BILL: ("carrier bill", "carrier bills"),
+    EntityType.SETTLEMENT_PAYMENT: ("settlement payment", "settlement payments"),
+    EntityType.CARRIER_PAYMENT: ("carrier bill payment", "carrier bill payments"),
 }
 # The QuickBooks entity each is pushed as.
 QBO_OBJECTS: dict[EntityType, str] = {
@@ -42,6 +52,11 @@ QBO_OBJECTS: dict[EntityType, str] = {
     EntityType.CREDIT_MEMO: "CreditMemo",
     EntityType.PAYMENT: "Payment",
     EntityType.CREDIT_APPLICATION: "Payment",  # a zero-amount payment linking an invoice and a credit memo
+    EntityType.VENDOR: "Vendor",
+    EntityType.SETTLEMENT: "Bill",
+    EntityType.CARRIER_BILL: "Bill",
+    EntityType.SETTLEMENT_PAYMENT: "BillPayment",
+    EntityType.CARRIER_PAYMENT: "BillPayment",
 }
 
 

@@ -18,6 +18,7 @@ from qbcore.models import (
     SyncStatus,
     utcnow,
 )
+from qbcore.settings import load_settings
 
 _PROBLEMS = [s.value for s in PROBLEM_STATUSES]
 
@@ -30,11 +31,18 @@ def _live() -> ColumnElement[bool]:
                  for spec in ENTITIES])
 
 
+def _enabled(session: Session) -> ColumnElement[bool]:
+    # A type switched off in Settings (payables are, until finance turns them on) waits for nothing: Home would
+    # otherwise count records no sync will ever send, under a "Sync all" that cannot send them.
+    settings = load_settings(session)
+    return SyncRecord.entity_type.in_([spec.entity_type.value for spec in ENTITIES if spec.is_enabled(settings)])
+
+
 def count_by_entity_and_status(session: Session) -> pd.DataFrame:
-    """Records per entity and sync status (columns: entity, status, count)."""
+    """Records per entity and sync status, of the entity types that sync (columns: entity, status, count)."""
     rows = session.execute(
         select(SyncRecord.entity_type, SyncRecord.status, func.count())
-        .where(_live())
+        .where(_live(), _enabled(session))
         .group_by(SyncRecord.entity_type, SyncRecord.status)
     ).all()
     frame = pd.DataFrame(rows, columns=["entity", "status", "count"])
@@ -43,9 +51,9 @@ def count_by_entity_and_status(session: Session) -> pd.DataFrame:
 
 
 def count_waiting(session: Session) -> int:
-    """Records that still have to reach QuickBooks (everything on the problem list)."""
+    """Records of the entity types that sync that still have to reach QuickBooks (everything on the problem list)."""
     return session.scalar(select(func.count()).select_from(SyncRecord)
-                          .where(SyncRecord.status.in_(_PROBLEMS), _live())) or 0
+                          .where(SyncRecord.status.in_(_PROBLEMS), _live(), _enabled(session))) or 0
 
 
 def _since(days: int) -> datetime:

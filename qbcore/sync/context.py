@@ -104,6 +104,7 @@ def build_refs(session: Session, lists: NameLists, settings: SyncSettings) -> Qb
     return QboRefs(
         **linked,
         terms=lists.terms, classes=lists.classes, departments=lists.departments,
-        payment_methods=lists.payment_methods, income_account_id=lists.accounts.get(settings.default_income_account),
+        payment_methods=lists.payment_methods, accounts=lists.accounts,
+        income_account_id=lists.accounts.get(settings.default_income_account),
         custom_fields=specs,
     )

@@ -347,6 +347,8 @@ class SyncEngine:
                 continue
             wanted = (key[0], key[1].strip().lower())
             matches = by_key.get(wanted, [])
+            if "VendorRef" in send.payload:  # bill numbers are unique per vendor only: another vendor's is not ours
+                matches = [m for m in matches if _party(m, "VendorRef") == _party(send.payload, "VendorRef")]
             if entity_type is EntityType.ITEM and not matches and wanted in inactive_keys:
                 self._fail_send(send, inactive_reference("item", key[1]))
                 continue
@@ -371,10 +373,11 @@ class SyncEngine:
                           outcome="linked")
             self.tally.add("synced")
             return
-        ours_customer = send.payload["CustomerRef"]["value"]
+        party = "VendorRef" if "VendorRef" in send.payload else "CustomerRef"
+        ours_customer = _party(send.payload, party)
         ours_total = payload_total(send.payload)
         for row in matches:
-            theirs_customer = (row.get("CustomerRef") or {}).get("value")
+            theirs_customer = _party(row, party)
             theirs_total = Decimal(str(row.get("TotalAmt", "0")))
             if theirs_customer == ours_customer and theirs_total == ours_total:
                 record_synced(self.factory, send, qbo_id=row["Id"], sync_token=row.get("SyncToken"),
@@ -384,8 +387,8 @@ class SyncEngine:
         if not spec.sales_form:
             # A reference number is not unique in QuickBooks; a different payment with it is not ours.
             record_failed(self.factory, send, classify_local(
-                ErrorKind.DUPLICATE, f"QuickBooks has another payment with reference {send.payload['PaymentRefNum']}",
-                retryable=False), job_id=self.job_id)
+                ErrorKind.DUPLICATE, f"QuickBooks has another {spec.nouns[0]} with reference "
+                f"{(natural_key(entity_type, send.payload) or ('', ''))[1]}", retryable=False), job_id=self.job_id)
             self.tally.add("failed", ErrorKind.DUPLICATE.value)
             return
         row = matches[0]
@@ -499,6 +502,11 @@ class SyncEngine:
         send = Send(record_id=record_id, entity_type=EntityType.CUSTOMER, entity_id=0, name="", payload={},
                     payload_hash="")
         self._fail_send(send, error)
+
+
+def _party(row: dict[str, Any], field_name: str) -> str | None:
+    """The id a record's CustomerRef or VendorRef points at."""
+    return (row.get(field_name) or {}).get("value")
 
 
 def _exchange(value: Any) -> str:

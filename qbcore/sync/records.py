@@ -16,12 +16,13 @@ def ensure_sync_records(session: Session) -> int:
     """Insert a never-synced record for every billing record that has none; returns how many."""
     added = 0
     model: Any
-    for entity_type, model in ((spec.entity_type, spec.model) for spec in ENTITIES):
+    for spec in ENTITIES:
+        entity_type, model = spec.entity_type, spec.model
         missing = (
             select(literal(entity_type.value), model.id, literal(SyncStatus.NEVER_SYNCED.value), literal(0))
             .where(~select(SyncRecord.id).where(
                 SyncRecord.entity_type == entity_type.value, SyncRecord.entity_id == model.id
-            ).exists())
+            ).exists(), *spec.syncs_only)
         )
         result = session.execute(
             insert(SyncRecord).from_select(["entity_type", "entity_id", "status", "attempts"], missing)

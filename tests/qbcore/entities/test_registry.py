@@ -15,7 +15,8 @@ def test_every_entity_type_is_described_exactly_once():
 
 def test_plan_order_is_the_registry_order_and_puts_dependencies_first():
     assert ORDER == (EntityType.CUSTOMER, EntityType.ITEM, EntityType.INVOICE, EntityType.CREDIT_MEMO,
-                     EntityType.PAYMENT, EntityType.CREDIT_APPLICATION)
+                     EntityType.PAYMENT, EntityType.CREDIT_APPLICATION, EntityType.VENDOR, EntityType.SETTLEMENT,
+                     EntityType.CARRIER_BILL, EntityType.SETTLEMENT_PAYMENT, EntityType.CARRIER_PAYMENT)
     for position, spec in enumerate(ENTITIES):
         assert set(spec.depends_on) <= set(ORDER[:position]), spec.entity_type
 
@@ -44,6 +45,11 @@ def test_spec_for_takes_the_enum_or_its_value():
     (EntityType.CREDIT_MEMO, {"DocNumber": "CM-1"}, "name", ("DocNumber", "CM-1")),
     (EntityType.PAYMENT, {"PaymentRefNum": "P-1"}, "name", ("PaymentRefNum", "P-1")),
     (EntityType.CREDIT_APPLICATION, {"PaymentRefNum": "CMA-7"}, "name", ("PaymentRefNum", "CMA-7")),
+    (EntityType.VENDOR, {"DisplayName": "Luis Ortiz"}, "email", ("DisplayName", "Luis Ortiz")),
+    (EntityType.SETTLEMENT, {"DocNumber": "ST-260601-0004"}, "name", ("DocNumber", "ST-260601-0004")),
+    (EntityType.CARRIER_BILL, {"DocNumber": "BLU-40001"}, "name", ("DocNumber", "BLU-40001")),
+    (EntityType.SETTLEMENT_PAYMENT, {"DocNumber": "ST-260601-0004"}, "name", ("DocNumber", "ST-260601-0004")),
+    (EntityType.CARRIER_PAYMENT, {"DocNumber": "BLU-40001"}, "name", ("DocNumber", "BLU-40001")),
 ])
 def test_natural_key_is_the_field_quickbooks_finds_the_record_by(entity_type, payload, matching, key):
     assert spec_for(entity_type).natural_key(payload, matching) == key

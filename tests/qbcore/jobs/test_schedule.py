@@ -8,6 +8,7 @@ from qbcore.db import transaction
 from qbcore.jobs.schedule import enqueue_waiting
 from qbcore.models import ConnectionStatus, EntityType, Invoice, Job, QboConnection, SyncRecord, SyncStatus
 from qbcore.settings import save_settings
+from tests.qbcore.sync.state import PAYABLES_ON
 
 
 def _queued_types(factory, job_id):
@@ -17,6 +18,8 @@ def _queued_types(factory, job_id):
 
 
 def test_new_records_of_every_enabled_type_are_queued_once(demo_factory):
+    with transaction(demo_factory) as session:
+        save_settings(session, LOCAL_ADMIN, PAYABLES_ON)
     with transaction(demo_factory) as session:
         job = enqueue_waiting(session)
     assert _queued_types(demo_factory, job.id) == {e.value for e in EntityType}
@@ -45,6 +48,16 @@ def test_disabled_entity_types_and_draft_invoices_stay_out(demo_factory):
         draft_record = session.scalar(select(SyncRecord.id).where(SyncRecord.entity_type == "invoice",
                                                                   SyncRecord.entity_id == draft))
         assert draft_record not in session.get(Job, job.id).params["record_ids"]
+
+
+def test_carrier_pay_alone_queues_vendors_carrier_bills_and_their_payments_but_no_settlement(demo_factory):
+    with transaction(demo_factory) as session:
+        save_settings(session, LOCAL_ADMIN, {"sync_carrier_bills": True})
+    with transaction(demo_factory) as session:
+        job = enqueue_waiting(session)
+    queued = _queued_types(demo_factory, job.id)
+    assert {"vendor", "carrier_bill", "carrier_payment"} <= queued
+    assert not {"settlement", "settlement_payment"} & queued
 
 
 def test_failed_records_wait_for_a_person(demo_factory):

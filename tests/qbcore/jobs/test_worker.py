@@ -19,10 +19,11 @@ from qbcore.qbo.gateway import QboGateway
 from qbcore.qbo.limiter import Quota, QuotaLimiter, QuotaPolicy
 from qbcore.sync.runner import run_sync_job
 from tests.qbcore.qbo.conftest import REALM, SandboxClient
-from tests.qbcore.sync.state import FAST_RETRY, statuses
+from tests.qbcore.sync.state import FAST_RETRY, statuses, turn_on_payables
 
 
 def queue_all(factory: sessionmaker[Session]) -> int:
+    turn_on_payables(factory)  # the book's payables go too: no twin bill or vendor either
     with transaction(factory) as session:
         return enqueue_sync(session, SYSTEM, entity_types=list(EntityType)).id
 
@@ -94,6 +95,7 @@ def test_two_workers_on_the_same_job_leave_no_twin(
         thread.join(timeout=120)
     assert errors == []
     assert sandbox.duplicates("Invoice") == [] and sandbox.duplicates("Customer") == []
+    assert sandbox.duplicates("Bill") == [] and sandbox.duplicates("BillPayment") == []
     assert set(statuses(demo_factory)) == {"synced"}
     with demo_factory() as session:
         assert session.get(Job, job_id).status == JobStatus.DONE.value

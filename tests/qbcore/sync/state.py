@@ -7,8 +7,20 @@ from collections import Counter
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from qbcore.access import LOCAL_ADMIN
+from qbcore.db import transaction
 from qbcore.models import Customer, EntityType, Invoice, SyncRecord
 from qbcore.qbo.gateway import RetryPolicy
+from qbcore.settings import save_settings
+
+PAYABLES_ON = {"sync_settlements": True, "sync_carrier_bills": True}  # off by default: finance turns them on
+
+
+def turn_on_payables(factory: sessionmaker[Session]) -> None:
+    """Driver pay and carrier pay on, as a finance admin does once the pay-code accounts are checked."""
+    with transaction(factory) as session:
+        save_settings(session, LOCAL_ADMIN, PAYABLES_ON)
+
 
 FAST_RETRY = RetryPolicy(attempts=4, base_delay_s=0.01, max_delay_s=0.05, throttle_delay_s=0.05)
 

@@ -15,12 +15,13 @@ from qbcore.models import ConnectionStatus, EntityType, Job, JobStatus, QboConne
 from qbcore.qbo.tokens import load_tokens, make_auth_client
 from qbcore.sync.runner import sync_now
 from tests.qbcore.qbo.conftest import SandboxClient
-from tests.qbcore.sync.state import statuses
+from tests.qbcore.sync.state import statuses, turn_on_payables
 
 
 def test_an_access_token_expiring_mid_run_is_refreshed_and_the_run_completes(
     demo_factory: sessionmaker[Session], connected: Config, sandbox: SandboxClient
 ) -> None:
+    turn_on_payables(demo_factory)
     before = load_tokens(demo_factory, connected)
     sandbox.configure(force_faults=["expired_token", "expired_token"])
     summary = sync_now(demo_factory, connected)

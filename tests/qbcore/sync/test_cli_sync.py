@@ -51,7 +51,7 @@ def test_problems_export_writes_a_spreadsheet_safe_csv(demo_factory, env, sandbo
 
 
 def test_an_unknown_entity_is_refused_plainly(env) -> None:
-    result = CliRunner().invoke(app, ["sync", "--entity", "vendors"], env=env)
+    result = CliRunner().invoke(app, ["sync", "--entity", "vendor-bills"], env=env)
     assert result.exit_code == 2 and "--entity must be one of" in result.output
 
 

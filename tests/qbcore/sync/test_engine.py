@@ -17,7 +17,14 @@ from qbcore.qbo.gateway import QboGateway
 from qbcore.settings import save_settings
 from qbcore.sync.runner import sync_now
 from tests.qbcore.qbo.conftest import SandboxClient
-from tests.qbcore.sync.state import FAST_RETRY, customer_named, invoice_numbers, record_of, statuses
+from tests.qbcore.sync.state import (
+    FAST_RETRY,
+    customer_named,
+    invoice_numbers,
+    record_of,
+    statuses,
+    turn_on_payables,
+)
 
 
 def gateway_for(factory: sessionmaker[Session], config: Config, **kwargs) -> QboGateway:
@@ -27,10 +34,12 @@ def gateway_for(factory: sessionmaker[Session], config: Config, **kwargs) -> Qbo
 def test_the_whole_demo_book_reaches_quickbooks_once_with_no_problems(
     demo_factory: sessionmaker[Session], connected: Config, sandbox: SandboxClient
 ) -> None:
+    turn_on_payables(demo_factory)
     summary = sync_now(demo_factory, connected, gateway=gateway_for(demo_factory, connected))
     assert (summary.failed, summary.blocked, summary.paused) == (0, 0, False)
     assert set(statuses(demo_factory)) == {SyncStatus.SYNCED.value}
     assert sandbox.duplicates("Invoice") == [] and sandbox.duplicates("Customer") == []
+    assert sandbox.duplicates("Bill") == [] and sandbox.duplicates("Vendor") == []
     numbers = invoice_numbers(demo_factory)
     assert [sandbox.count("Invoice", DocNumber=n) for n in numbers[:10]] == [1] * 10
     # Batches and bulk look-ups: far fewer requests than records.

@@ -1,0 +1,182 @@
+"""Payables: vendors, settlements and carrier bills as QuickBooks Bills, and their payments as BillPayments."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import Integer, Select, and_, cast, null, select
+from sqlalchemy.orm import Session, joinedload, selectinload
+
+from qbcore.entities.common import NO_TEXT, TEXT, chunked_scalars, synced_at
+from qbcore.entities.spec import EntitySpec, Switch
+from qbcore.mapping.payables import (
+    build_bill_payment_payload,
+    build_carrier_bill_payload,
+    build_settlement_payload,
+    build_vendor_payload,
+)
+from qbcore.mapping.refs import QboRefs
+from qbcore.models import (
+    CarrierBill,
+    CarrierBillLine,
+    EntityType,
+    PayablesAccountMapping,
+    Settlement,
+    SettlementDeduction,
+    SettlementLine,
+    SettlementLoad,
+    SyncRecord,
+    Vendor,
+)
+from qbcore.settings import SyncSettings
+
+PAID = ("paid",)
+
+
+def doc_number_key(payload: dict[str, Any], _matching: str) -> tuple[str, str] | None:
+    """DocNumber: bills and bill payments carry our number; a look-up keeps only the same vendor's (per vendor)."""
+    return "DocNumber", payload["DocNumber"]
+
+
+def load_accounts(session: Session, _rows: Mapping[int, Any]) -> dict[str, Any]:
+    """The account each pay and deduction code posts to, by name (mapped in the payables account mappings)."""
+    accounts: dict[tuple[str, int], str] = {}
+    for mapping in session.scalars(select(PayablesAccountMapping)):
+        name = mapping.qbo_account_name
+        if not name:
+            continue
+        if mapping.pay_code_id is not None:
+            accounts[("pay", mapping.pay_code_id)] = name
+        elif mapping.deduction_code_id is not None:
+            accounts[("deduction", mapping.deduction_code_id)] = name
+    return {"accounts": accounts}
+
+
+def _vendor_view(record: Sequence[Any]) -> Select[Any]:
+    return (select(*record, cast(Vendor.name, TEXT).label("number_or_name"), NO_TEXT.label("customer"),
+                   cast(null(), Integer).label("customer_id"), null().label("amount"), null().label("date"),
+                   cast(Vendor.email, TEXT).label("email"))
+            .join(Vendor, and_(SyncRecord.entity_type == EntityType.VENDOR.value, SyncRecord.entity_id == Vendor.id)))
+
+
+def _settlement_view(entity_type: EntityType) -> Any:
+    def view(record: Sequence[Any]) -> Select[Any]:
+        return (select(*record, cast(Settlement.number, TEXT).label("number_or_name"), NO_TEXT.label("customer"),
+                       cast(null(), Integer).label("customer_id"), Settlement.net_pay.label("amount"),
+                       (Settlement.settlement_date if entity_type is EntityType.SETTLEMENT else Settlement.paid_on)
+                       .label("date"), NO_TEXT.label("email"))
+                .join(Settlement, and_(SyncRecord.entity_type == entity_type.value,
+                                       SyncRecord.entity_id == Settlement.id)))
+    return view
+
+
+def _carrier_bill_view(entity_type: EntityType) -> Any:
+    def view(record: Sequence[Any]) -> Select[Any]:
+        return (select(*record, cast(CarrierBill.carrier_invoice_number, TEXT).label("number_or_name"),
+                       NO_TEXT.label("customer"), cast(null(), Integer).label("customer_id"),
+                       CarrierBill.total.label("amount"),
+                       (CarrierBill.bill_date if entity_type is EntityType.CARRIER_BILL else CarrierBill.paid_on)
+                       .label("date"), NO_TEXT.label("email"))
+                .join(CarrierBill, and_(SyncRecord.entity_type == entity_type.value,
+                                        SyncRecord.entity_id == CarrierBill.id)))
+    return view
+
+
+def _settlement_needs(session: Session, ids: list[int]) -> Mapping[EntityType, set[int]]:
+    return {EntityType.VENDOR: chunked_scalars(session, ids, lambda c: select(Settlement.driver_id).where(
+        Settlement.id.in_(c)))}
+
+
+def _carrier_bill_needs(session: Session, ids: list[int]) -> Mapping[EntityType, set[int]]:
+    return {EntityType.VENDOR: chunked_scalars(session, ids, lambda c: select(CarrierBill.carrier_id).where(
+        CarrierBill.id.in_(c)))}
+
+
+def _build_vendor(row: Any, settings: SyncSettings, refs: QboRefs, _extras: Mapping[str, Any]) -> dict[str, Any]:
+    return build_vendor_payload(row, settings, refs)
+
+
+def _build_settlement(row: Any, settings: SyncSettings, refs: QboRefs, extras: Mapping[str, Any]) -> dict[str, Any]:
+    return build_settlement_payload(row, settings, refs, extras.get("accounts", {}))
+
+
+def _build_carrier_bill(row: Any, settings: SyncSettings, refs: QboRefs, extras: Mapping[str, Any]
+                        ) -> dict[str, Any]:
+    return build_carrier_bill_payload(row, settings, refs, extras.get("accounts", {}))
+
+
+def _build_settlement_payment(row: Any, settings: SyncSettings, refs: QboRefs, _extras: Mapping[str, Any]
+                              ) -> dict[str, Any]:
+    return build_bill_payment_payload(number=row.number, vendor_id=row.driver_id, vendor=row.driver, bill_id=row.id,
+                                      bill_qbo_ids=refs.settlements, amount=row.net_pay, paid_on=row.paid_on,
+                                      what="Settlement", settings=settings, refs=refs)
+
+
+def _build_carrier_payment(row: Any, settings: SyncSettings, refs: QboRefs, _extras: Mapping[str, Any]
+                           ) -> dict[str, Any]:
+    return build_bill_payment_payload(number=row.carrier_invoice_number, vendor_id=row.carrier_id, vendor=row.carrier,
+                                      bill_id=row.id, bill_qbo_ids=refs.carrier_bills, amount=row.total,
+                                      paid_on=row.paid_on, what="Carrier bill", settings=settings, refs=refs)
+
+
+VENDOR = EntitySpec(
+    entity_type=EntityType.VENDOR, model=Vendor, request_code="ven",
+    build_payload=_build_vendor, natural_key=lambda payload, _m: ("DisplayName", payload["DisplayName"]),
+    record_name=lambda row: str(row.name or row.code),
+    any_of=("sync_settlements", "sync_carrier_bills"),  # vendors sync for driver pay or carrier pay
+    ids_view=_vendor_view,
+    fixed_at=lambda session, name: synced_at(session, EntityType.VENDOR,
+                                             select(Vendor.id).where(Vendor.name == name)),
+    linked_by_name=True, searched_by=("name",), refs_field="vendors",
+)
+
+SETTLEMENT = EntitySpec(
+    entity_type=EntityType.SETTLEMENT, model=Settlement, request_code="stl",
+    build_payload=_build_settlement, natural_key=doc_number_key, record_name=lambda row: str(row.number),
+    switch=Switch("sync_settlements", "Driver settlements"), ids_view=_settlement_view(EntityType.SETTLEMENT),
+    load_options=(joinedload(Settlement.driver),
+                  selectinload(Settlement.deductions).joinedload(SettlementDeduction.deduction_code),
+                  selectinload(Settlement.loads).joinedload(SettlementLoad.load),
+                  selectinload(Settlement.loads).selectinload(SettlementLoad.lines).joinedload(SettlementLine.pay_code)),
+    load_extras=load_accounts, depends_on=(EntityType.VENDOR,), needs=_settlement_needs,
+    fixed_at=lambda session, number: synced_at(session, EntityType.SETTLEMENT,
+                                               select(Settlement.id).where(Settlement.number == number)),
+    searched_by=("number", "amount"), refs_field="settlements",
+    syncs_only=(Settlement.status.in_(("finalized", "paid")),),  # a draft waits until finalized
+)
+
+CARRIER_BILL = EntitySpec(
+    entity_type=EntityType.CARRIER_BILL, model=CarrierBill, request_code="cbl",
+    build_payload=_build_carrier_bill, natural_key=doc_number_key,
+    record_name=lambda row: str(row.carrier_invoice_number),
+    switch=Switch("sync_carrier_bills", "Carrier bills"), ids_view=_carrier_bill_view(EntityType.CARRIER_BILL),
+    load_options=(joinedload(CarrierBill.carrier), joinedload(CarrierBill.load),
+                  selectinload(CarrierBill.lines).joinedload(CarrierBillLine.pay_code)),
+    load_extras=load_accounts, depends_on=(EntityType.VENDOR,), needs=_carrier_bill_needs,
+    fixed_at=lambda session, number: synced_at(session, EntityType.CARRIER_BILL, select(CarrierBill.id).where(
+        CarrierBill.carrier_invoice_number == number)),
+    searched_by=("number", "amount"), refs_field="carrier_bills",
+    syncs_only=(CarrierBill.status.in_(("accepted", "paid")),),  # received and disputed bills wait
+)
+
+SETTLEMENT_PAYMENT = EntitySpec(
+    entity_type=EntityType.SETTLEMENT_PAYMENT, model=Settlement, request_code="spy",
+    build_payload=_build_settlement_payment, natural_key=doc_number_key, record_name=lambda row: str(row.number),
+    switched_by=("sync_settlements",),
+    ids_view=_settlement_view(EntityType.SETTLEMENT_PAYMENT), load_options=(joinedload(Settlement.driver),),
+    depends_on=(EntityType.VENDOR, EntityType.SETTLEMENT),
+    needs=lambda session, ids: {**_settlement_needs(session, ids), EntityType.SETTLEMENT: set(ids)},
+    searched_by=("amount",), syncs_only=(Settlement.status.in_(PAID),),
+)
+
+CARRIER_PAYMENT = EntitySpec(
+    entity_type=EntityType.CARRIER_PAYMENT, model=CarrierBill, request_code="cbp",
+    build_payload=_build_carrier_payment, natural_key=doc_number_key,
+    record_name=lambda row: str(row.carrier_invoice_number),
+    switched_by=("sync_carrier_bills",),
+    ids_view=_carrier_bill_view(EntityType.CARRIER_PAYMENT), load_options=(joinedload(CarrierBill.carrier),),
+    depends_on=(EntityType.VENDOR, EntityType.CARRIER_BILL),
+    needs=lambda session, ids: {**_carrier_bill_needs(session, ids), EntityType.CARRIER_BILL: set(ids)},
+    searched_by=("amount",), syncs_only=(CarrierBill.status.in_(PAID),),
+)
