@@ -70,10 +70,20 @@ def test_settings_what_syncs_is_each_switched_entity_and_is_enabled_follows_its_
 
     assert [(s.setting, s.label) for s in what_syncs()] == [
         ("sync_customers", "Customers"), ("sync_invoices", "Invoices"), ("sync_credit_memos", "Credit memos"),
-        ("sync_payments", "Payments")]
-    everything = SyncSettings()
-    no_memos = SyncSettings(sync_credit_memos=False)
+        ("sync_payments", "Payments"), ("sync_settlements", "Driver settlements"),
+        ("sync_carrier_bills", "Carrier bills")]
+    payables = {EntityType.VENDOR, EntityType.SETTLEMENT, EntityType.CARRIER_BILL, EntityType.SETTLEMENT_PAYMENT,
+                EntityType.CARRIER_PAYMENT}
+    # Payables are off until finance turns them on; then everything syncs.
+    assert {spec.entity_type for spec in ENTITIES if not spec.is_enabled(SyncSettings())} == payables
+    everything = SyncSettings(sync_settlements=True, sync_carrier_bills=True)
+    no_memos = SyncSettings(sync_credit_memos=False, sync_settlements=True, sync_carrier_bills=True)
     assert all(spec.is_enabled(everything) for spec in ENTITIES)
+    # A vendor syncs for driver pay or for carrier pay; each bill and its payment only for its own.
+    driver_pay_only = SyncSettings(sync_settlements=True)
+    assert {spec.entity_type for spec in ENTITIES if spec.entity_type in payables and
+            spec.is_enabled(driver_pay_only)} == {EntityType.VENDOR, EntityType.SETTLEMENT,
+                                                  EntityType.SETTLEMENT_PAYMENT}
     # A credit application links a memo to an invoice: it syncs only when both may; items always sync.
     assert {spec.entity_type for spec in ENTITIES if not spec.is_enabled(no_memos)} == {
         EntityType.CREDIT_MEMO, EntityType.CREDIT_APPLICATION}
