@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -143,6 +144,7 @@ class QuotaLimiter:
         self._windows: SharedWindows | _LocalWindows = shared or _LocalWindows()
         self._clock = clock
         self._slots = threading.BoundedSemaphore(self.policy.concurrent)
+        self._sent: deque[float] = deque()  # this process's sends, stamped just before each goes out
         self.waited_s = 0.0
 
     def _reserve(self, is_batch: bool, *, wait: bool, spare: bool) -> None:
@@ -161,9 +163,30 @@ class QuotaLimiter:
             with self._lock:
                 needed = self._windows.change(decide)
                 if needed <= 0:
-                    return
+                    break
                 nap = min(needed, 1.0)
                 self.waited_s += nap  # thread-seconds spent waiting, summed over threads
+            time.sleep(nap)
+        if isinstance(self._windows, SharedWindows):
+            self._pace()
+
+    def _pace(self) -> None:
+        """Hold this process to the per-second quota by the moment each request leaves.
+
+        A shared reservation is stamped before its transaction commits; a commit held up by other writers would let
+        requests leave bunched closer than their stamps say, which the server's one-second window refuses.
+        """
+        window = self.policy.per_second
+        while True:
+            with self._lock:
+                now = self._clock()
+                while self._sent and self._sent[0] <= now - window.window_s:
+                    self._sent.popleft()
+                if len(self._sent) < window.count:
+                    self._sent.append(now)
+                    return
+                nap = self._sent[0] + window.window_s - now
+                self.waited_s += nap
             time.sleep(nap)
 
     def batch_room(self) -> bool:
