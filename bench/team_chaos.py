@@ -3,7 +3,10 @@ injects 10% faults (two kinds of five after the commit: a reset connection, a sl
 kill -9 of the worker holding the company lease. Prints duplicates, lost and synced counts and wall time.
 
 Usage: python bench/team_chaos.py [--database-url URL] [--invoices 2780] [--fault-rate 0.1] [--workers 3]
-                                  [--jobs 6] [--kill 3] [--runs chaos,crash] [--latency-ms 20]
+                                  [--jobs 6] [--kill 3] [--runs chaos,crash] [--latency-ms 20] [--quotas off]
+
+One quota for a team: `--quotas production --fault-rate 0` has the sandbox enforce QuickBooks' limits while the
+lease passes between workers under load (a job done, a kill -9); the run prints the handoffs and the 429s drawn.
 
 The database URL defaults to QBSYNC_BENCH_DATABASE_URL, then QBSYNC_TEST_DATABASE_URL, then the local
 postgresql+psycopg://postgres@127.0.0.1:5432/test; every run gets (and drops) its own schema there.
@@ -73,10 +76,12 @@ class Watch:
         self.max_pushers = 0
         self.requeued: set[int] = set()
         self.pushing_now: set[str] = set()
+        self.handoffs = 0  # the lease passing from one worker to another (released, or taken after a kill -9)
         self.thread = threading.Thread(target=self._run, daemon=True)
 
     def _run(self) -> None:
         last_status: dict[int, str] = {}
+        last_holder: str | None = None
         while not self.stop.wait(0.02):
             try:
                 with self.factory() as session, session.begin():
@@ -85,6 +90,9 @@ class Watch:
             except Exception:  # a transient database hiccup must not end the watch
                 continue
             holder = lease.owner if lease is not None else None
+            if holder is not None and holder != last_holder:
+                self.handoffs += last_holder is not None
+                last_holder = holder
             pushing = set()
             for job_id, status, owner in jobs:
                 if last_status.get(job_id) == JobStatus.RUNNING.value and status == JobStatus.QUEUED.value:
@@ -296,6 +304,8 @@ def report(factory: sessionmaker[Session], job_ids: list[int], watch: Watch, sta
     print(f"  faults injected by the sandbox: {stats['faults_injected']} = {faulted} of {sum(writes.values())} write "
           f"requests ({batches} of them batches of up to 30 records); {stats['requests_total']} requests in all, "
           f"throttled {stats['throttled']}")
+    print(f"  lease handoffs between workers: {watch.handoffs}; throttled (429) responses: {stats['throttled']} "
+          f"{stats['throttled_by_limit']}")
     print(f"  records: {result['records']} ({result['customers']} customers, {result['invoices']} invoices, "
           f"{result['creditmemos']} credit memos, {result['payments']} payments, + items)")
     print(f"  synced: {result['synced']}; still on the problem list: {dict(problems)}")

@@ -197,6 +197,17 @@ class CompanyLease(Base):
     expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
 
 
+class QuotaWindow(Base):
+    """The recent QuickBooks requests of one company, shared by every worker so a lease handoff keeps the quotas."""
+
+    __tablename__ = "quota_windows"
+
+    realm_key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    # [[epoch seconds, kind], ...] for the last minute; kind is "r" (request), "b" (batch) or "p" (a 429's pause).
+    events: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
 class Setting(Base):
     """One console setting, JSON-valued."""
 

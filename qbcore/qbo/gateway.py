@@ -141,7 +141,8 @@ class QboGateway:
                 self._tokens = load_tokens(self.factory, self.config)
                 self._qb = self._build(self._tokens)
                 # Quotas belong to one company on one QuickBooks (the sandbox on another port is another company).
-                self._limiter = limiter_for(f"{api_base(self.config)}|{self._tokens.realm_id}", self.quota)
+                self._limiter = limiter_for(f"{api_base(self.config)}|{self._tokens.realm_id}", self.quota,
+                                            self.factory)
             return self._qb
 
     @property
@@ -167,8 +168,13 @@ class QboGateway:
 
     # -- raw call ----------------------------------------------------------------------------------------
     def call(self, method: str, path: str, *, body: Any = None, text: str | None = None, request_id: str | None = None,
-             params: dict[str, str] | None = None, is_batch: bool = False, name: str | None = None) -> dict[str, Any]:
-        """One QuickBooks call with retries; returns the JSON answer or raises QboCallError (never a traceback)."""
+             params: dict[str, str] | None = None, is_batch: bool = False, name: str | None = None,
+             wait: bool = True, spare: bool = False) -> dict[str, Any]:
+        """One QuickBooks call with retries; returns the JSON answer or raises QboCallError (never a traceback).
+
+        wait=False: QuotaSpent (nothing sent) when a per-minute quota has no room now; spare=True: a single request
+        that leaves this minute's room to the batch calls still allowed in it (see QuotaLimiter.slot).
+        """
         qb = self.client()
         url = f"{qb.api_url}/company/{self.realm_id}/{path}"
         query = {"minorversion": str(MINOR_VERSION), **(params or {})}
@@ -192,7 +198,8 @@ class QboGateway:
                 qb = self.client()
             access = self._tokens.access_token
             status, answer = 0, ""
-            with self.limiter.slot(is_batch=is_batch):
+            # Only the first try may refuse to wait; a retry waits for its turn like any call.
+            with self.limiter.slot(is_batch=is_batch, wait=wait or attempt > 1, spare=spare):
                 self.calls += 1
                 try:
                     response = qb.session.request(
@@ -266,20 +273,25 @@ class QboGateway:
             raise QboCallError(body)
         return body
 
-    def write(self, entity: str, payload: dict[str, Any], *, request_id: str, name: str | None = None
-              ) -> dict[str, Any]:
-        """Create (no Id) or update (Id + SyncToken) one entity under a requestid."""
-        data = self.call("POST", entity_path(entity), body=payload, request_id=request_id, name=name)
+    def write(self, entity: str, payload: dict[str, Any], *, request_id: str, name: str | None = None,
+              spare: bool = False) -> dict[str, Any]:
+        """Create (no Id) or update (Id + SyncToken) one entity under a requestid (spare: beside batches)."""
+        data = self.call("POST", entity_path(entity), body=payload, request_id=request_id, name=name, spare=spare)
         body = entity_of(data, entity)
         if isinstance(body, QboError):
             raise QboCallError(body, request=json.dumps(payload)[:LOG_LIMIT], response=json.dumps(data)[:LOG_LIMIT])
         return body
 
-    def batch(self, items: list[dict[str, Any]], *, request_id: str | None) -> dict[str, dict[str, Any]]:
-        """Up to 30 operations in one call; answers keyed by bId (an item's Fault stays in its answer)."""
+    def batch(self, items: list[dict[str, Any]], *, request_id: str | None, wait: bool = True
+              ) -> dict[str, dict[str, Any]]:
+        """Up to 30 operations in one call; answers keyed by bId (an item's Fault stays in its answer).
+
+        wait=False: QuotaSpent (nothing sent) when this minute has no room for another batch call.
+        """
         if len(items) > BATCH_MAX:
             raise ValueError(f"a batch holds at most {BATCH_MAX} operations")
-        data = self.call("POST", "batch", body={"BatchItemRequest": items}, request_id=request_id, is_batch=True)
+        data = self.call("POST", "batch", body={"BatchItemRequest": items}, request_id=request_id, is_batch=True,
+                         wait=wait)
         answers = data.get("BatchItemResponse")
         if not isinstance(answers, list):
             raise QboCallError(classify_local(ErrorKind.MALFORMED, "QuickBooks' batch answer has no BatchItemResponse",

@@ -14,8 +14,9 @@ from qbcore.models import EntityType, Job, JobStatus
 from qbcore.qbo.gateway import QboGateway
 from qbcore.qbo.oauth import prepare_connection
 from qbcore.qbo.tokens import NotConnected, ReconnectRequired
-from qbcore.sync.engine import SyncEngine, SyncSummary
+from qbcore.sync.engine import SyncEngine
 from qbcore.sync.selection import expand_dependencies, select_record_ids
+from qbcore.sync.summary import SyncSummary
 
 Progress = Callable[[SyncSummary], None]
 

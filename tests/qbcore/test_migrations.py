@@ -166,3 +166,23 @@ def test_a_book_of_the_payables_release_gains_empty_alerts_and_keeps_its_setting
             conn.execute(text("INSERT INTO alert_deliveries (channel_id, dedupe_key, purpose, event_ids, "
                               "subject, recipients, status, attempts, next_attempt_at, created_at) VALUES "
                               "(1, 'k1', 'test', '[]', 'Test', 'ops@co.com', 'queued', 0, :t, :t)"), {"t": when})
+
+
+def test_a_book_of_the_alerts_release_gains_empty_quota_windows_that_keep_one_row_per_company(
+    empty_engine: Engine,
+) -> None:
+    engine = migrate_to(empty_engine, "0009")
+    when = datetime(2026, 12, 3, 8, 0, tzinfo=UTC)
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO company_leases (realm_id, owner, expires_at) VALUES ('9130', 'w1', :t)"),
+                     {"t": when})
+    migrate(engine)
+    assert current_revision(engine) == head_revision()
+    with engine.begin() as conn:
+        assert conn.execute(text("SELECT count(*) FROM quota_windows")).scalar_one() == 0
+        assert conn.execute(text("SELECT owner FROM company_leases WHERE realm_id = '9130'")).scalar_one() == "w1"
+        conn.execute(text("INSERT INTO quota_windows (realm_key, events, updated_at) VALUES ('q|9130', '[]', :t)"),
+                     {"t": when})
+        with pytest.raises(IntegrityError, match=r"(?i)unique|duplicate"), conn.begin_nested():
+            conn.execute(text("INSERT INTO quota_windows (realm_key, events, updated_at) VALUES "
+                              "('q|9130', '[]', :t)"), {"t": when})

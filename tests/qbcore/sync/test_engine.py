@@ -178,14 +178,14 @@ def test_request_ids_are_committed_before_the_batch_is_sent(
     seen: list[tuple[int, str | None]] = []
 
     class Watching(QboGateway):
-        def batch(self, items, *, request_id):
+        def batch(self, items, *, request_id, **options):
             from qbcore.sync.requestids import batch_item_id
 
             with demo_factory() as session:
                 rows = session.execute(select(SyncRecord.id, SyncRecord.request_id)).all()
             by_bid = {batch_item_id(rid): req for rid, req in rows}
             seen.extend((0, by_bid.get(item["bId"])) for item in items)
-            return super().batch(items, request_id=request_id)
+            return super().batch(items, request_id=request_id, **options)
 
     sync_now(demo_factory, connected, entity_types=[EntityType.CUSTOMER],
              gateway=Watching(demo_factory, connected, retry=FAST_RETRY))
