@@ -205,7 +205,7 @@ class QuotaWindow(Base):
     realm_key: Mapped[str] = mapped_column(String(200), primary_key=True)
     # [[epoch seconds, kind], ...] for the last minute; kind is "r" (request), "b" (batch) or "p" (a 429's pause).
     events: Mapped[list[Any]] = mapped_column(JSON, default=list)
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
 
 class Setting(Base):
