@@ -22,11 +22,11 @@ from qbcore.access import SYSTEM
 from qbcore.config import Config
 from qbcore.db import transaction
 from qbcore.jobs.queue import enqueue_sync
-from qbcore.models import CompanyLease, Customer, Job, JobStatus, SyncAttempt, SyncRecord
+from qbcore.models import CompanyLease, Customer, Job, JobStatus, SyncAttempt, SyncRecord, Vendor
 from qbcore.qbo.oauth import ensure_local_connection
 from tests.conftest import PG_URL
 from tests.qbcore.qbo.conftest import SandboxClient
-from tests.qbcore.sync.state import statuses
+from tests.qbcore.sync.state import statuses, turn_on_payables
 
 pytestmark = pytest.mark.skipif(
     not PG_URL, reason="three worker processes need a shared PostgreSQL; set QBSYNC_TEST_DATABASE_URL (CI does)")
@@ -137,6 +137,7 @@ def test_three_worker_processes_share_the_queue_and_leave_exactly_one_quickbooks
     watch = LeaseWatch(demo_factory)
     watcher = threading.Thread(target=watch.run, daemon=True)
     watcher.start()
+    turn_on_payables(demo_factory)  # the whole book, bills and bill payments too
     try:
         job_ids = queue_in_jobs(demo_factory, JOBS)
         deadline = time.monotonic() + 45
@@ -157,12 +158,15 @@ def test_three_worker_processes_share_the_queue_and_leave_exactly_one_quickbooks
         jobs = list(session.scalars(select(Job).where(Job.id.in_(job_ids))))
         assert {(job.id, job.status, job.failed) for job in jobs} == {(j, JobStatus.DONE.value, 0) for j in job_ids}
         names = list(session.scalars(select(Customer.name)))
+        vendor_names = list(session.scalars(select(Vendor.name)))
         attempts = session.execute(select(SyncAttempt.sync_record_id, SyncAttempt.job_id, SyncAttempt.at,
                                           SyncAttempt.outcome).order_by(SyncAttempt.at)).all()
     assert set(statuses(demo_factory)) == {"synced"}
 
     # Exactly one QuickBooks invoice per DocNumber and one customer per DisplayName.
     assert sandbox.duplicates("Invoice") == [] and sandbox.duplicates("Customer") == []
+    assert sandbox.duplicates("Bill") == [] and sandbox.duplicates("BillPayment") == []
+    assert vendor_names and all(sandbox.count("Vendor", DisplayName=name) == 1 for name in vendor_names)
     assert all(sandbox.count("Customer", DisplayName=name) == 1 for name in names)
 
     # Each job pushed by exactly one worker, all three of them ours, and the work really shared.
