@@ -226,10 +226,21 @@ def limiter_for(realm_key: str, policy: QuotaPolicy | None = None,
                 factory: sessionmaker[Session] | None = None) -> QuotaLimiter:
     """The process-wide limiter of one company (every gateway of the process shares it; the database, every worker)."""
     policy = policy or DEFAULT_POLICY
-    shared = policy.shared and factory is not None
+    shared = policy.shared and factory is not None and _has_concurrent_writers(factory)
     key: tuple[str, object] = (realm_key, factory if shared else None)
     with _LIMITERS_LOCK:
         if key not in _LIMITERS or _LIMITERS[key].policy != policy:
             _LIMITERS[key] = QuotaLimiter(policy, shared=SharedWindows(factory, realm_key)
                                           if shared and factory is not None else None)
         return _LIMITERS[key]
+
+
+def _has_concurrent_writers(factory: sessionmaker[Session]) -> bool:
+    """Whether several processes can write the database at once (PostgreSQL), so sharing the windows is safe and needed.
+
+    SQLite is the embedded default: one process, whose limiter already covers every gateway in it. Keeping its
+    windows in the database there would make each QuickBooks call wait for the file's single write lock, which a
+    page's own transaction may hold while it validates against QuickBooks (a deadlock until the lock times out).
+    """
+    bind = factory.kw.get("bind")
+    return bind is None or bind.dialect.name != "sqlite"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
-from qbcore.qbo.limiter import Quota, QuotaLimiter, QuotaPolicy, QuotaSpent, SharedWindows
+from qbcore.qbo.limiter import Quota, QuotaLimiter, QuotaPolicy, QuotaSpent, SharedWindows, limiter_for
 
 # Ten requests a minute of which three may be batch calls; no per-second limit in the way.
 POLICY = QuotaPolicy(per_minute=Quota(10, 61.0), per_second=Quota(1000, 1.0), batch_per_minute=Quota(3, 61.0),
@@ -78,3 +78,11 @@ def test_a_batch_call_never_counts_as_spare_room(spare: bool) -> None:
     # Seven requests made, whichever kind: of the three left in the minute, the batch calls' are kept for them.
     assert take(limiter, is_batch=True) is True
     assert take(limiter, spare=True) is False
+
+
+def test_windows_are_shared_in_postgresql_and_kept_in_process_on_sqlite(factory: sessionmaker[Session]) -> None:
+    # SQLite is one process (the embedded default): its single write lock would make every QuickBooks call wait
+    # for a page's transaction. PostgreSQL serves a team of workers, which must draw on one quota.
+    limiter = limiter_for("realm-dialect", POLICY, factory)
+    on_postgresql = factory.kw["bind"].dialect.name == "postgresql"
+    assert isinstance(limiter._windows, SharedWindows) is on_postgresql
