@@ -45,7 +45,7 @@ from qbcore.settings import get_setting_row, load_settings
 from qbcore.users import add_user, change_user_role, list_users, set_user_active
 from ui.feedback import flash_messages, refusal_message
 from ui.formatting import format_moment
-from ui.markup import Markdown, md
+from ui.markup import Markdown, md, plain
 from ui.runtime import get_actor, get_runtime, show_actor_badge
 
 st.set_page_config(page_title="Settings · QuickBooks Sync Console", page_icon="⚙️", layout="wide")
@@ -212,7 +212,7 @@ def show_what_syncs(current) -> None:
         switches = what_syncs()
         columns = st.columns(len(switches))
         values: dict[str, object] = {
-            switch.setting: column.checkbox(switch.label, value=getattr(current, switch.setting),
+            switch.setting: column.checkbox(plain(switch.label), value=getattr(current, switch.setting),
                                             key=f"set_{switch.setting}")
             for column, switch in zip(columns, switches, strict=True)}
         values["paused"] = st.toggle("Pause all syncing (master switch)", value=current.paused, key="set_paused")

@@ -423,9 +423,10 @@ def show_records(entity: EntityType, problem_filter: ProblemFilter, sort: Proble
         return
     page = read_window(entity, problem_filter, sort, int(st.session_state.get(page_key, 1)))
     if page.total == 0:
-        st.info("No records match these filters. Widen the status, error kind, date or amount filters"
-                + (", clear the search, or press “Show every blocker”." if problem_filter.blocked_by
-                   else ", or clear the search."))
+        st.info("No records match these filters. Widen the status, error kind, date or amount filters, clear the "
+                "search, or press “Show every blocker”." if problem_filter.blocked_by else
+                "No records match these filters. Widen the status, error kind, date or amount filters, or clear the "
+                "search.")
         return
     info, pager = st.columns([5, 1])
     first = (page.page - 1) * queries.PAGE_SIZE
