@@ -24,7 +24,7 @@ from starlette.routing import Route
 from qbo_sandbox import faults
 from qbo_sandbox.attachments import Attachments, parse_multipart
 from qbo_sandbox.entities import Company
-from qbo_sandbox.faults import FaultInjector, QboFault, qbo_time
+from qbo_sandbox.faults import FaultInjector, QboFault, invalid_property, qbo_time
 from qbo_sandbox.inspection import Inspection
 from qbo_sandbox.oauth import OAuthRoutes, TokenStore
 from qbo_sandbox.quotas import Quotas
@@ -309,9 +309,7 @@ class Sandbox:
         try:
             return json.loads(body or b"{}")
         except ValueError as exc:
-            raise QboFault(
-                "2010",
-                "Request has invalid or unsupported property",
+            raise invalid_property(
                 f"Error parsing object: {exc}",
                 element="",
             ) from None

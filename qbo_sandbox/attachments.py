@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from qbo_sandbox import faults
-from qbo_sandbox.faults import QboFault, meta_time
+from qbo_sandbox.faults import QboFault, invalid_property, meta_time
 
 if TYPE_CHECKING:
     from qbo_sandbox.records import CompanyCore
@@ -62,9 +62,7 @@ def parse_multipart(body: bytes, content_type: str) -> list[UploadedFile]:
             try:
                 entry.metadata = json.loads(content.decode("utf-8") or "{}")
             except (ValueError, UnicodeDecodeError):
-                raise QboFault(
-                    "2010",
-                    "Request has invalid or unsupported property",
+                raise invalid_property(
                     f"Error parsing object: the metadata part {name.group(1)} is not JSON",
                     element="",
                 ) from None

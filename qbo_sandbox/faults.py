@@ -165,6 +165,11 @@ def invalid_reference(field: str, kind: str, value: str) -> QboFault:
     )
 
 
+def invalid_property(detail: str, element: str = "") -> QboFault:
+    """2010, worded as QuickBooks words a property (or body) it cannot read."""
+    return QboFault("2010", "Request has invalid or unsupported property", detail, element=element)
+
+
 def unsupported(detail: str) -> QboFault:
     return QboFault("500", "Unsupported Operation", detail)
 

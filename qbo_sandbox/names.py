@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from qbo_sandbox import faults
-from qbo_sandbox.faults import QboFault
+from qbo_sandbox.faults import QboFault, invalid_property
 from qbo_sandbox.records import CompanyCore
 from qbo_sandbox.schema import DELETED_SUFFIX, ITEM_LIMITS, PEOPLE, PEOPLE_LIMITS, USD, VENDOR_LIMITS
 from qbo_sandbox.store import JsonDict
@@ -40,9 +40,7 @@ class NamesMixin(CompanyCore):
             body["TaxIdentifier"] = "X" * max(len(tax_id) - 4, 0) + tax_id[-4:]
         email = get_path(body, "PrimaryEmailAddr.Address")
         if email and ("@" not in str(email) or "." not in str(email)):
-            raise QboFault(
-                "2010",
-                "Request has invalid or unsupported property",
+            raise invalid_property(
                 f"Property Name:PrimaryEmailAddr.Address specified is unsupported or invalid: {email}",
                 element="PrimaryEmailAddr",
             )

@@ -7,7 +7,7 @@ import copy
 from qbo_sandbox import faults, reference_data
 from qbo_sandbox import preferences as prefs
 from qbo_sandbox.attachments import Attachments
-from qbo_sandbox.faults import QboFault, meta_time
+from qbo_sandbox.faults import invalid_property, meta_time
 from qbo_sandbox.names import NamesMixin
 from qbo_sandbox.payables import LABELS, PayablesMixin
 from qbo_sandbox.payments import PaymentsMixin
@@ -59,9 +59,7 @@ class Operations(QueriesMixin, NamesMixin, SalesMixin, PaymentsMixin, PayablesMi
     ) -> JsonDict:
         """Create, update, delete or void; returns the response entity."""
         if not isinstance(body, dict):
-            raise QboFault(
-                "2010",
-                "Request has invalid or unsupported property",
+            raise invalid_property(
                 "Request body must be a JSON object",
                 element="",
             )

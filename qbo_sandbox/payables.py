@@ -8,7 +8,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from qbo_sandbox import faults
 from qbo_sandbox import preferences as prefs
 from qbo_sandbox.balances import BalancesMixin
-from qbo_sandbox.faults import QboFault
+from qbo_sandbox.faults import invalid_property
 from qbo_sandbox.schema import CENT, EXPENSE_FORMS, PAY_TYPES, USD
 from qbo_sandbox.store import JsonDict
 from qbo_sandbox.values import check_lengths, money, num, parse_date, ref_value
@@ -149,9 +149,7 @@ class PayablesMixin(BalancesMixin):
                 line["DetailType"] = "DescriptionOnly"
                 line.pop("Amount", None)
             else:
-                raise QboFault(
-                    "2010",
-                    "Request has invalid or unsupported property",
+                raise invalid_property(
                     f"Property Name:DetailType {detail_type} specified is unsupported or invalid",
                     element="Line.DetailType",
                 )
@@ -256,9 +254,7 @@ class PayablesMixin(BalancesMixin):
             amount = money(raw.get("Amount", 0))
             links_in = raw.get("LinkedTxn") or []
             if not isinstance(links_in, list) or not all(isinstance(link, dict) for link in links_in):
-                raise QboFault(
-                    "2010",
-                    "Request has invalid or unsupported property",
+                raise invalid_property(
                     "Property Name:LinkedTxn specified is unsupported or invalid",
                     element="LinkedTxn",
                 )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from qbo_sandbox import faults
-from qbo_sandbox.faults import QboFault
+from qbo_sandbox.faults import invalid_property
 from qbo_sandbox.records import CompanyCore
 from qbo_sandbox.schema import SALES_FORMS, USD
 from qbo_sandbox.store import JsonDict
@@ -34,9 +34,7 @@ class PaymentsMixin(CompanyCore):
             links = []
             links_in = raw.get("LinkedTxn") or []
             if not isinstance(links_in, list) or not all(isinstance(link, dict) for link in links_in):
-                raise QboFault(
-                    "2010",
-                    "Request has invalid or unsupported property",
+                raise invalid_property(
                     "Property Name:LinkedTxn specified is unsupported or invalid",
                     element="LinkedTxn",
                 )

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 from qbo_sandbox import faults, query, reference_data
 from qbo_sandbox.attachments import Attachments
-from qbo_sandbox.faults import QboFault
+from qbo_sandbox.faults import invalid_property
 from qbo_sandbox.records import CompanyCore
 from qbo_sandbox.schema import DEFAULT_ORDER, ENTITIES, NAME_LISTS
 from qbo_sandbox.store import JsonDict
@@ -64,9 +64,7 @@ class QueriesMixin(CompanyCore):
         if not changed_since:
             raise faults.required("changedSince")
         if since is None:
-            raise QboFault(
-                "2010",
-                "Request has invalid or unsupported property",
+            raise invalid_property(
                 f"Property Name:changedSince {changed_since} specified is unsupported or invalid",
                 element="changedSince",
             )

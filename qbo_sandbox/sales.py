@@ -8,7 +8,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from qbo_sandbox import faults
 from qbo_sandbox import preferences as prefs
-from qbo_sandbox.faults import QboFault
+from qbo_sandbox.faults import QboFault, invalid_property
 from qbo_sandbox.records import CompanyCore
 from qbo_sandbox.schema import CENT, SALES_FORMS, USD
 from qbo_sandbox.store import JsonDict
@@ -92,9 +92,7 @@ class SalesMixin(CompanyCore):
                 line["DetailType"] = "DescriptionOnly"
                 line.pop("Amount", None)
             else:
-                raise QboFault(
-                    "2010",
-                    "Request has invalid or unsupported property",
+                raise invalid_property(
                     f"Property Name:DetailType {detail_type} specified is unsupported or invalid",
                     element="Line.DetailType",
                 )

@@ -6,7 +6,7 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from qbo_sandbox import faults
-from qbo_sandbox.faults import QboFault, now_pacific
+from qbo_sandbox.faults import invalid_property, now_pacific
 from qbo_sandbox.schema import CENT
 from qbo_sandbox.store import JsonDict
 
@@ -16,9 +16,7 @@ def money(value: object, field: str = "Amount") -> Decimal:
     try:
         return Decimal(str(value)).quantize(CENT, rounding=ROUND_HALF_UP)
     except (InvalidOperation, ValueError):
-        raise QboFault(
-            "2010",
-            "Request has invalid or unsupported property",
+        raise invalid_property(
             f"Property Name:Can not construct instance of java.math.BigDecimal from String value "
             f"'{value}' specified is unsupported or invalid",
             element=field,
@@ -70,9 +68,7 @@ def parse_date(value: object, field: str) -> date:
     try:
         return date.fromisoformat(str(value)[:10])
     except ValueError:
-        raise QboFault(
-            "2010",
-            "Request has invalid or unsupported property",
+        raise invalid_property(
             f"Property Name:{field} specified is unsupported or invalid",
             element=field,
         ) from None
@@ -93,9 +89,7 @@ def as_int(value: object, field: str = "Id") -> int:
     except ValueError:
         if field == "Id":
             raise faults.invalid_id(str(value)) from None
-        raise QboFault(
-            "2010",
-            "Request has invalid or unsupported property",
+        raise invalid_property(
             f"Property Name:{field} specified is unsupported or invalid",
             element=field,
         ) from None
