@@ -157,12 +157,7 @@ def save_settings(
     after = settings_to_dict(new)
     if after == before:
         return new
-    row = session.get(Setting, _KEY)
-    if row is None:
-        session.add(Setting(key=_KEY, value=after, updated_by=actor.email))
-    else:
-        row.value = after
-        row.updated_by = actor.email
+    store_setting(session, _KEY, after, updated_by=actor.email)
     changed = sorted(k for k in after if after[k] != before.get(k))
     write_audit(
         session, actor, "change_settings", target_type="settings", target_id=_KEY,
@@ -174,3 +169,13 @@ def save_settings(
 def get_setting_row(session: Session) -> Setting | None:
     """The raw stored row (for 'last changed by')."""
     return session.scalar(select(Setting).where(Setting.key == _KEY))
+
+
+def store_setting(session: Session, key: str, value: Any, *, updated_by: str) -> None:
+    """Write one JSON setting row, creating it the first time (the caller audits and commits)."""
+    row = session.get(Setting, key)
+    if row is None:
+        session.add(Setting(key=key, value=value, updated_by=updated_by))
+    else:
+        row.value = value
+        row.updated_by = updated_by

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from qbcore.access import Actor, require_role, write_audit
 from qbcore.models import Role, Setting
 from qbcore.refusals import Refusal
+from qbcore.settings import store_setting
 
 _KEY = "alert_rules"
 
@@ -151,12 +152,7 @@ def save_alert_rules(session: Session, actor: Actor, changes: dict[str, Any]) ->
     changed = sorted(k for k in after if after[k] != before.get(k))
     if not changed:
         return new
-    row = session.get(Setting, _KEY)
-    if row is None:
-        session.add(Setting(key=_KEY, value=after, updated_by=actor.email))
-    else:
-        row.value = after
-        row.updated_by = actor.email
+    store_setting(session, _KEY, after, updated_by=actor.email)
     write_audit(session, actor, "change_alert_rules", target_type="settings", target_id=_KEY,
                 before={k: before.get(k) for k in changed}, after={k: after[k] for k in changed})
     return new

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from qbcore.models import Setting
+from qbcore.settings import store_setting
 
 BOOKMARKS_KEY = "pull_bookmarks"
 CLOSE_DATE_KEY = "qbo_book_close_date"
@@ -15,12 +16,7 @@ UPDATED_BY = "system@qbsync"
 
 
 def _set(session: Session, key: str, value: Any) -> None:
-    row = session.get(Setting, key)
-    if row is None:
-        session.add(Setting(key=key, value=value, updated_by=UPDATED_BY))
-    else:
-        row.value = value
-        row.updated_by = UPDATED_BY
+    store_setting(session, key, value, updated_by=UPDATED_BY)
 
 
 def load_bookmarks(session: Session) -> dict[str, str]:
