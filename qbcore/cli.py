@@ -8,14 +8,14 @@ import sys
 import time
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any
 
 import typer
 from sqlalchemy import Engine
-from sqlalchemy.orm import Session, sessionmaker
 
 from qbcore.alerts.cli import app as alerts_app
-from qbcore.config import Config, ConfigError, load_config
+from qbcore.cli_support import fail, open_database
+from qbcore.config import ConfigError, load_config
 from qbcore.db import make_engine, make_session_factory, migrate, transaction
 from qbcore.entities.registry import IMPORT_FILES
 from qbcore.labels import plural
@@ -25,16 +25,11 @@ app = typer.Typer(help="QuickBooks Sync Console: keep a drayage billing book in 
 app.add_typer(alerts_app, name="alerts")
 
 
-def _fail(message: str) -> NoReturn:
-    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
-    raise typer.Exit(code=2)
-
-
 def _engine() -> Engine:
     try:
         config = load_config()
     except ConfigError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     return make_engine(config.database_url)
 
 
@@ -57,7 +52,7 @@ def demo(
     try:
         day = date.fromisoformat(as_of) if as_of else None
     except ValueError:
-        _fail(f"--as-of must be YYYY-MM-DD; got {as_of!r}")
+        fail(f"--as-of must be YYYY-MM-DD; got {as_of!r}")
     engine = _engine()
     migrate(engine)
     started = time.perf_counter()
@@ -65,7 +60,7 @@ def demo(
         with transaction(make_session_factory(engine)) as session:
             summary = write_demo_book(session, invoices=invoices, seed=seed, as_of=day)
     except BookNotEmptyError as exc:
-        _fail(f"{exc}. Point QBSYNC_DATABASE_URL at an empty database.")
+        fail(f"{exc}. Point QBSYNC_DATABASE_URL at an empty database.")
     seconds = time.perf_counter() - started
     typer.echo(
         f"wrote {summary.invoices} invoices ({summary.charge_lines} charge lines, {summary.loads} loads), "
@@ -89,25 +84,15 @@ def sandbox(
     from qbo_sandbox.server import SandboxOptions, serve
 
     if quotas not in ("production", "off"):
-        _fail("--quotas must be production or off")
+        fail("--quotas must be production or off")
     if not 0.0 <= fault_rate <= 1.0:
-        _fail("--fault-rate must be between 0 and 1")
+        fail("--fault-rate must be between 0 and 1")
     if throttle_format not in ("xml", "json"):
-        _fail("--throttle-format must be xml or json")
+        fail("--throttle-format must be xml or json")
     typer.echo(f"QuickBooks sandbox on http://{host}:{port} (quotas {quotas}, latency {latency_ms} ms)")
     serve(SandboxOptions(host=host, port=port, latency_ms=latency_ms, quotas=quotas, fault_rate=fault_rate,
                          fault_seed=fault_seed, data_dir=str(data) if data else None,
                          throttle_format=throttle_format))
-
-def _config_and_factory() -> tuple[Config, sessionmaker[Session]]:
-    try:
-        config = load_config()
-    except ConfigError as exc:
-        _fail(str(exc))
-    engine = make_engine(config.database_url)
-    migrate(engine)
-    return config, make_session_factory(engine)
-
 
 def _entity_types(entity: str):  # type: ignore[no-untyped-def]
     # Imported here, like every heavy module, so `qbsync --help` stays quick.
@@ -118,7 +103,7 @@ def _entity_types(entity: str):  # type: ignore[no-untyped-def]
     # An entity is named on the command line by its plural noun: "invoices", "credit-memos".
     choices = {spec.nouns[1].replace(" ", "-"): spec.entity_type for spec in ENTITIES}
     if entity not in choices:
-        _fail(f"--entity must be one of {', '.join([*choices, 'all'])}; got {entity!r}")
+        fail(f"--entity must be one of {', '.join([*choices, 'all'])}; got {entity!r}")
     return [choices[entity]]
 
 
@@ -128,7 +113,7 @@ def _parse_ids(ids: str | None) -> list[int] | None:
     try:
         return [int(part) for part in ids.split(",") if part.strip()]
     except ValueError:
-        _fail(f"--ids must be comma-separated sync record ids; got {ids!r}")
+        fail(f"--ids must be comma-separated sync record ids; got {ids!r}")
     return None
 
 
@@ -144,7 +129,7 @@ def sync(
     from qbcore.qbo.tokens import NotConnected
     from qbcore.sync.runner import sync_now
 
-    config, factory = _config_and_factory()
+    config, factory = open_database()
     types, record_ids = _entity_types(entity), _parse_ids(ids)
     if not wait:
         try:
@@ -171,7 +156,7 @@ def sync(
             summary = sync_now(factory, config, entity_types=types, record_ids=record_ids, progress=progress,
                                on_wait=waiting)
         except (NotConnected, CompanyBusy) as exc:
-            _fail(str(exc))
+            fail(str(exc))
     kinds = ", ".join(f"{k} {v}" for k, v in sorted(summary.by_kind.items())) or "none"
     typer.echo(f"{summary.synced} synced, {summary.failed} failed, {summary.blocked} blocked, {summary.skipped} "
                f"unchanged of {summary.total} in {summary.seconds:.1f} s with {summary.requests} QuickBooks requests; "
@@ -195,7 +180,7 @@ def worker(
     from qbcore.jobs.lease import default_worker_id
     from qbcore.jobs.worker import run_worker
 
-    config, factory = _config_and_factory()
+    config, factory = open_database()
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     if schedule:
@@ -233,7 +218,7 @@ def schedule_once() -> None:
 
     from qbcore.jobs.schedule import run_schedule_tick
 
-    config, factory = _config_and_factory()
+    config, factory = open_database()
     with transaction(factory) as session:
         jobs = run_schedule_tick(session, pull_every=timedelta(seconds=config.pull_every_s))
         described = [f"#{job.id} {job.kind} ({job.total} records)" for job in jobs]
@@ -245,12 +230,12 @@ def rotate_key() -> None:
     """Re-encrypt stored QuickBooks tokens under the first key of QBSYNC_SECRET_KEY ("new,old")."""
     from qbcore.secrets_box import SecretBox, SecretBoxError, reencrypt_tokens
 
-    config, factory = _config_and_factory()
+    config, factory = open_database()
     try:
         with transaction(factory) as session:
             count = reencrypt_tokens(session, SecretBox(config.secret_key))
     except SecretBoxError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     typer.echo(f"re-encrypted {plural(count, 'token')}; the old key can now be removed from QBSYNC_SECRET_KEY")
 
 
@@ -264,7 +249,7 @@ def pull(
     from qbcore.pull import enqueue_pull, run_pull
     from qbcore.qbo.tokens import NotConnected, ReconnectRequired
 
-    config, factory = _config_and_factory()
+    config, factory = open_database()
     if not wait:
         with transaction(factory) as session:
             job_id = enqueue_pull(session, SYSTEM, reason="qbsync pull --queue").id
@@ -273,9 +258,9 @@ def pull(
     try:
         summary = run_pull(factory, config)
     except (NotConnected, ReconnectRequired) as exc:
-        _fail(str(exc))
+        fail(str(exc))
     except QboCallError as exc:
-        _fail(f"QuickBooks: {exc.error.message} (pages already read are kept; run again to resume)")
+        fail(f"QuickBooks: {exc.error.message} (pages already read are kept; run again to resume)")
     typer.echo(summary.sentence())
 
 
@@ -288,13 +273,13 @@ def problems(
     from qbcore.models import EntityType
     from qbcore.problems.queries import ProblemFilter, export_problems_csv
 
-    _config, factory = _config_and_factory()
+    _config, factory = open_database()
     types = _entity_types(entity)
     if types is None:
-        _fail("--entity must name one entity for an export")
+        fail("--entity must name one entity for an export")
         return
     if types[0] is EntityType.ITEM:
-        _fail("items have no problem list of their own: their problems show on the invoices they block "
+        fail("items have no problem list of their own: their problems show on the invoices they block "
               "(use --entity invoices)")
     with factory() as session, out.open("w", newline="", encoding="utf-8") as fh:
         count = export_problems_csv(session, types[0], ProblemFilter(), fh)
@@ -317,7 +302,7 @@ def import_book(
     for _kind, flag, files in given:
         # Keeping only the last of two files would import half of what was meant without a word.
         if files and len(files) > 1:
-            _fail(f"{flag} was given {len(files)} times; give each file once (one {flag} per import)")
+            fail(f"{flag} was given {len(files)} times; give each file once (one {flag} per import)")
     paths = {kind: files[0] for kind, _flag, files in given if files}
     engine = _engine()
     migrate(engine)

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated, NoReturn
+from typing import Annotated
 
 import typer
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from qbcore.access import SYSTEM
-from qbcore.config import ConfigError, load_config
-from qbcore.db import make_engine, make_session_factory, migrate, transaction
+from qbcore.cli_support import fail, open_database
+from qbcore.db import transaction
 from qbcore.refusals import Refusal
 from qbcore.secrets_box import SecretBox
 
@@ -18,19 +18,9 @@ app = typer.Typer(help="Alerts: channels, a test message, one tick that queues a
                   no_args_is_help=True, add_completion=False)
 
 
-def _fail(message: str) -> NoReturn:
-    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
-    raise typer.Exit(code=2)
-
-
 def _open() -> tuple[SecretBox, sessionmaker[Session]]:
-    try:
-        config = load_config()
-    except ConfigError as exc:
-        _fail(str(exc))
-    engine = make_engine(config.database_url)
-    migrate(engine)
-    return SecretBox(config.secret_key), make_session_factory(engine)
+    config, factory = open_database()
+    return SecretBox(config.secret_key), factory
 
 
 def _channel_id(factory: sessionmaker[Session], name: str) -> int:
@@ -40,7 +30,7 @@ def _channel_id(factory: sessionmaker[Session], name: str) -> int:
         found = session.scalar(select(AlertChannel.id).where(AlertChannel.name == name))
         names = list(session.scalars(select(AlertChannel.name).order_by(AlertChannel.name)))
     if found is None:
-        _fail(f"no channel named {name!r}; channels: {', '.join(names) or 'none yet (qbsync alerts add-email)'}")
+        fail(f"no channel named {name!r}; channels: {', '.join(names) or 'none yet (qbsync alerts add-email)'}")
     return found
 
 
@@ -69,7 +59,7 @@ def add_email(
                                 settings={"host": host, "port": port, "security": security, "sender": sender,
                                           "recipients": to, "username": username}, secret=password)
     except Refusal as exc:
-        _fail(exc.why)
+        fail(exc.why)
     typer.echo(f"channel {view.name!r} sends email to {view.destination} through {host}:{port}")
 
 
@@ -84,7 +74,7 @@ def add_webhook(
     from qbcore.models import AlertChannel
 
     if style not in ("slack", "teams"):
-        _fail("--style must be slack or teams")
+        fail("--style must be slack or teams")
     box, factory = _open()
     url = typer.prompt("Incoming webhook URL", hide_input=True)
     with factory() as session:
@@ -94,7 +84,7 @@ def add_webhook(
             view = save_channel(session, box, SYSTEM, name=name, kind=style, settings={}, secret=url,
                                 channel_id=existing, digest=digest)
     except Refusal as exc:
-        _fail(exc.why)
+        fail(exc.why)
     typer.echo(f"channel {view.name!r} posts to {view.destination}")
 
 

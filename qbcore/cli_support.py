@@ -1,0 +1,28 @@
+"""What every `qbsync` command module shares: one plain error line with exit 2, and the migrated database."""
+
+from __future__ import annotations
+
+from typing import NoReturn
+
+import typer
+from sqlalchemy.orm import Session, sessionmaker
+
+from qbcore.config import Config, ConfigError, load_config
+from qbcore.db import make_engine, make_session_factory, migrate
+
+
+def fail(message: str) -> NoReturn:
+    """Say what is wrong in one line on stderr and end the command with exit code 2."""
+    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
+    raise typer.Exit(code=2)
+
+
+def open_database() -> tuple[Config, sessionmaker[Session]]:
+    """The configuration and a session factory on the database, upgraded to the current schema."""
+    try:
+        config = load_config()
+    except ConfigError as exc:
+        fail(str(exc))
+    engine = make_engine(config.database_url)
+    migrate(engine)
+    return config, make_session_factory(engine)
