@@ -13,12 +13,12 @@ from cryptography.fernet import Fernet
 from qbcore.config import Config, QboEnvironment
 from qbcore.db import make_engine, make_session_factory, migrate, transaction
 from qbcore.demo import write_demo_book
-from qbcore.models import Setting
 from qbcore.pull import run_pull, runner
 from qbcore.pull.bookmark import BOOKMARKS_KEY
 from qbcore.qbo import limiter
 from qbcore.qbo.gateway import QboGateway
 from qbcore.qbo.oauth import ensure_local_connection
+from qbcore.settings import company_setting_row
 from qbcore.sync.runner import sync_now
 from qbo_sandbox.server import SandboxOptions, start_in_thread
 
@@ -64,7 +64,7 @@ def main() -> None:
               f"({pushed.failed} failed, {pushed.blocked} blocked)")
 
         with transaction(factory) as session:  # a first pull: everything since the look-back is a change
-            row = session.get(Setting, BOOKMARKS_KEY)
+            row = company_setting_row(session, BOOKMARKS_KEY)
             if row is not None:
                 session.delete(row)
         gateway = QboGateway(factory, config)

@@ -87,9 +87,11 @@ def write_audit(
     after: Any = None,
     reason: str | None = None,
     outcome: str = "ok",
+    company_id: int | None = None,
 ) -> AuditEvent:
     """Append one audit event in the caller's transaction."""
     event = AuditEvent(
+        company_id=company_id,
         actor=actor.email,
         role=actor.role.value,
         action=action,

@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from qbcore.models import ConnectionStatus, QboConnection
+from qbcore.models import Company, ConnectionStatus, QboConnection
 
 
 @dataclass(frozen=True)
@@ -26,14 +26,17 @@ class ConnectionState:
     disconnected_by: str | None = None
 
 
-def current_connection(session: Session) -> QboConnection | None:
-    """The console's one QuickBooks connection (the oldest row), if any."""
-    return session.scalar(select(QboConnection).order_by(QboConnection.id).limit(1))
+def current_connection(session: Session, company_id: int | None = None) -> QboConnection | None:
+    """A company's QuickBooks connection (the default company's when None), if it has one."""
+    if company_id is None:
+        default = select(Company.id).where(Company.is_default.is_(True)).order_by(Company.id).limit(1)
+        return session.scalar(select(QboConnection).where(QboConnection.company_id.in_(default)).limit(1))
+    return session.scalar(select(QboConnection).where(QboConnection.company_id == company_id).limit(1))
 
 
-def get_connection_state(session: Session) -> ConnectionState:
-    """The connection's health for display (DISCONNECTED when none exists)."""
-    row = current_connection(session)
+def get_connection_state(session: Session, company_id: int | None = None) -> ConnectionState:
+    """A company's connection health for display (DISCONNECTED when it has none)."""
+    row = current_connection(session, company_id)
     if row is None:
         return ConnectionState(ConnectionStatus.DISCONNECTED, None, None, None, None, None, None)
     return ConnectionState(
@@ -45,6 +48,6 @@ def get_connection_state(session: Session) -> ConnectionState:
     )
 
 
-def is_connected(session: Session) -> bool:
-    """True when the current connection is usable (not disconnected, not waiting for a reconnect)."""
-    return get_connection_state(session).status is ConnectionStatus.CONNECTED
+def is_connected(session: Session, company_id: int | None = None) -> bool:
+    """True when a company's connection is usable (not disconnected, not waiting for a reconnect)."""
+    return get_connection_state(session, company_id).status is ConnectionStatus.CONNECTED

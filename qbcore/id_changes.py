@@ -216,7 +216,8 @@ def override_qbo_id(factory: sessionmaker[Session], gateway: QboGateway, actor: 
 
 
 def _refuse_if_linked_elsewhere(session: Session, record: LinkedRecord, qbo_id: str) -> None:
-    other = find_record_linked_to(session, record.entity_type, qbo_id, other_than=record.record_id)
+    other = find_record_linked_to(session, record.entity_type, qbo_id, record.company_id,
+                                  other_than=record.record_id)
     if other is None:
         return
     owner = get_linked_record(session, other)
@@ -297,7 +298,7 @@ def find_relink_candidates(session: Session, gateway: QboGateway, record_id: int
         raise IdChangeRefused(f"Could not search QuickBooks: {exc.error.message}") from None
     except (NotConnected, ReconnectRequired, ConfigError) as exc:
         raise IdChangeRefused(f"Could not search QuickBooks: {exc}") from None
-    linked = list_linked_ids(session, record.entity_type, list(found))
+    linked = list_linked_ids(session, record.entity_type, list(found), record.company_id)
     customer = get_customer_ref(session, record)
     candidates = []
     for qbo, reasons in found.values():

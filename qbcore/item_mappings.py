@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from qbcore.access import Actor, require_role, write_audit
 from qbcore.chunks import SQL_IN_CHUNK, chunked
+from qbcore.companies import resolve_company_id
 from qbcore.config import ConfigError
 from qbcore.errors import MappingError, QboCallError
 from qbcore.mapping.item import build_item_payload, item_name
@@ -99,12 +100,13 @@ def _check_qbo_id(value: str | None, what: str) -> str | None:
 
 
 # -- charge codes → items ---------------------------------------------------------------------------------------
-def list_charge_code_mappings(session: Session) -> list[ChargeCodeMapping]:
-    """Every charge code with its item mapping and the item the sync made for it (if any), by code."""
+def list_charge_code_mappings(session: Session, company_id: int | None = None) -> list[ChargeCodeMapping]:
+    """Every charge code with its item mapping in a company and the item the sync made there (if any), by code."""
+    company_id = resolve_company_id(session, company_id)
     rows = session.execute(
         select(ChargeCode, ItemMapping, SyncRecord.qbo_id)
-        .outerjoin(ItemMapping, ItemMapping.charge_code_id == ChargeCode.id)
-        .outerjoin(SyncRecord, (SyncRecord.entity_type == EntityType.ITEM.value)
+        .outerjoin(ItemMapping, (ItemMapping.charge_code_id == ChargeCode.id) & (ItemMapping.company_id == company_id))
+        .outerjoin(SyncRecord, (SyncRecord.company_id == company_id) & (SyncRecord.entity_type == EntityType.ITEM.value)
                    & (SyncRecord.entity_id == ChargeCode.id) & SyncRecord.qbo_id.is_not(None))
         .order_by(ChargeCode.code)).all()
     # The sync names the item it creates (or matches) item_name(code), so that is the item's name in QuickBooks.
@@ -123,8 +125,8 @@ def suggest_item(mapping: ChargeCodeMapping, items: dict[str, str]) -> str | Non
     return next((item_id for item_id, name in items.items() if name.strip().lower() in wanted), None)
 
 
-def _mapping_of(session: Session, charge_code_id: int) -> ChargeCodeMapping:
-    found = [m for m in list_charge_code_mappings(session) if m.charge_code_id == charge_code_id]
+def _mapping_of(session: Session, charge_code_id: int, company_id: int) -> ChargeCodeMapping:
+    found = [m for m in list_charge_code_mappings(session, company_id) if m.charge_code_id == charge_code_id]
     if not found:
         raise MappingChangeRefused(f"Charge code {charge_code_id} does not exist.")
     return found[0]
@@ -132,42 +134,49 @@ def _mapping_of(session: Session, charge_code_id: int) -> ChargeCodeMapping:
 
 def save_item_mapping(session: Session, actor: Actor, charge_code_id: int, *, qbo_item_id: str | None,
                       qbo_item_name: str | None, income_account_id: str | None = None,
-                      audit_factory: sessionmaker[Session] | None = None) -> ChargeCodeMapping:
-    """Map a charge code to a QuickBooks item (admin only), audited before/after."""
+                      audit_factory: sessionmaker[Session] | None = None,
+                      company_id: int | None = None) -> ChargeCodeMapping:
+    """Map a charge code to a QuickBooks item of a company (admin only), audited before/after."""
     _check_admin(actor, "map_charge_code", audit_factory, f"charge_code:{charge_code_id}", session)
+    company_id = resolve_company_id(session, company_id)
     item_id = _check_qbo_id(qbo_item_id, "item")
     account_id = _check_qbo_id(income_account_id, "account")
     if item_id is None:
         raise MappingChangeRefused("Choose the QuickBooks item this charge code posts to.")
-    before = _mapping_of(session, charge_code_id)
-    row = session.scalar(select(ItemMapping).where(ItemMapping.charge_code_id == charge_code_id))
+    before = _mapping_of(session, charge_code_id, company_id)
+    row = session.scalar(select(ItemMapping).where(ItemMapping.company_id == company_id,
+                                                   ItemMapping.charge_code_id == charge_code_id))
     if row is None:
-        row = ItemMapping(charge_code_id=charge_code_id)
+        row = ItemMapping(company_id=company_id, charge_code_id=charge_code_id)
         session.add(row)
     row.qbo_item_id, row.qbo_item_name, row.income_account_id = item_id, (qbo_item_name or None), account_id
     session.flush()
-    after = _mapping_of(session, charge_code_id)
+    after = _mapping_of(session, charge_code_id, company_id)
     write_audit(session, actor, "map_charge_code", target_type="charge_code", target_id=before.code,
                 before={"qbo_item_id": before.qbo_item_id, "qbo_item_name": before.qbo_item_name,
                         "income_account_id": before.income_account_id},
                 after={"qbo_item_id": after.qbo_item_id, "qbo_item_name": after.qbo_item_name,
-                       "income_account_id": after.income_account_id})
+                       "income_account_id": after.income_account_id}, company_id=company_id)
     return after
 
 
 def clear_item_mapping(session: Session, actor: Actor, charge_code_id: int, *,
-                       audit_factory: sessionmaker[Session] | None = None) -> ChargeCodeMapping:
-    """Forget a charge code's item (admin only); its charges block or create a new item on the next sync."""
+                       audit_factory: sessionmaker[Session] | None = None,
+                       company_id: int | None = None) -> ChargeCodeMapping:
+    """Forget a charge code's item in a company (admin only); its charges block or create a new item next sync."""
     _check_admin(actor, "unmap_charge_code", audit_factory, f"charge_code:{charge_code_id}", session)
-    before = _mapping_of(session, charge_code_id)
-    row = session.scalar(select(ItemMapping).where(ItemMapping.charge_code_id == charge_code_id))
+    company_id = resolve_company_id(session, company_id)
+    before = _mapping_of(session, charge_code_id, company_id)
+    row = session.scalar(select(ItemMapping).where(ItemMapping.company_id == company_id,
+                                                   ItemMapping.charge_code_id == charge_code_id))
     if row is None:
         raise MappingChangeRefused(f"Charge code {before.code} is not mapped; nothing to clear.")
     session.delete(row)
     session.flush()
     write_audit(session, actor, "unmap_charge_code", target_type="charge_code", target_id=before.code,
-                before={"qbo_item_id": before.qbo_item_id, "qbo_item_name": before.qbo_item_name}, after=None)
-    return _mapping_of(session, charge_code_id)
+                before={"qbo_item_id": before.qbo_item_id, "qbo_item_name": before.qbo_item_name}, after=None,
+                company_id=company_id)
+    return _mapping_of(session, charge_code_id, company_id)
 
 
 def create_missing_item(factory: sessionmaker[Session], gateway: QboGateway, actor: Actor, charge_code_id: int, *,
@@ -200,9 +209,11 @@ def create_missing_item(factory: sessionmaker[Session], gateway: QboGateway, act
         raise MappingChangeRefused(f"QuickBooks is not reachable: {exc}") from None
     with factory() as session, session.begin():
         mapping = save_item_mapping(session, actor, charge_code_id, qbo_item_id=str(item["Id"]),
-                                    qbo_item_name=str(item.get("Name") or wanted), income_account_id=account_id)
+                                    qbo_item_name=str(item.get("Name") or wanted), income_account_id=account_id,
+                                    company_id=gateway.company_id)
         write_audit(session, actor, "create_qbo_item", target_type="charge_code", target_id=mapping.code,
-                    after={"qbo_item_id": str(item["Id"]), "name": item.get("Name"), "linked_existing": bool(existing)})
+                    after={"qbo_item_id": str(item["Id"]), "name": item.get("Name"), "linked_existing": bool(existing)},
+                    company_id=gateway.company_id)
     return mapping
 
 
@@ -216,15 +227,17 @@ class TemplateChange:
 
 def save_settings_and_mark(session: Session, actor: Actor, changes: Mapping[str, Any], *,
                            reason: str | None = None,
-                           audit_factory: sessionmaker[Session] | None = None) -> TemplateChange:
-    """Save settings (admin only) and mark synced invoices whose line text the change alters out of date; audited."""
+                           audit_factory: sessionmaker[Session] | None = None,
+                           company_id: int | None = None) -> TemplateChange:
+    """Save a company's settings (admin only); mark its synced invoices whose line text changes out of date."""
     _check_admin(actor, "change_settings", audit_factory, "settings", session)
-    before = load_settings(session)
-    after = save_settings(session, actor, dict(changes), reason=reason)
+    company_id = resolve_company_id(session, company_id)
+    before = load_settings(session, company_id)
+    after = save_settings(session, actor, dict(changes), reason=reason, company_id=company_id)
     # One transaction with the save: QuickBooks keeps the old text until these are re-sent, so say so at once.
     stale = synced_invoices_changed_by(session, before, after)
     for chunk in chunked(stale, SQL_IN_CHUNK):
-        session.execute(update(SyncRecord).where(SyncRecord.id.in_(chunk),
+        session.execute(update(SyncRecord).where(SyncRecord.id.in_(chunk), SyncRecord.company_id == company_id,
                                                  SyncRecord.status == SyncStatus.SYNCED.value)
                         .values(status=SyncStatus.OUT_OF_DATE.value))
     if stale:
@@ -250,9 +263,11 @@ def list_branches(session: Session) -> list[str]:
 
 
 # -- custom fields -------------------------------------------------------------------------------------------
-def list_custom_field_mappings(session: Session) -> list[CustomFieldChoice]:
-    """The saved custom field slots, by slot."""
-    rows = session.scalars(select(CustomFieldMapping).order_by(CustomFieldMapping.slot))
+def list_custom_field_mappings(session: Session, company_id: int | None = None) -> list[CustomFieldChoice]:
+    """A company's saved custom field slots, by slot."""
+    company_id = resolve_company_id(session, company_id)
+    rows = session.scalars(select(CustomFieldMapping).where(CustomFieldMapping.company_id == company_id)
+                           .order_by(CustomFieldMapping.slot))
     return [CustomFieldChoice(r.slot, r.qbo_definition_id, r.qbo_name, r.source_field) for r in rows]
 
 
@@ -277,21 +292,24 @@ def _check_custom_fields(choices: Sequence[CustomFieldChoice]) -> None:
 
 
 def save_custom_field_mappings(session: Session, actor: Actor, choices: Sequence[CustomFieldChoice], *,
-                               audit_factory: sessionmaker[Session] | None = None) -> list[CustomFieldChoice]:
-    """Replace the custom field slots (at most three; admin only), validated, audited before/after."""
+                               audit_factory: sessionmaker[Session] | None = None,
+                               company_id: int | None = None) -> list[CustomFieldChoice]:
+    """Replace a company's custom field slots (at most three; admin only), validated, audited before/after."""
     _check_admin(actor, "change_custom_fields", audit_factory, "custom_fields", session)
     _check_custom_fields(choices)
-    before = list_custom_field_mappings(session)
+    company_id = resolve_company_id(session, company_id)
+    before = list_custom_field_mappings(session, company_id)
     if sorted(before, key=lambda c: c.slot) == sorted(choices, key=lambda c: c.slot):
         return before
-    for row in session.scalars(select(CustomFieldMapping)):
+    for row in session.scalars(select(CustomFieldMapping).where(CustomFieldMapping.company_id == company_id)):
         session.delete(row)
     session.flush()
     for choice in choices:
-        session.add(CustomFieldMapping(slot=choice.slot, qbo_definition_id=choice.qbo_definition_id,
+        session.add(CustomFieldMapping(company_id=company_id, slot=choice.slot,
+                                       qbo_definition_id=choice.qbo_definition_id,
                                        qbo_name=choice.qbo_name.strip(), source_field=choice.source_field))
     session.flush()
-    after = list_custom_field_mappings(session)
+    after = list_custom_field_mappings(session, company_id)
     write_audit(session, actor, "change_custom_fields", target_type="settings", target_id="custom_fields",
-                before=[c.__dict__ for c in before], after=[c.__dict__ for c in after])
+                before=[c.__dict__ for c in before], after=[c.__dict__ for c in after], company_id=company_id)
     return after

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from datetime import date
 from typing import TypeVar
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from qbcore import id_changes
@@ -14,6 +15,7 @@ from qbcore.config import Config, ConfigError
 from qbcore.customer_names import NameChange, set_qbo_display_name
 from qbcore.errors import QboCallError
 from qbcore.item_mappings import ChargeCodeMapping, create_missing_item
+from qbcore.models import Customer, SyncRecord
 from qbcore.pull.runner import refresh_book_close_date
 from qbcore.qbo.gateway import QboGateway
 from qbcore.qbo.lookup import QboLists, open_gateway, read_qbo_lists
@@ -42,63 +44,76 @@ T = TypeVar("T")
 
 
 def _ask(factory: sessionmaker[Session], config: Config, call: Callable[[QboGateway], T], *, doing: str,
-         refused: str | None = None) -> T:
-    """Run one call against QuickBooks; a missing connection or a QuickBooks error becomes QuickBooksUnavailable."""
+         refused: str | None = None, company_id: int | None = None) -> T:
+    """Run one call against a company's QuickBooks; no connection or a QuickBooks error is QuickBooksUnavailable."""
     try:
-        return call(open_gateway(factory, config))
+        return call(open_gateway(factory, config, company_id))
     except (NotConnected, ReconnectRequired, ConfigError) as exc:
         raise QuickBooksUnavailable(f"{doing}: {exc}", action=doing) from None
     except QboCallError as exc:
         raise QuickBooksUnavailable(f"{refused or doing}: {exc.error.message}", action=doing) from None
 
 
-def read_lists(factory: sessionmaker[Session], config: Config) -> QboLists:
-    """Items, income accounts, classes, locations, terms and custom fields for the Settings pickers."""
-    return _ask(factory, config, read_qbo_lists, doing="Could not read lists from QuickBooks")
+def read_lists(factory: sessionmaker[Session], config: Config, company_id: int | None = None) -> QboLists:
+    """A company's items, income accounts, classes, locations, terms and custom fields for the Settings pickers."""
+    return _ask(factory, config, read_qbo_lists, doing="Could not read lists from QuickBooks", company_id=company_id)
 
 
 def create_item(factory: sessionmaker[Session], config: Config, actor: Actor, charge_code_id: int, *,
-                name: str | None, income_account_id: str | None) -> ChargeCodeMapping:
-    """Create (or re-link) the charge code's QuickBooks item and map it; admin only."""
-    return create_missing_item(factory, open_gateway(factory, config), actor, charge_code_id, name=name,
+                name: str | None, income_account_id: str | None, company_id: int | None = None
+                ) -> ChargeCodeMapping:
+    """Create (or re-link) the charge code's QuickBooks item in a company and map it; admin only."""
+    return create_missing_item(factory, open_gateway(factory, config, company_id), actor, charge_code_id, name=name,
                                income_account_id=income_account_id)
 
 
 def rename_customer_in_quickbooks(factory: sessionmaker[Session], config: Config, actor: Actor, customer_id: int,
                                   name: str | None, *, reason: str | None) -> NameChange:
     """Give a customer its own QuickBooks display name, checked live for clashes; admin only, audited."""
-    return set_qbo_display_name(factory, open_gateway(factory, config), actor, customer_id, name, reason=reason)
+    with factory() as session:
+        company_id = session.scalar(select(Customer.company_id).where(Customer.id == customer_id))
+    return set_qbo_display_name(factory, open_gateway(factory, config, company_id), actor, customer_id, name,
+                                reason=reason)
+
+
+def _record_gateway(factory: sessionmaker[Session], config: Config, record_id: int) -> QboGateway:
+    """A gateway to the company a sync record belongs to: its QuickBooks id means something only there."""
+    with factory() as session:
+        company_id = session.scalar(select(SyncRecord.company_id).where(SyncRecord.id == record_id))
+    return open_gateway(factory, config, company_id)
 
 
 def check_override(factory: sessionmaker[Session], config: Config, record_id: int,
                    new_qbo_id: str | None) -> id_changes.OverrideCheck:
     """Our record beside the QuickBooks record a typed id points at (IdChangeRefused when it cannot be ours)."""
     with factory() as session:
-        return id_changes.check_override(session, open_gateway(factory, config), record_id, new_qbo_id)
+        return id_changes.check_override(session, _record_gateway(factory, config, record_id), record_id, new_qbo_id)
 
 
 def override_qbo_id(factory: sessionmaker[Session], config: Config, actor: Actor, record_id: int,
                     new_qbo_id: str | None, *, reason: str | None,
                     confirmation: str | None = None) -> id_changes.IdChange:
-    """Point a record at another QuickBooks record, checked live again; admin only, audited."""
-    return id_changes.override_qbo_id(factory, open_gateway(factory, config), actor, record_id, new_qbo_id,
-                                      reason=reason, confirmation=confirmation)
+    """Point a record at another QuickBooks record of its company, checked live again; admin only, audited."""
+    return id_changes.override_qbo_id(factory, _record_gateway(factory, config, record_id), actor, record_id,
+                                      new_qbo_id, reason=reason, confirmation=confirmation)
 
 
 def find_relink_candidates(factory: sessionmaker[Session], config: Config, record_id: int
                            ) -> list[id_changes.RelinkCandidate]:
-    """QuickBooks records that may be this record's twin, best first."""
+    """QuickBooks records of the record's company that may be its twin, best first."""
     with factory() as session:
-        return id_changes.find_relink_candidates(session, open_gateway(factory, config), record_id)
+        return id_changes.find_relink_candidates(session, _record_gateway(factory, config, record_id), record_id)
 
 
-def compare_receivables(factory: sessionmaker[Session], config: Config) -> Reconciliation:
-    """Every QuickBooks invoice against ours, record by record."""
+def compare_receivables(factory: sessionmaker[Session], config: Config,
+                        company_id: int | None = None) -> Reconciliation:
+    """Every QuickBooks invoice of a company against ours, record by record."""
     return _ask(factory, config, lambda gateway: reconcile(factory, gateway), doing="QuickBooks is not connected",
-                refused="QuickBooks refused the comparison")
+                refused="QuickBooks refused the comparison", company_id=company_id)
 
 
-def read_close_date(factory: sessionmaker[Session], config: Config) -> date | None:
-    """QuickBooks' closing date, read now and remembered."""
+def read_close_date(factory: sessionmaker[Session], config: Config, company_id: int | None = None) -> date | None:
+    """A company's QuickBooks closing date, read now and remembered."""
     doing = "Could not read the closing date from QuickBooks"
-    return _ask(factory, config, lambda gateway: refresh_book_close_date(factory, gateway), doing=doing)
+    return _ask(factory, config, lambda gateway: refresh_book_close_date(factory, gateway), doing=doing,
+                company_id=company_id)

@@ -6,11 +6,11 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from qbcore.access import Actor, require_role, write_audit
-from qbcore.models import Role, Setting
+from qbcore.companies import resolve_company_id
+from qbcore.models import CompanySetting, Role, Setting
 from qbcore.refusals import Refusal
 
 # Load fields that may go into a charge set's line Description (key → label shown to users).
@@ -73,7 +73,7 @@ class SettingsError(Refusal, ValueError):
     """A settings change is invalid; the message says which setting and why."""
 
 
-_KEY = "sync_settings"
+SYNC_SETTINGS_KEY = "sync_settings"
 
 
 def settings_to_dict(settings: SyncSettings) -> dict[str, Any]:
@@ -138,37 +138,57 @@ def _check_choices(settings: SyncSettings) -> None:
         raise SettingsError("description placement must be first_line or every_line")
 
 
-def load_settings(session: Session) -> SyncSettings:
-    """The current settings (defaults where nothing was saved)."""
-    row = session.get(Setting, _KEY)
+def load_settings(session: Session, company_id: int | None = None) -> SyncSettings:
+    """A company's settings (the default company's when None; defaults where nothing was saved)."""
+    row = company_setting_row(session, SYNC_SETTINGS_KEY, company_id)
     if row is None or not row.value:
         return SyncSettings()
     return settings_from_dict(row.value)
 
 
 def save_settings(
-    session: Session, actor: Actor, changes: dict[str, Any], *, reason: str | None = None
+    session: Session, actor: Actor, changes: dict[str, Any], *, reason: str | None = None,
+    company_id: int | None = None,
 ) -> SyncSettings:
-    """Apply changes (admin only), validated as a whole, audited with before and after."""
+    """Apply changes to a company's settings (admin only), validated as a whole, audited with before and after."""
     require_role(actor, Role.ADMIN, "change_settings", session=session)
-    before = settings_to_dict(load_settings(session))
+    company_id = resolve_company_id(session, company_id)
+    before = settings_to_dict(load_settings(session, company_id))
     merged = {**before, **changes}
     new = settings_from_dict(merged)
     after = settings_to_dict(new)
     if after == before:
         return new
-    store_setting(session, _KEY, after, updated_by=actor.email)
+    store_company_setting(session, SYNC_SETTINGS_KEY, after, updated_by=actor.email, company_id=company_id)
     changed = sorted(k for k in after if after[k] != before.get(k))
     write_audit(
-        session, actor, "change_settings", target_type="settings", target_id=_KEY,
+        session, actor, "change_settings", target_type="settings", target_id=SYNC_SETTINGS_KEY,
         before={k: before.get(k) for k in changed}, after={k: after[k] for k in changed}, reason=reason,
+        company_id=company_id,
     )
     return new
 
 
-def get_setting_row(session: Session) -> Setting | None:
-    """The raw stored row (for 'last changed by')."""
-    return session.scalar(select(Setting).where(Setting.key == _KEY))
+def get_setting_row(session: Session, company_id: int | None = None) -> CompanySetting | None:
+    """A company's raw stored settings row (for 'last changed by')."""
+    return company_setting_row(session, SYNC_SETTINGS_KEY, company_id)
+
+
+def company_setting_row(session: Session, key: str, company_id: int | None = None) -> CompanySetting | None:
+    """One company's stored setting (the default company's when None), if saved."""
+    return session.get(CompanySetting, (resolve_company_id(session, company_id), key))
+
+
+def store_company_setting(session: Session, key: str, value: Any, *, updated_by: str,
+                          company_id: int | None = None) -> None:
+    """Write one company's JSON setting, creating it the first time (the caller audits and commits)."""
+    company_id = resolve_company_id(session, company_id)
+    row = session.get(CompanySetting, (company_id, key))
+    if row is None:
+        session.add(CompanySetting(company_id=company_id, key=key, value=value, updated_by=updated_by))
+    else:
+        row.value = value
+        row.updated_by = updated_by
 
 
 def store_setting(session: Session, key: str, value: Any, *, updated_by: str) -> None:

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session, joinedload, selectinload
 
 from qbcore.entities.common import NO_TEXT, TEXT, chunked_scalars, synced_at
 from qbcore.entities.invoice import doc_number_key
+from qbcore.entities.routes import to_customers_company
 from qbcore.entities.spec import EntitySpec, ImportFile, Ledger, ProblemTab, Switch
 from qbcore.mapping.credit_memo import build_credit_memo_payload
 from qbcore.mapping.refs import QboRefs
@@ -54,6 +55,7 @@ SPEC = EntitySpec(
     sales_form=True, searched_by=("number", "amount"),
     ledger=Ledger(day=CreditMemo.memo_date, amount=CreditMemo.total, number=CreditMemo.number),
     refs_field="credit_memos",
+    company_route=lambda: to_customers_company(CreditMemo.customer_id),
     problems=ProblemTab(position=4, customer_key=CreditMemo.customer_id, changed_at=CreditMemo.updated_at,
                         named_by=CreditMemo.number),
     import_file=ImportFile("credit_memos", 4, "credit_memos.csv", "Credit memo lines",

@@ -9,6 +9,7 @@ from sqlalchemy import Integer, Select, and_, cast, func, null, select
 from sqlalchemy.orm import Session, joinedload
 
 from qbcore.entities.common import NO_TEXT, TEXT, chunked_scalars, synced_at
+from qbcore.entities.routes import to_own_company
 from qbcore.entities.spec import EntitySpec, ImportFile, ProblemTab, Switch
 from qbcore.mapping.customer import build_customer_payload
 from qbcore.mapping.refs import QboRefs
@@ -71,6 +72,7 @@ SPEC = EntitySpec(
                                              select(Customer.id).where(Customer.name == name)),
     linked_by_name=True, searched_by=("name",),
     refs_field="customers",
+    company_route=to_own_company, linked_in_each_company=True,
     problems=ProblemTab(position=3, reference=Customer.code, amount=open_invoice_total(),
                         record_date=Customer.updated_at, date_is_timestamp=True, changed_at=Customer.updated_at,
                         named_by=Customer.name),

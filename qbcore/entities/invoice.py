@@ -9,6 +9,7 @@ from sqlalchemy import Select, and_, cast, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from qbcore.entities.common import NO_TEXT, TEXT, chunked_scalars, synced_at
+from qbcore.entities.routes import to_customers_company
 from qbcore.entities.spec import EntitySpec, ImportFile, Ledger, ProblemTab, Switch
 from qbcore.mapping.invoice import build_invoice_payload
 from qbcore.mapping.refs import QboRefs
@@ -60,6 +61,7 @@ SPEC = EntitySpec(
     ledger=Ledger(day=Invoice.invoice_date, amount=Invoice.total, number=Invoice.number,
                   in_books=(Invoice.status.not_in([InvoiceStatus.DRAFT.value, InvoiceStatus.VOID.value]),)),
     refs_field="invoices",
+    company_route=lambda: to_customers_company(Invoice.customer_id),
     # Only invoices can be set aside (cleared, or marked paid outside the sync) and restored.
     problems=ProblemTab(position=1, customer_key=Invoice.customer_id, changed_at=Invoice.updated_at,
                         named_by=Invoice.number, set_aside=True),

@@ -24,9 +24,10 @@ def build_payload(row: Any, _settings: SyncSettings, refs: QboRefs, extras: Mapp
                               income_account_id=mapping.income_account_id if mapping else None)
 
 
-def load_extras(session: Session, _rows: Mapping[int, Any]) -> dict[str, Any]:
-    """The item mappings of Settings, by charge code id."""
-    return {"item_mappings": {m.charge_code_id: m for m in session.scalars(select(ItemMapping))}}
+def load_extras(session: Session, _rows: Mapping[int, Any], company_id: int) -> dict[str, Any]:
+    """The company's item mappings of Settings, by charge code id."""
+    return {"item_mappings": {m.charge_code_id: m for m in session.scalars(
+        select(ItemMapping).where(ItemMapping.company_id == company_id))}}
 
 
 def fixed_at(session: Session, code: str) -> datetime | None:
@@ -54,6 +55,7 @@ SPEC = EntitySpec(
     ids_view=ids_view,
     load_extras=load_extras, fixed_at=fixed_at, linked_by_name=True, searched_by=("name",),
     refs_field="items",
+    linked_in_each_company=True,  # no route: a charge code is an item in every company
     # A charge code belongs to no customer and carries no amount (a typed NULL: PostgreSQL cannot choose a sum() for
     # an untyped bind parameter); people call it a charge code here.
     problems=ProblemTab(position=6, reference=ChargeCode.code, amount=cast(null(), Numeric(14, 2)),

@@ -9,6 +9,7 @@ from sqlalchemy import Integer, Select, and_, cast, null, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from qbcore.entities.common import NO_TEXT, TEXT, chunked_scalars, synced_at
+from qbcore.entities.routes import to_carrier_pay, to_driver_pay, vendor_route
 from qbcore.entities.spec import EntitySpec, Switch
 from qbcore.mapping.payables import (
     build_bill_payment_payload,
@@ -39,7 +40,7 @@ def doc_number_key(payload: dict[str, Any], _matching: str) -> tuple[str, str] |
     return "DocNumber", payload["DocNumber"]
 
 
-def load_accounts(session: Session, _rows: Mapping[int, Any]) -> dict[str, Any]:
+def load_accounts(session: Session, _rows: Mapping[int, Any], _company_id: int) -> dict[str, Any]:
     """The account each pay and deduction code posts to, by name (mapped in the payables account mappings)."""
     accounts: dict[tuple[str, int], str] = {}
     for mapping in session.scalars(select(PayablesAccountMapping)):
@@ -129,6 +130,7 @@ VENDOR = EntitySpec(
     fixed_at=lambda session, name: synced_at(session, EntityType.VENDOR,
                                              select(Vendor.id).where(Vendor.name == name)),
     linked_by_name=True, searched_by=("name",), refs_field="vendors",
+    company_route=vendor_route, linked_in_each_company=True,
 )
 
 SETTLEMENT = EntitySpec(
@@ -142,7 +144,7 @@ SETTLEMENT = EntitySpec(
     load_extras=load_accounts, depends_on=(EntityType.VENDOR,), needs=_settlement_needs,
     fixed_at=lambda session, number: synced_at(session, EntityType.SETTLEMENT,
                                                select(Settlement.id).where(Settlement.number == number)),
-    searched_by=("number", "amount"), refs_field="settlements",
+    searched_by=("number", "amount"), refs_field="settlements", company_route=to_driver_pay,
     syncs_only=(Settlement.status.in_(("finalized", "paid")),),  # a draft waits until finalized
 )
 
@@ -156,7 +158,7 @@ CARRIER_BILL = EntitySpec(
     load_extras=load_accounts, depends_on=(EntityType.VENDOR,), needs=_carrier_bill_needs,
     fixed_at=lambda session, number: synced_at(session, EntityType.CARRIER_BILL, select(CarrierBill.id).where(
         CarrierBill.carrier_invoice_number == number)),
-    searched_by=("number", "amount"), refs_field="carrier_bills",
+    searched_by=("number", "amount"), refs_field="carrier_bills", company_route=to_carrier_pay,
     syncs_only=(CarrierBill.status.in_(("accepted", "paid")),),  # received and disputed bills wait
 )
 
@@ -167,7 +169,7 @@ SETTLEMENT_PAYMENT = EntitySpec(
     ids_view=_settlement_view(EntityType.SETTLEMENT_PAYMENT), load_options=(joinedload(Settlement.driver),),
     depends_on=(EntityType.VENDOR, EntityType.SETTLEMENT),
     needs=lambda session, ids: {**_settlement_needs(session, ids), EntityType.SETTLEMENT: set(ids)},
-    searched_by=("amount",), syncs_only=(Settlement.status.in_(PAID),),
+    searched_by=("amount",), syncs_only=(Settlement.status.in_(PAID),), company_route=to_driver_pay,
 )
 
 CARRIER_PAYMENT = EntitySpec(
@@ -178,5 +180,5 @@ CARRIER_PAYMENT = EntitySpec(
     ids_view=_carrier_bill_view(EntityType.CARRIER_PAYMENT), load_options=(joinedload(CarrierBill.carrier),),
     depends_on=(EntityType.VENDOR, EntityType.CARRIER_BILL),
     needs=lambda session, ids: {**_carrier_bill_needs(session, ids), EntityType.CARRIER_BILL: set(ids)},
-    searched_by=("amount",), syncs_only=(CarrierBill.status.in_(PAID),),
+    searched_by=("amount",), syncs_only=(CarrierBill.status.in_(PAID),), company_route=to_carrier_pay,
 )

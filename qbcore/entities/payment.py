@@ -9,6 +9,7 @@ from sqlalchemy import Select, and_, cast, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from qbcore.entities.common import NO_TEXT, TEXT, chunked_scalars
+from qbcore.entities.routes import to_customers_company
 from qbcore.entities.spec import EntitySpec, ImportFile, Ledger, ProblemTab, Switch
 from qbcore.mapping.payment import build_payment_payload
 from qbcore.mapping.refs import QboRefs
@@ -33,7 +34,7 @@ def needs(session: Session, payment_ids: list[int]) -> Mapping[EntityType, set[i
     }
 
 
-def load_extras(session: Session, rows: Mapping[int, Any]) -> dict[str, Any]:
+def load_extras(session: Session, rows: Mapping[int, Any], _company_id: int) -> dict[str, Any]:
     """Numbers of the invoices the payments apply to (a blocked payment names the invoice it waits for)."""
     invoice_ids = {a.invoice_id for row in rows.values() for a in row.applications if a.invoice_id}
     return {"invoice_numbers": dict(session.execute(
@@ -64,6 +65,7 @@ SPEC = EntitySpec(
     searched_by=("amount",),
     ledger=Ledger(day=Payment.payment_date, amount=Payment.amount, number=Payment.number),
     pulled_payments=True,
+    company_route=lambda: to_customers_company(Payment.customer_id),
     problems=ProblemTab(position=2, customer_key=Payment.customer_id, changed_at=Payment.updated_at,
                         named_by=Payment.number),
     import_file=ImportFile("payments", 3, "payments.csv", "Payment applications",

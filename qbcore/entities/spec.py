@@ -25,6 +25,8 @@ Needs = Callable[[Session, list[int]], Mapping[EntityType, set[int]]]
 FixedAt = Callable[[Session, str], "datetime | None"]
 # The columns of sync_records the QuickBooks IDs view selects beside the entity's own.
 IdsView = Callable[[Sequence[Any]], Select[Any]]
+# () → a condition over `companies` and the entity's table: true for the companies a billing row posts to.
+CompanyRoute = Callable[[], ColumnElement[bool]]
 
 
 @dataclass(frozen=True)
@@ -97,7 +99,7 @@ class EntitySpec:
     switched_by: tuple[str, ...] = ()  # other SyncSettings fields that must be on too (its switch's own is implied)
     any_of: tuple[str, ...] = ()  # at least one of these must be on too (a vendor syncs for settlements or bills)
     load_options: tuple[Any, ...] = ()  # eager loads the payload needs
-    load_extras: Callable[[Session, Mapping[int, Any]], dict[str, Any]] | None = None
+    load_extras: Callable[[Session, Mapping[int, Any], int], dict[str, Any]] | None = None  # (…, company id)
     extras_from_rows: bool = False  # extras depend on the rows loaded, so are read again per chunk
     depends_on: tuple[EntityType, ...] = ()  # pushed after these (plan order)
     needs: Needs | None = None
@@ -111,6 +113,11 @@ class EntitySpec:
     syncs_only: tuple[ColumnElement[bool], ...] = ()  # billing rows that get a sync record (a draft waits)
     problems: ProblemTab | None = None  # None: it has no Problem Sync tab
     import_file: ImportFile | None = None  # None: a book import has no file of it
+    # Which QuickBooks companies a billing row goes to; None: every company (a charge code is an item in each).
+    company_route: CompanyRoute | None = None
+    # A name-list entity (customer, item, vendor) is linked once in every company it is routed to; a document
+    # (invoice, payment, bill) gets one record, ever, and stays in the company it was first routed to.
+    linked_in_each_company: bool = False
 
     @property
     def switches(self) -> tuple[str, ...]:

@@ -24,6 +24,7 @@ from qbcore.models.billing import (
     PaymentApplication,
     PaymentMethod,
 )
+from qbcore.models.companies import Company, CompanySetting, default_company_id
 from qbcore.models.payables import (
     CarrierBill,
     CarrierBillLine,
@@ -79,7 +80,9 @@ __all__ = [
     "ChargeCode",
     "ChargeLine",
     "ChargeSet",
+    "Company",
     "CompanyLease",
+    "CompanySetting",
     "ConnectionStatus",
     "CreditMemo",
     "CreditMemoApplication",
@@ -119,5 +122,6 @@ __all__ = [
     "Truck",
     "User",
     "Vendor",
+    "default_company_id",
     "utcnow",
 ]

@@ -19,6 +19,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from qbcore.models.base import Base, Money, Quantity, UtcDateTime, utcnow
+from qbcore.models.companies import company_fk
 
 
 class InvoiceStatus(StrEnum):
@@ -48,6 +49,8 @@ class Customer(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     code: Mapped[str] = mapped_column(String(32), unique=True)
     name: Mapped[str] = mapped_column(String(200))
+    # The QuickBooks company the customer and all its invoices, payments and credit memos post to.
+    company_id: Mapped[int] = company_fk(index=True)
     # The name QuickBooks knows the customer by when the billing name cannot be used there (a clash); None = name.
     qbo_display_name: Mapped[str | None] = mapped_column(String(500))
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id"), index=True)

@@ -10,6 +10,7 @@ from sqlalchemy import JSON, Date, ForeignKey, Index, Integer, String, Text, Uni
 from sqlalchemy.orm import Mapped, mapped_column
 
 from qbcore.models.base import Base, Money, UtcDateTime, utcnow
+from qbcore.models.companies import company_fk
 
 
 class PulledPaymentStatus(StrEnum):
@@ -35,6 +36,7 @@ class PulledPayment(Base):
     __tablename__ = "pulled_payments"
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    company_id: Mapped[int] = company_fk()
     qbo_payment_id: Mapped[str] = mapped_column(String(32))
     qbo_invoice_id: Mapped[str] = mapped_column(String(32))
     invoice_id: Mapped[int] = mapped_column(ForeignKey("invoices.id"), index=True)
@@ -49,7 +51,8 @@ class PulledPayment(Base):
 
     __table_args__ = (
         # Idempotency: one row per (QuickBooks payment, invoice), however often the change is pulled.
-        UniqueConstraint("qbo_payment_id", "qbo_invoice_id"),
+        # QuickBooks ids are unique only within one company.
+        UniqueConstraint("company_id", "qbo_payment_id", "qbo_invoice_id"),
         Index("ix_pulled_payments_status", "status"),
     )
 
@@ -60,6 +63,7 @@ class Drift(Base):
     __tablename__ = "drifts"
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    company_id: Mapped[int] = company_fk()
     entity_type: Mapped[str] = mapped_column(String(20))
     entity_id: Mapped[int | None] = mapped_column(Integer)
     qbo_id: Mapped[str] = mapped_column(String(32))
@@ -72,5 +76,5 @@ class Drift(Base):
     resolved_by: Mapped[str | None] = mapped_column(String(200))
 
     __table_args__ = (
-        Index("ix_drifts_open", "entity_type", "qbo_id", "resolved_at"),
+        Index("ix_drifts_open", "company_id", "entity_type", "qbo_id", "resolved_at"),
     )

@@ -10,6 +10,7 @@ from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, 
 from sqlalchemy.orm import Mapped, mapped_column
 
 from qbcore.models.base import Base, UtcDateTime, utcnow
+from qbcore.models.companies import company_fk
 
 
 class EntityType(StrEnum):
@@ -116,6 +117,8 @@ class SyncRecord(Base):
     __tablename__ = "sync_records"
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    # The company whose QuickBooks holds (or will hold) the twin: a record never posts anywhere else.
+    company_id: Mapped[int] = company_fk()
     entity_type: Mapped[EntityType] = mapped_column(String(20))
     entity_id: Mapped[int] = mapped_column(Integer)
     qbo_id: Mapped[str | None] = mapped_column(String(32))
@@ -138,7 +141,10 @@ class SyncRecord(Base):
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow, onupdate=utcnow)
 
     __table_args__ = (
-        UniqueConstraint("entity_type", "entity_id"),
+        # One link per billing record and company: a charge code is an item in each company; a customer moved to
+        # another company keeps its link to the old file beside the new one.
+        UniqueConstraint("company_id", "entity_type", "entity_id"),
+        Index("ix_sync_records_company_type_status", "company_id", "entity_type", "status"),
         # The problem list: per entity, by status, newest attempts first; root causes by kind/code.
         Index("ix_sync_records_type_status", "entity_type", "status", "last_attempt_at"),
         Index("ix_sync_records_type_kind", "entity_type", "error_kind", "blocked_by"),
@@ -225,11 +231,14 @@ class ItemMapping(Base):
     __tablename__ = "item_mappings"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    charge_code_id: Mapped[int] = mapped_column(ForeignKey("charge_codes.id"), unique=True)
+    company_id: Mapped[int] = company_fk()
+    charge_code_id: Mapped[int] = mapped_column(ForeignKey("charge_codes.id"))
     qbo_item_id: Mapped[str | None] = mapped_column(String(32))
     qbo_item_name: Mapped[str | None] = mapped_column(String(100))
     income_account_id: Mapped[str | None] = mapped_column(String(32))
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow, onupdate=utcnow)
+
+    __table_args__ = (UniqueConstraint("company_id", "charge_code_id"),)
 
 
 class CustomFieldMapping(Base):
@@ -237,6 +246,7 @@ class CustomFieldMapping(Base):
 
     __tablename__ = "custom_field_mappings"
 
+    company_id: Mapped[int] = company_fk(primary_key=True)
     slot: Mapped[int] = mapped_column(Integer, primary_key=True)
     qbo_definition_id: Mapped[str] = mapped_column(String(16))
     qbo_name: Mapped[str] = mapped_column(String(40))
@@ -244,11 +254,12 @@ class CustomFieldMapping(Base):
 
 
 class QboConnection(Base):
-    """The QuickBooks company we sync to, with its tokens encrypted at rest."""
+    """One company's QuickBooks connection, with its tokens encrypted at rest."""
 
     __tablename__ = "qbo_connections"
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    company_id: Mapped[int] = company_fk(unique=True)
     realm_id: Mapped[str | None] = mapped_column(String(32), unique=True)
     environment: Mapped[str] = mapped_column(String(12))
     company_name: Mapped[str | None] = mapped_column(String(200))
@@ -296,3 +307,5 @@ class AuditEvent(Base):
     before: Mapped[Any] = mapped_column(JSON, nullable=True)
     after: Mapped[Any] = mapped_column(JSON, nullable=True)
     reason: Mapped[str | None] = mapped_column(Text)
+    # The company the action concerned, when it concerned one.
+    company_id: Mapped[int | None] = mapped_column(Integer, index=True)

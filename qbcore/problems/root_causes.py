@@ -13,7 +13,6 @@ from qbcore.entities.registry import PROBLEM_TABS
 from qbcore.errors import ErrorKind
 from qbcore.models import (
     EntityType,
-    Setting,
     SyncRecord,
     SyncStatus,
 )
@@ -40,7 +39,8 @@ from qbcore.problems.filters import (
     to_money,
 )
 from qbcore.pull.bookmark import CLOSE_DATE_KEY
-from qbcore.sync.cascade import SETTINGS_KEY, blocker_fixed_at
+from qbcore.settings import SYNC_SETTINGS_KEY, company_setting_row
+from qbcore.sync.cascade import blocker_fixed_at
 
 # A blocked_by prefix that names another billing record: (its entity, its model, the column holding the name).
 _RECORD_BLOCKERS: dict[str, tuple[EntityType, Any, Any]] = {
@@ -156,7 +156,7 @@ def _changed_since_failure(session: Session, entity_type: EntityType, where: lis
 def _setting_changed_since(session: Session, key: str, entity_type: EntityType,
                            where: list[ColumnElement[bool]]) -> bool:
     """Whether a setting (the known closing date) was saved after the oldest of these records' last attempts."""
-    row = session.get(Setting, key)
+    row = company_setting_row(session, key)
     if row is None or row.updated_at is None:
         return False
     oldest = session.scalar(from_records(entity_type, func.min(SyncRecord.last_attempt_at)).where(*where))
@@ -189,7 +189,7 @@ def _retry_may_pass(session: Session, entity_type: EntityType, kind: str | None,
     if kind == ErrorKind.DUPLICATE.value and code == NAME_CLASH_CODE and entity_type is EntityType.CUSTOMER:
         # A new QuickBooks name (the customer row changes) or a new clash rule (the settings change) can pass.
         return (_changed_since_failure(session, entity_type, where)
-                or _setting_changed_since(session, SETTINGS_KEY, entity_type, where))
+                or _setting_changed_since(session, SYNC_SETTINGS_KEY, entity_type, where))
     return True
 
 

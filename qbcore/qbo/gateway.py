@@ -19,6 +19,7 @@ from requests.adapters import HTTPAdapter
 from sqlalchemy.orm import Session, sessionmaker
 
 from qbcore.chunks import QBO_BATCH, QBO_IN_CHUNK
+from qbcore.companies import resolve_company_id
 from qbcore.config import Config, QboEnvironment
 from qbcore.errors import ErrorKind, QboCallError, QboError
 from qbcore.qbo.endpoints import MINOR_VERSION, api_base
@@ -105,9 +106,11 @@ class QboGateway:
     """One QuickBooks company, reached through the python-quickbooks client's authorised session."""
 
     def __init__(self, factory: sessionmaker[Session], config: Config, *, timeout_s: float = 30.0,
-                 retry: RetryPolicy | None = None, quota: QuotaPolicy | None = None, pool: int = 10) -> None:
+                 retry: RetryPolicy | None = None, quota: QuotaPolicy | None = None, pool: int = 10,
+                 company_id: int | None = None) -> None:
         self.factory = factory
         self.config = config
+        self._company_id = company_id
         self.timeout_s = timeout_s
         self.retry = retry or RetryPolicy()
         self.quota = quota
@@ -138,12 +141,20 @@ class QboGateway:
         """The python-quickbooks client (built on first use; rebuilt after a refresh)."""
         with self._lock:
             if self._qb is None:
-                self._tokens = load_tokens(self.factory, self.config)
+                self._tokens = load_tokens(self.factory, self.config, self.company_id)
                 self._qb = self._build(self._tokens)
                 # Quotas belong to one company on one QuickBooks (the sandbox on another port is another company).
                 self._limiter = limiter_for(f"{api_base(self.config)}|{self._tokens.realm_id}", self.quota,
                                             self.factory)
             return self._qb
+
+    @property
+    def company_id(self) -> int:
+        """The console's company this gateway reaches (the default company when none was named)."""
+        if self._company_id is None:
+            with self.factory() as session:
+                self._company_id = resolve_company_id(session, None)
+        return self._company_id
 
     @property
     def realm_id(self) -> str:
@@ -163,7 +174,8 @@ class QboGateway:
         with self._lock:
             if self._tokens is not None and self._tokens.access_token != stale_access:
                 return  # another thread already refreshed
-            self._tokens = refresh_tokens(self.factory, self.config, stale_access=stale_access)
+            self._tokens = refresh_tokens(self.factory, self.config, stale_access=stale_access,
+                                          company_id=self.company_id)
             self._qb = self._build(self._tokens)
 
     # -- raw call ----------------------------------------------------------------------------------------

@@ -48,9 +48,9 @@ class CustomFieldDefinition:
     name: str
 
 
-def open_gateway(factory: sessionmaker[Session], config: Config) -> QboGateway:
-    """A gateway for look-ups (nothing connects until the first call)."""
-    return QboGateway(factory, config, timeout_s=20.0)
+def open_gateway(factory: sessionmaker[Session], config: Config, company_id: int | None = None) -> QboGateway:
+    """A gateway for look-ups in one company, the default one when None (nothing connects until the first call)."""
+    return QboGateway(factory, config, timeout_s=20.0, company_id=company_id)
 
 
 def _decimal(value: Any) -> Decimal | None:

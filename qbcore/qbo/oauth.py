@@ -12,9 +12,11 @@ import requests
 from intuitlib.client import AuthClient
 from intuitlib.enums import Scopes
 from intuitlib.exceptions import AuthClientError
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from qbcore.access import SYSTEM, Actor, require_role, write_audit
+from qbcore.companies import realm_owner, resolve_company_id
 from qbcore.config import Config, QboEnvironment
 from qbcore.connection import ConnectionState, current_connection, get_connection_state
 from qbcore.models import ConnectionStatus, QboConnection, Role, utcnow
@@ -46,12 +48,15 @@ def _auth_client(config: Config) -> AuthClient:
         raise AuthorizationError(f"QuickBooks could not be reached ({type(exc).__name__}). Try again.") from None
 
 
-def start_authorization(session: Session, config: Config, *, actor: Actor = SYSTEM) -> str:
-    """The Intuit authorization URL (admin only); its `state` is stored so the callback can be checked."""
+def start_authorization(session: Session, config: Config, *, actor: Actor = SYSTEM,
+                        company_id: int | None = None) -> str:
+    """A company's Intuit authorization URL (admin only); its `state` is stored so the callback can be checked."""
     require_role(actor, Role.ADMIN, "connect_quickbooks", session=session, target_type="connection")
-    row = current_connection(session)
+    company_id = resolve_company_id(session, company_id)
+    row = current_connection(session, company_id)
     if row is None:
-        row = QboConnection(environment=config.qbo_env.value, status=ConnectionStatus.DISCONNECTED)
+        row = QboConnection(company_id=company_id, environment=config.qbo_env.value,
+                            status=ConnectionStatus.DISCONNECTED)
         session.add(row)
     state = secrets.token_urlsafe(32)
     row.oauth_state = state
@@ -67,10 +72,15 @@ def complete_authorization(factory: sessionmaker[Session], config: Config, *, co
     require_role(actor, Role.ADMIN, "connect_quickbooks", audit_factory=factory, target_type="connection")
     box = SecretBox(config.secret_key)
     with factory() as session, session.begin():
-        row = current_connection(session)
-        if row is None or not row.oauth_state or not hmac.compare_digest(row.oauth_state, state or ""):
+        row = _connection_awaiting(session, state)
+        if row is None:
             raise AuthorizationError("This QuickBooks sign-in link is stale or was not started here; "
                                      "click Connect to QuickBooks again.")
+        owner = realm_owner(session, realm_id)
+        if owner is not None and owner.id != row.company_id:
+            # One QuickBooks company is one console company: connecting it twice would post its records twice.
+            raise AuthorizationError(f"That QuickBooks company is already connected as {owner.name!r}. Sign in to "
+                                     "a different QuickBooks company for this one. Nothing was changed.")
         client = _auth_client(config)
         try:
             client.get_bearer_token(code, realm_id=realm_id)
@@ -89,9 +99,18 @@ def complete_authorization(factory: sessionmaker[Session], config: Config, *, co
         row.disconnected_at = row.disconnected_by = None  # connecting again ends the admin's disconnect
         row.company_name = _fetch_company_name(config, realm_id, client.access_token) or row.company_name
         write_audit(session, actor, "connect_quickbooks", target_type="qbo_connection", target_id=realm_id,
-                    after={"environment": config.qbo_env.value, "company": row.company_name})
+                    after={"environment": config.qbo_env.value, "company": row.company_name},
+                    company_id=row.company_id)
         session.flush()
-        return get_connection_state(session)
+        return get_connection_state(session, row.company_id)
+
+
+def _connection_awaiting(session: Session, state: str) -> QboConnection | None:
+    """The connection whose sign-in started with this `state` (compared in constant time), if any."""
+    for row in session.scalars(select(QboConnection).where(QboConnection.oauth_state.is_not(None))):
+        if row.oauth_state and hmac.compare_digest(row.oauth_state, state or ""):
+            return row
+    return None
 
 
 def _fetch_company_name(config: Config, realm_id: str, access_token: str) -> str | None:
@@ -106,14 +125,15 @@ def _fetch_company_name(config: Config, realm_id: str, access_token: str) -> str
     return name if isinstance(name, str) else None
 
 
-def disconnect(factory: sessionmaker[Session], config: Config, *, actor: Actor = SYSTEM) -> ConnectionState:
-    """Revoke the tokens at Intuit (best effort) and forget them here (admin only)."""
+def disconnect(factory: sessionmaker[Session], config: Config, *, actor: Actor = SYSTEM,
+               company_id: int | None = None) -> ConnectionState:
+    """Revoke a company's tokens at Intuit (best effort) and forget them here (admin only)."""
     require_role(actor, Role.ADMIN, "disconnect_quickbooks", audit_factory=factory, target_type="connection")
     box = SecretBox(config.secret_key)
     with factory() as session, session.begin():
-        row = current_connection(session)
+        row = current_connection(session, company_id)
         if row is None:
-            return get_connection_state(session)
+            return get_connection_state(session, company_id)
         try:
             refresh = box.decrypt(row.refresh_token_enc) if row.refresh_token_enc else None
         except SecretBoxError:
@@ -127,9 +147,10 @@ def disconnect(factory: sessionmaker[Session], config: Config, *, actor: Actor =
         row.status = ConnectionStatus.DISCONNECTED
         row.last_error = None
         row.disconnected_at, row.disconnected_by = utcnow(), actor.email
-        write_audit(session, actor, "disconnect_quickbooks", target_type="qbo_connection", target_id=row.realm_id)
+        write_audit(session, actor, "disconnect_quickbooks", target_type="qbo_connection", target_id=row.realm_id,
+                    company_id=row.company_id)
         session.flush()
-        return get_connection_state(session)
+        return get_connection_state(session, row.company_id)
 
 
 def is_usable(row: QboConnection | None, box: SecretBox) -> bool:
@@ -148,24 +169,38 @@ def is_disconnected_by_admin(row: QboConnection | None) -> bool:
     return row is not None and row.status == ConnectionStatus.DISCONNECTED and row.disconnected_at is not None
 
 
-def ensure_local_connection(factory: sessionmaker[Session], config: Config) -> ConnectionState:
-    """In local mode, connect to the sandbox through the real authorization-code flow when not usable.
+# Local mode: the first company takes the sandbox's default realm; each further company gets a realm of its own.
+_LOCAL_REALM_BASE = 9341455130166500
+
+
+def local_realm_for(company_id: int) -> str | None:
+    """The sandbox realm a company connects to in local mode (None: the sandbox's default realm)."""
+    return None if company_id == 1 else str(_LOCAL_REALM_BASE + company_id)
+
+
+def ensure_local_connection(factory: sessionmaker[Session], config: Config,
+                            company_id: int | None = None) -> ConnectionState:
+    """In local mode, connect a company to the sandbox through the real authorization-code flow when not usable.
 
     Never after an admin disconnected: that decision stands until someone connects again in Settings.
     """
     if config.qbo_env is not QboEnvironment.LOCAL:
         with factory() as session:
-            return get_connection_state(session)
+            return get_connection_state(session, company_id)
     box = SecretBox(config.secret_key)
     with factory() as session:
-        row = current_connection(session)
+        company_id = resolve_company_id(session, company_id)
+        row = current_connection(session, company_id)
         if is_usable(row, box) or is_disconnected_by_admin(row):
-            return get_connection_state(session)
+            return get_connection_state(session, company_id)
+        realm = (row.realm_id if row is not None else None) or local_realm_for(company_id)
     with factory() as session, session.begin():
-        url = start_authorization(session, config)
+        url = start_authorization(session, config, company_id=company_id)
     # The consent page's form posts these same parameters; the sandbox answers 302 to redirect_uri.
     parsed = urlparse(url)
     form = {k: v[0] for k, v in parse_qs(parsed.query).items()}
+    if realm is not None:
+        form["realmId"] = realm
     response = requests.post(f"{parsed.scheme}://{parsed.netloc}{parsed.path}", data=form, allow_redirects=False,
                              timeout=HTTP_TIMEOUT_S)
     location = response.headers.get("location", "")
@@ -176,14 +211,14 @@ def ensure_local_connection(factory: sessionmaker[Session], config: Config) -> C
                                   realm_id=query.get("realmId", ""))
 
 
-def prepare_connection(factory: sessionmaker[Session], config: Config) -> bool:
-    """True when QuickBooks is usable; in local mode connects (or reconnects) to the sandbox first."""
+def prepare_connection(factory: sessionmaker[Session], config: Config, company_id: int | None = None) -> bool:
+    """True when a company's QuickBooks is usable; in local mode connects (or reconnects) to the sandbox first."""
     if config.qbo_env is QboEnvironment.LOCAL:
         try:
-            ensure_local_connection(factory, config)
+            ensure_local_connection(factory, config, company_id)
         # The sandbox may be down or starting; the caller simply waits and tries again.
         except Exception as exc:
             log.warning("local QuickBooks sandbox not reachable: %s", exc)
             return False
     with factory() as session:
-        return get_connection_state(session).status == ConnectionStatus.CONNECTED
+        return get_connection_state(session, company_id).status == ConnectionStatus.CONNECTED

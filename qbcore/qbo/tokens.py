@@ -103,25 +103,26 @@ def read_tokens(row: QboConnection, box: SecretBox) -> TokenSet:
                     refresh_token=box.decrypt(row.refresh_token_enc), access_expires_at=row.access_expires_at)
 
 
-def load_tokens(factory: sessionmaker[Session], config: Config) -> TokenSet:
-    """The current tokens, refreshed first when they expire within the margin."""
+def load_tokens(factory: sessionmaker[Session], config: Config, company_id: int | None = None) -> TokenSet:
+    """A company's tokens (the default company's when None), refreshed first when they expire within the margin."""
     box = SecretBox(config.secret_key)
     with factory() as session:
-        row = current_connection(session)
+        row = current_connection(session, company_id)
         if row is None:
             raise NotConnected("QuickBooks is not connected; connect it in Settings")
         tokens = read_tokens(row, box)
     if tokens.expires_soon():
-        return refresh_tokens(factory, config, stale_access=tokens.access_token)
+        return refresh_tokens(factory, config, stale_access=tokens.access_token, company_id=company_id)
     return tokens
 
 
-def refresh_tokens(factory: sessionmaker[Session], config: Config, *, stale_access: str | None = None) -> TokenSet:
-    """Refresh once under the lock; if someone else already replaced `stale_access`, use theirs."""
+def refresh_tokens(factory: sessionmaker[Session], config: Config, *, stale_access: str | None = None,
+                   company_id: int | None = None) -> TokenSet:
+    """Refresh a company's tokens once under the lock; if someone else already replaced `stale_access`, use theirs."""
     box = SecretBox(config.secret_key)
     refused: str | None = None
     with _REFRESH_LOCK, factory() as session, session.begin():
-        first = current_connection(session)
+        first = current_connection(session, company_id)
         if first is None:
             raise NotConnected("QuickBooks is not connected; connect it in Settings")
         row = _lock_connection(session, first.id)

@@ -33,6 +33,7 @@ class IdFilter:
     synced_from: date | None = None
     synced_to: date | None = None
     linked_only: bool = True
+    company_id: int | None = None  # None: every company
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,7 @@ class LinkedRecord:
     qbo_sync_token: str | None
     status: SyncStatus
     last_synced_at: datetime | None
+    company_id: int = 1
 
 
 def _per_entity() -> list[Select[*tuple[Any, ...]]]:
@@ -59,7 +61,7 @@ def _per_entity() -> list[Select[*tuple[Any, ...]]]:
     record = (SyncRecord.id.label("record_id"), SyncRecord.entity_type.label("entity_type"),
               SyncRecord.entity_id.label("entity_id"), SyncRecord.qbo_id.label("qbo_id"),
               SyncRecord.qbo_sync_token.label("qbo_sync_token"), SyncRecord.status.label("status"),
-              SyncRecord.last_synced_at.label("last_synced_at"))
+              SyncRecord.last_synced_at.label("last_synced_at"), SyncRecord.company_id.label("company_id"))
     # The first SELECT gives the union's columns their types (amount, date): a dated money record goes first.
     return [spec.ids_view(record) for spec in sorted(ENTITIES, key=lambda spec: spec.ledger is None)]
 
@@ -75,6 +77,8 @@ def _filtered(flt: IdFilter):  # type: ignore[no-untyped-def]
         selects = [s.where(SyncRecord.entity_type == flt.entity_type.value) for s in selects]
     if flt.linked_only:
         selects = [s.where(SyncRecord.qbo_id.is_not(None)) for s in selects]
+    if flt.company_id is not None:
+        selects = [s.where(SyncRecord.company_id == flt.company_id) for s in selects]
     if flt.statuses:
         selects = [s.where(SyncRecord.status.in_([st.value for st in flt.statuses])) for s in selects]
     if flt.synced_from is not None:
@@ -127,24 +131,27 @@ def get_linked_record(session: Session, record_id: int) -> LinkedRecord | None:
         number_or_name=row["number_or_name"], customer=row["customer"], customer_id=row["customer_id"],
         amount=None if amount is None else Decimal(str(amount)).quantize(Decimal("0.01")),
         date=day, email=row["email"], qbo_id=row["qbo_id"], qbo_sync_token=row["qbo_sync_token"],
-        status=SyncStatus(row["status"]), last_synced_at=row["last_synced_at"],
+        status=SyncStatus(row["status"]), last_synced_at=row["last_synced_at"], company_id=row["company_id"],
     )
 
 
-def find_record_linked_to(session: Session, entity_type: EntityType, qbo_id: str,
+def find_record_linked_to(session: Session, entity_type: EntityType, qbo_id: str, company_id: int,
                           *, other_than: int | None = None) -> int | None:
-    """The id of our record already linked to this QuickBooks id (of this entity type), if any."""
-    query = select(SyncRecord.id).where(SyncRecord.entity_type == entity_type.value, SyncRecord.qbo_id == qbo_id)
+    """The id of our record already linked to this QuickBooks id (of this entity type) in one company, if any."""
+    # QuickBooks ids are unique only within one company: the broker file's invoice 130 is not the carrier file's.
+    query = select(SyncRecord.id).where(SyncRecord.company_id == company_id,
+                                        SyncRecord.entity_type == entity_type.value, SyncRecord.qbo_id == qbo_id)
     if other_than is not None:
         query = query.where(SyncRecord.id != other_than)
     return session.scalar(query.limit(1))
 
 
-def list_linked_ids(session: Session, entity_type: EntityType, qbo_ids: list[str]) -> dict[str, int]:
-    """QuickBooks id → our record id, for the ids given that are already linked."""
+def list_linked_ids(session: Session, entity_type: EntityType, qbo_ids: list[str], company_id: int) -> dict[str, int]:
+    """QuickBooks id → our record id, for the ids given that are already linked in one company."""
     if not qbo_ids:
         return {}
     rows = session.execute(select(SyncRecord.qbo_id, SyncRecord.id).where(
-        SyncRecord.entity_type == entity_type.value, SyncRecord.qbo_id.in_(qbo_ids))).all()
+        SyncRecord.company_id == company_id, SyncRecord.entity_type == entity_type.value,
+        SyncRecord.qbo_id.in_(qbo_ids))).all()
     return {str(q): int(i) for q, i in rows}
 

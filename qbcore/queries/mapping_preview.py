@@ -13,6 +13,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from qbcore.chunks import chunked
+from qbcore.companies import resolve_company_id
 from qbcore.customer_names import NAME_CLASH_CODE
 from qbcore.errors import MappingError
 from qbcore.labels import plural
@@ -149,19 +150,33 @@ def load_invoice(session: Session, invoice_id: int) -> Invoice | None:
     )
 
 
-def list_custom_field_specs(session: Session) -> tuple[CustomFieldSpec, ...]:
-    """The saved custom field mappings, by slot."""
-    rows = session.scalars(select(CustomFieldMapping).order_by(CustomFieldMapping.slot))
+def list_custom_field_specs(session: Session, company_id: int | None = None) -> tuple[CustomFieldSpec, ...]:
+    """A company's saved custom field mappings, by slot."""
+    rows = session.scalars(select(CustomFieldMapping).where(
+        CustomFieldMapping.company_id == resolve_company_id(session, company_id)).order_by(CustomFieldMapping.slot))
     return tuple(CustomFieldSpec(r.qbo_definition_id, r.qbo_name, r.source_field) for r in rows)
 
 
-def _known_items(session: Session, code_ids: list[int]) -> dict[int, tuple[str, str | None]]:
-    """Charge code id → (QuickBooks item id, item name) from the mapping table, else from a synced item."""
+def invoice_company_id(session: Session, invoice_id: int) -> int:
+    """The company an invoice posts to: its sync record's, else its customer's."""
+    recorded = session.scalar(select(SyncRecord.company_id).where(
+        SyncRecord.entity_type == EntityType.INVOICE.value, SyncRecord.entity_id == invoice_id).limit(1))
+    if recorded is not None:
+        return recorded
+    owner = session.scalar(select(Customer.company_id).join(Invoice, Invoice.customer_id == Customer.id)
+                           .where(Invoice.id == invoice_id))
+    return owner if owner is not None else resolve_company_id(session, None)
+
+
+def _known_items(session: Session, code_ids: list[int], company_id: int) -> dict[int, tuple[str, str | None]]:
+    """Charge code id → (QuickBooks item id, item name) in a company: its mapping, else its synced item."""
     known: dict[int, tuple[str, str | None]] = {}
-    for mapping in session.scalars(select(ItemMapping).where(ItemMapping.charge_code_id.in_(code_ids))):
+    for mapping in session.scalars(select(ItemMapping).where(ItemMapping.company_id == company_id,
+                                                             ItemMapping.charge_code_id.in_(code_ids))):
         if mapping.qbo_item_id:
             known[mapping.charge_code_id] = (mapping.qbo_item_id, mapping.qbo_item_name)
     for entity_id, qbo_id in session.execute(select(SyncRecord.entity_id, SyncRecord.qbo_id).where(
+            SyncRecord.company_id == company_id,
             SyncRecord.entity_type == EntityType.ITEM.value, SyncRecord.entity_id.in_(code_ids),
             SyncRecord.qbo_id.is_not(None))):
         if qbo_id is not None:
@@ -169,17 +184,19 @@ def _known_items(session: Session, code_ids: list[int]) -> dict[int, tuple[str, 
     return known
 
 
-def _refused_items(session: Session, code_ids: list[int]) -> dict[str, str]:
-    """Charge code → why QuickBooks refused the item the sync tried to create for it."""
+def _refused_items(session: Session, code_ids: list[int], company_id: int) -> dict[str, str]:
+    """Charge code → why QuickBooks refused the item the sync tried to create for it in a company."""
     rows = session.execute(select(ChargeCode.code, SyncRecord.error_message).join(
-        SyncRecord, (SyncRecord.entity_type == EntityType.ITEM.value) & (SyncRecord.entity_id == ChargeCode.id))
+        SyncRecord, (SyncRecord.entity_type == EntityType.ITEM.value) & (SyncRecord.entity_id == ChargeCode.id)
+        & (SyncRecord.company_id == company_id))
         .where(ChargeCode.id.in_(code_ids), SyncRecord.status.in_((SyncStatus.FAILED.value,
                                                                     SyncStatus.BLOCKED.value))))
     return {code: (message or "").strip().rstrip(".") or "no reason was given" for code, message in rows}
 
 
-def _customer_record(session: Session, customer_id: int) -> SyncRecord | None:
-    return session.scalar(select(SyncRecord).where(SyncRecord.entity_type == EntityType.CUSTOMER.value,
+def _customer_record(session: Session, customer_id: int, company_id: int) -> SyncRecord | None:
+    return session.scalar(select(SyncRecord).where(SyncRecord.company_id == company_id,
+                                                   SyncRecord.entity_type == EntityType.CUSTOMER.value,
                                                    SyncRecord.entity_id == customer_id))
 
 
@@ -222,10 +239,11 @@ def preview_invoice(session: Session, invoice_id: int, settings: SyncSettings,
         return None
     codes: dict[int, ChargeCode] = {line.charge_code.id: line.charge_code
                                     for cs in invoice.charge_sets for line in cs.lines}
-    known = _known_items(session, list(codes))
+    company_id = invoice_company_id(session, invoice_id)
+    known = _known_items(session, list(codes), company_id)
     warnings: list[str] = []
     unmapped = sorted(codes[c].code for c in codes if c not in known)
-    refused = _refused_items(session, [c for c in codes if c not in known])
+    refused = _refused_items(session, [c for c in codes if c not in known], company_id)
     creatable = [code for code in unmapped if code not in refused]
     if creatable:
         one = len(creatable) == 1
@@ -238,9 +256,9 @@ def preview_invoice(session: Session, invoice_id: int, settings: SyncSettings,
         warnings.append(f"Charge code {refused_code} has no QuickBooks item, and creating one failed last time "
                         f"({why}), so this invoice waits. Map it to an item on Settings → Charge codes (or create the "
                         "item there).")
-    customer_record = _customer_record(session, invoice.customer_id)
+    customer_record = _customer_record(session, invoice.customer_id, company_id)
     customer_qbo = customer_record.qbo_id if customer_record is not None else None
-    closed = _closed_period_warning(invoice, get_book_close_date(session))
+    closed = _closed_period_warning(invoice, get_book_close_date(session, company_id))
     if closed:
         warnings.append(closed)
     customer_warning = _customer_warning(invoice.customer, customer_record, settings)

@@ -11,16 +11,15 @@ from sqlalchemy.orm import Session
 from qbcore.access import SYSTEM, write_audit
 from qbcore.entities.registry import ENTITIES
 from qbcore.jobs.queue import enqueue_sync
-from qbcore.models import Job, JobStatus, Setting, SyncRecord, SyncStatus
-from qbcore.settings import load_settings
+from qbcore.models import Job, JobStatus, SyncRecord, SyncStatus
+from qbcore.settings import get_setting_row, load_settings
 
 CASCADE_LABEL = "Cascade retry"
-SETTINGS_KEY = "sync_settings"
 
 
 def _settings_changed_at(session: Session, _name: str) -> datetime | None:
     # Terms, classes, locations and the income account are fixed in Settings (or in QuickBooks, then a resync).
-    row = session.get(Setting, SETTINGS_KEY)
+    row = get_setting_row(session)
     return row.updated_at if row is not None else None
 
 

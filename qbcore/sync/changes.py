@@ -17,23 +17,23 @@ from qbcore.sync.prepare import build_payload, load_extras
 
 
 def detect_changes(factory: sessionmaker[Session], settings: SyncSettings, lists: NameLists,
-                   entity_types: Sequence[EntityType]) -> int:
-    """Mark synced records whose billing data changed since their sync as OUT_OF_DATE; returns how many."""
+                   entity_types: Sequence[EntityType], company_id: int) -> int:
+    """Mark a company's synced records whose billing data changed since their sync OUT_OF_DATE; returns how many."""
     wanted = set(entity_types)
     changed = 0
     for entity_type in (spec.entity_type for spec in ENTITIES if spec.entity_type in wanted):
         with factory() as session:
             synced = session.execute(select(SyncRecord.id, SyncRecord.entity_id, SyncRecord.payload_hash).where(
-                SyncRecord.entity_type == entity_type.value, SyncRecord.status == SyncStatus.SYNCED.value,
-                SyncRecord.qbo_id.is_not(None))).all()
-            refs = build_refs(session, lists, settings)
-            extras = load_extras(session, entity_type, {})
+                SyncRecord.company_id == company_id, SyncRecord.entity_type == entity_type.value,
+                SyncRecord.status == SyncStatus.SYNCED.value, SyncRecord.qbo_id.is_not(None))).all()
+            refs = build_refs(session, lists, settings, company_id)
+            extras = load_extras(session, entity_type, {}, company_id)
             stale: list[int] = []
             for start in range(0, len(synced), 1000):
                 chunk = synced[start:start + 1000]
                 rows = load_billing_rows(session, entity_type, [eid for _, eid, _ in chunk])
                 if spec_for(entity_type).extras_from_rows:
-                    extras = load_extras(session, entity_type, rows)
+                    extras = load_extras(session, entity_type, rows, company_id)
                 for record_id, entity_id, old_hash in chunk:
                     row = rows.get(entity_id)
                     try:

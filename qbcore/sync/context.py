@@ -44,10 +44,11 @@ def load_billing_rows(session: Session, entity_type: EntityType, ids: Iterable[i
     return rows
 
 
-def linked_ids(session: Session, entity_type: EntityType) -> dict[int, str]:
-    """Billing id → QuickBooks id of every record of a type that has one."""
+def linked_ids(session: Session, entity_type: EntityType, company_id: int) -> dict[int, str]:
+    """Billing id → QuickBooks id, in one company, of every record of a type that has one there."""
     query = select(SyncRecord.entity_id, SyncRecord.qbo_id).where(
-        SyncRecord.entity_type == entity_type.value, SyncRecord.qbo_id.is_not(None))
+        SyncRecord.company_id == company_id, SyncRecord.entity_type == entity_type.value,
+        SyncRecord.qbo_id.is_not(None))
     return {entity_id: qbo_id for entity_id, qbo_id in session.execute(query) if qbo_id is not None}
 
 
@@ -92,15 +93,20 @@ def ensure_branch_refs(gateway: QboGateway, lists: NameLists, settings: SyncSett
     return created
 
 
-def build_refs(session: Session, lists: NameLists, settings: SyncSettings) -> QboRefs:
-    """Every id a payload may reference, from our sync records, mappings and the name lists."""
-    linked = {spec.refs_field: linked_ids(session, spec.entity_type) for spec in ENTITIES if spec.refs_field}
+def build_refs(session: Session, lists: NameLists, settings: SyncSettings, company_id: int) -> QboRefs:
+    """Every id a payload for one company may reference: its sync records, its mappings and its name lists.
+
+    Only that company's ids: a payload for the broker file can never point at a carrier-file customer or item.
+    """
+    linked = {spec.refs_field: linked_ids(session, spec.entity_type, company_id)
+              for spec in ENTITIES if spec.refs_field}
     items = linked["items"]  # a charge code mapped by hand in Settings points at that item
-    for mapping in session.scalars(select(ItemMapping)):
+    for mapping in session.scalars(select(ItemMapping).where(ItemMapping.company_id == company_id)):
         if mapping.qbo_item_id:
             items[mapping.charge_code_id] = mapping.qbo_item_id
     specs = tuple(CustomFieldSpec(m.qbo_definition_id, m.qbo_name, m.source_field)
-                  for m in session.scalars(select(CustomFieldMapping).order_by(CustomFieldMapping.slot)))
+                  for m in session.scalars(select(CustomFieldMapping).where(CustomFieldMapping.company_id == company_id)
+                                           .order_by(CustomFieldMapping.slot)))
     return QboRefs(
         **linked,
         terms=lists.terms, classes=lists.classes, departments=lists.departments,

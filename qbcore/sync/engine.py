@@ -41,9 +41,10 @@ class SyncEngine:
 
     def run(self, record_ids: Sequence[int]) -> SyncSummary:
         """Sync these records in dependency order; pause (failing nothing) when QuickBooks needs a reconnect."""
+        company_id = self.gateway.company_id
         with self.factory() as session:
-            settings = load_settings(session)
-            rows = _rows_chunked(session, record_ids)
+            settings = load_settings(session, company_id)
+            rows = _rows_chunked(session, record_ids, company_id)
             parents = dict(session.execute(select(Customer.id, Customer.parent_id)).all())
         if settings.paused:
             # The master pause in Settings: nothing moves, nothing is marked.
@@ -72,18 +73,21 @@ class SyncEngine:
 
     def detect_changes(self, entity_types: Sequence[EntityType]) -> int:
         """Mark synced records whose billing data changed since their sync as OUT_OF_DATE; returns how many."""
+        company_id = self.gateway.company_id
         with self.factory() as session:
-            settings = load_settings(session)
-        return changes.detect_changes(self.factory, settings, read_name_lists(self.gateway), entity_types)
+            settings = load_settings(session, company_id)
+        return changes.detect_changes(self.factory, settings, read_name_lists(self.gateway), entity_types, company_id)
 
 
-def _rows_chunked(session: Session, record_ids: Sequence[int]) -> list[Any]:
+def _rows_chunked(session: Session, record_ids: Sequence[int], company_id: int) -> list[Any]:
+    # Records of other companies are left out here, whoever asked: they go to their own company's run.
     ids = list(record_ids)
     out: list[Any] = []
     for start in range(0, len(ids), 30000):
         out.extend(session.execute(
             select(SyncRecord.id, SyncRecord.entity_type, SyncRecord.entity_id)
-            .where(SyncRecord.id.in_(ids[start:start + 30000]), SyncRecord.status.not_in(HANDS_OFF))).all())
+            .where(SyncRecord.id.in_(ids[start:start + 30000]), SyncRecord.company_id == company_id,
+                   SyncRecord.status.not_in(HANDS_OFF))).all())
     return out
 
 

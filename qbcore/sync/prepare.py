@@ -35,10 +35,10 @@ def enabled_types(settings: SyncSettings) -> set[EntityType]:
     return {spec.entity_type for spec in ENTITIES if spec.is_enabled(settings)}
 
 
-def load_extras(session: Session, entity_type: EntityType, rows: dict[int, Any]) -> dict[str, Any]:
-    """What an entity's payload builder needs beyond its own rows (item mappings, applied documents)."""
+def load_extras(session: Session, entity_type: EntityType, rows: dict[int, Any], company_id: int) -> dict[str, Any]:
+    """What an entity's payload builder needs beyond its own rows (the company's item mappings, applied documents)."""
     load = spec_for(entity_type).load_extras
-    return load(session, rows) if load is not None else {}
+    return load(session, rows, company_id) if load is not None else {}
 
 
 def prepare(run: Run, phase: Phase) -> list[Send]:
@@ -47,13 +47,15 @@ def prepare(run: Run, phase: Phase) -> list[Send]:
     spec = spec_for(entity_type)
     sends: list[Send] = []
     with run.factory() as session:
-        records = list(session.scalars(select(SyncRecord).where(SyncRecord.id.in_(phase.record_ids))))
+        # Only this company's records: a run never posts a record into another company's QuickBooks.
+        records = list(session.scalars(select(SyncRecord).where(SyncRecord.id.in_(phase.record_ids),
+                                                                SyncRecord.company_id == run.company_id)))
         rows = load_billing_rows(session, entity_type, [r.entity_id for r in records])
         if spec.sales_form:
             branches = {row.customer.branch for row in rows.values() if row.customer and row.customer.branch}
             ensure_branch_refs(run.gateway, run.lists, run.settings, branches)
-        refs = build_refs(session, run.lists, run.settings)
-        extras = load_extras(session, entity_type, rows)
+        refs = build_refs(session, run.lists, run.settings, run.company_id)
+        extras = load_extras(session, entity_type, rows, run.company_id)
         for record in records:
             row = rows.get(record.entity_id)
             if row is None:

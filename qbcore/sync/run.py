@@ -29,6 +29,11 @@ class Run:
     job_id: int | None = None
     concurrency: int = 4
 
+    @property
+    def company_id(self) -> int:
+        """The company this run posts to (its gateway's)."""
+        return self.gateway.company_id
+
     def fail_send(self, send: Send, error: QboError, request: str | None = None,
                   response: str | None = None) -> None:
         """Record a failed attempt and count it."""

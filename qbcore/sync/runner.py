@@ -1,4 +1,4 @@
-"""Running a sync: records pushed under the company's lease, right here (sync_now) or as a claimed job."""
+"""Running a sync: each company's records pushed under its own lease, right here (sync_now) or as a claimed job."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from collections.abc import Callable, Sequence
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from qbcore.companies import list_companies, resolve_company_id
 from qbcore.config import Config, QboEnvironment
 from qbcore.jobs.lease import CompanyBusy, WaitNotice, default_worker_id, hold_lease
 from qbcore.jobs.queue import progress_writer, write_outcome
@@ -15,7 +16,7 @@ from qbcore.qbo.gateway import QboGateway
 from qbcore.qbo.oauth import prepare_connection
 from qbcore.qbo.tokens import NotConnected, ReconnectRequired
 from qbcore.sync.engine import SyncEngine
-from qbcore.sync.selection import expand_dependencies, select_record_ids
+from qbcore.sync.selection import expand_dependencies, records_by_company, select_record_ids
 from qbcore.sync.summary import SyncSummary
 
 Progress = Callable[[SyncSummary], None]
@@ -25,9 +26,51 @@ def run_records(factory: sessionmaker[Session], config: Config, record_ids: Sequ
                 job_id: int | None = None, progress: Progress | None = None,
                 stop_event: threading.Event | None = None, gateway: QboGateway | None = None,
                 wait_for_lease_s: float = 60.0, on_wait: WaitNotice | None = None) -> SyncSummary:
-    """Push records under the company's lease (waiting for it up to wait_for_lease_s; on_wait hears who holds it)."""
-    gateway = gateway or QboGateway(factory, config)
+    """Push records, each company's under its own lease and through its own gateway (`gateway` serves its company).
+
+    A company that needs a reconnect pauses its own records only; the other companies' records still go.
+    """
     stop = stop_event or threading.Event()
+    with factory() as session:
+        # Nothing to push still takes the lease once, so a master pause or a busy company is reported as before.
+        by_company = records_by_company(session, record_ids) or {
+            gateway.company_id if gateway is not None else resolve_company_id(session, None): []}
+    done = SyncSummary(total=0)
+    for company_id, ids in by_company.items():
+        if stop.is_set():
+            return done.plus(SyncSummary(total=len(ids), stopped=True))
+        company_gateway = gateway if gateway is not None and gateway.company_id == company_id else \
+            _gateway_like(factory, config, gateway, company_id)
+        before = done
+
+        def report(summary: SyncSummary, before: SyncSummary = before) -> None:
+            if progress is not None:
+                progress(before.plus(summary))
+
+        try:
+            summary = _run_company(factory, company_gateway, ids, owner=owner, job_id=job_id,
+                                   progress=report if progress is not None else None, stop=stop,
+                                   wait_for_lease_s=wait_for_lease_s, on_wait=on_wait)
+        except (ReconnectRequired, NotConnected):
+            if len(by_company) <= 1:
+                raise
+            summary = SyncSummary(total=len(ids), paused=True)  # this company waits; the others go on
+        done = done.plus(summary)
+    return done
+
+
+def _gateway_like(factory: sessionmaker[Session], config: Config, model: QboGateway | None,
+                  company_id: int) -> QboGateway:
+    """A gateway to another company with the same quota and retry policies as the one the caller gave."""
+    if model is None:
+        return QboGateway(factory, config, company_id=company_id)
+    return QboGateway(factory, config, company_id=company_id, timeout_s=model.timeout_s, retry=model.retry,
+                      quota=model.quota, pool=model.pool)
+
+
+def _run_company(factory: sessionmaker[Session], gateway: QboGateway, record_ids: Sequence[int], *, owner: str,
+                 job_id: int | None, progress: Progress | None, stop: threading.Event, wait_for_lease_s: float,
+                 on_wait: WaitNotice | None) -> SyncSummary:
     with hold_lease(factory, gateway.realm_id, owner, stop=stop, wait_s=wait_for_lease_s, job_id=job_id,
                     on_wait=on_wait):
         engine = SyncEngine(factory, gateway, job_id=job_id, progress=progress, stop_event=stop)
@@ -35,18 +78,53 @@ def run_records(factory: sessionmaker[Session], config: Config, record_ids: Sequ
 
 
 def detect_changes(factory: sessionmaker[Session], config: Config, entity_types: Sequence[EntityType] | None = None,
-                   *, gateway: QboGateway | None = None) -> int:
-    """Mark synced records edited since their sync OUT_OF_DATE (for a page button or cron); returns how many."""
-    engine = SyncEngine(factory, gateway or QboGateway(factory, config))
+                   *, gateway: QboGateway | None = None, company_id: int | None = None) -> int:
+    """Mark a company's synced records edited since their sync OUT_OF_DATE (a page button, cron); returns how many."""
+    engine = SyncEngine(factory, gateway or QboGateway(factory, config, company_id=company_id))
     return engine.detect_changes(list(entity_types or list(EntityType)))
 
 
 def sync_now(factory: sessionmaker[Session], config: Config, *, entity_types: Sequence[EntityType] | None = None,
              record_ids: Sequence[int] | None = None, progress: Progress | None = None,
-             gateway: QboGateway | None = None, on_wait: WaitNotice | None = None) -> SyncSummary:
-    """Sync right here (CLI --wait, tests): detect edits, pick waiting records and their dependencies, push them."""
-    summary = _sync_once(factory, config, entity_types=entity_types, record_ids=record_ids, progress=progress,
-                         gateway=gateway, on_wait=on_wait)
+             gateway: QboGateway | None = None, on_wait: WaitNotice | None = None,
+             company_id: int | None = None) -> SyncSummary:
+    """Sync right here (CLI --wait, tests): detect edits, pick waiting records and their dependencies, push them.
+
+    Every company in turn (or only `company_id`, or only the given gateway's). A company that is not connected
+    or needs a reconnect is paused on its own and the others still sync; with one company, that is an error.
+    """
+    if gateway is not None:
+        companies = [gateway.company_id]
+    elif company_id is not None:
+        companies = [company_id]
+    else:
+        with factory() as session:
+            companies = [c.id for c in list_companies(session)]
+    done = SyncSummary(total=0)
+    for index, company in enumerate(companies):
+        before = done
+
+        def report(summary: SyncSummary, before: SyncSummary = before) -> None:
+            if progress is not None:
+                progress(before.plus(summary))
+
+        try:
+            summary = _sync_company(factory, config, company, entity_types=entity_types, record_ids=record_ids,
+                                    progress=report if progress is not None else None, gateway=gateway,
+                                    on_wait=on_wait)
+        except NotConnected:
+            if len(companies) == 1:
+                raise
+            summary = SyncSummary(total=0, paused=True)
+        done = summary if index == 0 else done.plus(summary)
+    return done
+
+
+def _sync_company(factory: sessionmaker[Session], config: Config, company_id: int, *,
+                  entity_types: Sequence[EntityType] | None, record_ids: Sequence[int] | None,
+                  progress: Progress | None, gateway: QboGateway | None, on_wait: WaitNotice | None) -> SyncSummary:
+    summary = _sync_once(factory, config, company_id, entity_types=entity_types, record_ids=record_ids,
+                         progress=progress, gateway=gateway, on_wait=on_wait)
     if summary.paused and config.qbo_env is QboEnvironment.LOCAL:
         # The local sandbox can always be re-authorised without a person: reconnect and carry on once.
         first = summary
@@ -55,7 +133,7 @@ def sync_now(factory: sessionmaker[Session], config: Config, *, entity_types: Se
             if progress is not None:
                 progress(combine_passes(first, second))
 
-        second = _sync_once(factory, config, entity_types=entity_types, record_ids=record_ids,
+        second = _sync_once(factory, config, company_id, entity_types=entity_types, record_ids=record_ids,
                             progress=both if progress is not None else None, gateway=None, on_wait=on_wait)
         summary = combine_passes(first, second)
     return summary
@@ -72,19 +150,20 @@ def combine_passes(first: SyncSummary, second: SyncSummary) -> SyncSummary:
                        seconds=first.seconds + second.seconds)
 
 
-def _sync_once(factory: sessionmaker[Session], config: Config, *, entity_types: Sequence[EntityType] | None,
-               record_ids: Sequence[int] | None, progress: Progress | None,
-               gateway: QboGateway | None, on_wait: WaitNotice | None = None) -> SyncSummary:
-    if not prepare_connection(factory, config):
+def _sync_once(factory: sessionmaker[Session], config: Config, company_id: int, *,
+               entity_types: Sequence[EntityType] | None, record_ids: Sequence[int] | None,
+               progress: Progress | None, gateway: QboGateway | None,
+               on_wait: WaitNotice | None = None) -> SyncSummary:
+    if not prepare_connection(factory, config, company_id):
         raise NotConnected("QuickBooks is not connected; connect it in Settings")
-    gateway = gateway or QboGateway(factory, config)
+    gateway = gateway or QboGateway(factory, config, company_id=company_id)
     types = list(entity_types or list(EntityType))
     try:
         detect_changes(factory, config, types, gateway=gateway)
     except ReconnectRequired:
         return SyncSummary(total=0, paused=True)
     with factory() as session:
-        ids = select_record_ids(session, entity_types=types, record_ids=record_ids)
+        ids = select_record_ids(session, entity_types=types, record_ids=record_ids, company_id=company_id)
         ids = expand_dependencies(session, ids)
     return run_records(factory, config, ids, owner=f"sync-now:{default_worker_id()}", progress=progress,
                        gateway=gateway, on_wait=on_wait)

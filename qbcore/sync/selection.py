@@ -15,9 +15,11 @@ WAITING = tuple(s.value for s in PROBLEM_STATUSES)
 
 
 def select_record_ids(session: Session, *, entity_types: Sequence[EntityType] | None = None,
-                      record_ids: Sequence[int] | None = None) -> list[int]:
+                      record_ids: Sequence[int] | None = None, company_id: int | None = None) -> list[int]:
     """Records waiting to sync (never synced, pending, failed, blocked, out of date) among the chosen ones."""
     query = select(SyncRecord.id).where(SyncRecord.status.in_(WAITING))
+    if company_id is not None:
+        query = query.where(SyncRecord.company_id == company_id)
     if entity_types:
         query = query.where(SyncRecord.entity_type.in_([e.value for e in entity_types]))
     if record_ids is not None:
@@ -29,14 +31,25 @@ def select_record_ids(session: Session, *, entity_types: Sequence[EntityType] | 
     return list(session.scalars(query.order_by(SyncRecord.id)))
 
 
-def _waiting_records(session: Session, entity_type: EntityType, entity_ids: Iterable[int]) -> set[int]:
+def _waiting_records(session: Session, company_id: int, entity_type: EntityType, entity_ids: Iterable[int]
+                     ) -> set[int]:
     ids = list(set(entity_ids))
     found: set[int] = set()
     for chunk in chunked(ids, SQL_IN_CHUNK):
         found.update(session.scalars(select(SyncRecord.id).where(
-            SyncRecord.entity_type == entity_type.value, SyncRecord.entity_id.in_(chunk),
-            SyncRecord.status.in_(WAITING))))
+            SyncRecord.company_id == company_id, SyncRecord.entity_type == entity_type.value,
+            SyncRecord.entity_id.in_(chunk), SyncRecord.status.in_(WAITING))))
     return found
+
+
+def records_by_company(session: Session, record_ids: Iterable[int]) -> dict[int, list[int]]:
+    """The records grouped by the company they post to (each company is synced under its own lease)."""
+    out: dict[int, list[int]] = {}
+    for chunk in chunked(sorted(set(record_ids)), SQL_IN_CHUNK):
+        for record_id, company_id in session.execute(select(SyncRecord.id, SyncRecord.company_id).where(
+                SyncRecord.id.in_(chunk))):
+            out.setdefault(company_id, []).append(record_id)
+    return {company_id: sorted(ids) for company_id, ids in sorted(out.items())}
 
 
 def _entity_ids(session: Session, record_ids: Iterable[int]) -> dict[EntityType, set[int]]:
@@ -50,7 +63,18 @@ def _entity_ids(session: Session, record_ids: Iterable[int]) -> dict[EntityType,
 
 
 def expand_dependencies(session: Session, record_ids: Sequence[int]) -> list[int]:
-    """Add the waiting records the chosen ones need (an invoice's customer and items, a payment's invoices, …)."""
+    """Add the waiting records the chosen ones need (an invoice's customer and items, a payment's invoices, …).
+
+    What a record needs is looked for in its own company only: an invoice of the carrier file waits for the
+    carrier file's customer and items, never the broker file's.
+    """
+    chosen: set[int] = set()
+    for company_id, ids in records_by_company(session, record_ids).items():
+        chosen |= _expand_in_company(session, company_id, ids)
+    return sorted(chosen)
+
+
+def _expand_in_company(session: Session, company_id: int, record_ids: Sequence[int]) -> set[int]:
     chosen = set(record_ids)
     needed = _entity_ids(session, chosen)
     # Latest in plan order first: what an entity needs is listed before it, so it is gathered before it is read.
@@ -61,5 +85,5 @@ def expand_dependencies(session: Session, record_ids: Sequence[int]) -> list[int
         for entity_type, more in spec.needs(session, list(ids)).items():
             needed[entity_type] |= more
     for entity_type, ids in needed.items():
-        chosen |= _waiting_records(session, entity_type, ids)
-    return sorted(chosen)
+        chosen |= _waiting_records(session, company_id, entity_type, ids)
+    return chosen

@@ -34,6 +34,16 @@ class SyncSummary:
         """Records with an outcome so far."""
         return self.synced + self.failed + self.blocked + self.skipped
 
+    def plus(self, other: SyncSummary) -> SyncSummary:
+        """This run and another one (another company's) as one summary."""
+        kinds = Counter(self.by_kind)
+        kinds.update(other.by_kind)
+        return SyncSummary(total=self.total + other.total, synced=self.synced + other.synced,
+                           failed=self.failed + other.failed, blocked=self.blocked + other.blocked,
+                           skipped=self.skipped + other.skipped, by_kind=dict(kinds),
+                           paused=self.paused or other.paused, stopped=self.stopped or other.stopped,
+                           requests=self.requests + other.requests, seconds=self.seconds + other.seconds)
+
     def job_counts(self) -> dict[str, Any]:
         """The counts a sync job's row keeps."""
         return {
