@@ -14,7 +14,8 @@ import typer
 from sqlalchemy import Engine
 
 from qbcore.alerts.cli import app as alerts_app
-from qbcore.cli_support import fail, open_database
+from qbcore.cli_support import company_id_of, fail, open_database
+from qbcore.companies_cli import app as companies_app
 from qbcore.config import ConfigError, load_config
 from qbcore.db import make_engine, make_session_factory, migrate, transaction
 from qbcore.entities.registry import IMPORT_FILES
@@ -23,6 +24,9 @@ from qbcore.labels import plural
 app = typer.Typer(help="QuickBooks Sync Console: keep a drayage billing book in sync with QuickBooks Online.",
                   no_args_is_help=True, add_completion=False)
 app.add_typer(alerts_app, name="alerts")
+app.add_typer(companies_app, name="companies")
+
+CompanyOption = Annotated[str | None, typer.Option(help="Only this QuickBooks company (its name or id); default all")]
 
 
 def _engine() -> Engine:
@@ -45,6 +49,8 @@ def demo(
     invoices: Annotated[int, typer.Option(min=0, help="How many invoices to write")] = 2000,
     seed: Annotated[int, typer.Option(help="Same seed, same book")] = 7,
     as_of: Annotated[str | None, typer.Option(help="The book's last day (YYYY-MM-DD); default today")] = None,
+    companies: Annotated[int, typer.Option(min=1, max=2, help="1, or 2: split between a Carrier and a Brokerage "
+                                                              "QuickBooks company")] = 1,
 ) -> None:
     """Write a realistic, deterministic drayage book into an empty database."""
     from qbcore.demo import BookNotEmptyError, write_demo_book
@@ -58,7 +64,7 @@ def demo(
     started = time.perf_counter()
     try:
         with transaction(make_session_factory(engine)) as session:
-            summary = write_demo_book(session, invoices=invoices, seed=seed, as_of=day)
+            summary = write_demo_book(session, invoices=invoices, seed=seed, as_of=day, companies=companies)
     except BookNotEmptyError as exc:
         fail(f"{exc}. Point QBSYNC_DATABASE_URL at an empty database.")
     seconds = time.perf_counter() - started
@@ -67,6 +73,9 @@ def demo(
         f"{summary.customers} customers, {summary.charge_codes} charge codes, {summary.payments} payments, "
         f"{summary.credit_memos} credit memos in {seconds:.1f} s"
     )
+    if summary.customers_per_company:
+        split = ", ".join(f"{plural(n, 'customer')} in {name}" for name, n in summary.customers_per_company.items())
+        typer.echo(f"two QuickBooks companies: {split}; each connects to its own sandbox company")
 
 
 @app.command()
@@ -122,6 +131,7 @@ def sync(
     entity: Annotated[str, typer.Option(help="customers, items, invoices, credit-memos, payments or all")] = "all",
     ids: Annotated[str | None, typer.Option(help="Only these sync record ids, e.g. 1,2,3")] = None,
     wait: Annotated[bool, typer.Option(help="Sync here and wait, with a progress bar (else queue a job)")] = False,
+    company: CompanyOption = None,
 ) -> None:
     """Sync waiting records (and what they depend on) to QuickBooks, or queue a job for the workers."""
     from qbcore.jobs.lease import CompanyBusy, LeaseHolder
@@ -131,9 +141,11 @@ def sync(
 
     config, factory = open_database()
     types, record_ids = _entity_types(entity), _parse_ids(ids)
+    with factory() as session:
+        company_id = company_id_of(session, company)
     if not wait:
         try:
-            job_id = enqueue_sync_job(factory, entity_types=types, record_ids=record_ids)
+            job_id = enqueue_sync_job(factory, entity_types=types, record_ids=record_ids, company_id=company_id)
         except NothingToSync as exc:
             typer.echo(str(exc))
             return
@@ -154,7 +166,7 @@ def sync(
 
         try:
             summary = sync_now(factory, config, entity_types=types, record_ids=record_ids, progress=progress,
-                               on_wait=waiting)
+                               on_wait=waiting, company_id=company_id)
         except (NotConnected, CompanyBusy) as exc:
             fail(str(exc))
     kinds = ", ".join(f"{k} {v}" for k, v in sorted(summary.by_kind.items())) or "none"
@@ -162,8 +174,8 @@ def sync(
                f"unchanged of {summary.total} in {summary.seconds:.1f} s with {summary.requests} QuickBooks requests; "
                f"problems by kind: {kinds}")
     if summary.paused:
-        typer.secho("paused: QuickBooks needs to be reconnected (Settings); run again afterwards",
-                    fg=typer.colors.YELLOW)
+        typer.secho("paused: a QuickBooks company is not connected or needs a reconnect (Settings, or "
+                    "`qbsync companies`); run again afterwards", fg=typer.colors.YELLOW)
         raise typer.Exit(code=3)
 
 
@@ -242,26 +254,38 @@ def rotate_key() -> None:
 @app.command()
 def pull(
     wait: Annotated[bool, typer.Option("--wait/--queue", help="Pull here and wait (default), or queue a job")] = True,
+    company: CompanyOption = None,
 ) -> None:
     """Pull changes from QuickBooks: payments applied there, voids, deletions and edits (resumes from its bookmark)."""
     from qbcore.access import SYSTEM
+    from qbcore.companies import list_companies
     from qbcore.errors import QboCallError
     from qbcore.pull import enqueue_pull, run_pull
     from qbcore.qbo.tokens import NotConnected, ReconnectRequired
 
     config, factory = open_database()
+    with factory() as session:
+        chosen = company_id_of(session, company)
+        companies = [(c.id, c.name) for c in list_companies(session) if chosen is None or c.id == chosen]
+    several = len(companies) > 1
     if not wait:
         with transaction(factory) as session:
-            job_id = enqueue_pull(session, SYSTEM, reason="qbsync pull --queue").id
-        typer.echo(f"queued pull job {job_id}; a worker will run it")
+            jobs = [enqueue_pull(session, SYSTEM, reason="qbsync pull --queue", company_id=cid).id
+                    for cid, _name in companies]
+        typer.echo(f"queued pull {'jobs' if several else 'job'} {', '.join(map(str, jobs))}; a worker will run "
+                   f"{'them' if several else 'it'}")
         return
-    try:
-        summary = run_pull(factory, config)
-    except (NotConnected, ReconnectRequired) as exc:
-        fail(str(exc))
-    except QboCallError as exc:
-        fail(f"QuickBooks: {exc.error.message} (pages already read are kept; run again to resume)")
-    typer.echo(summary.sentence())
+    for company_id, name in companies:
+        try:
+            summary = run_pull(factory, config, company_id=company_id)
+        except (NotConnected, ReconnectRequired) as exc:
+            if not several:
+                fail(str(exc))
+            typer.secho(f"{name}: {exc}", fg=typer.colors.YELLOW, err=True)
+            continue
+        except QboCallError as exc:
+            fail(f"QuickBooks: {exc.error.message} (pages already read are kept; run again to resume)")
+        typer.echo(f"{name}: {summary.sentence()}" if several else summary.sentence())
 
 
 @app.command()

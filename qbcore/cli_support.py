@@ -26,3 +26,15 @@ def open_database() -> tuple[Config, sessionmaker[Session]]:
     engine = make_engine(config.database_url)
     migrate(engine)
     return config, make_session_factory(engine)
+
+
+def company_id_of(session: Session, name_or_id: str | None) -> int | None:
+    """The company a `--company` option names (by id or name), None when not given; a plain error when unknown."""
+    from qbcore.companies import CompanyRefused, company_named
+
+    if name_or_id is None:
+        return None
+    try:
+        return company_named(session, name_or_id).id
+    except CompanyRefused as exc:
+        fail(str(exc))

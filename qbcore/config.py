@@ -42,6 +42,7 @@ class Config:
     secret_key: str = field(default="", repr=False)
     data_dir: Path = DEFAULT_DATA_DIR
     demo_invoices: int = 2000
+    demo_companies: int = 1  # 2: the demo book split between a Carrier and a Brokerage QuickBooks company
     # The console starts the local sandbox and a worker thread itself (embedded default).
     background: bool = True
     # QuickBooks webhooks: the app's verifier token (empty = webhooks off); how often to poll CDC.
@@ -144,6 +145,10 @@ def load_config(
     except ValueError:
         raise ConfigError(f"QBSYNC_DEMO_INVOICES must be a whole number ≥ 0; got {raw['DEMO_INVOICES']!r}") from None
 
+    demo_companies_raw = raw.get("DEMO_COMPANIES", "1").strip()
+    if demo_companies_raw not in ("1", "2"):
+        raise ConfigError(f"QBSYNC_DEMO_COMPANIES must be 1 or 2; got {raw['DEMO_COMPANIES']!r}")
+
     background_raw = raw.get("BACKGROUND", "on").lower()
     if background_raw not in _SWITCH:
         raise ConfigError(f"QBSYNC_BACKGROUND must be on or off; got {raw['BACKGROUND']!r}")
@@ -183,6 +188,7 @@ def load_config(
         secret_key=secret_key,
         data_dir=data_dir,
         demo_invoices=demo_invoices,
+        demo_companies=int(demo_companies_raw),
         background=background_raw in _ON,
         unknown_users=unknown_users,
         admin_emails=admin_emails,

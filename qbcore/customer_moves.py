@@ -93,7 +93,7 @@ def _documents_of(spec: EntitySpec, customer_ids: list[int]) -> ColumnElement[bo
         return None
     model: Any = spec.model
     documents = select(model.id).select_from(model)
-    for target, on in tab.joins:
+    for target, on in tab.joins or ():
         documents = documents.join(target, on)
     return and_(SyncRecord.entity_type == spec.entity_type.value,
                 SyncRecord.entity_id.in_(documents.where(tab.customer_key.in_(customer_ids))))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
@@ -11,6 +11,7 @@ from sqlalchemy import func, insert, select, text
 from sqlalchemy.orm import Session
 
 from qbcore.chunks import BULK_INSERT_CHUNK, SQL_IN_CHUNK, chunked
+from qbcore.demo_companies import split_demo_companies
 from qbcore.demo_payables import PAYABLES_MODELS, write_demo_payables
 from qbcore.demo_rows import CREDIT_REASONS, BookRows, dollars
 from qbcore.models import (
@@ -42,6 +43,7 @@ class DemoSummary:
     charge_lines: int
     payments: int
     credit_memos: int
+    customers_per_company: dict[str, int] = field(default_factory=dict)  # with two companies
 
 
 class BookNotEmptyError(Refusal, RuntimeError):
@@ -76,8 +78,14 @@ def _bulk_insert(session: Session, model: type, rows: list[dict[str, Any]]) -> N
             copy.write_row([row[c] for c in columns])
 
 
-def write_demo_book(session: Session, *, invoices: int, seed: int, as_of: date | None = None) -> DemoSummary:
-    """Write the demo book into an empty database, streaming in chunks (bounded memory)."""
+def write_demo_book(session: Session, *, invoices: int, seed: int, as_of: date | None = None,
+                    companies: int = 1) -> DemoSummary:
+    """Write the demo book into an empty database, streaming in chunks (bounded memory).
+
+    With companies=2 the book is split between a Carrier and a Brokerage QuickBooks company.
+    """
+    if companies not in (1, 2):
+        raise ValueError("the demo book has one company, or two (a carrier and a brokerage)")
     if has_book(session):
         raise BookNotEmptyError("the database already holds a billing book; the demo only fills an empty one")
     book = BookRows(invoices, seed, as_of or date.today())
@@ -172,11 +180,12 @@ def write_demo_book(session: Session, *, invoices: int, seed: int, as_of: date |
     _advance_id_sequences(session, (Customer, ChargeCode, Load, Invoice, ChargeSet, ChargeLine, CreditMemo,
                                     CreditMemoLine, CreditMemoApplication, Payment, PaymentApplication,
                                     *PAYABLES_MODELS))
+    split = split_demo_companies(session) if companies == 2 else {}
     ensure_sync_records(session)
     return DemoSummary(
         customers=len(book.customers), charge_codes=len(book.codes), loads=counts["loads"],
         invoices=len(open_invoices), charge_lines=counts["lines"], payments=len(payments),
-        credit_memos=len(credit_rows),
+        credit_memos=len(credit_rows), customers_per_company=split,
     )
 
 

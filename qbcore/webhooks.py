@@ -99,8 +99,11 @@ def parse_notification(body: bytes) -> list[WebhookEvent]:
     raise WebhookError("neither an eventNotifications payload nor a CloudEvents array")
 
 
-def _our_realm(session: Session) -> str | None:
-    return session.scalar(select(QboConnection.realm_id).where(QboConnection.realm_id.is_not(None)).limit(1))
+def _our_realms(session: Session) -> dict[str, int]:
+    """Realm id → our company, for every company connected at some point."""
+    return {realm: company for realm, company in session.execute(
+        select(QboConnection.realm_id, QboConnection.company_id).where(QboConnection.realm_id.is_not(None)))
+        if realm is not None}
 
 
 def handle_notification(factory: sessionmaker[Session], body: bytes, signature: str | None, *,
@@ -115,10 +118,21 @@ def handle_notification(factory: sessionmaker[Session], body: bytes, signature: 
     except WebhookError as exc:
         return WebhookResult(400, str(exc))
     with factory() as session, session.begin():
-        realm = _our_realm(session)
-        wanted = [e for e in events if e.entity in PULLED and (realm is None or e.realm_id in ("", realm))]
-        if not wanted:
+        realms = _our_realms(session)
+        # One pull per company the notification concerns; an event without a realm concerns the default company,
+        # and a realm that is none of ours is ignored.
+        by_company: dict[int | None, list[WebhookEvent]] = {}
+        for event in events:
+            if event.entity not in PULLED:
+                continue
+            if event.realm_id and realms and event.realm_id not in realms:
+                continue
+            by_company.setdefault(realms.get(event.realm_id) if event.realm_id else None, []).append(event)
+        if not by_company:
             return WebhookResult(200, "nothing to pull", events=events)
-        reason = "webhook: " + ", ".join(sorted({f"{e.entity} {e.operation}".strip() for e in wanted}))[:180]
-        job = enqueue_pull(session, SYSTEM, reason=reason)
-        return WebhookResult(200, f"pull queued (job {job.id})", job_id=job.id, events=events)
+        jobs = []
+        for company_id, wanted in by_company.items():
+            reason = "webhook: " + ", ".join(sorted({f"{e.entity} {e.operation}".strip() for e in wanted}))[:180]
+            jobs.append(enqueue_pull(session, SYSTEM, reason=reason, company_id=company_id).id)
+        queued = ", ".join(str(j) for j in jobs)
+        return WebhookResult(200, f"pull queued (job {queued})", job_id=jobs[0], events=events)

@@ -52,11 +52,12 @@ def _open_database(database_url: str) -> sessionmaker[Session]:
 
 
 @st.cache_resource(show_spinner=False)
-def _write_demo_book_once(database_url: str, _factory: sessionmaker[Session], invoices: int) -> bool:
+def _write_demo_book_once(database_url: str, _factory: sessionmaker[Session], invoices: int,
+                          companies: int = 1) -> bool:
     with transaction(_factory) as session:
         if has_book(session):
             return False
-        write_demo_book(session, invoices=invoices, seed=7)
+        write_demo_book(session, invoices=invoices, seed=7, companies=companies)
         return True
 
 
@@ -74,7 +75,7 @@ def _prepare(config: Config, say: Callable[[str], object]) -> tuple[Config, sess
     factory = _open_database(config.database_url)
     if config.is_embedded and config.demo_invoices:
         say(f"Writing the demo billing book ({config.demo_invoices:,} invoices) on first start…")
-        _write_demo_book_once(config.database_url, factory, config.demo_invoices)
+        _write_demo_book_once(config.database_url, factory, config.demo_invoices, config.demo_companies)
     if config.background:
         from ui.background import start_background_services
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -11,10 +12,21 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from qbcore.alerts.rules import AlertRules
+from qbcore.companies import list_companies
 from qbcore.connection import current_connection
 from qbcore.jobs.queue import PULL_KIND, SYNC_KIND, has_active_job
 from qbcore.labels import ERROR_KIND, JOB_STATUS, label, money, plural
-from qbcore.models import ENTITY_NOUNS, ConnectionStatus, EntityType, Job, JobStatus, SyncRecord, SyncStatus, utcnow
+from qbcore.models import (
+    ENTITY_NOUNS,
+    ConnectionStatus,
+    EntityType,
+    Job,
+    JobStatus,
+    QboConnection,
+    SyncRecord,
+    SyncStatus,
+    utcnow,
+)
 from qbcore.problems.queries import PROBLEM_ENTITIES, ProblemFilter, count_matching, list_root_causes, mask_secrets
 from qbcore.queries.month_end import list_month_readiness
 
@@ -105,10 +117,23 @@ def find_root_causes(session: Session, rules: AlertRules) -> list[Finding]:
 
 
 def find_reconnect(session: Session, rules: AlertRules, now: datetime) -> list[Finding]:
-    """QuickBooks disconnected or waiting for a reconnect, or its sign-in about to expire."""
-    row = current_connection(session)
+    """A company's QuickBooks disconnected or waiting for a reconnect, or its sign-in about to expire."""
+    found: list[Finding] = []
+    for company in list_companies(session):
+        found.extend(_reconnect_of(current_connection(session, company.id), rules, now, company.id))
+    return found
+
+
+def _reconnect_of(row: QboConnection | None, rules: AlertRules, now: datetime, company_id: int) -> list[Finding]:
     if row is None or row.connected_at is None:
         return []  # never connected: nothing broke
+    found = _connection_finding(row, rules, now)
+    # The first company keeps the key earlier releases used, so an alert already sent is not sent again.
+    key = "connection" if company_id == 1 else f"connection:{company_id}"
+    return [dataclasses.replace(f, key=key) for f in found]
+
+
+def _connection_finding(row: QboConnection, rules: AlertRules, now: datetime) -> list[Finding]:
     status = ConnectionStatus(row.status)
     company = row.company_name or "the QuickBooks company"
     if status is ConnectionStatus.DISCONNECTED:

@@ -10,7 +10,7 @@ from sqlalchemy.orm import aliased
 from qbcore.models import Company, Customer, Vendor
 
 
-def _holder(flag: str) -> Any:
+def _holder(flag: str) -> ColumnElement[Any]:
     """The company holding a pay function, or the default company when none does (as SQL)."""
     holder = aliased(Company)
     fallback = aliased(Company)

@@ -8,13 +8,23 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import Select, and_, func, or_, select, update
+from sqlalchemy import Select, and_, false, func, or_, select, true, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from qbcore.access import SYSTEM, Actor, require_role, write_audit
 from qbcore.chunks import SQL_IN_CHUNK, chunked
 from qbcore.db import rows_changed
-from qbcore.models import PROBLEM_STATUSES, EntityType, Job, JobStatus, Role, SyncRecord, SyncStatus, utcnow
+from qbcore.models import (
+    PROBLEM_STATUSES,
+    Company,
+    EntityType,
+    Job,
+    JobStatus,
+    Role,
+    SyncRecord,
+    SyncStatus,
+    utcnow,
+)
 from qbcore.refusals import Refusal
 
 SYNC_KIND = "sync"  # push sync records to QuickBooks (qbcore.sync)
@@ -49,10 +59,13 @@ def enqueue_sync(
     record_ids: Sequence[int] | Select[int] | None = None,
     entity_types: Sequence[EntityType] | None = None,
     label: str | None = None,
+    company_id: int | None = None,
 ) -> Job:
-    """Queue a sync of the chosen sync records (ids, or a SELECT of ids run in the database)."""
+    """Queue a sync of the chosen sync records (ids, or a SELECT of ids run in the database), of one company if set."""
     require_role(actor, Role.OPERATOR, "resync", session=session)
     query = select(SyncRecord.id).where(SyncRecord.status.in_(RESYNCABLE))
+    if company_id is not None:
+        query = query.where(SyncRecord.company_id == company_id)
     if isinstance(record_ids, Select):
         query = query.where(SyncRecord.id.in_(record_ids.scalar_subquery()))
     elif record_ids is not None:
@@ -69,7 +82,10 @@ def enqueue_sync(
             .where(SyncRecord.id.in_(chunk), SyncRecord.status != SyncStatus.BLOCKED.value)
             .values(status=SyncStatus.PENDING.value)
         )
-    job = Job(kind=SYNC_KIND, params={"record_ids": ids, "label": label}, total=len(ids), created_by=actor.email)
+    params: dict[str, Any] = {"record_ids": ids, "label": label}
+    if company_id is not None:
+        params["company_id"] = company_id  # a job of one company: another company's jobs need not wait for it
+    job = Job(kind=SYNC_KIND, params=params, total=len(ids), created_by=actor.email)
     session.add(job)
     session.flush()
     write_audit(session, actor, "resync", target_type="job", target_id=job.id, after={"records": len(ids)},
@@ -78,10 +94,11 @@ def enqueue_sync(
 
 
 def enqueue_sync_job(factory: sessionmaker[Session], *, entity_types: Sequence[EntityType] | None,
-                     record_ids: Sequence[int] | None) -> int:
-    """Queue a sync job as the system actor (CLI without --wait); returns the job id."""
+                     record_ids: Sequence[int] | None, company_id: int | None = None) -> int:
+    """Queue a sync job (of one company, when given) as the system actor (CLI without --wait); returns its id."""
     with factory() as session, session.begin():
-        return enqueue_sync(session, SYSTEM, record_ids=record_ids, entity_types=entity_types).id
+        return enqueue_sync(session, SYSTEM, record_ids=record_ids, entity_types=entity_types,
+                            company_id=company_id).id
 
 
 # -- claim and keep ------------------------------------------------------------------------------------------------
@@ -116,11 +133,19 @@ def renew_job_lease(factory: sessionmaker[Session], job_id: int, owner: str) -> 
                         .values(lease_expires_at=utcnow() + JOB_LEASE))
 
 
-def resume_paused_jobs(factory: sessionmaker[Session]) -> int:
-    """Requeue jobs paused for a reconnect (call once the connection is healthy again)."""
+def resume_paused_jobs(factory: sessionmaker[Session], connected: set[int] | None = None) -> int:
+    """Requeue jobs paused for a reconnect whose companies are connected again (all paused jobs when None).
+
+    A job of one company resumes when that company is connected; a job spanning companies when all of them are.
+    """
     with factory() as session, session.begin():
-        return rows_changed(session.execute(update(Job).where(Job.status == JobStatus.PAUSED.value)
-                                            .values(status=JobStatus.QUEUED.value, error=None, lease_owner=None)))
+        query = update(Job).where(Job.status == JobStatus.PAUSED.value)
+        if connected is not None:
+            owner = Job.params["company_id"].as_integer()
+            every = session.scalar(select(func.count()).select_from(Company).where(Company.id.not_in(connected))) == 0
+            query = query.where(or_(owner.in_(sorted(connected)), and_(owner.is_(None), true() if every else false())))
+        return rows_changed(session.execute(query.values(status=JobStatus.QUEUED.value, error=None,
+                                                         lease_owner=None).execution_options(synchronize_session=False)))
 
 
 # -- progress --------------------------------------------------------------------------------------------------------
@@ -193,9 +218,13 @@ def list_recent_jobs(session: Session, limit: int = 10) -> list[Job]:
     return list(session.scalars(select(Job).order_by(Job.id.desc()).limit(limit)))
 
 
-def has_active_job(session: Session) -> bool:
-    """True while a job is queued or running."""
-    return session.scalar(select(Job.id).where(Job.status.in_(ACTIVE)).limit(1)) is not None
+def has_active_job(session: Session, company_id: int | None = None) -> bool:
+    """True while a job is queued or running (of that company, or one spanning every company, when given)."""
+    query = select(Job.id).where(Job.status.in_(ACTIVE))
+    if company_id is not None:
+        owner = Job.params["company_id"].as_integer()
+        query = query.where(or_(owner == company_id, owner.is_(None)))
+    return session.scalar(query.limit(1)) is not None
 
 
 def _job_progress(session: Session, job: Job) -> JobProgress:

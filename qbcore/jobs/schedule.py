@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from qbcore.access import SYSTEM, Actor
 from qbcore.alerts.outbox import queue_in_tick
+from qbcore.companies import list_companies
 from qbcore.connection import is_connected
 from qbcore.customer_names import apply_name_clash_rule
 from qbcore.entities.registry import ENTITIES
@@ -27,15 +28,28 @@ def enabled_entity_types(settings: SyncSettings) -> list[EntityType]:
     return [spec.entity_type for spec in ENTITIES if spec.is_enabled(settings)]
 
 
-def enqueue_waiting(session: Session, actor: Actor = SYSTEM) -> Job | None:
-    """Queue new and edited records of the enabled types, unless paused, on demand, or a job is active."""
-    settings = load_settings(session)
-    if settings.paused or settings.trigger != "on_approval" or has_active_job(session):
+def enqueue_waiting(session: Session, actor: Actor = SYSTEM, company_id: int | None = None) -> Job | None:
+    """Queue new and edited records of the enabled types (of one company, or of all), unless paused or on demand.
+
+    Nothing is queued while a job of the same company is active. Each company is judged by its own settings: pausing
+    the broker file leaves the carrier file's records going.
+    """
+    if has_active_job(session, company_id):
         return None
-    types = [e.value for e in enabled_entity_types(settings)]
+    per_company = []
+    for company in list_companies(session):
+        if company_id is not None and company.id != company_id:
+            continue
+        settings = load_settings(session, company.id)
+        if settings.paused or settings.trigger != "on_approval":
+            continue
+        types = [e.value for e in enabled_entity_types(settings)]
+        per_company.append(and_(SyncRecord.company_id == company.id, SyncRecord.entity_type.in_(types)))
+    if not per_company:
+        return None
     waiting = (
         select(SyncRecord.id)
-        .where(SyncRecord.status.in_(AUTO_STATUSES), SyncRecord.entity_type.in_(types))
+        .where(SyncRecord.status.in_(AUTO_STATUSES), or_(*per_company))
         # Only approved invoices go; drafts and voids stay in the billing system.
         .where(~select(Invoice.id).where(
             SyncRecord.entity_type == EntityType.INVOICE.value,
@@ -45,23 +59,43 @@ def enqueue_waiting(session: Session, actor: Actor = SYSTEM) -> Job | None:
     )
     if session.scalar(waiting.limit(1)) is None:
         return None
-    return enqueue_sync(session, actor, record_ids=waiting, label="Automatic sync (on approval)")
+    return enqueue_sync(session, actor, record_ids=waiting, label="Automatic sync (on approval)",
+                        company_id=company_id)
+
+
+def _enqueue_waiting_per_company(session: Session) -> list[Job]:
+    """With several companies, one automatic job each, so workers serve them side by side."""
+    companies = list_companies(session)
+    if len(companies) == 1:
+        job = enqueue_waiting(session)
+        return [job] if job is not None else []
+    jobs = []
+    for company in companies:
+        job = enqueue_waiting(session, company_id=company.id)
+        if job is not None:
+            jobs.append(job)
+            session.flush()
+    return jobs
 
 
 def run_schedule_tick(session: Session, *, pull_every: timedelta = timedelta(minutes=15)) -> list[Job]:
-    """One tick of the scheduler: the name-clash rule, cascade retries, new and edited records, a pull when due.
+    """One tick of the scheduler: the name-clash rule, cascade retries, new and edited records, pulls when due.
 
-    A pull is scheduled only while connected: after an admin's disconnect nothing is queued in their name's stead.
+    A company's pull is scheduled only while it is connected and not paused: after an admin's disconnect nothing is
+    queued in their name's stead.
     """
     queued = []
-    for step in (apply_name_clash_rule, cascade_retries, enqueue_waiting):
+    for step in (apply_name_clash_rule, cascade_retries):
         job = step(session)
         if job is not None:
             queued.append(job)
             session.flush()
-    if not load_settings(session).paused and is_connected(session):
-        job = enqueue_pull_if_due(session, every=pull_every)
-        if job is not None:
-            queued.append(job)
+    queued.extend(_enqueue_waiting_per_company(session))
+    for company in list_companies(session):
+        if not load_settings(session, company.id).paused and is_connected(session, company.id):
+            job = enqueue_pull_if_due(session, every=pull_every, company_id=company.id)
+            if job is not None:
+                queued.append(job)
+                session.flush()
     queue_in_tick(session)  # messages about what is wrong now; the worker sends them
     return queued

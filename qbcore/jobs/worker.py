@@ -12,6 +12,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from qbcore.alerts.outbox import deliver_in_worker
+from qbcore.companies import list_companies
 from qbcore.config import Config
 from qbcore.jobs.lease import default_worker_id
 from qbcore.jobs.queue import (
@@ -59,6 +60,13 @@ def _set_status(factory: sessionmaker[Session], job: Job, *, status: JobStatus, 
     write_job_progress(factory, job.id, counts, status=status, error=error)
 
 
+def connected_companies(factory: sessionmaker[Session], config: Config) -> set[int]:
+    """The companies whose QuickBooks is usable now (local mode reconnects each to the sandbox first)."""
+    with factory() as session:
+        companies = [c.id for c in list_companies(session)]
+    return {company_id for company_id in companies if prepare_connection(factory, config, company_id)}
+
+
 def run_worker(factory: sessionmaker[Session], config: Config, *, worker_id: str | None = None,
                stop_event: threading.Event | None = None, poll_s: float = 1.0, once: bool = False,
                gateway_factory: GatewayFactory | None = None) -> int:
@@ -68,12 +76,13 @@ def run_worker(factory: sessionmaker[Session], config: Config, *, worker_id: str
     ran = 0
     while not stop.is_set():
         deliver_in_worker(factory, config.secret_key)  # before the connection check: a disconnect is news too
-        if not prepare_connection(factory, config):
+        connected = connected_companies(factory, config)
+        if not connected:
             if once:
                 return ran
             stop.wait(poll_s)
             continue
-        resume_paused_jobs(factory)
+        resume_paused_jobs(factory, connected)
         job = claim_job(factory, worker_id)
         if job is None:
             if once:

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from qbcore import labels
 from qbcore.access import SYSTEM, write_audit
 from qbcore.chunks import SQL_IN_CHUNK, chunked
+from qbcore.companies import resolve_company_id
 from qbcore.entities.registry import spec_for
 from qbcore.mapping.credit_application import REF_PREFIX as CREDIT_REF_PREFIX
 from qbcore.models import (
@@ -81,12 +82,14 @@ def _chunks(values: Sequence[str]) -> Iterable[list[str]]:
     return chunked(dict.fromkeys(values), SQL_IN_CHUNK)
 
 
-def linked_records(session: Session, entity_type: EntityType, qbo_ids: Sequence[str]) -> dict[str, SyncRecord]:
-    """Our sync records of these QuickBooks ids (one query per 900 ids)."""
+def linked_records(session: Session, entity_type: EntityType, qbo_ids: Sequence[str],
+                   company_id: int) -> dict[str, SyncRecord]:
+    """Our sync records of these QuickBooks ids in one company (ids mean something only there; 900 per query)."""
     found: dict[str, SyncRecord] = {}
     for chunk in _chunks(qbo_ids):
         for record in session.scalars(select(SyncRecord).where(
-                SyncRecord.entity_type == entity_type.value, SyncRecord.qbo_id.in_(chunk))):
+                SyncRecord.company_id == company_id, SyncRecord.entity_type == entity_type.value,
+                SyncRecord.qbo_id.in_(chunk))):
             found[str(record.qbo_id)] = record
     return found
 
@@ -155,21 +158,24 @@ def _is_credit_application(session: Session, payment: dict[str, Any]) -> bool:
     return session.get(CreditMemoApplication, int(ref[len(CREDIT_REF_PREFIX):])) is not None
 
 
-def apply_payments(session: Session, rows: Sequence[dict[str, Any]], settings: SyncSettings) -> ApplyCounts:
-    """Record payments entered in QuickBooks against our synced invoices; idempotent per (payment, invoice)."""
+def apply_payments(session: Session, rows: Sequence[dict[str, Any]], settings: SyncSettings,
+                   company_id: int | None = None) -> ApplyCounts:
+    """Record payments entered in a company's QuickBooks against its synced invoices; idempotent per line."""
+    company = resolve_company_id(session, company_id)
     counts = ApplyCounts(changes=len(rows))
     ids = [str(r.get("Id")) for r in rows if r.get("Id")]
-    ours = linked_records(session, EntityType.PAYMENT, ids)
+    ours = linked_records(session, EntityType.PAYMENT, ids, company)
     # Credit memos applied by us (zero-amount payments): ours, never a payment entered in QuickBooks.
-    applications = linked_records(session, EntityType.CREDIT_APPLICATION, ids)
+    applications = linked_records(session, EntityType.CREDIT_APPLICATION, ids, company)
     invoice_ids = [txn for r in rows if not is_deleted(r) for txn in invoice_lines(r)]
-    invoices = linked_records(session, EntityType.INVOICE, invoice_ids)
+    invoices = linked_records(session, EntityType.INVOICE, invoice_ids, company)
     existing: dict[tuple[str, str], PulledPayment] = {}
     for chunk in _chunks(ids):
-        for pulled in session.scalars(select(PulledPayment).where(PulledPayment.qbo_payment_id.in_(chunk))):
+        for pulled in session.scalars(select(PulledPayment).where(PulledPayment.company_id == company,
+                                                                  PulledPayment.qbo_payment_id.in_(chunk))):
             existing[(pulled.qbo_payment_id, pulled.qbo_invoice_id)] = pulled
     touched: set[int] = set()
-    context = load_drift_context(session, EntityType.PAYMENT, list(ours.values()), settings)
+    context = load_drift_context(session, EntityType.PAYMENT, list(ours.values()), settings, company)
     for row in rows:
         qbo_id = str(row.get("Id") or "")
         if not qbo_id:
@@ -213,7 +219,8 @@ def apply_payments(session: Session, rows: Sequence[dict[str, Any]], settings: S
             status = PulledPaymentStatus.APPLIED if settings.pulled_payments == "apply" else \
                 PulledPaymentStatus.PROPOSED
             pulled = PulledPayment(
-                qbo_payment_id=qbo_id, qbo_invoice_id=qbo_invoice, invoice_id=record.entity_id, amount=amount,
+                company_id=company, qbo_payment_id=qbo_id, qbo_invoice_id=qbo_invoice, invoice_id=record.entity_id,
+                amount=amount,
                 txn_date=_date(row.get("TxnDate")), reference=str(row["PaymentRefNum"])[:40] or None
                 if row.get("PaymentRefNum") else None, status=status,
                 applied_at=utcnow() if status is PulledPaymentStatus.APPLIED else None,
@@ -265,10 +272,11 @@ class DriftContext:
     entity_type: EntityType
     expected: dict[int, _Expected]
     open_drifts: dict[str, list[Drift]]
+    company_id: int
 
 
 def load_drift_context(session: Session, entity_type: EntityType, records: Sequence[SyncRecord],
-                       settings: SyncSettings) -> DriftContext:
+                       settings: SyncSettings, company_id: int) -> DriftContext:
     """Expected amount/number/customer per record (its sync record is SYNCED, so the billing row is what we pushed)."""
     spec = spec_for(entity_type)
     model: Any = spec.model
@@ -285,7 +293,8 @@ def load_drift_context(session: Session, entity_type: EntityType, records: Seque
     for chunk in chunked(customer_ids, SQL_IN_CHUNK):
         names = dict(session.execute(select(Customer.id, Customer.name).where(Customer.id.in_(chunk))).all())
         linked = dict(session.execute(select(SyncRecord.entity_id, SyncRecord.qbo_id).where(
-            SyncRecord.entity_type == EntityType.CUSTOMER.value, SyncRecord.entity_id.in_(chunk))).all())
+            SyncRecord.company_id == company_id, SyncRecord.entity_type == EntityType.CUSTOMER.value,
+            SyncRecord.entity_id.in_(chunk))).all())
         for cid in chunk:
             customers[cid] = (linked.get(cid), names.get(cid, ""))
     expected = {}
@@ -299,10 +308,11 @@ def load_drift_context(session: Session, entity_type: EntityType, records: Seque
     open_drifts: dict[str, list[Drift]] = defaultdict(list)
     qbo_ids = [str(r.qbo_id) for r in records]
     for qbo_chunk in _chunks(qbo_ids):
-        for drift in session.scalars(select(Drift).where(Drift.entity_type == entity_type.value,
+        for drift in session.scalars(select(Drift).where(Drift.company_id == company_id,
+                                                         Drift.entity_type == entity_type.value,
                                                          Drift.qbo_id.in_(qbo_chunk), Drift.resolved_at.is_(None))):
             open_drifts[drift.qbo_id].append(drift)
-    return DriftContext(entity_type, expected, open_drifts)
+    return DriftContext(entity_type, expected, open_drifts, company_id)
 
 
 def summarize_qbo(row: dict[str, Any]) -> dict[str, Any]:
@@ -336,12 +346,13 @@ def record_drift(session: Session, context: DriftContext, record: SyncRecord, ki
         if drift.kind == kind.value:
             drift.after, drift.summary = after, summary
             return False
-    drift = Drift(entity_type=context.entity_type.value, entity_id=record.entity_id, qbo_id=str(record.qbo_id),
+    drift = Drift(company_id=context.company_id, entity_type=context.entity_type.value, entity_id=record.entity_id,
+                  qbo_id=str(record.qbo_id),
                   kind=kind, before=before, after=after, summary=summary)
     session.add(drift)
     opened.append(drift)
     write_audit(session, SYSTEM, "detect_drift", target_type=context.entity_type.value, target_id=record.entity_id,
-                before=before, after=after, reason=summary)
+                before=before, after=after, reason=summary, company_id=context.company_id)
     return True
 
 
@@ -372,11 +383,12 @@ def drift_of(session: Session, context: DriftContext, record: SyncRecord, row: d
 
 
 def detect_drift(session: Session, entity_type: EntityType, rows: Sequence[dict[str, Any]],
-                 settings: SyncSettings) -> ApplyCounts:
-    """Compare changed invoices or credit memos with what we pushed; store voids, deletions and edits."""
+                 settings: SyncSettings, company_id: int | None = None) -> ApplyCounts:
+    """Compare a company's changed invoices or credit memos with what we pushed; store voids, deletions, edits."""
+    company = resolve_company_id(session, company_id)
     counts = ApplyCounts(changes=len(rows))
-    records = linked_records(session, entity_type, [str(r.get("Id")) for r in rows if r.get("Id")])
-    context = load_drift_context(session, entity_type, list(records.values()), settings)
+    records = linked_records(session, entity_type, [str(r.get("Id")) for r in rows if r.get("Id")], company)
+    context = load_drift_context(session, entity_type, list(records.values()), settings, company)
     for row in rows:
         record = records.get(str(row.get("Id") or ""))
         if record is not None:
@@ -384,12 +396,13 @@ def detect_drift(session: Session, entity_type: EntityType, rows: Sequence[dict[
     return counts
 
 
-def missing_records(session: Session, entity_type: EntityType, present: set[str], checked: Sequence[str]
-                    ) -> ApplyCounts:
-    """Synced records QuickBooks no longer has (found by an existence check): deletion drift."""
+def missing_records(session: Session, entity_type: EntityType, present: set[str], checked: Sequence[str],
+                    company_id: int | None = None) -> ApplyCounts:
+    """A company's synced records its QuickBooks no longer has (found by an existence check): deletion drift."""
+    company = resolve_company_id(session, company_id)
     counts = ApplyCounts()
-    records = linked_records(session, entity_type, [q for q in checked if q not in present])
-    context = load_drift_context(session, entity_type, list(records.values()), SyncSettings())
+    records = linked_records(session, entity_type, [q for q in checked if q not in present], company)
+    context = load_drift_context(session, entity_type, list(records.values()), SyncSettings(), company)
     for record in records.values():
         counts.drifts += drift_of(session, context, record, {"Id": record.qbo_id, "status": "Deleted"})
     return counts

@@ -10,11 +10,12 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from qbcore.access import SYSTEM, Actor, require_role, write_audit
 from qbcore.chunks import QBO_IN_CHUNK, chunked
+from qbcore.companies import resolve_company_id
 from qbcore.config import Config
 from qbcore.entities.registry import ENTITIES
 from qbcore.errors import QboCallError
@@ -122,11 +123,12 @@ class _Run:
             self.progress(self.summary())
 
 
-def apply_changes(session: Session, entity: str, rows: list[dict[str, Any]], settings: SyncSettings) -> ApplyCounts:
-    """Apply one page of one entity's changes (the caller commits it together with the bookmark)."""
+def apply_changes(session: Session, entity: str, rows: list[dict[str, Any]], settings: SyncSettings,
+                  company_id: int | None = None) -> ApplyCounts:
+    """Apply one page of one company's changes of one entity (the caller commits it with the bookmark)."""
     if entity == "Payment":
-        return apply_payments(session, rows, settings)
-    return detect_drift(session, FORM_TYPES[entity], rows, settings)
+        return apply_payments(session, rows, settings, company_id)
+    return detect_drift(session, FORM_TYPES[entity], rows, settings, company_id)
 
 
 def _newest(rows: list[dict[str, Any]]) -> str | None:
@@ -158,8 +160,8 @@ def _pull_entity(factory: sessionmaker[Session], gateway: QboGateway, entity: st
             # Recent: another change may still land in the same second, so the next pull re-reads it (harmless).
             next_since = max(since, parse_moment(newest)) if newest else since
         with factory() as session, session.begin():
-            counts = apply_changes(session, entity, rows, settings)
-            save_bookmark(session, entity, format_moment(next_since))
+            counts = apply_changes(session, entity, rows, settings, gateway.company_id)
+            save_bookmark(session, entity, format_moment(next_since), gateway.company_id)
         run.bookmarks[entity] = format_moment(next_since)
         run.add(counts)
         if not page.is_full:
@@ -174,26 +176,26 @@ def _check_existence(factory: sessionmaker[Session], gateway: QboGateway, entity
                      run: _Run) -> None:
     with factory() as session:
         ids = [str(q) for q in session.scalars(select(SyncRecord.qbo_id).where(
-            SyncRecord.entity_type == entity_type.value, SyncRecord.status == SyncStatus.SYNCED.value,
-            SyncRecord.qbo_id.is_not(None)))]
+            SyncRecord.company_id == gateway.company_id, SyncRecord.entity_type == entity_type.value,
+            SyncRecord.status == SyncStatus.SYNCED.value, SyncRecord.qbo_id.is_not(None)))]
     for chunk in chunked(ids, QBO_IN_CHUNK):
         present = {str(r.get("Id")) for r in gateway.query_in(entity, "Id", chunk)}
         with factory() as session, session.begin():
-            run.counts.add(missing_records(session, entity_type, present, chunk))
+            run.counts.add(missing_records(session, entity_type, present, chunk, gateway.company_id))
 
 
 def run_pull(factory: sessionmaker[Session], config: Config, *, gateway: QboGateway | None = None,
              progress: Progress | None = None, stop_event: threading.Event | None = None,
-             entities: tuple[str, ...] = PULL_ENTITIES) -> PullSummary:
-    """Pull every change since the bookmarks; each page is applied and bookmarked in one transaction."""
+             entities: tuple[str, ...] = PULL_ENTITIES, company_id: int | None = None) -> PullSummary:
+    """Pull a company's changes since its bookmarks; each page is applied and bookmarked in one transaction."""
     if gateway is None:
-        if not prepare_connection(factory, config):
+        if not prepare_connection(factory, config, company_id):
             raise NotConnected("QuickBooks is not connected; connect it in Settings")
-        gateway = QboGateway(factory, config)
+        gateway = QboGateway(factory, config, company_id=company_id)
     stop = stop_event or threading.Event()
     with factory() as session:
-        settings = load_settings(session)
-        bookmarks = load_bookmarks(session)
+        settings = load_settings(session, gateway.company_id)
+        bookmarks = load_bookmarks(session, gateway.company_id)
     run = _Run(gateway, progress)
     run.bookmarks = dict(bookmarks)
     for entity in entities:
@@ -203,42 +205,54 @@ def run_pull(factory: sessionmaker[Session], config: Config, *, gateway: QboGate
         _pull_entity(factory, gateway, entity, since, settings, run, stop)
     run.close_date = read_book_close_date(gateway)
     with factory() as session, session.begin():
-        save_book_close_date(session, run.close_date)
+        save_book_close_date(session, run.close_date, gateway.company_id)
     return run.summary(stopped=stop.is_set())
 
 
 def refresh_book_close_date(factory: sessionmaker[Session], gateway: QboGateway) -> date | None:
-    """Read QuickBooks' closing date now and remember it (Month-end page button)."""
+    """Read a company's QuickBooks closing date now and remember it (Month-end page button)."""
     close_date = read_book_close_date(gateway)
     with factory() as session, session.begin():
-        save_book_close_date(session, close_date)
+        save_book_close_date(session, close_date, gateway.company_id)
     return close_date
 
 
 # -- as a job ---------------------------------------------------------------------------------------------------
-def enqueue_pull(session: Session, actor: Actor, *, reason: str | None = None) -> Job:
-    """Queue a pull (operator); a pull already waiting in the queue is reused, so bursts of webhooks queue one."""
+def _pulls_of(company_id: int) -> Any:
+    """Pull jobs of one company (jobs queued before companies existed carry none: the first company's)."""
+    owner = Job.params["company_id"].as_integer()
+    return and_(Job.kind == PULL_KIND, owner == company_id) if company_id != 1 else and_(
+        Job.kind == PULL_KIND, or_(owner == company_id, owner.is_(None)))
+
+
+def enqueue_pull(session: Session, actor: Actor, *, reason: str | None = None, company_id: int | None = None) -> Job:
+    """Queue a company's pull (operator); one already waiting is reused, so bursts of webhooks queue one."""
     require_role(actor, Role.OPERATOR, "pull", session=session)
-    waiting = session.scalar(select(Job).where(Job.kind == PULL_KIND, Job.status == JobStatus.QUEUED.value)
+    company = resolve_company_id(session, company_id)
+    waiting = session.scalar(select(Job).where(_pulls_of(company), Job.status == JobStatus.QUEUED.value)
                              .order_by(Job.id).limit(1))
     if waiting is not None:
         return waiting
-    job = Job(kind=PULL_KIND, params={"label": PULL_LABEL, "reason": reason}, total=0, created_by=actor.email)
+    job = Job(kind=PULL_KIND, params={"label": PULL_LABEL, "reason": reason, "company_id": company}, total=0,
+              created_by=actor.email)
     session.add(job)
     session.flush()
-    write_audit(session, actor, "enqueue_pull", target_type="job", target_id=job.id, reason=reason)
+    write_audit(session, actor, "enqueue_pull", target_type="job", target_id=job.id, reason=reason,
+                company_id=company)
     return job
 
 
-def enqueue_pull_if_due(session: Session, *, every: timedelta = timedelta(minutes=15)) -> Job | None:
-    """Scheduler tick: queue a pull (as SYSTEM) unless one is waiting or running, or the last began < `every` ago."""
+def enqueue_pull_if_due(session: Session, *, every: timedelta = timedelta(minutes=15),
+                        company_id: int | None = None) -> Job | None:
+    """Scheduler tick: queue a company's pull (as SYSTEM) unless one is waiting or running, or began < `every` ago."""
+    company = resolve_company_id(session, company_id)
     active = (JobStatus.QUEUED.value, JobStatus.RUNNING.value)
-    if session.scalar(select(Job.id).where(Job.kind == PULL_KIND, Job.status.in_(active)).limit(1)) is not None:
+    if session.scalar(select(Job.id).where(_pulls_of(company), Job.status.in_(active)).limit(1)) is not None:
         return None
-    last = session.scalar(select(Job.created_at).where(Job.kind == PULL_KIND).order_by(Job.id.desc()).limit(1))
+    last = session.scalar(select(Job.created_at).where(_pulls_of(company)).order_by(Job.id.desc()).limit(1))
     if last is not None and utcnow() - last < every:
         return None
-    return enqueue_pull(session, SYSTEM, reason="scheduled pull")
+    return enqueue_pull(session, SYSTEM, reason="scheduled pull", company_id=company)
 
 
 def run_pull_job(factory: sessionmaker[Session], config: Config, job: Job, *, worker_id: str,
@@ -248,9 +262,10 @@ def run_pull_job(factory: sessionmaker[Session], config: Config, job: Job, *, wo
     stop = stop_event or threading.Event()
     try:
         if gateway is None:
-            if not prepare_connection(factory, config):
+            company_id = (job.params or {}).get("company_id")
+            if not prepare_connection(factory, config, company_id):
                 raise NotConnected("QuickBooks is not connected; connect it in Settings")
-            gateway = QboGateway(factory, config)
+            gateway = QboGateway(factory, config, company_id=company_id)
         # One pull per company at a time (several workers): two would apply the same pages side by side.
         with hold_lease(factory, f"pull:{gateway.realm_id}", worker_id, stop=stop, ttl=PULL_LEASE,
                         wait_s=wait_for_lease_s, job_id=job.id):
