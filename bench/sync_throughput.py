@@ -67,7 +67,7 @@ def run_naive(factory, config, gateway: QboGateway, count: int, *, lean: bool = 
     qb = gateway.client()
     with factory() as session:
         settings = load_settings(session)
-        refs = build_refs(session, read_name_lists(gateway), settings)
+        refs = build_refs(session, read_name_lists(gateway), settings, gateway.company_id)
         invoices = list(session.scalars(select(Invoice).order_by(Invoice.id).limit(count).options(
             selectinload(Invoice.charge_sets).selectinload(ChargeSet.lines).selectinload(ChargeLine.charge_code),
             selectinload(Invoice.charge_sets).selectinload(ChargeSet.load), selectinload(Invoice.customer))))

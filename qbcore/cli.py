@@ -258,7 +258,7 @@ def pull(
 ) -> None:
     """Pull changes from QuickBooks: payments applied there, voids, deletions and edits (resumes from its bookmark)."""
     from qbcore.access import SYSTEM
-    from qbcore.companies import list_companies
+    from qbcore.company_directory import list_companies
     from qbcore.errors import QboCallError
     from qbcore.pull import enqueue_pull, run_pull
     from qbcore.qbo.tokens import NotConnected, ReconnectRequired

@@ -30,7 +30,7 @@ def open_database() -> tuple[Config, sessionmaker[Session]]:
 
 def company_id_of(session: Session, name_or_id: str | None) -> int | None:
     """The company a `--company` option names (by id or name), None when not given; a plain error when unknown."""
-    from qbcore.companies import CompanyRefused, company_named
+    from qbcore.company_directory import CompanyRefused, company_named
 
     if name_or_id is None:
         return None

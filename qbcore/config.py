@@ -72,6 +72,7 @@ _KEYS = (
     "SECRET_KEY",
     "DATA_DIR",
     "DEMO_INVOICES",
+    "DEMO_COMPANIES",
     "BACKGROUND",
     "UNKNOWN_USERS",
     "ADMIN_EMAILS",

@@ -10,7 +10,7 @@ from sqlalchemy import ColumnElement, and_, delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from qbcore.access import Actor, require_role, write_audit
-from qbcore.companies import CompanyRefused, resolve_company_id
+from qbcore.company_directory import CompanyRefused, resolve_company_id
 from qbcore.entities.registry import ENTITIES, spec_for
 from qbcore.entities.spec import EntitySpec
 from qbcore.models import Company, Customer, EntityType, Role, SyncRecord, SyncStatus

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from qbcore.access import Actor, require_role, write_audit
 from qbcore.chunks import SQL_IN_CHUNK, chunked
-from qbcore.companies import resolve_company_id
+from qbcore.company_directory import resolve_company_id
 from qbcore.config import ConfigError
 from qbcore.errors import MappingError, QboCallError
 from qbcore.mapping.item import build_item_payload, item_name

@@ -9,7 +9,7 @@ from typing import Any, Literal
 from sqlalchemy.orm import Session
 
 from qbcore.access import Actor, require_role, write_audit
-from qbcore.companies import resolve_company_id
+from qbcore.company_directory import resolve_company_id
 from qbcore.models import CompanySetting, Role, Setting
 from qbcore.refusals import Refusal
 

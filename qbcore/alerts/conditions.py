@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from qbcore.alerts.rules import AlertRules
-from qbcore.companies import list_companies
+from qbcore.company_directory import list_companies
 from qbcore.connection import current_connection
 from qbcore.jobs.queue import PULL_KIND, SYNC_KIND, has_active_job
 from qbcore.labels import ERROR_KIND, JOB_STATUS, label, money, plural

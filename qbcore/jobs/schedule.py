@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from qbcore.access import SYSTEM, Actor
 from qbcore.alerts.outbox import queue_in_tick
-from qbcore.companies import list_companies
+from qbcore.company_directory import list_companies
 from qbcore.connection import is_connected
 from qbcore.customer_names import apply_name_clash_rule
 from qbcore.entities.registry import ENTITIES

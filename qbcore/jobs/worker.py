@@ -12,7 +12,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from qbcore.alerts.outbox import deliver_in_worker
-from qbcore.companies import list_companies
+from qbcore.company_directory import list_companies
 from qbcore.config import Config
 from qbcore.jobs.lease import default_worker_id
 from qbcore.jobs.queue import (

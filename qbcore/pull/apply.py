@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from qbcore import labels
 from qbcore.access import SYSTEM, write_audit
 from qbcore.chunks import SQL_IN_CHUNK, chunked
-from qbcore.companies import resolve_company_id
+from qbcore.company_directory import resolve_company_id
 from qbcore.entities.registry import spec_for
 from qbcore.mapping.credit_application import REF_PREFIX as CREDIT_REF_PREFIX
 from qbcore.models import (

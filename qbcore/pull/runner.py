@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from qbcore.access import SYSTEM, Actor, require_role, write_audit
 from qbcore.chunks import QBO_IN_CHUNK, chunked
-from qbcore.companies import resolve_company_id
+from qbcore.company_directory import resolve_company_id
 from qbcore.config import Config
 from qbcore.entities.registry import ENTITIES
 from qbcore.errors import QboCallError

@@ -19,7 +19,7 @@ from requests.adapters import HTTPAdapter
 from sqlalchemy.orm import Session, sessionmaker
 
 from qbcore.chunks import QBO_BATCH, QBO_IN_CHUNK
-from qbcore.companies import resolve_company_id
+from qbcore.company_directory import resolve_company_id
 from qbcore.config import Config, QboEnvironment
 from qbcore.errors import ErrorKind, QboCallError, QboError
 from qbcore.qbo.endpoints import MINOR_VERSION, api_base

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from qbcore.access import SYSTEM, Actor, require_role, write_audit
-from qbcore.companies import realm_owner, resolve_company_id
+from qbcore.company_directory import realm_owner, resolve_company_id
 from qbcore.config import Config, QboEnvironment
 from qbcore.connection import ConnectionState, current_connection, get_connection_state
 from qbcore.models import ConnectionStatus, QboConnection, Role, utcnow

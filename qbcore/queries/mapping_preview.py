@@ -13,7 +13,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from qbcore.chunks import chunked
-from qbcore.companies import resolve_company_id
+from qbcore.company_directory import resolve_company_id
 from qbcore.customer_names import NAME_CLASH_CODE
 from qbcore.errors import MappingError
 from qbcore.labels import plural

@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from qbcore.companies import list_companies, resolve_company_id
+from qbcore.company_directory import list_companies, resolve_company_id
 from qbcore.config import Config, QboEnvironment
 from qbcore.jobs.lease import CompanyBusy, WaitNotice, default_worker_id, hold_lease
 from qbcore.jobs.queue import progress_writer, write_outcome

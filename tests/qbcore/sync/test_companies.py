@@ -194,8 +194,9 @@ def test_a_viewer_cannot_move_a_customer_and_a_move_needs_a_reason(factory: sess
             move_customer(session, actor, customer_id, broker, reason=reason)
     with factory() as session:
         assert session.get(Customer, customer_id).company_id == 1
-        assert session.scalar(select(func.count()).select_from(SyncRecord).where(SyncRecord.company_id == broker
-                                                                                 )) == 0
+        # The new company holds only its charge codes, as items to create there; nothing of the customer moved.
+        assert set(session.scalars(select(SyncRecord.entity_type).where(SyncRecord.company_id == broker))) == {
+            EntityType.ITEM.value}
         with pytest.raises(MoveRefused, match="already belongs"):
             plan_move(session, customer_id, 1)
         child = session.scalars(select(Customer.id).where(Customer.parent_id.is_not(None))).first()
@@ -236,3 +237,32 @@ def test_a_run_for_one_company_leaves_another_companys_records_alone_even_when_h
     with demo_factory() as session:
         assert set(session.scalars(select(SyncRecord.status).where(SyncRecord.id.in_(broker_ids)))) == {
             SyncStatus.NEVER_SYNCED.value}
+
+
+def test_a_worker_serves_a_connected_company_while_the_first_is_disconnected(
+    demo_factory: sessionmaker[Session], config: Config, sandbox: SandboxClient
+) -> None:
+    from qbcore.jobs.queue import enqueue_sync
+    from qbcore.jobs.worker import run_worker
+    from qbcore.models import Job, JobStatus
+
+    broker, moved = _split_book(demo_factory)
+    ensure_local_connection(demo_factory, config)
+    ensure_local_connection(demo_factory, config, broker)
+    # The admin disconnects the first company: the worker must still run the broker file's job.
+    disconnect(demo_factory, config, actor=LOCAL_ADMIN, company_id=1)
+    with transaction(demo_factory) as session:
+        job_id = enqueue_sync(session, LOCAL_ADMIN, label="broker file", company_id=broker).id
+    assert run_worker(demo_factory, config, once=True) == 1
+    with demo_factory() as session:
+        job = session.get(Job, job_id)
+        assert job is not None and job.status == JobStatus.DONE.value
+        carrier_synced = session.scalar(select(func.count()).select_from(SyncRecord).where(
+            SyncRecord.company_id == 1, SyncRecord.status == SyncStatus.SYNCED.value))
+    assert carrier_synced == 0
+    broker_realm = local_realm_for(broker)
+    assert broker_realm is not None
+    _carrier, broker_invoices = _numbers_by_company(demo_factory, Invoice, moved)
+    in_broker = set(_qbo_values(sandbox, broker_realm, "Invoice", "DocNumber"))
+    assert in_broker and in_broker <= broker_invoices
+    assert _qbo_values(sandbox, REALM, "Invoice", "DocNumber") == []
