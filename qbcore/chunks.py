@@ -15,6 +15,8 @@ QBO_IN_CHUNK = 1000
 QBO_BATCH = 30
 # Rows in one bulk INSERT of the demo book: big enough to be fast, small enough to keep memory flat.
 BULK_INSERT_CHUNK = 5000
+# Rows in one bulk INSERT … RETURNING or UPDATE of an import: the ids (or statements) come back per piece.
+BULK_WRITE_CHUNK = 2000
 
 
 def chunked(values: Iterable[T], size: int) -> Iterator[list[T]]:

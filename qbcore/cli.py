@@ -68,11 +68,7 @@ def demo(
     except BookNotEmptyError as exc:
         fail(f"{exc}. Point QBSYNC_DATABASE_URL at an empty database.")
     seconds = time.perf_counter() - started
-    typer.echo(
-        f"wrote {summary.invoices} invoices ({summary.charge_lines} charge lines, {summary.loads} loads), "
-        f"{summary.customers} customers, {summary.charge_codes} charge codes, {summary.payments} payments, "
-        f"{summary.credit_memos} credit memos in {seconds:.1f} s"
-    )
+    typer.echo(f"wrote {summary.sentence()} in {seconds:.1f} s")
     if summary.customers_per_company:
         split = ", ".join(f"{plural(n, 'customer')} in {name}" for name, n in summary.customers_per_company.items())
         typer.echo(f"two QuickBooks companies: {split}; each connects to its own sandbox company")

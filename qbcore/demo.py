@@ -14,7 +14,9 @@ from qbcore.chunks import BULK_INSERT_CHUNK, SQL_IN_CHUNK, chunked
 from qbcore.demo_companies import split_demo_companies
 from qbcore.demo_payables import PAYABLES_MODELS, write_demo_payables
 from qbcore.demo_rows import CREDIT_REASONS, BookRows, dollars
+from qbcore.labels import plural
 from qbcore.models import (
+    ENTITY_NOUNS,
     ChargeCode,
     ChargeLine,
     ChargeSet,
@@ -22,6 +24,7 @@ from qbcore.models import (
     CreditMemoApplication,
     CreditMemoLine,
     Customer,
+    EntityType,
     Invoice,
     Load,
     Payment,
@@ -44,6 +47,16 @@ class DemoSummary:
     payments: int
     credit_memos: int
     customers_per_company: dict[str, int] = field(default_factory=dict)  # with two companies
+
+    def sentence(self) -> str:
+        """What was written, in the entities' own nouns: "2,000 invoices (…), 40 customers, …, 150 credit memos"."""
+        def count(entity_type: EntityType, number: int) -> str:
+            return plural(number, *ENTITY_NOUNS[entity_type])
+
+        return (f"{count(EntityType.INVOICE, self.invoices)} ({plural(self.charge_lines, 'charge line')}, "
+                f"{plural(self.loads, 'load')}), {count(EntityType.CUSTOMER, self.customers)}, "
+                f"{plural(self.charge_codes, 'charge code')}, {count(EntityType.PAYMENT, self.payments)}, "
+                f"{count(EntityType.CREDIT_MEMO, self.credit_memos)}")
 
 
 class BookNotEmptyError(Refusal, RuntimeError):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
+
 from qbcore.entities import credit_application, credit_memo, customer, invoice, item, payables, payment
 from qbcore.entities.spec import EntitySpec, ImportFile, Switch
 from qbcore.mapping.refs import QboRefs
@@ -35,6 +37,15 @@ IMPORT_FILES: tuple[ImportFile, ...] = tuple(f for f, _ in _IMPORTED)
 IMPORT_ENTITY: dict[str, EntityType] = {f.kind: entity_type for f, entity_type in _IMPORTED}
 
 
+class FileKind(StrEnum):
+    """The files of a book import, in the order they are applied: the kinds the entities' ImportFiles name."""
+
+    CUSTOMERS = "customers"
+    INVOICES = "invoices"
+    PAYMENTS = "payments"
+    CREDIT_MEMOS = "credit_memos"
+
+
 def what_syncs() -> list[Switch]:
     """The checkboxes of Settings → What syncs, in plan order."""
     return [spec.switch for spec in ENTITIES if spec.switch is not None]
@@ -55,6 +66,8 @@ def _check_order() -> None:
         seen.add(spec.entity_type)
     if seen != set(EntityType):
         raise RuntimeError(f"entity types without a description: {set(EntityType) - seen}")
+    if [f.kind for f in IMPORT_FILES] != [kind.value for kind in FileKind]:
+        raise RuntimeError(f"the entities' import files {[f.kind for f in IMPORT_FILES]} are not the FileKinds")
 
 
 _check_order()  # a wrong order is a programming error: fail at import, not in a sync run

@@ -1,4 +1,4 @@
-"""CSV import of a real book (customers, invoices, payments, credit memos): validate all, then write all."""
+"""CSV import of a real book, one file per entity that has one: validate all, then write all."""
 
 from qbcore.importer.layout import (
     COLUMNS,
@@ -18,7 +18,8 @@ from qbcore.importer.load import (
     import_files,
     validate_files,
 )
-from qbcore.importer.parse import RowError, parse_csv
+from qbcore.importer.parse import parse_csv
+from qbcore.importer.rows import RowError
 
 __all__ = [
     "COLUMNS",

@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from qbcore.containers import check_digit
-from qbcore.importer.layout import COLUMNS, Column, ColumnType, FileKind
-from qbcore.importer.parse import RowError
 from qbcore.importer.records import LineRecord
-from qbcore.models import PaymentMethod
+from qbcore.importer.rows import Column, ColumnType, FileKind, RowError
 
 CENT = Decimal("0.01")
 _NUMBER = re.compile(r"^\d+(\.\d+)?$")
@@ -22,7 +20,6 @@ _MONEY_MAX = Decimal("999999999999.99")
 _QUANTITY_MAX = Decimal("99999999.9999")
 _TRUE = {"yes", "y", "true", "t", "1", "active"}
 _FALSE = {"no", "n", "false", "f", "0", "inactive"}
-PAYMENT_METHODS = {m.value for m in PaymentMethod}
 
 
 class _CellError(ValueError):
@@ -104,12 +101,12 @@ def _read_cell(column: Column, text: str) -> Any:
     return _read_container(text)
 
 
-def read_row(kind: FileKind, number: int, row: Mapping[str, str],
-              errors: list[RowError]) -> tuple[dict[str, Any], set[str]]:
+def read_row(kind: FileKind, columns: Sequence[Column], number: int, row: Mapping[str, str],
+             errors: list[RowError]) -> tuple[dict[str, Any], set[str]]:
     """Every cell that reads, and the names of those that do not (None in the values, their errors reported)."""
     values: dict[str, Any] = {}
     failed: set[str] = set()
-    for column in COLUMNS[kind]:
+    for column in columns:
         try:
             values[column.name] = _read_cell(column, row.get(column.name, ""))
         except _CellError as exc:

@@ -4,18 +4,20 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from qbcore.access import Actor, require_role, write_audit
+from qbcore.chunks import SQL_IN_CHUNK, chunked
 from qbcore.entities.registry import IMPORT_ENTITY
-from qbcore.importer.book import chunks, read_book
+from qbcore.importer.book import read_book
 from qbcore.importer.checks import check_batch
-from qbcore.importer.layout import FileKind
-from qbcore.importer.parse import ParsedFile, RowError, parse_csv
-from qbcore.importer.plan import KINDS, Plan, make_plan
+from qbcore.importer.files import FILES, KINDS, SLOTS
+from qbcore.importer.parse import parse_csv
+from qbcore.importer.plan import make_plan
+from qbcore.importer.records import CHARGE_CODES, Plan
+from qbcore.importer.rows import FileKind, ParsedFile, RowError
 from qbcore.importer.validate import read_batch
 from qbcore.importer.write import apply_plan, settle_statuses
 from qbcore.models import (
@@ -63,7 +65,7 @@ class ImportResult:
 
 
 def parse_files(files: Mapping[FileKind, bytes]) -> dict[FileKind, ParsedFile]:
-    """Parse each uploaded file (in the order customers, invoices, payments, credit memos)."""
+    """Parse each uploaded file, in file order."""
     return {kind: parse_csv(kind, files[kind]) for kind in FileKind if kind in files}
 
 
@@ -118,19 +120,13 @@ def import_files(
     return result
 
 
-# The synced entity each file's records are, in file order (the batch and the book hold each kind under its name).
-_ENTITY_OF = IMPORT_ENTITY
-
-
 def _stale_ids(plan: Plan) -> dict[EntityType, list[int]]:
-    book = plan.book
-    existing: dict[str, Mapping[str, Any]] = {kind: getattr(book, kind) for kind in _ENTITY_OF}
+    """Billing ids of the records the import updates (or whose parts it changes), by their entity."""
     ids: dict[EntityType, list[int]] = {}
-    for kind, entity_type in _ENTITY_OF.items():
-        keys = list(plan.update[kind])
-        if kind == "invoices":
-            keys += sorted(plan.touched_invoices)
-        ids[entity_type] = [existing[kind][key].id for key in keys]
+    for rules in FILES:
+        name, existing = rules.slot.name, plan.book.of(rules.slot)
+        keys = [*plan.update[name], *sorted(plan.touched[name])]
+        ids[IMPORT_ENTITY[rules.kind]] = [existing[key].id for key in keys]
     return ids
 
 
@@ -141,21 +137,20 @@ def _synced(entity_type: EntityType, ids: list[int]):  # type: ignore[no-untyped
 
 def _summarise(plan: Plan, result: ImportResult, session: Session) -> None:
     batch = plan.batch
-    sizes = {kind: len(getattr(batch, kind)) for kind in KINDS}
-    for kind in KINDS:
-        s = result.summary[kind]
-        s.created, s.updated = len(plan.create[kind]), len(plan.update[kind])
-        s.unchanged = sizes[kind] - s.created - s.updated
-    result.created_charge_codes = list(plan.create["charge_codes"])
+    for slot in SLOTS:
+        s = result.summary[slot.name]
+        s.created, s.updated = len(plan.create[slot.name]), len(plan.update[slot.name])
+        s.unchanged = len(batch.of(slot)) - s.created - s.updated
+    result.created_charge_codes = list(plan.create[CHARGE_CODES.name])
     for entity_type, ids in _stale_ids(plan).items():
-        kind = next(k for k, t in _ENTITY_OF.items() if t is entity_type)
-        for part in chunks(ids):
+        kind = next(k for k, t in IMPORT_ENTITY.items() if t is entity_type)
+        for part in chunked(ids, SQL_IN_CHUNK):
             result.summary[kind].out_of_date += session.scalar(
                 select(func.count()).select_from(SyncRecord).where(*_synced(entity_type, part))) or 0
 
 
 def _mark_out_of_date(plan: Plan, session: Session) -> None:
     for entity_type, ids in _stale_ids(plan).items():
-        for part in chunks(ids):
+        for part in chunked(ids, SQL_IN_CHUNK):
             session.execute(update(SyncRecord).where(*_synced(entity_type, part))
                             .values(status=SyncStatus.OUT_OF_DATE.value, updated_at=utcnow()))

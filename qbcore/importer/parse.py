@@ -4,32 +4,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from qbcore.importer.layout import COLUMNS, FileKind
+from qbcore.importer.layout import COLUMNS
+from qbcore.importer.rows import FileKind, ParsedFile, RowError
 
 # A TMS export is rarely wider than this; a larger cell means the file is not what it claims to be.
 MAX_CELL_CHARS = 10_000
-
-
-@dataclass(frozen=True)
-class RowError:
-    """One thing wrong with one row (row 1 is the header, as a spreadsheet numbers it)."""
-
-    file: FileKind
-    row: int
-    column: str
-    message: str
-
-
-@dataclass
-class ParsedFile:
-    """One file's rows as text (stripped), keyed by column name, with its spreadsheet row number."""
-
-    kind: FileKind
-    rows: list[tuple[int, dict[str, str]]] = field(default_factory=list)
-    errors: list[RowError] = field(default_factory=list)
-    ignored_columns: list[str] = field(default_factory=list)
 
 
 def _normalise_header(name: str) -> str:

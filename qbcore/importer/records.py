@@ -1,18 +1,48 @@
-"""The records an import carries, and the book's existing records they are compared with."""
+"""What an import carries and what it is compared with: a batch and a book, each holding records by kind."""
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import Any, Generic, TypeVar, cast
+
+from qbcore.entities.registry import FileKind
 
 Fields = dict[str, Any]
+R = TypeVar("R")
+E = TypeVar("E")
+
+
+@dataclass(frozen=True)
+class Slot(Generic[R, E]):
+    """One kind of record: where a batch keeps the file's (R) and a book the existing ones (E), by natural key.
+
+    Its name is the kind's name in a plan and in the summary ("loads"); typed, so the file module that fills a
+    slot reads back what it put there.
+    """
+
+    name: str
+
+
+# Charge codes the lines of any file name (code → description) and those the book has (code → id).
+CHARGE_CODES: Slot[str, int] = Slot("charge_codes")
+
+
+class _Shelves:
+    """Records by slot name."""
+
+    def __init__(self) -> None:
+        self._records: dict[str, dict[str, Any]] = {}
+
+    def _shelf(self, name: str) -> dict[str, Any]:
+        return self._records.setdefault(name, {})
 
 
 @dataclass
 class LineRecord:
-    """One charge line (of an invoice's charge set or of a credit memo)."""
+    """One charge line of a record (the lines of a charge set, of a credit)."""
 
     charge_code: str
     description: str | None
@@ -26,165 +56,68 @@ class LineRecord:
                 self.rate.quantize(Decimal("0.01")), self.amount.quantize(Decimal("0.01")))
 
 
-@dataclass
-class CustomerRecord:
-    """A customer row of the customers file."""
+class ImportBatch(_Shelves):
+    """Everything the files say, by natural key per kind, before it is compared with the book."""
 
-    code: str
-    row: int
-    fields: Fields
-    parent_code: str | None
+    def __init__(self) -> None:
+        super().__init__()
+        self.row_counts: dict[str, int] = {}
+        # Records with a row error stay in the batch so checks between rows and files still see them (a batch
+        # with any error is never compared with the book for writing); these say whose lines are incomplete.
+        self.rejected: dict[str, set[str]] = defaultdict(set)
 
-
-@dataclass
-class LoadRecord:
-    """A load, as the invoice lines describe it."""
-
-    load_number: str
-    row: int
-    customer_code: str
-    fields: Fields
-
-
-@dataclass
-class InvoiceRecord:
-    """An invoice: header, then charge sets keyed by load number in file order."""
-
-    number: str
-    row: int
-    customer_code: str
-    fields: Fields
-    sets: dict[str, list[LineRecord]] = field(default_factory=dict)
-
-    @property
-    def total(self) -> Decimal:
-        """The sum of the line amounts."""
-        return sum((line.amount for lines in self.sets.values() for line in lines), Decimal("0.00"))
-
-    def content(self) -> tuple[Any, ...]:
-        """The charge sets as comparable data."""
-        return tuple((load, tuple(line.signature() for line in lines)) for load, lines in self.sets.items())
-
-
-@dataclass
-class PaymentRecord:
-    """A payment and the invoices it is applied to."""
-
-    number: str
-    row: int
-    customer_code: str
-    fields: Fields
-    applications: dict[str, Decimal] = field(default_factory=dict)
-    application_rows: dict[str, int] = field(default_factory=dict)
-
-
-@dataclass
-class CreditMemoRecord:
-    """A credit memo, its lines and (at most) one application."""
-
-    number: str
-    row: int
-    customer_code: str
-    fields: Fields
-    lines: list[LineRecord] = field(default_factory=list)
-    applied_invoice: str | None = None
-    applied_amount: Decimal | None = None
-
-    @property
-    def total(self) -> Decimal:
-        """The sum of the line amounts."""
-        return sum((line.amount for line in self.lines), Decimal("0.00"))
-
-
-@dataclass
-class ImportBatch:
-    """Everything the files say, by natural key, before it is compared with the book."""
-
-    customers: dict[str, CustomerRecord] = field(default_factory=dict)
-    charge_codes: dict[str, str] = field(default_factory=dict)  # code -> name, for codes the files use
-    loads: dict[str, LoadRecord] = field(default_factory=dict)
-    invoices: dict[str, InvoiceRecord] = field(default_factory=dict)
-    payments: dict[str, PaymentRecord] = field(default_factory=dict)
-    credit_memos: dict[str, CreditMemoRecord] = field(default_factory=dict)
-    row_counts: dict[str, int] = field(default_factory=dict)
-    # Records with a row error stay in the batch so checks between rows and files still see them (a batch with
-    # any error is never compared with the book for writing); these say whose lines are incomplete.
-    rejected_invoices: set[str] = field(default_factory=set)
-    rejected_credit_memos: set[str] = field(default_factory=set)
-
-
-@dataclass
-class ExistingCustomer:
-    """A customer the book already has."""
-
-    id: int
-    parent_code: str | None
-    fields: Fields
-
-
-@dataclass
-class ExistingLoad:
-    """A load the book already has."""
-
-    id: int
-    customer_code: str
-    fields: Fields
-
-
-@dataclass
-class ExistingInvoice:
-    """An invoice the book already has (content only for invoices the files carry)."""
-
-    id: int
-    customer_code: str
-    total: Decimal
-    fields: Fields = field(default_factory=dict)
-    content: tuple[Any, ...] = ()
-
-
-@dataclass
-class ExistingPayment:
-    """A payment the book already has, with its invoice applications."""
-
-    id: int
-    customer_code: str
-    fields: Fields
-    applications: dict[str, Decimal]
-    credit_memo_applied: Decimal
-
-
-@dataclass
-class ExistingCreditMemo:
-    """A credit memo the book already has."""
-
-    id: int
-    customer_code: str
-    fields: Fields
-    lines: tuple[Any, ...]
-    applications: dict[str, Decimal]
+    def of(self, slot: Slot[R, Any]) -> dict[str, R]:
+        """The file's records of one kind, by key."""
+        return cast("dict[str, R]", self._shelf(slot.name))
 
 
 @dataclass(frozen=True)
 class ExistingApplication:
-    """Money already applied to an invoice, and where it came from."""
+    """Money the book already applies to a record (its kind and key), and the record it comes from (kind, key)."""
 
-    invoice_number: str
-    source: str  # "payment" or "credit_memo"
+    to: Slot[Any, Any]
+    target: str
+    source: Slot[Any, Any]
     source_number: str
     amount: Decimal
 
 
-@dataclass
-class BookSnapshot:
-    """The parts of the book an import touches, read in a few bulk queries."""
+class BookSnapshot(_Shelves):
+    """The parts of the book an import touches, read in a few bulk queries, by natural key per kind."""
 
-    customers: dict[str, ExistingCustomer] = field(default_factory=dict)
-    charge_codes: dict[str, int] = field(default_factory=dict)
-    loads: dict[str, ExistingLoad] = field(default_factory=dict)
-    invoices: dict[str, ExistingInvoice] = field(default_factory=dict)
-    payments: dict[str, ExistingPayment] = field(default_factory=dict)
-    credit_memos: dict[str, ExistingCreditMemo] = field(default_factory=dict)
-    applications: list[ExistingApplication] = field(default_factory=list)
+    def __init__(self) -> None:
+        super().__init__()
+        self.applications: list[ExistingApplication] = []
+
+    def of(self, slot: Slot[Any, E]) -> dict[str, E]:
+        """The book's records of one kind, by key."""
+        return cast("dict[str, E]", self._shelf(slot.name))
+
+
+@dataclass(frozen=True)
+class Application:
+    """Money a file's record applies to another file's record (by its key): where it is written, and how much."""
+
+    file: FileKind
+    row: int
+    column: str
+    source_number: str
+    customer_code: str
+    to: Slot[Any, Any]
+    target: str
+    amount: Decimal
+
+
+@dataclass
+class Plan:
+    """Keys to create and to update, per kind, after comparing the batch with the book."""
+
+    batch: ImportBatch
+    book: BookSnapshot
+    create: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
+    update: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
+    replace: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))  # whose lines change
+    touched: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))  # unchanged, but parts did
 
 
 def as_date(value: Any) -> date | None:
@@ -192,3 +125,13 @@ def as_date(value: Any) -> date | None:
     if value is None or isinstance(value, date):
         return value
     return date.fromisoformat(str(value))
+
+
+def money(value: Any) -> Decimal:
+    """A stored amount at cents."""
+    return Decimal(str(value)).quantize(Decimal("0.01"))
+
+
+def line_signature(code: str, description: str | None, quantity: Any, rate: Any, amount: Any) -> tuple[Any, ...]:
+    """A stored line as the import compares lines."""
+    return LineRecord(code, description, Decimal(str(quantity)), money(rate), money(amount)).signature()

@@ -11,16 +11,17 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from qbcore.access import Actor
 from qbcore.db import transaction
-from qbcore.entities.registry import IMPORT_ENTITY
+from qbcore.entities.registry import IMPORT_ENTITY, IMPORT_FILES
 from qbcore.export import safe_csv_bytes
 from qbcore.importer.layout import FILE_LABELS, FileKind
 from qbcore.importer.load import ImportResult, import_files
-from qbcore.importer.parse import RowError
 from qbcore.importer.plan import KINDS
+from qbcore.importer.rows import RowError
 from qbcore.labels import plural
 from qbcore.models import ENTITY_NOUNS
 
-# What each kind of record is called: a file's records by their entity's nouns, and what the invoice file makes.
+# What each kind of record is called: a file's records by their entity's nouns, and the charge codes and loads
+# the lines make.
 KIND_LABELS = {"charge_codes": "charge codes", "loads": "loads",
                **{kind: ENTITY_NOUNS[entity_type][1] for kind, entity_type in IMPORT_ENTITY.items()}}
 
@@ -85,7 +86,8 @@ def run_cli_import(factory: sessionmaker[Session], paths: Mapping[FileKind, Path
             print(f"error: cannot read {path}: {exc.strerror or exc}", file=err)
             return 2
     if not files:
-        print("error: give at least one file: --customers, --invoices, --payments or --credit-memos", file=err)
+        options = [f.option for f in IMPORT_FILES]
+        print(f"error: give at least one file: {', '.join(options[:-1])} or {options[-1]}", file=err)
         return 2
     with transaction(factory) as session:
         result = import_files(files, session=session, actor=actor, dry_run=dry_run)

@@ -12,6 +12,7 @@ from sqlalchemy import Select, insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from qbcore.access import Actor, require_role
+from qbcore.chunks import BULK_INSERT_CHUNK, SQL_IN_CHUNK, chunked
 from qbcore.jobs.queue import enqueue_sync
 from qbcore.labels import plural
 from qbcore.models import (
@@ -31,9 +32,6 @@ from qbcore.refusals import Refusal, require_reason
 
 # An action's target: the ids the user ticked, or everything matching a filter (resolved in the database).
 ActionTarget = Sequence[int] | ProblemFilter
-
-_CHUNK = 900  # below SQLite's bound-parameter limit
-
 
 class NothingToChange(Refusal, ValueError):
     """None of the targeted records is in a state the action applies to."""
@@ -145,23 +143,22 @@ def _invoice_rows(session: Session, target: ActionTarget, statuses: Sequence[Syn
         return list(session.execute(base.where(SyncRecord.id.in_(subquery)).order_by(SyncRecord.id)))
     ids = sorted(set(target))
     rows: list[Any] = []
-    for start in range(0, len(ids), _CHUNK):
-        rows.extend(session.execute(base.where(SyncRecord.id.in_(ids[start:start + _CHUNK]))))
+    for part in chunked(ids, SQL_IN_CHUNK):
+        rows.extend(session.execute(base.where(SyncRecord.id.in_(part))))
     return rows
 
 
 def _set_status(session: Session, record_ids: list[int], status: SyncStatus) -> None:
-    for start in range(0, len(record_ids), _CHUNK):
-        session.execute(update(SyncRecord).where(SyncRecord.id.in_(record_ids[start:start + _CHUNK]))
-                        .values(status=status.value))
+    for part in chunked(record_ids, SQL_IN_CHUNK):
+        session.execute(update(SyncRecord).where(SyncRecord.id.in_(part)).values(status=status.value))
 
 
 def _audit_each(session: Session, actor: Actor, action: str, events: list[dict[str, Any]], reason: str | None) -> None:
     # One event per invoice, so the log answers "who cleared INV-1042 and why" directly.
     rows = [dict(actor=actor.email, role=actor.role.value, action=action, outcome="ok", target_type="invoice",
                  reason=reason, **event) for event in events]
-    for start in range(0, len(rows), _CHUNK):
-        session.execute(insert(AuditEvent), rows[start:start + _CHUNK])
+    for part in chunked(rows, BULK_INSERT_CHUNK):
+        session.execute(insert(AuditEvent), part)
 
 
 def _nothing(action: str) -> NothingToChange:
@@ -203,13 +200,10 @@ def mark_invoices_paid_outside(
     paid = check_outside_payment(payment or OutsidePayment(), [Decimal(str(r[5])) for r in rows])
     _set_status(session, [r[0] for r in rows], SyncStatus.PAID_OUTSIDE)
     note = paid.describe()
-    for start in range(0, len(rows), _CHUNK):
-        session.execute(update(SyncRecord).where(SyncRecord.id.in_([r[0] for r in rows[start:start + _CHUNK]]))
-                        .values(note=note))
-    invoice_ids = [r[2] for r in rows]
-    for start in range(0, len(invoice_ids), _CHUNK):
-        session.execute(update(Invoice).where(Invoice.id.in_(invoice_ids[start:start + _CHUNK]))
-                        .values(status=InvoiceStatus.PAID.value))
+    for part in chunked([r[0] for r in rows], SQL_IN_CHUNK):
+        session.execute(update(SyncRecord).where(SyncRecord.id.in_(part)).values(note=note))
+    for part in chunked([r[2] for r in rows], SQL_IN_CHUNK):
+        session.execute(update(Invoice).where(Invoice.id.in_(part)).values(status=InvoiceStatus.PAID.value))
     _audit_each(session, actor, "mark_invoice_paid_outside", [
         dict(target_id=number, before={"status": status, "invoice_status": invoice_status},
              after={"status": SyncStatus.PAID_OUTSIDE.value, "invoice_status": InvoiceStatus.PAID.value,
@@ -222,11 +216,11 @@ def mark_invoices_paid_outside(
 def _states_before(session: Session, action: str, numbers: list[str]) -> dict[str, dict[str, Any]]:
     """Invoice number → the `before` of its newest event of this action (clearing or marking paid)."""
     before: dict[str, dict[str, Any]] = {}
-    for start in range(0, len(numbers), _CHUNK):
+    for part in chunked(numbers, SQL_IN_CHUNK):
         events = session.execute(
             select(AuditEvent.target_id, AuditEvent.before)
             .where(AuditEvent.action == action, AuditEvent.outcome == "ok",
-                   AuditEvent.target_type == "invoice", AuditEvent.target_id.in_(numbers[start:start + _CHUNK]))
+                   AuditEvent.target_type == "invoice", AuditEvent.target_id.in_(part))
             .order_by(AuditEvent.id)
         )
         for number, state in events:
@@ -273,13 +267,11 @@ def restore_invoices(
     for new_status, ids in by_status.items():
         _set_status(session, ids, new_status)
     paid_record_ids = [r[0] for r in rows if r[1] == SyncStatus.PAID_OUTSIDE.value]
-    for start in range(0, len(paid_record_ids), _CHUNK):
-        session.execute(update(SyncRecord).where(SyncRecord.id.in_(paid_record_ids[start:start + _CHUNK]))
-                        .values(note=None))
+    for part in chunked(paid_record_ids, SQL_IN_CHUNK):
+        session.execute(update(SyncRecord).where(SyncRecord.id.in_(part)).values(note=None))
     for invoice_status, invoice_ids in billing.items():
-        for start in range(0, len(invoice_ids), _CHUNK):
-            session.execute(update(Invoice).where(Invoice.id.in_(invoice_ids[start:start + _CHUNK]))
-                            .values(status=invoice_status))
+        for part in chunked(invoice_ids, SQL_IN_CHUNK):
+            session.execute(update(Invoice).where(Invoice.id.in_(part)).values(status=invoice_status))
     text = (reason or "").strip() or None
     _audit_each(session, actor, "restore_invoice", cleared_events, text)
     _audit_each(session, actor, "undo_mark_paid_outside", paid_events, text)
