@@ -308,6 +308,8 @@ def problems(
 
 def import_book(
     dry_run: Annotated[bool, typer.Option(help="Validate and say what would change; write nothing")] = False,
+    company: Annotated[str | None, typer.Option(help="The QuickBooks company new customers go to (name or id); "
+                                                     "default: the default company")] = None,
     **files_by_kind: list[Path] | None,
 ) -> None:
     """Import a book from CSV files (docs/import-layout.md); nothing is written unless every row is valid."""
@@ -328,7 +330,10 @@ def import_book(
     migrate(engine)
     user = os.environ.get("USER") or os.environ.get("USERNAME") or "operator"
     actor = Actor(email=f"{user}@qbsync-cli", role=Role.OPERATOR, name="qbsync import")
-    code = run_cli_import(make_session_factory(engine), paths, actor, dry_run=dry_run)
+    factory = make_session_factory(engine)
+    with factory() as session:
+        company_id = company_id_of(session, company)
+    code = run_cli_import(factory, paths, actor, dry_run=dry_run, company_id=company_id)
     if code:
         raise typer.Exit(code=code)
 
@@ -338,7 +343,8 @@ import_book.__signature__ = inspect.Signature([  # type: ignore[attr-defined]  #
     *(inspect.Parameter(f.kind, inspect.Parameter.KEYWORD_ONLY, default=None,
                         annotation=Annotated[list[Path] | None, typer.Option(f.option, help=f"{f.template}: {f.rows}")])
       for f in IMPORT_FILES),
-    inspect.signature(import_book, eval_str=True).parameters["dry_run"].replace(kind=inspect.Parameter.KEYWORD_ONLY),
+    *(inspect.signature(import_book, eval_str=True).parameters[name].replace(kind=inspect.Parameter.KEYWORD_ONLY)
+      for name in ("dry_run", "company")),
 ])
 app.command("import")(import_book)
 

@@ -10,10 +10,12 @@ from sqlalchemy.orm import Session
 
 from qbcore.access import Actor, require_role, write_audit
 from qbcore.chunks import SQL_IN_CHUNK, chunked
+from qbcore.company_directory import resolve_company_id
 from qbcore.entities.registry import IMPORT_ENTITY
 from qbcore.importer.book import read_book
 from qbcore.importer.checks import check_batch
 from qbcore.importer.files import FILES, KINDS, SLOTS
+from qbcore.importer.files.customers import CUSTOMERS
 from qbcore.importer.parse import parse_csv
 from qbcore.importer.plan import make_plan
 from qbcore.importer.records import CHARGE_CODES, Plan
@@ -21,6 +23,7 @@ from qbcore.importer.rows import FileKind, ParsedFile, RowError
 from qbcore.importer.validate import read_batch
 from qbcore.importer.write import apply_plan, settle_statuses
 from qbcore.models import (
+    Customer,
     EntityType,
     Role,
     SyncRecord,
@@ -99,11 +102,17 @@ def validate_files(files: Mapping[FileKind, bytes], *, session: Session) -> Impo
 
 
 def import_files(
-    files: Mapping[FileKind, bytes], *, session: Session, actor: Actor, dry_run: bool = False
+    files: Mapping[FileKind, bytes], *, session: Session, actor: Actor, dry_run: bool = False,
+    company_id: int | None = None,
 ) -> ImportResult:
-    """Validate everything, then write it all in the caller's transaction (or nothing, on any error)."""
+    """Validate everything, then write it all in the caller's transaction (or nothing, on any error).
+
+    New customers go to `company_id` (the default company when None); customers already in the book stay in
+    theirs (moving one is its own guarded action).
+    """
     if not dry_run:
         require_role(actor, Role.OPERATOR, "import_book", session=session, target_type="import")
+    company = resolve_company_id(session, company_id)
     result, plan = _validate(files, session)
     if plan is None or dry_run:
         return result
@@ -111,12 +120,16 @@ def import_files(
         return result  # header rows only: nothing imported, so nothing to audit
     apply_plan(plan, session)
     settle_statuses(plan, session)
+    created = plan.create.get(CUSTOMERS.name, [])
+    for chunk in chunked(created, SQL_IN_CHUNK):
+        session.execute(update(Customer).where(Customer.code.in_(chunk)).values(company_id=company)
+                        .execution_options(synchronize_session=False))
     ensure_sync_records(session)
     _mark_out_of_date(plan, session)
     result.written = True
     write_audit(session, actor, "import_book", target_type="import",
                 after={"files": sorted(k.value for k in files), "rows": result.rows, "counts": result.counts(),
-                       "created_charge_codes": result.created_charge_codes})
+                       "created_charge_codes": result.created_charge_codes}, company_id=company)
     return result
 
 

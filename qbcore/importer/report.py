@@ -76,7 +76,8 @@ def describe_result(result: ImportResult, *, dry_run: bool = False) -> list[str]
 
 
 def run_cli_import(factory: sessionmaker[Session], paths: Mapping[FileKind, Path], actor: Actor, *,
-                   dry_run: bool, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
+                   dry_run: bool, out: TextIO = sys.stdout, err: TextIO = sys.stderr,
+                   company_id: int | None = None) -> int:
     """Read the files, import them (or only validate), print the outcome; returns the exit code."""
     files: dict[FileKind, bytes] = {}
     for kind, path in paths.items():
@@ -90,7 +91,7 @@ def run_cli_import(factory: sessionmaker[Session], paths: Mapping[FileKind, Path
         print(f"error: give at least one file: {', '.join(options[:-1])} or {options[-1]}", file=err)
         return 2
     with transaction(factory) as session:
-        result = import_files(files, session=session, actor=actor, dry_run=dry_run)
+        result = import_files(files, session=session, actor=actor, dry_run=dry_run, company_id=company_id)
     if not result.is_valid:
         for error in result.errors:
             print(describe_error(error), file=err)

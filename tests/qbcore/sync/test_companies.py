@@ -266,3 +266,26 @@ def test_a_worker_serves_a_connected_company_while_the_first_is_disconnected(
     in_broker = set(_qbo_values(sandbox, broker_realm, "Invoice", "DocNumber"))
     assert in_broker and in_broker <= broker_invoices
     assert _qbo_values(sandbox, REALM, "Invoice", "DocNumber") == []
+
+
+def test_an_import_for_one_company_puts_its_new_customers_and_their_documents_there(
+    factory: sessionmaker[Session],
+) -> None:
+    from pathlib import Path
+
+    from qbcore.importer import FileKind
+    from qbcore.importer.load import import_files
+
+    folder = Path(__file__).parents[2] / "fixtures" / "import"
+    files = {FileKind.CUSTOMERS: (folder / "customers.csv").read_bytes(),
+             FileKind.INVOICES: (folder / "invoice_lines.csv").read_bytes()}
+    with transaction(factory) as session:
+        broker = add_company(session, LOCAL_ADMIN, "Brokerage").id
+        result = import_files(files, session=session, actor=LOCAL_ADMIN, company_id=broker)
+    assert result.written
+    with factory() as session:
+        customers = set(session.scalars(select(Customer.company_id)))
+        documents = set(session.scalars(select(SyncRecord.company_id).where(
+            SyncRecord.entity_type.in_((EntityType.CUSTOMER.value, EntityType.INVOICE.value)))))
+        event = session.scalars(select(AuditEvent).where(AuditEvent.action == "import_book")).one()
+    assert customers == {broker} and documents == {broker} and event.company_id == broker
