@@ -20,7 +20,7 @@ from qbcore.company_directory import (
     resolve_company_id,
 )
 from qbcore.models import Company, Role
-from qbcore.sync.records import ensure_sync_records
+from qbcore.sync.records import ensure_sync_records, reroute_open_records
 
 __all__ = [
     "NAME_MAX",
@@ -91,7 +91,9 @@ def set_company_roles(session: Session, actor: Actor, *, default_id: int | None 
     after = {role: _holder(session, role) for role in changes}
     if after != before:
         write_audit(session, actor, "set_company_roles", target_type="company", before=before, after=after)
-        # New settlements and bills go to the pay function's new company (those with a record stay where they are).
+        # Open settlements and bills (and their vendors) go to the pay function's new company; what is in
+        # QuickBooks already, or may be, stays where it is.
+        reroute_open_records(session)
         ensure_sync_records(session)
 
 

@@ -15,7 +15,7 @@ from qbcore.entities.registry import ENTITIES, spec_for
 from qbcore.entities.spec import EntitySpec
 from qbcore.models import Company, Customer, EntityType, Role, SyncRecord, SyncStatus
 from qbcore.refusals import Refusal, require_reason
-from qbcore.sync.records import ensure_sync_records
+from qbcore.sync.records import FRESH_IN_NEW_COMPANY, ensure_sync_records, may_change_company
 
 ACTION = "move_customer"
 
@@ -32,7 +32,7 @@ class StayingRecord:
 
     entity_type: EntityType
     name: str
-    qbo_id: str
+    qbo_id: str | None  # None: sent once with no answer, so it may be there; the old file's next sync settles it
 
 
 @dataclass(frozen=True)
@@ -122,10 +122,12 @@ def plan_move(session: Session, customer_id: int, to_company_id: int) -> MovePla
                           "and its sub-customers move with it. Nothing was changed.", action=ACTION)
     family = family_of(session, customer.id)
     records = session.scalars(select(SyncRecord).where(_family_records(family, source.id))).all()
+    free = set(session.scalars(select(SyncRecord.id).where(_family_records(family, source.id),
+                                                           may_change_company())))
     staying, moving = [], Counter[EntityType]()
     for record in records:
         entity_type = EntityType(record.entity_type)
-        if record.qbo_id:
+        if record.qbo_id or (record.id not in free and record.status not in _SET_ASIDE):
             staying.append(StayingRecord(entity_type, _record_name(session, record), record.qbo_id))
         elif entity_type is not EntityType.CUSTOMER and record.status not in _SET_ASIDE:
             moving[entity_type] += 1
@@ -168,12 +170,15 @@ def move_customer(session: Session, actor: Actor, customer_id: int, to_company_i
     if session.get(Company, target_id) is None:
         raise CompanyRefused(f"There is no QuickBooks company #{to_company_id}. Nothing was changed.")
     family = family_of(session, customer.id)
-    open_documents = and_(_family_records(family, source_id), SyncRecord.qbo_id.is_(None),
+    open_documents = and_(_family_records(family, source_id), may_change_company(),
                           SyncRecord.entity_type != EntityType.CUSTOMER.value)
-    # Open documents (no QuickBooks id in the old file) are re-pointed; their attempts there are history.
-    session.execute(update(SyncRecord).where(open_documents)
-        .values(company_id=target_id, request_id=None, attempts=0, first_failed_at=None, error_kind=None,
-                error_code=None, error_message=None, error_detail=None, blocked_by=None)
+    # Open documents (not in the old file, and surely not created there) are re-pointed; their attempts there are
+    # history. Cleared ones keep their decision and go along.
+    session.execute(update(SyncRecord).where(open_documents).values(company_id=target_id, **FRESH_IN_NEW_COMPANY)
+                    .execution_options(synchronize_session=False))
+    session.execute(update(SyncRecord).where(
+        _family_records(family, source_id), SyncRecord.qbo_id.is_(None), SyncRecord.status.in_(_SET_ASIDE),
+        SyncRecord.entity_type != EntityType.CUSTOMER.value).values(company_id=target_id)
         .execution_options(synchronize_session=False))
     # The old file's customer records without a QuickBooks id link nothing: they go (the move is audited).
     session.execute(delete(SyncRecord).where(

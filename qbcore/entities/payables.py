@@ -9,7 +9,7 @@ from sqlalchemy import Integer, Select, and_, cast, null, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from qbcore.entities.common import NO_TEXT, TEXT, chunked_scalars, synced_at
-from qbcore.entities.routes import to_carrier_pay, to_driver_pay, vendor_route
+from qbcore.entities.routes import to_carrier_pay, to_driver_pay, vendor_route, where_it_went
 from qbcore.entities.spec import EntitySpec, Switch
 from qbcore.mapping.payables import (
     build_bill_payment_payload,
@@ -169,7 +169,9 @@ SETTLEMENT_PAYMENT = EntitySpec(
     ids_view=_settlement_view(EntityType.SETTLEMENT_PAYMENT), load_options=(joinedload(Settlement.driver),),
     depends_on=(EntityType.VENDOR, EntityType.SETTLEMENT),
     needs=lambda session, ids: {**_settlement_needs(session, ids), EntityType.SETTLEMENT: set(ids)},
-    searched_by=("amount",), syncs_only=(Settlement.status.in_(PAID),), company_route=to_driver_pay,
+    searched_by=("amount",), syncs_only=(Settlement.status.in_(PAID),),
+    # Paid in the file the bill is in, even after driver pay moved to another company.
+    company_route=lambda: where_it_went(EntityType.SETTLEMENT, Settlement.id, to_driver_pay()),
 )
 
 CARRIER_PAYMENT = EntitySpec(
@@ -180,5 +182,6 @@ CARRIER_PAYMENT = EntitySpec(
     ids_view=_carrier_bill_view(EntityType.CARRIER_PAYMENT), load_options=(joinedload(CarrierBill.carrier),),
     depends_on=(EntityType.VENDOR, EntityType.CARRIER_BILL),
     needs=lambda session, ids: {**_carrier_bill_needs(session, ids), EntityType.CARRIER_BILL: set(ids)},
-    searched_by=("amount",), syncs_only=(CarrierBill.status.in_(PAID),), company_route=to_carrier_pay,
+    searched_by=("amount",), syncs_only=(CarrierBill.status.in_(PAID),),
+    company_route=lambda: where_it_went(EntityType.CARRIER_BILL, CarrierBill.id, to_carrier_pay()),
 )

@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.orm import aliased
 
-from qbcore.models import Company, Customer, Vendor
+from qbcore.models import Company, Customer, EntityType, SyncRecord, Vendor
 
 
 def _holder(flag: str) -> ColumnElement[Any]:
@@ -45,3 +45,11 @@ def vendor_route() -> ColumnElement[bool]:
     """A vendor is in the driver-pay company when it drives or owns trucks, in the carrier-pay company if a carrier."""
     return or_(and_(or_(Vendor.is_driver.is_(True), Vendor.is_fleet_owner.is_(True)), to_driver_pay()),
                and_(Vendor.is_carrier.is_(True), to_carrier_pay()))
+
+
+def where_it_went(entity_type: EntityType, entity_id: Any, otherwise: ColumnElement[bool]) -> ColumnElement[bool]:
+    """A payment goes to the company its bill (or credit memo) went to; before that has a record, as `otherwise`."""
+    linked = aliased(SyncRecord)
+    went = select(linked.company_id).where(linked.entity_type == entity_type.value, linked.entity_id == entity_id) \
+        .order_by(linked.id).limit(1).scalar_subquery()
+    return or_(Company.id == went, and_(went.is_(None), otherwise))

@@ -289,3 +289,72 @@ def test_an_import_for_one_company_puts_its_new_customers_and_their_documents_th
             SyncRecord.entity_type.in_((EntityType.CUSTOMER.value, EntityType.INVOICE.value)))))
         event = session.scalars(select(AuditEvent).where(AuditEvent.action == "import_book")).one()
     assert customers == {broker} and documents == {broker} and event.company_id == broker
+
+
+def test_driver_pay_and_carrier_pay_post_to_the_companies_that_hold_them(
+    demo_factory: sessionmaker[Session], config: Config, sandbox: SandboxClient
+) -> None:
+    from qbcore.companies import set_company_roles
+    from qbcore.models import CarrierBill, Settlement, Vendor
+    from qbcore.settings import save_settings
+    from tests.qbcore.sync.state import PAYABLES_ON
+
+    with transaction(demo_factory) as session:
+        broker = add_company(session, LOCAL_ADMIN, "Brokerage").id
+        set_company_roles(session, LOCAL_ADMIN, carrier_pay_id=broker)
+        for company_id in (1, broker):
+            save_settings(session, LOCAL_ADMIN, PAYABLES_ON, company_id=company_id)
+    ensure_local_connection(demo_factory, config)
+    ensure_local_connection(demo_factory, config, broker)
+
+    sync_now(demo_factory, config)
+
+    broker_realm = local_realm_for(broker)
+    assert broker_realm is not None
+    with demo_factory() as session:
+        settlements = set(session.scalars(select(Settlement.number)))
+        carrier_bills = set(session.scalars(select(CarrierBill.carrier_invoice_number)))
+        drivers = set(session.scalars(select(Vendor.name).where(Vendor.is_carrier.is_(False))))
+        carriers = set(session.scalars(select(Vendor.name).where(Vendor.is_carrier.is_(True),
+                                                                Vendor.is_driver.is_(False),
+                                                                Vendor.is_fleet_owner.is_(False))))
+    carrier_file_bills = set(_qbo_values(sandbox, REALM, "Bill", "DocNumber"))
+    broker_file_bills = set(_qbo_values(sandbox, broker_realm, "Bill", "DocNumber"))
+    # Settlements only in the driver-pay file, carrier bills only in the carrier-pay file.
+    assert carrier_file_bills and broker_file_bills
+    assert carrier_file_bills <= settlements and broker_file_bills <= carrier_bills
+    carrier_file_vendors = set(_qbo_values(sandbox, REALM, "Vendor", "DisplayName"))
+    broker_file_vendors = set(_qbo_values(sandbox, broker_realm, "Vendor", "DisplayName"))
+    assert not (carriers & carrier_file_vendors) and not (drivers & broker_file_vendors)
+
+
+def test_a_record_sent_without_an_answer_stays_in_the_old_company_when_its_customer_moves(
+    demo_factory: sessionmaker[Session],
+) -> None:
+    from sqlalchemy import update
+
+    with transaction(demo_factory) as session:
+        broker = add_company(session, LOCAL_ADMIN, "Brokerage").id
+        customer_id = session.scalars(select(Customer.id).where(Customer.parent_id.is_(None))
+                                      .order_by(Customer.id)).first()
+        invoices = list(session.scalars(select(SyncRecord.id).join(Invoice, Invoice.id == SyncRecord.entity_id).where(
+            SyncRecord.entity_type == EntityType.INVOICE.value, Invoice.customer_id == customer_id)
+            .order_by(SyncRecord.id)))
+        assert len(invoices) >= 3
+        in_flight, refused = invoices[0], invoices[1]
+        # One push timed out (QuickBooks may have made it); another was refused (nothing was made).
+        session.execute(update(SyncRecord).where(SyncRecord.id == in_flight).values(
+            request_id="qbs-inv-1-a", error_kind="timeout", status=SyncStatus.FAILED.value))
+        session.execute(update(SyncRecord).where(SyncRecord.id == refused).values(
+            request_id="qbs-inv-2-a", error_kind="validation", status=SyncStatus.FAILED.value))
+    with demo_factory() as session:
+        plan = plan_move(session, customer_id, broker)
+    assert any(r.qbo_id is None for r in plan.staying)
+    with transaction(demo_factory) as session:
+        move_customer(session, LOCAL_ADMIN, customer_id, broker, reason="brokered now")
+    with demo_factory() as session:
+        companies = dict(session.execute(select(SyncRecord.id, SyncRecord.company_id).where(
+            SyncRecord.id.in_(invoices))).all())
+        kept = session.get(SyncRecord, in_flight)
+    assert companies[in_flight] == 1 and kept is not None and kept.request_id == "qbs-inv-1-a"
+    assert {companies[i] for i in invoices if i != in_flight} == {broker}
