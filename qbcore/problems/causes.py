@@ -70,6 +70,15 @@ def split_blocker(blocked_by: str | None) -> tuple[str | None, str | None]:
     return None, blocked_by.strip()
 
 
+def _vendor_clash_hint(name: str | None) -> str:
+    """What to do when QuickBooks refuses a vendor's name (6240): the name is a customer's or an employee's there."""
+    named = f" named {name}" if name else " of that name"
+    return (f"QuickBooks already has a customer or employee{named}, and it keeps one list of names for customers, "
+            "vendors and employees. If it is your customer, give that customer its own QuickBooks name on Settings → "
+            "Customer names (QuickBooks is renamed on its next sync); otherwise rename the vendor in the billing "
+            "system or the other record in QuickBooks. Then resync the vendor: its bills follow by themselves.")
+
+
 def _payables_hint(kind: str | None, blocked_by: str | None, entity_type: EntityType | None) -> str | None:
     """The fix hint of a payables cause (an unmapped pay or deduction code, a missing account), or None."""
     what, name = split_blocker(blocked_by)
@@ -89,6 +98,8 @@ def fix_hint_for(kind: str | None, code: str | None, blocked_by: str | None = No
     """The fix hint of the classification table for a stored kind and code (in payables' words on their tabs)."""
     _, name = split_blocker(blocked_by)
     code = (code or "").strip()
+    if code == "6240" and entity_type is EntityType.VENDOR:
+        return _vendor_clash_hint(name)
     payables = _payables_hint(kind, blocked_by, entity_type)
     if payables is not None:
         return payables
@@ -132,6 +143,9 @@ def _phrase(kind: str | None, code: str | None, blocked_by: str | None, sample: 
     if kind == ErrorKind.AUTH:
         return "QuickBooks needs to be reconnected"
     if kind == ErrorKind.DUPLICATE:
+        if code == "6240" and entity_type is EntityType.VENDOR:
+            owner = f"the name of {blocker}" if blocker else "the vendor's name"
+            return f"{owner} is already used in QuickBooks by a customer or employee"
         if code == "6240" or what == "customer":
             return (f"{blocker or 'the customer'} clashes with a name already used in QuickBooks "
                     "(vendor, employee or customer)")
@@ -158,6 +172,8 @@ def fix_link_for(kind: str | None, code: str | None, blocked_by: str | None,
                  entity_type: EntityType | None = None) -> FixLink | None:
     """The console page where this cause is fixed, if any."""
     what, name = split_blocker(blocked_by)
+    if code == "6240" and entity_type is EntityType.VENDOR:
+        return FixLink(SETTINGS_PAGE, "Rename the customer in Settings → Customer names")
     if what in ("pay code", "deduction code"):
         return FixLink(SETTINGS_PAGE, f"Map it in {PAY_CODES_TAB}")
     if kind == ErrorKind.MAPPING and what == "account" and name != "income":
@@ -208,6 +224,8 @@ def _root_phrase(root_entity: EntityType, kind: str | None, code: str | None, bl
     if kind == ErrorKind.CLOSED_PERIOD:
         return f"{one} date before the books' closing date in QuickBooks"
     if kind == ErrorKind.DUPLICATE and code == "6240" and not blocked_by:
+        if root_entity is EntityType.VENDOR:
+            return f"the {many}' names are already used in QuickBooks by customers or employees"
         return f"the {many}' names clash with names already used in QuickBooks (vendor, employee or customer)"
     return _phrase(kind, code, blocked_by, sample, root_entity)
 
@@ -236,6 +254,8 @@ def what_must_change(entity_type: EntityType, kind: str | None, code: str | None
     if kind == ErrorKind.CLOSED_PERIOD:
         return (f"Change the closing date in QuickBooks (then “Read it from QuickBooks now” on Month End), or the "
                 f"{one} date in the billing system; Retry comes back once one of them has changed. {same}")
+    if kind == ErrorKind.DUPLICATE and code == "6240" and entity_type is EntityType.VENDOR:
+        return f"{_vendor_clash_hint(name)} {same}"
     if what in ("pay code", "deduction code"):
         return (f"Map the {what} {name} to a QuickBooks expense account on {PAY_CODES_TAB}; the blocked {many} retry "
                 "by themselves once it is mapped.")

@@ -481,6 +481,8 @@ def test_the_settlements_tab_names_vendors_weeks_causes_and_clears_with_a_reason
     assert "5 settlements need attention" in _texts(at.markdown)
     texts = _texts(at.markdown)
     assert "3 settlements: pay code DET not mapped to a QuickBooks expense account" in texts
+    assert (f"2 settlements and 1 vendor: the name of vendor {payables.clashing_name} is already used in "
+            "QuickBooks by a customer or employee") in texts
     assert "Map it in Settings → Pay codes" in [link.label for link in at.get("page_link")] or \
         "Map it in Settings → Pay codes" in _texts(at.caption)
     args = json.loads(_grid(at).proto.json_args)
@@ -502,3 +504,18 @@ def test_the_settlements_tab_names_vendors_weeks_causes_and_clears_with_a_reason
         event = session.scalar(select(AuditEvent).where(AuditEvent.action == "clear_settlement"))
     assert (event.actor, event.target_type, event.reason) == (OPERATOR["email"], "settlement",
                                                               "Entered by hand in QuickBooks")
+
+
+def test_the_vendors_tab_has_no_clear_and_the_vendor_fix_hint(home, demo_factory):
+    from tests.qbcore.problems.problem_data import seed_payables
+
+    with transaction(demo_factory) as session:
+        seed_payables(session)
+    at = open_page(home, PAGE, actor=OPERATOR)
+    at.session_state["ps_tab"] = "Vendors"
+    at.run()
+    assert not at.exception
+    assert "1 vendor: the vendor's name is already used in QuickBooks by a customer or employee" in _texts(at.markdown)
+    assert "rename the vendor in the billing system" in _texts(at.caption)
+    assert not [b for b in at.button if b.key in ("ps_vendor_clear", "ps_vendor_mark_paid", "ps_vendor_restore")]
+    assert at.button(key="ps_vendor_resync_all").label == "Resync all 1 matching"

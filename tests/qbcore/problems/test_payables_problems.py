@@ -85,6 +85,7 @@ def test_vendor_search_and_filter_narrow_a_payables_tab_and_match_no_receivables
 
 
 def test_payables_root_causes_are_named_in_words_with_a_fix_that_exists(demo_factory, payables_book):
+    name = payables_book.clashing_name
     with demo_factory() as session:
         settlements = {c.sentence: c for c in list_root_causes(session, EntityType.SETTLEMENT)}
         bills = list_root_causes(session, EntityType.CARRIER_BILL)
@@ -93,12 +94,32 @@ def test_payables_root_causes_are_named_in_words_with_a_fix_that_exists(demo_fac
     assert "Settings → Pay codes" in unmapped.fix_hint and unmapped.fix_link is not None
     assert unmapped.fix_link.label == "Map it in Settings → Pay codes"
     assert unmapped.retry_offered is False and "Map the pay code DET" in (unmapped.must_change or "")
+    chain = settlements[f"2 settlements and 1 vendor: the name of vendor {name} is already used in QuickBooks by a "
+                        "customer or employee"]
+    assert chain.root_entity is EntityType.VENDOR and chain.root_record_ids == (payables_book.clashing_vendor,)
+    assert "Settings → Customer names" in chain.fix_hint and "resync the vendor" in chain.fix_hint
+    assert chain.fix_link is not None and chain.fix_link.label == "Rename the customer in Settings → Customer names"
     assert [c.sentence for c in bills] == ["2 carrier bills: QuickBooks has no account named Fuel Cards"]
     assert "Add an account named Fuel Cards in QuickBooks" in bills[0].fix_hint
     assert bills[0].fix_link is not None and "Settings → Pay codes" in bills[0].fix_link.label
     assert [c.sentence for c in payments] == ["1 settlement payment: QuickBooks has no account named Checking"]
     assert payments[0].fix_hint == "Add a bank account named Checking in QuickBooks, then resync these payments."
     assert payments[0].fix_link is None  # no page of the console makes a bank account
+
+
+def test_a_vendor_refused_for_a_customers_name_gets_the_vendor_fix_not_the_customer_one(demo_factory, payables_book):
+    with demo_factory() as session:
+        causes = list_root_causes(session, EntityType.VENDOR)
+        row = list_problems(session, EntityType.VENDOR, ProblemFilter(), today=TODAY).rows[0]
+        customers = list_root_causes(session, EntityType.CUSTOMER)
+    assert [c.sentence for c in causes] == [
+        "1 vendor: the vendor's name is already used in QuickBooks by a customer or employee"]
+    for hint in (causes[0].fix_hint, row.fix_hint):
+        assert "rename the vendor in the billing system" in hint and "resync the vendor" in hint
+        assert "Give the customer its own QuickBooks name" not in hint
+    assert causes[0].fix_link is not None and "Rename the customer" in causes[0].fix_link.label
+    # The customers' own 6240 keeps the customer's hint.
+    assert "Give the customer its own QuickBooks name" in customers[0].fix_hint
 
 
 def test_settlements_clear_with_a_reason_and_restore_as_they_were(demo_factory, payables_book):
