@@ -71,10 +71,11 @@ def columns_for(entity: EntityType) -> list[GridColumn]:
     """The grid's columns on one tab: a payables tab names the vendor and its kind (and a settlement's week)."""
     if not queries.is_payee(entity):
         return RECEIVABLES_COLUMNS
-    columns = [GridColumn("vendor", "Vendor", width=190) if c.field == "customer" else c for c in RECEIVABLES_COLUMNS]
-    columns.insert(2, GridColumn("vendor_kind", "Vendor kind", width=120))
+    # Narrower than the customer column, so a settlement's week still shows beside its amount at 1280 px.
+    columns = [GridColumn("vendor", "Vendor", width=165) if c.field == "customer" else c for c in RECEIVABLES_COLUMNS]
+    columns.insert(2, GridColumn("vendor_kind", "Vendor kind", width=110))
     if entity is EntityType.SETTLEMENT:
-        columns.insert(5, GridColumn("period", "Period", width=200))
+        columns.insert(5, GridColumn("period", "Period", width=190))
     return columns
 
 

@@ -24,7 +24,7 @@ from qbcore.models import (
     Vendor,
 )
 
-# The entities the Problem Sync page has a tab for, in tab order: every type Home counts problems of.
+# The entities that have a Problem Sync tab, in tab order; list_problem_tabs keeps those switched on (what Home counts).
 PROBLEM_ENTITIES = tuple(spec.entity_type for spec in PROBLEM_TABS)
 # Statuses an invoice leaves the queue for by a deliberate action; shown only when asked for.
 SET_ASIDE_STATUSES = (SyncStatus.CLEARED, SyncStatus.PAID_OUTSIDE)
