@@ -1,4 +1,4 @@
-"""Settings: the QuickBooks connection, what syncs and how, charge code mapping, custom fields, users and roles."""
+"""Settings: the QuickBooks connection, what syncs and how, charge and pay code mapping, custom fields, users, roles."""
 
 from __future__ import annotations
 
@@ -34,11 +34,13 @@ from qbcore.live import (
     complete_authorization,
     create_item,
     disconnect,
+    map_code_to_account,
     read_lists,
     rename_customer_in_quickbooks,
     start_authorization,
 )
 from qbcore.models import ConnectionStatus, Role
+from qbcore.payables_accounts import CodeAccount, list_code_accounts
 from qbcore.queries.mapping_preview import synced_invoices_changed_by
 from qbcore.refusals import Refusal
 from qbcore.settings import get_setting_row, load_settings
@@ -378,6 +380,63 @@ def show_charge_codes(lists: QboLists | None, current) -> None:
             st.rerun()
 
 
+def _account_status(mapping: CodeAccount) -> str:
+    """A grid cell (plain text, never markdown): the account the code posts to, or a warning."""
+    return f"Posts to {mapping.account_name}" if mapping.is_mapped else "⚠ Unmapped: its bills wait"
+
+
+def map_pay_code(kind: str, code_id: int, account_id: str, code: str, account: str) -> None:
+    """Map one code through qbcore (admin only, the account checked in QuickBooks, audited) and say what changed."""
+    try:
+        change = map_code_to_account(runtime.factory, runtime.config, actor, kind, code_id, account_id)
+    except Refusal as refusal:
+        flash(*refusal_message(refusal, done="Not saved"))
+    else:
+        resent = (f" {plural(change.marked, 'synced bill')} {'posts' if change.marked == 1 else 'post'} to the old "
+                  "account in QuickBooks: marked out of date, the next sync re-sends them." if change.marked else "")
+        flash("success", f"{code} now posts to {account}. Bills waiting for it retry by themselves.{resent}")
+    st.rerun()
+
+
+def show_pay_codes(lists: QboLists | None, current) -> None:
+    """Pay and deduction code → QuickBooks expense account: unmapped codes flagged, mapped from QuickBooks' list."""
+    st.subheader("Pay codes and deductions → QuickBooks expense accounts")
+    if not (current.sync_settlements or current.sync_carrier_bills):
+        st.caption("Driver settlements and carrier bills are switched off under What syncs; these mappings apply "
+                   "once one of them is on.")
+    with runtime.factory() as session:
+        mappings = list_code_accounts(session)
+    if not mappings:
+        st.info("No pay codes yet. They come with the billing book (`qbsync demo` writes a demo book).")
+        return
+    unmapped = [m.code for m in mappings if not m.is_mapped]
+    if unmapped:
+        st.warning(md("{count} not mapped to a QuickBooks account yet: {codes}. Their settlements and carrier bills "
+                      "wait until each is mapped here.", count=plural(len(unmapped), "code"),
+                      codes=", ".join(unmapped)))
+    st.dataframe(pd.DataFrame([{
+        "Kind": m.noun.capitalize(), "Code": m.code, "Name": m.name, "Account": _account_status(m),
+    } for m in mappings]), hide_index=True, width="stretch", column_config={
+        "Kind": st.column_config.TextColumn(width=130), "Code": st.column_config.TextColumn(width=110),
+        "Name": st.column_config.TextColumn(width=260), "Account": st.column_config.TextColumn(width=300)})
+    by_key = {f"{m.kind}:{m.code_id}": m for m in mappings}
+    key = st.selectbox("Code", list(by_key), key="set_pay_code",
+                       format_func=lambda k: f"{by_key[k].code} — {by_key[k].name} ({by_key[k].noun})")
+    chosen = by_key[key]
+    accounts = {a.qbo_id: a.name for a in lists.expense_accounts} if lists else {}
+    if not accounts:
+        st.caption("Connect QuickBooks to map codes to its accounts: the list of expense accounts is read from it.")
+        return
+    options = ["", *accounts]
+    current_id = next((i for i, name in accounts.items() if name == chosen.account_name), "")
+    account_id = st.selectbox("QuickBooks expense account", options, index=options.index(current_id),
+                              key=f"set_pay_account_{key}",
+                              format_func=lambda a: accounts[a] if a else "— choose an account —")
+    if st.button("Save account", key="set_pay_save", type="primary",
+                 disabled=not admin or not account_id or account_id == current_id):
+        map_pay_code(chosen.kind, chosen.code_id, account_id, chosen.code, accounts.get(account_id, account_id))
+
+
 def show_custom_fields(lists: QboLists | None) -> None:
     """Up to three QuickBooks custom fields, each filled from a billing field."""
     st.subheader("Custom fields")
@@ -533,15 +592,17 @@ if row is not None and row.updated_by:
 show_connection(connection)
 lists = get_lists(connection)
 # Keyed, so a save (which reruns the page) stays on the tab the user was on.
-what_tab, options_tab, codes_tab, names_tab, fields_tab, users_tab = st.tabs(
-    ["What syncs", "Options", "Charge codes", "Customer names", "Custom fields", "Users and roles"], key="set_tab",
-    on_change="rerun")
+what_tab, options_tab, codes_tab, pay_codes_tab, names_tab, fields_tab, users_tab = st.tabs(
+    ["What syncs", "Options", "Charge codes", "Pay codes", "Customer names", "Custom fields", "Users and roles"],
+    key="set_tab", on_change="rerun")
 with what_tab:
     show_what_syncs(current)
 with options_tab:
     show_options(current, lists, billing_terms, branches)
 with codes_tab:
     show_charge_codes(lists, current)
+with pay_codes_tab:
+    show_pay_codes(lists, current)
 with names_tab:
     show_customer_names(current)
 with fields_tab:

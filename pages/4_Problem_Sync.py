@@ -50,7 +50,7 @@ ACTION_TITLES = {
     "restore": "Restore (undo Clear or Mark paid)",
 }
 NEEDS_REASON = {"clear", "mark_paid"}
-COLUMNS = [
+RECEIVABLES_COLUMNS = [
     GridColumn("reference", "Reference #", width=130, pinned=True),
     GridColumn("customer", "Customer", width=190),
     GridColumn("amount", "Amount", "money", width=110),
@@ -65,6 +65,19 @@ COLUMNS = [
     GridColumn("last_attempt", "Last attempt", width=140),
     GridColumn("qbo_id", "QuickBooks id", width=130),
 ]
+
+
+def columns_for(entity: EntityType) -> list[GridColumn]:
+    """The grid's columns on one tab: a payables tab names the vendor and its kind (and a settlement's week)."""
+    if not queries.is_payee(entity):
+        return RECEIVABLES_COLUMNS
+    # Narrower than the customer column, so a settlement's week still shows beside its amount at 1280 px.
+    columns = [GridColumn("vendor", "Vendor", width=165) if c.field == "customer" else c for c in RECEIVABLES_COLUMNS]
+    columns.insert(2, GridColumn("vendor_kind", "Vendor kind", width=110))
+    if entity is EntityType.SETTLEMENT:
+        columns.insert(5, GridColumn("period", "Period", width=190))
+    return columns
+
 
 runtime = get_runtime()
 actor = get_actor()
@@ -128,7 +141,8 @@ def run_action(pending: dict) -> bool:
                 job = actions.resync_problems(session, actor, entity, target, audit_factory=runtime.factory)
                 text = f"Resync job #{job.id} queued for {format_count(entity, job.total)}. It runs in the background."
             elif action == "clear":
-                result = actions.clear_invoices(session, actor, target, reason=reason, audit_factory=runtime.factory)
+                result = actions.clear_records(session, actor, entity, target, reason=reason,
+                                               audit_factory=runtime.factory)
                 text = (f"Cleared {format_count(entity, result.count)} ({format_money(result.amount)}); "
                         "they will never sync.")
             elif action == "mark_paid":
@@ -137,8 +151,8 @@ def run_action(pending: dict) -> bool:
                 text = (f"Marked {format_count(entity, result.count)} ({format_money(result.amount)}) paid "
                         "without sync.")
             else:
-                result = actions.restore_invoices(session, actor, target, reason=reason,
-                                                  audit_factory=runtime.factory)
+                result = actions.restore_records(session, actor, entity, target, reason=reason,
+                                                 audit_factory=runtime.factory)
                 text = (f"Restored {format_count(entity, result.count)} to the problem list, in the status "
                         "they had before.")
     except Refusal as refusal:
@@ -161,7 +175,8 @@ def confirm_dialog() -> None:
     st.markdown(md("**{action}** {what}: **{count}** totalling **{amount}**.", action=ACTION_TITLES[pending["action"]],
                    what=pending["what"], count=format_count(entity, pending["count"]), amount=amount))
     if pending["action"] == "clear":
-        st.caption("Cleared invoices leave the problem list and never sync; they can be restored later.")
+        st.caption(md("Cleared {what} leave the problem list and never sync; they can be restored later.",
+                      what=ENTITY_LABELS[entity].lower()))
     if pending["action"] == "mark_paid":
         st.caption("The invoices will not sync, and the billing system will show them as paid. Use this when the "
                    "payment was applied directly in QuickBooks. Restore / undo puts them back as they were.")
@@ -280,6 +295,7 @@ def read_filter(entity: EntityType) -> ProblemFilter:
         statuses=tuple(state.get(f"{prefix}_status") or PROBLEM_STATUSES),
         error_kinds=tuple(state.get(f"{prefix}_kind") or ()),
         customer_ids=tuple(state.get(f"{prefix}_customer") or ()),
+        vendor_ids=tuple(state.get(f"{prefix}_vendor") or ()),
         date_from=dates[0] if len(dates) > 0 else None,
         date_to=dates[1] if len(dates) > 1 else (dates[0] if dates else None),
         amount_min=None if low is None else Decimal(str(low)),
@@ -289,11 +305,12 @@ def read_filter(entity: EntityType) -> ProblemFilter:
     )
 
 
-def show_filter_widgets(entity: EntityType, kinds: list[str], customers: list[tuple[int, str]]) -> None:
-    """The filter widgets of one tab; their values are applied in SQL on the next run."""
+def show_filter_widgets(entity: EntityType, kinds: list[str], parties: list[tuple[int, str]]) -> None:
+    """The filter widgets of one tab; their values are applied in SQL on the next run (vendors on payables tabs)."""
     prefix = f"ps_{entity.value}"
     statuses = list(PROBLEM_STATUSES) + (list(queries.SET_ASIDE_STATUSES) if queries.has_set_aside(entity) else [])
-    names = dict(customers)
+    names = dict(parties)
+    party, party_key = ("Vendor", "vendor") if queries.is_payee(entity) else ("Customer", "customer")
     # A kind a link asked for stays a choice even when no record has it any more (then nothing matches).
     kinds = sorted({*kinds, *(st.session_state.get(f"{prefix}_kind") or ())})
     cause = st.session_state.get(f"{prefix}_cause")
@@ -306,13 +323,13 @@ def show_filter_widgets(entity: EntityType, kinds: list[str], customers: list[tu
     row1[0].multiselect("Status", statuses, default=list(PROBLEM_STATUSES), key=f"{prefix}_status",
                         format_func=lambda s: STATUS_LABELS[s])
     row1[1].multiselect("Error kind", kinds, key=f"{prefix}_kind", format_func=labels.attempt_outcome)
-    row1[2].multiselect("Customer", [c for c, _ in customers], key=f"{prefix}_customer",
+    row1[2].multiselect(plain(party), [c for c, _ in parties], key=f"{prefix}_{party_key}",
                         format_func=lambda c: names.get(c, str(c)))
     row1[3].date_input("Date range", value=(), key=f"{prefix}_dates", format="YYYY-MM-DD")  # type: ignore[arg-type]  # () = a range, none picked
     row2 = st.columns([1.6, 1.6, 3.4, 2.6])
     row2[0].number_input("Amount from ($)", min_value=0.0, value=None, step=100.0, key=f"{prefix}_min")
     row2[1].number_input("Amount to ($)", min_value=0.0, value=None, step=100.0, key=f"{prefix}_max")
-    row2[2].text_input("Search reference, customer or message", key=f"{prefix}_search")
+    row2[2].text_input(md("Search reference, {} or message", party.lower()), key=f"{prefix}_search")
     row2[3].selectbox("Sort", list(ProblemSort), key=f"{prefix}_sort")
 
 
@@ -377,14 +394,18 @@ def show_actions(entity: EntityType, selected: list[int], select_all: bool, prob
         if buttons.button("Clear…", key=f"{prefix}_clear", disabled=not (has_target and on_list)):
             open_dialog("clear", entity, target, what)
             st.rerun()
-        if buttons.button("Mark paid without sync…", key=f"{prefix}_mark_paid",
-                             disabled=not (has_target and on_list)):
+        # Only an invoice can be marked paid: a bill's payment is its own record (the payments tabs), already paid.
+        if queries.has_mark_paid(entity) and buttons.button("Mark paid without sync…", key=f"{prefix}_mark_paid",
+                                                            disabled=not (has_target and on_list)):
             open_dialog("mark_paid", entity, target, what)
             st.rerun()
+        undo = ("Undoes Clear and Mark paid without sync: the invoice goes back to the sync and billing status it "
+                "had. Show them with the Status filter (Cleared, Paid outside QuickBooks sync), tick them, then "
+                "restore." if queries.has_mark_paid(entity) else
+                "Undoes Clear: the record goes back to the sync status it had. Show cleared ones with the Status "
+                "filter, tick them, then restore.")
         if buttons.button("Restore / undo…", key=f"{prefix}_restore", disabled=not (has_target and can_restore),
-                             help="Undoes Clear and Mark paid without sync: the invoice goes back to the sync and "
-                                  "billing status it had. Show them with the Status filter (Cleared, Paid outside "
-                                  "QuickBooks sync), tick them, then restore."):
+                          help=undo):
             open_dialog("restore", entity, target, what)
             st.rerun()
     factory = runtime.factory
@@ -437,7 +458,8 @@ def show_records(entity: EntityType, problem_filter: ProblemFilter, sort: Proble
     st.session_state[page_key] = page.page
     pager.number_input("Page", min_value=1, max_value=page.page_count, step=1, key=page_key,
                        disabled=page.page_count == 1)
-    selected = show_id_grid(problems_frame(page.rows), COLUMNS, key=grid_key(entity))
+    frame = problems_frame(page.rows).rename(columns={"customer": "vendor"} if queries.is_payee(entity) else {})
+    selected = show_id_grid(frame, columns_for(entity), key=grid_key(entity))
     select_all = st.toggle(md("Select all {:,} matching the filter (not only the ticked rows)", page.total),
                            key=f"ps_all_{entity.value}")
     if select_all:
@@ -469,7 +491,8 @@ def show_entity(entity: EntityType) -> None:
         summary = queries.summarize_problems(session, entity)
         causes = queries.list_root_causes(session, entity)
         kinds = queries.list_error_kinds(session, entity)
-        customers = queries.list_customer_choices(session)
+        parties = (queries.list_vendor_choices(session) if queries.is_payee(entity)
+                   else queries.list_customer_choices(session))
         last_sync = queries.get_last_sync_time(session) if summary.count == 0 else None
     with headline:
         show_summary(entity, summary)
@@ -481,15 +504,15 @@ def show_entity(entity: EntityType) -> None:
             show_root_causes(entity, causes)
     with filters_box:
         st.subheader("Records")
-        show_filter_widgets(entity, kinds, customers)
+        show_filter_widgets(entity, kinds, parties)
 
 
-def open_from_link() -> None:
+def open_from_link(shown: list[EntityType]) -> None:
     """A link from another page (Month End, an alert) opens a tab with its filters filled in, once."""
     if not st.query_params:
         return
     link = read_problem_link({key: st.query_params[key] for key in st.query_params})
-    if link is not None and link.entity in queries.PROBLEM_ENTITIES:
+    if link is not None and link.entity in shown:
         st.session_state[TAB_KEY] = ENTITY_LABELS[link.entity]
         if link.search:
             st.session_state[f"ps_{link.entity.value}_search"] = link.search
@@ -501,7 +524,10 @@ def open_from_link() -> None:
             st.session_state[f"ps_{link.entity.value}_cause"] = link.cause
     st.query_params.clear()
 
-open_from_link()
+with runtime.factory() as session:
+    # Only the types that sync have a tab (payables wait until finance switches them on), as Home counts them.
+    shown_tabs = queries.list_problem_tabs(session)
+open_from_link(shown_tabs)
 st.session_state[RUN_KEY] = st.session_state.get(RUN_KEY, 0) + 1
 st.title("Problem Sync")
 st.caption("Everything that has not reached QuickBooks: why, how to fix it, and the tools to resync, clear or mark "
@@ -516,8 +542,8 @@ if not connected:
     link_to_page("pages/1_Settings.py", md("Connect QuickBooks in Settings"))
 st.fragment(run_every="2s" if job_running else None)(show_job_panel)()
 
-tabs = st.tabs([ENTITY_LABELS[e] for e in queries.PROBLEM_ENTITIES], key=TAB_KEY, on_change="rerun")
-for tab, entity_type in zip(tabs, queries.PROBLEM_ENTITIES, strict=True):
+tabs = st.tabs([ENTITY_LABELS[e] for e in shown_tabs], key=TAB_KEY, on_change="rerun")
+for tab, entity_type in zip(tabs, shown_tabs, strict=True):
     if tab.open is not False:
         with tab:
             show_entity(entity_type)

@@ -159,6 +159,16 @@ AUDIT_ACTION: dict[str, str] = {
     "set_qbo_display_name": "Set a customer's QuickBooks name",
     "unmap_charge_code": "Removed a charge code mapping",
     "update_pulled_payment": "Updated a payment entered in QuickBooks",
+    "map_pay_code": "Mapped a pay code to an account",
+    "map_deduction_code": "Mapped a deduction code to an account",
+    "mark_bills_out_of_date": "Marked synced bills out of date",
+    # Payables records a person can clear and restore (settlements, carrier bills and their payments).
+    **{action: text for entity in (EntityType.SETTLEMENT, EntityType.CARRIER_BILL, EntityType.SETTLEMENT_PAYMENT,
+                                   EntityType.CARRIER_PAYMENT)
+       for action, text in ((f"clear_{entity.value}", f"Cleared a {ENTITY_NOUNS[entity][0]}"),
+                            (f"clear_{entity.value}s", f"Cleared {ENTITY_NOUNS[entity][1]}"),
+                            (f"restore_{entity.value}", f"Restored a cleared {ENTITY_NOUNS[entity][0]}"),
+                            (f"restore_{entity.value}s", f"Restored {ENTITY_NOUNS[entity][1]}"))},
 }
 
 

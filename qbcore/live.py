@@ -16,6 +16,7 @@ from qbcore.customer_names import NameChange, set_qbo_display_name
 from qbcore.errors import QboCallError
 from qbcore.item_mappings import ChargeCodeMapping, create_missing_item
 from qbcore.models import Customer, SyncRecord
+from qbcore.payables_accounts import CodeAccountChange, map_code_account
 from qbcore.pull.runner import refresh_book_close_date
 from qbcore.qbo.gateway import QboGateway
 from qbcore.qbo.lookup import QboLists, open_gateway, read_qbo_lists
@@ -33,6 +34,7 @@ __all__ = [
     "create_item",
     "disconnect",
     "find_relink_candidates",
+    "map_code_to_account",
     "override_qbo_id",
     "read_close_date",
     "read_lists",
@@ -65,6 +67,12 @@ def create_item(factory: sessionmaker[Session], config: Config, actor: Actor, ch
     """Create (or re-link) the charge code's QuickBooks item in a company and map it; admin only."""
     return create_missing_item(factory, open_gateway(factory, config, company_id), actor, charge_code_id, name=name,
                                income_account_id=income_account_id)
+
+
+def map_code_to_account(factory: sessionmaker[Session], config: Config, actor: Actor, kind: str, code_id: int,
+                        account_id: str | None) -> CodeAccountChange:
+    """Map a pay or deduction code to a QuickBooks expense account, checked in QuickBooks first; admin only."""
+    return map_code_account(factory, open_gateway(factory, config), actor, kind, code_id, account_id)
 
 
 def rename_customer_in_quickbooks(factory: sessionmaker[Session], config: Config, actor: Actor, customer_id: int,

@@ -64,7 +64,9 @@ def problems_frame(rows: Sequence[ProblemRow]) -> pd.DataFrame:
             "last_attempt": ["" if r.last_attempt_at is None else r.last_attempt_at.strftime("%Y-%m-%d %H:%M")
                              for r in rows],
             "qbo_id": [r.qbo_id or "" for r in rows],
+            "vendor_kind": [r.vendor_kind for r in rows],
+            "period": [r.period for r in rows],
         },
         columns=["id", "reference", "customer", "amount", "date", "status", "error_kind", "message", "fix_hint",
-                 "qbo_code", "attempts", "open_days", "last_attempt", "qbo_id"],
+                 "qbo_code", "attempts", "open_days", "last_attempt", "qbo_id", "vendor_kind", "period"],
     )

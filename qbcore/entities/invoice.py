@@ -64,7 +64,7 @@ SPEC = EntitySpec(
     company_route=lambda: to_customers_company(Invoice.customer_id),
     # Only invoices can be set aside (cleared, or marked paid outside the sync) and restored.
     problems=ProblemTab(position=1, customer_key=Invoice.customer_id, changed_at=Invoice.updated_at,
-                        named_by=Invoice.number, set_aside=True),
+                        named_by=Invoice.number, set_aside=True, mark_paid=True),
     import_file=ImportFile("invoices", 2, "invoice_lines.csv", "Invoice lines",
                            "One row per charge line; rows with the same invoice_number make one invoice, "
                            "rows with the same load_number one charge set."),

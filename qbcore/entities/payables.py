@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Integer, Select, and_, cast, null, select
+from sqlalchemy import Integer, Select, and_, case, cast, func, null, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from qbcore.entities.common import NO_TEXT, TEXT, chunked_scalars, synced_at
 from qbcore.entities.routes import to_carrier_pay, to_driver_pay, vendor_route, where_it_went
-from qbcore.entities.spec import EntitySpec, Switch
+from qbcore.entities.spec import EntitySpec, ProblemTab, Switch
 from qbcore.mapping.payables import (
     build_bill_payment_payload,
     build_carrier_bill_payload,
@@ -33,6 +33,24 @@ from qbcore.models import (
 from qbcore.settings import SyncSettings
 
 PAID = ("paid",)
+
+
+def vendor_kind() -> Any:
+    """What a vendor is, in words: driver, fleet owner (a fleet owner who also drives is both), or carrier."""
+    return case((and_(Vendor.is_driver, Vendor.is_fleet_owner), "Driver and fleet owner"),
+                (Vendor.is_driver, "Driver"), (Vendor.is_fleet_owner, "Fleet owner"), (Vendor.is_carrier, "Carrier"),
+                else_="")
+
+
+def open_bills_total() -> Any:
+    """A vendor's stake (its Problem Sync amount): its finalized settlements and accepted carrier bills not yet paid."""
+    settlements = (select(func.coalesce(func.sum(Settlement.net_pay), 0))
+                   .where(Settlement.driver_id == Vendor.id, Settlement.status == "finalized")
+                   .correlate(Vendor).scalar_subquery())
+    bills = (select(func.coalesce(func.sum(CarrierBill.total), 0))
+             .where(CarrierBill.carrier_id == Vendor.id, CarrierBill.status == "accepted")
+             .correlate(Vendor).scalar_subquery())
+    return settlements + bills
 
 
 def doc_number_key(payload: dict[str, Any], _matching: str) -> tuple[str, str] | None:
@@ -131,6 +149,9 @@ VENDOR = EntitySpec(
                                              select(Vendor.id).where(Vendor.name == name)),
     linked_by_name=True, searched_by=("name",), refs_field="vendors",
     company_route=vendor_route, linked_in_each_company=True,
+    problems=ProblemTab(position=7, reference=Vendor.code, amount=open_bills_total(), record_date=Vendor.updated_at,
+                        date_is_timestamp=True, joins=None, changed_at=Vendor.updated_at, named_by=Vendor.name,
+                        payee=True),
 )
 
 SETTLEMENT = EntitySpec(
@@ -146,6 +167,11 @@ SETTLEMENT = EntitySpec(
                                                select(Settlement.id).where(Settlement.number == number)),
     searched_by=("number", "amount"), refs_field="settlements", company_route=to_driver_pay,
     syncs_only=(Settlement.status.in_(("finalized", "paid")),),  # a draft waits until finalized
+    # A bill entered by hand in QuickBooks can be cleared; "paid without sync" is its payment's own record.
+    problems=ProblemTab(position=8, reference=Settlement.number, amount=Settlement.net_pay,
+                        record_date=Settlement.settlement_date, joins=None, vendor_key=Settlement.driver_id,
+                        payee=True, period=(Settlement.period_start, Settlement.period_end),
+                        changed_at=Settlement.updated_at, named_by=Settlement.number, set_aside=True),
 )
 
 CARRIER_BILL = EntitySpec(
@@ -160,6 +186,10 @@ CARRIER_BILL = EntitySpec(
         CarrierBill.carrier_invoice_number == number)),
     searched_by=("number", "amount"), refs_field="carrier_bills", company_route=to_carrier_pay,
     syncs_only=(CarrierBill.status.in_(("accepted", "paid")),),  # received and disputed bills wait
+    problems=ProblemTab(position=9, reference=CarrierBill.carrier_invoice_number, amount=CarrierBill.total,
+                        record_date=CarrierBill.bill_date, joins=None, vendor_key=CarrierBill.carrier_id, payee=True,
+                        changed_at=CarrierBill.updated_at, named_by=CarrierBill.carrier_invoice_number,
+                        set_aside=True),
 )
 
 SETTLEMENT_PAYMENT = EntitySpec(
@@ -172,6 +202,10 @@ SETTLEMENT_PAYMENT = EntitySpec(
     searched_by=("amount",), syncs_only=(Settlement.status.in_(PAID),),
     # Paid in the file the bill is in, even after driver pay moved to another company.
     company_route=lambda: where_it_went(EntityType.SETTLEMENT, Settlement.id, to_driver_pay()),
+    # Already paid in billing: a check written in QuickBooks by hand is cleared (with the reason), not "marked paid".
+    problems=ProblemTab(position=10, reference=Settlement.number, amount=Settlement.net_pay,
+                        record_date=Settlement.paid_on, joins=None, vendor_key=Settlement.driver_id, payee=True,
+                        changed_at=Settlement.updated_at, set_aside=True),
 )
 
 CARRIER_PAYMENT = EntitySpec(
@@ -184,4 +218,7 @@ CARRIER_PAYMENT = EntitySpec(
     needs=lambda session, ids: {**_carrier_bill_needs(session, ids), EntityType.CARRIER_BILL: set(ids)},
     searched_by=("amount",), syncs_only=(CarrierBill.status.in_(PAID),),
     company_route=lambda: where_it_went(EntityType.CARRIER_BILL, CarrierBill.id, to_carrier_pay()),
+    problems=ProblemTab(position=11, reference=CarrierBill.carrier_invoice_number, amount=CarrierBill.total,
+                        record_date=CarrierBill.paid_on, joins=None, vendor_key=CarrierBill.carrier_id, payee=True,
+                        changed_at=CarrierBill.updated_at, set_aside=True),
 )

@@ -41,7 +41,7 @@ class Ledger:
 
 @dataclass(frozen=True)
 class ProblemTab:
-    """Its Problem Sync tab: where a row's reference, customer, amount and date come from, and which actions apply.
+    """Its Problem Sync tab: where a row's reference, customer or vendor, amount and date come from, and its actions.
 
     Reference, amount and date default to the entity's ledger (number, amount, day).
     """
@@ -56,8 +56,14 @@ class ProblemTab:
     customer_key: Any = None  # the column holding its customer's id (None: it is the customer)
     changed_at: Any = None  # when its billing row last changed: a failure whose input changed may pass on a retry
     named_by: Any = None  # the column a blocked_by "<entity>:<name>" names it by; None: never named as a blocker
-    set_aside: bool = False  # Clear, Mark paid without sync and Restore apply (and their statuses are shown)
+    set_aside: bool = False  # Clear and Restore apply (and the set-aside statuses are shown)
+    mark_paid: bool = False  # Mark paid without sync applies too (it sets the billing row paid)
     nouns: tuple[str, str] | None = None  # the cause sentences' words when not its own (a charge code, not an item)
+    # Payables: the column holding its vendor's id (the row names a vendor, not a customer); None with payee set:
+    # it is the vendor.
+    vendor_key: Any = None
+    payee: bool = False  # its party is a vendor (a driver, fleet owner or carrier), not a customer
+    period: tuple[Any, Any] | None = None  # the first and last day it covers (a settlement's week)
 
 
 @dataclass(frozen=True)

@@ -67,8 +67,9 @@ def _account_ref(kind: str, code: Any, accounts: CodeAccounts, refs: QboRefs) ->
     noun = "Pay code" if kind == "pay" else "Deduction code"
     name = accounts.get((kind, code.id))
     if not name:
-        raise MappingError(f"{noun} {code.code} has no QuickBooks expense account. Map it to an account, "
-                           "then resync.", blocked_by=f"account:{code.code}")
+        # Named by its own prefix, so Problem Sync names the code and the cascade retries once it is mapped.
+        raise MappingError(f"{noun} {code.code} has no QuickBooks expense account. Map it to an account on "
+                           "Settings → Pay codes.", blocked_by=f"{kind}_code:{code.code}")
     account_id = refs.accounts.get(name)
     if account_id is None:
         raise MappingError(f"QuickBooks has no account named {name!r} ({noun.lower()} {code.code} posts to it). "

@@ -8,7 +8,7 @@ from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from sqlalchemy import Select, insert, select, update
+from sqlalchemy import Select, insert, null, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from qbcore.access import Actor, require_role
@@ -27,6 +27,7 @@ from qbcore.models import (
     SyncRecord,
     SyncStatus,
 )
+from qbcore.problems.filters import SOURCES, from_records, has_set_aside
 from qbcore.problems.queries import ProblemFilter, select_problem_ids
 from qbcore.refusals import Refusal, require_reason
 
@@ -132,14 +133,21 @@ def resync_problems(
     return enqueue_sync(session, actor, record_ids=record_ids, entity_types=[entity_type], label=label)
 
 
-def _invoice_rows(session: Session, target: ActionTarget, statuses: Sequence[SyncStatus]) -> list[Any]:
-    columns = (SyncRecord.id, SyncRecord.status, SyncRecord.entity_id, Invoice.number, Invoice.status, Invoice.total)
-    base = (
-        select(*columns).join(Invoice, Invoice.id == SyncRecord.entity_id)
-        .where(SyncRecord.entity_type == EntityType.INVOICE.value, SyncRecord.status.in_([s.value for s in statuses]))
-    )
+def _names(entity_type: EntityType) -> tuple[str, str]:
+    """How one entity's records are named in the audit log: (target type, plural for the role check)."""
+    return entity_type.value, f"{entity_type.value}s"
+
+
+def _target_rows(session: Session, entity_type: EntityType, target: ActionTarget,
+                 statuses: Sequence[SyncStatus]) -> list[Any]:
+    # (record id, sync status, billing id, number, billing status (invoices only), amount) of the targeted records.
+    source = SOURCES[entity_type]
+    billing = Invoice.status if entity_type is EntityType.INVOICE else null()
+    base = (from_records(entity_type, SyncRecord.id, SyncRecord.status, SyncRecord.entity_id, source.reference,
+                         billing, source.amount)
+            .where(SyncRecord.status.in_([s.value for s in statuses])))
     if isinstance(target, ProblemFilter):
-        subquery = select_problem_ids(EntityType.INVOICE, target).scalar_subquery()
+        subquery = select_problem_ids(entity_type, target).scalar_subquery()
         return list(session.execute(base.where(SyncRecord.id.in_(subquery)).order_by(SyncRecord.id)))
     ids = sorted(set(target))
     rows: list[Any] = []
@@ -148,22 +156,59 @@ def _invoice_rows(session: Session, target: ActionTarget, statuses: Sequence[Syn
     return rows
 
 
+def _invoice_rows(session: Session, target: ActionTarget, statuses: Sequence[SyncStatus]) -> list[Any]:
+    return _target_rows(session, EntityType.INVOICE, target, statuses)
+
+
+def _amount(rows: list[Any]) -> Decimal:
+    return sum((Decimal(str(r[5] or 0)) for r in rows), Decimal("0.00"))
+
+
+def _check_set_aside(entity_type: EntityType, what: str) -> None:
+    if not has_set_aside(entity_type):
+        one, many = ENTITY_NOUNS[entity_type]
+        raise NothingToChange(f"{many.capitalize()} cannot be {what}: a {one} left out of QuickBooks would hold up "
+                              "everything that names it. Fix the cause instead.")
+
+
 def _set_status(session: Session, record_ids: list[int], status: SyncStatus) -> None:
     for part in chunked(record_ids, SQL_IN_CHUNK):
         session.execute(update(SyncRecord).where(SyncRecord.id.in_(part)).values(status=status.value))
 
 
-def _audit_each(session: Session, actor: Actor, action: str, events: list[dict[str, Any]], reason: str | None) -> None:
-    # One event per invoice, so the log answers "who cleared INV-1042 and why" directly.
-    rows = [dict(actor=actor.email, role=actor.role.value, action=action, outcome="ok", target_type="invoice",
+def _audit_each(session: Session, actor: Actor, action: str, events: list[dict[str, Any]], reason: str | None,
+                target_type: str = "invoice") -> None:
+    # One event per record, so the log answers "who cleared INV-1042 and why" directly.
+    rows = [dict(actor=actor.email, role=actor.role.value, action=action, outcome="ok", target_type=target_type,
                  reason=reason, **event) for event in events]
     for part in chunked(rows, BULK_INSERT_CHUNK):
         session.execute(insert(AuditEvent), part)
 
 
-def _nothing(action: str) -> NothingToChange:
-    return NothingToChange(f"None of the selected invoices can be {action}: only invoices on the problem list "
+def _nothing(action: str, entity_type: EntityType = EntityType.INVOICE) -> NothingToChange:
+    many = ENTITY_NOUNS[entity_type][1]
+    return NothingToChange(f"None of the selected {many} can be {action}: only {many} on the problem list "
                            "(failed, blocked, pending, out of date or never synced) can be.")
+
+
+def clear_records(
+    session: Session, actor: Actor, entity_type: EntityType, target: ActionTarget, *, reason: str,
+    audit_factory: sessionmaker[Session] | None = None,
+) -> ActionResult:
+    """Take invoices, bills or bill payments off the problem list for good (never synced); a reason is required."""
+    target_type, many = _names(entity_type)
+    _check_role(actor, f"clear_{many}", target, audit_factory, session)
+    _check_set_aside(entity_type, "cleared")
+    text = require_reason(reason, f"clear {ENTITY_NOUNS[entity_type][1]}")
+    rows = _target_rows(session, entity_type, target, PROBLEM_STATUSES)
+    if not rows:
+        raise _nothing("cleared", entity_type)
+    _set_status(session, [r[0] for r in rows], SyncStatus.CLEARED)
+    _audit_each(session, actor, f"clear_{target_type}", [
+        dict(target_id=number, before={"status": status}, after={"status": SyncStatus.CLEARED.value})
+        for _, status, _, number, _, _ in rows
+    ], text, target_type)
+    return ActionResult("clear", len(rows), _amount(rows))
 
 
 def clear_invoices(
@@ -171,17 +216,7 @@ def clear_invoices(
     audit_factory: sessionmaker[Session] | None = None,
 ) -> ActionResult:
     """Take invoices off the problem list for good (never synced); a reason is required."""
-    _check_role(actor, "clear_invoices", target, audit_factory, session)
-    text = require_reason(reason, "clear invoices")
-    rows = _invoice_rows(session, target, PROBLEM_STATUSES)
-    if not rows:
-        raise _nothing("cleared")
-    _set_status(session, [r[0] for r in rows], SyncStatus.CLEARED)
-    _audit_each(session, actor, "clear_invoice", [
-        dict(target_id=number, before={"status": status}, after={"status": SyncStatus.CLEARED.value})
-        for _, status, _, number, _, _ in rows
-    ], text)
-    return ActionResult("clear", len(rows), sum((Decimal(r[5]) for r in rows), Decimal("0.00")))
+    return clear_records(session, actor, EntityType.INVOICE, target, reason=reason, audit_factory=audit_factory)
 
 
 def mark_invoices_paid_outside(
@@ -213,14 +248,15 @@ def mark_invoices_paid_outside(
     return ActionResult("mark_paid", len(rows), sum((Decimal(r[5]) for r in rows), Decimal("0.00")))
 
 
-def _states_before(session: Session, action: str, numbers: list[str]) -> dict[str, dict[str, Any]]:
-    """Invoice number → the `before` of its newest event of this action (clearing or marking paid)."""
+def _states_before(session: Session, action: str, numbers: list[str],
+                   target_type: str = "invoice") -> dict[str, dict[str, Any]]:
+    """Record number → the `before` of its newest event of this action (clearing or marking paid)."""
     before: dict[str, dict[str, Any]] = {}
     for part in chunked(numbers, SQL_IN_CHUNK):
         events = session.execute(
             select(AuditEvent.target_id, AuditEvent.before)
             .where(AuditEvent.action == action, AuditEvent.outcome == "ok",
-                   AuditEvent.target_type == "invoice", AuditEvent.target_id.in_(part))
+                   AuditEvent.target_type == target_type, AuditEvent.target_id.in_(part))
             .order_by(AuditEvent.id)
         )
         for number, state in events:
@@ -229,22 +265,24 @@ def _states_before(session: Session, action: str, numbers: list[str]) -> dict[st
     return before
 
 
-def restore_invoices(
-    session: Session, actor: Actor, target: ActionTarget, *, reason: str | None = None,
+def restore_records(
+    session: Session, actor: Actor, entity_type: EntityType, target: ActionTarget, *, reason: str | None = None,
     audit_factory: sessionmaker[Session] | None = None,
 ) -> ActionResult:
-    """Undo Clear and Mark paid without sync: each invoice goes back to the sync status (and billing status) it had.
+    """Undo Clear (and, for invoices, Mark paid without sync): each record goes back to the status it had.
 
-    Without a record of the earlier status an invoice comes back as never synced (and approved in billing).
+    Without a record of the earlier status it comes back as never synced (an invoice approved in billing).
     """
-    _check_role(actor, "restore_invoices", target, audit_factory, session)
-    rows = _invoice_rows(session, target, (SyncStatus.CLEARED, SyncStatus.PAID_OUTSIDE))
+    target_type, many = _names(entity_type)
+    _check_role(actor, f"restore_{many}", target, audit_factory, session)
+    _check_set_aside(entity_type, "restored")
+    rows = _target_rows(session, entity_type, target, (SyncStatus.CLEARED, SyncStatus.PAID_OUTSIDE))
     if not rows:
-        raise NothingToChange("None of the selected invoices is cleared or marked paid without sync, so there is "
-                              "nothing to restore.")
+        raise NothingToChange(f"None of the selected {ENTITY_NOUNS[entity_type][1]} is cleared or marked paid "
+                              "without sync, so there is nothing to restore.")
     numbers = [r[3] for r in rows]
-    cleared_before = _states_before(session, "clear_invoice", numbers)
-    paid_before = _states_before(session, "mark_invoice_paid_outside", numbers)
+    cleared_before = _states_before(session, f"clear_{target_type}", numbers, target_type)
+    paid_before = _states_before(session, "mark_invoice_paid_outside", numbers, target_type)
     # Pending means "in a job"; that job is long gone, so such an invoice comes back as never synced.
     back_to = {s.value for s in PROBLEM_STATUSES} - {SyncStatus.PENDING.value}
     by_status: dict[SyncStatus, list[int]] = {}
@@ -273,6 +311,17 @@ def restore_invoices(
         for part in chunked(invoice_ids, SQL_IN_CHUNK):
             session.execute(update(Invoice).where(Invoice.id.in_(part)).values(status=invoice_status))
     text = (reason or "").strip() or None
-    _audit_each(session, actor, "restore_invoice", cleared_events, text)
-    _audit_each(session, actor, "undo_mark_paid_outside", paid_events, text)
-    return ActionResult("restore", len(rows), sum((Decimal(r[5]) for r in rows), Decimal("0.00")))
+    _audit_each(session, actor, f"restore_{target_type}", cleared_events, text, target_type)
+    _audit_each(session, actor, "undo_mark_paid_outside", paid_events, text, target_type)
+    return ActionResult("restore", len(rows), _amount(rows))
+
+
+def restore_invoices(
+    session: Session, actor: Actor, target: ActionTarget, *, reason: str | None = None,
+    audit_factory: sessionmaker[Session] | None = None,
+) -> ActionResult:
+    """Undo Clear and Mark paid without sync: each invoice goes back to the sync status (and billing status) it had.
+
+    Without a record of the earlier status an invoice comes back as never synced (and approved in billing).
+    """
+    return restore_records(session, actor, EntityType.INVOICE, target, reason=reason, audit_factory=audit_factory)

@@ -14,12 +14,15 @@ SETTINGS_PAGE = "pages/1_Settings.py"
 QBO_IDS_PAGE = "pages/2_QuickBooks_IDs.py"
 
 _NOUNS = {spec.entity_type: spec.problem_nouns for spec in ENTITIES}
+PAY_CODES_TAB = "Settings → Pay codes"
+# Bill payments pay from a bank account; the other payables post each line to the account its code is mapped to.
+_BILL_PAYMENTS = (EntityType.SETTLEMENT_PAYMENT, EntityType.CARRIER_PAYMENT)
 
 # How the engine names a blocking record in SyncRecord.blocked_by: "<what>:<name>", e.g. "charge_code:CHASSIS":
 # the mappings and settings it needs, and the billing records a Problem Sync tab names ("invoice:INV-1").
 _BLOCKER_LABELS = {
     "charge_code": "charge code", "item": "item", "term": "payment term", "class": "class", "location": "location",
-    "account": "account",
+    "account": "account", "pay_code": "pay code", "deduction_code": "deduction code",
     **{spec.blocker_word: spec.nouns[0] for spec in ENTITIES if spec.problems and spec.problems.named_by is not None},
 }
 
@@ -67,10 +70,39 @@ def split_blocker(blocked_by: str | None) -> tuple[str | None, str | None]:
     return None, blocked_by.strip()
 
 
-def fix_hint_for(kind: str | None, code: str | None, blocked_by: str | None = None) -> str:
-    """The fix hint of the classification table for a stored kind and code."""
+def _vendor_clash_hint(name: str | None) -> str:
+    """What to do when QuickBooks refuses a vendor's name (6240): the name is a customer's or an employee's there."""
+    named = f" named {name}" if name else " of that name"
+    return (f"QuickBooks already has a customer or employee{named}, and it keeps one list of names for customers, "
+            "vendors and employees. If it is your customer, give that customer its own QuickBooks name on Settings → "
+            "Customer names (QuickBooks is renamed on its next sync); otherwise rename the vendor in the billing "
+            "system or the other record in QuickBooks. Then resync the vendor: its bills follow by themselves.")
+
+
+def _payables_hint(kind: str | None, blocked_by: str | None, entity_type: EntityType | None) -> str | None:
+    """The fix hint of a payables cause (an unmapped pay or deduction code, a missing account), or None."""
+    what, name = split_blocker(blocked_by)
+    if what in ("pay code", "deduction code"):
+        return (f"Map the {what} {name} to a QuickBooks expense account on {PAY_CODES_TAB}; the bills waiting for "
+                "it retry by themselves once it is mapped.")
+    if kind == ErrorKind.MAPPING and what == "account" and name != "income":
+        if entity_type in _BILL_PAYMENTS:
+            return f"Add a bank account named {name} in QuickBooks, then resync these payments."
+        return (f"Add an account named {name} in QuickBooks and resync, or map the pay and deduction codes that post "
+                f"to it to another expense account on {PAY_CODES_TAB} (the bills then retry by themselves).")
+    return None
+
+
+def fix_hint_for(kind: str | None, code: str | None, blocked_by: str | None = None,
+                 entity_type: EntityType | None = None) -> str:
+    """The fix hint of the classification table for a stored kind and code (in payables' words on their tabs)."""
     _, name = split_blocker(blocked_by)
     code = (code or "").strip()
+    if code == "6240" and entity_type is EntityType.VENDOR:
+        return _vendor_clash_hint(name)
+    payables = _payables_hint(kind, blocked_by, entity_type)
+    if payables is not None:
+        return payables
     rule = None
     if code.upper().startswith("HTTP "):
         status = code[5:].strip()
@@ -87,7 +119,8 @@ def fix_hint_for(kind: str | None, code: str | None, blocked_by: str | None = No
     return rule.fix_hint.replace("{name}", name or "this")
 
 
-def _phrase(kind: str | None, code: str | None, blocked_by: str | None, sample: str | None) -> str:
+def _phrase(kind: str | None, code: str | None, blocked_by: str | None, sample: str | None,
+            entity_type: EntityType | None = None) -> str:
     what, name = split_blocker(blocked_by)
     blocker = f"{what} {name}" if what and name else (name or "")
     code_text = f" (code {code})" if code else ""
@@ -99,6 +132,10 @@ def _phrase(kind: str | None, code: str | None, blocked_by: str | None, sample: 
         return f"payment term {name} not mapped to a QuickBooks term"
     if kind == ErrorKind.MAPPING and what in ("class", "location"):
         return f"{what} {name} does not exist in QuickBooks"
+    if what in ("pay code", "deduction code") and kind in (ErrorKind.MAPPING, None):
+        return f"{what} {name} not mapped to a QuickBooks expense account"
+    if kind == ErrorKind.MAPPING and what == "account" and name != "income":
+        return f"QuickBooks has no account named {name}"
     if kind == ErrorKind.MAPPING and what == "account":
         return f"no QuickBooks {name} account is chosen in Settings"
     if kind == ErrorKind.CLOSED_PERIOD:
@@ -106,6 +143,9 @@ def _phrase(kind: str | None, code: str | None, blocked_by: str | None, sample: 
     if kind == ErrorKind.AUTH:
         return "QuickBooks needs to be reconnected"
     if kind == ErrorKind.DUPLICATE:
+        if code == "6240" and entity_type is EntityType.VENDOR:
+            owner = f"the name of {blocker}" if blocker else "the vendor's name"
+            return f"{owner} is already used in QuickBooks by a customer or employee"
         if code == "6240" or what == "customer":
             return (f"{blocker or 'the customer'} clashes with a name already used in QuickBooks "
                     "(vendor, employee or customer)")
@@ -128,9 +168,17 @@ def _phrase(kind: str | None, code: str | None, blocked_by: str | None, sample: 
     return f"rejected by QuickBooks{code_text}{detail}"
 
 
-def fix_link_for(kind: str | None, code: str | None, blocked_by: str | None) -> FixLink | None:
+def fix_link_for(kind: str | None, code: str | None, blocked_by: str | None,
+                 entity_type: EntityType | None = None) -> FixLink | None:
     """The console page where this cause is fixed, if any."""
-    what, _ = split_blocker(blocked_by)
+    what, name = split_blocker(blocked_by)
+    if code == "6240" and entity_type is EntityType.VENDOR:
+        return FixLink(SETTINGS_PAGE, "Rename the customer in Settings → Customer names")
+    if what in ("pay code", "deduction code"):
+        return FixLink(SETTINGS_PAGE, f"Map it in {PAY_CODES_TAB}")
+    if kind == ErrorKind.MAPPING and what == "account" and name != "income":
+        # A bank account to pay from is made in QuickBooks; no page of the console makes one.
+        return None if entity_type in _BILL_PAYMENTS else FixLink(SETTINGS_PAGE, f"Remap the codes in {PAY_CODES_TAB}")
     if kind == ErrorKind.AUTH:
         return FixLink(SETTINGS_PAGE, "Reconnect in Settings")
     if kind == ErrorKind.MAPPING or what in ("charge code", "item", "payment term", "class", "location", "account"):
@@ -148,7 +196,7 @@ def describe_cause(
 ) -> str:
     """"23 invoices: charge code CHASSIS not mapped to a QuickBooks item"."""
     one, many = _NOUNS[entity_type]
-    return f"{count:,} {one if count == 1 else many}: {_phrase(kind, code, blocked_by, sample)}"
+    return f"{count:,} {one if count == 1 else many}: {_phrase(kind, code, blocked_by, sample, entity_type)}"
 
 
 def make_root_cause(
@@ -159,7 +207,8 @@ def make_root_cause(
     return RootCause(
         entity_type=entity_type, error_kind=kind, error_code=code, blocked_by=blocked_by, count=count, amount=amount,
         sentence=describe_cause(entity_type, kind, code, blocked_by, count, sample),
-        fix_hint=fix_hint_for(kind, code, blocked_by), fix_link=fix_link_for(kind, code, blocked_by),
+        fix_hint=fix_hint_for(kind, code, blocked_by, entity_type),
+        fix_link=fix_link_for(kind, code, blocked_by, entity_type),
     )
 
 
@@ -175,8 +224,10 @@ def _root_phrase(root_entity: EntityType, kind: str | None, code: str | None, bl
     if kind == ErrorKind.CLOSED_PERIOD:
         return f"{one} date before the books' closing date in QuickBooks"
     if kind == ErrorKind.DUPLICATE and code == "6240" and not blocked_by:
+        if root_entity is EntityType.VENDOR:
+            return f"the {many}' names are already used in QuickBooks by customers or employees"
         return f"the {many}' names clash with names already used in QuickBooks (vendor, employee or customer)"
-    return _phrase(kind, code, blocked_by, sample)
+    return _phrase(kind, code, blocked_by, sample, root_entity)
 
 
 def describe_chain(entity_type: EntityType, count: int, root_entity: EntityType, root_count: int,
@@ -203,6 +254,13 @@ def what_must_change(entity_type: EntityType, kind: str | None, code: str | None
     if kind == ErrorKind.CLOSED_PERIOD:
         return (f"Change the closing date in QuickBooks (then “Read it from QuickBooks now” on Month End), or the "
                 f"{one} date in the billing system; Retry comes back once one of them has changed. {same}")
+    if kind == ErrorKind.DUPLICATE and code == "6240" and entity_type is EntityType.VENDOR:
+        return f"{_vendor_clash_hint(name)} {same}"
+    if what in ("pay code", "deduction code"):
+        return (f"Map the {what} {name} to a QuickBooks expense account on {PAY_CODES_TAB}; the blocked {many} retry "
+                "by themselves once it is mapped.")
+    if what == "account" and name != "income":
+        return _payables_hint(ErrorKind.MAPPING.value, blocked_by, entity_type) or same
     if kind == ErrorKind.DUPLICATE and code == "6240":
         return ("Give the customer its own QuickBooks name on Settings → Customer names, or set the name-clash rule "
                 f"there; the customer and every record waiting for it then sync by themselves. {same}")

@@ -13,6 +13,7 @@ from qbcore.models import (
     EntityType,
 )
 from qbcore.problems.filters import (
+    SOURCES,
     ProblemFilter,
 )
 from qbcore.problems.listing import ProblemRow, iter_problems
@@ -24,14 +25,31 @@ EXPORT_HEADER = (
 )
 
 
+def export_header(entity_type: EntityType) -> tuple[str, ...]:
+    """The file's header on one tab: a payables tab names the vendor and its kind (and a settlement's week)."""
+    source = SOURCES[entity_type]
+    if not source.payee:
+        return EXPORT_HEADER
+    header = list(EXPORT_HEADER)
+    at = header.index("Customer")
+    header[at:at + 1] = ["Vendor", "Vendor kind"]
+    if source.period is not None:
+        header.insert(header.index("Date") + 1, "Period")
+    return tuple(header)
+
+
 def _moment(value: datetime | None) -> str:
     return "" if value is None else value.strftime("%Y-%m-%d %H:%M")
 
 
 def _export_cells(entity_type: EntityType, row: ProblemRow) -> tuple[Any, ...]:
+    source = SOURCES[entity_type]
+    party = (row.customer, row.vendor_kind) if source.payee else (row.customer,)
+    period = (row.period,) if source.period is not None else ()
     return (
-        row.reference, row.customer, "" if row.amount is None else f"{row.amount:.2f}",
-        row.record_date.isoformat() if row.record_date else "", labels.label(labels.SYNC_STATUS, row.status),
+        row.reference, *party, "" if row.amount is None else f"{row.amount:.2f}",
+        row.record_date.isoformat() if row.record_date else "", *period,
+        labels.label(labels.SYNC_STATUS, row.status),
         labels.label(labels.ERROR_KIND, row.error_kind), row.error_message, row.fix_hint, row.error_code,
         row.attempts, row.open_days, _moment(row.last_attempt_at), row.qbo_id, labels.label_entity(entity_type),
         row.record_id, labels.blocker(row.blocked_by), _moment(row.first_failed_at),
@@ -41,10 +59,10 @@ def _export_cells(entity_type: EntityType, row: ProblemRow) -> tuple[Any, ...]:
 def export_problems_csv(session: Session, entity_type: EntityType, problem_filter: ProblemFilter, out: IO[str]) -> int:
     """Write every row matching the filter as spreadsheet-safe CSV to `out`; returns the row count."""
     rows = (_export_cells(entity_type, row) for row in iter_problems(session, entity_type, problem_filter))
-    return write_safe_csv(out, EXPORT_HEADER, rows)
+    return write_safe_csv(out, export_header(entity_type), rows)
 
 
 def problems_csv_bytes(session: Session, entity_type: EntityType, problem_filter: ProblemFilter) -> bytes:
     """The same export as UTF-8 bytes (with a BOM), for a download button."""
     rows = (_export_cells(entity_type, row) for row in iter_problems(session, entity_type, problem_filter))
-    return safe_csv_bytes(EXPORT_HEADER, rows)
+    return safe_csv_bytes(export_header(entity_type), rows)

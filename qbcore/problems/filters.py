@@ -8,9 +8,10 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, false, literal, or_, select
+from sqlalchemy import ColumnElement, Select, false, literal, null, or_, select
 from sqlalchemy.orm import InstrumentedAttribute
 
+from qbcore.entities.payables import vendor_kind
 from qbcore.entities.registry import PROBLEM_TABS, spec_for
 from qbcore.entities.spec import EntitySpec
 from qbcore.errors import ErrorKind
@@ -20,9 +21,10 @@ from qbcore.models import (
     EntityType,
     SyncRecord,
     SyncStatus,
+    Vendor,
 )
 
-# The entities the Problem Sync page has a tab for, in tab order: every type Home counts problems of.
+# The entities that have a Problem Sync tab, in tab order; list_problem_tabs keeps those switched on (what Home counts).
 PROBLEM_ENTITIES = tuple(spec.entity_type for spec in PROBLEM_TABS)
 # Statuses an invoice leaves the queue for by a deliberate action; shown only when asked for.
 SET_ASIDE_STATUSES = (SyncStatus.CLEARED, SyncStatus.PAID_OUTSIDE)
@@ -33,7 +35,7 @@ ERROR_STATUS_VALUES = tuple(s.value for s in ERROR_STATUSES)
 
 @dataclass(frozen=True)
 class _Source:
-    """Where one entity's reference, customer, amount and date come from, and what to join to reach them."""
+    """Where one entity's reference, customer or vendor, amount and date come from, and what to join to reach them."""
 
     model: Any
     reference: Any
@@ -43,6 +45,9 @@ class _Source:
     # The billing rows between the entity and its customer, as (model, ON clause); None: no customer (items).
     joins: tuple[tuple[Any, Any], ...] | None = ()
     customer_key: Any = None
+    payee: bool = False  # its party is a vendor: vendor_key holds the vendor's id (None: it is the vendor)
+    vendor_key: Any = None
+    period: tuple[Any, Any] | None = None
 
 
 def _source_of(spec: EntitySpec) -> _Source:
@@ -52,7 +57,7 @@ def _source_of(spec: EntitySpec) -> _Source:
         spec.model, tab.reference if tab.reference is not None else ledger and ledger.number,
         tab.amount if tab.amount is not None else ledger and ledger.amount,
         tab.record_date if tab.record_date is not None else ledger and ledger.day,
-        tab.date_is_timestamp, tab.joins, tab.customer_key)
+        tab.date_is_timestamp, tab.joins, tab.customer_key, tab.payee, tab.vendor_key, tab.period)
 
 
 SOURCES: dict[EntityType, _Source] = {spec.entity_type: _source_of(spec) for spec in PROBLEM_TABS}
@@ -62,6 +67,17 @@ def has_set_aside(entity_type: EntityType) -> bool:
     """Whether its records can be cleared or marked paid without sync (and restored), so those statuses show."""
     tab = spec_for(entity_type).problems
     return tab is not None and tab.set_aside
+
+
+def has_mark_paid(entity_type: EntityType) -> bool:
+    """Whether Mark paid without sync applies: the billing row can be set paid (invoices; not bills, see payables)."""
+    tab = spec_for(entity_type).problems
+    return tab is not None and tab.mark_paid
+
+
+def is_payee(entity_type: EntityType) -> bool:
+    """Whether its rows name a vendor (payables) rather than a customer."""
+    return SOURCES[entity_type].payee
 
 
 @dataclass(frozen=True)
@@ -82,6 +98,7 @@ class ProblemFilter:
     statuses: tuple[SyncStatus, ...] = PROBLEM_STATUSES
     error_kinds: tuple[str, ...] = ()
     customer_ids: tuple[int, ...] = ()
+    vendor_ids: tuple[int, ...] = ()
     date_from: date | None = None
     date_to: date | None = None
     amount_min: Decimal | None = None
@@ -97,9 +114,23 @@ class ProblemFilter:
 
 
 def customer_name(entity_type: EntityType) -> Any:
-    """The customer column of a tab (empty text for records without a customer)."""
+    """The customer column of a tab, or its vendor's name on a payables tab (empty text for records with neither)."""
+    source = SOURCES[entity_type]
+    if source.payee:
+        return Vendor.name
     # Charge codes have no customer: the column stays empty rather than naming one.
-    return literal("") if SOURCES[entity_type].joins is None else Customer.name
+    return literal("") if source.joins is None else Customer.name
+
+
+def vendor_kind_of(entity_type: EntityType) -> Any:
+    """What the tab's vendor is in words (driver, fleet owner, carrier); empty text on receivables tabs."""
+    return vendor_kind() if SOURCES[entity_type].payee else literal("")
+
+
+def period_of(entity_type: EntityType) -> tuple[Any, Any]:
+    """The first and last day a record covers (a settlement's week), or two NULLs."""
+    period = SOURCES[entity_type].period
+    return period if period is not None else (null(), null())
 
 
 def from_records(entity_type: EntityType, *columns: Any) -> Select[Any]:
@@ -110,6 +141,8 @@ def from_records(entity_type: EntityType, *columns: Any) -> Select[Any]:
         query = query.join(model, on)
     if source.joins is not None and source.model is not Customer:
         query = query.join(Customer, Customer.id == source.customer_key)
+    if source.payee and source.vendor_key is not None:
+        query = query.join(Vendor, Vendor.id == source.vendor_key)
     return query.where(SyncRecord.entity_type == entity_type.value)
 
 
@@ -139,6 +172,9 @@ def conditions(entity_type: EntityType, problem_filter: ProblemFilter) -> list[C
     if problem_filter.customer_ids:
         # A record with no customer (a charge code) matches no customer filter.
         where.append(Customer.id.in_(problem_filter.customer_ids) if source.joins is not None else false())
+    if problem_filter.vendor_ids:
+        # A receivables record has no vendor, so it matches no vendor filter.
+        where.append(Vendor.id.in_(problem_filter.vendor_ids) if source.payee else false())
     if problem_filter.date_from is not None:
         start: date | datetime = problem_filter.date_from
         if source.date_is_timestamp:

@@ -12,6 +12,8 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from qbcore.entities.payables import vendor_kind
+from qbcore.entities.registry import spec_for
 from qbcore.models import (
     PROBLEM_STATUSES,
     Customer,
@@ -19,11 +21,13 @@ from qbcore.models import (
     SyncAttempt,
     SyncRecord,
     SyncStatus,
+    Vendor,
 )
 from qbcore.problems.causes import (
     fix_hint_for,
 )
 from qbcore.problems.filters import (
+    PROBLEM_ENTITIES,
     SET_ASIDE_STATUSES,
     SOURCES,
     ProblemFilter,
@@ -32,9 +36,12 @@ from qbcore.problems.filters import (
     customer_name,
     from_records,
     has_set_aside,
+    period_of,
     to_money,
+    vendor_kind_of,
 )
 from qbcore.problems.masking import mask_secrets
+from qbcore.settings import load_settings
 
 PAGE_SIZE = 500
 
@@ -55,7 +62,7 @@ class ProblemRow:
     record_id: int
     entity_id: int
     reference: str
-    customer: str
+    customer: str  # the customer's name, or the vendor's on a payables tab
     amount: Decimal | None
     record_date: date | None
     status: SyncStatus
@@ -69,6 +76,16 @@ class ProblemRow:
     last_attempt_at: datetime | None
     qbo_id: str | None
     open_days: int | None
+    vendor_kind: str = ""  # payables: "Driver", "Fleet owner", "Carrier" (empty on receivables tabs)
+    period_start: date | None = None  # a settlement's week
+    period_end: date | None = None
+
+    @property
+    def period(self) -> str:
+        """"2026-11-02 to 2026-11-08", or empty text when the record covers no period."""
+        if self.period_start is None or self.period_end is None:
+            return ""
+        return f"{self.period_start.isoformat()} to {self.period_end.isoformat()}"
 
 
 @dataclass(frozen=True)
@@ -143,6 +160,7 @@ def _row_columns(entity_type: EntityType) -> list[Any]:
         source.amount.label("amount"), source.record_date.label("record_date"), SyncRecord.status,
         SyncRecord.error_kind, SyncRecord.error_code, SyncRecord.error_message, SyncRecord.blocked_by,
         SyncRecord.attempts, SyncRecord.first_failed_at, SyncRecord.last_attempt_at, SyncRecord.qbo_id,
+        vendor_kind_of(entity_type).label("vendor_kind"), *period_of(entity_type),
     ]
 
 
@@ -166,9 +184,9 @@ def _as_date(value: Any) -> date | None:
     return date.fromisoformat(str(value)[:10])
 
 
-def _to_row(values: Any, today: date) -> ProblemRow:
+def _to_row(entity_type: EntityType, values: Any, today: date) -> ProblemRow:
     (record_id, entity_id, reference, customer, amount, record_date, status, kind, code, message, blocked_by,
-     attempts, first_failed_at, last_attempt_at, qbo_id) = values
+     attempts, first_failed_at, last_attempt_at, qbo_id, kind_of_vendor, period_start, period_end) = values
     first_failed_at = as_utc(first_failed_at)
     record_date = _as_date(record_date)
     opened = first_failed_at.date() if first_failed_at else record_date
@@ -176,10 +194,11 @@ def _to_row(values: Any, today: date) -> ProblemRow:
         record_id=record_id, entity_id=entity_id, reference=reference, customer=customer,
         amount=None if amount is None else to_money(amount), record_date=record_date, status=SyncStatus(status),
         error_kind=kind, error_code=code, error_message=message,
-        fix_hint=fix_hint_for(kind, code, blocked_by) if kind else "",
+        fix_hint=fix_hint_for(kind, code, blocked_by, entity_type) if kind else "",
         blocked_by=blocked_by, attempts=attempts or 0, first_failed_at=first_failed_at,
         last_attempt_at=as_utc(last_attempt_at), qbo_id=qbo_id,
         open_days=None if opened is None else max(0, (today - opened).days),
+        vendor_kind=kind_of_vendor or "", period_start=_as_date(period_start), period_end=_as_date(period_end),
     )
 
 
@@ -218,7 +237,7 @@ def list_problems(
         .limit(page_size)
     )
     today = today or datetime.now(UTC).date()
-    rows = [_to_row(values, today) for values in session.execute(query)]
+    rows = [_to_row(entity_type, values, today) for values in session.execute(query)]
     return ProblemPage(rows=rows, total=matching.count, amount=matching.amount, page=page, page_count=page_count)
 
 
@@ -235,7 +254,7 @@ def iter_problems(
     )
     today = today or datetime.now(UTC).date()
     for values in session.execute(query):
-        yield _to_row(values, today)
+        yield _to_row(entity_type, values, today)
 
 
 def summarize_problems(session: Session, entity_type: EntityType) -> ProblemSummary:
@@ -287,6 +306,18 @@ def list_customer_choices(session: Session) -> list[tuple[int, str]]:
             session.execute(select(Customer.id, Customer.code, Customer.name).order_by(Customer.name))]
 
 
+def list_vendor_choices(session: Session) -> list[tuple[int, str]]:
+    """Every vendor as (id, "Name · Driver"), for the vendor filter of the payables tabs."""
+    return [(vid, f"{name} · {kind}" if kind else name) for vid, name, kind in
+            session.execute(select(Vendor.id, Vendor.name, vendor_kind()).order_by(Vendor.name, Vendor.id))]
+
+
+def list_problem_tabs(session: Session) -> list[EntityType]:
+    """The Problem Sync tabs to show: every type with a tab whose sync is switched on (what Home counts)."""
+    settings = load_settings(session)
+    return [entity for entity in PROBLEM_ENTITIES if spec_for(entity).is_enabled(settings)]
+
+
 def get_last_sync_time(session: Session) -> datetime | None:
     """When anything last reached QuickBooks."""
     return as_utc(session.scalar(select(func.max(SyncRecord.last_synced_at))))
@@ -310,7 +341,7 @@ def get_problem_detail(session: Session, entity_type: EntityType, record_id: int
         )
     ]
     return ProblemDetail(
-        row=_to_row(values, datetime.now(UTC).date()), request_id=record.request_id,
+        row=_to_row(entity_type, values, datetime.now(UTC).date()), request_id=record.request_id,
         error_detail=mask_secrets(record.error_detail), last_request=mask_secrets(record.last_request),
         last_response=mask_secrets(record.last_response), note=record.note, attempts=attempts,
     )

@@ -291,8 +291,10 @@ def _to_cause(session: Session, entity_type: EntityType, group: _Group,
             must_change = what_must_change(group.root_entity, group.kind, group.code, group.blocked_by)
     return replace(
         cause, error_kind=ErrorKind.DEPENDENCY.value, error_code=None, blocked_by=None, sentence=sentence,
-        fix_hint=(fix_hint_for(group.kind, group.code, group.blocked_by) if group.shape == "chain" else cause.fix_hint),
-        fix_link=fix_link_for(group.kind, group.code, group.blocked_by) if group.shape == "chain" else None,
+        fix_hint=(fix_hint_for(group.kind, group.code, group.blocked_by, group.root_entity) if group.shape == "chain"
+                  else cause.fix_hint),
+        fix_link=(fix_link_for(group.kind, group.code, group.blocked_by, group.root_entity) if group.shape == "chain"
+                  else None),
         root_entity=group.root_entity, root_record_ids=roots if group.shape != "ready" else (), blockers=blockers,
         retry_offered=may_pass, must_change=must_change,
     )

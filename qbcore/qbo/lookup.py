@@ -175,22 +175,30 @@ def list_custom_field_definitions(gateway: QboGateway) -> list[CustomFieldDefini
     return definitions
 
 
+# The account types a bill's expense line may post to (what pay and deduction codes are mapped to).
+EXPENSE_ACCOUNT_TYPES = ("Expense", "Cost of Goods Sold", "Other Expense")
+
+
 @dataclass(frozen=True)
 class QboLists:
     """Everything the Settings page offers from QuickBooks, read in one go."""
 
     items: tuple[NamedRef, ...]
-    accounts: tuple[NamedRef, ...]
+    accounts: tuple[NamedRef, ...]  # income accounts (for items)
     classes: tuple[NamedRef, ...]
     departments: tuple[NamedRef, ...]
     terms: tuple[NamedRef, ...]
     custom_fields: tuple[CustomFieldDefinition, ...]
+    expense_accounts: tuple[NamedRef, ...] = ()  # expense and cost of goods sold accounts (for pay codes)
 
 
 def read_qbo_lists(gateway: QboGateway) -> QboLists:
-    """Items, income accounts, classes, locations, terms and custom fields (six small queries)."""
+    """Items, income and expense accounts, classes, locations, terms and custom fields (six small queries)."""
+    # One query for every account: the income ones go to items, the expense ones to pay and deduction codes.
+    every = list_accounts(gateway, income_only=False)
     return QboLists(
-        items=tuple(list_items(gateway)), accounts=tuple(list_accounts(gateway)),
+        items=tuple(list_items(gateway)), accounts=tuple(a for a in every if a.detail == "Income"),
         classes=tuple(list_classes(gateway)), departments=tuple(list_departments(gateway)),
         terms=tuple(list_terms(gateway)), custom_fields=tuple(list_custom_field_definitions(gateway)),
+        expense_accounts=tuple(a for a in every if a.detail in EXPENSE_ACCOUNT_TYPES),
     )

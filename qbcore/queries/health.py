@@ -81,7 +81,7 @@ def list_problem_ages(session: Session) -> pd.DataFrame:
     for label, low, high in buckets:
         count = session.scalar(
             select(func.count()).select_from(SyncRecord).where(
-                SyncRecord.status.in_([SyncStatus.FAILED.value, SyncStatus.BLOCKED.value]), _live(),
+                SyncRecord.status.in_([SyncStatus.FAILED.value, SyncStatus.BLOCKED.value]), _live(), _enabled(session),
                 SyncRecord.first_failed_at <= now - timedelta(days=low),
                 SyncRecord.first_failed_at > now - timedelta(days=high),
             )

@@ -3,15 +3,23 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from qbcore.access import SYSTEM, write_audit
 from qbcore.entities.registry import ENTITIES
 from qbcore.jobs.queue import enqueue_sync
-from qbcore.models import Job, JobStatus, SyncRecord, SyncStatus
+from qbcore.models import (
+    DeductionCode,
+    Job,
+    JobStatus,
+    PayablesAccountMapping,
+    PayCode,
+    SyncRecord,
+    SyncStatus,
+)
 from qbcore.settings import get_setting_row, load_settings
 
 CASCADE_LABEL = "Cascade retry"
@@ -23,13 +31,41 @@ def _settings_changed_at(session: Session, _name: str) -> datetime | None:
     return row.updated_at if row is not None else None
 
 
+def _pay_code_mapped_at(session: Session, code: str) -> datetime | None:
+    # An unmapped pay code is fixed when Settings → Pay codes maps it to an account.
+    return session.scalar(select(PayablesAccountMapping.updated_at).join(
+        PayCode, PayCode.id == PayablesAccountMapping.pay_code_id).where(
+        PayCode.code == code, PayablesAccountMapping.qbo_account_name.is_not(None)))
+
+
+def _deduction_code_mapped_at(session: Session, code: str) -> datetime | None:
+    return session.scalar(select(PayablesAccountMapping.updated_at).join(
+        DeductionCode, DeductionCode.id == PayablesAccountMapping.deduction_code_id).where(
+        DeductionCode.code == code, PayablesAccountMapping.qbo_account_name.is_not(None)))
+
+
+def _account_fixed_at(session: Session, name: str) -> datetime | None:
+    # The income account is chosen in Settings; a missing expense account is fixed by remapping its codes too.
+    saved = _settings_changed_at(session, name)
+    if name == "income":
+        return saved
+    remapped = session.scalar(select(func.max(PayablesAccountMapping.updated_at)))
+    return max((m for m in (saved, remapped) if m is not None), default=None, key=_as_utc)
+
+
+def _as_utc(moment: datetime) -> datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
 # A blocker is an entity not in QuickBooks yet (fixed when it syncs) or a name list fixed in Settings.
 _RESOLVERS: dict[str, Callable[[Session, str], datetime | None]] = {
     **{spec.blocker_word: spec.fixed_at for spec in ENTITIES if spec.fixed_at is not None},
     "term": _settings_changed_at,
     "class": _settings_changed_at,
     "location": _settings_changed_at,
-    "account": _settings_changed_at,
+    "account": _account_fixed_at,
+    "pay_code": _pay_code_mapped_at,
+    "deduction_code": _deduction_code_mapped_at,
 }
 
 

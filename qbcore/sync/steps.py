@@ -12,7 +12,7 @@ from qbcore.errors import ErrorKind, QboError
 from qbcore.models import EntityType, SyncAttempt, SyncRecord, SyncStatus, utcnow
 
 # What a blocked_by prefix points at: a setting to fix (mapping) or another record (dependency).
-MAPPING_PREFIXES = ("item:", "term:", "class:", "location:", "account:")
+MAPPING_PREFIXES = ("item:", "term:", "class:", "location:", "account:", "pay_code:", "deduction_code:")
 
 
 @dataclass

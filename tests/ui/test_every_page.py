@@ -32,30 +32,36 @@ from qbcore.errors import ErrorKind
 from qbcore.importer import FileKind
 from qbcore.models import (
     AuditEvent,
+    CarrierBill,
     ChargeCode,
     ChargeLine,
     CreditMemo,
     CreditMemoLine,
     Customer,
+    DeductionCode,
     Drift,
     EntityType,
     Invoice,
     ItemMapping,
     Job,
     Load,
+    PayablesAccountMapping,
+    PayCode,
     Payment,
     QboConnection,
+    Settlement,
     SyncAttempt,
     SyncRecord,
     SyncStatus,
     User,
+    Vendor,
 )
 from qbcore.models.pull import DriftKind
 from qbcore.pull.bookmark import save_book_close_date
 from qbo_sandbox.server import SandboxOptions, start_in_thread
 from tests.conftest import DEMO_AS_OF
 from tests.qbcore.importer.conftest import read_rows, sample_files, to_csv
-from tests.qbcore.problems.problem_data import seed_problems
+from tests.qbcore.problems.problem_data import seed_payables
 from tests.ui.conftest import ROOT, open_page
 from ui.markup import unescape_markdown
 
@@ -131,6 +137,7 @@ def _overwrite_book(session) -> tuple[str, int]:
     for i, invoice in enumerate(invoices[:len(SHORT)]):
         invoice.number = _short(i, f"{i}")
     chosen = invoices[0].number
+    _overwrite_payables(session)
     session.execute(update(SyncRecord).values(
         error_message=f"QuickBooks says {ALL}", error_detail=f"Detail {ALL}", note=ALL))
     session.execute(update(SyncRecord).where(SyncRecord.blocked_by.is_not(None)).values(
@@ -157,6 +164,27 @@ def _overwrite_book(session) -> tuple[str, int]:
     return chosen, linked.id
 
 
+def _overwrite_payables(session) -> None:
+    """Vendors, pay and deduction codes, their accounts, settlement and bill numbers: every text people see."""
+    for i, vendor in enumerate(session.scalars(select(Vendor).order_by(Vendor.id)).all()):
+        vendor.name = f"{ALL} V{i}"
+        vendor.company_name = ALL[:200] if vendor.company_name else None
+        vendor.email, vendor.address_line1, vendor.city = EMAIL, f"{BEACON} {B_HTML}", COLOUR
+    for model, letter in ((PayCode, "P"), (DeductionCode, "D")):
+        for i, code in enumerate(session.scalars(select(model).order_by(model.id)).all()):
+            code.code = _short(i, f"{letter}{i}")
+            code.name = f"{CLICK} {ITALIC} {letter}{i}"
+            code.description = ALL
+    session.execute(update(PayablesAccountMapping).values(qbo_account_name=f"{BOLD_LINK} {ITALIC}"))
+    # Bill numbers where QuickBooks allows them (21 characters): a few, so the rest stay findable.
+    for i, settlement in enumerate(session.scalars(select(Settlement).order_by(Settlement.id)).all()[:len(SHORT)]):
+        settlement.number = _short(i, f"S{i}")[:21]
+    for i, bill in enumerate(session.scalars(select(CarrierBill).order_by(CarrierBill.id)).all()[:len(SHORT)]):
+        bill.carrier_invoice_number = _short(i, f"C{i}")[:21]
+    session.execute(update(Settlement).values(memo=ALL))
+    session.execute(update(CarrierBill).values(memo=ALL))
+
+
 def _hostile_twin(gateway, session, record_id: int) -> str:
     """A QuickBooks invoice with our linked invoice's number but a hostile customer and memo: it differs."""
     invoice = session.get(Invoice, session.get(SyncRecord, record_id).entity_id)
@@ -179,7 +207,7 @@ def hostile(sandbox_env: str, demo_factory) -> HostileBook:
     config = load_config(os.environ, {})
     ensure_local_connection(demo_factory, config)
     with transaction(demo_factory) as session:
-        seed_problems(session)
+        seed_payables(session)  # the receivables' problems, payables switched on with problems of their own
         number, linked = _overwrite_book(session)
         # Every waiting record falls in the closed period, so Month End lists them by their (hostile) numbers.
         save_book_close_date(session, DEMO_AS_OF)
@@ -294,7 +322,8 @@ VIEWS: dict[str, Callable[[AppTest, HostileBook], None]] = {
     "Home": _page("Home.py"),
     **{page.stem: _page(page.name) for page in sorted((ROOT / "pages").glob("*.py"))},
     **{f"Problem Sync · {tab} · one selected": _problem_tab(tab)
-       for tab in ("Invoices", "Payments", "Customers", "Credit Memos")},
+       for tab in ("Invoices", "Payments", "Customers", "Credit Memos", "Vendors", "Settlements", "Carrier Bills",
+                   "Settlement Payments")},
     "Mapping Preview · hostile invoice": _mapping_preview,
     "QuickBooks IDs · override checked": _quickbooks_ids,
     "QuickBooks IDs · re-link searched": _quickbooks_ids_dialog("ids_relink", "ids_search"),

@@ -439,3 +439,83 @@ def test_a_link_with_a_blocker_alone_narrows_to_it_and_a_kind_nobody_has_matches
     at = _open_link(home, {"tab": "invoice", "kind": "throttled", "cause": "charge_code:CHASSIS"})
     assert at.multiselect(key="ps_invoice_kind").value == ["throttled"]
     assert "No records match these filters" in _texts(at.info) and "Show every blocker" in _texts(at.info)
+
+
+def test_homes_count_is_the_sum_of_the_tabs_with_payables_switched_on(home, demo_factory):
+    from tests.qbcore.problems.problem_data import seed_payables
+
+    with transaction(demo_factory) as session:
+        seed_payables(session)
+    home.run()
+    home_count = next(int(m.value.replace(",", "")) for m in home.metric if m.label == "Failed or blocked")
+    home.switch_page(str(ROOT / "pages" / PAGE)).run()
+    at = home
+    tabs = [t.label for t in at.tabs]
+    assert tabs[-5:] == ["Vendors", "Settlements", "Carrier Bills", "Settlement Payments", "Carrier Bill Payments"]
+    on_tabs = {}
+    for tab in tabs:
+        at.session_state["ps_tab"] = tab
+        at.run()
+        assert not at.exception
+        metrics = {m.label: int(m.value.replace(",", "")) for m in at.metric}
+        on_tabs[tab] = metrics["Failed"] + metrics["Blocked"]
+    assert home_count == sum(on_tabs.values()) == 26 + 9
+    assert (on_tabs["Vendors"], on_tabs["Settlements"], on_tabs["Carrier Bills"]) == (1, 5, 2)
+
+
+def test_payables_tabs_are_hidden_while_their_sync_is_off(home, demo_factory, book):
+    at = open_page(home, PAGE)
+    assert not at.exception
+    assert not {"Vendors", "Settlements", "Carrier Bills"} & {t.label for t in at.tabs}
+
+
+def test_the_settlements_tab_names_vendors_weeks_causes_and_clears_with_a_reason(home, demo_factory):
+    from tests.qbcore.problems.problem_data import seed_payables
+
+    with transaction(demo_factory) as session:
+        payables = seed_payables(session)
+    at = open_page(home, PAGE, actor=OPERATOR)
+    at.session_state["ps_tab"] = "Settlements"
+    at.run()
+    assert not at.exception
+    assert "5 settlements need attention" in _texts(at.markdown)
+    texts = _texts(at.markdown)
+    assert "3 settlements: pay code DET not mapped to a QuickBooks expense account" in texts
+    assert (f"2 settlements and 1 vendor: the name of vendor {payables.clashing_name} is already used in "
+            "QuickBooks by a customer or employee") in texts
+    assert "Map it in Settings → Pay codes" in [link.label for link in at.get("page_link")] or \
+        "Map it in Settings → Pay codes" in _texts(at.caption)
+    args = json.loads(_grid(at).proto.json_args)
+    headers = [c["headerName"] for c in args["gridOptions"]["columnDefs"]]
+    assert headers[:6] == ["Reference #", "Vendor", "Vendor kind", "Amount", "Date", "Period"]
+    assert "Customer" not in headers
+    frame = _grid_rows(at)
+    assert payables.clashing_name in set(frame["vendor"]) and set(frame["vendor_kind"]) <= {
+        "Driver", "Driver and fleet owner"}
+    assert [m.label for m in at.multiselect][:3] == ["Status", "Error kind", "Vendor"]
+    assert not [b for b in at.button if b.key == "ps_settlement_mark_paid"]  # a bill's payment is its own record
+    chosen = payables.unmapped[:1]
+    _select(at, chosen)
+    at.button(key="ps_settlement_clear").click().run()
+    _confirm(at, reason="Entered by hand in QuickBooks")
+    assert _statuses(demo_factory, chosen) == {chosen[0]: "cleared"}
+    assert "Cleared 1 settlement" in _texts(at.success)
+    with demo_factory() as session:
+        event = session.scalar(select(AuditEvent).where(AuditEvent.action == "clear_settlement"))
+    assert (event.actor, event.target_type, event.reason) == (OPERATOR["email"], "settlement",
+                                                              "Entered by hand in QuickBooks")
+
+
+def test_the_vendors_tab_has_no_clear_and_the_vendor_fix_hint(home, demo_factory):
+    from tests.qbcore.problems.problem_data import seed_payables
+
+    with transaction(demo_factory) as session:
+        seed_payables(session)
+    at = open_page(home, PAGE, actor=OPERATOR)
+    at.session_state["ps_tab"] = "Vendors"
+    at.run()
+    assert not at.exception
+    assert "1 vendor: the vendor's name is already used in QuickBooks by a customer or employee" in _texts(at.markdown)
+    assert "rename the vendor in the billing system" in _texts(at.caption)
+    assert not [b for b in at.button if b.key in ("ps_vendor_clear", "ps_vendor_mark_paid", "ps_vendor_restore")]
+    assert at.button(key="ps_vendor_resync_all").label == "Resync all 1 matching"

@@ -367,3 +367,46 @@ def test_a_mapped_code_offers_its_own_item_and_income_account(home, demo_factory
         saved = next(m for m in list_charge_code_mappings(session) if m.code == "FSC")
     assert at.selectbox(key=f"set_map_item_{fsc}").value == saved.qbo_item_id
     assert at.selectbox(key=f"set_map_account_{fsc}").value == saved.income_account_id == chosen_account
+
+
+def test_pay_codes_map_to_an_expense_account_read_from_quickbooks_and_synced_bills_go_out_of_date(
+        home, demo_factory, connected):
+    from sqlalchemy import select, update
+
+    from qbcore.models import AuditEvent, EntityType, SyncRecord, SyncStatus
+    from qbcore.payables_accounts import list_code_accounts
+
+    with demo_factory() as session, session.begin():
+        session.execute(update(SyncRecord).where(SyncRecord.entity_type == EntityType.SETTLEMENT.value)
+                        .values(status=SyncStatus.SYNCED.value, qbo_id="1"))
+    at = open_page(home, PAGE, actor=ADMIN)
+    assert not at.exception
+    frame = next(d.value for d in at.dataframe if "Kind" in d.value.columns)
+    assert set(frame["Kind"]) == {"Pay code", "Deduction code"}
+    assert "Posts to Driver Pay" in set(frame["Account"])
+    _choose(at, "set_pay_code", "LH —")
+    key = at.selectbox(key="set_pay_code").value
+    options = at.selectbox(key=f"set_pay_account_{key}").options
+    # Only accounts a bill line may post to are offered: no bank, income or payable account.
+    assert "Carrier Costs" in options and "Checking" not in options and "Services" not in options
+    _choose(at, f"set_pay_account_{key}", "Carrier Costs")
+    _button(at, "set_pay_save").click().run()
+    assert not at.exception
+    success = _texts(at.success)
+    assert "LH now posts to Carrier Costs" in success and "marked out of date" in success
+    with demo_factory() as session:
+        mapping = next(m for m in list_code_accounts(session) if m.code == "LH")
+        stale = session.scalars(select(SyncRecord.status).where(
+            SyncRecord.entity_type == EntityType.SETTLEMENT.value)).all()
+        event = session.scalar(select(AuditEvent).where(AuditEvent.action == "map_pay_code"))
+    assert mapping.account_name == "Carrier Costs" and set(stale) == {SyncStatus.OUT_OF_DATE.value}
+    assert (event.actor, event.after["account"]) == (ADMIN["email"], "Carrier Costs")
+
+
+def test_pay_codes_are_read_only_for_a_viewer_and_need_a_connection_to_map(home, demo_factory):
+    at = open_page(home, PAGE, actor=VIEWER)
+    assert not at.exception
+    assert any("Kind" in d.value.columns for d in at.dataframe)
+    assert "Connect QuickBooks to map codes to its accounts" in _texts(at.caption)
+    assert "switched off under What syncs" in _texts(at.caption)
+    assert not [b for b in at.button if b.key == "set_pay_save"]

@@ -140,7 +140,7 @@ def test_deductions_above_the_pay_are_refused_locally_with_a_plain_message():
 
 @pytest.mark.parametrize(("change", "blocked_by", "start"), [
     (dict(refs=QboRefs(accounts=REFS.accounts)), "vendor:Luis Ortiz", "The vendor 'Luis Ortiz' is not in"),
-    (dict(accounts={k: v for k, v in ACCOUNTS.items() if k != ("pay", 2)}), "account:FSC",
+    (dict(accounts={k: v for k, v in ACCOUNTS.items() if k != ("pay", 2)}), "pay_code:FSC",
      "Pay code FSC has no QuickBooks expense account"),
     (dict(accounts={**ACCOUNTS, ("deduction", 2): "Fuel Cards"}), "account:Fuel Cards",
      "QuickBooks has no account named 'Fuel Cards' (deduction code FUELADV posts to it)"),

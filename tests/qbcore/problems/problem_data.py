@@ -108,3 +108,62 @@ def seed_every_entity(session: Session) -> EveryEntityBook:
     session.execute(update(SyncRecord).where(SyncRecord.id.in_(applications + items)).values(qbo_id=None))
     session.flush()
     return EveryEntityBook(book=book, credit_applications=applications, items=items)
+
+
+@dataclass(frozen=True)
+class PayablesBook:
+    """Payables problems on top of the problem book (payables switched on): sync-record ids by what went wrong."""
+
+    book: ProblemBook
+    clashing_vendor: int  # a driver QuickBooks refuses (6240: a customer has the name)
+    clashing_name: str
+    waiting_for_vendor: list[int]  # that driver's settlements, blocked by him
+    unmapped: list[int]  # settlements blocked by an unmapped pay code
+    missing_account: list[int]  # carrier bills blocked by an account QuickBooks does not have
+    no_bank: list[int]  # settlement payments blocked by the bank account to pay from
+
+
+def seed_payables(session: Session) -> PayablesBook:
+    """seed_problems, payables switched on, and a vendor clash, an unmapped pay code and missing accounts planted."""
+    from sqlalchemy import delete
+
+    from qbcore.access import LOCAL_ADMIN
+    from qbcore.models import CarrierBill, PayablesAccountMapping, PayCode, Settlement, Vendor
+    from qbcore.settings import save_settings
+
+    book = seed_problems(session)
+    # Detention pay is left unmapped, as a new pay code is until someone maps it.
+    session.execute(delete(PayablesAccountMapping).where(PayablesAccountMapping.pay_code_id == select(PayCode.id).where(
+        PayCode.code == "DET").scalar_subquery()))
+    save_settings(session, LOCAL_ADMIN, {"sync_settlements": True, "sync_carrier_bills": True})
+    records = {entity: dict(session.execute(select(SyncRecord.entity_id, SyncRecord.id).where(
+        SyncRecord.entity_type == entity.value)).all()) for entity in
+        (EntityType.VENDOR, EntityType.SETTLEMENT, EntityType.CARRIER_BILL, EntityType.SETTLEMENT_PAYMENT)}
+    driver_id, name = session.execute(select(Vendor.id, Vendor.name).where(Vendor.is_driver).order_by(Vendor.id)
+                                      .limit(1)).one()
+    vendor = records[EntityType.VENDOR][driver_id]
+    _mark(session, [vendor], SyncStatus.FAILED, "duplicate", "6240", None,
+          "Duplicate Name Exists Error: The name supplied already exists.")
+    theirs = list(session.scalars(select(Settlement.id).where(Settlement.driver_id == driver_id,
+                                                               Settlement.status != "draft").order_by(Settlement.id)))
+    waiting = [records[EntityType.SETTLEMENT][i] for i in theirs[:2]]
+    _mark(session, waiting, SyncStatus.BLOCKED, "dependency", None, f"vendor:{name}",
+          f"The vendor {name!r} is not in QuickBooks yet.")
+    others = list(session.scalars(select(Settlement.id).where(Settlement.driver_id != driver_id,
+                                                               Settlement.status != "draft").order_by(Settlement.id)))
+    unmapped = [records[EntityType.SETTLEMENT][i] for i in others[:3]]
+    _mark(session, unmapped, SyncStatus.BLOCKED, "mapping", None, "pay_code:DET",
+          "Pay code DET has no QuickBooks expense account.")
+    bills = list(session.scalars(select(CarrierBill.id).where(CarrierBill.status.in_(("accepted", "paid")))
+                                 .order_by(CarrierBill.id)))
+    missing = [records[EntityType.CARRIER_BILL][i] for i in bills[:2]]
+    _mark(session, missing, SyncStatus.BLOCKED, "mapping", None, "account:Fuel Cards",
+          "QuickBooks has no account named 'Fuel Cards'.")
+    paid = [records[EntityType.SETTLEMENT_PAYMENT][i] for i in sorted(records[EntityType.SETTLEMENT_PAYMENT])[:1]]
+    _mark(session, paid, SyncStatus.BLOCKED, "mapping", None, "account:Checking",
+          "QuickBooks has no bank account named 'Checking' to pay bills from.")
+    session.execute(update(SyncRecord).where(SyncRecord.id.in_([vendor, *waiting, *unmapped, *missing, *paid]))
+                    .values(qbo_id=None))
+    session.flush()
+    return PayablesBook(book=book, clashing_vendor=vendor, clashing_name=name, waiting_for_vendor=waiting,
+                        unmapped=unmapped, missing_account=missing, no_bank=paid)

@@ -207,7 +207,7 @@ def test_last_sync_time_and_latest_job_outcome(demo_factory, problem_book):
 def test_every_record_home_counts_is_on_a_problem_tab_with_a_name_and_a_customer(demo_factory):
     from qbcore.db import transaction
     from qbcore.models import PROBLEM_STATUSES, CreditMemo, CreditMemoApplication
-    from qbcore.problems.queries import PROBLEM_ENTITIES
+    from qbcore.problems.queries import list_problem_tabs
     from qbcore.queries.health import count_by_entity_and_status, count_waiting
     from tests.qbcore.problems.problem_data import seed_every_entity
 
@@ -216,7 +216,7 @@ def test_every_record_home_counts_is_on_a_problem_tab_with_a_name_and_a_customer
     with demo_factory() as session:
         statuses = count_by_entity_and_status(session)
         home_problems = int(statuses.loc[statuses["status"].isin(["failed", "blocked"]), "count"].sum())
-        summaries = [summarize_problems(session, entity) for entity in PROBLEM_ENTITIES]
+        summaries = [summarize_problems(session, entity) for entity in list_problem_tabs(session)]
         on_tabs = sum(s.by_status[SyncStatus.FAILED].count + s.by_status[SyncStatus.BLOCKED].count
                       for s in summaries)
         assert home_problems == on_tabs == 24 - 4 + 3 + 2 + 1 + 3 + 1
@@ -242,7 +242,7 @@ def test_a_sync_record_whose_billing_row_is_gone_is_counted_on_neither_page(demo
 
     from qbcore.db import transaction
     from qbcore.models import CreditMemoApplication
-    from qbcore.problems.queries import PROBLEM_ENTITIES
+    from qbcore.problems.queries import list_problem_tabs
     from qbcore.queries.health import count_by_entity_and_status, count_waiting, list_problem_ages
     from tests.qbcore.problems.problem_data import seed_every_entity
 
@@ -254,7 +254,7 @@ def test_a_sync_record_whose_billing_row_is_gone_is_counted_on_neither_page(demo
     with demo_factory() as session:
         statuses = count_by_entity_and_status(session)
         home_problems = int(statuses.loc[statuses["status"].isin(["failed", "blocked"]), "count"].sum())
-        summaries = [summarize_problems(session, entity) for entity in PROBLEM_ENTITIES]
+        summaries = [summarize_problems(session, entity) for entity in list_problem_tabs(session)]
         on_tabs = sum(s.by_status[SyncStatus.FAILED].count + s.by_status[SyncStatus.BLOCKED].count
                       for s in summaries)
         assert home_problems == on_tabs == 29
