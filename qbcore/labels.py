@@ -119,6 +119,7 @@ OUTCOME: dict[str, str] = {"ok": "Done", "refused": "Refused"}
 # What each audit action is called on the Audit log and in its CSV.
 AUDIT_ACTION: dict[str, str] = {
     "accept_pulled_payment": "Accepted a payment entered in QuickBooks",
+    "add_company": "Added a QuickBooks company",
     "add_user": "Added a user",
     "bootstrap_admin": "Became the first admin on signing in",
     "apply_pulled_payment": "Applied a payment entered in QuickBooks",
@@ -130,6 +131,9 @@ AUDIT_ACTION: dict[str, str] = {
     "change_user_role": "Changed a user's role",
     "set_user_active": "Switched a user on or off",
     "clear_invoice": "Cleared an invoice",
+    "move_customer": "Moved a customer to another QuickBooks company",
+    "rename_company": "Renamed a QuickBooks company",
+    "set_company_roles": "Chose the default company and the pay functions' companies",
     "clear_invoices": "Cleared invoices",
     "connect_quickbooks": "Connected QuickBooks",
     "create_qbo_item": "Created a QuickBooks item",

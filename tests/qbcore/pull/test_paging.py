@@ -25,6 +25,7 @@ class FakeCdcGateway:
         self.rows = sorted(rows, key=lambda r: datetime.fromisoformat(r["MetaData"]["LastUpdatedTime"]))
         self.now = now
         self.calls = 0
+        self.company_id = 1  # the first company's QuickBooks
 
     def call(self, method: str, path: str, *, params: dict | None = None, **_: object) -> dict:
         self.calls += 1
@@ -50,7 +51,7 @@ class FakeCdcGateway:
 def seen(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     ids: list[str] = []
 
-    def record(session, entity, rows, settings):
+    def record(session, entity, rows, settings, company_id=None):
         ids.extend(r["Id"] for r in rows)
         return runner.ApplyCounts(changes=len(rows))
 
