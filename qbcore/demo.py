@@ -11,6 +11,7 @@ from sqlalchemy import func, insert, select, text
 from sqlalchemy.orm import Session
 
 from qbcore.chunks import BULK_INSERT_CHUNK, SQL_IN_CHUNK, chunked
+from qbcore.company_directory import resolve_company_id
 from qbcore.demo_companies import split_demo_companies
 from qbcore.demo_payables import PAYABLES_MODELS, write_demo_payables
 from qbcore.demo_rows import CREDIT_REASONS, BookRows, dollars
@@ -77,7 +78,7 @@ def _bulk_insert(session: Session, model: type, rows: list[dict[str, Any]]) -> N
         session.execute(insert(model), rows)
         return
     table = model.__table__  # type: ignore[attr-defined]
-    # COPY skips Python-side defaults; the only one these tables have is updated_at.
+    # COPY skips column defaults; the only one these tables have is updated_at (callers name a customer's company).
     if "updated_at" in table.c and "updated_at" not in rows[0]:
         now = utcnow()
         rows = [{**row, "updated_at": now} for row in rows]
@@ -102,7 +103,9 @@ def write_demo_book(session: Session, *, invoices: int, seed: int, as_of: date |
     if has_book(session):
         raise BookNotEmptyError("the database already holds a billing book; the demo only fills an empty one")
     book = BookRows(invoices, seed, as_of or date.today())
-    _bulk_insert(session, Customer, book.make_customers())
+    # Named outright: PostgreSQL's COPY (the bulk path) applies no column defaults.
+    company_id = resolve_company_id(session, None)
+    _bulk_insert(session, Customer, [{**row, "company_id": company_id} for row in book.make_customers()])
     _bulk_insert(session, ChargeCode, book.make_codes())
 
     rng = book.rng

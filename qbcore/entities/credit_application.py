@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session, joinedload
 
 from qbcore.entities.common import NO_TEXT, TEXT, chunked_scalars
 from qbcore.entities.payment import reference_key
-from qbcore.entities.routes import to_customers_company, where_it_went
+from qbcore.entities.routes import to_memo_customers_company, where_it_went
 from qbcore.entities.spec import EntitySpec, ProblemTab
 from qbcore.mapping.credit_application import build_credit_application_payload, credit_application_ref
 from qbcore.mapping.refs import QboRefs
@@ -62,8 +62,6 @@ SPEC = EntitySpec(
                (Invoice, Invoice.id == CreditMemoApplication.invoice_id)),
         customer_key=CreditMemo.customer_id, changed_at=CreditMemo.updated_at),
     # The application goes where its credit memo went (before that, to the memo's customer's company).
-    company_route=lambda: where_it_went(
-        EntityType.CREDIT_MEMO, CreditMemoApplication.credit_memo_id,
-        to_customers_company(select(CreditMemo.customer_id).where(
-            CreditMemo.id == CreditMemoApplication.credit_memo_id).scalar_subquery())),
+    company_route=lambda: where_it_went(EntityType.CREDIT_MEMO, CreditMemoApplication.credit_memo_id,
+                                        to_memo_customers_company()),
 )

@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.orm import aliased
 
-from qbcore.models import Company, Customer, EntityType, SyncRecord, Vendor
+from qbcore.models import Company, CreditMemo, CreditMemoApplication, Customer, EntityType, SyncRecord, Vendor
 
 
 def _holder(flag: str) -> ColumnElement[Any]:
@@ -23,7 +23,18 @@ def _holder(flag: str) -> ColumnElement[Any]:
 def to_customers_company(customer_id: Any) -> ColumnElement[bool]:
     """A document of a customer goes to the company the customer belongs to."""
     owner = aliased(Customer)
-    return Company.id == select(owner.company_id).where(owner.id == customer_id).scalar_subquery()
+    return Company.id == select(owner.company_id).where(owner.id == customer_id).correlate_except(owner) \
+        .scalar_subquery()
+
+
+def to_memo_customers_company() -> ColumnElement[bool]:
+    """A credit application goes to the company of its credit memo's customer."""
+    owner, memo = aliased(Customer), aliased(CreditMemo)
+    # One subquery, correlated by name: nested ones lose their correlation inside an UPDATE on PostgreSQL.
+    company = (select(owner.company_id).join(memo, memo.customer_id == owner.id)
+               .where(memo.id == CreditMemoApplication.credit_memo_id)
+               .correlate(CreditMemoApplication).scalar_subquery())
+    return Company.id == company
 
 
 def to_own_company() -> ColumnElement[bool]:
@@ -51,5 +62,5 @@ def where_it_went(entity_type: EntityType, entity_id: Any, otherwise: ColumnElem
     """A payment goes to the company its bill (or credit memo) went to; before that has a record, as `otherwise`."""
     linked = aliased(SyncRecord)
     went = select(linked.company_id).where(linked.entity_type == entity_type.value, linked.entity_id == entity_id) \
-        .order_by(linked.id).limit(1).scalar_subquery()
+        .order_by(linked.id).limit(1).correlate_except(linked).scalar_subquery()
     return or_(Company.id == went, and_(went.is_(None), otherwise))
