@@ -1,6 +1,6 @@
 """What a person waits for: click → page settled, in Chromium, on the embedded default's 2,000-invoice demo book.
 
-Usage: python bench/clicks.py [--invoices 2000] [--cycles 4] [--no-sync]
+Usage: python bench/clicks.py [--invoices 2000] [--cycles 3] [--phases both|idle|sync]
 The console runs as `streamlit run Home.py` with its background services on (local sandbox, worker, scheduler) on
 a fresh data dir. A click counts as settled when its target (the new page's title and content, the new tab's
 headline, the filtered count, the detail panel, the dialog) is drawn and Streamlit's script state is back to
@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import signal
 import socket
 import statistics
 import subprocess
@@ -89,10 +90,16 @@ def start_console(url: str, data_dir: Path, invoices: int) -> tuple[subprocess.P
 
 
 def settle(page: Page, *targets: Callable[[], None]) -> None:
-    """Every target drawn, then Streamlit's script state back to notRunning."""
+    """Every target drawn and Streamlit's script state back to notRunning, then every target again.
+
+    The second look is at the finished page: until the run ends, a target may still match the previous state's
+    element (the old tab's grid, say), which Streamlit removes only then.
+    """
     for target in targets:
         target()
     page.wait_for_function(NOT_RUNNING, timeout=TIMEOUT_MS)
+    for target in targets:
+        target()
 
 
 def visible(locator) -> Callable[[], None]:
@@ -126,7 +133,8 @@ class Clicks:
     def cycle(self) -> None:
         """Home → Problem Sync (filter, tick, tabs, confirmation) → QuickBooks IDs → Settings."""
         page = self.page
-        grid = page.frame_locator(GRID)
+        # The open tab's grid: a tab left keeps its grid, hidden, until its panel is drawn again.
+        grid = page.frame_locator(f'[role="tabpanel"]:visible {GRID}')
         first_row = grid.locator(".ag-center-cols-container .ag-row").first
         self.click("open Problem Sync", self.nav("Problem Sync"), visible(self.heading("Problem Sync")),
                    visible(first_row))
@@ -148,7 +156,8 @@ class Clicks:
         self.click("cancel a confirmation", page.get_by_role("dialog").get_by_role("button", name="Cancel"),
                    lambda: expect(page.get_by_role("dialog")).to_have_count(0, timeout=TIMEOUT_MS))
         self.click("switch a tab", page.get_by_role("tab", name="Payments"),
-                   visible(page.get_by_text(re.compile(r"payments? needs? attention|no payments are waiting"))))
+                   visible(page.get_by_text(re.compile(r"payments? needs? attention|no payments are waiting"))),
+                   visible(first_row))
         self.click("switch a tab", page.get_by_role("tab", name="Invoices"),
                    visible(page.get_by_text(re.compile(r"invoices? needs? attention|no invoices are waiting"))),
                    visible(first_row))
@@ -176,9 +185,12 @@ def main() -> None:
     """Prepare the book, start the console, click through it idle and during a full sync, print the tables."""
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--invoices", type=int, default=2000)
-    parser.add_argument("--cycles", type=int, default=4, help="clicks through the console per phase")
-    parser.add_argument("--no-sync", action="store_true", help="idle only")
+    parser.add_argument("--cycles", type=int, default=3, help="clicks through the console per phase")
+    parser.add_argument("--phases", choices=["both", "idle", "sync"], default="both",
+                        help="idle, while a sync runs, or both (the default)")
     args = parser.parse_args()
+    # Stopped from outside (timeout, Ctrl-C): still stop the console it started, in the finally below.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     began = time.perf_counter()
     data_dir = Path(tempfile.mkdtemp(prefix="qbsync-clicks-"))
     url = prepare_book(data_dir, args.invoices)
@@ -201,13 +213,14 @@ def main() -> None:
             clicks = Clicks(page, search)
             clicks.cycle()  # warm-up: the first visit imports each page's modules and loads the grid bundle
             clicks.samples.clear()
-            for _ in range(args.cycles):
-                clicks.cycle()
-            print_table(f"idle ({args.cycles} cycles)", clicks.samples)
-            if not args.no_sync:
+            if args.phases != "sync":
+                for _ in range(args.cycles):
+                    clicks.cycle()
+                print_table(f"idle ({args.cycles} cycles)", clicks.samples)
+            if args.phases != "idle":
                 job_id = enqueue_sync_job(factory, entity_types=None, record_ids=None)
                 with factory() as session:
-                    total = session.get(Job, job_id).total
+                    total = session.get_one(Job, job_id).total
                 print(f"\nqueued job #{job_id}: a first full sync of {total:,} records", flush=True)
                 during = Clicks(page, search)
                 for _ in range(args.cycles):
@@ -218,7 +231,7 @@ def main() -> None:
                         break
                     during.cycle()
                 with factory() as session:
-                    job = session.get(Job, job_id)
+                    job = session.get_one(Job, job_id)
                     print(f"job #{job_id} {job.status}: {job.done:,} of {job.total:,} records done meanwhile")
                 print_table("while the console's worker pushes the book", during.samples)
             browser.close()
