@@ -65,14 +65,14 @@ def prepare_book(data_dir: Path, invoices: int) -> str:
     return url
 
 
-def start_console(url: str, data_dir: Path, invoices: int) -> tuple[subprocess.Popen, str]:
+def start_console(url: str, data_dir: Path, invoices: int, entry: str = "Home.py") -> tuple[subprocess.Popen, str]:
     """`streamlit run Home.py` on the embedded default (sandbox, worker, scheduler in the process)."""
     port = _free_port()
     env = {**os.environ, "QBSYNC_DATABASE_URL": url, "QBSYNC_DATA_DIR": str(data_dir), "QBSYNC_BACKGROUND": "on",
            "QBSYNC_DEMO_INVOICES": str(invoices)}
     log = (data_dir / "streamlit.log").open("w")
     server = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", str(ROOT / "Home.py"), "--server.headless", "true",
+        [sys.executable, "-m", "streamlit", "run", str(ROOT / entry), "--server.headless", "true",
          "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
          "--server.fileWatcherType", "none"],
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
@@ -186,6 +186,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--invoices", type=int, default=2000)
     parser.add_argument("--cycles", type=int, default=3, help="clicks through the console per phase")
+    parser.add_argument("--entry", default="Home.py", help="the script `streamlit run` starts (asgi.py, say)")
     parser.add_argument("--phases", choices=["both", "idle", "sync"], default="both",
                         help="idle, while a sync runs, or both (the default)")
     args = parser.parse_args()
@@ -198,7 +199,7 @@ def main() -> None:
     factory = make_session_factory(engine)
     with factory() as session:
         search = session.scalar(select(Customer.name).order_by(Customer.id).limit(1)) or "a"
-    server, base = start_console(url, data_dir, args.invoices)
+    server, base = start_console(url, data_dir, args.invoices, args.entry)
     try:
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, headless=True,
