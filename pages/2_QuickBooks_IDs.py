@@ -324,18 +324,14 @@ else:
     selected = show_id_grid(to_grid(frame), COLUMNS, key=grid_key())
 
 buttons = st.columns(4)
-if buttons[0].button(md("Remove ID{s}… ({n})", s="s" if len(selected) > 1 else "", n=len(selected)),
-                     key="ids_remove", disabled=not selected):
-    open_dialog("remove", selected)
-    st.rerun()
-if buttons[1].button("Override ID…", key="ids_override", disabled=len(selected) != 1,
-                     help="Tick exactly one row."):
-    open_dialog("override", selected)
-    st.rerun()
-if buttons[2].button("Re-link assistant…", key="ids_relink", disabled=len(selected) != 1,
-                     help="Tick exactly one row; searches QuickBooks for its twin."):
-    open_dialog("relink", selected)
-    st.rerun()
+# Each opens its dialog in a callback, before the run that draws it: one run per click, not two.
+buttons[0].button(md("Remove ID{s}… ({n})", s="s" if len(selected) > 1 else "", n=len(selected)),
+                  key="ids_remove", disabled=not selected, on_click=open_dialog, args=("remove", selected))
+buttons[1].button("Override ID…", key="ids_override", disabled=len(selected) != 1, help="Tick exactly one row.",
+                  on_click=open_dialog, args=("override", selected))
+buttons[2].button("Re-link assistant…", key="ids_relink", disabled=len(selected) != 1,
+                  help="Tick exactly one row; searches QuickBooks for its twin.", on_click=open_dialog,
+                  args=("relink", selected))
 
 pending = st.session_state.get(DIALOG_KEY)
 if pending:

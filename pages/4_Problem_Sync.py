@@ -263,13 +263,12 @@ def show_cause(entity: EntityType, cause: RootCause, index: int) -> None:
         help_text = md("Resyncs the {roots} these {these} wait for; they follow once those sync.",
                        roots=format_count(cause.root_entity, len(cause.root_record_ids)),
                        these=ENTITY_LABELS[entity].lower())
-        if retry.button("Retry these", key=f"ps_retry_{entity.value}_{index}", help=help_text):
-            open_dialog("resync", cause.root_entity, list(cause.root_record_ids),
-                        f"the {ENTITY_LABELS[cause.root_entity].lower()} behind “{cause.sentence}”")
-            st.rerun()
-    elif retry.button("Retry these", key=f"ps_retry_{entity.value}_{index}"):
-        open_dialog("resync", entity, ProblemFilter(cause=queries.cause_key(cause)), f"“{cause.sentence}”")
-        st.rerun()
+        retry.button("Retry these", key=f"ps_retry_{entity.value}_{index}", help=help_text, on_click=open_dialog,
+                     args=("resync", cause.root_entity, list(cause.root_record_ids),
+                           f"the {ENTITY_LABELS[cause.root_entity].lower()} behind “{cause.sentence}”"))
+    else:
+        retry.button("Retry these", key=f"ps_retry_{entity.value}_{index}", on_click=open_dialog,
+                     args=("resync", entity, ProblemFilter(cause=queries.cause_key(cause)), f"“{cause.sentence}”"))
 
 
 def show_root_causes(entity: EntityType, causes: list[RootCause]) -> None:
@@ -384,30 +383,26 @@ def show_actions(entity: EntityType, selected: list[int], select_all: bool, prob
     prefix = f"ps_{entity.value}"
     # A row that sizes each button to its label (and wraps), so no label is cut at 1280 px.
     buttons = st.container(horizontal=True, gap="small")
-    if buttons.button("Resync selected", key=f"{prefix}_resync", disabled=not has_target, type="primary"):
-        open_dialog("resync", entity, target, what)
-        st.rerun()
-    if buttons.button(md("Resync all {:,} matching", matching), key=f"{prefix}_resync_all", disabled=not matching):
-        open_dialog("resync", entity, problem_filter, "all matching the filter")
-        st.rerun()
+    # Each opens its confirmation in a callback, before the run that draws it: one run per click, not two.
+    buttons.button("Resync selected", key=f"{prefix}_resync", disabled=not has_target, type="primary",
+                   on_click=open_dialog, args=("resync", entity, target, what))
+    buttons.button(md("Resync all {:,} matching", matching), key=f"{prefix}_resync_all", disabled=not matching,
+                   on_click=open_dialog, args=("resync", entity, problem_filter, "all matching the filter"))
     if queries.has_set_aside(entity):
-        if buttons.button("Clear…", key=f"{prefix}_clear", disabled=not (has_target and on_list)):
-            open_dialog("clear", entity, target, what)
-            st.rerun()
+        buttons.button("Clear…", key=f"{prefix}_clear", disabled=not (has_target and on_list),
+                       on_click=open_dialog, args=("clear", entity, target, what))
         # Only an invoice can be marked paid: a bill's payment is its own record (the payments tabs), already paid.
-        if queries.has_mark_paid(entity) and buttons.button("Mark paid without sync…", key=f"{prefix}_mark_paid",
-                                                            disabled=not (has_target and on_list)):
-            open_dialog("mark_paid", entity, target, what)
-            st.rerun()
+        if queries.has_mark_paid(entity):
+            buttons.button("Mark paid without sync…", key=f"{prefix}_mark_paid",
+                           disabled=not (has_target and on_list),
+                           on_click=open_dialog, args=("mark_paid", entity, target, what))
         undo = ("Undoes Clear and Mark paid without sync: the invoice goes back to the sync and billing status it "
                 "had. Show them with the Status filter (Cleared, Paid outside QuickBooks sync), tick them, then "
                 "restore." if queries.has_mark_paid(entity) else
                 "Undoes Clear: the record goes back to the sync status it had. Show cleared ones with the Status "
                 "filter, tick them, then restore.")
-        if buttons.button("Restore / undo…", key=f"{prefix}_restore", disabled=not (has_target and can_restore),
-                          help=undo):
-            open_dialog("restore", entity, target, what)
-            st.rerun()
+        buttons.button("Restore / undo…", key=f"{prefix}_restore", disabled=not (has_target and can_restore),
+                       help=undo, on_click=open_dialog, args=("restore", entity, target, what))
     factory = runtime.factory
 
     def export() -> bytes:
@@ -436,6 +431,9 @@ def read_window(
 @st.fragment
 def show_records(entity: EntityType, problem_filter: ProblemFilter, sort: ProblemSort) -> None:
     """The grid window, selection, actions and detail; a fragment, so ticking a row reruns only this part."""
+    if DIALOG_KEY in st.session_state:
+        # Drawn here, so a button of this fragment opens its confirmation in the fragment's own rerun.
+        confirm_dialog()
     page_key = f"ps_{entity.value}_page"
     if problem_filter.amounts_reversed:
         st.warning(md("The amount range is reversed: **Amount from** ({low}) is more than **Amount to** ({high}), so "
@@ -548,5 +546,3 @@ for tab, entity_type in zip(tabs, shown_tabs, strict=True):
         with tab:
             show_entity(entity_type)
 
-if DIALOG_KEY in st.session_state:
-    confirm_dialog()

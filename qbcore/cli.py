@@ -1,4 +1,4 @@
-"""The `qbsync` command line: init, demo, sandbox, sync, worker, pull, problems."""
+"""The `qbsync` command line: init, demo, sandbox, sync, estimate, worker, pull, problems."""
 
 from __future__ import annotations
 
@@ -173,6 +173,18 @@ def sync(
         typer.secho("paused: a QuickBooks company is not connected or needs a reconnect (Settings, or "
                     "`qbsync companies`); run again afterwards", fg=typer.colors.YELLOW)
         raise typer.Exit(code=3)
+
+
+@app.command()
+def estimate() -> None:
+    """How long a full sync of the book takes now: its unsent records, the quota-bound minimum, the projection."""
+    from qbcore.sync.projection import describe_projection, project_first_sync
+
+    _config, factory = open_database()
+    with factory() as session:
+        projection = project_first_sync(session)
+    for line in describe_projection(projection):
+        typer.echo(line)
 
 
 @app.command()
