@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime
 from typing import IO, Any
 
 from sqlalchemy.orm import Session
 
 from qbcore import labels
+from qbcore.companies import has_several_companies
 from qbcore.export import safe_csv_bytes, write_safe_csv
 from qbcore.models import (
     EntityType,
@@ -22,6 +24,9 @@ EXPORT_HEADER = (
     "Reference #", "Customer", "Amount", "Date", "Status", "Error kind", "Message", "How to fix", "QuickBooks code",
     "Attempts", "Open (days)", "Last attempt", "QuickBooks id", "Type", "Record id", "Blocked by", "First failed",
 )
+# With several QuickBooks companies the file says which one each row goes to, next to its customer (as the grid).
+COMPANY_HEADER = "Company"
+_COMPANY_AT = EXPORT_HEADER.index("Customer") + 1
 
 
 def _moment(value: datetime | None) -> str:
@@ -38,13 +43,27 @@ def _export_cells(entity_type: EntityType, row: ProblemRow) -> tuple[Any, ...]:
     )
 
 
+def _with_company(cells: tuple[Any, ...], company: str) -> tuple[Any, ...]:
+    return (*cells[:_COMPANY_AT], company, *cells[_COMPANY_AT:])
+
+
+def export_header(session: Session) -> tuple[str, ...]:
+    """The export's header: EXPORT_HEADER, with a Company column after Customer when there are several companies."""
+    return _with_company(EXPORT_HEADER, COMPANY_HEADER) if has_several_companies(session) else EXPORT_HEADER
+
+
+def _rows(session: Session, entity_type: EntityType, problem_filter: ProblemFilter) -> Iterator[tuple[Any, ...]]:
+    several = has_several_companies(session)
+    for row in iter_problems(session, entity_type, problem_filter):
+        cells = _export_cells(entity_type, row)
+        yield _with_company(cells, row.company) if several else cells
+
+
 def export_problems_csv(session: Session, entity_type: EntityType, problem_filter: ProblemFilter, out: IO[str]) -> int:
     """Write every row matching the filter as spreadsheet-safe CSV to `out`; returns the row count."""
-    rows = (_export_cells(entity_type, row) for row in iter_problems(session, entity_type, problem_filter))
-    return write_safe_csv(out, EXPORT_HEADER, rows)
+    return write_safe_csv(out, export_header(session), _rows(session, entity_type, problem_filter))
 
 
 def problems_csv_bytes(session: Session, entity_type: EntityType, problem_filter: ProblemFilter) -> bytes:
     """The same export as UTF-8 bytes (with a BOM), for a download button."""
-    rows = (_export_cells(entity_type, row) for row in iter_problems(session, entity_type, problem_filter))
-    return safe_csv_bytes(EXPORT_HEADER, rows)
+    return safe_csv_bytes(export_header(session), _rows(session, entity_type, problem_filter))
