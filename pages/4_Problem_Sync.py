@@ -19,6 +19,7 @@ from qbcore.problems import actions, queries
 from qbcore.problems.causes import RootCause
 from qbcore.problems.queries import ProblemFilter, ProblemSort
 from qbcore.refusals import Refusal
+from ui.companies import CompanyView, choose_company
 from ui.feedback import flash_messages, refusal_message
 from ui.formatting import (
     ENTITY_LABELS,
@@ -65,6 +66,8 @@ COLUMNS = [
     GridColumn("last_attempt", "Last attempt", width=140),
     GridColumn("qbo_id", "QuickBooks id", width=130),
 ]
+# With several QuickBooks companies, each row says which company it goes to, beside its customer.
+COMPANY_COLUMN = GridColumn("company", "Company", width=150)
 
 runtime = get_runtime()
 actor = get_actor()
@@ -253,7 +256,8 @@ def show_cause(entity: EntityType, cause: RootCause, index: int) -> None:
                         f"the {ENTITY_LABELS[cause.root_entity].lower()} behind “{cause.sentence}”")
             st.rerun()
     elif retry.button("Retry these", key=f"ps_retry_{entity.value}_{index}"):
-        open_dialog("resync", entity, ProblemFilter(cause=queries.cause_key(cause)), f"“{cause.sentence}”")
+        open_dialog("resync", entity, ProblemFilter(cause=queries.cause_key(cause), company_id=company.chosen),
+                    f"“{cause.sentence}”")
         st.rerun()
 
 
@@ -286,6 +290,7 @@ def read_filter(entity: EntityType) -> ProblemFilter:
         amount_max=None if high is None else Decimal(str(high)),
         search=state.get(f"{prefix}_search") or "",
         blocked_by=state.get(f"{prefix}_cause") or "",
+        company_id=company.chosen,
     )
 
 
@@ -437,7 +442,8 @@ def show_records(entity: EntityType, problem_filter: ProblemFilter, sort: Proble
     st.session_state[page_key] = page.page
     pager.number_input("Page", min_value=1, max_value=page.page_count, step=1, key=page_key,
                        disabled=page.page_count == 1)
-    selected = show_id_grid(problems_frame(page.rows), COLUMNS, key=grid_key(entity))
+    columns = COLUMNS if not company.several else [*COLUMNS[:2], COMPANY_COLUMN, *COLUMNS[2:]]
+    selected = show_id_grid(problems_frame(page.rows, company=company.several), columns, key=grid_key(entity))
     select_all = st.toggle(md("Select all {:,} matching the filter (not only the ticked rows)", page.total),
                            key=f"ps_all_{entity.value}")
     if select_all:
@@ -466,10 +472,11 @@ def show_entity(entity: EntityType) -> None:
     sort = ProblemSort(st.session_state.get(f"ps_{entity.value}_sort", ProblemSort.OLDEST_FIRST))
     show_records(entity, read_filter(entity), sort)
     with runtime.factory() as session:
-        summary = queries.summarize_problems(session, entity)
-        causes = queries.list_root_causes(session, entity)
-        kinds = queries.list_error_kinds(session, entity)
-        customers = queries.list_customer_choices(session)
+        # The headline, causes and choices follow the company filter, as the list and its actions do.
+        summary = queries.summarize_problems(session, entity, company.chosen)
+        causes = queries.list_root_causes(session, entity, ProblemFilter(company_id=company.chosen))
+        kinds = queries.list_error_kinds(session, entity, company.chosen)
+        customers = queries.list_customer_choices(session, company.chosen)
         last_sync = queries.get_last_sync_time(session) if summary.count == 0 else None
     with headline:
         show_summary(entity, summary)
@@ -507,8 +514,19 @@ st.title("Problem Sync")
 st.caption("Everything that has not reached QuickBooks: why, how to fix it, and the tools to resync, clear or mark "
            "paid. Filters run in the database, so this stays fast on a full book.")
 show_flash()
+
+
+def forget_company_choices() -> None:
+    """Another company: its own customers to filter by, and no ticked rows of the last one."""
+    for entity_type in queries.PROBLEM_ENTITIES:
+        st.session_state.pop(f"ps_{entity_type.value}_customer", None)
+        reset_selection(entity_type)
+
+
+company: CompanyView = choose_company(runtime.factory, "ps_company", label=md("QuickBooks company"),
+                                      on_change=forget_company_choices)
 with runtime.factory() as session:
-    connected = is_connected(session)
+    connected = is_connected(session, company.chosen)
     job_running = has_active_job(session)
 if not connected:
     st.warning("QuickBooks is not connected, so nothing can sync yet. Connect your company in Settings; the queue "
