@@ -190,8 +190,9 @@ with runtime.factory() as session:
     failing_channels = list_failing_channels(session)
     companies = list_company_health(session)
 
-STATUS_WORDS = {ConnectionStatus.CONNECTED: "✅ Connected", ConnectionStatus.RECONNECT_REQUIRED: "❌ Reconnect needed",
-                ConnectionStatus.DISCONNECTED: "⚠️ Not connected"}
+# Words, not emoji: a browser without an emoji font drew the marks as empty boxes.
+STATUS_WORDS = {ConnectionStatus.CONNECTED: "Connected", ConnectionStatus.RECONNECT_REQUIRED: "Reconnect needed",
+                ConnectionStatus.DISCONNECTED: "Not connected"}
 
 
 def show_companies() -> None:

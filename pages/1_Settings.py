@@ -541,10 +541,10 @@ def show_companies() -> None:
     status_words = {ConnectionStatus.CONNECTED: "Connected", ConnectionStatus.RECONNECT_REQUIRED: "Reconnect needed",
                     ConnectionStatus.DISCONNECTED: "Not connected"}
     st.dataframe(pd.DataFrame([{
-        "Company": h.name, "QuickBooks company": h.connection.company_name or "—",
-        "Realm": h.connection.realm_id or "—",
+        # Short headers, so every column fits at 1280 px ("Carrier pay" was cut off).
+        "Company": h.name, "In QuickBooks": h.connection.company_name or "—", "Realm": h.connection.realm_id or "—",
         "Connection": status_words.get(h.connection.status, "Not connected"),
-        "Default for new customers": "Yes" if h.is_default else "No",
+        "New customers": "Default" if h.is_default else "",
         "Driver pay": "Yes" if holders["driver_pay"] == h.company_id else "No",
         "Carrier pay": "Yes" if holders["carrier_pay"] == h.company_id else "No",
     } for h in health]), hide_index=True, width="stretch")
@@ -590,8 +590,8 @@ if not admin:
     st.info(md("You are signed in as {}: these settings are read-only for you. Changes need the admin role — ask "
                "an admin.", ROLE[actor.role].lower()))
 # With several companies, the connection, what syncs, options, charge codes and custom fields are the chosen one's.
-company = choose_company(runtime.factory, "set_company", every=False,
-                         label=md("QuickBooks company these settings are for"))
+company = choose_company(runtime.factory, "set_company", md("QuickBooks company these settings are for"),
+                         every=False)
 if company.chosen is not None and company.chosen != st.session_state.get("set_company_shown"):
     if st.session_state.get("set_company_shown") is not None:
         # Another company: its own values, not the widgets' state left from the last one (nor its sign-in link).

@@ -380,7 +380,7 @@ if not is_allowed(actor, Role.ADMIN):
                "needs the admin role — ask an admin.", labels.label(labels.ROLE, actor.role).lower()))
 show_flash()
 
-company: CompanyView = choose_company(runtime.factory, "ids_company", label=md("QuickBooks company"),
+company: CompanyView = choose_company(runtime.factory, "ids_company", md("QuickBooks company"),
                                       on_change=reset_selection)
 flt = read_filter()
 with runtime.factory() as session:

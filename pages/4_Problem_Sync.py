@@ -523,7 +523,7 @@ def forget_company_choices() -> None:
         reset_selection(entity_type)
 
 
-company: CompanyView = choose_company(runtime.factory, "ps_company", label=md("QuickBooks company"),
+company: CompanyView = choose_company(runtime.factory, "ps_company", md("QuickBooks company"),
                                       on_change=forget_company_choices)
 with runtime.factory() as session:
     connected = is_connected(session, company.chosen)

@@ -88,8 +88,8 @@ message = st.session_state.pop(FLASH_KEY, None)
 if message:
     show_alert(*message)
 
-company: CompanyView = choose_company(runtime.factory, "recon_company", every=False,
-                                      label=md("QuickBooks company to compare"))
+company: CompanyView = choose_company(runtime.factory, "recon_company", md("QuickBooks company to compare"),
+                                      every=False)
 left, right = st.columns([1, 1])
 left.button("Compare with QuickBooks", type="primary", on_click=run_comparison, key="recon_run",
             help="Reads every QuickBooks invoice in pages of 1,000 (a few requests) and compares.")

@@ -54,7 +54,7 @@ message = st.session_state.pop(FLASH_KEY, None)
 if message:
     show_alert("success" if message[0] == "success" else "error", message[1])
 
-company: CompanyView = choose_company(runtime.factory, "month_end_company", label=md("QuickBooks company"))
+company: CompanyView = choose_company(runtime.factory, "month_end_company", md("QuickBooks company"))
 every_company = company.several and company.chosen is None
 with transaction(runtime.factory) as session:
     if every_company:

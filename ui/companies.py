@@ -9,7 +9,7 @@ import streamlit as st
 from sqlalchemy.orm import Session, sessionmaker
 
 from qbcore.companies import company_choices
-from ui.markup import Markdown, md
+from ui.markup import Markdown
 
 EVERY = 0  # the selector's "All companies" choice (no company has id 0)
 
@@ -31,7 +31,7 @@ class CompanyView:
         return self.names.get(company_id or 0, "")
 
 
-def choose_company(factory: sessionmaker[Session], key: str, *, every: bool = True, label: Markdown | None = None,
+def choose_company(factory: sessionmaker[Session], key: str, label: Markdown, *, every: bool = True,
                    on_change: Callable[[], None] | None = None) -> CompanyView:
     """The company selector (only with several companies); 'All companies' is offered when `every`."""
     with factory() as session:
@@ -42,6 +42,7 @@ def choose_company(factory: sessionmaker[Session], key: str, *, every: bool = Tr
     options = ([EVERY] if every else []) + [c.id for c in choices]
     if st.session_state.get(key) not in options:
         st.session_state.pop(key, None)  # a company renamed away or a stale choice: start from the first
-    picked = st.selectbox(label or md("QuickBooks company"), options, key=key,
+    # A third of the page: a company name is short, and a full-width box read as the page's main control.
+    picked = st.columns([1, 2])[0].selectbox(label, options, key=key,
                           format_func=lambda i: "All companies" if i == EVERY else names[i], on_change=on_change)
     return CompanyView(names, None if picked == EVERY else picked)
