@@ -9,7 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from qbcore.access import is_allowed
-from qbcore.companies import add_company, list_companies, rename_company, set_company_roles
+from qbcore.companies import add_company, list_companies, realm_owner, rename_company, set_company_roles
 from qbcore.connection import ConnectionState, get_connection_state
 from qbcore.customer_names import list_customer_names
 from qbcore.db import transaction
@@ -95,6 +95,11 @@ def handle_callback() -> None:
     else:
         st.session_state.pop(LISTS_KEY, None)
         st.session_state.pop(AUTH_URL_KEY, None)
+        # The browser comes back in a new session: show the company just connected, not the default one.
+        with runtime.factory() as session:
+            owner = realm_owner(session, state.realm_id) if state.realm_id else None
+        if owner is not None:
+            st.session_state["set_company"] = owner.id
         flash("success", f"Connected to QuickBooks: {state.company_name or 'company'} (realm {state.realm_id}).")
 
 
