@@ -395,7 +395,8 @@ else:
     shown = (f"Showing the first {GRID_LIMIT:,} of {total:,}" if total > GRID_LIMIT
              else labels.plural(total, "record"))
     st.markdown(md("**{}** · tick rows to act on them", shown))
-    columns = COLUMNS if not company.several else [*COLUMNS[:3], COMPANY_COLUMN, *COLUMNS[3:]]
+    # Last: beside the customer it pushed Amount and Date off the grid at 1280 px.
+    columns = COLUMNS if not company.several else [*COLUMNS, COMPANY_COLUMN]
     selected = show_id_grid(to_grid(frame), columns, key=grid_key())
 
 buttons = st.columns(4)
@@ -413,8 +414,9 @@ if buttons[2].button("Re-link assistant…", key="ids_relink", disabled=len(sele
     st.rerun()
 # Moving a customer is an admin's, and only where there is another company to move it to.
 if company.several and is_allowed(actor, Role.ADMIN) and buttons[3].button(
-        "Move customer to another company…", key="ids_move",
-        help="Tick one of the customer's records to start with that customer."):
+        "Move customer…", key="ids_move",
+        help="Move a customer (and its sub-customers) to another QuickBooks company. Tick one of its records to "
+             "start with that customer."):
     ticked = frame.loc[frame["record_id"].isin(selected)]
     # A customer's own row names it by its id; a document's row by its customer.
     customers = {int(row.entity_id if row.entity_type == EntityType.CUSTOMER.value else row.customer_id)
