@@ -32,6 +32,7 @@ from qbcore.queries.health import (
     count_by_entity_and_status,
     count_waiting,
     list_attempts_by_day,
+    list_company_health,
     list_problem_ages,
 )
 from qbcore.refusals import Refusal
@@ -187,11 +188,52 @@ with runtime.factory() as session:
     counts = count_book(session)
     monthly = list_monthly_totals(session)
     failing_channels = list_failing_channels(session)
+    companies = list_company_health(session)
+
+# Words, not emoji: a browser without an emoji font drew the marks as empty boxes.
+STATUS_WORDS = {ConnectionStatus.CONNECTED: "Connected", ConnectionStatus.RECONNECT_REQUIRED: "Reconnect needed",
+                ConnectionStatus.DISCONNECTED: "Not connected"}
+
+
+def show_companies() -> None:
+    """Each company's connection and problems side by side (only with several companies)."""
+    st.caption("Each QuickBooks company syncs on its own: one that needs reconnecting pauses only its own records.")
+    for start in range(0, len(companies), 3):  # three a row, so a long company name still fits at 1280 px
+        for column, company in zip(st.columns(3), companies[start:start + 3], strict=False):
+            state = company.connection
+            box = column.container(border=True)
+            box.markdown(md("**{name}**{default}  \n{status}", name=company.name, status=STATUS_WORDS[state.status],
+                            default=" (default)" if company.is_default else ""))
+            if state.status is not ConnectionStatus.DISCONNECTED:
+                box.caption(md("{qbo} · realm {realm}", qbo=state.company_name or "QuickBooks",
+                               realm=state.realm_id or "—"))
+            if state.status is ConnectionStatus.CONNECTED:
+                box.caption(md("Access token renews in {access} · reconnect needed in {refresh}",
+                               access=_countdown(state.access_expires_at),
+                               refresh=_countdown(state.refresh_expires_at)))
+            elif state.status is ConnectionStatus.RECONNECT_REQUIRED:
+                box.caption(md("{why} Its syncs are paused until an admin reconnects it in Settings.",
+                               why=state.last_error or "The saved authorization was refused."))
+            elif state.disconnected_by:
+                box.caption(md("Disconnected by {who} on {when}; connect it again in Settings.",
+                               who=state.disconnected_by, when=_moment(state.disconnected_at)))
+            else:
+                box.caption("An admin connects it in Settings (choose the company at the top).")
+            box.markdown(md("**{failing}** failed or blocked · {waiting} waiting in all",
+                            failing=f"{company.failing:,}", waiting=f"{company.waiting:,}"))
 
 # --- Connection -------------------------------------------------------------------------------
-st.subheader("QuickBooks connection")
-left, right, far = st.columns([2, 1, 1])
-if connection.status is ConnectionStatus.CONNECTED:
+several = len(companies) > 1
+st.subheader("QuickBooks companies" if several else "QuickBooks connection")
+if several:
+    show_companies()
+    if any(c.connection.status is not ConnectionStatus.CONNECTED for c in companies):
+        _page_link(SETTINGS_PAGE, md("Connect or reconnect in Settings →"))
+else:
+    left, right, far = st.columns([2, 1, 1])
+if several:
+    pass
+elif connection.status is ConnectionStatus.CONNECTED:
     # A company name is often longer than a metric tile shows; markdown wraps it.
     environment = label(ENVIRONMENT, connection.environment or runtime.config.qbo_env.value)
     left.markdown(md("Connected to  \n**{company}**  \nRealm {realm} · {environment}",
@@ -249,7 +291,8 @@ else:
         .properties(height=200)
     )
     st.altair_chart(health, width="stretch")
-    can_sync = waiting and connection.status is ConnectionStatus.CONNECTED
+    # Each company syncs through its own connection: one connected company is enough to send its records.
+    can_sync = waiting and any(c.connection.status is ConnectionStatus.CONNECTED for c in companies)
     show_flash()
     if can_sync and st.button(md("Sync all open records ({:,})…", waiting), key="sync_all", type="primary",
                              help="New, edited, failed and blocked records; synced ones are never re-sent. "

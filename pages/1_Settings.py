@@ -1,4 +1,4 @@
-"""Settings: the QuickBooks connection, what syncs and how, charge and pay code mapping, custom fields, users, roles."""
+"""Settings: the QuickBooks connection, what syncs and how, charge and pay codes, custom fields, users, companies."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from qbcore.access import is_allowed
+from qbcore.companies import add_company, list_companies, realm_owner, rename_company, set_company_roles
 from qbcore.connection import ConnectionState, get_connection_state
 from qbcore.customer_names import list_customer_names
 from qbcore.db import transaction
@@ -41,10 +42,12 @@ from qbcore.live import (
 )
 from qbcore.models import ConnectionStatus, Role
 from qbcore.payables_accounts import CodeAccount, list_code_accounts
+from qbcore.queries.health import list_company_health
 from qbcore.queries.mapping_preview import synced_invoices_changed_by
 from qbcore.refusals import Refusal
 from qbcore.settings import get_setting_row, load_settings
 from qbcore.users import add_user, change_user_role, list_users, set_user_active
+from ui.companies import choose_company
 from ui.feedback import flash_messages, refusal_message
 from ui.formatting import format_moment
 from ui.markup import Markdown, md, plain
@@ -65,6 +68,8 @@ NAME_STATUS = {"synced": "In QuickBooks", "failed": "Failed", "blocked": "Blocke
                "out_of_date": "Changed, not yet sent", "pending": "Waiting to sync"}
 OVERFLOW = {"truncate": "Cut at 4,000 characters with a visible marker", "fail": "Stop the sync and say so"}
 PULLED = {"apply": "Apply them to our invoices", "propose": "Propose them for review first"}
+# Session keys that are not one company's: the selector itself, the open tab, messages, users and companies.
+COMPANY_WIDE_KEYS = {"set_company", "set_company_shown", "set_tab", FLASH_KEY}
 
 runtime = get_runtime()
 actor = get_actor()
@@ -92,6 +97,11 @@ def handle_callback() -> None:
     else:
         st.session_state.pop(LISTS_KEY, None)
         st.session_state.pop(AUTH_URL_KEY, None)
+        # The browser comes back in a new session: show the company just connected, not the default one.
+        with runtime.factory() as session:
+            owner = realm_owner(session, state.realm_id) if state.realm_id else None
+        if owner is not None:
+            st.session_state["set_company"] = owner.id
         flash("success", f"Connected to QuickBooks: {state.company_name or 'company'} (realm {state.realm_id}).")
 
 
@@ -99,7 +109,8 @@ def begin_connect() -> None:
     """Make the Intuit sign-in link (admin only); the page then shows it as a button."""
     try:
         with transaction(runtime.factory) as session:
-            st.session_state[AUTH_URL_KEY] = start_authorization(session, runtime.config, actor=actor)
+            st.session_state[AUTH_URL_KEY] = start_authorization(session, runtime.config, actor=actor,
+                                                                 company_id=company.chosen)
     except Refusal as refusal:
         flash(*refusal_message(refusal, done="Not done"))
 
@@ -145,7 +156,7 @@ def show_connection(state: ConnectionState) -> None:
         sure = columns[1].checkbox("I want to disconnect", key="set_disconnect_sure", disabled=not admin)
         if columns[2].button("Disconnect", key="set_disconnect", disabled=not (admin and sure)):
             try:
-                disconnect(runtime.factory, runtime.config, actor=actor)
+                disconnect(runtime.factory, runtime.config, actor=actor, company_id=company.chosen)
             except Refusal as refusal:
                 flash(*refusal_message(refusal, done="Not done"))
             else:
@@ -159,21 +170,25 @@ def get_lists(state: ConnectionState) -> QboLists | None:
     """Items, accounts, classes, locations, terms and custom fields read from QuickBooks once per visit."""
     if state.status is not ConnectionStatus.CONNECTED:
         return None
-    if st.session_state.get(LISTS_KEY) is None:
+    # Kept with the company they were read from: each company has its own items, accounts and fields.
+    kept = st.session_state.get(LISTS_KEY)
+    if kept is None or kept[0] != company.chosen:
         try:
-            st.session_state[LISTS_KEY] = read_lists(runtime.factory, runtime.config)
+            st.session_state[LISTS_KEY] = kept = (company.chosen, read_lists(runtime.factory, runtime.config,
+                                                                             company.chosen))
         except Refusal as refusal:
             # The page still works without the lists: ids can be typed instead of picked.
             st.warning(md("{} Ids can still be typed.", refusal_message(refusal)[1]))
             return None
-    return st.session_state[LISTS_KEY]
+    return kept[1]
 
 
 def save(changes: dict, what: str) -> None:
     """Save settings through qbcore (admin only, validated, audited; invoices whose text changes marked) and say so."""
     try:
         with transaction(runtime.factory) as session:
-            change = save_settings_and_mark(session, actor, changes, audit_factory=runtime.factory)
+            change = save_settings_and_mark(session, actor, changes, audit_factory=runtime.factory,
+                                            company_id=company.chosen)
     except Refusal as refusal:
         flash(*refusal_message(refusal, done="Not saved"))
     else:
@@ -185,12 +200,13 @@ def save(changes: dict, what: str) -> None:
 
 def overflow_impact(current) -> int:
     """Synced invoices the other overflow choice would change (lines over 4,000 characters), once per change."""
-    key = ("set_overflow_impact", current.description, current.description_overflow)
+    key = ("set_overflow_impact", company.chosen, current.description, current.description_overflow)
     cached = st.session_state.get("set_overflow_impact")
     if cached is None or cached[0] != key:
         other = "fail" if current.description_overflow == "truncate" else "truncate"
         with runtime.factory() as session:
-            count = len(synced_invoices_changed_by(session, current, replace(current, description_overflow=other)))
+            count = len(synced_invoices_changed_by(session, current, replace(current, description_overflow=other),
+                                                   company_id=company.chosen))
         st.session_state["set_overflow_impact"] = cached = (key, count)
     return int(cached[1])
 
@@ -302,7 +318,7 @@ def show_charge_codes(lists: QboLists | None, current) -> None:
     """Charge code → QuickBooks item: unmapped codes flagged; map, clear, or create the item in QuickBooks."""
     st.subheader("Charge codes → QuickBooks products and services")
     with runtime.factory() as session:
-        mappings = list_charge_code_mappings(session)
+        mappings = list_charge_code_mappings(session, company.chosen)
     if not mappings:
         st.info("No charge codes yet. They come with the billing book (`qbsync demo` writes a demo book).")
         return
@@ -358,10 +374,11 @@ def show_charge_codes(lists: QboLists | None, current) -> None:
     buttons = st.container(horizontal=True)
     if buttons.button("Save mapping", key="set_map_save", disabled=not admin or not item_id, type="primary"):
         run_change(lambda s: save_item_mapping(s, actor, code_id, qbo_item_id=item_id, qbo_item_name=items.get(
-            item_id), income_account_id=account_id, audit_factory=runtime.factory),
+            item_id), income_account_id=account_id, audit_factory=runtime.factory, company_id=company.chosen),
             f"{chosen.code} now posts to QuickBooks item {items.get(item_id, item_id)}.")
     if buttons.button("Clear mapping", key="set_map_clear", disabled=not admin or not chosen.is_mapped):
-        run_change(lambda s: clear_item_mapping(s, actor, code_id, audit_factory=runtime.factory),
+        run_change(lambda s: clear_item_mapping(s, actor, code_id, audit_factory=runtime.factory,
+                                                company_id=company.chosen),
                    f"{chosen.code} is no longer mapped.")
     with buttons.popover("Create item in QuickBooks", disabled=not admin or lists is None):
         name = st.text_input("Item name", value=chosen.code, key=f"set_new_item_name_{code_id}")
@@ -370,7 +387,7 @@ def show_charge_codes(lists: QboLists | None, current) -> None:
         if st.button("Create and map", key="set_map_create"):
             try:
                 mapping = create_item(runtime.factory, runtime.config, actor, code_id, name=name,
-                                      income_account_id=income)
+                                      income_account_id=income, company_id=company.chosen)
             except Refusal as refusal:
                 flash(*refusal_message(refusal, done="Not done"))
             else:
@@ -441,7 +458,7 @@ def show_custom_fields(lists: QboLists | None) -> None:
     """Up to three QuickBooks custom fields, each filled from a billing field."""
     st.subheader("Custom fields")
     with runtime.factory() as session:
-        saved = {c.slot: c for c in list_custom_field_mappings(session)}
+        saved = {c.slot: c for c in list_custom_field_mappings(session, company.chosen)}
     if lists is not None:
         definitions = {int(d.definition_id): d.name for d in lists.custom_fields}
     else:
@@ -465,7 +482,8 @@ def show_custom_fields(lists: QboLists | None) -> None:
         if source:
             choices.append(CustomFieldChoice(slot, str(slot), definitions[slot], source))
     if st.button("Save custom fields", key="set_cf_save", disabled=not admin):
-        run_change(lambda s: save_custom_field_mappings(s, actor, choices, audit_factory=runtime.factory),
+        run_change(lambda s: save_custom_field_mappings(s, actor, choices, audit_factory=runtime.factory,
+                                                        company_id=company.chosen),
                    "Custom fields saved; the next sync fills them.")
 
 
@@ -573,17 +591,82 @@ def show_users() -> None:
                    f"{by_id[user_id].email} {'deactivated' if active else 'reactivated'}.")
 
 
+def show_companies() -> None:
+    """The QuickBooks companies (admins only): add one, rename one, choose the default and the pay companies."""
+    st.subheader("QuickBooks companies")
+    st.caption("Each company is its own QuickBooks company file, with its own connection, settings, charge code "
+               "mapping and custom fields. New customers go to the default company; driver settlements go to the "
+               "driver pay company and carrier bills to the carrier pay company. Every change is audited.")
+    with runtime.factory() as session:
+        health = list_company_health(session)
+        companies = list_companies(session)
+        holders = {"driver_pay": next((c.id for c in companies if c.driver_pay), None),
+                   "carrier_pay": next((c.id for c in companies if c.carrier_pay), None)}
+    status_words = {ConnectionStatus.CONNECTED: "Connected", ConnectionStatus.RECONNECT_REQUIRED: "Reconnect needed",
+                    ConnectionStatus.DISCONNECTED: "Not connected"}
+    st.dataframe(pd.DataFrame([{
+        # Short headers, so every column fits at 1280 px ("Carrier pay" was cut off).
+        "Company": h.name, "In QuickBooks": h.connection.company_name or "—", "Realm": h.connection.realm_id or "—",
+        "Connection": status_words.get(h.connection.status, "Not connected"),
+        "New customers": "Default" if h.is_default else "",
+        "Driver pay": "Yes" if holders["driver_pay"] == h.company_id else "No",
+        "Carrier pay": "Yes" if holders["carrier_pay"] == h.company_id else "No",
+    } for h in health]), hide_index=True, width="stretch")
+    names = {c.id: c.name for c in companies}
+    with st.form("set_company_add", clear_on_submit=True):
+        new_name = st.text_input("New company's name (for example Brokerage)", key="set_company_new_name",
+                                 max_chars=100)
+        if st.form_submit_button("Add company", key="set_company_add_button"):
+            run_change(lambda s: add_company(s, actor, new_name),
+                       f"Added the company “{' '.join(new_name.split())}”. Choose it at the top of this page and "
+                       "connect it to QuickBooks.")
+    with st.form("set_company_rename"):
+        left, right = st.columns(2)
+        renamed = left.selectbox("Company", list(names), format_func=names.__getitem__, key="set_company_rename_pick")
+        to_name = right.text_input("New name", key="set_company_rename_name", max_chars=100)
+        if st.form_submit_button("Rename", key="set_company_rename_button"):
+            run_change(lambda s: rename_company(s, actor, renamed, to_name),
+                       f"{names[renamed]} is now called “{' '.join(to_name.split())}” here (QuickBooks keeps its "
+                       "own name).")
+    with st.form("set_company_roles"):
+        ids = list(names)
+        default_id = next((c.id for c in companies if c.is_default), ids[0])
+        columns = st.columns(3)
+        chosen_default = columns[0].selectbox("Default company for new customers", ids, format_func=names.__getitem__,
+                                              index=ids.index(default_id), key="set_company_default")
+        chosen_driver = columns[1].selectbox("Driver pay goes to", ids, format_func=names.__getitem__,
+                                             index=ids.index(holders["driver_pay"] or default_id),
+                                             key="set_company_driver")
+        chosen_carrier = columns[2].selectbox("Carrier pay goes to", ids, format_func=names.__getitem__,
+                                              index=ids.index(holders["carrier_pay"] or default_id),
+                                              key="set_company_carrier")
+        if st.form_submit_button("Save company roles", key="set_company_roles_button"):
+            run_change(lambda s: set_company_roles(s, actor, default_id=chosen_default, driver_pay_id=chosen_driver,
+                                                   carrier_pay_id=chosen_carrier),
+                       f"New customers go to {names[chosen_default]}; driver pay to {names[chosen_driver]}; "
+                       f"carrier pay to {names[chosen_carrier]}.")
+
+
 st.title("Settings")
 handle_callback()
 show_flash()
 if not admin:
     st.info(md("You are signed in as {}: these settings are read-only for you. Changes need the admin role — ask "
                "an admin.", ROLE[actor.role].lower()))
+# With several companies, the connection, what syncs, options, charge codes and custom fields are the chosen one's.
+company = choose_company(runtime.factory, "set_company", md("QuickBooks company these settings are for"),
+                         every=False)
+if company.chosen is not None and company.chosen != st.session_state.get("set_company_shown"):
+    if st.session_state.get("set_company_shown") is not None:
+        # Another company: its own values, not the widgets' state left from the last one (nor its sign-in link).
+        for kept in [k for k in st.session_state if str(k).startswith("set_") and k not in COMPANY_WIDE_KEYS]:
+            del st.session_state[kept]
+    st.session_state["set_company_shown"] = company.chosen
 
 with runtime.factory() as session:
-    connection = get_connection_state(session)
-    current = load_settings(session)
-    row = get_setting_row(session)
+    connection = get_connection_state(session, company.chosen)
+    current = load_settings(session, company.chosen)
+    row = get_setting_row(session, company.chosen)
     billing_terms = list_billing_terms(session)
     branches = list_branches(session)
 if row is not None and row.updated_by:
@@ -592,9 +675,10 @@ if row is not None and row.updated_by:
 show_connection(connection)
 lists = get_lists(connection)
 # Keyed, so a save (which reruns the page) stays on the tab the user was on.
-what_tab, options_tab, codes_tab, pay_codes_tab, names_tab, fields_tab, users_tab = st.tabs(
-    ["What syncs", "Options", "Charge codes", "Pay codes", "Customer names", "Custom fields", "Users and roles"],
-    key="set_tab", on_change="rerun")
+# Companies are an admin's alone: the tab is not shown to others (qbcore refuses them anyway).
+what_tab, options_tab, codes_tab, pay_codes_tab, names_tab, fields_tab, users_tab, *companies_tab = st.tabs(
+    ["What syncs", "Options", "Charge codes", "Pay codes", "Customer names", "Custom fields", "Users and roles",
+     *(["Companies"] if admin else [])], key="set_tab", on_change="rerun")
 with what_tab:
     show_what_syncs(current)
 with options_tab:
@@ -609,3 +693,6 @@ with fields_tab:
     show_custom_fields(lists)
 with users_tab:
     show_users()
+for tab in companies_tab:
+    with tab:
+        show_companies()

@@ -1,4 +1,5 @@
-"""QuickBooks IDs: every synced record with its QuickBooks id; admins remove, override or re-link an id."""
+"""QuickBooks IDs: every synced record with its QuickBooks id; admins remove, override or re-link an id, or move a
+customer to another QuickBooks company."""
 
 from __future__ import annotations
 
@@ -7,8 +8,10 @@ import streamlit as st
 
 from qbcore import id_changes, labels, live
 from qbcore.access import is_allowed
+from qbcore.customer_moves import move_customer, plan_move
 from qbcore.db import transaction
 from qbcore.models import EntityType, Role, SyncStatus
+from qbcore.queries.customers import list_movable_customers
 from qbcore.queries.ids import (
     GRID_LIMIT,
     IdFilter,
@@ -19,6 +22,7 @@ from qbcore.queries.ids import (
     list_linked_records,
 )
 from qbcore.refusals import Refusal
+from ui.companies import CompanyView, choose_company
 from ui.feedback import flash_messages, refusal_message
 from ui.formatting import STATUS_LABELS, format_moment, format_money
 from ui.grid import GridColumn, show_id_grid
@@ -41,6 +45,9 @@ COLUMNS = [
     GridColumn("status", "Status", width=120),
     GridColumn("last_synced", "Last sync", width=150),
 ]
+# With several QuickBooks companies, each record says which company's QuickBooks holds it.
+COMPANY_COLUMN = GridColumn("company", "Company", width=150)
+MOVE_KEYS = ("ids_move_search", "ids_move_customer", "ids_move_target", "ids_move_reason")
 
 runtime = get_runtime()
 actor = get_actor()
@@ -60,7 +67,8 @@ def open_dialog(kind: str, record_ids: list[int], prefill: str = "") -> None:
 
 def close_dialog() -> None:
     """Forget the open dialog and what was typed in it."""
-    for key in (DIALOG_KEY, CHECK_KEY, CANDIDATES_KEY, "ids_reason", "ids_sure", "ids_new_id", "ids_overwrite"):
+    for key in (DIALOG_KEY, CHECK_KEY, CANDIDATES_KEY, "ids_reason", "ids_sure", "ids_new_id", "ids_overwrite",
+                *MOVE_KEYS):
         st.session_state.pop(key, None)
 
 
@@ -267,6 +275,66 @@ def relink_dialog(record_id: int) -> None:
         st.rerun()
 
 
+@st.dialog("Move a customer to another company", width="large", on_dismiss=close_dialog)
+def move_dialog(customer_id: int | None) -> None:
+    """Pick a customer and the company it goes to, read what happens (what stays, what goes), give a reason, move."""
+    search = st.text_input("Find the customer (name or code)", key="ids_move_search")
+    with runtime.factory() as session:
+        customers = {c.customer_id: c for c in list_movable_customers(session, search=search)}
+        if customer_id is not None and customer_id not in customers and not search:
+            customers.update({c.customer_id: c for c in list_movable_customers(session, search="")
+                              if c.customer_id == customer_id})
+    if not customers:
+        st.info("No customer matches. Sub-customers move with their parent: search for the parent.")
+        return
+    ids = list(customers)
+    # Nothing is picked for the admin unless a ticked row named the customer: a move is never of a guessed customer.
+    chosen = st.selectbox("Customer", ids, key="ids_move_customer",
+                          index=ids.index(customer_id) if customer_id in customers else None,
+                          placeholder="Choose the customer to move",
+                          format_func=lambda i: f"{customers[i].name} ({customers[i].code}) · now in "
+                                                f"{customers[i].company}")
+    if chosen is None:
+        return
+    picked = customers[chosen]
+    targets = [i for i in company.names if i != picked.company_id]
+    target = st.selectbox("Move it to", targets, key="ids_move_target", format_func=company.names.__getitem__)
+    try:
+        with runtime.factory() as session:
+            plan = plan_move(session, chosen, target)
+    except Refusal as refusal:
+        show_alert(*refusal_message(refusal))
+        return
+    st.markdown(md("Moving **{customer}** from **{source}** to **{target}**:", customer=plan.customer_name,
+                   source=plan.from_company, target=plan.to_company))
+    for sentence in plan.sentences():
+        st.markdown(md("- {}", sentence))
+    if plan.staying:
+        st.dataframe(pd.DataFrame([{"Type": label_entity(r.entity_type), "Number / name": r.name,
+                                    "QuickBooks id": r.qbo_id} for r in plan.staying]), hide_index=True,
+                     key="ids_move_staying")
+    reason = st.text_area("Reason (required, kept in the audit log)", key="ids_move_reason")
+    if not st.button(md("Move {customer} to {target}", customer=plan.customer_name, target=plan.to_company),
+                     type="primary", key="ids_move_confirm"):
+        return
+    try:
+        with transaction(runtime.factory) as session:
+            done = move_customer(session, actor, chosen, target, reason=reason)
+    except Refusal as refusal:
+        if refusal.correctable:  # a missing reason: the dialog stays open to give one
+            show_alert(*refusal_message(refusal))
+            return
+        flash(*refusal_message(refusal, done="Not moved"))
+    else:
+        moving = sum(done.moving.values())
+        flash("success", f"{done.customer_name} now belongs to {done.to_company}: "
+                         f"{labels.plural(len(done.staying), 'record')} stay in {done.from_company}'s QuickBooks, "
+                         f"{labels.plural(moving, 'open record')} go to {done.to_company} at the next sync.")
+        reset_selection()
+    close_dialog()
+    st.rerun()
+
+
 def read_filter() -> IdFilter:
     """The filter widgets → an IdFilter (applied in SQL)."""
     # The date range gets the widest column: at 1280 px a narrower one cut its "yyyy-mm-dd – yyyy-mm-dd" off.
@@ -279,14 +347,14 @@ def read_filter() -> IdFilter:
     dates = row[3].date_input("Last sync between", value=(), key="ids_dates", format="YYYY-MM-DD")  # type: ignore[arg-type]  # () = a range, none picked
     unlinked = st.checkbox("Also show records without a QuickBooks id (to re-link them)", key="ids_unlinked")
     return IdFilter(entity_type=EntityType(entity) if entity else None, search=search or "",
-                    statuses=tuple(statuses), linked_only=not unlinked,
+                    statuses=tuple(statuses), linked_only=not unlinked, company_id=company.chosen,
                     synced_from=dates[0] if len(dates) > 0 else None,
                     synced_to=dates[1] if len(dates) > 1 else (dates[0] if dates else None))
 
 
 def to_grid(frame: pd.DataFrame) -> pd.DataFrame:
-    """The grid's rows: id first, labels for type and status."""
-    return pd.DataFrame({
+    """The grid's rows: id first, labels for type and status (and the company, when there are several)."""
+    grid = pd.DataFrame({
         "id": frame["record_id"],
         "entity": [label_entity(e) for e in frame["entity_type"]],
         "number_or_name": frame["number_or_name"],
@@ -298,6 +366,10 @@ def to_grid(frame: pd.DataFrame) -> pd.DataFrame:
         "last_synced": [format_moment(m) if m is not None and not pd.isna(m) else "never"
                         for m in frame["last_synced_at"]],
     })
+    if company.several:
+        grid.insert(grid.columns.get_loc("customer") + 1, "company", [company.name_of(int(c))
+                                                                      for c in frame["company_id"]])
+    return grid
 
 
 st.title("QuickBooks IDs")
@@ -308,6 +380,8 @@ if not is_allowed(actor, Role.ADMIN):
                "needs the admin role — ask an admin.", labels.label(labels.ROLE, actor.role).lower()))
 show_flash()
 
+company: CompanyView = choose_company(runtime.factory, "ids_company", md("QuickBooks company"),
+                                      on_change=reset_selection)
 flt = read_filter()
 with runtime.factory() as session:
     total = count_linked_records(session, flt)
@@ -321,7 +395,9 @@ else:
     shown = (f"Showing the first {GRID_LIMIT:,} of {total:,}" if total > GRID_LIMIT
              else labels.plural(total, "record"))
     st.markdown(md("**{}** · tick rows to act on them", shown))
-    selected = show_id_grid(to_grid(frame), COLUMNS, key=grid_key())
+    # Last: beside the customer it pushed Amount and Date off the grid at 1280 px.
+    columns = COLUMNS if not company.several else [*COLUMNS, COMPANY_COLUMN]
+    selected = show_id_grid(to_grid(frame), columns, key=grid_key())
 
 buttons = st.columns(4)
 # Each opens its dialog in a callback, before the run that draws it: one run per click, not two.
@@ -332,8 +408,22 @@ buttons[1].button("Override ID…", key="ids_override", disabled=len(selected) !
 buttons[2].button("Re-link assistant…", key="ids_relink", disabled=len(selected) != 1,
                   help="Tick exactly one row; searches QuickBooks for its twin.", on_click=open_dialog,
                   args=("relink", selected))
+# Moving a customer is an admin's, and only where there is another company to move it to.
+if company.several and is_allowed(actor, Role.ADMIN) and buttons[3].button(
+        "Move customer…", key="ids_move",
+        help="Move a customer (and its sub-customers) to another QuickBooks company. Tick one of its records to "
+             "start with that customer."):
+    ticked = frame.loc[frame["record_id"].isin(selected)]
+    # A customer's own row names it by its id; a document's row by its customer.
+    customers = {int(row.entity_id if row.entity_type == EntityType.CUSTOMER.value else row.customer_id)
+                 for row in ticked.itertuples() if not pd.isna(row.customer_id) or
+                 row.entity_type == EntityType.CUSTOMER.value}
+    open_dialog("move", list(customers)[:1] if len(customers) == 1 else [])
+    st.rerun()
 
 pending = st.session_state.get(DIALOG_KEY)
-if pending:
+if pending and pending["kind"] == "move":
+    move_dialog(pending["record_ids"][0] if pending["record_ids"] else None)
+elif pending:
     {"remove": remove_dialog, "override": override_dialog, "relink": relink_dialog}[pending["kind"]](  # type: ignore[operator]
         *([pending["record_ids"]] if pending["kind"] == "remove" else [pending["record_ids"][0]]))

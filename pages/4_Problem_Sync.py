@@ -19,6 +19,7 @@ from qbcore.problems import actions, queries
 from qbcore.problems.causes import RootCause
 from qbcore.problems.queries import ProblemFilter, ProblemSort
 from qbcore.refusals import Refusal
+from ui.companies import CompanyView, choose_company
 from ui.feedback import flash_messages, refusal_message
 from ui.formatting import (
     ENTITY_LABELS,
@@ -65,6 +66,8 @@ RECEIVABLES_COLUMNS = [
     GridColumn("last_attempt", "Last attempt", width=140),
     GridColumn("qbo_id", "QuickBooks id", width=130),
 ]
+# With several QuickBooks companies, each row says which company it goes to, beside its customer.
+COMPANY_COLUMN = GridColumn("company", "Company", width=150)
 
 
 def columns_for(entity: EntityType) -> list[GridColumn]:
@@ -268,7 +271,8 @@ def show_cause(entity: EntityType, cause: RootCause, index: int) -> None:
                            f"the {ENTITY_LABELS[cause.root_entity].lower()} behind “{cause.sentence}”"))
     else:
         retry.button("Retry these", key=f"ps_retry_{entity.value}_{index}", on_click=open_dialog,
-                     args=("resync", entity, ProblemFilter(cause=queries.cause_key(cause)), f"“{cause.sentence}”"))
+                     args=("resync", entity, ProblemFilter(cause=queries.cause_key(cause), company_id=company.chosen),
+                           f"“{cause.sentence}”"))
 
 
 def show_root_causes(entity: EntityType, causes: list[RootCause]) -> None:
@@ -301,6 +305,7 @@ def read_filter(entity: EntityType) -> ProblemFilter:
         amount_max=None if high is None else Decimal(str(high)),
         search=state.get(f"{prefix}_search") or "",
         blocked_by=state.get(f"{prefix}_cause") or "",
+        company_id=company.chosen,
     )
 
 
@@ -456,8 +461,13 @@ def show_records(entity: EntityType, problem_filter: ProblemFilter, sort: Proble
     st.session_state[page_key] = page.page
     pager.number_input("Page", min_value=1, max_value=page.page_count, step=1, key=page_key,
                        disabled=page.page_count == 1)
-    frame = problems_frame(page.rows).rename(columns={"customer": "vendor"} if queries.is_payee(entity) else {})
-    selected = show_id_grid(frame, columns_for(entity), key=grid_key(entity))
+    frame = problems_frame(page.rows, company=company.several).rename(
+        columns={"customer": "vendor"} if queries.is_payee(entity) else {})
+    columns = columns_for(entity)
+    if company.several:  # the company follows who the record is for, as in the export
+        at = 3 if queries.is_payee(entity) else 2
+        columns = [*columns[:at], COMPANY_COLUMN, *columns[at:]]
+    selected = show_id_grid(frame, columns, key=grid_key(entity))
     select_all = st.toggle(md("Select all {:,} matching the filter (not only the ticked rows)", page.total),
                            key=f"ps_all_{entity.value}")
     if select_all:
@@ -486,11 +496,12 @@ def show_entity(entity: EntityType) -> None:
     sort = ProblemSort(st.session_state.get(f"ps_{entity.value}_sort", ProblemSort.OLDEST_FIRST))
     show_records(entity, read_filter(entity), sort)
     with runtime.factory() as session:
-        summary = queries.summarize_problems(session, entity)
-        causes = queries.list_root_causes(session, entity)
-        kinds = queries.list_error_kinds(session, entity)
+        # The headline, causes and choices follow the company filter, as the list and its actions do.
+        summary = queries.summarize_problems(session, entity, company.chosen)
+        causes = queries.list_root_causes(session, entity, ProblemFilter(company_id=company.chosen))
+        kinds = queries.list_error_kinds(session, entity, company.chosen)
         parties = (queries.list_vendor_choices(session) if queries.is_payee(entity)
-                   else queries.list_customer_choices(session))
+                   else queries.list_customer_choices(session, company.chosen))
         last_sync = queries.get_last_sync_time(session) if summary.count == 0 else None
     with headline:
         show_summary(entity, summary)
@@ -531,8 +542,19 @@ st.title("Problem Sync")
 st.caption("Everything that has not reached QuickBooks: why, how to fix it, and the tools to resync, clear or mark "
            "paid. Filters run in the database, so this stays fast on a full book.")
 show_flash()
+
+
+def forget_company_choices() -> None:
+    """Another company: its own customers to filter by, and no ticked rows of the last one."""
+    for entity_type in queries.PROBLEM_ENTITIES:
+        st.session_state.pop(f"ps_{entity_type.value}_customer", None)
+        reset_selection(entity_type)
+
+
+company: CompanyView = choose_company(runtime.factory, "ps_company", md("QuickBooks company"),
+                                      on_change=forget_company_choices)
 with runtime.factory() as session:
-    connected = is_connected(session)
+    connected = is_connected(session, company.chosen)
     job_running = has_active_job(session)
 if not connected:
     st.warning("QuickBooks is not connected, so nothing can sync yet. Connect your company in Settings; the queue "

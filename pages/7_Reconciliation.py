@@ -20,6 +20,7 @@ from qbcore.pull.decisions import (
 )
 from qbcore.reconcile import Issue, Reconciliation, reconciliation_csv
 from qbcore.refusals import Refusal
+from ui.companies import CompanyView, choose_company
 from ui.feedback import refusal_message
 from ui.formatting import format_moment, format_money, money_columns
 from ui.markup import md, plain, show_alert
@@ -28,6 +29,7 @@ from ui.runtime import get_actor, get_runtime, show_actor_badge
 st.set_page_config(page_title="Reconciliation · QuickBooks Sync Console", page_icon="⚖️", layout="wide")
 
 RESULT_KEY = "recon_result"
+RESULT_COMPANY_KEY = "recon_result_company"
 FLASH_KEY = "recon_flash"
 
 runtime = get_runtime()
@@ -44,7 +46,9 @@ def flash(level: str, text: str) -> None:
 def run_comparison() -> None:
     """Read QuickBooks' invoices in bulk and compare (explicit action; the result is cached in the session)."""
     try:
-        st.session_state[RESULT_KEY] = compare_receivables(runtime.factory, runtime.config)
+        st.session_state[RESULT_KEY] = compare_receivables(runtime.factory, runtime.config, company.chosen)
+        # Kept with its company: each company's QuickBooks is compared on its own.
+        st.session_state[RESULT_COMPANY_KEY] = company.chosen
     except Refusal as refusal:
         flash(*refusal_message(refusal))
 
@@ -84,12 +88,16 @@ message = st.session_state.pop(FLASH_KEY, None)
 if message:
     show_alert(*message)
 
+company: CompanyView = choose_company(runtime.factory, "recon_company", md("QuickBooks company to compare"),
+                                      every=False)
 left, right = st.columns([1, 1])
 left.button("Compare with QuickBooks", type="primary", on_click=run_comparison, key="recon_run",
             help="Reads every QuickBooks invoice in pages of 1,000 (a few requests) and compares.")
 right.button("Pull changes from QuickBooks now", on_click=queue_pull, key="recon_pull", disabled=not can_act)
 
 result: Reconciliation | None = st.session_state.get(RESULT_KEY)
+if st.session_state.get(RESULT_COMPANY_KEY) != company.chosen:
+    result = None  # another company's comparison
 if result is None:
     st.info("Press **Compare with QuickBooks** to run the comparison. It is kept for this session.")
 else:
@@ -116,8 +124,10 @@ else:
     chosen = st.multiselect("Show", issues, default=issues, key="recon_issues",
                             format_func=lambda i: f"{label({}, i)} ({counts[i]:,})")
     rows = [r for r in result.differences if r.issue.value in chosen]
+    of_company = {} if result.company is None else {"Company": result.company}
     st.dataframe(pd.DataFrame([{
-        "Invoice": r.number, "Customer": r.customer, "QuickBooks id": r.qbo_id or "", "Issue": label({}, r.issue),
+        "Invoice": r.number, "Customer": r.customer, **of_company, "QuickBooks id": r.qbo_id or "",
+        "Issue": label({}, r.issue),
         "Amount here": float(r.ours_amount) if r.ours_amount is not None else None,
         "Amount in QB": float(r.qbo_amount) if r.qbo_amount is not None else None,
         "Open here": float(r.ours_balance), "Open in QB": float(r.qbo_balance), "Difference": float(r.difference),

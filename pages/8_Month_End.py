@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, timedelta
 
 import pandas as pd
@@ -13,8 +14,14 @@ from qbcore.entities.registry import PROBLEM_TABS
 from qbcore.labels import SYNC_STATUS, label, label_entity, plural
 from qbcore.models import ENTITY_NOUNS, EntityType
 from qbcore.pull.bookmark import get_book_close_date
-from qbcore.queries.month_end import list_closed_period_records, list_month_readiness
+from qbcore.queries.month_end import (
+    list_closed_by_company,
+    list_closed_period_records,
+    list_month_readiness,
+    list_readiness_by_company,
+)
 from qbcore.refusals import Refusal
+from ui.companies import CompanyView, choose_company
 from ui.feedback import refusal_message
 from ui.formatting import money_columns
 from ui.markup import md, show_alert
@@ -32,7 +39,7 @@ show_actor_badge(actor)
 def read_close_date() -> None:
     """Ask QuickBooks for its closing date now."""
     try:
-        value = live.read_close_date(runtime.factory, runtime.config)
+        value = live.read_close_date(runtime.factory, runtime.config, company.chosen)
     except Refusal as refusal:
         st.session_state[FLASH_KEY] = refusal_message(refusal)
         return
@@ -47,22 +54,39 @@ message = st.session_state.pop(FLASH_KEY, None)
 if message:
     show_alert("success" if message[0] == "success" else "error", message[1])
 
+company: CompanyView = choose_company(runtime.factory, "month_end_company", md("QuickBooks company"))
+every_company = company.several and company.chosen is None
 with transaction(runtime.factory) as session:
-    close_date = get_book_close_date(session)
-    months = list_month_readiness(session, close_date=close_date, months=24)
-    closed = list_closed_period_records(session, close_date=close_date, limit=2000)
+    if every_company:
+        # Each company closes its own books: its months are counted against its own closing date.
+        close_dates = {name: get_book_close_date(session, cid) for cid, name in company.names.items()}
+        close_date = None
+        months = list_readiness_by_company(session, months=24)
+        closed = list_closed_by_company(session, limit=2000)
+    else:
+        close_date = get_book_close_date(session, company.chosen)
+        months = list_month_readiness(session, close_date=close_date, months=24, company_id=company.chosen)
+        closed = list_closed_period_records(session, close_date=close_date, limit=2000, company_id=company.chosen)
+        if company.several:
+            closed = [replace(r, company=company.name_of(company.chosen)) for r in closed]
 
-c1, c2 = st.columns([2, 1])
-c1.markdown(md("**QuickBooks closing date:** {} — read at every pull.",
-               close_date.isoformat() if close_date else "not closed (or not read yet)"))
-c2.button("Read it from QuickBooks now", on_click=read_close_date, key="month_end_read_close")
+if every_company:
+    st.markdown(md("**QuickBooks closing dates:** {} — read at every pull. Choose a company to read its date now.",
+                   "; ".join(f"{name}: {day.isoformat() if day else 'not closed'}"
+                             for name, day in close_dates.items())))
+else:
+    c1, c2 = st.columns([2, 1])
+    c1.markdown(md("**QuickBooks closing date:** {} — read at every pull.",
+                   close_date.isoformat() if close_date else "not closed (or not read yet)"))
+    c2.button("Read it from QuickBooks now", on_click=read_close_date, key="month_end_read_close")
 
 if not months:
     st.info("No billing records yet. Import a book on the Import page (or start the demo book), then come back.")
 else:
     money = ("Unsynced amount", "Failed amount", "Blocked amount", "Drifted amount")
     st.dataframe(pd.DataFrame([{
-        "Month": m.month, "Status": "✅ Ready to close" if m.is_clean else "❌ Not ready", "Records": m.records,
+        "Month": m.month, **({"Company": m.company} if every_company else {}),
+        "Status": "✅ Ready to close" if m.is_clean else "❌ Not ready", "Records": m.records,
         "Unsynced": m.unsynced.count, "Unsynced amount": float(m.unsynced.amount),
         "Failed": m.failed.count, "Failed amount": float(m.failed.amount),
         "Blocked": m.blocked.count, "Blocked amount": float(m.blocked.amount),
@@ -75,9 +99,11 @@ else:
         "Status": st.column_config.Column("Status", pinned=True),
     })
 
-    choice = st.selectbox("Checklist for", [m.month for m in months], key="month_end_month")
-    month = next(m for m in months if m.month == choice)
-    st.subheader(md("{month}: {state}", month=month.month,
+    # With every company listed, a month of each company is its own line to close.
+    by_label = {(f"{m.month} · {m.company}" if every_company else m.month): m for m in months}
+    choice = st.selectbox("Checklist for", list(by_label), key="month_end_month")
+    month = by_label.get(choice) or months[0]
+    st.subheader(md("{month}: {state}", month=choice or month.month,
                     state="✅ ready to close" if month.is_clean else "❌ not ready yet"))
     for item in month.checklist:
         show_alert("success" if item.done else "error",
@@ -101,11 +127,18 @@ else:
 
 if closed:
     st.subheader("Records QuickBooks' closing date will refuse")
-    st.warning(md("{count} waiting {verb} dated on or before {day}. QuickBooks refuses them (error 6200): "
-                  "change their date in billing, or have an admin reopen the period in QuickBooks.",
-                  count=plural(len(closed), "record"), verb="is" if len(closed) == 1 else "are", day=close_date))
+    if every_company:
+        st.warning(md("{count} waiting {verb} dated on or before their company's closing date. QuickBooks refuses "
+                      "them (error 6200): change their date in billing, or have an admin reopen the period in that "
+                      "company's QuickBooks.", count=plural(len(closed), "record"),
+                      verb="is" if len(closed) == 1 else "are"))
+    else:
+        st.warning(md("{count} waiting {verb} dated on or before {day}. QuickBooks refuses them (error 6200): "
+                      "change their date in billing, or have an admin reopen the period in QuickBooks.",
+                      count=plural(len(closed), "record"), verb="is" if len(closed) == 1 else "are", day=close_date))
     st.dataframe(pd.DataFrame([{
-        "Type": label_entity(r.entity_type), "Number": r.number, "Date": r.day.isoformat(), "Amount": float(r.amount),
+        **({"Company": r.company} if company.several else {}), "Type": label_entity(r.entity_type),
+        "Number": r.number, "Date": r.day.isoformat(), "Amount": float(r.amount),
         "Status": label(SYNC_STATUS, r.status),
     } for r in closed]), hide_index=True, key="month_end_closed", column_config=money_columns("Amount"))
     closed_links = st.container(horizontal=True)

@@ -15,8 +15,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from qbcore import labels
+from qbcore.companies import has_several_companies
 from qbcore.export import safe_csv_bytes
 from qbcore.models import (
+    Company,
     CreditMemoApplication,
     Customer,
     EntityType,
@@ -114,6 +116,8 @@ class Reconciliation:
     aging: list[AgingRow]
     requests: int
     seconds: float
+    # The QuickBooks company compared, named when there are several (screens and files then say which).
+    company: str | None = None
 
     @property
     def ours_open(self) -> Decimal:
@@ -159,7 +163,7 @@ def _sums(session: Session, column: Any, key: Any, where: Iterable[Any] = ()) ->
     return {int(k): money(v) for k, v in rows}
 
 
-def _our_invoices(session: Session) -> list[dict[str, Any]]:
+def _our_invoices(session: Session, company_id: int) -> list[dict[str, Any]]:
     paid = _sums(session, PaymentApplication.amount, PaymentApplication.invoice_id)
     credited = _sums(session, CreditMemoApplication.amount, CreditMemoApplication.invoice_id)
     pulled = _sums(session, PulledPayment.amount, PulledPayment.invoice_id,
@@ -170,7 +174,8 @@ def _our_invoices(session: Session) -> list[dict[str, Any]]:
         .join(Customer, Customer.id == Invoice.customer_id)
         .outerjoin(SyncRecord, (SyncRecord.entity_id == Invoice.id)
                    & (SyncRecord.entity_type == EntityType.INVOICE.value))
-        .where(Invoice.status.in_(IN_BOOKS))
+        # A company's invoices: linked there, or not yet synced and belonging to a customer of that company.
+        .where(Invoice.status.in_(IN_BOOKS), func.coalesce(SyncRecord.company_id, Customer.company_id) == company_id)
     ).all()
     out = []
     for invoice_id, number, total, status, due, customer, qbo_id, sync_status in rows:
@@ -283,11 +288,13 @@ def reconcile(factory: sessionmaker[Session], gateway: QboGateway, *, as_of: dat
     first_call = gateway.calls
     as_of = as_of or date.today()
     with factory() as session:
-        ours = _our_invoices(session)
+        ours = _our_invoices(session, gateway.company_id)
+        company = session.get(Company, gateway.company_id)
+        named = company.name if company is not None and has_several_companies(session) else None
     theirs = gateway.query_all("Invoice")
     invoices, customers, aging = compare(ours, theirs, as_of)
     return Reconciliation(computed_at=utcnow(), as_of=as_of, invoices=invoices, customers=customers, aging=aging,
-                          requests=gateway.calls - first_call, seconds=time.perf_counter() - started)
+                          requests=gateway.calls - first_call, seconds=time.perf_counter() - started, company=named)
 
 
 CSV_HEADER = ("Invoice", "Customer", "QuickBooks id", "Due date", "Amount here", "Amount in QuickBooks",
@@ -296,10 +303,12 @@ CSV_HEADER = ("Invoice", "Customer", "QuickBooks id", "Due date", "Amount here",
 
 
 def reconciliation_csv(result: Reconciliation, *, differences_only: bool = False) -> bytes:
-    """The comparison as a spreadsheet-safe CSV."""
+    """The comparison as a spreadsheet-safe CSV (with the company's name after Customer when there are several)."""
     rows = result.differences if differences_only else result.invoices
-    return safe_csv_bytes(CSV_HEADER, (
-        (r.number, r.customer, r.qbo_id, r.due_date.isoformat() if r.due_date else "", r.ours_amount, r.qbo_amount,
-         r.ours_balance, r.qbo_balance, r.difference, labels.label(labels.INVOICE_STATUS, r.ours_status),
+    company = () if result.company is None else (result.company,)
+    header = CSV_HEADER if result.company is None else (*CSV_HEADER[:2], "Company", *CSV_HEADER[2:])
+    return safe_csv_bytes(header, (
+        (r.number, r.customer, *company, r.qbo_id, r.due_date.isoformat() if r.due_date else "", r.ours_amount,
+         r.qbo_amount, r.ours_balance, r.qbo_balance, r.difference, labels.label(labels.INVOICE_STATUS, r.ours_status),
          labels.label({}, r.qbo_status), labels.label({}, r.issue.value), r.explanation)
         for r in rows))

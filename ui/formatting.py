@@ -45,9 +45,12 @@ def _day(value: date | None) -> str:
     return "" if value is None else value.isoformat()
 
 
-def problems_frame(rows: Sequence[ProblemRow]) -> pd.DataFrame:
-    """The grid's rows: one per problem, id first, numbers as numbers so the grid can sort and filter them."""
-    return pd.DataFrame(
+def problems_frame(rows: Sequence[ProblemRow], *, company: bool = False) -> pd.DataFrame:
+    """The grid's rows: one per problem, id first, numbers as numbers so the grid can sort and filter them.
+
+    With `company` (several QuickBooks companies), a company column follows the customer.
+    """
+    frame = pd.DataFrame(
         {
             "id": [r.record_id for r in rows],
             "reference": [r.reference for r in rows],
@@ -70,3 +73,6 @@ def problems_frame(rows: Sequence[ProblemRow]) -> pd.DataFrame:
         columns=["id", "reference", "customer", "amount", "date", "status", "error_kind", "message", "fix_hint",
                  "qbo_code", "attempts", "open_days", "last_attempt", "qbo_id", "vendor_kind", "period"],
     )
+    if company:
+        frame.insert(frame.columns.get_loc("customer") + 1, "company", [r.company for r in rows])
+    return frame

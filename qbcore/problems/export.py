@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime
 from typing import IO, Any
 
 from sqlalchemy.orm import Session
 
 from qbcore import labels
+from qbcore.companies import has_several_companies
 from qbcore.export import safe_csv_bytes, write_safe_csv
 from qbcore.models import (
     EntityType,
@@ -23,9 +25,11 @@ EXPORT_HEADER = (
     "Reference #", "Customer", "Amount", "Date", "Status", "Error kind", "Message", "How to fix", "QuickBooks code",
     "Attempts", "Open (days)", "Last attempt", "QuickBooks id", "Type", "Record id", "Blocked by", "First failed",
 )
+# With several QuickBooks companies the file says which one each row goes to, next to its customer (as the grid).
+COMPANY_HEADER = "Company"
 
 
-def export_header(entity_type: EntityType) -> tuple[str, ...]:
+def _tab_header(entity_type: EntityType) -> tuple[str, ...]:
     """The file's header on one tab: a payables tab names the vendor and its kind (and a settlement's week)."""
     source = SOURCES[entity_type]
     if not source.payee:
@@ -56,13 +60,35 @@ def _export_cells(entity_type: EntityType, row: ProblemRow) -> tuple[Any, ...]:
     )
 
 
+def _with_company(cells: tuple[Any, ...], company: str, at: int) -> tuple[Any, ...]:
+    return (*cells[:at], company, *cells[at:])
+
+
+def _company_at(entity_type: EntityType) -> int:
+    """Where the Company column goes: after the customer, or after the vendor and its kind on a payables tab."""
+    header = _tab_header(entity_type)
+    return header.index("Customer") + 1 if "Customer" in header else header.index("Vendor kind") + 1
+
+
+def export_header(session: Session, entity_type: EntityType) -> tuple[str, ...]:
+    """The export's header on one tab, with a Company column next to who it is for when there are several."""
+    header = _tab_header(entity_type)
+    return _with_company(header, COMPANY_HEADER, _company_at(entity_type)) if has_several_companies(session) \
+        else header
+
+
+def _rows(session: Session, entity_type: EntityType, problem_filter: ProblemFilter) -> Iterator[tuple[Any, ...]]:
+    several, at = has_several_companies(session), _company_at(entity_type)
+    for row in iter_problems(session, entity_type, problem_filter):
+        cells = _export_cells(entity_type, row)
+        yield _with_company(cells, row.company, at) if several else cells
+
+
 def export_problems_csv(session: Session, entity_type: EntityType, problem_filter: ProblemFilter, out: IO[str]) -> int:
     """Write every row matching the filter as spreadsheet-safe CSV to `out`; returns the row count."""
-    rows = (_export_cells(entity_type, row) for row in iter_problems(session, entity_type, problem_filter))
-    return write_safe_csv(out, export_header(entity_type), rows)
+    return write_safe_csv(out, export_header(session, entity_type), _rows(session, entity_type, problem_filter))
 
 
 def problems_csv_bytes(session: Session, entity_type: EntityType, problem_filter: ProblemFilter) -> bytes:
     """The same export as UTF-8 bytes (with a BOM), for a download button."""
-    rows = (_export_cells(entity_type, row) for row in iter_problems(session, entity_type, problem_filter))
-    return safe_csv_bytes(export_header(entity_type), rows)
+    return safe_csv_bytes(export_header(session, entity_type), _rows(session, entity_type, problem_filter))

@@ -17,6 +17,7 @@ from qbcore.entities.spec import EntitySpec
 from qbcore.errors import ErrorKind
 from qbcore.models import (
     PROBLEM_STATUSES,
+    Company,
     Customer,
     EntityType,
     SyncRecord,
@@ -106,6 +107,7 @@ class ProblemFilter:
     search: str = ""
     cause: CauseKey | None = None
     blocked_by: str = ""  # exactly this blocker ("item:GENSET"), as an alert's link names it
+    company_id: int | None = None  # one QuickBooks company's records; None: every company
 
     @property
     def amounts_reversed(self) -> bool:
@@ -146,6 +148,11 @@ def from_records(entity_type: EntityType, *columns: Any) -> Select[Any]:
     return query.where(SyncRecord.entity_type == entity_type.value)
 
 
+def company_name() -> Any:
+    """The name of a sync record's company, as a column of any query over sync records."""
+    return select(Company.name).where(Company.id == SyncRecord.company_id).scalar_subquery()
+
+
 def _escape_like(text: str) -> str:
     return re.sub(r"([\\%_])", r"\\\1", text)
 
@@ -165,6 +172,8 @@ def conditions(entity_type: EntityType, problem_filter: ProblemFilter) -> list[C
     """The WHERE clauses of a filter on one tab."""
     source = SOURCES[entity_type]
     where: list[ColumnElement[bool]] = [SyncRecord.status.in_([s.value for s in problem_filter.statuses])]
+    if problem_filter.company_id is not None:
+        where.append(SyncRecord.company_id == problem_filter.company_id)
     if problem_filter.error_kinds:
         where.append(SyncRecord.error_kind.in_(problem_filter.error_kinds))
     if problem_filter.cause is not None:

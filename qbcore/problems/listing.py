@@ -32,6 +32,7 @@ from qbcore.problems.filters import (
     SOURCES,
     ProblemFilter,
     as_utc,
+    company_name,
     conditions,
     customer_name,
     from_records,
@@ -79,6 +80,7 @@ class ProblemRow:
     vendor_kind: str = ""  # payables: "Driver", "Fleet owner", "Carrier" (empty on receivables tabs)
     period_start: date | None = None  # a settlement's week
     period_end: date | None = None
+    company: str = ""  # the QuickBooks company the record goes to
 
     @property
     def period(self) -> str:
@@ -160,7 +162,7 @@ def _row_columns(entity_type: EntityType) -> list[Any]:
         source.amount.label("amount"), source.record_date.label("record_date"), SyncRecord.status,
         SyncRecord.error_kind, SyncRecord.error_code, SyncRecord.error_message, SyncRecord.blocked_by,
         SyncRecord.attempts, SyncRecord.first_failed_at, SyncRecord.last_attempt_at, SyncRecord.qbo_id,
-        vendor_kind_of(entity_type).label("vendor_kind"), *period_of(entity_type),
+        vendor_kind_of(entity_type).label("vendor_kind"), *period_of(entity_type), company_name().label("company"),
     ]
 
 
@@ -186,7 +188,7 @@ def _as_date(value: Any) -> date | None:
 
 def _to_row(entity_type: EntityType, values: Any, today: date) -> ProblemRow:
     (record_id, entity_id, reference, customer, amount, record_date, status, kind, code, message, blocked_by,
-     attempts, first_failed_at, last_attempt_at, qbo_id, kind_of_vendor, period_start, period_end) = values
+     attempts, first_failed_at, last_attempt_at, qbo_id, kind_of_vendor, period_start, period_end, company) = values
     first_failed_at = as_utc(first_failed_at)
     record_date = _as_date(record_date)
     opened = first_failed_at.date() if first_failed_at else record_date
@@ -199,6 +201,7 @@ def _to_row(entity_type: EntityType, values: Any, today: date) -> ProblemRow:
         last_attempt_at=as_utc(last_attempt_at), qbo_id=qbo_id,
         open_days=None if opened is None else max(0, (today - opened).days),
         vendor_kind=kind_of_vendor or "", period_start=_as_date(period_start), period_end=_as_date(period_end),
+        company=company or "",
     )
 
 
@@ -257,13 +260,13 @@ def iter_problems(
         yield _to_row(entity_type, values, today)
 
 
-def summarize_problems(session: Session, entity_type: EntityType) -> ProblemSummary:
-    """Counts and dollars by status for one entity's queue (the tab headline)."""
+def summarize_problems(session: Session, entity_type: EntityType, company_id: int | None = None) -> ProblemSummary:
+    """Counts and dollars by status for one entity's queue (the tab headline), of one company or all (None)."""
     source = SOURCES[entity_type]
     statuses = PROBLEM_STATUSES + (SET_ASIDE_STATUSES if has_set_aside(entity_type) else ())
     rows = session.execute(
         from_records(entity_type, SyncRecord.status, func.count(SyncRecord.id), func.sum(source.amount))
-        .where(SyncRecord.status.in_([s.value for s in statuses]))
+        .where(SyncRecord.status.in_([s.value for s in statuses]), *_of_company(company_id))
         .group_by(SyncRecord.status)
     ).all()
     by_status = {s: StatusCount(s, 0, Decimal("0.00")) for s in statuses}
@@ -291,19 +294,26 @@ def summarize_records(session: Session, entity_type: EntityType, record_ids: Seq
     return SelectionSummary(count=count, amount=amount)
 
 
-def list_error_kinds(session: Session, entity_type: EntityType) -> list[str]:
-    """The error kinds present in one entity's queue, for the filter's choices."""
+def list_error_kinds(session: Session, entity_type: EntityType, company_id: int | None = None) -> list[str]:
+    """The error kinds present in one entity's queue (of one company, or all), for the filter's choices."""
     return list(session.scalars(
         select(SyncRecord.error_kind).distinct()
-        .where(SyncRecord.entity_type == entity_type.value, SyncRecord.error_kind.is_not(None))
+        .where(SyncRecord.entity_type == entity_type.value, SyncRecord.error_kind.is_not(None),
+               *_of_company(company_id))
         .order_by(SyncRecord.error_kind)
     ))
 
 
-def list_customer_choices(session: Session) -> list[tuple[int, str]]:
-    """Every customer as (id, "CODE · Name"), for the customer filter."""
-    return [(cid, f"{code} · {name}") for cid, code, name in
-            session.execute(select(Customer.id, Customer.code, Customer.name).order_by(Customer.name))]
+def list_customer_choices(session: Session, company_id: int | None = None) -> list[tuple[int, str]]:
+    """Every customer (of one company, or all) as (id, "CODE · Name"), for the customer filter."""
+    query = select(Customer.id, Customer.code, Customer.name).order_by(Customer.name)
+    if company_id is not None:
+        query = query.where(Customer.company_id == company_id)
+    return [(cid, f"{code} · {name}") for cid, code, name in session.execute(query)]
+
+
+def _of_company(company_id: int | None) -> list[Any]:
+    return [] if company_id is None else [SyncRecord.company_id == company_id]
 
 
 def list_vendor_choices(session: Session) -> list[tuple[int, str]]:

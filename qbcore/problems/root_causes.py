@@ -78,8 +78,10 @@ def _record_blocker(blocked_by: str | None) -> tuple[str, str] | None:
     return (what, name.strip()) if sep and what in _RECORD_BLOCKERS else None
 
 
-def _read_blockers(session: Session, blocked_bys: set[str]) -> dict[str, _Blocker]:
+def _read_blockers(session: Session, blocked_bys: set[str], company_id: int | None = None) -> dict[str, _Blocker]:
     """The records named by these blocked_by values and, down each chain, the records blocking them."""
+    # A customer has a record in each company it was in: a company's records wait for that company's.
+    same_company = [] if company_id is None else [SyncRecord.company_id == company_id]
     found: dict[str, _Blocker] = {}
     todo = {b for b in blocked_bys if _record_blocker(b)}
     for _ in range(_CHAIN_DEPTH):
@@ -95,7 +97,7 @@ def _read_blockers(session: Session, blocked_bys: set[str]) -> dict[str, _Blocke
                            SyncRecord.blocked_by, SyncRecord.error_message)
                     .join(SyncRecord, (SyncRecord.entity_id == model.id)
                           & (SyncRecord.entity_type == entity_type.value))
-                    .where(name_column.in_(names[start:start + 900]))
+                    .where(name_column.in_(names[start:start + 900]), *same_company)
                     .order_by(SyncRecord.id)
                 )
                 for name, *values in rows:
@@ -154,9 +156,9 @@ def _changed_since_failure(session: Session, entity_type: EntityType, where: lis
 
 
 def _setting_changed_since(session: Session, key: str, entity_type: EntityType,
-                           where: list[ColumnElement[bool]]) -> bool:
-    """Whether a setting (the known closing date) was saved after the oldest of these records' last attempts."""
-    row = company_setting_row(session, key)
+                           where: list[ColumnElement[bool]], company_id: int | None = None) -> bool:
+    """Whether a company's setting (the closing date) was saved after the oldest of these records' last attempts."""
+    row = company_setting_row(session, key, company_id)
     if row is None or row.updated_at is None:
         return False
     oldest = session.scalar(from_records(entity_type, func.min(SyncRecord.last_attempt_at)).where(*where))
@@ -177,19 +179,19 @@ def _blocker_fixed(session: Session, entity_type: EntityType, blocked_by: str,
 
 
 def _retry_may_pass(session: Session, entity_type: EntityType, kind: str | None, code: str | None,
-                    blocked_by: str | None, where: list[ColumnElement[bool]]) -> bool:
+                    blocked_by: str | None, where: list[ColumnElement[bool]], company_id: int | None = None) -> bool:
     """False where nothing changed since the failure that could make a retry pass (a definite answer or a gap)."""
     if kind in _DEFINITE:
         changed = _changed_since_failure(session, entity_type, where)
         if kind == ErrorKind.CLOSED_PERIOD.value:
-            changed = changed or _setting_changed_since(session, CLOSE_DATE_KEY, entity_type, where)
+            changed = changed or _setting_changed_since(session, CLOSE_DATE_KEY, entity_type, where, company_id)
         return changed
     if kind == ErrorKind.MAPPING.value and blocked_by and not _record_blocker(blocked_by):
         return _blocker_fixed(session, entity_type, blocked_by, where)
     if kind == ErrorKind.DUPLICATE.value and code == NAME_CLASH_CODE and entity_type is EntityType.CUSTOMER:
         # A new QuickBooks name (the customer row changes) or a new clash rule (the settings change) can pass.
         return (_changed_since_failure(session, entity_type, where)
-                or _setting_changed_since(session, SYNC_SETTINGS_KEY, entity_type, where))
+                or _setting_changed_since(session, SYNC_SETTINGS_KEY, entity_type, where, company_id))
     return True
 
 
@@ -213,7 +215,7 @@ def list_root_causes(
         .where(*where, SyncRecord.error_kind.is_not(None))
         .group_by(SyncRecord.error_kind, SyncRecord.error_code, SyncRecord.blocked_by)
     ).all()
-    blockers = _read_blockers(session, {b for _, _, b, *_ in rows if b})
+    blockers = _read_blockers(session, {b for _, _, b, *_ in rows if b}, base.company_id)
     groups: dict[tuple[Any, ...], _Group] = {}
     for kind, code, blocked_by, count, amount, sample in rows:
         # Only a dependency waits for the record it names; a clash may name a customer without waiting for it.
@@ -245,7 +247,7 @@ def list_root_causes(
             group.blockers.append(blocked_by)
         group.count += count
         group.amount += to_money(amount)
-    causes = [_to_cause(session, entity_type, group, where) for group in groups.values()]
+    causes = [_to_cause(session, entity_type, group, where, base.company_id) for group in groups.values()]
     causes.sort(key=lambda c: (-c.count, c.sentence))
     return causes if limit is None else causes[:limit]
 
@@ -258,14 +260,14 @@ def cause_key(cause: RootCause) -> CauseKey:
 
 
 def _to_cause(session: Session, entity_type: EntityType, group: _Group,
-              where: list[ColumnElement[bool]]) -> RootCause:
+              where: list[ColumnElement[bool]], company_id: int | None) -> RootCause:
     cause = make_root_cause(entity_type, group.kind, group.code, group.blocked_by, group.count, group.amount,
                             group.sample)
     blockers = tuple(sorted(set(group.blockers)))
     if group.shape == "direct":
         key = CauseKey(group.kind, group.code, group.blocked_by)
         may_pass = _retry_may_pass(session, entity_type, group.kind, group.code, group.blocked_by,
-                                   [*where, *matches_cause(key)])
+                                   [*where, *matches_cause(key)], company_id)
         return replace(cause, retry_offered=may_pass,
                        must_change=None if may_pass else what_must_change(entity_type, group.kind, group.code,
                                                                           group.blocked_by))
@@ -286,7 +288,8 @@ def _to_cause(session: Session, entity_type: EntityType, group: _Group,
     may_pass, must_change = True, None
     if group.shape == "chain":
         root_where: list[ColumnElement[bool]] = [SyncRecord.id.in_(roots)]
-        may_pass = _retry_may_pass(session, group.root_entity, group.kind, group.code, group.blocked_by, root_where)
+        may_pass = _retry_may_pass(session, group.root_entity, group.kind, group.code, group.blocked_by, root_where,
+                                   company_id)
         if not may_pass:
             must_change = what_must_change(group.root_entity, group.kind, group.code, group.blocked_by)
     return replace(

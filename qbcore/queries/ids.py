@@ -20,7 +20,7 @@ GRID_LIMIT = 5000
 
 
 GRID_COLUMNS = ["record_id", "entity_type", "number_or_name", "customer", "amount", "date", "qbo_id", "status",
-                "last_synced_at"]
+                "last_synced_at", "company_id", "customer_id", "entity_id"]
 
 
 @dataclass(frozen=True)

@@ -314,13 +314,14 @@ def preview_invoice(session: Session, invoice_id: int, settings: SyncSettings,
 
 
 def synced_invoices_changed_by(session: Session, before: SyncSettings, after: SyncSettings, *,
-                               chunk: int = 500) -> list[int]:
-    """Sync record ids of invoices already in QuickBooks whose line Descriptions differ under the new settings."""
+                               chunk: int = 500, company_id: int | None = None) -> list[int]:
+    """Sync record ids of invoices already in QuickBooks (of one company, or all) whose Descriptions would differ."""
     if (before.description, before.description_overflow) == (after.description, after.description_overflow):
         return []
+    of_company = [] if company_id is None else [SyncRecord.company_id == company_id]
     synced = session.execute(select(SyncRecord.id, SyncRecord.entity_id).where(
         SyncRecord.entity_type == EntityType.INVOICE.value, SyncRecord.status == SyncStatus.SYNCED.value,
-        SyncRecord.qbo_id.is_not(None)).order_by(SyncRecord.id)).all()
+        SyncRecord.qbo_id.is_not(None), *of_company).order_by(SyncRecord.id)).all()
     changed: list[int] = []
     for piece in chunked(synced, chunk):
         part = dict((entity_id, record_id) for record_id, entity_id in piece)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import extract, func, select
 from sqlalchemy.orm import Session
 
+from qbcore.companies import list_companies
 from qbcore.entities.registry import ENTITIES
 from qbcore.labels import money, plural
 from qbcore.models import (
@@ -78,6 +79,7 @@ class MonthReadiness:
     proposals: Tally
     closed_conflicts: Tally
     checklist: list[ChecklistItem] = field(default_factory=list)
+    company: str = ""  # the QuickBooks company, when the months are listed per company
 
     @property
     def is_clean(self) -> bool:
@@ -96,6 +98,8 @@ class ClosedPeriodRecord:
     amount: Decimal
     status: str
     sync_record_id: int
+    company: str = ""
+    close_date: date | None = None  # the closing date of the record's company, which refuses it
 
 
 def _month(year: Any, month: Any) -> str:
@@ -117,14 +121,21 @@ def _in_books(source: _Source) -> list[Any]:
     return list(source.in_books)
 
 
-def list_month_readiness(session: Session, *, close_date: date | None = None, months: int | None = None
-                         ) -> list[MonthReadiness]:
-    """Per month (newest first): count and total of unsynced, failed, blocked, drifted records; a checklist."""
-    close_date = close_date if close_date is not None else get_book_close_date(session)
+def _company_of(model: Any, company_id: int | None) -> list[Any]:
+    return [] if company_id is None else [model.company_id == company_id]
+
+
+def list_month_readiness(session: Session, *, close_date: date | None = None, months: int | None = None,
+                         company_id: int | None = None) -> list[MonthReadiness]:
+    """Per month (newest first): count and total of unsynced, failed, blocked, drifted records; a checklist.
+
+    Of one company (with its closing date) when company_id is given; of the whole book when None.
+    """
+    close_date = close_date if close_date is not None else get_book_close_date(session, company_id)
     counted: dict[str, dict[str, Tally]] = defaultdict(lambda: defaultdict(Tally))
     records: dict[str, int] = defaultdict(int)
     for source in SOURCES:
-        base = [*_in_books(source), SyncRecord.status != SyncStatus.CLEARED.value]
+        base = [*_in_books(source), SyncRecord.status != SyncStatus.CLEARED.value, *_company_of(SyncRecord, company_id)]
         for month, tally in _by_month(session, source, base).items():
             records[month] += tally.count
         for name, statuses in PROBLEM.items():
@@ -138,7 +149,8 @@ def list_month_readiness(session: Session, *, close_date: date | None = None, mo
             select(extract("year", source.day), extract("month", source.day), func.count(Drift.id),
                    func.coalesce(func.sum(source.amount), 0))
             .select_from(Drift).join(source.model, source.model.id == Drift.entity_id)
-            .where(Drift.entity_type == source.entity_type.value, Drift.resolved_at.is_(None))
+            .where(Drift.entity_type == source.entity_type.value, Drift.resolved_at.is_(None),
+                   *_company_of(Drift, company_id))
             .group_by(extract("year", source.day), extract("month", source.day))).all()
         for y, m, n, total in drift_rows:
             counted[_month(y, m)]["drifted"] += Tally(int(n), Decimal(str(total)).quantize(Decimal("0.01")))
@@ -146,7 +158,7 @@ def list_month_readiness(session: Session, *, close_date: date | None = None, mo
         select(extract("year", Invoice.invoice_date), extract("month", Invoice.invoice_date), func.count(),
                func.coalesce(func.sum(PulledPayment.amount), 0))
         .select_from(PulledPayment).join(Invoice, Invoice.id == PulledPayment.invoice_id)
-        .where(PulledPayment.status == PulledPaymentStatus.PROPOSED.value)
+        .where(PulledPayment.status == PulledPaymentStatus.PROPOSED.value, *_company_of(PulledPayment, company_id))
         .group_by(extract("year", Invoice.invoice_date), extract("month", Invoice.invoice_date))).all()
     for y, m, n, total in proposal_rows:
         counted[_month(y, m)]["proposals"] += Tally(int(n), Decimal(str(total)).quantize(Decimal("0.01")))
@@ -182,10 +194,10 @@ def checklist(c: dict[str, Tally], close_date: date | None) -> list[ChecklistIte
     ]
 
 
-def list_closed_period_records(session: Session, *, close_date: date | None = None, limit: int = 5000
-                               ) -> list[ClosedPeriodRecord]:
+def list_closed_period_records(session: Session, *, close_date: date | None = None, limit: int = 5000,
+                               company_id: int | None = None) -> list[ClosedPeriodRecord]:
     """Waiting records dated on or before the closing date: QuickBooks will refuse them, so flag them before sending."""
-    close_date = close_date if close_date is not None else get_book_close_date(session)
+    close_date = close_date if close_date is not None else get_book_close_date(session, company_id)
     if close_date is None:
         return []
     out: list[ClosedPeriodRecord] = []
@@ -194,8 +206,31 @@ def list_closed_period_records(session: Session, *, close_date: date | None = No
             select(source.model.id, source.number, source.day, source.amount, SyncRecord.status, SyncRecord.id)
             .join(SyncRecord, (SyncRecord.entity_id == source.model.id)
                   & (SyncRecord.entity_type == source.entity_type.value))
-            .where(*_in_books(source), SyncRecord.status.in_(WAITING), source.day <= close_date)
+            .where(*_in_books(source), SyncRecord.status.in_(WAITING), source.day <= close_date,
+                   *_company_of(SyncRecord, company_id))
             .order_by(source.day).limit(limit)).all()
         out.extend(ClosedPeriodRecord(source.entity_type.value, rid, number, day, Decimal(str(amount)), str(status),
-                                      record_id) for rid, number, day, amount, status, record_id in rows)
+                                      record_id, close_date=close_date)
+                   for rid, number, day, amount, status, record_id in rows)
     return out
+
+
+def list_readiness_by_company(session: Session, *, months: int | None = None) -> list[MonthReadiness]:
+    """Every company's months, each with its own closing date: newest month first, companies in list order."""
+    out: list[MonthReadiness] = []
+    for company in list_companies(session):
+        out += [replace(m, company=company.name)
+                for m in list_month_readiness(session, months=months, company_id=company.id)]
+    order = {c.name: i for i, c in enumerate(list_companies(session))}
+    return sorted(out, key=lambda m: (_descending(m.month), order[m.company]))
+
+
+def list_closed_by_company(session: Session, *, limit: int = 5000) -> list[ClosedPeriodRecord]:
+    """Every company's waiting records its own closing date will refuse, named with their company."""
+    return [replace(r, company=company.name) for company in list_companies(session)
+            for r in list_closed_period_records(session, limit=limit, company_id=company.id)]
+
+
+def _descending(month: str) -> int:
+    year, number = month.split("-")
+    return -(int(year) * 12 + int(number))

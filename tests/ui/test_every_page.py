@@ -1,7 +1,8 @@
 """Every page on a book whose every visible text is hostile: no markup from data, no internal words, money as $.
 
 Issue #17 item 1 and issue #11 item 8. The book is the demo book with its problem list, a connected local sandbox,
-and every text field a person can see overwritten with markdown, HTML, Streamlit directives, maths and autolinkable
+a second QuickBooks company (issue #13) whose name is hostile text and which holds one moved customer, and every
+text field a person can see overwritten with markdown, HTML, Streamlit directives, maths and autolinkable
 addresses. Each view (every page, each Problem Sync tab with a record selected, Mapping Preview with the hostile
 invoice chosen, QuickBooks IDs with a record selected and an override checked, Import with hostile files
 validated) is walked element by element through the AppTest tree.
@@ -26,7 +27,10 @@ from streamlit.testing.v1 import AppTest
 
 from qbcore import labels as label_maps
 from qbcore import models
+from qbcore.access import LOCAL_ADMIN
+from qbcore.companies import add_company
 from qbcore.config import load_config
+from qbcore.customer_moves import move_customer
 from qbcore.db import transaction
 from qbcore.errors import ErrorKind
 from qbcore.importer import FileKind
@@ -79,6 +83,8 @@ URL = "http://evil.example"
 EMAIL = "a@x.com"
 # One string carrying every payload, for fields long enough to hold it.
 ALL = " ".join([BEACON, BOLD_LINK, CLICK, IMG_HTML, B_HTML, COLOUR, MATHS, ITALIC, URL, EMAIL])
+# A company name (at most 100 characters) carrying the payloads that fit.
+HOSTILE_COMPANY = " ".join([BOLD_LINK, CLICK, B_HTML, COLOUR, MATHS, ITALIC, URL, EMAIL])[:100]
 # Short payloads for short columns (codes, numbers), each at most 32 characters.
 SHORT = [CLICK, B_HTML, COLOUR, MATHS, ITALIC, "**bold**", URL, EMAIL, IMG_HTML[:32]]
 # The words inside the emphasis payloads: emphasis around exactly these came from data.
@@ -207,6 +213,13 @@ def hostile(sandbox_env: str, demo_factory) -> HostileBook:
     config = load_config(os.environ, {})
     ensure_local_connection(demo_factory, config)
     with transaction(demo_factory) as session:
+        # A second company named in hostile text, holding the second customer: selectors, Company columns, the
+        # side-by-side health and the move dialog all show its name.
+        second = add_company(session, LOCAL_ADMIN, HOSTILE_COMPANY).id
+        tops = session.scalars(select(Customer.id).where(Customer.parent_id.is_(None)).order_by(Customer.id)).all()
+        move_customer(session, LOCAL_ADMIN, tops[1], second, reason=ALL)
+    ensure_local_connection(demo_factory, config, second)
+    with transaction(demo_factory) as session:
         seed_payables(session)  # the receivables' problems, payables switched on with problems of their own
         number, linked = _overwrite_book(session)
         # Every waiting record falls in the closed period, so Month End lists them by their (hostile) numbers.
@@ -280,6 +293,28 @@ def _quickbooks_ids_dialog(button: str, then: str | None) -> Callable[[AppTest, 
     return show
 
 
+def _settings_companies(at: AppTest, book: HostileBook) -> None:
+    at.session_state["set_tab"] = "Companies"
+    open_page(at, "1_Settings.py", actor=ADMIN)
+
+
+def _settings_second_company(at: AppTest, book: HostileBook) -> None:
+    open_page(at, "1_Settings.py", actor=ADMIN)
+    at.selectbox(key="set_company").select_index(1).run()  # the hostile company, added second
+
+
+def _quickbooks_ids_move(at: AppTest, book: HostileBook) -> None:
+    open_page(at, "2_QuickBooks_IDs.py", actor=ADMIN)
+    at.session_state[_grid(at).key] = {"selected": [book.linked_record]}
+    at.run()
+    at.button(key="ids_move").click().run()
+
+
+def _month_end_company(at: AppTest, book: HostileBook) -> None:
+    open_page(at, "8_Month_End.py", actor=ADMIN)
+    at.selectbox(key="month_end_company").select_index(2).run()  # after "All companies" and the first company
+
+
 def _home_with_connection(**values: Any) -> Callable[[AppTest, HostileBook], None]:
     def show(at: AppTest, book: HostileBook) -> None:
         with transaction(book.factory) as session:
@@ -333,6 +368,10 @@ VIEWS: dict[str, Callable[[AppTest, HostileBook], None]] = {
     "Import · hostile files with errors": _import(valid=False),
     "Import · hostile files valid": _import(valid=True),
     "Reconciliation · compared": _reconciliation,
+    "Settings · Companies tab": _settings_companies,
+    "Settings · hostile company chosen": _settings_second_company,
+    "QuickBooks IDs · move dialog": _quickbooks_ids_move,
+    "Month End · hostile company chosen": _month_end_company,
 }
 
 
