@@ -300,6 +300,7 @@ def pull(
 def problems(
     entity: Annotated[str, typer.Option(help="customers, invoices, credit-memos or payments")] = "invoices",
     out: Annotated[Path, typer.Option(help="CSV file to write")] = Path("problems.csv"),
+    company: CompanyOption = None,
 ) -> None:
     """Export the problem list of one entity to a spreadsheet-safe CSV."""
     from qbcore.models import EntityType
@@ -314,7 +315,7 @@ def problems(
         fail("items have no problem list of their own: their problems show on the invoices they block "
               "(use --entity invoices)")
     with factory() as session, out.open("w", newline="", encoding="utf-8") as fh:
-        count = export_problems_csv(session, types[0], ProblemFilter(), fh)
+        count = export_problems_csv(session, types[0], ProblemFilter(company_id=company_id_of(session, company)), fh)
     typer.echo(f"wrote {plural(count, 'problem record')} to {out}")
 
 

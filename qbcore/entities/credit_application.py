@@ -5,16 +5,16 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import Select, and_, cast, literal, select
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy import ColumnElement, Select, and_, cast, literal, select
+from sqlalchemy.orm import Session, aliased, joinedload
 
 from qbcore.entities.common import NO_TEXT, TEXT, chunked_scalars
 from qbcore.entities.payment import reference_key
-from qbcore.entities.routes import to_memo_customers_company, where_it_went
+from qbcore.entities.routes import where_it_went
 from qbcore.entities.spec import EntitySpec, ProblemTab
 from qbcore.mapping.credit_application import build_credit_application_payload, credit_application_ref
 from qbcore.mapping.refs import QboRefs
-from qbcore.models import CreditMemo, CreditMemoApplication, Customer, EntityType, Invoice, SyncRecord
+from qbcore.models import Company, CreditMemo, CreditMemoApplication, Customer, EntityType, Invoice, SyncRecord
 from qbcore.settings import SyncSettings
 
 
@@ -45,6 +45,16 @@ def build_payload(row: Any, _settings: SyncSettings, refs: QboRefs, _extras: Map
     return build_credit_application_payload(row, refs)
 
 
+def _to_memo_customers_company() -> ColumnElement[bool]:
+    """A credit application goes to the company of its credit memo's customer."""
+    owner, memo = aliased(Customer), aliased(CreditMemo)
+    # One subquery, correlated by name: nested ones lose their correlation inside an UPDATE on PostgreSQL.
+    company = (select(owner.company_id).join(memo, memo.customer_id == owner.id)
+               .where(memo.id == CreditMemoApplication.credit_memo_id)
+               .correlate(CreditMemoApplication).scalar_subquery())
+    return Company.id == company
+
+
 SPEC = EntitySpec(
     entity_type=EntityType.CREDIT_APPLICATION, model=CreditMemoApplication,
     request_code="cma", build_payload=build_payload, natural_key=reference_key,
@@ -63,5 +73,5 @@ SPEC = EntitySpec(
         customer_key=CreditMemo.customer_id, changed_at=CreditMemo.updated_at),
     # The application goes where its credit memo went (before that, to the memo's customer's company).
     company_route=lambda: where_it_went(EntityType.CREDIT_MEMO, CreditMemoApplication.credit_memo_id,
-                                        to_memo_customers_company()),
+                                        _to_memo_customers_company()),
 )

@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.orm import aliased
 
-from qbcore.models import Company, CreditMemo, CreditMemoApplication, Customer, EntityType, SyncRecord, Vendor
+from qbcore.models import Company, Customer, EntityType, SyncRecord, Vendor
 
 
 def _holder(flag: str) -> ColumnElement[Any]:
@@ -25,16 +25,6 @@ def to_customers_company(customer_id: Any) -> ColumnElement[bool]:
     owner = aliased(Customer)
     return Company.id == select(owner.company_id).where(owner.id == customer_id).correlate_except(owner) \
         .scalar_subquery()
-
-
-def to_memo_customers_company() -> ColumnElement[bool]:
-    """A credit application goes to the company of its credit memo's customer."""
-    owner, memo = aliased(Customer), aliased(CreditMemo)
-    # One subquery, correlated by name: nested ones lose their correlation inside an UPDATE on PostgreSQL.
-    company = (select(owner.company_id).join(memo, memo.customer_id == owner.id)
-               .where(memo.id == CreditMemoApplication.credit_memo_id)
-               .correlate(CreditMemoApplication).scalar_subquery())
-    return Company.id == company
 
 
 def to_own_company() -> ColumnElement[bool]:
