@@ -608,7 +608,7 @@ def show_companies() -> None:
         # Short headers, so every column fits at 1280 px ("Carrier pay" was cut off).
         "Company": h.name, "In QuickBooks": h.connection.company_name or "—", "Realm": h.connection.realm_id or "—",
         "Connection": status_words.get(h.connection.status, "Not connected"),
-        "New customers": "Default" if h.is_default else "",
+        "New customers": "Yes (default)" if h.is_default else "No",
         "Driver pay": "Yes" if holders["driver_pay"] == h.company_id else "No",
         "Carrier pay": "Yes" if holders["carrier_pay"] == h.company_id else "No",
     } for h in health]), hide_index=True, width="stretch")

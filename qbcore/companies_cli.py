@@ -5,14 +5,14 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from sqlalchemy import func, select
 
 from qbcore.access import LOCAL_ADMIN
 from qbcore.cli_support import fail, open_database
 from qbcore.companies import CompanyRefused, add_company, list_companies
 from qbcore.connection import get_connection_state
 from qbcore.labels import plural
-from qbcore.models import PROBLEM_STATUSES, ConnectionStatus, SyncRecord
+from qbcore.models import ConnectionStatus
+from qbcore.queries.health import count_waiting
 
 app = typer.Typer(help="QuickBooks companies: list them with their connection health, or add one.",
                   no_args_is_help=False, invoke_without_command=True)
@@ -26,13 +26,11 @@ HEALTH = {
 
 @app.callback()
 def show(ctx: typer.Context) -> None:
-    """List every company: id, name, realm id, connection health, roles and records waiting."""
+    """List every company: id, name, realm id, connection health, roles and records waiting (as Home counts them)."""
     if ctx.invoked_subcommand is not None:
         return
     _config, factory = open_database()
     with factory() as session:
-        waiting = dict(session.execute(select(SyncRecord.company_id, func.count()).where(
-            SyncRecord.status.in_([s.value for s in PROBLEM_STATUSES])).group_by(SyncRecord.company_id)).all())
         for company in list_companies(session):
             state = get_connection_state(session, company.id)
             roles = [label for flag, label in ((company.is_default, "default for new customers"),
@@ -41,7 +39,7 @@ def show(ctx: typer.Context) -> None:
             realm = f"realm {state.realm_id}" if state.realm_id else "no realm yet"
             typer.echo(f"{company.id}  {company.name}  {realm}  {HEALTH[state.status]}"
                        f"{'  (' + ', '.join(roles) + ')' if roles else ''}"
-                       f"  {plural(waiting.get(company.id, 0), 'record')} waiting")
+                       f"  {plural(count_waiting(session, company.id), 'record')} waiting")
 
 
 @app.command("add")

@@ -52,8 +52,10 @@ class MovePlan:
     def sentences(self) -> list[str]:
         """The plan in plain words, one sentence per consequence."""
         out = []
-        if self.sub_customers:
-            out.append(f"Its {_count(self.sub_customers, ('sub-customer', 'sub-customers'))} move with it.")
+        if self.sub_customers == 1:
+            out.append("Its sub-customer moves with it.")
+        elif self.sub_customers:
+            out.append(f"Its {self.sub_customers:,} sub-customers move with it.")
         if self.staying:
             out.append(f"{_count(len(self.staying), ('record', 'records'))} already in {self.from_company}'s "
                        "QuickBooks stay there, linked as they are (listed below); to move one as well, void it there "
@@ -68,8 +70,10 @@ class MovePlan:
         if self.already_in_new_company:
             out.append(f"{self.customer_name} is already linked in {self.to_company}; new records post to it there.")
         else:
-            out.append(f"{self.customer_name} will be created in {self.to_company}'s QuickBooks at the next sync "
-                       "(or matched to the customer of the same name already there).")
+            family = " and its sub-customers" if self.sub_customers > 1 else \
+                " and its sub-customer" if self.sub_customers else ""
+            out.append(f"{self.customer_name}{family} will be created in {self.to_company}'s QuickBooks at the next "
+                       "sync (or matched to a customer of the same name already there).")
         return out
 
 

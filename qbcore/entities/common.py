@@ -24,9 +24,14 @@ def chunked_scalars(session: Session, ids: list[int], build: Callable[[list[int]
     return out
 
 
-def synced_at(session: Session, entity_type: EntityType, entity_ids: Any) -> datetime | None:
-    """When the newest of these billing records was synced (with a QuickBooks id), as UTC."""
-    return session.scalar(select(func.max(SyncRecord.last_synced_at)).where(
+def synced_at(session: Session, entity_type: EntityType, entity_ids: Any,
+              company_id: int | None = None) -> datetime | None:
+    """When the newest of these billing records was synced (with a QuickBooks id), in one company or any, as UTC."""
+    query = select(func.max(SyncRecord.last_synced_at)).where(
         SyncRecord.entity_type == entity_type.value, SyncRecord.entity_id.in_(entity_ids),
-        SyncRecord.status == SyncStatus.SYNCED.value, SyncRecord.qbo_id.is_not(None)))
+        SyncRecord.status == SyncStatus.SYNCED.value, SyncRecord.qbo_id.is_not(None))
+    if company_id is not None:
+        # An item synced in the broker file fixes nothing in the carrier file.
+        query = query.where(SyncRecord.company_id == company_id)
+    return session.scalar(query)
 

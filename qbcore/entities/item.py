@@ -30,12 +30,15 @@ def load_extras(session: Session, _rows: Mapping[int, Any], company_id: int) -> 
         select(ItemMapping).where(ItemMapping.company_id == company_id))}}
 
 
-def fixed_at(session: Session, code: str) -> datetime | None:
-    """When the charge code was synced or mapped to a QuickBooks item, whichever is later."""
+def fixed_at(session: Session, code: str, company_id: int | None = None) -> datetime | None:
+    """When the charge code was synced or mapped to a QuickBooks item (in one company, or any), whichever is later."""
     ids = select(ChargeCode.id).where(ChargeCode.code == code)
-    synced = synced_at(session, EntityType.ITEM, ids)
-    mapped = session.scalar(select(func.max(ItemMapping.updated_at)).where(
-        ItemMapping.charge_code_id.in_(ids), ItemMapping.qbo_item_id.is_not(None)))
+    synced = synced_at(session, EntityType.ITEM, ids, company_id)
+    mapped_query = select(func.max(ItemMapping.updated_at)).where(
+        ItemMapping.charge_code_id.in_(ids), ItemMapping.qbo_item_id.is_not(None))
+    if company_id is not None:
+        mapped_query = mapped_query.where(ItemMapping.company_id == company_id)
+    mapped = session.scalar(mapped_query)
     return max((m for m in (synced, mapped) if m is not None), default=None)
 
 

@@ -21,8 +21,8 @@ PayloadBuilder = Callable[[Any, SyncSettings, QboRefs, Mapping[str, Any]], dict[
 NaturalKey = Callable[[dict[str, Any], str], "tuple[str, str] | None"]
 # (session, billing ids of this entity chosen for a run) → billing ids of other entities they need first.
 Needs = Callable[[Session, list[int]], Mapping[EntityType, set[int]]]
-# (session, name after 'entity:' in blocked_by) → when that blocker was last fixed, or None.
-FixedAt = Callable[[Session, str], "datetime | None"]
+# (session, name after 'entity:' in blocked_by, company or None for any) → when that blocker was last fixed, or None.
+FixedAt = Callable[[Session, str, "int | None"], "datetime | None"]
 # The columns of sync_records the QuickBooks IDs view selects beside the entity's own.
 IdsView = Callable[[Sequence[Any]], Select[Any]]
 # () → a condition over `companies` and the entity's table: true for the companies a billing row posts to.

@@ -194,6 +194,8 @@ def ensure_local_connection(factory: sessionmaker[Session], config: Config,
         if is_usable(row, box) or is_disconnected_by_admin(row):
             return get_connection_state(session, company_id)
         realm = (row.realm_id if row is not None else None) or local_realm_for(company_id)
+    if realm is not None and row is None:
+        _create_local_realm(config, realm, company_id)
     with factory() as session, session.begin():
         url = start_authorization(session, config, company_id=company_id)
     # The consent page's form posts these same parameters; the sandbox answers 302 to redirect_uri.
@@ -209,6 +211,14 @@ def ensure_local_connection(factory: sessionmaker[Session], config: Config,
         raise AuthorizationError(f"the local sandbox did not authorize (HTTP {response.status_code})")
     return complete_authorization(factory, config, code=query["code"], state=query.get("state", ""),
                                   realm_id=query.get("realmId", ""))
+
+
+def _create_local_realm(config: Config, realm: str, company_id: int) -> None:
+    """A further company's own sandbox company, numbered as Intuit numbers a developer's (Sandbox Company_US_2)."""
+    # Best effort: one that exists already (409) is simply used, and connecting creates it otherwise.
+    with contextlib.suppress(requests.RequestException):
+        requests.post(f"{config.qbo_base_url}/_sandbox/realms", timeout=HTTP_TIMEOUT_S,
+                      json={"realm_id": realm, "profile": "lists", "company_name": f"Sandbox Company_US_{company_id}"})
 
 
 def prepare_connection(factory: sessionmaker[Session], config: Config, company_id: int | None = None) -> bool:

@@ -25,28 +25,28 @@ from qbcore.settings import get_setting_row, load_settings
 CASCADE_LABEL = "Cascade retry"
 
 
-def _settings_changed_at(session: Session, _name: str) -> datetime | None:
+def _settings_changed_at(session: Session, _name: str, company_id: int | None = None) -> datetime | None:
     # Terms, classes, locations and the income account are fixed in Settings (or in QuickBooks, then a resync).
-    row = get_setting_row(session)
+    row = get_setting_row(session, company_id)
     return row.updated_at if row is not None else None
 
 
-def _pay_code_mapped_at(session: Session, code: str) -> datetime | None:
+def _pay_code_mapped_at(session: Session, code: str, _company_id: int | None = None) -> datetime | None:
     # An unmapped pay code is fixed when Settings → Pay codes maps it to an account.
     return session.scalar(select(PayablesAccountMapping.updated_at).join(
         PayCode, PayCode.id == PayablesAccountMapping.pay_code_id).where(
         PayCode.code == code, PayablesAccountMapping.qbo_account_name.is_not(None)))
 
 
-def _deduction_code_mapped_at(session: Session, code: str) -> datetime | None:
+def _deduction_code_mapped_at(session: Session, code: str, _company_id: int | None = None) -> datetime | None:
     return session.scalar(select(PayablesAccountMapping.updated_at).join(
         DeductionCode, DeductionCode.id == PayablesAccountMapping.deduction_code_id).where(
         DeductionCode.code == code, PayablesAccountMapping.qbo_account_name.is_not(None)))
 
 
-def _account_fixed_at(session: Session, name: str) -> datetime | None:
+def _account_fixed_at(session: Session, name: str, company_id: int | None = None) -> datetime | None:
     # The income account is chosen in Settings; a missing expense account is fixed by remapping its codes too.
-    saved = _settings_changed_at(session, name)
+    saved = _settings_changed_at(session, name, company_id)
     if name == "income":
         return saved
     remapped = session.scalar(select(func.max(PayablesAccountMapping.updated_at)))
@@ -58,7 +58,7 @@ def _as_utc(moment: datetime) -> datetime:
 
 
 # A blocker is an entity not in QuickBooks yet (fixed when it syncs) or a name list fixed in Settings.
-_RESOLVERS: dict[str, Callable[[Session, str], datetime | None]] = {
+_RESOLVERS: dict[str, Callable[[Session, str, int | None], datetime | None]] = {
     **{spec.blocker_word: spec.fixed_at for spec in ENTITIES if spec.fixed_at is not None},
     "term": _settings_changed_at,
     "class": _settings_changed_at,
@@ -75,11 +75,12 @@ def split_cause(blocked_by: str) -> tuple[str, str]:
     return what.strip().lower(), name.strip()
 
 
-def blocker_fixed_at(session: Session, blocked_by: str) -> datetime | None:
-    """When the cause named in blocked_by ('customer:ACME', 'item:CHASSIS', …) was last fixed; None if it is not."""
+def blocker_fixed_at(session: Session, blocked_by: str, company_id: int | None = None) -> datetime | None:
+    """When the cause named in blocked_by ('customer:ACME', 'item:CHASSIS', …) was last fixed, in one company when
+    given (the carrier file's item is not fixed by the broker file's); None if it is not."""
     what, name = split_cause(blocked_by)
     resolver = _RESOLVERS.get(what)
-    return resolver(session, name) if resolver is not None else None
+    return resolver(session, name, company_id) if resolver is not None else None
 
 
 def describe_blocker(blocked_by: str) -> str:
@@ -96,21 +97,26 @@ def has_pending_cascade(session: Session) -> bool:
 
 def cascade_retries(session: Session) -> Job | None:
     """Queue the blocked records whose blocker is fixed since their last attempt (as SYSTEM, audited), or None."""
-    if load_settings(session).paused or has_pending_cascade(session):
+    if has_pending_cascade(session):
         return None
-    blockers = list(session.scalars(select(SyncRecord.blocked_by).where(
-        SyncRecord.status == SyncStatus.BLOCKED.value, SyncRecord.blocked_by.is_not(None)).distinct()))
+    # Per company: a blocker is fixed where it was fixed, and a paused company is left alone.
+    blockers = session.execute(select(SyncRecord.company_id, SyncRecord.blocked_by).where(
+        SyncRecord.status == SyncStatus.BLOCKED.value, SyncRecord.blocked_by.is_not(None)).distinct()).all()
+    paused: dict[int, bool] = {}
     ready: dict[str, list[int]] = {}
-    for blocked_by in sorted(b for b in blockers if b):
-        fixed = blocker_fixed_at(session, blocked_by)
+    for company_id, blocked_by in sorted((c, b) for c, b in blockers if b):
+        if paused.setdefault(company_id, load_settings(session, company_id).paused):
+            continue
+        fixed = blocker_fixed_at(session, blocked_by, company_id)
         if fixed is None:
             continue
         rows = session.execute(select(SyncRecord.id, SyncRecord.last_attempt_at).where(
-            SyncRecord.status == SyncStatus.BLOCKED.value, SyncRecord.blocked_by == blocked_by)).all()
+            SyncRecord.company_id == company_id, SyncRecord.status == SyncStatus.BLOCKED.value,
+            SyncRecord.blocked_by == blocked_by)).all()
         # Only records tried before the fix: one that was retried since and is still blocked waits for a person.
         ids = [rid for rid, tried in rows if tried is None or tried < fixed]
         if ids:
-            ready[blocked_by] = ids
+            ready.setdefault(blocked_by, []).extend(ids)
     if not ready:
         return None
     causes = [describe_blocker(b) for b in ready]

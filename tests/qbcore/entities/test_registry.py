@@ -98,7 +98,8 @@ def test_problem_sync_tabs_and_import_files_come_from_the_specs_in_their_order()
 
     assert [spec.entity_type for spec in PROBLEM_TABS] == [
         EntityType.INVOICE, EntityType.PAYMENT, EntityType.CUSTOMER, EntityType.CREDIT_MEMO,
-        EntityType.CREDIT_APPLICATION, EntityType.ITEM]
+        EntityType.CREDIT_APPLICATION, EntityType.ITEM, EntityType.VENDOR, EntityType.SETTLEMENT,
+        EntityType.CARRIER_BILL, EntityType.SETTLEMENT_PAYMENT, EntityType.CARRIER_PAYMENT]
     assert [f.kind for f in IMPORT_FILES] == [k.value for k in FileKind]
     assert [f.option for f in IMPORT_FILES] == ["--customers", "--invoices", "--payments", "--credit-memos"]
     assert IMPORT_ENTITY["credit_memos"] is EntityType.CREDIT_MEMO

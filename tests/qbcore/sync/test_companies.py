@@ -74,6 +74,12 @@ def test_each_customers_records_land_only_in_its_own_companys_quickbooks(
     ensure_local_connection(demo_factory, config, broker)
     broker_realm = local_realm_for(broker)
     assert broker_realm is not None and broker_realm != REALM
+    from qbcore.connection import get_connection_state
+
+    with demo_factory() as session:
+        # Each file its own QuickBooks company, named apart as Intuit names a developer's sandbox companies.
+        names = {c: get_connection_state(session, c).company_name for c in (1, broker)}
+    assert names == {1: "Sandbox Company_US_1", broker: "Sandbox Company_US_2"}
 
     summary = sync_now(demo_factory, config)
 
@@ -358,3 +364,35 @@ def test_a_record_sent_without_an_answer_stays_in_the_old_company_when_its_custo
         kept = session.get(SyncRecord, in_flight)
     assert companies[in_flight] == 1 and kept is not None and kept.request_id == "qbs-inv-1-a"
     assert {companies[i] for i in invoices if i != in_flight} == {broker}
+
+
+def test_a_blocker_fixed_in_one_company_retries_nothing_in_another(demo_factory: sessionmaker[Session]) -> None:
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from qbcore.models import ChargeCode, utcnow
+    from qbcore.sync.cascade import cascade_retries
+
+    with transaction(demo_factory) as session:
+        broker = add_company(session, LOCAL_ADMIN, "Brokerage").id
+        code = session.scalars(select(ChargeCode).order_by(ChargeCode.id)).first()
+        assert code is not None
+        invoice = session.scalars(select(SyncRecord.id).where(
+            SyncRecord.company_id == 1, SyncRecord.entity_type == EntityType.INVOICE.value)).first()
+        earlier = utcnow() - timedelta(hours=1)
+        session.execute(update(SyncRecord).where(SyncRecord.id == invoice).values(
+            status=SyncStatus.BLOCKED.value, blocked_by=f"item:{code.code}", last_attempt_at=earlier))
+        # The broker file's item of that code syncs: the carrier file's item is still missing.
+        session.execute(update(SyncRecord).where(
+            SyncRecord.company_id == broker, SyncRecord.entity_type == EntityType.ITEM.value,
+            SyncRecord.entity_id == code.id).values(status=SyncStatus.SYNCED.value, qbo_id="77", last_synced_at=utcnow()))
+    with transaction(demo_factory) as session:
+        assert cascade_retries(session) is None
+    with transaction(demo_factory) as session:
+        session.execute(update(SyncRecord).where(
+            SyncRecord.company_id == 1, SyncRecord.entity_type == EntityType.ITEM.value,
+            SyncRecord.entity_id == code.id).values(status=SyncStatus.SYNCED.value, qbo_id="12", last_synced_at=utcnow()))
+    with transaction(demo_factory) as session:
+        job = cascade_retries(session)
+        assert job is not None and invoice in job.params["record_ids"]
