@@ -28,6 +28,8 @@ def ensure_sync_records(session: Session) -> int:
                    literal(0))
             .select_from(model).join(Company, route)
             .where(~select(SyncRecord.id).where(existing).exists(), *spec.syncs_only)
+            # Records numbered in billing order, company by company, whatever plan the database picks for the join.
+            .order_by(Company.id, model.id)
         )
         result = session.execute(
             insert(SyncRecord).from_select(["company_id", "entity_type", "entity_id", "status", "attempts"], missing)

@@ -199,13 +199,14 @@ def test_a_validation_failure_whose_record_has_not_changed_offers_no_retry_but_s
 
 def test_a_name_clash_nothing_was_renamed_for_offers_no_retry_on_the_customer_or_what_waits_for_it(
         demo_factory, problem_book):
-    from qbcore.models import Setting
+    from qbcore.models import CompanySetting, Setting
 
     with transaction(demo_factory) as session:
         session.execute(update(Customer).where(Customer.id.in_(
             select(SyncRecord.entity_id).where(SyncRecord.id.in_(problem_book.customers)))).values(updated_at=LONG_AGO))
         session.execute(update(SyncRecord).where(SyncRecord.id.in_(problem_book.customers)).values(last_attempt_at=NOW))
         session.execute(update(Setting).values(updated_at=LONG_AGO))
+        session.execute(update(CompanySetting).values(updated_at=LONG_AGO))  # what syncs and how, per company
     with demo_factory() as session:
         on_customers = next(c for c in list_root_causes(session, E.CUSTOMER) if c.error_code == "6240")
         chain = next(c for c in list_root_causes(session, E.INVOICE) if c.root_entity is E.CUSTOMER)
