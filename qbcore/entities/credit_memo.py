@@ -50,7 +50,7 @@ SPEC = EntitySpec(
     load_options=(joinedload(CreditMemo.customer),
                   selectinload(CreditMemo.lines).joinedload(CreditMemoLine.charge_code)),
     depends_on=(EntityType.CUSTOMER, EntityType.ITEM), needs=needs,
-    fixed_at=lambda session, number, company_id=None: synced_at(
+    fixed_at=lambda session, number, company_id: synced_at(
         session, EntityType.CREDIT_MEMO, select(CreditMemo.id).where(CreditMemo.number == number), company_id),
     sales_form=True, searched_by=("number", "amount"),
     ledger=Ledger(day=CreditMemo.memo_date, amount=CreditMemo.total, number=CreditMemo.number),

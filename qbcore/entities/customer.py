@@ -68,7 +68,7 @@ SPEC = EntitySpec(
     build_payload=build_payload, natural_key=natural_key, record_name=lambda row: str(row.name or row.code),
     switch=Switch("sync_customers", "Customers"), ids_view=ids_view,
     load_options=(joinedload(Customer.parent),), needs=needs,
-    fixed_at=lambda session, name, company_id=None: synced_at(
+    fixed_at=lambda session, name, company_id: synced_at(
         session, EntityType.CUSTOMER, select(Customer.id).where(Customer.name == name), company_id),
     linked_by_name=True, searched_by=("name",),
     refs_field="customers",

@@ -54,7 +54,7 @@ SPEC = EntitySpec(
                   selectinload(Invoice.charge_sets).joinedload(ChargeSet.load),
                   selectinload(Invoice.charge_sets).selectinload(ChargeSet.lines).joinedload(ChargeLine.charge_code)),
     depends_on=(EntityType.CUSTOMER, EntityType.ITEM), needs=needs,
-    fixed_at=lambda session, number, company_id=None: synced_at(
+    fixed_at=lambda session, number, company_id: synced_at(
         session, EntityType.INVOICE, select(Invoice.id).where(Invoice.number == number), company_id),
     sales_form=True, searched_by=("number", "amount"),
     # Drafts and voided invoices never go to QuickBooks; they are not part of the month's close.

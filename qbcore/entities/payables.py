@@ -145,7 +145,7 @@ VENDOR = EntitySpec(
     record_name=lambda row: str(row.name or row.code),
     any_of=("sync_settlements", "sync_carrier_bills"),  # vendors sync for driver pay or carrier pay
     ids_view=_vendor_view,
-    fixed_at=lambda session, name, company_id=None: synced_at(
+    fixed_at=lambda session, name, company_id: synced_at(
         session, EntityType.VENDOR, select(Vendor.id).where(Vendor.name == name), company_id),
     linked_by_name=True, searched_by=("name",), refs_field="vendors",
     company_route=vendor_route, linked_in_each_company=True,
@@ -163,7 +163,7 @@ SETTLEMENT = EntitySpec(
                   selectinload(Settlement.loads).joinedload(SettlementLoad.load),
                   selectinload(Settlement.loads).selectinload(SettlementLoad.lines).joinedload(SettlementLine.pay_code)),
     load_extras=load_accounts, depends_on=(EntityType.VENDOR,), needs=_settlement_needs,
-    fixed_at=lambda session, number, company_id=None: synced_at(
+    fixed_at=lambda session, number, company_id: synced_at(
         session, EntityType.SETTLEMENT, select(Settlement.id).where(Settlement.number == number), company_id),
     searched_by=("number", "amount"), refs_field="settlements", company_route=to_driver_pay,
     syncs_only=(Settlement.status.in_(("finalized", "paid")),),  # a draft waits until finalized
@@ -182,7 +182,7 @@ CARRIER_BILL = EntitySpec(
     load_options=(joinedload(CarrierBill.carrier), joinedload(CarrierBill.load),
                   selectinload(CarrierBill.lines).joinedload(CarrierBillLine.pay_code)),
     load_extras=load_accounts, depends_on=(EntityType.VENDOR,), needs=_carrier_bill_needs,
-    fixed_at=lambda session, number, company_id=None: synced_at(
+    fixed_at=lambda session, number, company_id: synced_at(
         session, EntityType.CARRIER_BILL, select(CarrierBill.id).where(CarrierBill.carrier_invoice_number == number),
         company_id),
     searched_by=("number", "amount"), refs_field="carrier_bills", company_route=to_carrier_pay,

@@ -149,7 +149,7 @@ def test_custom_fields_fill_the_payload_and_save(home, demo_factory):
     at.button(key="mp_save_custom").click().run()
     assert "Custom fields saved" in _texts(at.success)
     with demo_factory() as session:
-        row = session.get(CustomFieldMapping, 1)
+        row = session.get(CustomFieldMapping, (1, 1))  # (company, slot)
     assert (row.qbo_definition_id, row.source_field) == ("1", "container_number")
 
 

@@ -386,13 +386,15 @@ def test_a_blocker_fixed_in_one_company_retries_nothing_in_another(demo_factory:
         # The broker file's item of that code syncs: the carrier file's item is still missing.
         session.execute(update(SyncRecord).where(
             SyncRecord.company_id == broker, SyncRecord.entity_type == EntityType.ITEM.value,
-            SyncRecord.entity_id == code.id).values(status=SyncStatus.SYNCED.value, qbo_id="77", last_synced_at=utcnow()))
+            SyncRecord.entity_id == code.id).values(status=SyncStatus.SYNCED.value, qbo_id="77",
+                                                    last_synced_at=utcnow()))
     with transaction(demo_factory) as session:
         assert cascade_retries(session) is None
     with transaction(demo_factory) as session:
         session.execute(update(SyncRecord).where(
             SyncRecord.company_id == 1, SyncRecord.entity_type == EntityType.ITEM.value,
-            SyncRecord.entity_id == code.id).values(status=SyncStatus.SYNCED.value, qbo_id="12", last_synced_at=utcnow()))
+            SyncRecord.entity_id == code.id).values(status=SyncStatus.SYNCED.value, qbo_id="12",
+                                                    last_synced_at=utcnow()))
     with transaction(demo_factory) as session:
         job = cascade_retries(session)
         assert job is not None and invoice in job.params["record_ids"]
