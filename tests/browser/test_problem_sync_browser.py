@@ -244,7 +244,7 @@ def test_at_1280_pixels_every_button_label_is_whole(page: Page, problem_app):
     expect(page.get_by_text("5 payments and 3 invoices: invoice date before the books' closing date")).to_be_visible(
         timeout=30_000)
     expect(page.locator('[data-testid="stStatusWidget"]')).to_have_count(0, timeout=30_000)
-    page.get_by_text("Root causes").scroll_into_view_if_needed()
+    page.get_by_text("Root causes", exact=True).first.scroll_into_view_if_needed()
     page.wait_for_timeout(300)
     page.screenshot(path=str(SHOTS / "problem_sync_1280_payments_causes.png"))
     assert page.evaluate(_CUT_LABELS) == [], "payments"
