@@ -41,15 +41,9 @@ def run_records(factory: sessionmaker[Session], config: Config, record_ids: Sequ
             return done.plus(SyncSummary(total=len(ids), stopped=True))
         company_gateway = gateway if gateway is not None and gateway.company_id == company_id else \
             _gateway_like(factory, config, gateway, company_id)
-        before = done
-
-        def report(summary: SyncSummary, before: SyncSummary = before) -> None:
-            if progress is not None:
-                progress(before.plus(summary))
-
         try:
             summary = _run_company(factory, company_gateway, ids, owner=owner, job_id=job_id,
-                                   progress=report if progress is not None else None, stop=stop,
+                                   progress=_after(done, progress), stop=stop,
                                    wait_for_lease_s=wait_for_lease_s, on_wait=on_wait)
         except (ReconnectRequired, NotConnected):
             if len(by_company) <= 1:
@@ -57,6 +51,14 @@ def run_records(factory: sessionmaker[Session], config: Config, record_ids: Sequ
             summary = SyncSummary(total=len(ids), paused=True)  # this company waits; the others go on
         done = done.plus(summary)
     return done
+
+
+def _after(done: SyncSummary, progress: Progress | None) -> Progress | None:
+    """Progress of the next company's run, reported on top of what the companies before it did."""
+    if progress is None:
+        return None
+    report = progress
+    return lambda summary: report(done.plus(summary))
 
 
 def _gateway_like(factory: sessionmaker[Session], config: Config, model: QboGateway | None,
@@ -102,15 +104,9 @@ def sync_now(factory: sessionmaker[Session], config: Config, *, entity_types: Se
             companies = [c.id for c in list_companies(session)]
     done = SyncSummary(total=0)
     for index, company in enumerate(companies):
-        before = done
-
-        def report(summary: SyncSummary, before: SyncSummary = before) -> None:
-            if progress is not None:
-                progress(before.plus(summary))
-
         try:
             summary = _sync_company(factory, config, company, entity_types=entity_types, record_ids=record_ids,
-                                    progress=report if progress is not None else None, gateway=gateway,
+                                    progress=_after(done, progress), gateway=gateway,
                                     on_wait=on_wait)
         except NotConnected:
             if len(companies) == 1:
