@@ -15,6 +15,7 @@ from qbcore.queries.audit import (
     list_audit_actors,
     list_audit_events,
 )
+from ui.companies import choose_company
 from ui.markup import md
 from ui.runtime import get_actor, get_runtime, show_actor_badge
 
@@ -30,6 +31,7 @@ st.title("Audit log")
 st.caption("Every change to settings, mappings, users, QuickBooks ids and problems — and every refused attempt — "
            "with who, when, before and after, and the reason given. The log is append-only.")
 
+companies = choose_company(runtime.factory, "audit_company", md("QuickBooks company"))
 with runtime.factory() as session:
     actors = list_audit_actors(session)
     actions = list_audit_actions(session)
@@ -46,7 +48,8 @@ search = st.text_input("Search by record (invoice number, customer name), who or
                        placeholder="INV-101224, ACME Logistics, a reason…")
 flt = AuditFilter(actors=tuple(who), actions=tuple(what), outcomes=tuple(outcome),
                   since=dates[0] if len(dates) > 0 else None,
-                  until=dates[1] if len(dates) > 1 else (dates[0] if dates else None), search=search or "")
+                  until=dates[1] if len(dates) > 1 else (dates[0] if dates else None), search=search or "",
+                  company_id=companies.chosen)
 
 with runtime.factory() as session:
     total = count_audit_events(session, flt)

@@ -17,6 +17,7 @@ from sqlalchemy import ColumnElement, Select, String, and_, cast, func, or_, sel
 from sqlalchemy.orm import Session
 
 from qbcore.chunks import SQL_IN_CHUNK, chunked
+from qbcore.company_directory import has_several_companies, list_companies
 from qbcore.export import safe_csv_bytes
 from qbcore.labels import AUDIT_ACTION, OUTCOME, ROLE, label, label_entity
 from qbcore.models import AuditEvent, Customer, Invoice
@@ -25,6 +26,7 @@ from qbcore.queries.ids import record_names
 PAGE_LIMIT = 2000
 # The same headers on screen and in the CSV.
 COLUMNS = ["When (UTC)", "Who", "Role", "What", "Outcome", "Record", "Reason", "Before", "After"]
+COMPANY_COLUMN = "Company"  # shown after Record when there are several QuickBooks companies
 # Events whose target_id is a sync record's internal id.
 RECORD_ID_ACTIONS = ("remove_qbo_id", "override_qbo_id")
 
@@ -39,6 +41,7 @@ class AuditFilter:
     since: date | None = None
     until: date | None = None
     search: str = ""
+    company_id: int | None = None  # None = every company (and the events that concern none)
 
 
 def _text_matches(pattern: str) -> ColumnElement[bool]:
@@ -73,6 +76,8 @@ def _where(query: Select[*tuple[Any, ...]], flt: AuditFilter) -> Select[*tuple[A
         query = query.where(AuditEvent.at >= datetime.combine(flt.since, time.min, tzinfo=UTC))
     if flt.until is not None:
         query = query.where(AuditEvent.at < datetime.combine(flt.until + timedelta(days=1), time.min, tzinfo=UTC))
+    if flt.company_id is not None:
+        query = query.where(AuditEvent.company_id == flt.company_id)
     text = flt.search.strip().lower()
     if text:
         query = query.where(_text_matches(f"%{text}%"))
@@ -137,24 +142,41 @@ def _record_labels(session: Session, events: list[AuditEvent]) -> dict[int, str]
     return labels
 
 
-def _rows(session: Session, flt: AuditFilter, limit: int | None) -> list[list[Any]]:
+def _columns(session: Session) -> list[str]:
+    """The page's and the CSV's headers: a Company column after Record only when there are several companies."""
+    if not has_several_companies(session):
+        return COLUMNS
+    at = COLUMNS.index("Record") + 1
+    return [*COLUMNS[:at], COMPANY_COLUMN, *COLUMNS[at:]]
+
+
+def _rows(session: Session, flt: AuditFilter, limit: int | None, *, with_company: bool) -> list[list[Any]]:
     query = _where(select(AuditEvent), flt).order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
     if limit is not None:
         query = query.limit(limit)
     events = list(session.scalars(query))
     labels = _record_labels(session, events)
-    return [[e.at, e.actor, label(ROLE, e.role), action_label(e.action), label(OUTCOME, e.outcome),
-             labels.get(e.id, e.target_id or ""), e.reason or "", _json(e.before), _json(e.after)] for e in events]
+    names = {c.id: c.name for c in list_companies(session)} if with_company else {}
+    rows = []
+    for e in events:
+        row = [e.at, e.actor, label(ROLE, e.role), action_label(e.action), label(OUTCOME, e.outcome),
+               labels.get(e.id, e.target_id or "")]
+        if with_company:
+            row.append(names.get(e.company_id or 0, ""))
+        rows.append([*row, e.reason or "", _json(e.before), _json(e.after)])
+    return rows
 
 
 def list_audit_events(session: Session, flt: AuditFilter, *, limit: int = PAGE_LIMIT) -> pd.DataFrame:
     """The newest matching events (at most `limit`), before/after as JSON text."""
-    return pd.DataFrame(_rows(session, flt, limit), columns=COLUMNS)
+    columns = _columns(session)
+    return pd.DataFrame(_rows(session, flt, limit, with_company=COMPANY_COLUMN in columns), columns=columns)
 
 
 def audit_csv_bytes(session: Session, flt: AuditFilter) -> bytes:
     """Every matching event as a spreadsheet-safe CSV, with the page's headers and words."""
-    rows = _rows(session, flt, None)
+    columns = _columns(session)
+    rows = _rows(session, flt, None, with_company=COMPANY_COLUMN in columns)
     for row in rows:
         row[0] = row[0].isoformat() if isinstance(row[0], datetime) else row[0]
-    return safe_csv_bytes(COLUMNS, rows)
+    return safe_csv_bytes(columns, rows)

@@ -72,7 +72,7 @@ def test_one_company_shows_no_selector_and_no_company_column(app_env: str, demo_
         seed_problems(session)
     for page, key in (("1_Settings.py", "set_company"), ("4_Problem_Sync.py", "ps_company"),
                       ("2_QuickBooks_IDs.py", "ids_company"), ("8_Month_End.py", "month_end_company"),
-                      ("7_Reconciliation.py", "recon_company")):
+                      ("7_Reconciliation.py", "recon_company"), ("5_Audit_Log.py", "audit_company")):
         at = AppTest.from_file(str(home._script_path), default_timeout=60)
         open_page(at, page, actor=ADMIN)
         assert not at.exception, (page, [e.value for e in at.exception])
@@ -258,3 +258,36 @@ def test_reconciliation_compares_the_chosen_company(sandbox_env: str, two, home:
     # Another company: the broker's result is not shown as the first company's.
     at.selectbox(key="recon_company").select(first).run()
     assert "Press Compare with QuickBooks" in _texts(at, bold=False)
+
+
+def test_the_audit_log_filters_by_company_and_names_it_in_a_column_and_the_export(two, home: AppTest):
+    from datetime import UTC, datetime
+
+    from qbcore.access import Actor, write_audit
+    from qbcore.models import Role
+    from qbcore.queries.audit import AuditFilter, audit_csv_bytes
+
+    factory, first, broker = two
+    ada = Actor("ada@example.com", Role.ADMIN, "Ada")
+    with transaction(factory) as session:
+        for company_id, reason in ((first, "carrier file's change"), (broker, "broker file's change"),
+                                   (None, "a user's role")):
+            event = write_audit(session, ada, "change_settings", target_type="setting", target_id="paused",
+                                reason=reason, company_id=company_id)
+            event.at = datetime(2030, 1, 1, tzinfo=UTC)  # newer than the split's own events
+        names = {c.id: c.name for c in session.scalars(select(Company))}
+    at = open_page(home, "5_Audit_Log.py", actor=ADMIN)
+    assert not at.exception
+    frame = at.dataframe[0].value
+    assert list(frame.columns).index("Company") == list(frame.columns).index("Record") + 1
+    newest = frame.head(3)
+    assert sorted(newest["Company"].tolist()) == sorted([names[first], names[broker], ""])
+    at.selectbox(key="audit_company").set_value(broker).run()
+    frame = at.dataframe[0].value
+    assert set(frame["Company"]) == {names[broker]}
+    assert "broker file's change" in frame["Reason"].tolist()
+    assert "carrier file's change" not in frame["Reason"].tolist()
+    with factory() as session:
+        csv_text = audit_csv_bytes(session, AuditFilter(company_id=broker)).decode("utf-8-sig")
+    assert csv_text.splitlines()[0].startswith("When (UTC),Who,Role,What,Outcome,Record,Company,Reason")
+    assert "broker file's change" in csv_text and "carrier file's change" not in csv_text
