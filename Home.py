@@ -9,6 +9,7 @@ starting.info("Starting the console: loading its parts, then the database…")
 
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import altair as alt
 import pandas as pd
@@ -108,14 +109,21 @@ def show_jobs() -> None:
     if not jobs:
         st.caption("No jobs yet. Resyncs started from Problem Sync, Home or `qbsync sync` appear here.")
         return
-    st.dataframe(
-        pd.DataFrame([{
-            "Job": j.id, "What": (j.params or {}).get("label") or j.kind.title(), "Status": label(JOB_STATUS, j.status),
+    names = {c.company_id: c.name for c in companies}
+    rows = []
+    for j in jobs:
+        row: dict[str, Any] = {"Job": j.id, "What": (j.params or {}).get("label") or j.kind.title()}
+        if len(companies) > 1:  # a job without a company ran every company's records
+            row["Company"] = names.get((j.params or {}).get("company_id") or 0, "All companies")
+        rows.append(row | {
+            "Status": label(JOB_STATUS, j.status),
             # A finished job with nothing to do (a pull that found no change) is complete, not at 0%.
             "Progress": j.done / j.total if j.total else (1.0 if j.status == JobStatus.DONE else 0.0),
             "Synced": j.succeeded, "Failed": j.failed,
             "By": j.created_by, "Created": j.created_at,
-        } for j in jobs]),
+        })
+    st.dataframe(
+        pd.DataFrame(rows),
         hide_index=True,
         # Narrow number columns, so "Created (UTC)" is not cut off at 1280 px.
         column_config={"Job": st.column_config.NumberColumn("Job", width=50),

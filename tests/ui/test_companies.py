@@ -291,3 +291,23 @@ def test_the_audit_log_filters_by_company_and_names_it_in_a_column_and_the_expor
         csv_text = audit_csv_bytes(session, AuditFilter(company_id=broker)).decode("utf-8-sig")
     assert csv_text.splitlines()[0].startswith("When (UTC),Who,Role,What,Outcome,Record,Company,Reason")
     assert "broker file's change" in csv_text and "carrier file's change" not in csv_text
+
+
+def test_home_names_each_recent_jobs_company_and_a_job_of_every_company_says_so(two, home: AppTest):
+    from qbcore.access import Actor
+    from qbcore.jobs.queue import enqueue_sync
+    from qbcore.models import Role
+
+    factory, _first, broker = two
+    ada = Actor("ada@example.com", Role.ADMIN, "Ada")
+    with transaction(factory) as session:
+        enqueue_sync(session, ada, label="Resync the broker file", company_id=broker)
+        enqueue_sync(session, ada, label="Sync all open records")
+        names = {c.id: c.name for c in session.scalars(select(Company))}
+    home.session_state["qbsync_actor"] = ADMIN
+    home.run()
+    assert not home.exception
+    recent = home.dataframe[0].value
+    by_label = dict(zip(recent["What"], recent["Company"], strict=True))
+    assert by_label["Resync the broker file"] == names[broker]
+    assert by_label["Sync all open records"] == "All companies"
