@@ -178,12 +178,12 @@ def sync(
 @app.command()
 def estimate() -> None:
     """How long a full sync of the book takes now: its unsent records, the quota-bound minimum, the projection."""
-    from qbcore.sync.projection import describe_projection, project_first_sync
+    from qbcore.sync.projection import describe_each_company, project_each_company
 
     _config, factory = open_database()
     with factory() as session:
-        projection = project_first_sync(session)
-    for line in describe_projection(projection):
+        projections = project_each_company(session)
+    for line in describe_each_company(projections):
         typer.echo(line)
 
 

@@ -122,3 +122,32 @@ def test_qbsync_estimate_prints_the_projection_of_the_book(demo_factory, db_url,
     assert lines[0].startswith("A full sync sends ") and "120 invoices" in lines[0]
     assert lines[1].startswith("Quota-bound minimum: ") and "1,660 records a minute" in lines[1]
     assert len(lines) == 3
+
+
+def test_with_two_companies_each_is_projected_on_its_own_quota_and_the_book_takes_as_long_as_the_larger(
+        demo_factory, db_url, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from qbcore.models import Company
+    from qbcore.sync.projection import project_each_company
+    from tests.qbcore.test_company_views import split_book
+
+    with demo_factory() as session:
+        whole = count_unsent(session)
+    first, broker, _moved = split_book(demo_factory)
+    with demo_factory() as session:
+        projections = project_each_company(session)
+        names = {c.id: c.name for c in session.scalars(select(Company))}
+    assert [p.name for p in projections] == [names[first], names[broker]]
+    for entity, count in whole.items():  # counted once, in the company it goes to; a charge code's item in each
+        copies = 2 if entity is EntityType.ITEM else 1
+        assert sum(p.projection.counts.get(entity, 0) for p in projections) == count * copies, entity
+    assert all(p.projection.total > 0 for p in projections)
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(app, ["estimate"], env={"QBSYNC_DATABASE_URL": db_url,
+                                                        "QBSYNC_DATA_DIR": str(tmp_path)})
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[0] == f"{names[first]}:" and lines[4] == f"{names[broker]}:"
+    assert lines[1].startswith("  A full sync sends ") and lines[5].startswith("  A full sync sends ")
+    longest = max(projections, key=lambda p: p.projection.projected_seconds)
+    assert lines[-1] == ("The companies sync at once, each within its own QuickBooks quotas: the whole book takes "
+                         f"about {format_duration(longest.projection.projected_seconds)}, as long as {longest.name}.")
