@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import sys
 import threading
 from datetime import timedelta
 from pathlib import Path
@@ -28,7 +29,11 @@ def _start_sandbox(data_dir: str) -> str:
 
     # State lives beside the console's database so QuickBooks ids survive a restart.
     Path(data_dir).mkdir(parents=True, exist_ok=True)
-    return start_in_thread(SandboxOptions(data_dir=data_dir)).url
+    url = start_in_thread(SandboxOptions(data_dir=data_dir)).url
+    # Beside Streamlit's own "You can now view…" lines, so a developer can inspect the local QuickBooks (its port is
+    # picked free at each start).
+    sys.stderr.write(f"  Local QuickBooks sandbox: {url}\n")
+    return url
 
 
 def _plant_demo_conflicts_once(url: str, realm_id: str, factory: sessionmaker[Session], marker: Path) -> None:
