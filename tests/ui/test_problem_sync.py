@@ -516,6 +516,6 @@ def test_the_vendors_tab_has_no_clear_and_the_vendor_fix_hint(home, demo_factory
     at.run()
     assert not at.exception
     assert "1 vendor: the vendor's name is already used in QuickBooks by a customer or employee" in _texts(at.markdown)
-    assert "rename the vendor in the billing system" in _texts(at.caption)
+    assert "Give the vendor its own QuickBooks name on Settings → Vendor names" in _texts(at.caption)
     assert not [b for b in at.button if b.key in ("ps_vendor_clear", "ps_vendor_mark_paid", "ps_vendor_restore")]
     assert at.button(key="ps_vendor_resync_all").label == "Resync all 1 matching"
