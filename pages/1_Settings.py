@@ -38,6 +38,7 @@ from qbcore.live import (
     map_code_to_account,
     read_lists,
     rename_customer_in_quickbooks,
+    rename_vendor_in_quickbooks,
     start_authorization,
 )
 from qbcore.models import ConnectionStatus, Role
@@ -47,6 +48,7 @@ from qbcore.queries.mapping_preview import synced_invoices_changed_by
 from qbcore.refusals import Refusal
 from qbcore.settings import get_setting_row, load_settings
 from qbcore.users import add_user, change_user_role, list_users, set_user_active
+from qbcore.vendor_names import list_vendor_names
 from ui.companies import choose_company
 from ui.feedback import flash_messages, refusal_message
 from ui.formatting import format_moment
@@ -554,6 +556,63 @@ def show_customer_names(current) -> None:
             rename_customer(chosen, new_name, reason)
 
 
+def rename_vendor(vendor_id: int, name: str, reason: str) -> None:
+    """Give one vendor its QuickBooks name through qbcore (admin only, checked in QuickBooks, audited)."""
+    try:
+        change = rename_vendor_in_quickbooks(runtime.factory, runtime.config, actor, vendor_id, name, reason=reason)
+    except Refusal as refusal:
+        flash(*refusal_message(refusal, done="Not changed"))
+    else:
+        waiting = change.records - 1
+        queued = (f" Job #{change.job_id} resyncs it with {plural(waiting, 'bill or payment', 'bills and payments')} "
+                  f"it was holding up." if change.job_id and waiting > 0 else
+                  f" Job #{change.job_id} resyncs it." if change.job_id else "")
+        link = (f" QuickBooks already has a vendor of that name (id {change.links_to}); the next sync links to it."
+                if change.links_to else "")
+        flash("success", f"{change.name} now goes to QuickBooks as “{change.after}”.{link}{queued}")
+    st.rerun()
+
+
+def show_vendor_names(current) -> None:
+    """The name each vendor (driver, fleet owner, carrier) has in QuickBooks; one QuickBooks refused gets its own."""
+    st.subheader("Vendor names in QuickBooks")
+    st.caption("QuickBooks keeps one list of names for customers, vendors and employees. When a customer or employee "
+               "there already has a vendor's name, QuickBooks refuses the vendor (code 6240) and its settlements and "
+               "bills wait. Give such a vendor its own QuickBooks name here; the billing name stays as it is.")
+    if not (current.sync_settlements or current.sync_carrier_bills):
+        st.caption("Driver settlements and carrier bills are switched off under What syncs; vendors sync once one "
+                   "of them is on.")
+    search = st.text_input("Find a vendor (name or code)", key="set_vnames_search")
+    with runtime.factory() as session:
+        names = list_vendor_names(session, search=search, limit=200)
+    if not names:
+        st.info("No vendor matches. Clear the search to see every vendor." if search else
+                "No vendors yet. They come with the billing book (`qbsync demo` writes a demo book).")
+        return
+    clashes = sum(n.clashed for n in names)
+    if clashes:
+        st.warning(md("{count:,} vendor{verb} refused by QuickBooks because the name is taken. Pick one below and "
+                      "give it a QuickBooks name.", count=clashes, verb=" is" if clashes == 1 else "s are"))
+    st.dataframe(pd.DataFrame([{
+        "Vendor": n.name, "Code": n.code, "Kind": n.kind, "Name in QuickBooks": n.effective_name,
+        "Own QuickBooks name": "Yes" if n.qbo_display_name else "No", "Status": _name_status(n.status, n.clashed),
+    } for n in names]), hide_index=True, width="stretch", column_config={
+        "Code": st.column_config.TextColumn(width="small"), "Kind": st.column_config.TextColumn(width="small"),
+        "Own QuickBooks name": st.column_config.TextColumn("Own name", width="small"),
+        "Status": st.column_config.TextColumn(width="large")})
+    by_id = {n.vendor_id: n for n in names}
+    chosen = st.selectbox("Vendor", list(by_id), key="set_vnames_vendor",
+                          format_func=lambda i: f"{by_id[i].name} ({by_id[i].code}, {by_id[i].kind.lower()})")
+    picked = by_id[chosen]
+    with st.form("set_vendor_name"):
+        suggestion = picked.qbo_display_name or (f"{picked.name} (V)" if picked.clashed else picked.name)
+        new_name = st.text_input("Name in QuickBooks (the billing name to go back to it)", value=suggestion,
+                                 key=f"set_vnames_value_{chosen}", max_chars=500)
+        reason = st.text_input("Reason (required, kept in the audit log)", key=f"set_vnames_reason_{chosen}")
+        if st.form_submit_button("Save QuickBooks name and resync", disabled=not admin, key="set_vnames_save"):
+            rename_vendor(chosen, new_name, reason)
+
+
 def show_users() -> None:
     """Users and roles: add, change role, deactivate."""
     st.subheader("Users and roles")
@@ -676,8 +735,10 @@ show_connection(connection)
 lists = get_lists(connection)
 # Keyed, so a save (which reruns the page) stays on the tab the user was on.
 # Companies are an admin's alone: the tab is not shown to others (qbcore refuses them anyway).
-what_tab, options_tab, codes_tab, pay_codes_tab, names_tab, fields_tab, users_tab, *companies_tab = st.tabs(
-    ["What syncs", "Options", "Charge codes", "Pay codes", "Customer names", "Custom fields", "Users and roles",
+(what_tab, options_tab, codes_tab, pay_codes_tab, names_tab, vendor_names_tab, fields_tab, users_tab,
+ *companies_tab) = st.tabs(
+    ["What syncs", "Options", "Charge codes", "Pay codes", "Customer names", "Vendor names", "Custom fields",
+     "Users and roles",
      *(["Companies"] if admin else [])], key="set_tab", on_change="rerun")
 with what_tab:
     show_what_syncs(current)
@@ -689,6 +750,8 @@ with pay_codes_tab:
     show_pay_codes(lists, current)
 with names_tab:
     show_customer_names(current)
+with vendor_names_tab:
+    show_vendor_names(current)
 with fields_tab:
     show_custom_fields(lists)
 with users_tab:

@@ -40,6 +40,9 @@ ROOT = Path(__file__).resolve().parents[1]
 DIALOG_KEY = "ps_dialog"
 FLASH_KEY = "ps_flash"
 TAB_KEY = "ps_tab"
+# With payables on there are eleven tabs, more than fit at 1280 px: a control above them shows one side's tabs.
+SIDE_KEY = "ps_side"
+SIDES = ("Receivables", "Payables")
 # Counts full-page runs; a fragment rerun keeps the number, so it may reuse what the full run read.
 RUN_KEY = "ps_run"
 WINDOW_KEY = "ps_window"
@@ -562,8 +565,37 @@ if not connected:
     link_to_page("pages/1_Settings.py", md("Connect QuickBooks in Settings"))
 st.fragment(run_every="2s" if job_running else None)(show_job_panel)()
 
-tabs = st.tabs([ENTITY_LABELS[e] for e in shown_tabs], key=TAB_KEY, on_change="rerun")
-for tab, entity_type in zip(tabs, shown_tabs, strict=True):
+def side_of(entity: EntityType) -> str:
+    """"Payables" for vendors, settlements, carrier bills and their payments; "Receivables" otherwise."""
+    return SIDES[1] if queries.is_payee(entity) else SIDES[0]
+
+
+def open_side_first_tab() -> None:
+    """A new side opens on its first tab (the open tab belongs to the other side)."""
+    side = st.session_state.get(SIDE_KEY) or SIDES[0]
+    first = next((e for e in shown_tabs if side_of(e) == side), None)
+    if first is not None:
+        st.session_state[TAB_KEY] = ENTITY_LABELS[first]
+
+
+def choose_side(shown: list[EntityType]) -> list[EntityType]:
+    """The tabs of the side chosen above them (every tab while payables are off: there is one side)."""
+    if len({side_of(e) for e in shown}) < 2:
+        return shown
+    by_label = {ENTITY_LABELS[e]: e for e in shown}
+    open_tab = by_label.get(st.session_state.get(TAB_KEY, ""))
+    if open_tab is not None:
+        st.session_state[SIDE_KEY] = side_of(open_tab)  # a link or a saved tab decides the side
+    elif st.session_state.get(SIDE_KEY) not in SIDES:
+        st.session_state[SIDE_KEY] = SIDES[0]
+    side = st.segmented_control("Show", SIDES, key=SIDE_KEY, required=True, on_change=open_side_first_tab,
+                                label_visibility="collapsed") or SIDES[0]
+    return [e for e in shown if side_of(e) == side]
+
+
+side_tabs = choose_side(shown_tabs)
+tabs = st.tabs([ENTITY_LABELS[e] for e in side_tabs], key=TAB_KEY, on_change="rerun")
+for tab, entity_type in zip(tabs, side_tabs, strict=True):
     if tab.open is not False:
         with tab:
             show_entity(entity_type)

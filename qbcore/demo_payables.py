@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from qbcore.demo_conflicts import UNMAPPED_PAY_CODE, demo_closing_date, first_invoice_day
 from qbcore.models import (
     CarrierBill,
     CarrierBillLine,
@@ -86,10 +87,15 @@ def _week_start(day: date) -> date:
 class _Payables:
     """Generates the payables rows in id order from one seeded Random (the receivables' own is left alone)."""
 
-    def __init__(self, seed: int, as_of: date, loads: list[tuple[int, date]]) -> None:
+    def __init__(self, seed: int, as_of: date, loads: list[tuple[int, date]], closing: date | None = None) -> None:
         self.rng = random.Random(seed * 7919 + 17)
         self.as_of = as_of
         self.loads = loads
+        # The first load delivered on or before QuickBooks' closing date is brokered: its bill lands in the closed
+        # month and QuickBooks refuses it (the demo's closed-period carrier bill).
+        closed = sorted((day, load_id) for load_id, day in loads if closing is not None and day <= closing)
+        self.closing = closing
+        self.closed_load = closed[0][1] if closed else None
         self.vendors: list[dict[str, Any]] = []
         self.trucks: list[dict[str, Any]] = []
         self.driver_trucks: dict[int, list[int]] = {}
@@ -154,9 +160,11 @@ class _Payables:
                for i, (code, name, _, _) in enumerate(PAY_CODES, start=1)]
         deduction = [dict(id=i, code=code, name=name, description=name, active=True)
                      for i, (code, name, _) in enumerate(DEDUCTION_CODES, start=1)]
-        mappings = [dict(id=i, pay_code_id=i, deduction_code_id=None, qbo_account_name=account, qbo_account_id=None,
-                         qbo_item_id=None, qbo_item_name=None)
-                    for i, (_, _, account, _) in enumerate(PAY_CODES, start=1)]
+        # One pay code is left unmapped: its settlements wait, naming it, until Settings → Pay codes maps it.
+        mapped = [(i, account) for i, (code, _, account, _) in enumerate(PAY_CODES, start=1)
+                  if code != UNMAPPED_PAY_CODE]
+        mappings = [dict(id=n, pay_code_id=i, deduction_code_id=None, qbo_account_name=account, qbo_account_id=None,
+                         qbo_item_id=None, qbo_item_name=None) for n, (i, account) in enumerate(mapped, start=1)]
         mappings += [dict(id=len(mappings) + i, pay_code_id=None, deduction_code_id=i, qbo_account_name=account,
                           qbo_account_id=None, qbo_item_id=None, qbo_item_name=None)
                      for i, (_, _, account) in enumerate(DEDUCTION_CODES, start=1)]
@@ -175,13 +183,14 @@ class _Payables:
         by_week: dict[tuple[int, date], list[tuple[int, date]]] = {}
         carriers = [v["id"] for v in self.vendors if v["is_carrier"]]
         for load_id, day in self.loads:
-            if rng.random() < BROKERED_SHARE:
+            if rng.random() < BROKERED_SHARE or load_id == self.closed_load:
                 self._carrier_bill(out, rng.choice(carriers), load_id, day)
             else:
                 by_week.setdefault((rng.choice(drivers), _week_start(day)), []).append((load_id, day))
         for (driver_id, start), loads in sorted(by_week.items(), key=lambda kv: (kv[0][1], kv[0][0])):
             self._settlement(out, driver_id, start, loads)
-        open_bills = [b for b in out["bills"] if b["status"] in ("accepted", "received")]
+        open_bills = [b for b in out["bills"] if b["status"] in ("accepted", "received")
+                      and b["load_id"] != self.closed_load]
         if open_bills:
             # One carrier invoice is disputed (a tiny book may have no open bill to dispute).
             reason = "Detention not approved by dispatch; carrier asked for a corrected invoice"
@@ -246,6 +255,8 @@ class _Payables:
         rng = self.rng
         bill_id = len(out["bills"]) + 1
         bill_date = min(self.as_of, day + timedelta(days=rng.randint(1, 5)))
+        if load_id == self.closed_load and self.closing is not None:
+            bill_date = min(bill_date, self.closing)  # the carrier dated it in the month QuickBooks has closed
         lines = [self._pay_line(5), self._pay_line(6)]
         if rng.random() < 0.25:
             lines.append(self._pay_line(7))
@@ -272,7 +283,8 @@ def write_demo_payables(session: Session, *, seed: int, as_of: date, insert_rows
     """Add the payables to a demo book whose loads are written (deterministic for a seed and day)."""
     loads = [(load_id, day) for load_id, day in session.execute(
         select(Load.id, Load.delivery_date).order_by(Load.id)).all()]
-    book = _Payables(seed, as_of, loads)
+    first_day = first_invoice_day(session)
+    book = _Payables(seed, as_of, loads, demo_closing_date(first_day) if first_day else None)
     drivers = book.make_vendors()
     pay, deduction, mappings = book.codes()
     rows = book.settlements(drivers)

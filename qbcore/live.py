@@ -24,6 +24,7 @@ from qbcore.qbo.oauth import AuthorizationError, complete_authorization, disconn
 from qbcore.qbo.tokens import NotConnected, ReconnectRequired
 from qbcore.reconcile import Reconciliation, reconcile
 from qbcore.refusals import QuickBooksUnavailable
+from qbcore.vendor_names import VendorNameChange, set_vendor_qbo_name
 
 __all__ = [
     "AuthorizationError",
@@ -82,6 +83,13 @@ def rename_customer_in_quickbooks(factory: sessionmaker[Session], config: Config
         company_id = session.scalar(select(Customer.company_id).where(Customer.id == customer_id))
     return set_qbo_display_name(factory, open_gateway(factory, config, company_id), actor, customer_id, name,
                                 reason=reason)
+
+
+def rename_vendor_in_quickbooks(factory: sessionmaker[Session], config: Config, actor: Actor, vendor_id: int,
+                                name: str | None, *, reason: str | None) -> VendorNameChange:
+    """Give a vendor its own QuickBooks display name, checked live in each company it is in; admin only, audited."""
+    return set_vendor_qbo_name(factory, lambda company_id: open_gateway(factory, config, company_id), actor,
+                               vendor_id, name, reason=reason)
 
 
 def _record_gateway(factory: sessionmaker[Session], config: Config, record_id: int) -> QboGateway:

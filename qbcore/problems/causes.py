@@ -70,13 +70,16 @@ def split_blocker(blocked_by: str | None) -> tuple[str | None, str | None]:
     return None, blocked_by.strip()
 
 
+VENDOR_NAMES_TAB = "Settings → Vendor names"
+
+
 def _vendor_clash_hint(name: str | None) -> str:
     """What to do when QuickBooks refuses a vendor's name (6240): the name is a customer's or an employee's there."""
     named = f" named {name}" if name else " of that name"
     return (f"QuickBooks already has a customer or employee{named}, and it keeps one list of names for customers, "
-            "vendors and employees. If it is your customer, give that customer its own QuickBooks name on Settings → "
-            "Customer names (QuickBooks is renamed on its next sync); otherwise rename the vendor in the billing "
-            "system or the other record in QuickBooks. Then resync the vendor: its bills follow by themselves.")
+            f"vendors and employees. Give the vendor its own QuickBooks name on {VENDOR_NAMES_TAB} (for example "
+            "with ' (V)' at the end; the billing name stays): the vendor is resynced and its bills follow by "
+            "themselves.")
 
 
 def _payables_hint(kind: str | None, blocked_by: str | None, entity_type: EntityType | None) -> str | None:
@@ -173,7 +176,7 @@ def fix_link_for(kind: str | None, code: str | None, blocked_by: str | None,
     """The console page where this cause is fixed, if any."""
     what, name = split_blocker(blocked_by)
     if code == "6240" and entity_type is EntityType.VENDOR:
-        return FixLink(SETTINGS_PAGE, "Rename the customer in Settings → Customer names")
+        return FixLink(SETTINGS_PAGE, f"Give the vendor a QuickBooks name in {VENDOR_NAMES_TAB}")
     if what in ("pay code", "deduction code"):
         return FixLink(SETTINGS_PAGE, f"Map it in {PAY_CODES_TAB}")
     if kind == ErrorKind.MAPPING and what == "account" and name != "income":

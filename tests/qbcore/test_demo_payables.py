@@ -5,6 +5,7 @@ from decimal import Decimal
 
 from sqlalchemy import func, select
 
+from qbcore.demo_conflicts import UNMAPPED_PAY_CODE, demo_closing_date, first_invoice_day
 from qbcore.demo_payables import _Payables
 from qbcore.models import (
     CarrierBill,
@@ -35,8 +36,8 @@ def _snapshot(factory):
         }
 
 
-def _generate(loads):
-    book = _Payables(11, DEMO_AS_OF, loads)
+def _generate(loads, closing=None):
+    book = _Payables(11, DEMO_AS_OF, loads, closing)
     drivers = book.make_vendors()
     return book.vendors, book.trucks, book.settlements(drivers)
 
@@ -44,8 +45,9 @@ def _generate(loads):
 def test_the_same_seed_and_loads_give_the_same_payables(demo_factory):
     with demo_factory() as session:
         loads = [tuple(row) for row in session.execute(select(Load.id, Load.delivery_date).order_by(Load.id))]
-    assert _generate(loads) == _generate(loads)
-    vendors, _, rows = _generate(loads)
+        closing = demo_closing_date(first_invoice_day(session))
+    assert _generate(loads, closing) == _generate(loads, closing)
+    vendors, _, rows = _generate(loads, closing)
     written = _snapshot(demo_factory)
     assert [(v["code"], v["name"]) for v in vendors] == [tuple(v) for v in written["vendors"]]
     assert [s["number"] for s in rows["settlements"]] == [s.number for s in written["settlements"]]
@@ -106,17 +108,35 @@ def test_carrier_bills_per_brokered_load_some_accepted_some_paid_one_disputed(de
     assert all(b.bill_date <= DEMO_AS_OF for b in bills)
 
 
-def test_every_pay_and_deduction_code_is_mapped_to_an_account_the_sandbox_has(demo_factory):
+def test_every_code_but_the_planted_one_is_mapped_to_an_account_the_sandbox_has(demo_factory):
     with demo_factory() as session:
         mapped = session.execute(select(PayablesAccountMapping.pay_code_id, PayablesAccountMapping.deduction_code_id,
                                         PayablesAccountMapping.qbo_account_name)).all()
-        pay_codes = set(session.scalars(select(PayCode.id)))
+        pay_codes = {i: c for i, c in session.execute(select(PayCode.id, PayCode.code))}
         deduction_codes = set(session.scalars(select(DeductionCode.id)))
+        unmapped_on = session.scalar(select(func.count(func.distinct(SettlementLoad.settlement_id))).join(
+            SettlementLine, SettlementLine.settlement_load_id == SettlementLoad.id).join(
+            PayCode, PayCode.id == SettlementLine.pay_code_id).where(PayCode.code == UNMAPPED_PAY_CODE))
+        settlements = session.scalar(select(func.count()).select_from(Settlement))
     accounts = {name for name, *_ in ACCOUNTS}
-    assert {p for p, _, _ in mapped if p} == pay_codes
+    assert {pay_codes[p] for p, _, _ in mapped if p} == set(pay_codes.values()) - {UNMAPPED_PAY_CODE}
     assert {d for _, d, _ in mapped if d} == deduction_codes
     assert {a for _, _, a in mapped} <= accounts
     assert {"Driver Pay", "Carrier Costs", "Chassis Rental Expense", "Insurance"} <= {a for _, _, a in mapped}
+    # The unmapped code blocks some settlements, not all: the others sync.
+    assert 0 < unmapped_on < settlements
+
+
+def test_one_carrier_bill_is_dated_in_the_closed_month_and_another_is_disputed(demo_factory):
+    with demo_factory() as session:
+        closing = demo_closing_date(first_invoice_day(session))
+        bills = session.scalars(select(CarrierBill).order_by(CarrierBill.id)).all()
+        delivered = dict(session.execute(select(Load.id, Load.delivery_date)).all())
+    closed = [b for b in bills if b.bill_date <= closing]
+    assert len(closed) == 1 and closed[0].status in ("accepted", "paid"), "QuickBooks refuses it: a closed month"
+    assert delivered[closed[0].load_id] <= closed[0].bill_date
+    disputed = [b for b in bills if b.status == "disputed"]
+    assert len(disputed) == 1 and disputed[0].dispute_reason and disputed[0] is not closed[0]
 
 
 def test_a_book_whose_carrier_bills_are_all_just_received_still_gets_its_disputed_one():

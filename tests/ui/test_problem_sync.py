@@ -450,8 +450,14 @@ def test_homes_count_is_the_sum_of_the_tabs_with_payables_switched_on(home, demo
     home_count = next(int(m.value.replace(",", "")) for m in home.metric if m.label == "Failed or blocked")
     home.switch_page(str(ROOT / "pages" / PAGE)).run()
     at = home
+    # One side's tabs at a time: Receivables first, the payables under the Payables control above the tabs.
+    assert at.segmented_control(key="ps_side").value == "Receivables"
     tabs = [t.label for t in at.tabs]
-    assert tabs[-5:] == ["Vendors", "Settlements", "Carrier Bills", "Settlement Payments", "Carrier Bill Payments"]
+    assert "Vendors" not in tabs
+    at.segmented_control(key="ps_side").set_value("Payables").run()
+    payables = [t.label for t in at.tabs]
+    assert payables == ["Vendors", "Settlements", "Carrier Bills", "Settlement Payments", "Carrier Bill Payments"]
+    tabs += payables
     on_tabs = {}
     for tab in tabs:
         at.session_state["ps_tab"] = tab
@@ -516,6 +522,6 @@ def test_the_vendors_tab_has_no_clear_and_the_vendor_fix_hint(home, demo_factory
     at.run()
     assert not at.exception
     assert "1 vendor: the vendor's name is already used in QuickBooks by a customer or employee" in _texts(at.markdown)
-    assert "rename the vendor in the billing system" in _texts(at.caption)
+    assert "Give the vendor its own QuickBooks name on Settings → Vendor names" in _texts(at.caption)
     assert not [b for b in at.button if b.key in ("ps_vendor_clear", "ps_vendor_mark_paid", "ps_vendor_restore")]
     assert at.button(key="ps_vendor_resync_all").label == "Resync all 1 matching"

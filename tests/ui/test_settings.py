@@ -10,6 +10,7 @@ import pytest
 import requests
 from sqlalchemy import select
 
+from qbcore.access import LOCAL_ADMIN
 from qbcore.config import load_config
 from qbcore.connection import get_connection_state
 from qbcore.db import transaction
@@ -265,6 +266,42 @@ def test_a_customer_refused_for_a_name_clash_gets_its_quickbooks_name_on_setting
         job = session.scalar(select(Job).order_by(Job.id.desc()))
     assert job.total > 1 and "ACME Logistics" in job.params["label"]
 
+
+
+def test_a_vendor_refused_for_a_customers_name_gets_its_quickbooks_name_on_vendor_names_and_is_requeued(
+    home, connected, demo_factory
+):
+    from qbcore.demo_conflicts import clashing_driver
+    from qbcore.models import Job, Vendor
+    from qbcore.settings import save_settings
+    from qbcore.sync.runner import sync_now
+
+    config = load_config(os.environ, {})
+    with demo_factory() as session:
+        driver = session.scalar(select(Vendor).where(Vendor.name == clashing_driver(session)))
+    realm = get_connection_state(demo_factory()).realm_id
+    requests.post(f"{connected}/_sandbox/realms/{realm}/plant", json={"customers": [driver.name]}, timeout=10)
+    with transaction(demo_factory) as session:
+        save_settings(session, LOCAL_ADMIN, {"sync_settlements": True, "sync_carrier_bills": True})
+    sync_now(demo_factory, config)
+    viewer = open_page(home, PAGE, VIEWER)
+    assert not viewer.exception and _button(viewer, "set_vnames_save").disabled
+    at = open_page(home, PAGE, ADMIN)
+    assert "1 vendor is refused by QuickBooks" in _texts(at.warning)
+    assert at.selectbox(key="set_vnames_vendor").value == driver.id  # clashes come first
+    assert at.text_input(key=f"set_vnames_value_{driver.id}").value == f"{driver.name} (V)"
+    at.text_input(key=f"set_vnames_value_{driver.id}").input("  ")
+    at.text_input(key=f"set_vnames_reason_{driver.id}").input("a customer in QuickBooks has his name")
+    _button(at, "set_vnames_save").click().run()
+    assert not at.exception and "Type the name QuickBooks should know this vendor by" in _texts(at.error)
+    at.text_input(key=f"set_vnames_value_{driver.id}").input(f"{driver.name} (V)")
+    _button(at, "set_vnames_save").click().run()
+    assert not at.exception
+    assert f"{driver.name} now goes to QuickBooks as “{driver.name} (V)”" in _texts(at.success)
+    with demo_factory() as session:
+        assert session.get(Vendor, driver.id).qbo_display_name == f"{driver.name} (V)"
+        job = session.scalar(select(Job).order_by(Job.id.desc()))
+    assert job.total > 1 and driver.name in job.params["label"]
 
 
 def _plant_and_sync(base_url: str, factory, spec: dict) -> None:

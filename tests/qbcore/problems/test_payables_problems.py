@@ -97,8 +97,9 @@ def test_payables_root_causes_are_named_in_words_with_a_fix_that_exists(demo_fac
     chain = settlements[f"2 settlements and 1 vendor: the name of vendor {name} is already used in QuickBooks by a "
                         "customer or employee"]
     assert chain.root_entity is EntityType.VENDOR and chain.root_record_ids == (payables_book.clashing_vendor,)
-    assert "Settings → Customer names" in chain.fix_hint and "resync the vendor" in chain.fix_hint
-    assert chain.fix_link is not None and chain.fix_link.label == "Rename the customer in Settings → Customer names"
+    assert "Settings → Vendor names" in chain.fix_hint and "its bills follow" in chain.fix_hint
+    assert chain.fix_link is not None
+    assert chain.fix_link.label == "Give the vendor a QuickBooks name in Settings → Vendor names"
     assert [c.sentence for c in bills] == ["2 carrier bills: QuickBooks has no account named Fuel Cards"]
     assert "Add an account named Fuel Cards in QuickBooks" in bills[0].fix_hint
     assert bills[0].fix_link is not None and "Settings → Pay codes" in bills[0].fix_link.label
@@ -115,9 +116,9 @@ def test_a_vendor_refused_for_a_customers_name_gets_the_vendor_fix_not_the_custo
     assert [c.sentence for c in causes] == [
         "1 vendor: the vendor's name is already used in QuickBooks by a customer or employee"]
     for hint in (causes[0].fix_hint, row.fix_hint):
-        assert "rename the vendor in the billing system" in hint and "resync the vendor" in hint
+        assert "Give the vendor its own QuickBooks name on Settings → Vendor names" in hint
         assert "Give the customer its own QuickBooks name" not in hint
-    assert causes[0].fix_link is not None and "Rename the customer" in causes[0].fix_link.label
+    assert causes[0].fix_link is not None and "Settings → Vendor names" in causes[0].fix_link.label
     # The customers' own 6240 keeps the customer's hint.
     assert "Give the customer its own QuickBooks name" in customers[0].fix_hint
 

@@ -9,7 +9,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from qbcore.access import LOCAL_ADMIN
 from qbcore.db import transaction
-from qbcore.models import Customer, EntityType, Invoice, SyncRecord
+from qbcore.demo_conflicts import UNMAPPED_PAY_CODE
+from qbcore.models import Customer, EntityType, Invoice, PayablesAccountMapping, PayCode, SyncRecord
 from qbcore.qbo.gateway import RetryPolicy
 from qbcore.settings import save_settings
 
@@ -20,6 +21,13 @@ def turn_on_payables(factory: sessionmaker[Session]) -> None:
     """Driver pay and carrier pay on, as a finance admin does once the pay-code accounts are checked."""
     with transaction(factory) as session:
         save_settings(session, LOCAL_ADMIN, PAYABLES_ON)
+
+
+def map_demo_pay_code(factory: sessionmaker[Session], account: str = "Driver Pay") -> None:
+    """Give the pay code the demo leaves unmapped its account, for tests of a book with nothing planted."""
+    with transaction(factory) as session:
+        code_id = session.scalar(select(PayCode.id).where(PayCode.code == UNMAPPED_PAY_CODE))
+        session.add(PayablesAccountMapping(pay_code_id=code_id, qbo_account_name=account))
 
 
 FAST_RETRY = RetryPolicy(attempts=4, base_delay_s=0.01, max_delay_s=0.05, throttle_delay_s=0.05)

@@ -15,13 +15,15 @@ from qbcore.qbo.gateway import QboGateway
 from qbcore.settings import save_settings
 from qbcore.sync.runner import sync_now
 from tests.qbcore.qbo.conftest import SandboxClient
-from tests.qbcore.sync.state import FAST_RETRY, record_of, statuses
+from tests.qbcore.sync.state import FAST_RETRY, map_demo_pay_code, record_of, statuses
 
 PAYABLES = (EntityType.VENDOR, EntityType.SETTLEMENT, EntityType.CARRIER_BILL, EntityType.SETTLEMENT_PAYMENT,
             EntityType.CARRIER_PAYMENT)
 
 
 def payables_on(factory: sessionmaker[Session]) -> None:
+    # These tests are about a clean book: the pay code the demo leaves unmapped gets its account first.
+    map_demo_pay_code(factory)
     with transaction(factory) as session:
         save_settings(session, LOCAL_ADMIN, {"sync_settlements": True, "sync_carrier_bills": True})
 
