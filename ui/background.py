@@ -32,7 +32,7 @@ def _start_sandbox(data_dir: str) -> str:
     url = start_in_thread(SandboxOptions(data_dir=data_dir)).url
     # Beside Streamlit's own "You can now view…" lines, so a developer can inspect the local QuickBooks (its port is
     # picked free at each start).
-    sys.stderr.write(f"  Local QuickBooks sandbox: {url}\n")
+    print(f"  Local QuickBooks sandbox: {url}", file=sys.stderr, flush=True)
     return url
 
 
