@@ -296,8 +296,12 @@ def report(push: Push) -> None:
     print(f"  requests per bill: {push.requests / max(push.bills, 1):.4f} (all the run's requests / bills; goal "
           f"<= 0.05); the bills' own calls: {push.bill_requests} = {push.bill_requests / max(push.bills, 1):.4f} "
           "per bill")
+    within = " (a push inside one minute's batch budget: the ceiling binds past a minute)" if s.seconds < 60 else ""
     print(f"  bills per minute: {push.per_min:.0f} = {push.per_min / CEILING_PER_MIN:.2f} of the true ceiling "
-          f"({CEILING_PER_MIN}/min); throttled (429) in this push: {push.throttled}")
+          f"({CEILING_PER_MIN}/min){within}; throttled (429) in this push: {push.throttled}")
+    records = push.bills + push.payments + push.vendors
+    print(f"  requests per synced record (vendors, bills and bill payments of the run): "
+          f"{push.requests / max(records, 1):.4f}")
     for entity, noun in QBO_ENTITY.items():
         calls = ", ".join(f"{n} {kind}" for (kind, e), n in sorted(push.counts.items()) if e == entity) or "none"
         print(f"  {noun}: {calls}")
