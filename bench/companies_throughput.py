@@ -11,37 +11,30 @@ Usage: python bench/companies_throughput.py [--invoices 2000] [--latency-ms 150]
 from __future__ import annotations
 
 import argparse
-import os
-import tempfile
 import threading
 import time
-from datetime import date
-from pathlib import Path
 
-import requests
-from cryptography.fernet import Fernet
+from _setup import (
+    CEILING_PER_MIN,
+    duplicates,
+    local_config,
+    new_book,
+    production_sandbox,
+    sandbox_stats,
+    wait_for_empty_windows,
+)
 from sqlalchemy import func, select
 
 from qbcore.access import LOCAL_ADMIN
 from qbcore.companies import add_company
-from qbcore.config import Config, QboEnvironment
 from qbcore.customer_moves import move_customer
-from qbcore.db import make_engine, make_session_factory, migrate, transaction
-from qbcore.demo import write_demo_book
+from qbcore.db import transaction
 from qbcore.models import Customer, EntityType, SyncRecord
 from qbcore.qbo.gateway import QboGateway
 from qbcore.qbo.limiter import QuotaPolicy
 from qbcore.qbo.oauth import ensure_local_connection, local_realm_for
 from qbcore.sync.runner import sync_now
 from qbcore.sync.summary import SyncSummary
-from qbo_sandbox.server import SandboxOptions, start_in_thread
-
-CEILING_PER_MIN = 40 * 30 + 500 - 40  # per company: 40 batch calls of 30, plus the rest of its 500 requests
-
-
-def _duplicates(url: str, realm: str, entity: str) -> int:
-    answer = requests.get(f"{url}/_sandbox/realms/{realm}/duplicates", params={"entity": entity}, timeout=30)
-    return len(answer.json()["duplicates"])
 
 
 def main() -> None:
@@ -51,13 +44,9 @@ def main() -> None:
     parser.add_argument("--latency-ms", type=float, default=150)
     args = parser.parse_args()
 
-    workdir = Path(tempfile.mkdtemp())
-    url = f"sqlite:///{workdir / 'bench.db'}"
-    engine = make_engine(url)
-    migrate(engine)
-    factory = make_session_factory(engine)
+    book = new_book(invoices=args.invoices * 2, seed=3)
+    factory = book.factory
     with transaction(factory) as session:
-        write_demo_book(session, invoices=args.invoices * 2, seed=3, as_of=date(2026, 11, 29))
         second = add_company(session, LOCAL_ADMIN, "Brokerage").id
         tops = list(session.scalars(select(Customer.id).where(Customer.parent_id.is_(None)).order_by(Customer.id)))
         for customer_id in tops[1::2]:
@@ -65,11 +54,8 @@ def main() -> None:
     with factory() as session:
         per_company = dict(session.execute(select(SyncRecord.company_id, func.count()).where(
             SyncRecord.entity_type == EntityType.INVOICE.value).group_by(SyncRecord.company_id)).all())
-    os.environ["OAUTHLIB_INSECURE_TRANSPORT"] = "1"
-    options = SandboxOptions(port=0, latency_ms=args.latency_ms, quotas="production")
-    with start_in_thread(options) as sandbox:
-        config = Config(database_url=url, qbo_env=QboEnvironment.LOCAL, qbo_base_url=sandbox.url,
-                        secret_key=Fernet.generate_key().decode(), data_dir=workdir)
+    with production_sandbox(args.latency_ms) as sandbox:
+        config = local_config(book, sandbox.url)
         companies = (1, second)
         gateways = {}
         for company_id in companies:
@@ -78,10 +64,9 @@ def main() -> None:
             sync_now(factory, config, entity_types=[EntityType.CUSTOMER, EntityType.ITEM],
                      gateway=gateways[company_id])
         print(f"invoices per company: {per_company}; latency {args.latency_ms:g} ms; production quotas")
-        print("waiting 62 s so the warm-up's calls leave the quota windows")
-        time.sleep(62)
+        wait_for_empty_windows("the warm-up's calls leave the quota windows")
 
-        throttled_before = requests.get(f"{sandbox.url}/_sandbox/stats", timeout=10).json()["throttled"]
+        throttled_before = sandbox_stats(sandbox.url)["throttled"]
         results: dict[int, SyncSummary] = {}
 
         def push(company_id: int) -> None:
@@ -95,7 +80,7 @@ def main() -> None:
         for thread in threads:
             thread.join()
         wall = time.perf_counter() - started
-        throttled = requests.get(f"{sandbox.url}/_sandbox/stats", timeout=10).json()["throttled"] - throttled_before
+        throttled = sandbox_stats(sandbox.url)["throttled"] - throttled_before
 
         print("| Company | Invoices synced | Seconds | Invoices/min | Share of its ceiling (1,660/min) | "
               "Duplicates |")
@@ -103,9 +88,9 @@ def main() -> None:
         for company_id in companies:
             summary = results[company_id]
             rate = summary.synced / summary.seconds * 60
-            realm = local_realm_for(company_id) or options.default_realm
+            realm = local_realm_for(company_id) or sandbox.options.default_realm
             print(f"| {company_id} | {summary.synced:,} | {summary.seconds:.1f} | {rate:,.0f} | "
-                  f"{rate / CEILING_PER_MIN:.2f} | {_duplicates(sandbox.url, realm, 'Invoice')} |")
+                  f"{rate / CEILING_PER_MIN:.2f} | {duplicates(sandbox.url, realm, 'Invoice')} |")
         total = sum(r.synced for r in results.values())
         print(f"both at once: {total:,} invoices in {wall:.1f} s wall = {total / wall * 60:,.0f}/min together; "
               f"throttled (429) during the push: {throttled}")

@@ -1,7 +1,10 @@
 """Bench: ~5,000 records through a sandbox injecting 10% transient faults (incl. resets and timeouts after commit),
 optionally killing the worker process with SIGKILL three times. Prints duplicates, lost and synced counts.
 
-Usage: python bench/sync_chaos.py [--invoices 2780] [--fault-rate 0.1] [--kill 3]
+Payables are switched on (driver settlements and carrier bills, so vendors, bills and bill payments go too; the
+duplicates are printed for each); --no-payables leaves them off. A small book (--invoices 300) finishes in minutes.
+
+Usage: python bench/sync_chaos.py [--invoices 2780] [--fault-rate 0.1] [--kill 3] [--no-payables]
 """
 
 from __future__ import annotations
@@ -12,54 +15,107 @@ import random
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 from collections import Counter
-from datetime import date
-from pathlib import Path
+from typing import Any
 
 import requests
-from cryptography.fernet import Fernet
+from _setup import duplicates, local_config, new_book, sandbox_stats
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
 
-from qbcore.access import SYSTEM
-from qbcore.config import Config, QboEnvironment
-from qbcore.db import make_engine, make_session_factory, migrate, transaction
-from qbcore.demo import write_demo_book
+from qbcore.access import LOCAL_ADMIN, SYSTEM
+from qbcore.config import Config
+from qbcore.db import transaction
 from qbcore.jobs.queue import enqueue_sync
-from qbcore.models import CreditMemo, Customer, EntityType, Invoice, Job, JobStatus, Payment, SyncRecord
+from qbcore.mapping.payables import vendor_display_name
+from qbcore.models import (
+    CarrierBill,
+    CreditMemo,
+    Customer,
+    EntityType,
+    Invoice,
+    Job,
+    JobStatus,
+    Payment,
+    Settlement,
+    SyncRecord,
+    Vendor,
+)
 from qbcore.qbo.gateway import QboGateway, RetryPolicy
 from qbcore.qbo.limiter import UNLIMITED
 from qbcore.qbo.oauth import ensure_local_connection
+from qbcore.settings import load_settings, save_settings
+from qbcore.sync.prepare import enabled_types
 from qbcore.sync.runner import sync_now
 from qbo_sandbox.server import SandboxOptions, start_in_thread
 
-# (our model, its natural key column, QuickBooks entity, QuickBooks field)
-KEYS = [
-    (Customer, Customer.name, "Customer", "DisplayName"),
-    (Invoice, Invoice.number, "Invoice", "DocNumber"),
-    (CreditMemo, CreditMemo.number, "CreditMemo", "DocNumber"),
-    (Payment, Payment.number, "Payment", "PaymentRefNum"),
+# (what it is, in the audit's words; QuickBooks entity; the fields a twin shares there)
+TWINS = [
+    ("customers", "Customer", ("DisplayName",)), ("invoices", "Invoice", ("DocNumber",)),
+    ("creditmemos", "CreditMemo", ("DocNumber",)), ("payments", "Payment", ("PaymentRefNum",)),
+    ("vendors", "Vendor", ("DisplayName",)), ("bills", "Bill", ("DocNumber", "VendorRef")),
+    ("billpayments", "BillPayment", ("DocNumber", "VendorRef")),
 ]
 
 
-def audit(factory, gateway: QboGateway) -> dict[str, int]:  # type: ignore[no-untyped-def]
+def _key(*parts: object) -> str:
+    return "|".join(str(p or "").strip().lower() for p in parts)
+
+
+def _ours(session: Session) -> dict[str, list[str]]:
+    """The natural key of every billing record that should be in QuickBooks now (bills: number and vendor)."""
+    enabled = enabled_types(load_settings(session))
+
+    def synced_kind(entity_type: EntityType) -> Any:
+        return select(SyncRecord.entity_id).where(SyncRecord.entity_type == entity_type.value)
+
+    ours = {"customers": [_key(n) for n in session.scalars(select(Customer.name))],
+            "invoices": [_key(n) for n in session.scalars(select(Invoice.number))],
+            "creditmemos": [_key(n) for n in session.scalars(select(CreditMemo.number))],
+            "payments": [_key(n) for n in session.scalars(select(Payment.number))],
+            "vendors": [], "bills": [], "billpayments": []}
+    if EntityType.VENDOR in enabled:
+        ours["vendors"] = [_key(vendor_display_name(v)) for v in session.scalars(
+            select(Vendor).where(Vendor.id.in_(synced_kind(EntityType.VENDOR))))]
+    for bill, payment, model, number, vendor in (
+            (EntityType.SETTLEMENT, EntityType.SETTLEMENT_PAYMENT, Settlement, Settlement.number, Settlement.driver),
+            (EntityType.CARRIER_BILL, EntityType.CARRIER_PAYMENT, CarrierBill, CarrierBill.carrier_invoice_number,
+             CarrierBill.carrier)):
+        for entity_type, kind in ((bill, "bills"), (payment, "billpayments")):
+            if entity_type not in enabled:
+                continue
+            rows = session.execute(select(number, Vendor).join(vendor).where(
+                model.id.in_(synced_kind(entity_type)))).all()
+            ours[kind] += [_key(n, vendor_display_name(v)) for n, v in rows]
+    return ours
+
+
+def audit(factory: sessionmaker[Session], gateway: QboGateway) -> dict[str, int]:
     """Duplicates and lost records, comparing every billing key with what QuickBooks holds."""
     result = Counter[str]()
-    for model, column, entity, field in KEYS:
-        with factory() as session:
-            ours = list(session.scalars(select(column)))
-        theirs = Counter(str(row.get(field, "")).strip().lower() for row in gateway.query_all(entity))
-        for key in ours:
-            n = theirs.get(key.strip().lower(), 0)
+    with factory() as session:
+        ours = _ours(session)
+        enabled = [e.value for e in enabled_types(load_settings(session))]
+        result["records"] = session.scalar(select(func.count()).select_from(SyncRecord).where(
+            SyncRecord.entity_type.in_(enabled))) or 0
+        result["synced"] = session.scalar(select(func.count()).select_from(SyncRecord).where(
+            SyncRecord.entity_type.in_(enabled), SyncRecord.status == "synced")) or 0
+    vendor_names = {str(row["Id"]): row.get("DisplayName") for row in gateway.query_all("Vendor")} \
+        if ours["vendors"] else {}
+    for kind, entity, fields in TWINS:
+        if not ours[kind]:
+            result[kind] = 0
+            continue
+        theirs = Counter(_key(*(vendor_names.get(str((row.get(f) or {}).get("value"))) if f == "VendorRef"
+                                else row.get(f, "") for f in fields)) for row in gateway.query_all(entity))
+        for key in ours[kind]:
+            n = theirs.get(key, 0)
             result["lost"] += n == 0
             result["duplicated"] += n > 1
-        result[f"{entity.lower()}s"] = len(ours)
-        del model
-    with factory() as session:
-        result["records"] = session.scalar(select(func.count()).select_from(SyncRecord)) or 0
-        result["synced"] = session.scalar(select(func.count()).select_from(SyncRecord).where(
-            SyncRecord.status == "synced")) or 0
+            result[f"lost_{kind}"] += n == 0
+            result[f"duplicated_{kind}"] += n > 1
+        result[kind] = len(ours[kind])
     return dict(result)
 
 
@@ -68,12 +124,16 @@ def run_killed_workers(factory, config: Config, kills: int, env: dict[str, str])
     with transaction(factory) as session:
         job_id = enqueue_sync(session, SYSTEM, entity_types=list(EntityType)).id
     cmd = [sys.executable, "-m", "qbcore.cli", "worker", "--poll", "0.2"]
+    with factory() as session:
+        total = session.get(Job, job_id).total or 0
+    # Kills spread over the job: a small book still sees every kill before it is done.
+    step = max(20, min(600, total // (kills + 2)))
     for n in range(kills):
         proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         # Wait until this worker has made progress, then kill it without warning.
         start_done = _job_done(factory, job_id)
         deadline = time.monotonic() + 120
-        while _job_done(factory, job_id) < start_done + random.randint(200, 600) and time.monotonic() < deadline:
+        while _job_done(factory, job_id) < start_done + random.randint(step // 2, step) and time.monotonic() < deadline:
             time.sleep(0.2)
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait()
@@ -101,6 +161,14 @@ def _job_status(factory, job_id: int) -> str:  # type: ignore[no-untyped-def]
         return session.get(Job, job_id).status
 
 
+def _waiting(factory: sessionmaker[Session]) -> int:
+    """Records of the switched-on entities not synced yet."""
+    with factory() as session:
+        enabled = [e.value for e in enabled_types(load_settings(session))]
+        return session.scalar(select(func.count()).select_from(SyncRecord).where(
+            SyncRecord.entity_type.in_(enabled), SyncRecord.status != "synced")) or 0
+
+
 def main() -> None:
     """One chaos run; prints the audit."""
     parser = argparse.ArgumentParser()
@@ -108,37 +176,31 @@ def main() -> None:
     parser.add_argument("--fault-rate", type=float, default=0.1)
     parser.add_argument("--kill", type=int, default=0, help="kill -9 the worker process this many times")
     parser.add_argument("--latency-ms", type=float, default=20)
+    parser.add_argument("--no-payables", action="store_true", help="leave driver pay and carrier pay off")
     args = parser.parse_args()
 
-    workdir = Path(tempfile.mkdtemp())
-    url = f"sqlite:///{workdir / 'chaos.db'}"
-    engine = make_engine(url)
-    migrate(engine)
-    factory = make_session_factory(engine)
-    with transaction(factory) as session:
-        write_demo_book(session, invoices=args.invoices, seed=5, as_of=date(2026, 11, 29))
+    book = new_book(invoices=args.invoices, seed=5, name="chaos.db")
+    factory = book.factory
+    if not args.no_payables:
+        with transaction(factory) as session:
+            save_settings(session, LOCAL_ADMIN, {"sync_settlements": True, "sync_carrier_bills": True})
     os.environ["OAUTHLIB_INSECURE_TRANSPORT"] = "1"
     options = SandboxOptions(port=0, latency_ms=args.latency_ms, quotas="off", fault_rate=args.fault_rate,
                              fault_seed=42, slow_response_s=3.0)
     with start_in_thread(options) as sandbox:
-        key = Fernet.generate_key().decode()
-        config = Config(database_url=url, qbo_env=QboEnvironment.LOCAL, qbo_base_url=sandbox.url, secret_key=key,
-                        data_dir=workdir)
+        config = local_config(book, sandbox.url)
         ensure_local_connection(factory, config)
+        print(f"records to sync: {_waiting(factory)} (payables {'off' if args.no_payables else 'on'})")
         started = time.perf_counter()
         rounds = 0
         if args.kill:
-            env = {**os.environ, "QBSYNC_DATABASE_URL": url, "QBSYNC_QBO_ENV": "local",
-                   "QBSYNC_QBO_BASE_URL": sandbox.url, "QBSYNC_SECRET_KEY": key, "QBSYNC_DATA_DIR": str(workdir)}
+            env = {**os.environ, "QBSYNC_DATABASE_URL": book.url, "QBSYNC_QBO_ENV": "local",
+                   "QBSYNC_QBO_BASE_URL": sandbox.url, "QBSYNC_SECRET_KEY": config.secret_key,
+                   "QBSYNC_DATA_DIR": str(book.workdir)}
             print(f"{args.kill} kill -9 of the worker process, fault rate {args.fault_rate:.0%}")
             run_killed_workers(factory, config, args.kill, env)
         # Whatever is still failed (retries exhausted) goes again, as the problem page's resync would.
-        while rounds < 6:
-            with factory() as session:
-                waiting = session.scalar(select(func.count()).select_from(SyncRecord).where(
-                    SyncRecord.status != "synced"))
-            if not waiting:
-                break
+        while rounds < 6 and _waiting(factory):
             rounds += 1
             gateway = QboGateway(factory, config, timeout_s=2.0, quota=UNLIMITED,
                                  retry=RetryPolicy(attempts=5, base_delay_s=0.05, max_delay_s=0.5))
@@ -146,16 +208,27 @@ def main() -> None:
             print(f"  round {rounds}: {summary.synced} synced, {summary.failed} failed {summary.by_kind}, "
                   f"{summary.blocked} blocked, {summary.requests} requests, {summary.seconds:.1f} s")
         seconds = time.perf_counter() - started
-        stats = requests.get(f"{sandbox.url}/_sandbox/stats", timeout=10).json()
+        stats = sandbox_stats(sandbox.url)
         requests.post(f"{sandbox.url}/_sandbox/config", json={"fault_rate": 0}, timeout=10)
         result = audit(factory, QboGateway(factory, config, quota=UNLIMITED))
         with factory() as session:
-            left = Counter(session.scalars(select(SyncRecord.error_kind).where(SyncRecord.status != "synced")))
+            left = Counter(session.scalars(select(SyncRecord.error_kind).where(
+                SyncRecord.entity_type.in_([e.value for e in enabled_types(load_settings(session))]),
+                SyncRecord.status != "synced")))
+        twins = {kind: duplicates(sandbox.url, options.default_realm, entity, *fields)
+                 for kind, entity, fields in TWINS}
         print(f"faults injected by the sandbox: {stats['faults_injected']}")
         print(f"records: {result['records']} ({result['customers']} customers, {result['invoices']} invoices, "
-              f"{result['creditmemos']} credit memos, {result['payments']} payments, + items)")
+              f"{result['creditmemos']} credit memos, {result['payments']} payments, {result['vendors']} vendors, "
+              f"{result['bills']} bills, {result['billpayments']} bill payments, + items)")
         print(f"synced: {result['synced']}; duplicates in QuickBooks: {result['duplicated']}; "
               f"lost (no QuickBooks twin): {result['lost']}; still on the problem list: {dict(left)}")
+        print("  payables: " + "; ".join(
+            f"{noun} {result[kind]}: duplicated {result.get(f'duplicated_{kind}', 0)}, lost "
+            f"{result.get(f'lost_{kind}', 0)}"
+            for kind, noun in (("vendors", "vendors"), ("bills", "bills"), ("billpayments", "bill payments"))))
+        print("  twins QuickBooks holds (groups sharing DisplayName / DocNumber + vendor / reference): "
+              + ", ".join(f"{kind} {n}" for kind, n in twins.items()))
         print(f"rounds after the first run: {max(rounds - 1, 0)}; total {seconds:.0f} s")
 
 

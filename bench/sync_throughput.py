@@ -11,21 +11,22 @@ Usage: python bench/sync_throughput.py [--invoices 5000] [--carried 1000] [--nai
 from __future__ import annotations
 
 import argparse
-import os
-import tempfile
 import time
-from datetime import date
-from pathlib import Path
-from typing import Any
 
-import requests
-from cryptography.fernet import Fernet
+from _setup import (
+    CEILING_PER_MIN,
+    duplicates,
+    local_config,
+    new_book,
+    production_sandbox,
+    route_requests,
+    sandbox_stats,
+    v3_requests,
+    wait_for_empty_windows,
+)
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from qbcore.config import Config, QboEnvironment
-from qbcore.db import make_engine, make_session_factory, migrate, transaction
-from qbcore.demo import write_demo_book
 from qbcore.mapping.invoice import build_invoice_payload
 from qbcore.models import ChargeLine, ChargeSet, EntityType, Invoice, SyncRecord
 from qbcore.qbo.gateway import QboGateway
@@ -34,24 +35,6 @@ from qbcore.qbo.oauth import ensure_local_connection
 from qbcore.settings import load_settings
 from qbcore.sync.context import build_refs, read_name_lists
 from qbcore.sync.runner import sync_now
-from qbo_sandbox.server import SandboxOptions, start_in_thread
-
-# Batch creates are bound by 40 batch calls per minute per app and realm, 30 operations each; the realm's 500
-# requests a minute count those 40, so 460 single writes a minute remain: the true ceiling for creates.
-BATCH_CEILING_PER_MIN = 40 * 30
-CEILING_PER_MIN = BATCH_CEILING_PER_MIN + 500 - 40
-
-
-def sandbox_stats(url: str) -> dict[str, Any]:
-    """The sandbox's request counters."""
-    stats: dict[str, Any] = requests.get(f"{url}/_sandbox/stats", timeout=10).json()
-    return stats
-
-
-def v3_requests(url: str) -> int:
-    """Requests the sandbox served under /v3 (what counts against QuickBooks' quotas)."""
-    stats = requests.get(f"{url}/_sandbox/stats", timeout=10).json()
-    return sum(sum(codes.values()) for route, codes in stats["by_route"].items() if " /v3/" in route)
 
 
 def run_naive(factory, config, gateway: QboGateway, count: int, *, lean: bool = False  # type: ignore[no-untyped-def]
@@ -101,25 +84,16 @@ def main() -> None:
     parser.add_argument("--latency-ms", type=float, default=150)
     args = parser.parse_args()
 
-    workdir = Path(tempfile.mkdtemp())
-    url = f"sqlite:///{workdir / 'bench.db'}"
-    engine = make_engine(url)
-    migrate(engine)
-    factory = make_session_factory(engine)
-    with transaction(factory) as session:
-        write_demo_book(session, invoices=args.invoices + args.carried, seed=3, as_of=date(2026, 11, 29))
-    os.environ["OAUTHLIB_INSECURE_TRANSPORT"] = "1"
-    options = SandboxOptions(port=0, latency_ms=args.latency_ms, quotas="production")
-    with start_in_thread(options) as sandbox:
-        config = Config(database_url=url, qbo_env=QboEnvironment.LOCAL, qbo_base_url=sandbox.url,
-                        secret_key=Fernet.generate_key().decode(), data_dir=workdir)
+    book = new_book(invoices=args.invoices + args.carried, seed=3)
+    factory = book.factory
+    with production_sandbox(args.latency_ms) as sandbox:
+        config = local_config(book, sandbox.url)
         ensure_local_connection(factory, config)
         gateway = QboGateway(factory, config, quota=QuotaPolicy())
         # Customers and items first: the figure is for new invoices whose customers exist. (The invoice run
         # still creates the four branch classes the sandbox lacks: 4 of its requests.)
         sync_now(factory, config, entity_types=[EntityType.CUSTOMER, EntityType.ITEM], gateway=gateway)
-        print(f"waiting 62 s so the warm-up's calls leave the quota windows (latency {args.latency_ms:g} ms)")
-        time.sleep(62)
+        wait_for_empty_windows(f"the warm-up's calls leave the quota windows (latency {args.latency_ms:g} ms)")
 
         with factory() as session:
             carried_ids = list(session.scalars(select(SyncRecord.id).where(
@@ -128,17 +102,15 @@ def main() -> None:
         for label, record_ids in ((f"a backlog the batch budget carries ({args.carried})", carried_ids),
                                   (f"a backlog beyond the batch budget ({args.invoices})", None)):
             if results:
-                print("waiting 62 s so the quota windows are empty again")
-                time.sleep(62)
+                wait_for_empty_windows("the quota windows are empty again")
             before, throttled_before = v3_requests(sandbox.url), sandbox_stats(sandbox.url)["throttled"]
             summary = sync_now(factory, config, entity_types=[EntityType.INVOICE], record_ids=record_ids,
                                gateway=gateway)
             ours_requests = v3_requests(sandbox.url) - before
             stats = sandbox_stats(sandbox.url)
             per_min = summary.synced / summary.seconds * 60
-            routes = stats["by_route"]
-            batches = sum(routes.get("POST /v3/company/{realm}/batch", {}).values())
-            singles = sum(routes.get("POST /v3/company/{realm}/invoice", {}).values())
+            batches = route_requests(stats, "POST /v3/company/{realm}/batch")
+            singles = route_requests(stats, "POST /v3/company/{realm}/invoice")
             print(f"engine, {label}: {summary.synced} invoices synced ({summary.failed} failed, "
                   f"{summary.blocked} blocked) in {summary.seconds:.1f} s with {ours_requests} QuickBooks requests "
                   f"(batch calls so far {batches}, single invoice writes so far {singles})")
@@ -149,13 +121,11 @@ def main() -> None:
                   f"by limit: {stats['throttled_by_limit']}); client "
                   f"limiter waited (thread-seconds, all pushes so far) {gateway.limiter.waited_s:.1f} s")
             results.append((label, summary.synced, ours_requests, per_min))
-        dupes = requests.get(f"{sandbox.url}/_sandbox/realms/{options.default_realm}/duplicates",
-                             params={"entity": "Invoice"}, timeout=30).json()["duplicates"]
-        print(f"  duplicate DocNumbers in QuickBooks: {len(dupes)}")
+        print(f"  duplicate DocNumbers in QuickBooks: "
+              f"{duplicates(sandbox.url, sandbox.options.default_realm, 'Invoice')}")
         per_min = results[-1][3]
 
-        print("waiting 62 s before the naive loop, so both start with empty quota windows")
-        time.sleep(62)
+        wait_for_empty_windows("the naive loop starts with empty quota windows too")
         naive: list[tuple[str, float, float]] = []
         for lean, label in ((False, "customer, item and number look-ups"), (True, "lean: customer look-up only")):
             count, naive_requests, naive_seconds, errors = run_naive(factory, config, gateway, args.naive_invoices,

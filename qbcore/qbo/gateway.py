@@ -257,12 +257,20 @@ class QboGateway:
         return rows if isinstance(rows, list) else []
 
     def query_in(self, entity: str, field: str, values: Sequence[str], *, extra: str = "") -> list[dict[str, Any]]:
-        """All rows whose `field` is one of `values`, in IN queries of up to 1,000 values."""
+        """All rows whose `field` is one of `values`, in IN queries of up to 1,000 values (each read page by page)."""
         rows: list[dict[str, Any]] = []
         unique = list(dict.fromkeys(v for v in values if v))
         for chunk in chunk_values(unique):
             where = f"{field} IN ({', '.join(quote(v) for v in chunk)})"
-            rows.extend(self.query(f"SELECT * FROM {entity} WHERE {where}{extra} MAXRESULTS 1000"))
+            # A bill number is unique per vendor only: 1,000 numbers can match more rows than one answer holds,
+            # and a row left unread is a twin created on the next retry.
+            start = 1
+            while True:
+                page = self.query(f"SELECT * FROM {entity} WHERE {where}{extra} STARTPOSITION {start} MAXRESULTS 1000")
+                rows.extend(page)
+                if len(page) < 1000:
+                    break
+                start += 1000
         return rows
 
     def query_all(self, entity: str, *, where: str = "") -> list[dict[str, Any]]:

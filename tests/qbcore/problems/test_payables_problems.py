@@ -8,11 +8,11 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
-from qbcore.access import LOCAL_ADMIN, Actor
+from qbcore.access import LOCAL_ADMIN, Actor, PermissionDenied
 from qbcore.db import transaction
-from qbcore.models import AuditEvent, EntityType, Role, Settlement, SyncRecord, SyncStatus, Vendor
+from qbcore.models import AuditEvent, EntityType, Job, Role, Settlement, SyncRecord, SyncStatus, Vendor
 from qbcore.problems import actions
 from qbcore.problems.actions import NothingToChange
 from qbcore.problems.queries import (
@@ -157,6 +157,36 @@ def test_a_vendor_cannot_be_cleared_and_a_viewer_cannot_clear_bills(demo_factory
         assert session.get(SyncRecord, payables_book.clashing_vendor).status == SyncStatus.FAILED.value
         assert {session.get(SyncRecord, i).status for i in payables_book.missing_account} == {
             SyncStatus.BLOCKED.value}
+
+
+VIEWER = Actor("viewer@example.com", Role.VIEWER, "Vic Viewer")
+
+
+@pytest.mark.parametrize("act", ["resync", "clear", "restore"])
+@pytest.mark.parametrize("target", ["unmapped", "missing_account", "no_bank"])
+def test_a_viewer_is_refused_every_bill_action_nothing_changes_and_the_refusal_is_audited(
+    demo_factory, payables_book, act, target
+):
+    entity_type = {"unmapped": EntityType.SETTLEMENT, "missing_account": EntityType.CARRIER_BILL,
+                   "no_bank": EntityType.SETTLEMENT_PAYMENT}[target]
+    chosen = getattr(payables_book, target)
+    with demo_factory() as session:
+        before = {r.id: (r.status, r.blocked_by, r.qbo_id) for r in session.scalars(select(SyncRecord))}
+        events_before = session.scalar(select(func.count()).select_from(AuditEvent))
+    with pytest.raises(PermissionDenied), transaction(demo_factory) as session:
+        if act == "resync":
+            actions.resync_problems(session, VIEWER, entity_type, chosen, audit_factory=demo_factory)
+        elif act == "clear":
+            actions.clear_records(session, VIEWER, entity_type, chosen, reason="keyed by hand in QuickBooks",
+                                  audit_factory=demo_factory)
+        else:
+            actions.restore_records(session, VIEWER, entity_type, chosen, audit_factory=demo_factory)
+    with demo_factory() as session:
+        assert {r.id: (r.status, r.blocked_by, r.qbo_id) for r in session.scalars(select(SyncRecord))} == before
+        assert session.scalars(select(Job)).all() == []
+        events = session.scalars(select(AuditEvent).order_by(AuditEvent.id).offset(events_before)).all()
+    assert [(e.actor, e.outcome) for e in events] == [(VIEWER.email, "refused")]
+    assert events[0].action.startswith(act)
 
 
 def test_the_settlements_export_has_the_vendor_its_kind_and_the_week_and_is_spreadsheet_safe(demo_factory,

@@ -30,8 +30,10 @@ class SandboxClient:
         params = {"entity": entity, **filters}
         return requests.get(f"{self.url}/_sandbox/realms/{REALM}/count", params=params, timeout=10).json()["count"]
 
-    def duplicates(self, entity: str = "Invoice") -> list[dict]:
-        return requests.get(f"{self.url}/_sandbox/realms/{REALM}/duplicates", params={"entity": entity},
+    def duplicates(self, entity: str = "Invoice", *fields: str) -> list[dict]:
+        """Groups of rows sharing these fields (DocNumber when none is named; a Ref compares by its id)."""
+        params = {"entity": entity, "field": list(fields) or ["DocNumber"]}
+        return requests.get(f"{self.url}/_sandbox/realms/{REALM}/duplicates", params=params,
                             timeout=10).json()["duplicates"]
 
     def plant(self, **spec: Any) -> dict:

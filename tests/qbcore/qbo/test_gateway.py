@@ -24,6 +24,24 @@ def test_query_in_finds_rows_by_name(gateway: QboGateway) -> None:
     assert sorted(r["Name"] for r in rows) == ["Net 15", "Net 30"]
 
 
+def test_query_in_reads_every_page_when_more_rows_than_one_answer_holds_match(gateway: QboGateway) -> None:
+    # Bill numbers are unique per vendor only: two carriers numbering their invoices alike share every number.
+    account = gateway.query_in("Account", "Name", ["Carrier Costs"])[0]["Id"]
+    vendors = [gateway.write("Vendor", {"DisplayName": f"Numbering Carrier {n}"}, request_id=f"qbs-test-v{n}")["Id"]
+               for n in (1, 2)]
+    numbers = [str(1000 + n) for n in range(501)]
+    bills = [{"VendorRef": {"value": vendor}, "DocNumber": number, "Line": [{
+        "Amount": 10, "DetailType": "AccountBasedExpenseLineDetail",
+        "AccountBasedExpenseLineDetail": {"AccountRef": {"value": account}}}]}
+        for vendor in vendors for number in numbers]
+    for start in range(0, len(bills), 30):
+        answers = gateway.batch([{"bId": str(i), "operation": "create", "Bill": bill}
+                                 for i, bill in enumerate(bills[start:start + 30])], request_id=None)
+        assert all("Bill" in answer for answer in answers.values())
+    rows = gateway.query_in("Bill", "DocNumber", numbers)
+    assert len(rows) == 1002 and len({r["Id"] for r in rows}) == 1002
+
+
 def test_a_write_replayed_with_the_same_request_id_creates_one_record(
     gateway: QboGateway, sandbox: SandboxClient
 ) -> None:
