@@ -101,6 +101,7 @@ class MonthReadiness:
     bills_failed: Tally = Tally()
     bills_blocked: Tally = Tally()
     bills_closed: Tally = Tally()
+    waiting_bill_types: tuple[str, ...] = ()  # the kinds of bill with some waiting this month ("settlement", …)
 
     @property
     def is_clean(self) -> bool:
@@ -153,7 +154,7 @@ def bill_sources(session: Session, company_id: int | None) -> list[_Source]:
 
 
 def _count_bills(session: Session, sources: list[_Source], company_id: int | None, close_date: date | None,
-                 counted: dict[str, dict[str, Tally]], bills: dict[str, int]) -> None:
+                 counted: dict[str, dict[str, Tally]], bills: dict[str, int], kinds: dict[str, list[str]]) -> None:
     for source in sources:
         base = [*_in_books(source), SyncRecord.status != SyncStatus.CLEARED.value, *_company_of(SyncRecord, company_id)]
         for month, tally in _by_month(session, source, base).items():
@@ -161,6 +162,8 @@ def _count_bills(session: Session, sources: list[_Source], company_id: int | Non
         for name, statuses in PROBLEM.items():
             for month, tally in _by_month(session, source, [*base, SyncRecord.status.in_(statuses)]).items():
                 counted[month]["bills_" + name] += tally
+                if source.entity_type.value not in kinds[month]:
+                    kinds[month].append(source.entity_type.value)
         if close_date is not None:
             for month, tally in _by_month(session, source, [*base, SyncRecord.status.in_(WAITING),
                                                             source.day <= close_date]).items():
@@ -197,8 +200,9 @@ def list_month_readiness(session: Session, *, close_date: date | None = None, mo
         for y, m, n, total in drift_rows:
             counted[_month(y, m)]["drifted"] += Tally(int(n), Decimal(str(total)).quantize(Decimal("0.01")))
     bills: dict[str, int] = defaultdict(int)
+    kinds: dict[str, list[str]] = defaultdict(list)
     payables = bill_sources(session, company_id)
-    _count_bills(session, payables, company_id, close_date, counted, bills)
+    _count_bills(session, payables, company_id, close_date, counted, bills, kinds)
     proposal_rows = session.execute(
         select(extract("year", Invoice.invoice_date), extract("month", Invoice.invoice_date), func.count(),
                func.coalesce(func.sum(PulledPayment.amount), 0))
@@ -215,7 +219,8 @@ def list_month_readiness(session: Session, *, close_date: date | None = None, mo
             blocked=c["blocked"], drifted=c["drifted"], proposals=c["proposals"], closed_conflicts=c["closed"],
             checklist=checklist(c, close_date, payables=bool(payables)), payables=bool(payables),
             bills=bills.get(month, 0), bills_unsynced=c["bills_unsynced"], bills_failed=c["bills_failed"],
-            bills_blocked=c["bills_blocked"], bills_closed=c["bills_closed"]))
+            bills_blocked=c["bills_blocked"], bills_closed=c["bills_closed"],
+            waiting_bill_types=tuple(kinds.get(month, ()))))
     return result
 
 

@@ -141,9 +141,13 @@ def compared_kinds(settings: SyncSettings) -> list[_Kind]:
     return [kind for kind in KINDS if all(getattr(settings, s) for s in spec_for(kind.entity_type).switches)]
 
 
+def _switch_labels(kinds: list[_Kind] | tuple[_Kind, ...]) -> tuple[str, ...]:
+    return tuple(switch.label for kind in kinds if (switch := spec_for(kind.entity_type).switch) is not None)
+
+
 def payables_switches() -> tuple[str, ...]:
     """The Settings → What syncs checkboxes that bring payables in ("Driver settlements", "Carrier bills")."""
-    return tuple(switch.label for kind in KINDS if (switch := spec_for(kind.entity_type).switch) is not None)
+    return _switch_labels(KINDS)
 
 
 def _records(session: Session, entity_type: EntityType, company_id: int) -> dict[int, tuple[str | None, str]]:
@@ -325,7 +329,7 @@ def reconcile_payables(factory: sessionmaker[Session], gateway: QboGateway, *,
     bills, vendors, aging, other_bills, other_open = compare_payables(
         ours, theirs, vendor_names={qbo_id: names.get(vendor_id, "") for vendor_id, qbo_id in vendor_links.items()},
         elsewhere=elsewhere, as_of=as_of)
-    compared = tuple(switch.label for kind in kinds if (switch := spec_for(kind.entity_type).switch) is not None)
+    compared = _switch_labels(kinds)
     return PayablesReconciliation(computed_at=utcnow(), as_of=as_of, bills=bills, vendors=vendors, aging=aging,
                                   requests=gateway.calls - first_call, seconds=time.perf_counter() - started,
                                   compared=compared, other_bills=other_bills, other_open=other_open, company=named)
@@ -346,3 +350,8 @@ def payables_csv(result: PayablesReconciliation, *, differences_only: bool = Fal
          else "", r.ours_amount, r.qbo_amount, r.ours_open, r.qbo_open, r.difference, r.ours_status, r.qbo_status,
          labels.label({}, r.issue.value), r.explanation)
         for r in rows))
+
+
+def list_compared_payables(session: Session, company_id: int | None) -> tuple[str, ...]:
+    """What a payables comparison of this company would cover, as Settings → What syncs names it (empty: off)."""
+    return _switch_labels(compared_kinds(load_settings(session, company_id)))
