@@ -217,17 +217,19 @@ def show_payables() -> None:
                             format_func=lambda i: f"{label({}, i)} ({counts[i]:,})")
     rows = [r for r in result.differences if r.issue.value in chosen]
     of_company = {} if result.company is None else {"Company": result.company}
-    st.dataframe(pd.DataFrame([{
+    money = ("Amount here", "Amount in QB", "Open here", "Open in QB", "Difference")
+    frame = pd.DataFrame([{
         "Bill": r.number, "Type": r.kind or "QuickBooks only", "Vendor": r.vendor, **of_company,
         "QuickBooks id": r.qbo_id or "", "Issue": label({}, r.issue),
         "Amount here": float(r.ours_amount) if r.ours_amount is not None else None,
         "Amount in QB": float(r.qbo_amount) if r.qbo_amount is not None else None,
         "Open here": float(r.ours_open), "Open in QB": float(r.qbo_open), "Difference": float(r.difference),
         "Explanation": r.explanation} for r in rows[:5000]],
-        columns=["Bill", "Type", "Vendor", *of_company, "QuickBooks id", "Issue", "Amount here", "Amount in QB",
-                 "Open here", "Open in QB", "Difference", "Explanation"]),
-        hide_index=True, key="recon_ap_differences", placeholder="—",
-        column_config=money_columns("Amount here", "Amount in QB", "Open here", "Open in QB", "Difference"))
+        columns=["Bill", "Type", "Vendor", *of_company, "QuickBooks id", "Issue", *money, "Explanation"])
+    # Numbers even when QuickBooks has none of the bills shown: an absent amount is a dash, not "None".
+    frame[list(money)] = frame[list(money)].astype(float)
+    st.dataframe(frame, hide_index=True, key="recon_ap_differences", placeholder="—",
+                 column_config=money_columns(*money))
     if not result.differences:
         st.success("Every bill matches QuickBooks.")
     d1, d2 = st.columns(2)

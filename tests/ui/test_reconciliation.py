@@ -133,7 +133,7 @@ def test_payables_compare_on_demand_and_name_each_bill_that_differs(home, demo_f
     from datetime import date
 
     from qbcore.access import LOCAL_ADMIN
-    from qbcore.models import Settlement
+    from qbcore.models import Settlement, SettlementStatus
     from qbcore.settings import save_settings
 
     with transaction(demo_factory) as session:
@@ -143,7 +143,8 @@ def test_payables_compare_on_demand_and_name_each_bill_that_differs(home, demo_f
     with transaction(demo_factory) as session:
         settlement = session.scalars(select(Settlement).where(Settlement.status == "finalized")
                                      .order_by(Settlement.id).limit(1)).one()
-        settlement.status, settlement.paid_on = "paid", date(2026, 11, 28)  # paid here; its check not sent yet
+        # Paid here; its check not sent yet.
+        settlement.status, settlement.paid_on = SettlementStatus.PAID, date(2026, 11, 28)
         number, net_pay = settlement.number, settlement.net_pay
     at = open_page(home, PAGE)
     at.radio(key="recon_side").set_value("Payables").run()

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from qbcore.access import LOCAL_ADMIN
 from qbcore.config import Config
 from qbcore.db import transaction
-from qbcore.models import CarrierBill, EntityType, Settlement, SyncRecord, Vendor
+from qbcore.models import CarrierBill, CarrierBillStatus, EntityType, Settlement, SyncRecord, Vendor
 from qbcore.reconcile import (
     AGING_BUCKETS,
     BillIssue,
@@ -153,11 +153,11 @@ def test_every_payables_difference_is_found_and_explained_and_sums_to_the_gap(
     with transaction(paysynced) as session:
         row = session.get(CarrierBill, paid_here)
         assert row is not None
-        row.status, row.paid_on = "paid", date(2026, 11, 28)
+        row.status, row.paid_on = CarrierBillStatus.PAID, date(2026, 11, 28)
         waiting = session.scalar(select(CarrierBill).where(CarrierBill.status.in_(("received", "disputed")))
                                  .order_by(CarrierBill.id).limit(1))
         assert waiting is not None
-        waiting.status, waiting.dispute_reason = "accepted", None
+        waiting.status, waiting.dispute_reason = CarrierBillStatus.ACCEPTED, None
         new_id, new_total = waiting.id, waiting.total
 
     result = reconcile_payables(paysynced, gateway_for(paysynced, connected), as_of=DEMO_AS_OF)
