@@ -220,12 +220,13 @@ def show_payables() -> None:
     money = ("Amount here", "Amount in QB", "Open here", "Open in QB", "Difference")
     frame = pd.DataFrame([{
         "Bill": r.number, "Type": r.kind or "QuickBooks only", "Vendor": r.vendor, **of_company,
-        "QuickBooks id": r.qbo_id or "", "Issue": label({}, r.issue),
+        "QuickBooks id": r.qbo_id or "", "Issue": label({}, r.issue), "Explanation": r.explanation,
         "Amount here": float(r.ours_amount) if r.ours_amount is not None else None,
         "Amount in QB": float(r.qbo_amount) if r.qbo_amount is not None else None,
-        "Open here": float(r.ours_open), "Open in QB": float(r.qbo_open), "Difference": float(r.difference),
-        "Explanation": r.explanation} for r in rows[:5000]],
-        columns=["Bill", "Type", "Vendor", *of_company, "QuickBooks id", "Issue", *money, "Explanation"])
+        "Open here": float(r.ours_open), "Open in QB": float(r.qbo_open), "Difference": float(r.difference)}
+        for r in rows[:5000]],
+        # The explanation beside the issue: at 1280 px the amounts scroll, the reason stays in view.
+        columns=["Bill", "Type", "Vendor", *of_company, "QuickBooks id", "Issue", "Explanation", *money])
     # Numbers even when QuickBooks has none of the bills shown: an absent amount is a dash, not "None".
     frame[list(money)] = frame[list(money)].astype(float)
     st.dataframe(frame, hide_index=True, key="recon_ap_differences", placeholder="—",
