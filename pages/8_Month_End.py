@@ -49,7 +49,8 @@ def read_close_date() -> None:
 
 st.title("Month end")
 st.caption("A month is ready to close when every record is in QuickBooks, nothing drifted, no pulled payment "
-           "waits for a decision, and nothing waiting is dated inside QuickBooks' closed period.")
+           "waits for a decision, and nothing waiting is dated inside QuickBooks' closed period. Once driver "
+           "settlements or carrier bills sync (Settings → What syncs), their bills count too.")
 message = st.session_state.pop(FLASH_KEY, None)
 if message:
     show_alert("success" if message[0] == "success" else "error", message[1])
@@ -83,7 +84,10 @@ else:
 if not months:
     st.info("No billing records yet. Import a book on the Import page (or start the demo book), then come back.")
 else:
-    money = ("Unsynced amount", "Failed amount", "Blocked amount", "Drifted amount")
+    money = ("Unsynced amount", "Failed amount", "Blocked amount", "Drifted amount", "Bills unsynced amount",
+             "Bills failed amount", "Bills blocked amount")
+    # Bill columns only once a company syncs payables (Settings → What syncs): otherwise they would be all zeros.
+    with_bills = any(m.payables for m in months)
     st.dataframe(pd.DataFrame([{
         "Month": m.month, **({"Company": m.company} if every_company else {}),
         "Status": "✅ Ready to close" if m.is_clean else "❌ Not ready", "Records": m.records,
@@ -92,6 +96,11 @@ else:
         "Blocked": m.blocked.count, "Blocked amount": float(m.blocked.amount),
         "Drifted": m.drifted.count, "Drifted amount": float(m.drifted.amount),
         "Payments to decide": m.proposals.count, "In closed period": m.closed_conflicts.count,
+        **({"Bills": m.bills, "Bills unsynced": m.bills_unsynced.count,
+            "Bills unsynced amount": float(m.bills_unsynced.amount), "Bills failed": m.bills_failed.count,
+            "Bills failed amount": float(m.bills_failed.amount), "Bills blocked": m.bills_blocked.count,
+            "Bills blocked amount": float(m.bills_blocked.amount), "Bills in closed period": m.bills_closed.count}
+           if with_bills else {}),
     } for m in months]), hide_index=True, key="month_end_table", column_config={
         **money_columns(*money),
         # At 1280 px the table scrolls sideways; the month and its status stay in view while it does.
@@ -121,6 +130,12 @@ else:
                                      noun=ENTITY_NOUNS[kind][1]),
                             query_params={"tab": kind.value, "from": first_day.isoformat(),
                                           "to": last_day.isoformat()})
+    # One link per kind of bill that has some waiting this month (a kind not synced has no tab to open).
+    for kind in (EntityType(value) for value in month.waiting_bill_types):
+        links.page_link("pages/4_Problem_Sync.py", icon=":material/build:",
+                        label=md("Open {month}'s waiting {noun} on Problem Sync", month=month.month,
+                                 noun=ENTITY_NOUNS[kind][1]),
+                        query_params={"tab": kind.value, "from": first_day.isoformat(), "to": last_day.isoformat()})
     if month.proposals.count or month.drifted.count:
         links.page_link("pages/7_Reconciliation.py", icon=":material/balance:",
                         label="Decide payments and drift on Reconciliation")

@@ -22,7 +22,7 @@ from qbcore.qbo.gateway import QboGateway
 from qbcore.qbo.lookup import QboLists, open_gateway, read_qbo_lists
 from qbcore.qbo.oauth import AuthorizationError, complete_authorization, disconnect, start_authorization
 from qbcore.qbo.tokens import NotConnected, ReconnectRequired
-from qbcore.reconcile import Reconciliation, reconcile
+from qbcore.reconcile import PayablesReconciliation, Reconciliation, reconcile, reconcile_payables
 from qbcore.refusals import QuickBooksUnavailable
 from qbcore.vendor_names import VendorNameChange, set_vendor_qbo_name
 
@@ -30,6 +30,7 @@ __all__ = [
     "AuthorizationError",
     "QboLists",
     "check_override",
+    "compare_payables",
     "compare_receivables",
     "complete_authorization",
     "create_item",
@@ -126,6 +127,13 @@ def compare_receivables(factory: sessionmaker[Session], config: Config,
     """Every QuickBooks invoice of a company against ours, record by record."""
     return _ask(factory, config, lambda gateway: reconcile(factory, gateway), doing="QuickBooks is not connected",
                 refused="QuickBooks refused the comparison", company_id=company_id)
+
+
+def compare_payables(factory: sessionmaker[Session], config: Config,
+                     company_id: int | None = None) -> PayablesReconciliation:
+    """Every QuickBooks bill of a company against our settlements and carrier bills, bill by bill."""
+    return _ask(factory, config, lambda gateway: reconcile_payables(factory, gateway),
+                doing="QuickBooks is not connected", refused="QuickBooks refused the comparison", company_id=company_id)
 
 
 def read_close_date(factory: sessionmaker[Session], config: Config, company_id: int | None = None) -> date | None:

@@ -213,11 +213,14 @@ def find_month_end(session: Session, rules: AlertRules, now: datetime) -> list[F
     if readiness is None or readiness.is_clean:
         return []
     stuck = (readiness.failed.count + readiness.blocked.count + readiness.drifted.count + readiness.proposals.count
-             + readiness.closed_conflicts.count)
+             + readiness.closed_conflicts.count + readiness.bills_failed.count + readiness.bills_blocked.count
+             + readiness.bills_closed.count)
     if not stuck and has_active_job(session):
         return []  # only waiting records, and a job is sending them now: not news yet
-    waiting = readiness.unsynced.count + readiness.failed.count + readiness.blocked.count
-    amount = readiness.unsynced.amount + readiness.failed.amount + readiness.blocked.amount
+    # Bills count once payables sync (their tallies stay zero otherwise).
+    behind = (readiness.unsynced + readiness.failed + readiness.blocked + readiness.bills_unsynced
+              + readiness.bills_failed + readiness.bills_blocked)
+    waiting, amount = behind.count, behind.amount
     todo = tuple(f"{item.label}: {item.detail}" for item in readiness.checklist if not item.done)
     return [Finding(
         key=f"month_end:{month}", rule="month_end", fingerprint="not_ready", records=waiting, amount=amount,

@@ -12,7 +12,7 @@ from sqlalchemy import extract, func, select
 from sqlalchemy.orm import Session
 
 from qbcore.companies import list_companies
-from qbcore.entities.registry import ENTITIES
+from qbcore.entities.registry import ENTITIES, spec_for
 from qbcore.labels import money, plural
 from qbcore.models import (
     Drift,
@@ -24,6 +24,7 @@ from qbcore.models import (
     SyncStatus,
 )
 from qbcore.pull.bookmark import get_book_close_date
+from qbcore.settings import load_settings
 
 ZERO = Decimal("0.00")
 UNSYNCED = (SyncStatus.NEVER_SYNCED.value, SyncStatus.PENDING.value, SyncStatus.OUT_OF_DATE.value)
@@ -44,6 +45,19 @@ class _Source:
 # Every dated money record counts in a month's close.
 SOURCES = tuple(_Source(spec.entity_type, spec.model, spec.ledger.day, spec.ledger.amount, spec.ledger.number,
                         spec.ledger.in_books) for spec in ENTITIES if spec.ledger is not None)
+
+
+def _bill_source(entity_type: EntityType) -> _Source:
+    """A kind of bill as its Problem Sync tab dates, totals and names it; in the books once it may sync."""
+    spec = spec_for(entity_type)
+    assert spec.problems is not None
+    tab = spec.problems
+    return _Source(entity_type, spec.model, tab.record_date, tab.amount, tab.reference, spec.syncs_only)
+
+
+# Payables close too, once a company syncs them: settlements by settlement date, carrier bills by bill date (the
+# TxnDate QuickBooks' closing date is checked against).
+BILL_SOURCES = (_bill_source(EntityType.SETTLEMENT), _bill_source(EntityType.CARRIER_BILL))
 
 
 @dataclass(frozen=True)
@@ -80,6 +94,14 @@ class MonthReadiness:
     closed_conflicts: Tally
     checklist: list[ChecklistItem] = field(default_factory=list)
     company: str = ""  # the QuickBooks company, when the months are listed per company
+    # Payables, counted only when the company syncs driver settlements or carrier bills (payables is then True).
+    payables: bool = False
+    bills: int = 0
+    bills_unsynced: Tally = Tally()
+    bills_failed: Tally = Tally()
+    bills_blocked: Tally = Tally()
+    bills_closed: Tally = Tally()
+    waiting_bill_types: tuple[str, ...] = ()  # the kinds of bill with some waiting this month ("settlement", …)
 
     @property
     def is_clean(self) -> bool:
@@ -125,6 +147,29 @@ def _company_of(model: Any, company_id: int | None) -> list[Any]:
     return [] if company_id is None else [model.company_id == company_id]
 
 
+def bill_sources(session: Session, company_id: int | None) -> list[_Source]:
+    """The kinds of bill a company syncs (Settings → What syncs); none while payables are switched off."""
+    settings = load_settings(session, company_id)
+    return [s for s in BILL_SOURCES if all(getattr(settings, f) for f in spec_for(s.entity_type).switches)]
+
+
+def _count_bills(session: Session, sources: list[_Source], company_id: int | None, close_date: date | None,
+                 counted: dict[str, dict[str, Tally]], bills: dict[str, int], kinds: dict[str, list[str]]) -> None:
+    for source in sources:
+        base = [*_in_books(source), SyncRecord.status != SyncStatus.CLEARED.value, *_company_of(SyncRecord, company_id)]
+        for month, tally in _by_month(session, source, base).items():
+            bills[month] += tally.count
+        for name, statuses in PROBLEM.items():
+            for month, tally in _by_month(session, source, [*base, SyncRecord.status.in_(statuses)]).items():
+                counted[month]["bills_" + name] += tally
+                if source.entity_type.value not in kinds[month]:
+                    kinds[month].append(source.entity_type.value)
+        if close_date is not None:
+            for month, tally in _by_month(session, source, [*base, SyncRecord.status.in_(WAITING),
+                                                            source.day <= close_date]).items():
+                counted[month]["bills_closed"] += tally
+
+
 def list_month_readiness(session: Session, *, close_date: date | None = None, months: int | None = None,
                          company_id: int | None = None) -> list[MonthReadiness]:
     """Per month (newest first): count and total of unsynced, failed, blocked, drifted records; a checklist.
@@ -154,6 +199,10 @@ def list_month_readiness(session: Session, *, close_date: date | None = None, mo
             .group_by(extract("year", source.day), extract("month", source.day))).all()
         for y, m, n, total in drift_rows:
             counted[_month(y, m)]["drifted"] += Tally(int(n), Decimal(str(total)).quantize(Decimal("0.01")))
+    bills: dict[str, int] = defaultdict(int)
+    kinds: dict[str, list[str]] = defaultdict(list)
+    payables = bill_sources(session, company_id)
+    _count_bills(session, payables, company_id, close_date, counted, bills, kinds)
     proposal_rows = session.execute(
         select(extract("year", Invoice.invoice_date), extract("month", Invoice.invoice_date), func.count(),
                func.coalesce(func.sum(PulledPayment.amount), 0))
@@ -163,18 +212,41 @@ def list_month_readiness(session: Session, *, close_date: date | None = None, mo
     for y, m, n, total in proposal_rows:
         counted[_month(y, m)]["proposals"] += Tally(int(n), Decimal(str(total)).quantize(Decimal("0.01")))
     result = []
-    for month in sorted(set(records) | set(counted), reverse=True)[:months]:
+    for month in sorted(set(records) | set(counted) | set(bills), reverse=True)[:months]:
         c = counted[month]
         result.append(MonthReadiness(
             month=month, records=records.get(month, 0), unsynced=c["unsynced"], failed=c["failed"],
             blocked=c["blocked"], drifted=c["drifted"], proposals=c["proposals"], closed_conflicts=c["closed"],
-            checklist=checklist(c, close_date)))
+            checklist=checklist(c, close_date, payables=bool(payables)), payables=bool(payables),
+            bills=bills.get(month, 0), bills_unsynced=c["bills_unsynced"], bills_failed=c["bills_failed"],
+            bills_blocked=c["bills_blocked"], bills_closed=c["bills_closed"],
+            waiting_bill_types=tuple(kinds.get(month, ()))))
     return result
 
 
-def checklist(c: dict[str, Tally], close_date: date | None) -> list[ChecklistItem]:
-    """The close checklist of one month from its tallies (pure)."""
+def checklist(c: dict[str, Tally], close_date: date | None, *, payables: bool = False) -> list[ChecklistItem]:
+    """The close checklist of one month from its tallies, with the bills' items when payables sync (pure)."""
     waiting = c["unsynced"] + c["failed"] + c["blocked"]
+    return [*_receivables_checklist(c, close_date, waiting), *(_payables_checklist(c, close_date) if payables else [])]
+
+
+def _payables_checklist(c: dict[str, Tally], close_date: date | None) -> list[ChecklistItem]:
+    waiting = c["bills_unsynced"] + c["bills_failed"] + c["bills_blocked"]
+    closed = c["bills_closed"]
+    return [
+        ChecklistItem("Every bill is in QuickBooks (settlements and carrier bills)", waiting.count == 0,
+                      f"{c['bills_unsynced'].count:,} unsynced, {c['bills_failed'].count:,} failed, "
+                      f"{c['bills_blocked'].count:,} blocked: {money(waiting.amount)} in all"
+                      if waiting.count else "all synced"),
+        ChecklistItem("No bill waiting falls inside QuickBooks' closed period", closed.count == 0,
+                      f"{plural(closed.count, 'bill')} dated on or before {close_date} will be refused "
+                      f"(QuickBooks error 6200): {money(closed.amount)} in all"
+                      if closed.count else ("books not closed" if close_date is None
+                                            else f"closed through {close_date}")),
+    ]
+
+
+def _receivables_checklist(c: dict[str, Tally], close_date: date | None, waiting: Tally) -> list[ChecklistItem]:
     return [
         ChecklistItem("Every record is in QuickBooks", waiting.count == 0,
                       f"{c['unsynced'].count:,} unsynced, {c['failed'].count:,} failed, "
@@ -201,7 +273,7 @@ def list_closed_period_records(session: Session, *, close_date: date | None = No
     if close_date is None:
         return []
     out: list[ClosedPeriodRecord] = []
-    for source in SOURCES:
+    for source in (*SOURCES, *bill_sources(session, company_id)):
         rows = session.execute(
             select(source.model.id, source.number, source.day, source.amount, SyncRecord.status, SyncRecord.id)
             .join(SyncRecord, (SyncRecord.entity_id == source.model.id)

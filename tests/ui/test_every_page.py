@@ -353,6 +353,12 @@ def _reconciliation(at: AppTest, book: HostileBook) -> None:
     at.button(key="recon_run").click().run()
 
 
+def _reconciliation_payables(at: AppTest, book: HostileBook) -> None:
+    open_page(at, "7_Reconciliation.py", actor=ADMIN)
+    at.radio(key="recon_side").set_value("Payables").run()
+    at.button(key="recon_ap_run").click().run()
+
+
 VIEWS: dict[str, Callable[[AppTest, HostileBook], None]] = {
     "Home": _page("Home.py"),
     **{page.stem: _page(page.name) for page in sorted((ROOT / "pages").glob("*.py"))},
@@ -368,6 +374,7 @@ VIEWS: dict[str, Callable[[AppTest, HostileBook], None]] = {
     "Import · hostile files with errors": _import(valid=False),
     "Import · hostile files valid": _import(valid=True),
     "Reconciliation · compared": _reconciliation,
+    "Reconciliation · payables compared": _reconciliation_payables,
     "Settings · Companies tab": _settings_companies,
     "Settings · hostile company chosen": _settings_second_company,
     "QuickBooks IDs · move dialog": _quickbooks_ids_move,

@@ -75,3 +75,28 @@ def test_a_months_waiting_records_link_to_each_problem_sync_tab_and_the_month_st
     assert f"Open {month}'s waiting payments on Problem Sync" in links.values()
     config = json.loads(at.dataframe[0].proto.columns)
     assert config["Month"]["pinned"] and config["Status"]["pinned"]
+
+
+def test_bills_show_only_once_payables_sync_with_their_dollars_checklist_and_links(home, demo_factory) -> None:
+    from qbcore.access import LOCAL_ADMIN
+    from qbcore.settings import save_settings
+
+    at = open_page(home, PAGE)
+    assert not [c for c in at.dataframe[0].value.columns if c.startswith("Bills")]
+    assert not any("Every bill" in str(e.value) for e in at.error)
+
+    with transaction(demo_factory) as session:
+        save_settings(session, LOCAL_ADMIN, {"sync_settlements": True})
+    at = open_page(home, PAGE)
+    assert not at.exception
+    table = at.dataframe[0].value
+    assert {"Bills", "Bills unsynced", "Bills unsynced amount", "Bills in closed period"} <= set(table.columns)
+    config = json.loads(at.dataframe[0].proto.columns)
+    assert config["Bills unsynced amount"]["type_config"]["format"] == "dollar"
+    with_bills = table[table["Bills unsynced"] > 0]
+    assert len(with_bills) >= 1
+    at.selectbox(key="month_end_month").select(with_bills.iloc[0]["Month"]).run()
+    assert any("Every bill is in QuickBooks" in str(e.value) and "unsynced" in str(e.value) for e in at.error)
+    tabs = {link.proto.query_string.split("&")[0] for link in at.get("page_link") if link.proto.page == "Problem_Sync"}
+    # Driver settlements sync, carrier bills do not: a link to the settlements' tab only.
+    assert "tab=settlement" in tabs and "tab=carrier_bill" not in tabs

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Iterator
 from decimal import Decimal
@@ -116,3 +117,52 @@ def test_pull_now_queues_a_pull_job_and_resolving_drift_closes_it(home, demo_fac
     with demo_factory() as session:
         assert session.scalars(select(Job.kind)).all() == ["pull"]
         assert session.get(Drift, drift_id).resolved_by == OPERATOR["email"]
+
+
+def test_payables_say_how_to_switch_them_on_when_neither_kind_syncs(home, demo_factory) -> None:
+    at = open_page(home, PAGE)
+    at.radio(key="recon_side").set_value("Payables").run()
+    assert not at.exception
+    infos = " ".join(str(i.value) for i in at.info)
+    assert "Switch on Driver settlements or Carrier bills on Settings → What syncs" in infos
+    assert not [b for b in at.button if b.key == "recon_ap_run"]
+    assert not [m for m in at.multiselect if m.key == "recon_proposals"]  # receivables' decisions stay there
+
+
+def test_payables_compare_on_demand_and_name_each_bill_that_differs(home, demo_factory, sandbox_env: str) -> None:
+    from datetime import date
+
+    from qbcore.access import LOCAL_ADMIN
+    from qbcore.models import Settlement, SettlementStatus
+    from qbcore.settings import save_settings
+
+    with transaction(demo_factory) as session:
+        save_settings(session, LOCAL_ADMIN, {"sync_settlements": True, "sync_carrier_bills": True})
+    summary = sync_now(demo_factory, load_config(os.environ, {}))
+    assert (summary.failed, summary.blocked) == (0, 0)
+    with transaction(demo_factory) as session:
+        settlement = session.scalars(select(Settlement).where(Settlement.status == "finalized")
+                                     .order_by(Settlement.id).limit(1)).one()
+        # Paid here; its check not sent yet.
+        settlement.status, settlement.paid_on = SettlementStatus.PAID, date(2026, 11, 28)
+        number, net_pay = settlement.number, settlement.net_pay
+    at = open_page(home, PAGE)
+    at.radio(key="recon_side").set_value("Payables").run()
+    assert any("Compare bills with QuickBooks" in str(i.value) for i in at.info)
+    at.button(key="recon_ap_run").click().run()
+    assert not at.exception
+    result = at.session_state["recon_ap_result"]
+    assert result.compared == ("Driver settlements", "Carrier bills")
+    assert [m.label for m in at.metric] == ["Payables here", "Payables in QuickBooks", "Difference",
+                                            "Bills that differ"]
+    assert at.metric[2].value.replace("\\", "") == f"-${net_pay:,.2f}" and at.metric[3].value == "1"
+    aging, differences, vendors = at.dataframe
+    assert list(aging.value["Bucket"]) == ["Current", "1–30", "31–60", "61–90", "90+"]
+    row = differences.value.iloc[0]
+    assert (row["Bill"], row["Type"], row["Issue"]) == (number, "Settlement", "Open in QuickBooks, paid here")
+    assert "its payment is not in QuickBooks yet" in row["Explanation"]
+    config = json.loads(differences.proto.columns)
+    assert config["Open in QB"]["type_config"]["format"] == "dollar"
+    assert "Vendor" in vendors.value.columns and "Bills that differ" in vendors.value.columns
+    at.run()  # a rerun reuses the cached result
+    assert at.session_state["recon_ap_result"] is result

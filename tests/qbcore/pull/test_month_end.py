@@ -75,3 +75,53 @@ def test_the_checklist_turns_green_only_when_everything_is_done() -> None:
     dirty: dict = defaultdict(Tally, failed=Tally(2, Decimal(10)))
     items = checklist(dirty, None)
     assert [i.done for i in items] == [False, True, True, True] and "2 failed" in items[0].detail
+
+
+def test_bills_count_in_their_month_only_once_payables_sync_and_the_closing_date_flags_them(
+    demo_factory: sessionmaker[Session], connected: Config, sandbox: SandboxClient
+) -> None:
+    from qbcore.models import CarrierBill, Settlement
+    from qbcore.pull.bookmark import save_book_close_date
+    from qbcore.sync.runner import sync_now
+    from tests.qbcore.pull.conftest import gateway_for
+    from tests.qbcore.sync.state import turn_on_payables
+
+    with demo_factory() as session:
+        off = list_month_readiness(session)
+        settlements = session.execute(select(Settlement.id, Settlement.net_pay, Settlement.settlement_date).where(
+            Settlement.status != "draft").order_by(Settlement.settlement_date, Settlement.id)).all()
+        bills = session.execute(select(CarrierBill.total).where(CarrierBill.status.in_(("accepted", "paid")))).all()
+    assert off and not any(m.payables or m.bills for m in off)
+    assert all(len(m.checklist) == 4 for m in off)  # payables switched off: no bill items
+
+    turn_on_payables(demo_factory)
+    with demo_factory() as session:
+        on = list_month_readiness(session)
+    assert all(m.payables for m in on)
+    assert sum(m.bills_unsynced.count for m in on) == len(settlements) + len(bills)
+    assert sum((m.bills_unsynced.amount for m in on), Decimal(0)) == \
+        sum((s.net_pay for s in settlements), Decimal(0)) + sum((b.total for b in bills), Decimal(0))
+    waiting = [m for m in on if m.bills_unsynced.count]
+    assert waiting and all(not m.is_clean for m in waiting)
+    item = next(i for i in waiting[0].checklist if i.label.startswith("Every bill"))
+    assert not item.done and "unsynced" in item.detail and "$" in item.detail
+
+    summary = sync_now(demo_factory, connected, gateway=gateway_for(demo_factory, connected))
+    assert (summary.failed, summary.blocked) == (0, 0)
+    first_id, first_pay, first_day = settlements[0]
+    with transaction(demo_factory) as session:
+        record = session.scalars(select(SyncRecord).where(SyncRecord.entity_type == EntityType.SETTLEMENT.value,
+                                                          SyncRecord.entity_id == first_id)).one()
+        record.status = SyncStatus.FAILED  # refused once, waiting to go again
+        save_book_close_date(session, first_day)
+    with demo_factory() as session:
+        months = {m.month: m for m in list_month_readiness(session)}
+        flagged = list_closed_period_records(session)
+    month = months[first_day.strftime("%Y-%m")]
+    assert (month.bills_failed.count, month.bills_failed.amount) == (1, first_pay)
+    assert month.bills_closed.count == 1 and not month.is_clean
+    closed_item = next(i for i in month.checklist if i.label.startswith("No bill waiting"))
+    assert not closed_item.done and "1 bill dated on or before" in closed_item.detail
+    assert [(r.entity_type, r.entity_id) for r in flagged if r.entity_type == "settlement"] == [
+        ("settlement", first_id)]
+    assert all(m.bills_unsynced.count == 0 for m in months.values())

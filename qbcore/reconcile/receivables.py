@@ -1,4 +1,4 @@
-"""Reconciliation: our invoices and receivables against QuickBooks', record by record, with every difference named."""
+"""Receivables: our invoices against QuickBooks', per customer and per invoice, with every difference named."""
 
 from __future__ import annotations
 
@@ -32,9 +32,8 @@ from qbcore.models import (
 )
 from qbcore.pull.apply import is_voided, money
 from qbcore.qbo.gateway import QboGateway
+from qbcore.reconcile.aging import ZERO, AgingRow, aging_rows, qbo_date
 
-ZERO = Decimal("0.00")
-AGING_BUCKETS = ("Current", "1–30", "31–60", "61–90", "90+")
 # Drafts and voids never go to QuickBooks, so they are not part of receivables on either side.
 IN_BOOKS = (InvoiceStatus.APPROVED.value, InvoiceStatus.PARTIALLY_PAID.value, InvoiceStatus.PAID.value)
 
@@ -92,20 +91,6 @@ class CustomerComparison:
 
 
 @dataclass(frozen=True)
-class AgingRow:
-    """One aging bucket of open receivables, side by side."""
-
-    bucket: str
-    ours: Decimal
-    qbo: Decimal
-
-    @property
-    def difference(self) -> Decimal:
-        """Ours minus QuickBooks'."""
-        return self.ours - self.qbo
-
-
-@dataclass(frozen=True)
 class Reconciliation:
     """The result of one comparison run (cached by the page, with when it was computed)."""
 
@@ -140,22 +125,6 @@ class Reconciliation:
         for row in self.invoices:
             counts[row.issue.value] += 1
         return dict(counts)
-
-
-def aging_bucket(due: date | None, as_of: date) -> str:
-    """Current, 1–30, 31–60, 61–90 or 90+ days past due."""
-    if due is None:
-        return AGING_BUCKETS[0]
-    late = (as_of - due).days
-    if late <= 0:
-        return AGING_BUCKETS[0]
-    if late <= 30:
-        return AGING_BUCKETS[1]
-    if late <= 60:
-        return AGING_BUCKETS[2]
-    if late <= 90:
-        return AGING_BUCKETS[3]
-    return AGING_BUCKETS[4]
 
 
 def _sums(session: Session, column: Any, key: Any, where: Iterable[Any] = ()) -> dict[int, Decimal]:
@@ -195,13 +164,6 @@ def _qbo_status(row: dict[str, Any]) -> str:
     if balance == 0:
         return "paid"
     return "open" if balance >= money(row.get("TotalAmt")) else "partially paid"
-
-
-def _date(value: Any) -> date | None:
-    try:
-        return date.fromisoformat(str(value)[:10]) if value else None
-    except ValueError:
-        return None
 
 
 def compare_invoice(ours: dict[str, Any] | None, theirs: dict[str, Any] | None) -> tuple[Issue, str]:
@@ -258,25 +220,22 @@ def compare(ours_rows: list[dict[str, Any]], qbo_rows: list[dict[str, Any]], as_
         result.append(InvoiceComparison(
             number=str(theirs.get("DocNumber") or f"(QB id {qbo_id})"), customer=str(ref.get("name") or
                                                                                      ref.get("value") or ""),
-            invoice_id=None, qbo_id=qbo_id, due_date=_date(theirs.get("DueDate") or theirs.get("TxnDate")),
+            invoice_id=None, qbo_id=qbo_id, due_date=qbo_date(theirs.get("DueDate") or theirs.get("TxnDate")),
             ours_amount=None, qbo_amount=money(theirs.get("TotalAmt")), ours_balance=ZERO,
             qbo_balance=money(theirs.get("Balance")), ours_status=None, qbo_status=_qbo_status(theirs),
             issue=issue, explanation=text))
     customers: dict[str, list[InvoiceComparison]] = defaultdict(list)
-    aging_ours: dict[str, Decimal] = defaultdict(lambda: ZERO)
-    aging_qbo: dict[str, Decimal] = defaultdict(lambda: ZERO)
     for row in result:
         customers[row.customer].append(row)
-        their_due = _date(by_id[row.qbo_id].get("DueDate")) if row.qbo_id in by_id else None
-        aging_ours[aging_bucket(row.due_date, as_of)] += row.ours_balance
-        aging_qbo[aging_bucket(their_due or row.due_date, as_of)] += row.qbo_balance
+    aging = aging_rows(((row.due_date, row.ours_balance,
+                         qbo_date(by_id[row.qbo_id].get("DueDate")) if row.qbo_id in by_id else None, row.qbo_balance)
+                        for row in result), as_of)
     customer_rows = sorted(
         (CustomerComparison(customer=name, invoices=len(rows), ours_open=sum((r.ours_balance for r in rows), ZERO),
                             qbo_open=sum((r.qbo_balance for r in rows), ZERO),
                             issues=sum(1 for r in rows if r.issue is not Issue.MATCH))
          for name, rows in customers.items()),
         key=lambda c: (-abs(c.difference), -c.issues, c.customer))
-    aging = [AgingRow(bucket, aging_ours[bucket], aging_qbo[bucket]) for bucket in AGING_BUCKETS]
     order = {issue: i for i, issue in enumerate(Issue)}
     result.sort(key=lambda r: (r.issue is Issue.MATCH, order[r.issue], r.customer, r.number))
     return result, customer_rows, aging
