@@ -34,13 +34,14 @@ from qbcore.settings import save_settings
 from qbcore.sync.runner import sync_now
 from tests.conftest import DEMO_AS_OF
 from tests.qbcore.pull.conftest import _no_client_quota, config, connected, gateway_for, qb, sandbox  # noqa: F401
-from tests.qbcore.sync.state import turn_on_payables
+from tests.qbcore.sync.state import map_demo_pay_code, turn_on_payables
 
 
 @pytest.fixture
 def paysynced(demo_factory: sessionmaker[Session], connected: Config) -> sessionmaker[Session]:  # noqa: F811
     """The small demo book with driver pay and carrier pay switched on, synced to the sandbox."""
     turn_on_payables(demo_factory)
+    map_demo_pay_code(demo_factory)  # the demo leaves one pay code unmapped (a planted conflict)
     summary = sync_now(demo_factory, connected, gateway=gateway_for(demo_factory, connected))
     assert (summary.failed, summary.blocked) == (0, 0)
     return demo_factory
@@ -234,13 +235,14 @@ def test_each_company_compares_only_the_bills_of_the_pay_function_it_holds(
     from qbcore.companies import add_company, set_company_roles
     from qbcore.qbo.lookup import open_gateway
     from qbcore.qbo.oauth import ensure_local_connection
-    from tests.qbcore.sync.state import PAYABLES_ON
+    from tests.qbcore.sync.state import PAYABLES_ON, map_demo_pay_code
 
     with transaction(demo_factory) as session:
         broker = add_company(session, LOCAL_ADMIN, "Brokerage").id
         set_company_roles(session, LOCAL_ADMIN, carrier_pay_id=broker)
         for company_id in (1, broker):
             save_settings(session, LOCAL_ADMIN, PAYABLES_ON, company_id=company_id)
+    map_demo_pay_code(demo_factory)  # the demo leaves one pay code unmapped (a planted conflict)
     ensure_local_connection(demo_factory, config)
     ensure_local_connection(demo_factory, config, broker)
     summary = sync_now(demo_factory, config)
