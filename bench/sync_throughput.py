@@ -5,6 +5,10 @@ budget carries in a minute (--carried, all batches: requests per invoice), then 
 plus single writes with the rest of the minute: invoices per minute against the true ceiling). Then the naive loop
 (python-quickbooks `save()` per invoice, sequential, with the look-ups such loops do) on a sample, side by side.
 
+Steady state: each record's sync time (sync_records.last_synced_at) is taken from the push's start; the steady rate is
+the records synced after the first minute over the time from 60 s to the last record (minutes 2..n, so the first
+minute's planning and look-ups are left out). Per-minute counts are printed too.
+
 Usage: python bench/sync_throughput.py [--invoices 5000] [--carried 1000] [--naive-invoices 60] [--latency-ms 150]
 """
 
@@ -14,14 +18,14 @@ import argparse
 import os
 import tempfile
 import time
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 import requests
 from cryptography.fernet import Fernet
 from sqlalchemy import select
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from qbcore.config import Config, QboEnvironment
 from qbcore.db import make_engine, make_session_factory, migrate, transaction
@@ -48,10 +52,40 @@ def sandbox_stats(url: str) -> dict[str, Any]:
     return stats
 
 
+def duplicates(url: str, realm: str) -> list[Any]:
+    """Invoices sharing a DocNumber in the sandbox company."""
+    found: list[Any] = requests.get(f"{url}/_sandbox/realms/{realm}/duplicates", params={"entity": "Invoice"},
+                                    timeout=30).json()["duplicates"]
+    return found
+
+
 def v3_requests(url: str) -> int:
     """Requests the sandbox served under /v3 (what counts against QuickBooks' quotas)."""
     stats = requests.get(f"{url}/_sandbox/stats", timeout=10).json()
     return sum(sum(codes.values()) for route, codes in stats["by_route"].items() if " /v3/" in route)
+
+
+def sync_offsets(factory: sessionmaker[Session], since: datetime) -> list[float]:
+    """Seconds from `since` at which each invoice synced since then was recorded as synced, in order."""
+    with factory() as session:
+        stamps = session.scalars(select(SyncRecord.last_synced_at).where(
+            SyncRecord.entity_type == EntityType.INVOICE.value, SyncRecord.last_synced_at >= since))
+        return sorted((stamp.replace(tzinfo=stamp.tzinfo or UTC) - since).total_seconds() for stamp in stamps)
+
+
+def steady_per_minute(offsets: list[float]) -> float | None:
+    """Records a minute over minutes 2..n (after the first 60 s, to the last record); None for a push under 90 s."""
+    if not offsets or offsets[-1] < 90:
+        return None
+    return sum(1 for t in offsets if t >= 60) / (offsets[-1] - 60) * 60
+
+
+def per_minute_counts(offsets: list[float]) -> list[int]:
+    """Records synced in each minute of the push."""
+    counts = [0] * (int(offsets[-1] // 60) + 1 if offsets else 0)
+    for t in offsets:
+        counts[int(t // 60)] += 1
+    return counts
 
 
 def run_naive(factory, config, gateway: QboGateway, count: int, *, lean: bool = False  # type: ignore[no-untyped-def]
@@ -100,6 +134,7 @@ def main() -> None:
     parser.add_argument("--naive-invoices", type=int, default=60)
     parser.add_argument("--latency-ms", type=float, default=150)
     args = parser.parse_args()
+    print("load average at start (1, 5, 15 min): " + ", ".join(f"{x:.2f}" for x in os.getloadavg()))
 
     workdir = Path(tempfile.mkdtemp())
     url = f"sqlite:///{workdir / 'bench.db'}"
@@ -124,18 +159,24 @@ def main() -> None:
         with factory() as session:
             carried_ids = list(session.scalars(select(SyncRecord.id).where(
                 SyncRecord.entity_type == EntityType.INVOICE.value).order_by(SyncRecord.id).limit(args.carried)))
-        results = []
+        results: list[tuple[str, int, int, float, float | None, float, int, int]] = []
         for label, record_ids in ((f"a backlog the batch budget carries ({args.carried})", carried_ids),
                                   (f"a backlog beyond the batch budget ({args.invoices})", None)):
             if results:
                 print("waiting 62 s so the quota windows are empty again")
                 time.sleep(62)
             before, throttled_before = v3_requests(sandbox.url), sandbox_stats(sandbox.url)["throttled"]
+            dupes_before = len(duplicates(sandbox.url, options.default_realm))
+            started = datetime.now(UTC)
             summary = sync_now(factory, config, entity_types=[EntityType.INVOICE], record_ids=record_ids,
                                gateway=gateway)
             ours_requests = v3_requests(sandbox.url) - before
             stats = sandbox_stats(sandbox.url)
+            throttled = stats["throttled"] - throttled_before
+            dupes = len(duplicates(sandbox.url, options.default_realm)) - dupes_before
             per_min = summary.synced / summary.seconds * 60
+            offsets = sync_offsets(factory, started)
+            steady = steady_per_minute(offsets)
             routes = stats["by_route"]
             batches = sum(routes.get("POST /v3/company/{realm}/batch", {}).values())
             singles = sum(routes.get("POST /v3/company/{realm}/invoice", {}).values())
@@ -143,15 +184,17 @@ def main() -> None:
                   f"{summary.blocked} blocked) in {summary.seconds:.1f} s with {ours_requests} QuickBooks requests "
                   f"(batch calls so far {batches}, single invoice writes so far {singles})")
             print(f"  requests per synced invoice: {ours_requests / max(summary.synced, 1):.4f}")
-            print(f"  invoices per minute: {per_min:.0f} = {per_min / CEILING_PER_MIN:.2f} of the true ceiling "
+            print(f"  invoices per minute overall: {per_min:.0f} = {per_min / CEILING_PER_MIN:.2f} of the true ceiling "
                   f"({CEILING_PER_MIN}/min: 40 batch calls x 30 + 460 single writes)")
-            print(f"  throttled by the sandbox (429) in this push: {stats['throttled'] - throttled_before} (all pushes "
-                  f"by limit: {stats['throttled_by_limit']}); client "
+            print(f"  invoices synced in each minute of the push: {per_minute_counts(offsets)}")
+            print("  invoices per minute steady (minutes 2..n): " + (
+                f"{steady:.0f} = {steady / CEILING_PER_MIN:.2f} of the true ceiling" if steady is not None
+                else "n/a (the push took under 90 s)"))
+            print(f"  throttled by the sandbox (429) in this push: {throttled} (all pushes "
+                  f"by limit: {stats['throttled_by_limit']}); duplicate DocNumbers made by this push: {dupes}; client "
                   f"limiter waited (thread-seconds, all pushes so far) {gateway.limiter.waited_s:.1f} s")
-            results.append((label, summary.synced, ours_requests, per_min))
-        dupes = requests.get(f"{sandbox.url}/_sandbox/realms/{options.default_realm}/duplicates",
-                             params={"entity": "Invoice"}, timeout=30).json()["duplicates"]
-        print(f"  duplicate DocNumbers in QuickBooks: {len(dupes)}")
+            results.append((label, summary.synced, ours_requests, per_min, steady, summary.seconds, throttled, dupes))
+        print(f"  duplicate DocNumbers in QuickBooks: {len(duplicates(sandbox.url, options.default_realm))}")
         per_min = results[-1][3]
 
         print("waiting 62 s before the naive loop, so both start with empty quota windows")
@@ -172,12 +215,15 @@ def main() -> None:
             naive.append((label, naive_requests / max(count, 1), naive_per_min))
         print("side by side (true ceiling 1,660 invoices/min; goals: >= 1,500/min on the large push, <= 0.05 "
               "requests per invoice on the carried one):")
-        for label, synced, ours, rate in results:
-            print(f"  engine, {label}: {ours / max(synced, 1):.4f} requests/invoice, {rate:.0f}/min = "
-                  f"{rate / CEILING_PER_MIN:.2f} of the ceiling")
+        for label, synced, ours, rate, steady, seconds, throttled, dupes in results:
+            steady_text = "n/a" if steady is None else f"{steady:.0f}/min = {steady / CEILING_PER_MIN:.2f}"
+            print(f"  engine, {label}: {synced} records in {seconds:.1f} s; overall {rate:.0f}/min = "
+                  f"{rate / CEILING_PER_MIN:.2f} of the ceiling; steady {steady_text}; "
+                  f"{ours / max(synced, 1):.4f} requests/record; {throttled} throttled; {dupes} duplicates")
         for label, per_invoice, rate in naive:
             print(f"  naive loop, {label}: {per_invoice:.2f} requests/invoice, {rate:.0f}/min = "
                   f"{rate / CEILING_PER_MIN:.3f} of the ceiling")
+        print("load average at the end (1, 5, 15 min): " + ", ".join(f"{x:.2f}" for x in os.getloadavg()))
 
 
 if __name__ == "__main__":
