@@ -94,9 +94,11 @@ class Quotas:
             with self._lock:
                 self._in_flight[flight] = self._in_flight.get(flight, 0) + 1
             return None
-        now = self._clock()
         checks = [limit for limit in self.limits.values() if is_batch or not limit.batch_only]
         with self._lock:
+            # Read under the lock: a time read before it could be appended after a later one, and the window (which
+            # drops its oldest events from the left) would then hold the out-of-order one past its minute.
+            now = self._clock()
             if self._in_flight.get(flight, 0) >= self.max_concurrent:
                 return "concurrency"
             windows = [self._trimmed(self._key(limit, realm, client_id), limit, now) for limit in checks]

@@ -209,7 +209,8 @@ class QuotaWindow(Base):
     __tablename__ = "quota_windows"
 
     realm_key: Mapped[str] = mapped_column(String(200), primary_key=True)
-    # [[epoch seconds, kind], ...] for the last minute; kind is "r" (request), "b" (batch) or "p" (a 429's pause).
+    # [[sent at, kind, answered at or null, id], ...] in epoch seconds for the last minute; kind is "r" (request),
+    # "b" (batch) or "p" (a 429's pause). Rows of an earlier release, [[epoch seconds, kind], ...], still read.
     events: Mapped[list[Any]] = mapped_column(JSON, default=list)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
 

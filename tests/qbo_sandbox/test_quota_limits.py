@@ -113,3 +113,27 @@ def test_production_limits_are_the_documented_ones():
         "batch_app_minute": {"count": 40, "window_s": 60.0},
         "batch_realm_minute": {"count": 120, "window_s": 60.0},
     }
+
+
+def test_ten_requests_a_second_per_app_slide_and_ten_concurrent_per_app():
+    clock = [0.0]
+    quotas = Quotas(clock=lambda: clock[0])
+    for step in range(10):
+        clock[0] = step * 0.09
+        assert quotas.admit("r1", "app", is_batch=False) is None
+        quotas.release("r1", "app")
+    assert quotas.admit("r1", "app", is_batch=False) == "realm_second"
+    assert quotas.admit("r1", "other-app", is_batch=False) is None  # per app: another app has its own ten
+    quotas.release("r1", "other-app")
+    clock[0] = 0.999  # the first is 0.999 s old: still inside the second
+    assert quotas.admit("r1", "app", is_batch=False) == "realm_second"
+    clock[0] = 1.0
+    assert quotas.admit("r1", "app", is_batch=False) is None
+    quotas.release("r1", "app")
+    # Ten in flight at once and no eleventh, whatever the windows say; an answer frees a place.
+    clock[0] = 100.0
+    assert [quotas.admit("r1", "app", is_batch=False) for _ in range(11)] == [None] * 10 + ["concurrency"]
+    clock[0] = 101.0
+    assert quotas.admit("r1", "app", is_batch=False) == "concurrency"  # a new second, but still ten in flight
+    quotas.release("r1", "app")
+    assert quotas.admit("r1", "app", is_batch=False) is None
