@@ -201,6 +201,7 @@ SETTLEMENT_PAYMENT = EntitySpec(
     depends_on=(EntityType.VENDOR, EntityType.SETTLEMENT),
     needs=lambda session, ids: {**_settlement_needs(session, ids), EntityType.SETTLEMENT: set(ids)},
     searched_by=("amount",), syncs_only=(Settlement.status.in_(PAID),),
+    pulled_payments=True,  # a check or card payment entered in QuickBooks pays the settlement's bill
     # Paid in the file the bill is in, even after driver pay moved to another company.
     company_route=lambda: where_it_went(EntityType.SETTLEMENT, Settlement.id, to_driver_pay()),
     # Already paid in billing: a check written in QuickBooks by hand is cleared (with the reason), not "marked paid".
@@ -218,6 +219,7 @@ CARRIER_PAYMENT = EntitySpec(
     depends_on=(EntityType.VENDOR, EntityType.CARRIER_BILL),
     needs=lambda session, ids: {**_carrier_bill_needs(session, ids), EntityType.CARRIER_BILL: set(ids)},
     searched_by=("amount",), syncs_only=(CarrierBill.status.in_(PAID),),
+    pulled_payments=True,
     company_route=lambda: where_it_went(EntityType.CARRIER_BILL, CarrierBill.id, to_carrier_pay()),
     problems=ProblemTab(position=11, reference=CarrierBill.carrier_invoice_number, amount=CarrierBill.total,
                         record_date=CarrierBill.paid_on, joins=None, vendor_key=CarrierBill.carrier_id, payee=True,
