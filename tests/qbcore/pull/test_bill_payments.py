@@ -13,12 +13,15 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from qbcore.config import Config
+from qbcore.db import transaction
 from qbcore.models import AuditEvent, CarrierBill, EntityType, PulledBillPayment, Settlement, SyncRecord, SyncStatus
 from qbcore.pull import run_pull
 from qbcore.queries.ids import IdFilter, list_linked_records
+from qbcore.sync.records import ensure_sync_records
 from qbcore.sync.runner import sync_now
 from tests.qbcore.pull.arrange import pay_bill_in_quickbooks
 from tests.qbcore.pull.conftest import gateway_for
+from tests.qbcore.qbo.conftest import SandboxClient
 from tests.qbcore.sync.test_payables import payables_on
 
 
@@ -70,7 +73,7 @@ def pulled_rows(factory: sessionmaker[Session]) -> list[tuple[str, int, Decimal,
 
 
 def test_a_settlement_paid_by_check_in_quickbooks_is_paid_once_and_the_next_sync_pushes_no_twin(
-    bills_synced: sessionmaker[Session], connected: Config, qb: QuickBooks
+    bills_synced: sessionmaker[Session], connected: Config, qb: QuickBooks, sandbox: SandboxClient
 ) -> None:
     first = run_pull(bills_synced, connected)
     assert first.bill_payments == 0 and first.ignored > 0, "the bill payments we pushed are ours, not QuickBooks'"
@@ -93,8 +96,10 @@ def test_a_settlement_paid_by_check_in_quickbooks_is_paid_once_and_the_next_sync
     with bills_synced() as session:
         assert session.scalar(select(func.count()).select_from(AuditEvent)) == audits
 
+    before_sync = sandbox.count("BillPayment")
     after = sync_now(bills_synced, connected, gateway=gateway_for(bills_synced, connected))
     assert (after.failed, after.blocked) == (0, 0)
+    assert sandbox.count("BillPayment") == before_sync  # not even a payment left unapplied
     assert payments_of_bill(qb, qbo_bill) == [check]
     assert payment_record(bills_synced, EntityType.SETTLEMENT_PAYMENT, settlement_id).status == \
         SyncStatus.PAID_OUTSIDE.value  # type: ignore[union-attr]
@@ -146,3 +151,26 @@ def test_a_void_in_quickbooks_reopens_the_settlement_and_the_sync_then_pays_noth
     sync_now(bills_synced, connected, gateway=gateway_for(bills_synced, connected))
     assert payments_of_bill(qb, qbo_bill) == []
     assert run_pull(bills_synced, connected).reversed == 0
+
+
+def test_a_settlement_paid_in_billing_and_by_check_in_quickbooks_before_our_sync_gets_no_second_payment(
+    bills_synced: sessionmaker[Session], connected: Config, qb: QuickBooks, sandbox: SandboxClient
+) -> None:
+    settlement_id, qbo_bill, net_pay = open_bill(bills_synced, EntityType.SETTLEMENT)
+    with transaction(bills_synced) as session:
+        # The billing system marks it paid; its bill payment waits for the next sync.
+        settlement = session.get(Settlement, settlement_id)
+        settlement.status, settlement.paid_on = "paid", date(2026, 11, 21)
+        ensure_sync_records(session)
+    record = payment_record(bills_synced, EntityType.SETTLEMENT_PAYMENT, settlement_id)
+    assert record is not None and record.status == SyncStatus.NEVER_SYNCED.value
+    check = pay_bill_in_quickbooks(qb, qbo_bill, net_pay, number="1003", txn_date="2026-11-21")
+
+    assert run_pull(bills_synced, connected).bill_payments == 1
+    assert payment_record(bills_synced, EntityType.SETTLEMENT_PAYMENT, settlement_id).status == \
+        SyncStatus.PAID_OUTSIDE.value  # type: ignore[union-attr]
+    before_sync = sandbox.count("BillPayment")
+    sync_now(bills_synced, connected, gateway=gateway_for(bills_synced, connected))
+    assert sandbox.count("BillPayment") == before_sync
+    assert payments_of_bill(qb, qbo_bill) == [check]
+    assert billing_state(bills_synced, Settlement, settlement_id) == ("paid", date(2026, 11, 21))
