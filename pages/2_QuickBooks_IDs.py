@@ -367,7 +367,7 @@ def to_grid(frame: pd.DataFrame) -> pd.DataFrame:
         "status": [STATUS_LABELS[SyncStatus(s)] for s in frame["status"]],
         "last_synced": [format_moment(m) if m is not None and not pd.isna(m) else "never"
                         for m in frame["last_synced_at"]],
-        "paid_in_qbo": frame["paid_in_qbo"],
+        "paid_in_qbo": pd.to_numeric(frame["paid_in_qbo"]),  # empty (not None) where nothing was paid there
     })
     if company.several:
         grid.insert(grid.columns.get_loc("customer") + 1, "company", [company.name_of(int(c))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 import pytest
 from sqlalchemy import select, update
@@ -31,7 +32,7 @@ def _state(factory: sessionmaker[Session], record_id: int, model: type) -> tuple
     payment_type = EntityType.SETTLEMENT_PAYMENT if model is Settlement else EntityType.CARRIER_PAYMENT
     with factory() as session:
         record = session.get(SyncRecord, record_id)
-        row = session.get(model, record.entity_id)
+        row: Any = session.get(model, record.entity_id)
         payment = session.scalar(select(SyncRecord.status).where(SyncRecord.entity_type == payment_type.value,
                                                                  SyncRecord.entity_id == record.entity_id))
         return str(record.status), str(row.status), row.paid_on, payment

@@ -14,7 +14,16 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from qbcore.config import Config
 from qbcore.db import transaction
-from qbcore.models import AuditEvent, CarrierBill, EntityType, PulledBillPayment, Settlement, SyncRecord, SyncStatus
+from qbcore.models import (
+    AuditEvent,
+    CarrierBill,
+    EntityType,
+    PulledBillPayment,
+    Settlement,
+    SettlementStatus,
+    SyncRecord,
+    SyncStatus,
+)
 from qbcore.pull import run_pull
 from qbcore.queries.ids import IdFilter, list_linked_records
 from qbcore.sync.records import ensure_sync_records
@@ -102,7 +111,7 @@ def test_a_settlement_paid_by_check_in_quickbooks_is_paid_once_and_the_next_sync
     assert sandbox.count("BillPayment") == before_sync  # not even a payment left unapplied
     assert payments_of_bill(qb, qbo_bill) == [check]
     assert payment_record(bills_synced, EntityType.SETTLEMENT_PAYMENT, settlement_id).status == \
-        SyncStatus.PAID_OUTSIDE.value  # type: ignore[union-attr]
+        SyncStatus.PAID_OUTSIDE.value
 
 
 def test_a_partial_card_payment_shows_what_was_paid_and_keeps_the_carrier_bill_open(
@@ -159,8 +168,8 @@ def test_a_settlement_paid_in_billing_and_by_check_in_quickbooks_before_our_sync
     settlement_id, qbo_bill, net_pay = open_bill(bills_synced, EntityType.SETTLEMENT)
     with transaction(bills_synced) as session:
         # The billing system marks it paid; its bill payment waits for the next sync.
-        settlement = session.get(Settlement, settlement_id)
-        settlement.status, settlement.paid_on = "paid", date(2026, 11, 21)
+        settlement = session.get_one(Settlement, settlement_id)
+        settlement.status, settlement.paid_on = SettlementStatus.PAID, date(2026, 11, 21)
         ensure_sync_records(session)
     record = payment_record(bills_synced, EntityType.SETTLEMENT_PAYMENT, settlement_id)
     assert record is not None and record.status == SyncStatus.NEVER_SYNCED.value
@@ -168,7 +177,7 @@ def test_a_settlement_paid_in_billing_and_by_check_in_quickbooks_before_our_sync
 
     assert run_pull(bills_synced, connected).bill_payments == 1
     assert payment_record(bills_synced, EntityType.SETTLEMENT_PAYMENT, settlement_id).status == \
-        SyncStatus.PAID_OUTSIDE.value  # type: ignore[union-attr]
+        SyncStatus.PAID_OUTSIDE.value
     before_sync = sandbox.count("BillPayment")
     sync_now(bills_synced, connected, gateway=gateway_for(bills_synced, connected))
     assert sandbox.count("BillPayment") == before_sync
