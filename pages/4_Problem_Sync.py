@@ -406,9 +406,9 @@ def show_actions(entity: EntityType, selected: list[int], select_all: bool, prob
             buttons.button("Mark paid without sync…", key=f"{prefix}_mark_paid",
                            disabled=not (has_target and on_list),
                            on_click=open_dialog, args=("mark_paid", entity, target, what))
-        undo = (f"Undoes Clear and Mark paid without sync: the {ENTITY_NOUNS[entity][0]} goes back to the sync "
-                "and billing status it had. Show them with the Status filter (Cleared, Paid outside QuickBooks "
-                "sync), tick them, then restore." if queries.has_mark_paid(entity) else
+        undo = (md("Undoes Clear and Mark paid without sync: the {} goes back to the sync and billing status it "
+                   "had. Show them with the Status filter (Cleared, Paid outside QuickBooks sync), tick them, then "
+                   "restore.", ENTITY_NOUNS[entity][0]) if queries.has_mark_paid(entity) else
                 "Undoes Clear: the record goes back to the sync status it had. Show cleared ones with the Status "
                 "filter, tick them, then restore.")
         buttons.button("Restore / undo…", key=f"{prefix}_restore", disabled=not (has_target and can_restore),
