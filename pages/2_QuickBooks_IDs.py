@@ -44,6 +44,8 @@ COLUMNS = [
     GridColumn("qbo_id", "QB id", width=90),
     GridColumn("status", "Status", width=120),
     GridColumn("last_synced", "Last sync", width=150),
+    # A bill's payments entered in QuickBooks (by check or card): a partial payment shows here.
+    GridColumn("paid_in_qbo", "Paid in QuickBooks", "money", width=140),
 ]
 # With several QuickBooks companies, each record says which company's QuickBooks holds it.
 COMPANY_COLUMN = GridColumn("company", "Company", width=150)
@@ -365,6 +367,7 @@ def to_grid(frame: pd.DataFrame) -> pd.DataFrame:
         "status": [STATUS_LABELS[SyncStatus(s)] for s in frame["status"]],
         "last_synced": [format_moment(m) if m is not None and not pd.isna(m) else "never"
                         for m in frame["last_synced_at"]],
+        "paid_in_qbo": pd.to_numeric(frame["paid_in_qbo"]),  # empty (not None) where nothing was paid there
     })
     if company.several:
         grid.insert(grid.columns.get_loc("customer") + 1, "company", [company.name_of(int(c))

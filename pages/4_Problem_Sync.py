@@ -14,7 +14,7 @@ from qbcore.access import is_allowed
 from qbcore.connection import is_connected
 from qbcore.db import transaction
 from qbcore.jobs.queue import get_latest_resync, has_active_job
-from qbcore.models import PROBLEM_STATUSES, EntityType, Role, SyncStatus
+from qbcore.models import ENTITY_NOUNS, PROBLEM_STATUSES, EntityType, Role, SyncStatus
 from qbcore.problems import actions, queries
 from qbcore.problems.causes import RootCause
 from qbcore.problems.queries import ProblemFilter, ProblemSort
@@ -152,8 +152,8 @@ def run_action(pending: dict) -> bool:
                 text = (f"Cleared {format_count(entity, result.count)} ({format_money(result.amount)}); "
                         "they will never sync.")
             elif action == "mark_paid":
-                result = actions.mark_invoices_paid_outside(session, actor, target, reason=reason,
-                                                            audit_factory=runtime.factory, payment=_typed_payment())
+                result = actions.mark_paid_outside(session, actor, entity, target, reason=reason,
+                                                   audit_factory=runtime.factory, payment=_typed_payment())
                 text = (f"Marked {format_count(entity, result.count)} ({format_money(result.amount)}) paid "
                         "without sync.")
             else:
@@ -183,9 +183,13 @@ def confirm_dialog() -> None:
     if pending["action"] == "clear":
         st.caption(md("Cleared {what} leave the problem list and never sync; they can be restored later.",
                       what=ENTITY_LABELS[entity].lower()))
-    if pending["action"] == "mark_paid":
+    if pending["action"] == "mark_paid" and entity is EntityType.INVOICE:
         st.caption("The invoices will not sync, and the billing system will show them as paid. Use this when the "
                    "payment was applied directly in QuickBooks. Restore / undo puts them back as they were.")
+    elif pending["action"] == "mark_paid":
+        st.caption(md("The {what} will not sync and no bill payment will be sent for them; the billing system will "
+                      "show them as paid. Use this when the bill was entered and paid directly in QuickBooks. "
+                      "Restore / undo puts them back as they were.", what=ENTITY_LABELS[entity].lower()))
     if pending["action"] in NEEDS_REASON:
         st.text_area("Reason (required, kept in the audit log)", key="ps_reason")
     elif pending["action"] == "restore":
@@ -198,7 +202,8 @@ def confirm_dialog() -> None:
             paid_amount.number_input("Amount ($)", min_value=0.0, value=None, step=0.01, format="%.2f",
                                      key="ps_paid_amount")
         else:
-            paid_amount.caption("An amount can be recorded when one invoice is selected.")
+            paid_amount.caption(md("An amount can be recorded when one {} is selected.",
+                                   ENTITY_NOUNS[entity][0]))
         reference.text_input("Reference (check or transaction #)", key="ps_paid_reference", max_chars=40)
     confirm, cancel = st.columns(2)
     if confirm.button("Confirm", type="primary", key="ps_confirm") and run_action(pending):
@@ -399,14 +404,14 @@ def show_actions(entity: EntityType, selected: list[int], select_all: bool, prob
     if queries.has_set_aside(entity):
         buttons.button("Clear…", key=f"{prefix}_clear", disabled=not (has_target and on_list),
                        on_click=open_dialog, args=("clear", entity, target, what))
-        # Only an invoice can be marked paid: a bill's payment is its own record (the payments tabs), already paid.
+        # Invoices and bills can be marked paid (a bill's payment record is then set aside); a payment cannot.
         if queries.has_mark_paid(entity):
             buttons.button("Mark paid without sync…", key=f"{prefix}_mark_paid",
                            disabled=not (has_target and on_list),
                            on_click=open_dialog, args=("mark_paid", entity, target, what))
-        undo = ("Undoes Clear and Mark paid without sync: the invoice goes back to the sync and billing status it "
-                "had. Show them with the Status filter (Cleared, Paid outside QuickBooks sync), tick them, then "
-                "restore." if queries.has_mark_paid(entity) else
+        undo = (md("Undoes Clear and Mark paid without sync: the {} goes back to the sync and billing status it "
+                   "had. Show them with the Status filter (Cleared, Paid outside QuickBooks sync), tick them, then "
+                   "restore.", ENTITY_NOUNS[entity][0]) if queries.has_mark_paid(entity) else
                 "Undoes Clear: the record goes back to the sync status it had. Show cleared ones with the Status "
                 "filter, tick them, then restore.")
         buttons.button("Restore / undo…", key=f"{prefix}_restore", disabled=not (has_target and can_restore),

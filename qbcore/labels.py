@@ -166,6 +166,17 @@ AUDIT_ACTION: dict[str, str] = {
     "map_pay_code": "Mapped a pay code to an account",
     "map_deduction_code": "Mapped a deduction code to an account",
     "mark_bills_out_of_date": "Marked synced bills out of date",
+    "apply_pulled_bill_payment": "Recorded a bill payment entered in QuickBooks",
+    "update_pulled_bill_payment": "Updated a bill payment entered in QuickBooks",
+    "reverse_pulled_bill_payment": "Reversed a bill payment entered in QuickBooks",
+    "settlement_paid_from_quickbooks": "Settlement paid in QuickBooks",
+    "settlement_unpaid_from_quickbooks": "Settlement owed again (its payment was voided in QuickBooks)",
+    "carrier_bill_paid_from_quickbooks": "Carrier bill paid in QuickBooks",
+    "carrier_bill_unpaid_from_quickbooks": "Carrier bill owed again (its payment was voided in QuickBooks)",
+    "mark_settlement_paid_outside": "Marked a settlement paid without sync",
+    "mark_settlements_paid": "Marked settlements paid without sync",
+    "mark_carrier_bill_paid_outside": "Marked a carrier bill paid without sync",
+    "mark_carrier_bills_paid": "Marked carrier bills paid without sync",
     # Payables records a person can clear and restore (settlements, carrier bills and their payments).
     **{action: text for entity in (EntityType.SETTLEMENT, EntityType.CARRIER_BILL, EntityType.SETTLEMENT_PAYMENT,
                                    EntityType.CARRIER_PAYMENT)

@@ -167,11 +167,13 @@ SETTLEMENT = EntitySpec(
         session, EntityType.SETTLEMENT, select(Settlement.id).where(Settlement.number == number), company_id),
     searched_by=("number", "amount"), refs_field="settlements", company_route=to_driver_pay,
     syncs_only=(Settlement.status.in_(("finalized", "paid")),),  # a draft waits until finalized
-    # A bill entered by hand in QuickBooks can be cleared; "paid without sync" is its payment's own record.
+    # A bill entered by hand in QuickBooks can be cleared; one entered and paid there is marked paid without sync
+    # (which sets its payment record aside too).
     problems=ProblemTab(position=8, reference=Settlement.number, amount=Settlement.net_pay,
                         record_date=Settlement.settlement_date, joins=None, vendor_key=Settlement.driver_id,
                         payee=True, period=(Settlement.period_start, Settlement.period_end),
-                        changed_at=Settlement.updated_at, named_by=Settlement.number, set_aside=True),
+                        changed_at=Settlement.updated_at, named_by=Settlement.number, set_aside=True,
+                        mark_paid=True),
 )
 
 CARRIER_BILL = EntitySpec(
@@ -190,7 +192,7 @@ CARRIER_BILL = EntitySpec(
     problems=ProblemTab(position=9, reference=CarrierBill.carrier_invoice_number, amount=CarrierBill.total,
                         record_date=CarrierBill.bill_date, joins=None, vendor_key=CarrierBill.carrier_id, payee=True,
                         changed_at=CarrierBill.updated_at, named_by=CarrierBill.carrier_invoice_number,
-                        set_aside=True),
+                        set_aside=True, mark_paid=True),
 )
 
 SETTLEMENT_PAYMENT = EntitySpec(
@@ -201,6 +203,7 @@ SETTLEMENT_PAYMENT = EntitySpec(
     depends_on=(EntityType.VENDOR, EntityType.SETTLEMENT),
     needs=lambda session, ids: {**_settlement_needs(session, ids), EntityType.SETTLEMENT: set(ids)},
     searched_by=("amount",), syncs_only=(Settlement.status.in_(PAID),),
+    pulled_payments=True,  # a check or card payment entered in QuickBooks pays the settlement's bill
     # Paid in the file the bill is in, even after driver pay moved to another company.
     company_route=lambda: where_it_went(EntityType.SETTLEMENT, Settlement.id, to_driver_pay()),
     # Already paid in billing: a check written in QuickBooks by hand is cleared (with the reason), not "marked paid".
@@ -218,6 +221,7 @@ CARRIER_PAYMENT = EntitySpec(
     depends_on=(EntityType.VENDOR, EntityType.CARRIER_BILL),
     needs=lambda session, ids: {**_carrier_bill_needs(session, ids), EntityType.CARRIER_BILL: set(ids)},
     searched_by=("amount",), syncs_only=(CarrierBill.status.in_(PAID),),
+    pulled_payments=True,
     company_route=lambda: where_it_went(EntityType.CARRIER_BILL, CarrierBill.id, to_carrier_pay()),
     problems=ProblemTab(position=11, reference=CarrierBill.carrier_invoice_number, amount=CarrierBill.total,
                         record_date=CarrierBill.paid_on, joins=None, vendor_key=CarrierBill.carrier_id, payee=True,

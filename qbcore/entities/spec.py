@@ -115,7 +115,7 @@ class EntitySpec:
     searched_by: tuple[str, ...] = ()  # how the QuickBooks IDs page finds candidate twins: "number", "name", "amount"
     ledger: Ledger | None = None
     refs_field: str | None = None  # the QboRefs field of its QuickBooks ids, when other payloads point at it
-    pulled_payments: bool = False  # a pull applies QuickBooks' payments to our invoices
+    pulled_payments: bool = False  # a pull applies QuickBooks' payments to our invoices (bill payments to our bills)
     syncs_only: tuple[ColumnElement[bool], ...] = ()  # billing rows that get a sync record (a draft waits)
     problems: ProblemTab | None = None  # None: it has no Problem Sync tab
     import_file: ImportFile | None = None  # None: a book import has no file of it

@@ -40,7 +40,7 @@ from qbcore.models.payables import (
     Truck,
     Vendor,
 )
-from qbcore.models.pull import Drift, DriftKind, PulledPayment, PulledPaymentStatus
+from qbcore.models.pull import Drift, DriftKind, PulledBillPayment, PulledPayment, PulledPaymentStatus
 from qbcore.models.sync import (
     ENTITY_NOUNS,
     PROBLEM_STATUSES,
@@ -105,6 +105,7 @@ __all__ = [
     "Payment",
     "PaymentApplication",
     "PaymentMethod",
+    "PulledBillPayment",
     "PulledPayment",
     "PulledPaymentStatus",
     "QboConnection",

@@ -57,6 +57,33 @@ class PulledPayment(Base):
     )
 
 
+class PulledBillPayment(Base):
+    """One line of a QuickBooks bill payment (check or card) paying one of our synced bills (not one we pushed)."""
+
+    __tablename__ = "pulled_bill_payments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    company_id: Mapped[int] = company_fk()
+    qbo_bill_payment_id: Mapped[str] = mapped_column(String(32))
+    qbo_bill_id: Mapped[str] = mapped_column(String(32))
+    # The billing row the bill is: a settlement or a carrier bill (a settlement split per fleet owner has several).
+    entity_type: Mapped[str] = mapped_column(String(20))
+    entity_id: Mapped[int] = mapped_column(Integer)
+    amount: Mapped[Money]
+    pay_type: Mapped[str | None] = mapped_column(String(12))  # Check or CreditCard
+    txn_date: Mapped[date | None] = mapped_column(Date)
+    reference: Mapped[str | None] = mapped_column(String(40))  # the check or card reference (DocNumber)
+    status: Mapped[PulledPaymentStatus] = mapped_column(String(10))  # applied or reversed
+    detected_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    reversed_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+    __table_args__ = (
+        # Idempotency: one row per (company, bill payment, bill), however often the change is pulled.
+        UniqueConstraint("company_id", "qbo_bill_payment_id", "qbo_bill_id"),
+        Index("ix_pulled_bill_payments_entity", "entity_type", "entity_id", "status"),
+    )
+
+
 class Drift(Base):
     """A synced record voided, deleted or edited in QuickBooks: what changed, and whether someone resolved it."""
 

@@ -8,7 +8,7 @@ from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from sqlalchemy import Select, insert, null, select, update
+from sqlalchemy import Select, delete, func, insert, null, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from qbcore.access import Actor, require_role
@@ -27,8 +27,9 @@ from qbcore.models import (
     SyncRecord,
     SyncStatus,
 )
-from qbcore.problems.filters import SOURCES, from_records, has_set_aside
+from qbcore.problems.filters import SOURCES, from_records, has_mark_paid, has_set_aside
 from qbcore.problems.queries import ProblemFilter, select_problem_ids
+from qbcore.pull.bill_payments import BILL_KINDS, PULLED_NOTE
 from qbcore.refusals import Refusal, require_reason
 
 # An action's target: the ids the user ticked, or everything matching a filter (resolved in the database).
@@ -70,8 +71,8 @@ class OutsidePayment:
 
 
 def check_outside_payment(payment: OutsidePayment, invoice_totals: Sequence[Decimal], *,
-                          today: date | None = None) -> OutsidePayment:
-    """Payment details that make sense for these invoices, cleaned; PaymentDetailsRefused says what is wrong."""
+                          today: date | None = None, noun: str = "invoice") -> OutsidePayment:
+    """Payment details that make sense for these invoices (or bills), cleaned; PaymentDetailsRefused says why not."""
     today = today or date.today()
     if payment.paid_on is not None and payment.paid_on > today + timedelta(days=1):
         raise PaymentDetailsRefused(f"The payment date {payment.paid_on.isoformat()} is in the future. "
@@ -79,14 +80,14 @@ def check_outside_payment(payment: OutsidePayment, invoice_totals: Sequence[Deci
     amount = payment.amount
     if amount is not None:
         if len(invoice_totals) != 1:
-            raise PaymentDetailsRefused("An amount can be recorded for one invoice at a time; select a single "
-                                        "invoice, or leave the amount empty. Nothing was changed.")
+            raise PaymentDetailsRefused(f"An amount can be recorded for one {noun} at a time; select a single "
+                                        f"{noun}, or leave the amount empty. Nothing was changed.")
         try:
             amount = Decimal(str(amount)).quantize(Decimal("0.01"))
         except InvalidOperation:
             raise PaymentDetailsRefused("The amount is not a number. Nothing was changed.") from None
         if amount <= 0 or amount > Decimal(str(invoice_totals[0])):
-            raise PaymentDetailsRefused(f"The amount must be more than $0.00 and at most the invoice's "
+            raise PaymentDetailsRefused(f"The amount must be more than $0.00 and at most the {noun}'s "
                                         f"${Decimal(str(invoice_totals[0])):,.2f}. Nothing was changed.")
     reference = " ".join((payment.reference or "").split()) or None
     if reference is not None and len(reference) > 40:
@@ -248,6 +249,73 @@ def mark_invoices_paid_outside(
     return ActionResult("mark_paid", len(rows), sum((Decimal(r[5]) for r in rows), Decimal("0.00")))
 
 
+def mark_paid_outside(
+    session: Session, actor: Actor, entity_type: EntityType, target: ActionTarget, *, reason: str,
+    audit_factory: sessionmaker[Session] | None = None, payment: OutsidePayment | None = None,
+) -> ActionResult:
+    """Mark paid without sync, on the tab it is clicked on: invoices, settlements or carrier bills."""
+    if entity_type is EntityType.INVOICE:
+        return mark_invoices_paid_outside(session, actor, target, reason=reason, audit_factory=audit_factory,
+                                          payment=payment)
+    return mark_bills_paid_outside(session, actor, entity_type, target, reason=reason, audit_factory=audit_factory,
+                                   payment=payment)
+
+
+def mark_bills_paid_outside(
+    session: Session, actor: Actor, entity_type: EntityType, target: ActionTarget, *, reason: str,
+    audit_factory: sessionmaker[Session] | None = None, payment: OutsidePayment | None = None,
+) -> ActionResult:
+    """Record that settlements or carrier bills were entered and paid directly in QuickBooks; a reason is required.
+
+    The bill does not sync, its billing row is paid (on the payment date given, else today), and its payment record
+    is set aside too, so the sync never pushes a bill payment QuickBooks already has.
+    """
+    target_type, many = _names(entity_type)
+    _check_role(actor, f"mark_{many}_paid", target, audit_factory, session)
+    kind = BILL_KINDS.get(entity_type)
+    one, nouns = ENTITY_NOUNS[entity_type]
+    if kind is None:
+        raise NothingToChange(f"{nouns.capitalize()} cannot be marked paid without sync.")
+    text = require_reason(reason, f"mark {nouns} paid without sync")
+    rows = _target_rows(session, entity_type, target, PROBLEM_STATUSES)
+    if not rows:
+        raise _nothing("marked paid", entity_type)
+    paid = check_outside_payment(payment or OutsidePayment(), [Decimal(str(r[5])) for r in rows], noun=one)
+    paid_on = paid.paid_on or date.today()
+    note = paid.describe()
+    events = []
+    for record_id, status, entity_id, number, _, _ in rows:
+        record = session.get(SyncRecord, record_id)
+        bill = session.get(kind.model, entity_id)
+        if record is None or bill is None:
+            continue
+        before = {"status": status, "billing_status": str(bill.status),
+                  "paid_on": bill.paid_on.isoformat() if bill.paid_on else None}
+        record.status, record.note = SyncStatus.PAID_OUTSIDE, note
+        if str(bill.status) != "paid":
+            bill.status, bill.paid_on = "paid", paid_on
+        _set_payment_aside_by_hand(session, kind.payment_type, entity_id, record.company_id, note)
+        events.append(dict(target_id=number, company_id=record.company_id, before=before,
+                           after={"status": SyncStatus.PAID_OUTSIDE.value, "billing_status": "paid",
+                                  "paid_on": bill.paid_on.isoformat() if bill.paid_on else None,
+                                  "payment": paid.as_json()}))
+    session.flush()
+    _audit_each(session, actor, f"mark_{target_type}_paid_outside", events, text, target_type)
+    return ActionResult("mark_paid", len(rows), _amount(rows))
+
+
+def _set_payment_aside_by_hand(session: Session, payment_type: EntityType, entity_id: int, company_id: int,
+                               note: str) -> None:
+    record = session.scalar(select(SyncRecord).where(SyncRecord.company_id == company_id,
+                                                     SyncRecord.entity_type == payment_type.value,
+                                                     SyncRecord.entity_id == entity_id))
+    if record is None:
+        session.add(SyncRecord(company_id=company_id, entity_type=payment_type.value, entity_id=entity_id,
+                               status=SyncStatus.PAID_OUTSIDE.value, attempts=0, note=note))
+    elif record.qbo_id is None and record.status != SyncStatus.CLEARED.value:
+        record.status, record.note = SyncStatus.PAID_OUTSIDE, note
+
+
 def _states_before(session: Session, action: str, numbers: list[str],
                    target_type: str = "invoice") -> dict[str, dict[str, Any]]:
     """Record number → the `before` of its newest event of this action (clearing or marking paid)."""
@@ -276,13 +344,15 @@ def restore_records(
     target_type, many = _names(entity_type)
     _check_role(actor, f"restore_{many}", target, audit_factory, session)
     _check_set_aside(entity_type, "restored")
-    rows = _target_rows(session, entity_type, target, (SyncStatus.CLEARED, SyncStatus.PAID_OUTSIDE))
+    # A payment record set aside because QuickBooks holds the payment comes back only with its bill (or a void there).
+    undoable = (SyncStatus.CLEARED, SyncStatus.PAID_OUTSIDE) if has_mark_paid(entity_type) else (SyncStatus.CLEARED,)
+    rows = _target_rows(session, entity_type, target, undoable)
     if not rows:
         raise NothingToChange(f"None of the selected {ENTITY_NOUNS[entity_type][1]} is cleared or marked paid "
                               "without sync, so there is nothing to restore.")
     numbers = [r[3] for r in rows]
     cleared_before = _states_before(session, f"clear_{target_type}", numbers, target_type)
-    paid_before = _states_before(session, "mark_invoice_paid_outside", numbers, target_type)
+    paid_before = _states_before(session, f"mark_{target_type}_paid_outside", numbers, target_type)
     # Pending means "in a job"; that job is long gone, so such an invoice comes back as never synced.
     back_to = {s.value for s in PROBLEM_STATUSES} - {SyncStatus.PENDING.value}
     by_status: dict[SyncStatus, list[int]] = {}
@@ -293,7 +363,9 @@ def restore_records(
         state = (paid_before if was_paid else cleared_before).get(number, {})
         new = SyncStatus(state["status"]) if state.get("status") in back_to else SyncStatus.NEVER_SYNCED
         by_status.setdefault(new, []).append(record_id)
-        if was_paid:
+        if was_paid and entity_type is not EntityType.INVOICE:
+            paid_events.append(_restore_bill(session, entity_type, invoice_id, number, status, new, state))
+        elif was_paid:
             old_billing = state.get("invoice_status")
             if old_billing not in {s.value for s in InvoiceStatus}:
                 old_billing = InvoiceStatus.APPROVED.value
@@ -314,6 +386,26 @@ def restore_records(
     _audit_each(session, actor, f"restore_{target_type}", cleared_events, text, target_type)
     _audit_each(session, actor, "undo_mark_paid_outside", paid_events, text, target_type)
     return ActionResult("restore", len(rows), _amount(rows))
+
+
+def _restore_bill(session: Session, entity_type: EntityType, entity_id: int, number: str, status: str,
+                  new: SyncStatus, state: dict[str, Any]) -> dict[str, Any]:
+    """A bill marked paid without sync: its billing status and paid date as they were; its payment record let go."""
+    kind = BILL_KINDS[entity_type]
+    bill = session.get(kind.model, entity_id)
+    billing = state.get("billing_status") if state.get("billing_status") in (kind.open_status, "paid") else \
+        kind.open_status
+    paid_on = date.fromisoformat(state["paid_on"]) if billing == "paid" and state.get("paid_on") else None
+    before = {"status": status, "billing_status": str(bill.status) if bill else None}
+    if bill is not None:
+        bill.status, bill.paid_on = billing, paid_on if billing == "paid" else None
+        if billing == "paid" and bill.paid_on is None:
+            bill.paid_on = date.today()
+    session.execute(delete(SyncRecord).where(
+        SyncRecord.entity_type == kind.payment_type.value, SyncRecord.entity_id == entity_id,
+        SyncRecord.status == SyncStatus.PAID_OUTSIDE.value, SyncRecord.qbo_id.is_(None),
+        ~func.coalesce(SyncRecord.note, "").startswith(PULLED_NOTE)))
+    return dict(target_id=number, before=before, after={"status": new.value, "billing_status": billing})
 
 
 def restore_invoices(

@@ -51,11 +51,13 @@ class ApplyCounts:
     drifts: int = 0
     resolved: int = 0
     ignored: int = 0
+    bill_payments: int = 0  # lines of bill payments entered in QuickBooks recorded against our bills
     invoices_touched: set[int] = field(default_factory=set)
 
     def add(self, other: ApplyCounts) -> None:
         """Fold another batch's counts into this one."""
-        for name in ("changes", "applied", "proposed", "reversed", "drifts", "resolved", "ignored"):
+        for name in ("changes", "applied", "proposed", "reversed", "drifts", "resolved", "ignored",
+                     "bill_payments"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.invoices_touched |= other.invoices_touched
 

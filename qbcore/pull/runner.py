@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from qbcore import labels
 from qbcore.access import SYSTEM, Actor, require_role, write_audit
 from qbcore.chunks import QBO_IN_CHUNK, chunked
 from qbcore.company_directory import resolve_company_id
@@ -23,6 +24,7 @@ from qbcore.jobs.lease import CompanyBusy, hold_lease
 from qbcore.jobs.queue import PULL_KIND, progress_writer, write_outcome
 from qbcore.models import EntityType, Job, JobStatus, Role, SyncRecord, SyncStatus, utcnow
 from qbcore.pull.apply import ApplyCounts, apply_payments, detect_drift, missing_records
+from qbcore.pull.bill_payments import apply_bill_payments
 from qbcore.pull.bookmark import load_bookmarks, save_book_close_date, save_bookmark
 from qbcore.qbo.cdc import (
     fetch_changed_at,
@@ -43,7 +45,7 @@ log = logging.getLogger(__name__)
 PULL_LABEL = "Pull changes from QuickBooks"
 # Payments first: they are what finance waits for; then the forms whose drift we watch.
 FORM_TYPES = {spec.qbo_object: spec.entity_type for spec in ENTITIES if spec.sales_form}
-PULL_ENTITIES = (*(spec.qbo_object for spec in ENTITIES if spec.pulled_payments), *FORM_TYPES)
+PULL_ENTITIES = (*dict.fromkeys(spec.qbo_object for spec in ENTITIES if spec.pulled_payments), *FORM_TYPES)
 LOOKBACK = timedelta(days=30)  # CDC's documented look-back; a first pull starts here
 SETTLED = timedelta(seconds=60)
 PULL_LEASE = timedelta(minutes=5)  # a pull's own lease per company, kept renewed while it runs
@@ -62,6 +64,7 @@ class PullSummary:
     reversed: int = 0
     drifts: int = 0
     ignored: int = 0
+    bill_payments: int = 0
     requests: int = 0
     seconds: float = 0.0
     book_close_date: date | None = None
@@ -78,7 +81,8 @@ class PullSummary:
     def sentence(self) -> str:
         """One line for people."""
         text = (f"{self.changes:,} changes read in {self.pages} pages: {self.applied} payments applied, "
-                f"{self.proposed} proposed, {self.reversed} reversed, {self.drifts} new drifts "
+                f"{self.proposed} proposed, {self.reversed} reversed, "
+                f"{labels.plural(self.bill_payments, 'bill payment')} applied, {self.drifts} new drifts "
                 f"({self.requests} QuickBooks requests, {self.seconds:.1f} s)")
         if self.book_close_date:
             text += f"; books closed through {self.book_close_date.isoformat()}"
@@ -93,7 +97,8 @@ class PullSummary:
         """JSON form for Job.summary."""
         return {"changes": self.changes, "pages": self.pages, "applied": self.applied, "proposed": self.proposed,
                 "reversed": self.reversed, "drifts": self.drifts, "ignored": self.ignored,
-                "requests": self.requests, "seconds": round(self.seconds, 2), "paused": self.paused,
+                "bill_payments": self.bill_payments, "requests": self.requests, "seconds": round(self.seconds, 2),
+                "paused": self.paused,
                 "book_close_date": self.book_close_date.isoformat() if self.book_close_date else None,
                 "text": self.sentence()}
 
@@ -112,7 +117,7 @@ class _Run:
     def summary(self, **extra: object) -> PullSummary:
         c = self.counts
         return PullSummary(changes=c.changes, pages=self.pages, applied=c.applied, proposed=c.proposed,
-                           reversed=c.reversed, drifts=c.drifts, ignored=c.ignored,
+                           reversed=c.reversed, drifts=c.drifts, ignored=c.ignored, bill_payments=c.bill_payments,
                            requests=self.gateway.calls - self.first_call, seconds=time.perf_counter() - self.started,
                            book_close_date=self.close_date, bookmarks=dict(self.bookmarks), **extra)  # type: ignore[arg-type]
 
@@ -128,7 +133,15 @@ def apply_changes(session: Session, entity: str, rows: list[dict[str, Any]], set
     """Apply one page of one company's changes of one entity (the caller commits it with the bookmark)."""
     if entity == "Payment":
         return apply_payments(session, rows, settings, company_id)
+    if entity == "BillPayment":
+        return apply_bill_payments(session, rows, company_id)
     return detect_drift(session, FORM_TYPES[entity], rows, settings, company_id)
+
+
+def _is_pulled(entity: str, settings: SyncSettings) -> bool:
+    """Payments and forms always; bill payments while the bills they follow sync (settlements or carrier bills)."""
+    specs = [spec for spec in ENTITIES if spec.pulled_payments and spec.qbo_object == entity]
+    return not specs or any(all(getattr(settings, name) for name in spec.switched_by) for spec in specs)
 
 
 def _newest(rows: list[dict[str, Any]]) -> str | None:
@@ -199,6 +212,8 @@ def run_pull(factory: sessionmaker[Session], config: Config, *, gateway: QboGate
     run = _Run(gateway, progress)
     run.bookmarks = dict(bookmarks)
     for entity in entities:
+        if not _is_pulled(entity, settings):
+            continue
         if stop.is_set():
             return run.summary(stopped=True)
         since = parse_moment(bookmarks[entity]) if entity in bookmarks else utcnow() - LOOKBACK

@@ -15,10 +15,12 @@ from sqlalchemy.sql import Subquery
 from qbcore.entities.registry import ENTITIES
 from qbcore.labels import label_entity as label_entity  # pages import it from here
 from qbcore.models import EntityType, SyncRecord, SyncStatus
+from qbcore.pull.bill_payments import BILL_KINDS, paid_in_quickbooks
 
 GRID_LIMIT = 5000
 
 
+# The grid also gets "paid_in_qbo": what bill payments entered in QuickBooks paid on a bill row.
 GRID_COLUMNS = ["record_id", "entity_type", "number_or_name", "customer", "amount", "date", "qbo_id", "status",
                 "last_synced_at", "company_id", "customer_id", "entity_id"]
 
@@ -112,7 +114,21 @@ def list_linked_records(session: Session, flt: IdFilter, *, limit: int = GRID_LI
     frame = pd.DataFrame([{c: r[c] for c in GRID_COLUMNS} for r in result], columns=GRID_COLUMNS)
     if not frame.empty:
         frame["amount"] = frame["amount"].map(lambda v: None if v is None else float(v))
+    frame["paid_in_qbo"] = pd.Series(_paid_in_quickbooks(session, frame), index=frame.index, dtype=object)
     return frame
+
+
+def _paid_in_quickbooks(session: Session, frame: pd.DataFrame) -> list[float | None]:
+    """A bill row's payments entered in QuickBooks (a partial payment shows here); None on every other row."""
+    paid: dict[tuple[str, int, int], Decimal] = {}
+    for kind in BILL_KINDS:
+        rows = frame[frame["entity_type"] == kind.value]
+        for company_id in set(rows["company_id"]):
+            ids = [int(i) for i in rows.loc[rows["company_id"] == company_id, "entity_id"]]
+            for entity_id, amount in paid_in_quickbooks(session, kind, ids, int(company_id)).items():
+                paid[(kind.value, int(company_id), entity_id)] = amount
+    return [float(paid[key]) if key in paid else None for key in
+            zip(frame["entity_type"], frame["company_id"].map(int), frame["entity_id"].map(int), strict=True)]
 
 
 def get_linked_record(session: Session, record_id: int) -> LinkedRecord | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -185,3 +186,27 @@ def test_a_book_of_the_alerts_release_gains_empty_quota_windows_that_keep_one_ro
         with pytest.raises(IntegrityError, match=r"(?i)unique|duplicate"), conn.begin_nested():
             conn.execute(text("INSERT INTO quota_windows (realm_key, events, updated_at) VALUES "
                               "('q|9130', '[]', :t)"), {"t": when})
+
+
+def test_a_book_of_the_companies_release_gains_empty_pulled_bill_payments_one_row_per_company_payment_and_bill(
+    empty_engine: Engine,
+) -> None:
+    engine = migrate_to(empty_engine, "0012")
+    with engine.begin() as conn:
+        companies = conn.execute(text("SELECT count(*) FROM companies")).scalar_one()
+    migrate(engine)
+    assert current_revision(engine) == head_revision()
+    when = datetime(2026, 12, 3, 8, 0, tzinfo=UTC)
+    with engine.begin() as conn:
+        assert conn.execute(text("SELECT count(*) FROM companies")).scalar_one() == companies
+        assert conn.execute(text("SELECT count(*) FROM pulled_bill_payments")).scalar_one() == 0
+        if not companies:
+            conn.execute(text("INSERT INTO companies (id, name, is_default, driver_pay, carrier_pay, created_at) "
+                              "VALUES (1, 'Sandbox Company_US_1', :yes, :yes, :yes, :t)"), {"yes": True, "t": when})
+        row = ("INSERT INTO pulled_bill_payments (company_id, qbo_bill_payment_id, qbo_bill_id, entity_type, "
+               "entity_id, amount, status, detected_at) VALUES (1, '145', '130', 'settlement', 7, 812.50, "
+               "'applied', :t)")
+        conn.execute(text(row), {"t": when})
+        with pytest.raises(IntegrityError, match=r"(?i)unique|duplicate"), conn.begin_nested():
+            conn.execute(text(row), {"t": when})
+        assert conn.execute(text("SELECT amount FROM pulled_bill_payments")).scalar_one() == Decimal("812.50")

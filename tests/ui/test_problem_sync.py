@@ -499,7 +499,7 @@ def test_the_settlements_tab_names_vendors_weeks_causes_and_clears_with_a_reason
     assert payables.clashing_name in set(frame["vendor"]) and set(frame["vendor_kind"]) <= {
         "Driver", "Driver and fleet owner"}
     assert [m.label for m in at.multiselect][:3] == ["Status", "Error kind", "Vendor"]
-    assert not [b for b in at.button if b.key == "ps_settlement_mark_paid"]  # a bill's payment is its own record
+    assert [b for b in at.button if b.key == "ps_settlement_mark_paid"]  # a bill entered and paid in QuickBooks
     chosen = payables.unmapped[:1]
     _select(at, chosen)
     at.button(key="ps_settlement_clear").click().run()
@@ -525,3 +525,25 @@ def test_the_vendors_tab_has_no_clear_and_the_vendor_fix_hint(home, demo_factory
     assert "Give the vendor its own QuickBooks name on Settings → Vendor names" in _texts(at.caption)
     assert not [b for b in at.button if b.key in ("ps_vendor_clear", "ps_vendor_mark_paid", "ps_vendor_restore")]
     assert at.button(key="ps_vendor_resync_all").label == "Resync all 1 matching"
+
+
+def test_a_carrier_bill_is_marked_paid_without_sync_from_its_tab_with_a_reason(home, demo_factory):
+    from tests.qbcore.problems.problem_data import seed_payables
+
+    with transaction(demo_factory) as session:
+        payables = seed_payables(session)
+    at = open_page(home, PAGE, actor=OPERATOR)
+    at.session_state["ps_tab"] = "Carrier Bills"
+    at.run()
+    assert not at.exception
+    chosen = payables.missing_account[:1]
+    _select(at, chosen)
+    at.button(key="ps_carrier_bill_mark_paid").click().run()
+    assert "no bill payment will be sent for them" in _texts(at.caption)
+    _confirm(at, reason="Entered and paid by card in QuickBooks")
+    assert "Marked 1 carrier bill ($" in _texts(at.success)
+    assert _statuses(demo_factory, chosen) == {chosen[0]: "paid_outside"}
+    with demo_factory() as session:
+        event = session.scalar(select(AuditEvent).where(AuditEvent.action == "mark_carrier_bill_paid_outside"))
+    assert (event.actor, event.target_type, event.reason) == (OPERATOR["email"], "carrier_bill",
+                                                              "Entered and paid by card in QuickBooks")

@@ -5,7 +5,11 @@ from __future__ import annotations
 from decimal import Decimal
 
 from quickbooks import QuickBooks
+from quickbooks.objects.account import Account as QbAccount
 from quickbooks.objects.base import LinkedTxn, Ref
+from quickbooks.objects.bill import Bill as QbBill
+from quickbooks.objects.billpayment import BillPayment as QbBillPayment
+from quickbooks.objects.billpayment import BillPaymentCreditCard, BillPaymentLine, CheckPayment
 from quickbooks.objects.invoice import Invoice as QbInvoice
 from quickbooks.objects.payment import Payment as QbPayment
 from quickbooks.objects.payment import PaymentLine
@@ -53,3 +57,35 @@ def pay_in_quickbooks(qb: QuickBooks, qbo_invoice_id: str, amount: Decimal, ref:
 def invoice_status(factory: sessionmaker[Session], invoice_id: int) -> str:
     with factory() as session:
         return str(session.get(Invoice, invoice_id).status)
+
+
+def pay_bill_in_quickbooks(qb: QuickBooks, qbo_bill_id: str, amount: Decimal, *, pay_type: str = "Check",
+                           number: str = "1001", txn_date: str = "2026-11-20") -> str:
+    """A bill payment keyed directly into QuickBooks (a check or a card charge) paying one bill; returns its id."""
+    bill = QbBill.get(qbo_bill_id, qb=qb)
+    payment = QbBillPayment()
+    payment.PayType = pay_type
+    payment.TotalAmt = float(amount)
+    payment.DocNumber = number
+    payment.TxnDate = txn_date
+    vendor = Ref()
+    vendor.value = bill.VendorRef.value
+    payment.VendorRef = vendor
+    account = Ref()
+    if pay_type == "Check":
+        account.value = QbAccount.where("AccountSubType = 'Checking'", qb=qb)[0].Id
+        payment.CheckPayment = CheckPayment()
+        payment.CheckPayment.BankAccountRef = account
+    else:
+        account.value = QbAccount.where("AccountType = 'Credit Card'", qb=qb)[0].Id
+        payment.CreditCardPayment = BillPaymentCreditCard()
+        payment.CreditCardPayment.CCAccountRef = account
+    line = BillPaymentLine()
+    line.Amount = float(amount)
+    link = LinkedTxn()
+    link.TxnId = qbo_bill_id
+    link.TxnType = "Bill"
+    line.LinkedTxn.append(link)
+    payment.Line.append(line)
+    payment.save(qb=qb)
+    return str(payment.Id)
