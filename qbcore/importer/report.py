@@ -20,9 +20,10 @@ from qbcore.importer.rows import RowError
 from qbcore.labels import plural
 from qbcore.models import ENTITY_NOUNS
 
-# What each kind of record is called: a file's records by their entity's nouns, and the charge codes and loads
+# What each kind of record is called: a file's records by their entity's nouns, and the codes, loads and trucks
 # the lines make.
-KIND_LABELS = {"charge_codes": "charge codes", "loads": "loads",
+KIND_LABELS = {"charge_codes": "charge codes", "loads": "loads", "pay_codes": "pay codes",
+              "deduction_codes": "deduction codes", "trucks": "trucks",
                **{kind: ENTITY_NOUNS[entity_type][1] for kind, entity_type in IMPORT_ENTITY.items()}}
 
 
