@@ -95,7 +95,8 @@ def run_import(files: dict[FileKind, bytes]) -> None:
 
 
 st.title("Import a book")
-st.caption("Load customers, invoices (with their loads and charges), payments and credit memos from your TMS's "
+st.caption("Load customers, invoices (with their loads and charges), payments and credit memos, and the payables "
+           "(drivers, fleet owners and carriers, driver settlements and carrier bills) from your TMS's "
            "CSV exports. Every row is checked first; nothing is written unless every file is valid. Importing "
            "the same files again changes nothing; a changed row updates its record.")
 
@@ -106,7 +107,8 @@ if flash:
 st.subheader("File layout")
 st.caption("One CSV per kind, UTF-8, with a header row (column names in any case and order; columns not listed "
            "are ignored). Dates as YYYY-MM-DD or MM/DD/YYYY; amounts in dollars with cents, never negative. Unknown "
-           "charge codes are created; map them to QuickBooks items in Settings. Open a file kind for its columns "
+           "charge codes are created; map them to QuickBooks items in Settings. Unknown pay and deduction codes are "
+           "created too; map them to expense accounts in Settings → Pay codes. Open a file kind for its columns "
            "and a template with an example row.")
 # The tables come from the layout the importer checks against, so the page cannot drift from it.
 for kind in FileKind:

@@ -31,13 +31,16 @@ def _texts(elements):
     return " | ".join(unescape_markdown(str(e.value)) for e in elements)
 
 
-def test_the_page_offers_four_uploaders_and_a_template_per_kind_and_validate_waits_for_a_file(home, factory):
+def test_the_page_offers_an_uploader_and_a_template_per_kind_and_validate_waits_for_a_file(home, factory):
     at = open_page(home, PAGE)
     assert not at.exception
-    assert len(at.file_uploader) == 4
+    assert len(at.file_uploader) == len(FileKind) == 7  # receivables, then vendors, settlements, carrier bills
     assert at.button(key="imp_validate").disabled
     templates = [b for b in at.get("download_button") if b.proto.id and "imp_template" in b.proto.id]
-    assert len(templates) == 4
+    assert len(templates) == 7
+    labels = [unescape_markdown(b.proto.label) for b in templates]
+    assert labels[-3:] == ["Download the vendors template", "Download the settlement lines template",
+                           "Download the carrier bill lines template"], labels
     assert "Upload at least one file" in _texts(at.info)
 
 

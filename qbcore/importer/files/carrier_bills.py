@@ -240,8 +240,8 @@ class CarrierBillsFile(FileRules):
         update_by_id(session, CarrierBill, [{"id": bill_ids[key], **header(key)}
                                             for key in plan.update[CARRIER_BILLS.name]])
         replace = sorted(plan.replace[CARRIER_BILLS.name])
-        for part in chunked([bill_ids[key] for key in replace], SQL_IN_CHUNK):
-            session.execute(delete(CarrierBillLine).where(CarrierBillLine.carrier_bill_id.in_(part)))
+        for id_part in chunked([bill_ids[key] for key in replace], SQL_IN_CHUNK):
+            session.execute(delete(CarrierBillLine).where(CarrierBillLine.carrier_bill_id.in_(id_part)))
         pay_ids = ids[PAY_CODES.name]
         insert_rows(session, CarrierBillLine, [
             {"carrier_bill_id": bill_ids[key], "pay_code_id": pay_ids[code], "position": i, "description": text,

@@ -344,9 +344,9 @@ class SettlementsFile(FileRules):
                 book.of(TRUCKS)[row.number] = ExistingTruck(row.id, row.code)
         drivers = sorted({s.driver_code for s in settlements.values() if s.driver_code})
         for keys in chunked(drivers, SQL_IN_CHUNK):
-            for row in session.execute(select(Settlement.number, Vendor.code, Settlement.period_start).join(
+            for period in session.execute(select(Settlement.number, Vendor.code, Settlement.period_start).join(
                     Vendor, Vendor.id == Settlement.driver_id).where(Vendor.code.in_(keys))):
-                book.of(PERIODS)[f"{row.code}\n{as_date(row.period_start)}"] = row.number
+                book.of(PERIODS)[f"{period.code}\n{as_date(period.period_start)}"] = period.number
         existing = book.of(SETTLEMENTS)
         for keys in chunked(sorted(settlements), SQL_IN_CHUNK):
             for row in session.execute(select(Settlement.id, Settlement.number, Vendor.code,
@@ -380,7 +380,7 @@ class SettlementsFile(FileRules):
                 sets = loads[row.settlement_id]
                 sets.setdefault(row.load_number, (row.truck, []))[1].append(
                     line_signature(row.code, row.description, row.quantity, row.rate, row.amount))
-            for row in session.execute(
+            for ded in session.execute(
                 select(SettlementDeduction.settlement_id, DeductionCode.code, deduction_truck.number.label("truck"),
                        SettlementDeduction.description, SettlementDeduction.amount)
                 .join(DeductionCode, DeductionCode.id == SettlementDeduction.deduction_code_id)
@@ -388,7 +388,7 @@ class SettlementsFile(FileRules):
                 .where(SettlementDeduction.settlement_id.in_(ids))
                 .order_by(SettlementDeduction.settlement_id, SettlementDeduction.position, SettlementDeduction.id)
             ):
-                deductions[row.settlement_id].append((row.code, row.truck, row.description, money(row.amount)))
+                deductions[ded.settlement_id].append((ded.code, ded.truck, ded.description, money(ded.amount)))
         for settlement_id, number in by_id.items():
             existing[number].content = (
                 tuple((load, truck, tuple(lines)) for load, (truck, lines) in loads[settlement_id].items()),
@@ -431,7 +431,8 @@ class SettlementsFile(FileRules):
     def plan(self, plan: Plan) -> None:
         """Codes and trucks the book lacks; settlements by header and content (a changed content is rewritten)."""
         batch, book = plan.batch, plan.book
-        for slot in (PAY_CODES, DEDUCTION_CODES, TRUCKS):
+        made: tuple[Slot[Any, Any], ...] = (PAY_CODES, DEDUCTION_CODES, TRUCKS)
+        for slot in made:
             plan.create[slot.name] = sorted(k for k in batch.of(slot) if k not in book.of(slot))
         for number, settlement in batch.of(SETTLEMENTS).items():
             existing = book.of(SETTLEMENTS).get(number)

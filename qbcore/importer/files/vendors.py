@@ -101,7 +101,8 @@ class VendorsFile(FileRules):
                "(a fleet owner who also drives: driver; fleet owner)."),
         Column("is_1099", B, False, None, "yes", "Paid as an independent contractor (QuickBooks' 1099 vendor); "
                "blank means yes."),
-        Column("terms", T, False, 40, "Net 7", "Blank means Net 7 (Net 30 for a vendor that is only a carrier)."),
+        Column("terms", T, False, 40, "Due on receipt", "A term QuickBooks has; blank means Due on receipt (Net 30 "
+               "for a vendor that is only a carrier)."),
         Column("email", T, False, 200, "lortega@example.com"),
         Column("phone", T, False, 30, "(908) 555-0133"),
         Column("address_line1", T, False, 200, "55 Dock St"),
@@ -139,7 +140,7 @@ class VendorsFile(FileRules):
                 "name": values["name"], "company_name": values["company_name"],
                 **{role: role in roles for role in ROLE_NAMES},
                 "is_1099": True if values["is_1099"] is None else values["is_1099"],
-                "terms": values["terms"] or ("Net 30" if only_carrier else "Net 7"),
+                "terms": values["terms"] or ("Net 30" if only_carrier else "Due on receipt"),
                 "email": values["email"], "phone": values["phone"], "address_line1": values["address_line1"],
                 "city": values["city"], "state": values["state"], "postal_code": values["postal_code"],
                 "country": values["country"] or "USA", "mc_number": values["mc_number"],
