@@ -103,7 +103,7 @@ class VendorsFile(FileRules):
                "blank means yes."),
         Column("terms", T, False, 40, "Due on receipt", "A term QuickBooks has; blank means Due on receipt (Net 30 "
                "for a vendor that is only a carrier)."),
-        Column("email", T, False, 200, "lortega@example.com"),
+        Column("email_address", T, False, 200, "lortega@example.com", "Where settlement statements or remittances go."),
         Column("phone", T, False, 30, "(908) 555-0133"),
         Column("address_line1", T, False, 200, "55 Dock St"),
         Column("city", T, False, 100, "Elizabeth"),
@@ -141,7 +141,7 @@ class VendorsFile(FileRules):
                 **{role: role in roles for role in ROLE_NAMES},
                 "is_1099": True if values["is_1099"] is None else values["is_1099"],
                 "terms": values["terms"] or ("Net 30" if only_carrier else "Due on receipt"),
-                "email": values["email"], "phone": values["phone"], "address_line1": values["address_line1"],
+                "email": values["email_address"], "phone": values["phone"], "address_line1": values["address_line1"],
                 "city": values["city"], "state": values["state"], "postal_code": values["postal_code"],
                 "country": values["country"] or "USA", "mc_number": values["mc_number"],
                 "dot_number": values["dot_number"], "active": True if values["active"] is None else values["active"],
