@@ -23,10 +23,12 @@ from qbcore.importer import (
 )
 from qbcore.importer.report import (
     ERROR_HEADER,
+    KIND_LABELS,
     SUMMARY_HEADER,
     describe_result,
     error_rows,
     errors_csv,
+    new_codes,
     summary_rows,
 )
 from qbcore.labels import plural
@@ -170,6 +172,9 @@ if report is not None:
         if result.created_charge_codes:
             st.caption(md("New charge codes will be created (map them to QuickBooks items in Settings): {}",
                           ", ".join(result.created_charge_codes)))
+        for code_kind, where, codes in new_codes(result):
+            st.caption(md("New {label} will be created ({where}): {codes}", label=KIND_LABELS[code_kind], where=where,
+                          codes=codes))
         for kind, columns in result.ignored_columns.items():
             st.caption(md("{kind}: columns not in the layout are ignored: {columns}", kind=kind,
                           columns=", ".join(columns)))

@@ -89,7 +89,8 @@ class CarrierBillsFile(FileRules):
         Column("pay_code", T, True, 32, "LH", "Unknown codes are created; map them to expense accounts in "
                "Settings → Pay codes."),
         Column("description", T, False, 400, "Line haul", multiline=True),
-        Column("amount", M, True, None, "1150.00", "Zero or more; cents."),
+        Column("amount", M, True, None, "1150.00", "Zero or more; cents.",
+               negative="write what the carrier charges; a carrier's credit is a vendor credit in QuickBooks"),
     )
 
     def read(self, parsed: ParsedFile, batch: ImportBatch, errors: list[RowError]) -> None:

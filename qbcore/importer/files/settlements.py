@@ -174,6 +174,8 @@ class SettlementsFile(FileRules):
     slot = SETTLEMENTS
     makes = (PAY_CODES, DEDUCTION_CODES, TRUCKS)
     tables = (PayCode, DeductionCode, Truck, Settlement, SettlementLoad, SettlementLine, SettlementDeduction)
+    announces = ((PAY_CODES, "map them to QuickBooks expense accounts in Settings, Pay codes tab"),
+                 (DEDUCTION_CODES, "map them to QuickBooks expense accounts in Settings, Pay codes tab"))
     columns = (
         Column("settlement_number", T, True, 21, "STL-2026-4501", "Rows with the same number make one settlement "
                "(QuickBooks' bill number: at most 21 characters)."),
@@ -195,9 +197,12 @@ class SettlementsFile(FileRules):
                "the truck it is for. Unknown trucks are created."),
         Column("truck_owner_code", T, False, 32, "", "Who owns a new truck (a driver or fleet owner); blank means "
                "the driver."),
-        Column("quantity", Q, False, None, "1", "Pay lines: more than zero; blank on a deduction."),
-        Column("rate", M, False, None, "450.00", "Pay lines: zero or more; blank on a deduction."),
-        Column("amount", M, True, None, "450.00", "Pay lines: quantity × rate; deductions: more than zero."),
+        Column("quantity", Q, False, None, "1", "Pay lines: more than zero; blank on a deduction.",
+               negative="a deduction is its own row, with line_type deduction"),
+        Column("rate", M, False, None, "450.00", "Pay lines: zero or more; blank on a deduction.",
+               negative="a deduction is its own row, with line_type deduction"),
+        Column("amount", M, True, None, "450.00", "Pay lines: quantity × rate; deductions: more than zero.",
+               negative="write a deduction as a positive amount on a row whose line_type is deduction"),
     )
 
     def read(self, parsed: ParsedFile, batch: ImportBatch, errors: list[RowError]) -> None:

@@ -76,6 +76,7 @@ def test_vendors_settlements_and_carrier_bills_are_written_with_totals_from_thei
         assert waiting == {EntityType.SETTLEMENT.value}
     counts = result.counts()
     assert counts["pay_codes"] == {"created": 1, "updated": 0, "unchanged": 3, "out_of_date": 0}
+    assert result.created_codes == {"pay_codes": ["TARP"], "deduction_codes": ["ELD"]}
 
 
 def test_reimporting_the_payables_changes_nothing(demo_factory):
@@ -155,6 +156,9 @@ CASES = [
     ("pay line without a truck", STL, _set(2, truck_number=""), 2, "truck_number", "required on a pay line"),
     ("deduction with a load", STL, _set(4, load_number="L900001"), 4, "load_number", "a deduction has no load"),
     ("zero deduction", STL, _set(4, amount="0"), 4, "amount", "more than zero"),
+    ("deduction written negative", STL, _set(4, amount="-120.00"), 4, "amount",
+     "'-120.00' is negative; negative amounts are not allowed (write a deduction as a positive amount on a row "
+     "whose line_type is deduction)"),
     ("unknown line type", STL, _set(4, line_type="bonus"), 4, "line_type", "'bonus' is not a line type"),
     ("unknown status", STL, _set_where("settlement_number", "STL-900001", status="approved"), 2, "status",
      "'approved' is not a settlement status"),
