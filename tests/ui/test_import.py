@@ -95,8 +95,8 @@ def test_a_valid_set_validates_then_imports_after_confirmation_and_is_audited(ho
     assert summary.set_index("Records").loc["Invoices", "Created"] == 3
     assert summary.set_index("Records").loc["Settlements", "Created"] == 3
     assert summary.set_index("Records").loc["Carrier bills", "Created"] == 2
-    assert ("New deduction codes will be created (map them to QuickBooks expense accounts in Settings, Pay codes "
-            "tab): CHASSIS, ELD, FUELADV, OCCACC") in _texts(at.caption)
+    assert ("New deduction codes will be created (map them to QuickBooks expense accounts in Settings → Pay "
+            "codes): CHASSIS, ELD, FUELADV, OCCACC") in _texts(at.caption)
     assert _invoices(factory) == 0  # validation writes nothing
     at.button(key="imp_import").click().run()
     assert "in one transaction?" in _texts(at.warning)

@@ -174,8 +174,8 @@ class SettlementsFile(FileRules):
     slot = SETTLEMENTS
     makes = (PAY_CODES, DEDUCTION_CODES, TRUCKS)
     tables = (PayCode, DeductionCode, Truck, Settlement, SettlementLoad, SettlementLine, SettlementDeduction)
-    announces = ((PAY_CODES, "map them to QuickBooks expense accounts in Settings, Pay codes tab"),
-                 (DEDUCTION_CODES, "map them to QuickBooks expense accounts in Settings, Pay codes tab"))
+    announces = ((PAY_CODES, "map them to QuickBooks expense accounts in Settings → Pay codes"),
+                 (DEDUCTION_CODES, "map them to QuickBooks expense accounts in Settings → Pay codes"))
     columns = (
         Column("settlement_number", T, True, 21, "STL-2026-4501", "Rows with the same number make one settlement "
                "(QuickBooks' bill number: at most 21 characters)."),

@@ -41,7 +41,7 @@ def test_the_cli_imports_a_valid_set_then_finds_nothing_to_change(db_url, tmp_pa
     assert "settlements: 3 created, 0 updated, 0 unchanged" in first.stdout
     assert "carrier bills: 2 created, 0 updated, 0 unchanged" in first.stdout
     assert "pay codes: 4 created" in first.stdout and "trucks: 2 created" in first.stdout
-    assert "new pay codes (map them to QuickBooks expense accounts in Settings, Pay codes tab): DET, FSC, LH, TARP" \
+    assert "new pay codes (map them to QuickBooks expense accounts in Settings → Pay codes): DET, FSC, LH, TARP" \
         in first.stdout
     assert "new charge codes (map them to QuickBooks items in Settings): BASE, CHASSIS, DETENTION, FSC, PIERPASS2" \
         in first.stdout
