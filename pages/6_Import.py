@@ -23,10 +23,12 @@ from qbcore.importer import (
 )
 from qbcore.importer.report import (
     ERROR_HEADER,
+    KIND_LABELS,
     SUMMARY_HEADER,
     describe_result,
     error_rows,
     errors_csv,
+    new_codes,
     summary_rows,
 )
 from qbcore.labels import plural
@@ -95,7 +97,8 @@ def run_import(files: dict[FileKind, bytes]) -> None:
 
 
 st.title("Import a book")
-st.caption("Load customers, invoices (with their loads and charges), payments and credit memos from your TMS's "
+st.caption("Load customers, invoices (with their loads and charges), payments and credit memos, and the payables "
+           "(drivers, fleet owners and carriers, driver settlements and carrier bills) from your TMS's "
            "CSV exports. Every row is checked first; nothing is written unless every file is valid. Importing "
            "the same files again changes nothing; a changed row updates its record.")
 
@@ -106,7 +109,8 @@ if flash:
 st.subheader("File layout")
 st.caption("One CSV per kind, UTF-8, with a header row (column names in any case and order; columns not listed "
            "are ignored). Dates as YYYY-MM-DD or MM/DD/YYYY; amounts in dollars with cents, never negative. Unknown "
-           "charge codes are created; map them to QuickBooks items in Settings. Open a file kind for its columns "
+           "charge codes are created; map them to QuickBooks items in Settings. Unknown pay and deduction codes are "
+           "created too; map them to expense accounts in Settings → Pay codes. Open a file kind for its columns "
            "and a template with an example row.")
 # The tables come from the layout the importer checks against, so the page cannot drift from it.
 for kind in FileKind:
@@ -168,6 +172,9 @@ if report is not None:
         if result.created_charge_codes:
             st.caption(md("New charge codes will be created (map them to QuickBooks items in Settings): {}",
                           ", ".join(result.created_charge_codes)))
+        for code_kind, where, codes in new_codes(result):
+            st.caption(md("New {label} will be created ({where}): {codes}", label=KIND_LABELS[code_kind], where=where,
+                          codes=codes))
         for kind, columns in result.ignored_columns.items():
             st.caption(md("{kind}: columns not in the layout are ignored: {columns}", kind=kind,
                           columns=", ".join(columns)))

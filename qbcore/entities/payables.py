@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session, joinedload, selectinload
 
 from qbcore.entities.common import NO_TEXT, TEXT, chunked_scalars, synced_at
 from qbcore.entities.routes import to_carrier_pay, to_driver_pay, vendor_route, where_it_went
-from qbcore.entities.spec import EntitySpec, ProblemTab, Switch
+from qbcore.entities.spec import EntitySpec, ImportFile, ProblemTab, Switch
 from qbcore.mapping.payables import (
     build_bill_payment_payload,
     build_carrier_bill_payload,
@@ -152,6 +152,8 @@ VENDOR = EntitySpec(
     problems=ProblemTab(position=7, reference=Vendor.code, amount=open_bills_total(), record_date=Vendor.updated_at,
                         date_is_timestamp=True, joins=None, changed_at=Vendor.updated_at, named_by=Vendor.name,
                         payee=True),
+    import_file=ImportFile("vendors", 5, "vendors.csv", "Vendors",
+                           "One row per driver, fleet owner or carrier; matched by vendor_code."),
 )
 
 SETTLEMENT = EntitySpec(
@@ -174,6 +176,9 @@ SETTLEMENT = EntitySpec(
                         payee=True, period=(Settlement.period_start, Settlement.period_end),
                         changed_at=Settlement.updated_at, named_by=Settlement.number, set_aside=True,
                         mark_paid=True),
+    import_file=ImportFile("settlements", 6, "settlements.csv", "Settlement lines",
+                           "One row per pay line or deduction; rows with the same settlement_number make one "
+                           "settlement and repeat its header columns."),
 )
 
 CARRIER_BILL = EntitySpec(
@@ -193,6 +198,9 @@ CARRIER_BILL = EntitySpec(
                         record_date=CarrierBill.bill_date, joins=None, vendor_key=CarrierBill.carrier_id, payee=True,
                         changed_at=CarrierBill.updated_at, named_by=CarrierBill.carrier_invoice_number,
                         set_aside=True, mark_paid=True),
+    import_file=ImportFile("carrier_bills", 7, "carrier_bills.csv", "Carrier bill lines",
+                           "One row per charge line; rows with the same carrier_code and carrier_invoice_number "
+                           "make one bill and repeat its header columns."),
 )
 
 SETTLEMENT_PAYMENT = EntitySpec(

@@ -44,6 +44,9 @@ class FileKind(StrEnum):
     INVOICES = "invoices"
     PAYMENTS = "payments"
     CREDIT_MEMOS = "credit_memos"
+    VENDORS = "vendors"
+    SETTLEMENTS = "settlements"
+    CARRIER_BILLS = "carrier_bills"
 
 
 def what_syncs() -> list[Switch]:

@@ -44,11 +44,10 @@ def _read_date(text: str) -> date:
     raise _CellError(f"{text!r} is not a date: write YYYY-MM-DD (2026-11-02) or MM/DD/YYYY (11/02/2026).")
 
 
-def _read_number(text: str, places: int, maximum: Decimal, what: str) -> Decimal:
+def _read_number(text: str, places: int, maximum: Decimal, what: str, negative: str) -> Decimal:
     cleaned = text.replace(",", "").replace("$", "").replace(" ", "")
     if cleaned.startswith("-") or (cleaned.startswith("(") and cleaned.endswith(")")):
-        raise _CellError(f"{what} {text!r} is negative; negative amounts are not allowed "
-                         "(a credit belongs in the credit memos file).")
+        raise _CellError(f"{what} {text!r} is negative; negative amounts are not allowed ({negative}).")
     if not _NUMBER.match(cleaned):
         raise _CellError(f"{text!r} is not a number (write it like 1250.00, without formulas or letters).")
     try:
@@ -88,9 +87,9 @@ def _read_cell(column: Column, text: str) -> Any:
     if column.type is ColumnType.DATE:
         return _read_date(text)
     if column.type is ColumnType.MONEY:
-        return _read_number(text, 2, _MONEY_MAX, column.name)
+        return _read_number(text, 2, _MONEY_MAX, column.name, column.negative)
     if column.type is ColumnType.QUANTITY:
-        return _read_number(text, 4, _QUANTITY_MAX, column.name)
+        return _read_number(text, 4, _QUANTITY_MAX, column.name, column.negative)
     if column.type is ColumnType.BOOL:
         lowered = text.lower()
         if lowered in _TRUE:

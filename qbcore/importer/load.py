@@ -53,6 +53,7 @@ class ImportResult:
     error_count: int = 0
     summary: dict[str, KindSummary] = field(default_factory=lambda: {k: KindSummary() for k in KINDS})
     created_charge_codes: list[str] = field(default_factory=list)
+    created_codes: dict[str, list[str]] = field(default_factory=dict)  # other new codes that need mapping, by kind
     ignored_columns: dict[str, list[str]] = field(default_factory=dict)
     rows: dict[str, int] = field(default_factory=dict)
     written: bool = False
@@ -129,7 +130,8 @@ def import_files(
     result.written = True
     write_audit(session, actor, "import_book", target_type="import",
                 after={"files": sorted(k.value for k in files), "rows": result.rows, "counts": result.counts(),
-                       "created_charge_codes": result.created_charge_codes}, company_id=company)
+                       "created_charge_codes": result.created_charge_codes, "created_codes": result.created_codes},
+                company_id=company)
     return result
 
 
@@ -155,6 +157,10 @@ def _summarise(plan: Plan, result: ImportResult, session: Session) -> None:
         s.created, s.updated = len(plan.create[slot.name]), len(plan.update[slot.name])
         s.unchanged = len(batch.of(slot)) - s.created - s.updated
     result.created_charge_codes = list(plan.create[CHARGE_CODES.name])
+    for rules in FILES:
+        for slot, _ in rules.announces:
+            if plan.create[slot.name]:
+                result.created_codes[slot.name] = list(plan.create[slot.name])
     for entity_type, ids in _stale_ids(plan).items():
         kind = next(k for k, t in IMPORT_ENTITY.items() if t is entity_type)
         for part in chunked(ids, SQL_IN_CHUNK):

@@ -13,6 +13,7 @@ from qbcore.access import Actor
 from qbcore.db import transaction
 from qbcore.entities.registry import IMPORT_ENTITY, IMPORT_FILES
 from qbcore.export import safe_csv_bytes
+from qbcore.importer.files import FILES
 from qbcore.importer.layout import FILE_LABELS, FileKind
 from qbcore.importer.load import ImportResult, import_files
 from qbcore.importer.plan import KINDS
@@ -20,9 +21,10 @@ from qbcore.importer.rows import RowError
 from qbcore.labels import plural
 from qbcore.models import ENTITY_NOUNS
 
-# What each kind of record is called: a file's records by their entity's nouns, and the charge codes and loads
+# What each kind of record is called: a file's records by their entity's nouns, and the codes, loads and trucks
 # the lines make.
-KIND_LABELS = {"charge_codes": "charge codes", "loads": "loads",
+KIND_LABELS = {"charge_codes": "charge codes", "loads": "loads", "pay_codes": "pay codes",
+              "deduction_codes": "deduction codes", "trucks": "trucks",
                **{kind: ENTITY_NOUNS[entity_type][1] for kind, entity_type in IMPORT_ENTITY.items()}}
 
 
@@ -54,6 +56,12 @@ def summary_rows(result: ImportResult) -> list[tuple[str, int, int, int, int]]:
             for k in KINDS if (s := result.summary[k]).created + s.updated + s.unchanged]
 
 
+def new_codes(result: ImportResult) -> list[tuple[str, str, str]]:
+    """The codes other than charge codes the import creates: (kind, where to map them, the codes) per kind."""
+    return [(slot.name, where, ", ".join(codes)) for rules in FILES for slot, where in rules.announces
+            if (codes := result.created_codes.get(slot.name))]
+
+
 def describe_result(result: ImportResult, *, dry_run: bool = False) -> list[str]:
     """The summary lines: created / updated / unchanged per kind, and what QuickBooks will be told."""
     lines = []
@@ -68,6 +76,7 @@ def describe_result(result: ImportResult, *, dry_run: bool = False) -> list[str]
     if result.created_charge_codes:
         lines.append("new charge codes (map them to QuickBooks items in Settings): "
                      + ", ".join(result.created_charge_codes))
+    lines.extend(f"new {KIND_LABELS[kind]} ({where}): {codes}" for kind, where, codes in new_codes(result))
     for kind, columns in result.ignored_columns.items():
         lines.append(f"{kind}: ignored columns not in the layout: {', '.join(columns)}")
     if dry_run:

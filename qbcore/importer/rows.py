@@ -32,6 +32,8 @@ class Column:
     example: str = ""
     help: str = ""
     multiline: bool = False  # may hold line breaks (inside quotes); every other cell is one line
+    # What to write instead of a negative number in this column (where money going the other way belongs).
+    negative: str = "a credit belongs in the credit memos file"
 
 
 @dataclass(frozen=True)

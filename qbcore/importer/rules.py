@@ -30,6 +30,9 @@ class FileRules:
     slot: Slot[Any, Any]  # its own records
     makes: tuple[Slot[Any, Any], ...] = ()  # other records it creates, summarised before its own (charge codes)
     tables: tuple[type[Base], ...] = ()  # what it writes (PostgreSQL's id sequences are caught up for them)
+    # Codes it creates that need mapping before their records sync, each with where they are mapped (the summary
+    # lists the new ones).
+    announces: tuple[tuple[Slot[Any, Any], str], ...] = ()
 
     def read(self, parsed: ParsedFile, batch: ImportBatch, errors: list[RowError]) -> None:
         """Fold the file's rows into records in the batch, with every error the file shows on its own."""

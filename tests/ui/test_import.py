@@ -31,13 +31,16 @@ def _texts(elements):
     return " | ".join(unescape_markdown(str(e.value)) for e in elements)
 
 
-def test_the_page_offers_four_uploaders_and_a_template_per_kind_and_validate_waits_for_a_file(home, factory):
+def test_the_page_offers_an_uploader_and_a_template_per_kind_and_validate_waits_for_a_file(home, factory):
     at = open_page(home, PAGE)
     assert not at.exception
-    assert len(at.file_uploader) == 4
+    assert len(at.file_uploader) == len(FileKind) == 7  # receivables, then vendors, settlements, carrier bills
     assert at.button(key="imp_validate").disabled
     templates = [b for b in at.get("download_button") if b.proto.id and "imp_template" in b.proto.id]
-    assert len(templates) == 4
+    assert len(templates) == 7
+    labels = [unescape_markdown(b.proto.label) for b in templates]
+    assert labels[-3:] == ["Download the vendors template", "Download the settlement lines template",
+                           "Download the carrier bill lines template"], labels
     assert "Upload at least one file" in _texts(at.info)
 
 
@@ -90,6 +93,10 @@ def test_a_valid_set_validates_then_imports_after_confirmation_and_is_audited(ho
     at.button(key="imp_validate").click().run()
     summary = at.dataframe[-1].value
     assert summary.set_index("Records").loc["Invoices", "Created"] == 3
+    assert summary.set_index("Records").loc["Settlements", "Created"] == 3
+    assert summary.set_index("Records").loc["Carrier bills", "Created"] == 2
+    assert ("New deduction codes will be created (map them to QuickBooks expense accounts in Settings → Pay "
+            "codes): CHASSIS, ELD, FUELADV, OCCACC") in _texts(at.caption)
     assert _invoices(factory) == 0  # validation writes nothing
     at.button(key="imp_import").click().run()
     assert "in one transaction?" in _texts(at.warning)

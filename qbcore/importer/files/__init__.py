@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from qbcore.entities.registry import IMPORT_FILES
-from qbcore.importer.files import credit_memos, customers, invoices, payments
+from qbcore.importer.files import carrier_bills, credit_memos, customers, invoices, payments, settlements, vendors
 from qbcore.importer.records import Slot
 from qbcore.importer.rules import FileRules
 
-FILES: tuple[FileRules, ...] = (customers.FILE, invoices.FILE, payments.FILE, credit_memos.FILE)
+FILES: tuple[FileRules, ...] = (customers.FILE, invoices.FILE, payments.FILE, credit_memos.FILE, vendors.FILE,
+                                settlements.FILE, carrier_bills.FILE)
 
 # What an import creates and updates, in summary order: each file's other records, then its own.
 SLOTS: tuple[Slot[Any, Any], ...] = tuple(dict.fromkeys(

@@ -101,7 +101,8 @@ def test_problem_sync_tabs_and_import_files_come_from_the_specs_in_their_order()
         EntityType.CREDIT_APPLICATION, EntityType.ITEM, EntityType.VENDOR, EntityType.SETTLEMENT,
         EntityType.CARRIER_BILL, EntityType.SETTLEMENT_PAYMENT, EntityType.CARRIER_PAYMENT]
     assert [f.kind for f in IMPORT_FILES] == [k.value for k in FileKind]
-    assert [f.option for f in IMPORT_FILES] == ["--customers", "--invoices", "--payments", "--credit-memos"]
+    assert [f.option for f in IMPORT_FILES] == ["--customers", "--invoices", "--payments", "--credit-memos",
+                                               "--vendors", "--settlements", "--carrier-bills"]
     assert IMPORT_ENTITY["credit_memos"] is EntityType.CREDIT_MEMO
     # A blocker naming a billing record reads with its entity's noun; one naming a mapping keeps its own.
     assert split_blocker("credit_memo:CM-1") == ("credit memo", "CM-1")

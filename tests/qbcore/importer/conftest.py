@@ -13,6 +13,8 @@ from sqlalchemy.orm import Session
 from qbcore.importer import TEMPLATE_NAMES, FileKind
 from qbcore.models import (
     AuditEvent,
+    CarrierBill,
+    CarrierBillLine,
     ChargeCode,
     ChargeLine,
     ChargeSet,
@@ -20,16 +22,25 @@ from qbcore.models import (
     CreditMemoApplication,
     CreditMemoLine,
     Customer,
+    DeductionCode,
     Invoice,
     Load,
+    PayCode,
     Payment,
     PaymentApplication,
+    Settlement,
+    SettlementDeduction,
+    SettlementLine,
+    SettlementLoad,
     SyncRecord,
+    Truck,
+    Vendor,
 )
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "import"
 TABLES = (Customer, ChargeCode, Load, Invoice, ChargeSet, ChargeLine, Payment, PaymentApplication, CreditMemo,
-          CreditMemoLine, CreditMemoApplication, SyncRecord)
+          CreditMemoLine, CreditMemoApplication, Vendor, Truck, PayCode, DeductionCode, Settlement, SettlementLoad,
+          SettlementLine, SettlementDeduction, CarrierBill, CarrierBillLine, SyncRecord)
 
 
 def read_rows(kind: FileKind) -> list[dict[str, str]]:
@@ -56,7 +67,7 @@ def sample_files() -> dict[FileKind, bytes]:
 def book_state(session: Session) -> dict[str, object]:
     """Row counts of every billing and sync table, plus the newest updated_at of each record kind."""
     state: dict[str, object] = {m.__tablename__: session.scalar(select(func.count()).select_from(m)) for m in TABLES}
-    for model in (Customer, Invoice, Payment, CreditMemo, SyncRecord):
+    for model in (Customer, Invoice, Payment, CreditMemo, Vendor, Settlement, CarrierBill, SyncRecord):
         state[f"{model.__tablename__}.updated_at"] = session.scalar(select(func.max(model.updated_at)))
     state["audit_events"] = session.scalar(select(func.count()).select_from(AuditEvent))
     return state

@@ -14,7 +14,9 @@ from qbcore.models import Invoice
 from tests.qbcore.importer.conftest import FIXTURES, read_rows, to_csv
 
 ARGS = ["--customers", str(FIXTURES / "customers.csv"), "--invoices", str(FIXTURES / "invoice_lines.csv"),
-        "--payments", str(FIXTURES / "payments.csv"), "--credit-memos", str(FIXTURES / "credit_memos.csv")]
+        "--payments", str(FIXTURES / "payments.csv"), "--credit-memos", str(FIXTURES / "credit_memos.csv"),
+        "--vendors", str(FIXTURES / "vendors.csv"), "--settlements", str(FIXTURES / "settlements.csv"),
+        "--carrier-bills", str(FIXTURES / "carrier_bills.csv")]
 
 
 def _qbsync(db_url, tmp_path, *args):
@@ -36,11 +38,17 @@ def test_the_cli_imports_a_valid_set_then_finds_nothing_to_change(db_url, tmp_pa
     first = _qbsync(db_url, tmp_path, *ARGS)
     assert first.returncode == 0, first.stderr
     assert "invoices: 3 created, 0 updated, 0 unchanged" in first.stdout
+    assert "settlements: 3 created, 0 updated, 0 unchanged" in first.stdout
+    assert "carrier bills: 2 created, 0 updated, 0 unchanged" in first.stdout
+    assert "pay codes: 4 created" in first.stdout and "trucks: 2 created" in first.stdout
+    assert "new pay codes (map them to QuickBooks expense accounts in Settings → Pay codes): DET, FSC, LH, TARP" \
+        in first.stdout
     assert "new charge codes (map them to QuickBooks items in Settings): BASE, CHASSIS, DETENTION, FSC, PIERPASS2" \
         in first.stdout
     second = _qbsync(db_url, tmp_path, *ARGS)
     assert second.returncode == 0, second.stderr
     assert "invoices: 0 created, 0 updated, 3 unchanged" in second.stdout
+    assert "settlements: 0 created, 0 updated, 3 unchanged" in second.stdout
     assert _invoices(db_url) == 3
 
 

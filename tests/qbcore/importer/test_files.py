@@ -16,7 +16,8 @@ IMPORTER = Path(__file__).resolve().parents[3] / "qbcore" / "importer"
 def test_every_import_file_of_the_registry_has_one_module_in_file_order():
     assert [rules.kind.value for rules in FILES] == [f.kind for f in IMPORT_FILES]
     assert {path.stem for path in (IMPORTER / "files").glob("*.py")} - {"__init__"} == set(IMPORT_ENTITY)
-    assert KINDS == ("customers", "charge_codes", "loads", "invoices", "payments", "credit_memos")
+    assert KINDS == ("customers", "charge_codes", "loads", "invoices", "payments", "credit_memos", "vendors",
+                     "pay_codes", "deduction_codes", "trucks", "settlements", "carrier_bills")
 
 
 def test_the_generic_importer_names_no_entity_of_a_file_but_the_customer_every_record_belongs_to():

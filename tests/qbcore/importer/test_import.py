@@ -42,7 +42,8 @@ def test_a_valid_file_set_creates_every_record_with_totals_from_its_lines(demo_f
     assert result.is_valid and result.written
     counts = result.counts()
     assert {k: v["created"] for k, v in counts.items()} == {
-        "customers": 3, "charge_codes": 1, "loads": 4, "invoices": 3, "payments": 2, "credit_memos": 1}
+        "customers": 3, "charge_codes": 1, "loads": 4, "invoices": 3, "payments": 2, "credit_memos": 1,
+        "vendors": 4, "pay_codes": 1, "deduction_codes": 1, "trucks": 2, "settlements": 3, "carrier_bills": 2}
     assert counts["charge_codes"]["unchanged"] == 4
     assert result.created_charge_codes == ["PIERPASS2"]
     with demo_factory() as session:
