@@ -599,7 +599,12 @@ def choose_side(shown: list[EntityType]) -> list[EntityType]:
 
 
 side_tabs = choose_side(shown_tabs)
-tabs = st.tabs([ENTITY_LABELS[e] for e in side_tabs], key=TAB_KEY, on_change="rerun")
+side_labels = [ENTITY_LABELS[e] for e in side_tabs]
+# The side's tabs are a new widget when the side changes; the tab a link, a saved state or the side's first-tab
+# rule asked for opens, not the first one.
+wanted_tab = st.session_state.get(TAB_KEY)
+tabs = st.tabs(side_labels, key=TAB_KEY, on_change="rerun",
+               default=wanted_tab if wanted_tab in side_labels else None)
 for tab, entity_type in zip(tabs, side_tabs, strict=True):
     if tab.open is not False:
         with tab:

@@ -135,9 +135,11 @@ def test_payables_compare_on_demand_and_name_each_bill_that_differs(home, demo_f
     from qbcore.access import LOCAL_ADMIN
     from qbcore.models import Settlement, SettlementStatus
     from qbcore.settings import save_settings
+    from tests.qbcore.sync.state import map_demo_pay_code
 
     with transaction(demo_factory) as session:
         save_settings(session, LOCAL_ADMIN, {"sync_settlements": True, "sync_carrier_bills": True})
+    map_demo_pay_code(demo_factory)  # the demo leaves one pay code unmapped (a planted conflict)
     summary = sync_now(demo_factory, load_config(os.environ, {}))
     assert (summary.failed, summary.blocked) == (0, 0)
     with transaction(demo_factory) as session:
