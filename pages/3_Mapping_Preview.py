@@ -1,6 +1,8 @@
-"""Mapping preview: the exact QuickBooks invoice a billing invoice becomes, before anything posts."""
+"""Mapping preview: the exact QuickBooks invoice (or settlement / carrier Bill) a record becomes, before it posts."""
 
 from __future__ import annotations
+
+from itertools import groupby
 
 import pandas as pd
 import streamlit as st
@@ -49,6 +51,7 @@ st.set_page_config(page_title="Mapping preview · QuickBooks Sync Console", page
 
 FLASH_KEY = "mp_flash"
 PLACEMENTS = {"first_line": "On the first line of each charge set", "every_line": "On every line"}
+KINDS = {"invoice": "Invoice", "settlement": "Settlement", "carrier_bill": "Carrier bill"}
 OVERFLOWS = {"truncate": "Cut at 4,000 characters with a visible marker", "fail": "Stop the sync and say so"}
 
 runtime = get_runtime()
@@ -85,15 +88,15 @@ def pick_bill(kind: BillKind) -> int | None:
     """The settlement or carrier bill picker: a search box, a list, a random pick."""
     word = KIND_WORDS[kind].lower()
     pick, choose, random_button = st.columns([2, 3, 2], vertical_alignment="bottom")
-    search = pick.text_input(f"Find a {word}", key=f"mp_bill_search_{kind}",
+    search = pick.text_input(md("Find a {}", word), key=f"mp_bill_search_{kind}",
                              placeholder="Number or driver" if kind == "settlement" else "Number or carrier")
-    random_button.button(f"Random {word}", key="mp_bill_random", on_click=choose_random_bill, args=(kind,),
+    random_button.button(md("Random {}", word), key="mp_bill_random", on_click=choose_random_bill, args=(kind,),
                          width="stretch")
     with runtime.factory() as session:
         options = find_bills(session, kind, search or "")
     if not options:
-        choose.info(f"No {word} the sync would send matches. Clear the search, or write a demo book with "
-                    "`qbsync demo` if the book is empty.")
+        choose.info(md("No {} the sync would send matches. Clear the search, or write a demo book with "
+                       "`qbsync demo` if the book is empty.", word))
         return None
     labels = {c.bill_id: c.label for c in options}
     ids = list(labels)
@@ -225,12 +228,22 @@ def show_bill_preview(kind: BillKind, bill_id: int, changes: dict) -> None:
         st.warning(plain(warning))
     if preview.error:
         st.error(md("The sync would stop on this {}: {}", preview.kind.lower(), preview.error))
+    for load_number, group in groupby(preview.lines, key=lambda ln: ln.load_number):
+        lines = list(group)
+        container = lines[0].container_number
+        title = (md("Deductions ({})", len(lines)) if not load_number else
+                 md("Load {load} · container {container}", load=load_number, container=container) if container else
+                 md("Load {}", load_number))
+        with st.expander(title, expanded=False):
+            st.caption("Each line's full Description")
+            for line in lines:
+                st.text(line.description)
     st.subheader("As QuickBooks shows it")
+    columns = ["#", "Load #", "Container #", "Pay or deduction", "Account", "Amount", "Description"]
     st.dataframe(pd.DataFrame([{
         "#": index, "Load #": line.load_number, "Container #": line.container_number, "Pay or deduction": line.what,
-        "Account": line.account, "Description": line.description, "Amount": float(line.amount),
-    } for index, line in enumerate(preview.lines, start=1)], columns=[
-        "#", "Load #", "Container #", "Pay or deduction", "Account", "Description", "Amount"]),
+        "Account": line.account, "Amount": float(line.amount), "Description": line.description,
+    } for index, line in enumerate(preview.lines, start=1)], columns=columns),
         hide_index=True, width="stretch", column_config={
             "#": st.column_config.NumberColumn(width="small"),
             "Description": st.column_config.TextColumn(width="large"), **money_columns("Amount")})
@@ -259,10 +272,10 @@ with runtime.factory() as session:
 # Bills only when driver settlements or carrier bills sync; otherwise the page previews invoices as before.
 kind: str = "invoice"
 if kinds:
-    kind_words: dict[str, str] = {"invoice": "Invoice", **{k: KIND_WORDS[k] for k in kinds}}
-    if st.session_state.get("mp_kind") not in kind_words:
+    offered = ["invoice", *kinds]
+    if st.session_state.get("mp_kind") not in offered:
         st.session_state["mp_kind"] = "invoice"
-    kind = st.radio("Preview", list(kind_words), key="mp_kind", horizontal=True, format_func=kind_words.__getitem__)
+    kind = st.radio("Preview", offered, key="mp_kind", horizontal=True, format_func=KINDS.__getitem__)
 invoice_id = bill_id = None
 if kind == "invoice":
     pick, choose, random_button = st.columns([2, 3, 2], vertical_alignment="bottom")

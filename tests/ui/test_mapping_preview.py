@@ -356,8 +356,12 @@ def test_a_settlement_previews_its_lines_accounts_and_the_perdiem_warning(home, 
     assert "Settings → Pay codes" in _texts(at.warning)
     assert "The sync would stop on this settlement" in _texts(at.error)
     table = at.dataframe[-1].value
-    assert list(table.columns) == ["#", "Load #", "Container #", "Pay or deduction", "Account", "Description",
-                                   "Amount"]
+    assert list(table.columns) == ["#", "Load #", "Container #", "Pay or deduction", "Account", "Amount",
+                                   "Description"]
+    with demo_factory() as session:
+        loads = [sl.load.load_number for sl in session.get(Settlement, settlement.id).loads]
+    assert [e.label.split(" · ")[0] for e in at.expander if e.label.startswith("Load ")] == [
+        f"Load {n}" for n in loads]
     assert "(not mapped)" in table["Account"].tolist() and "Driver Pay" in table["Account"].tolist()
     assert unescape_markdown(at.metric[-1].value).startswith("$")
     assert not at.json  # no Bill JSON: the sync would not send one
