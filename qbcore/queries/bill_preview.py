@@ -151,10 +151,8 @@ def _code_lines(row: Any, kind: BillKind) -> list[tuple[Any, str, Any, Any]]:
 
 def preview_bill(session: Session, kind: BillKind, bill_id: int, changes: dict[str, Any] | None = None
                  ) -> BillPreview | None:
-    """What the sync would send for this bill, with its company's settings and any template changes on screen.
-
-    Raises SettingsError (a Refusal) when the changes are not a valid template.
-    """
+    """What the sync would send for this bill with its company's settings and the template changes on screen."""
+    # Changes that are not a valid template raise SettingsError (a Refusal) before anything is read.
     company_id = bill_company_id(session, kind)
     settings: SyncSettings = settings_from_dict({**settings_to_dict(load_settings(session, company_id)),
                                                  **(changes or {})})
