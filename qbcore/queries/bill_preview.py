@@ -12,6 +12,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from qbcore.company_directory import pay_company_id
+from qbcore.customer_names import NAME_CLASH_CODE
 from qbcore.entities.payables import load_accounts
 from qbcore.errors import MappingError
 from qbcore.labels import plural
@@ -25,8 +26,11 @@ from qbcore.models import (
     PayablesAccountMapping,
     Settlement,
     SettlementLoad,
+    SyncRecord,
+    SyncStatus,
     Vendor,
 )
+from qbcore.problems.causes import VENDOR_NAMES_TAB
 from qbcore.pull.bookmark import get_book_close_date
 from qbcore.queries.mapping_preview import _Placeholders
 from qbcore.settings import SyncSettings, load_settings, settings_from_dict, settings_to_dict
@@ -149,6 +153,22 @@ def _code_lines(row: Any, kind: BillKind) -> list[tuple[Any, str, Any, Any]]:
     return out
 
 
+def _vendor_warning(session: Session, vendor: Vendor, company_id: int, word: str) -> str:
+    """What happens to a vendor not in QuickBooks yet: created first, or a create known to fail (the bill waits)."""
+    record = session.scalar(select(SyncRecord).where(SyncRecord.company_id == company_id,
+                                                     SyncRecord.entity_type == EntityType.VENDOR.value,
+                                                     SyncRecord.entity_id == vendor.id))
+    if record is None or record.status not in (SyncStatus.FAILED.value, SyncStatus.BLOCKED.value):
+        return f"The vendor {vendor.name!r} is not in QuickBooks yet; the sync creates it first."
+    if record.error_code == NAME_CLASH_CODE:
+        return (f"The vendor {vendor.name!r} is not in QuickBooks yet, and QuickBooks refused its name last time "
+                f"(code {NAME_CLASH_CODE}: a customer, employee or another vendor has it), so this {word} waits. Give "
+                f"the vendor its own QuickBooks name on {VENDOR_NAMES_TAB}; this {word} then follows.")
+    why = (record.error_message or "").strip().rstrip(".") or "no reason was given"
+    return (f"The vendor {vendor.name!r} is not in QuickBooks yet, and creating it failed last time ({why}), so this "
+            f"{word} waits. The vendor's problem and what to do about it are on the Problem Sync page.")
+
+
 def preview_bill(session: Session, kind: BillKind, bill_id: int, changes: dict[str, Any] | None = None
                  ) -> BillPreview | None:
     """What the sync would send for this bill with its company's settings and the template changes on screen."""
@@ -173,7 +193,7 @@ def preview_bill(session: Session, kind: BillKind, bill_id: int, changes: dict[s
                         "waits. Map it to an account on Settings → Pay codes.")
     vendor_qbo = linked_ids(session, EntityType.VENDOR, company_id).get(vendor_id)
     if vendor_qbo is None:
-        warnings.append(f"The vendor {vendor.name!r} is not in QuickBooks yet; the sync creates it first.")
+        warnings.append(_vendor_warning(session, vendor, company_id, word))
     close_date = get_book_close_date(session, company_id)
     bill_date: date = row.settlement_date if kind == "settlement" else row.bill_date
     if close_date is not None and bill_date <= close_date:

@@ -197,3 +197,24 @@ def test_bills_are_offered_only_when_they_sync_and_the_pickers_label_them(demo_f
         picked = pick_random_bill(session, "settlement")
         assert picked is not None and len(session.get(Settlement, picked[0]).loads) > 1
         assert session.get(Settlement, picked[0]).number == picked[1]
+
+
+def test_a_vendor_quickbooks_refused_by_name_says_the_bill_waits_and_where_to_rename(demo_factory):
+    _switch_on(demo_factory)
+    with transaction(demo_factory) as session:
+        bill = session.scalars(select(CarrierBill).where(CarrierBill.status == "accepted")
+                               .order_by(CarrierBill.id)).first()
+        company_id = pay_company_id(session, "carrier_pay")
+        _link_vendor(session, bill.carrier_id, company_id, "63")
+        record = session.scalar(select(SyncRecord).where(SyncRecord.entity_type == EntityType.VENDOR.value,
+                                                         SyncRecord.entity_id == bill.carrier_id))
+        record.qbo_id, record.status, record.error_code = None, SyncStatus.FAILED.value, "6240"
+        record.error_message = "Duplicate Name Exists Error"
+        bill_id, carrier = bill.id, bill.carrier.name
+    with demo_factory() as session:
+        preview = preview_bill(session, "carrier_bill", bill_id)
+    assert preview is not None
+    [warning] = [w for w in preview.warnings if carrier in w]
+    assert "QuickBooks refused its name last time (code 6240" in warning
+    assert "this carrier bill waits" in warning and "Settings → Vendor names" in warning
+    assert "the sync creates it first" not in warning
