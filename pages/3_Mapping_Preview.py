@@ -1,6 +1,8 @@
-"""Mapping preview: the exact QuickBooks invoice a billing invoice becomes, before anything posts."""
+"""Mapping preview: the exact QuickBooks invoice (or settlement / carrier Bill) a record becomes, before it posts."""
 
 from __future__ import annotations
+
+from itertools import groupby
 
 import pandas as pd
 import streamlit as st
@@ -17,6 +19,14 @@ from qbcore.item_mappings import (
 from qbcore.labels import plural
 from qbcore.mapping.refs import CustomFieldSpec
 from qbcore.models import Role
+from qbcore.queries.bill_preview import (
+    KIND_WORDS,
+    BillKind,
+    find_bills,
+    payables_kinds,
+    pick_random_bill,
+    preview_bill,
+)
 from qbcore.queries.mapping_preview import (
     find_invoices,
     list_custom_field_specs,
@@ -41,6 +51,7 @@ st.set_page_config(page_title="Mapping preview · QuickBooks Sync Console", page
 
 FLASH_KEY = "mp_flash"
 PLACEMENTS = {"first_line": "On the first line of each charge set", "every_line": "On every line"}
+KINDS = {"invoice": "Invoice", "settlement": "Settlement", "carrier_bill": "Carrier bill"}
 OVERFLOWS = {"truncate": "Cut at 4,000 characters with a visible marker", "fail": "Stop the sync and say so"}
 
 runtime = get_runtime()
@@ -61,6 +72,38 @@ def choose_random_invoice() -> None:
         return
     st.session_state["mp_search"] = invoice.number
     st.session_state["mp_invoice"] = invoice_id
+
+
+def choose_random_bill(kind: BillKind) -> None:
+    """Pick a random settlement (paying several loads) or carrier bill and show it (a button callback)."""
+    with runtime.factory() as session:
+        picked = pick_random_bill(session, kind)
+    if picked is None:
+        flash("info", f"The book has no {KIND_WORDS[kind].lower()} the sync would send. Search by number instead.")
+        return
+    st.session_state[f"mp_bill_search_{kind}"], st.session_state[f"mp_bill_{kind}"] = picked[1], picked[0]
+
+
+def pick_bill(kind: BillKind) -> int | None:
+    """The settlement or carrier bill picker: a search box, a list, a random pick."""
+    word = KIND_WORDS[kind].lower()
+    pick, choose, random_button = st.columns([2, 3, 2], vertical_alignment="bottom")
+    search = pick.text_input(md("Find a {}", word), key=f"mp_bill_search_{kind}",
+                             placeholder="Number or driver" if kind == "settlement" else "Number or carrier")
+    random_button.button(md("Random {}", word), key="mp_bill_random", on_click=choose_random_bill, args=(kind,),
+                         width="stretch")
+    with runtime.factory() as session:
+        options = find_bills(session, kind, search or "")
+    if not options:
+        choose.info(md("No {} the sync would send matches. Clear the search, or write a demo book with "
+                       "`qbsync demo` if the book is empty.", word))
+        return None
+    labels = {c.bill_id: c.label for c in options}
+    ids = list(labels)
+    key = f"mp_bill_{kind}"
+    if st.session_state.get(key) not in ids:
+        st.session_state[key] = ids[0]
+    return int(choose.selectbox(KIND_WORDS[kind], ids, key=key, format_func=labels.__getitem__))
 
 
 def read_template(saved: dict) -> dict:
@@ -167,6 +210,52 @@ def show_preview(invoice_id: int, changes: dict, custom: list[CustomFieldChoice]
             st.json(preview.payload, expanded=True)
 
 
+def show_bill_preview(kind: BillKind, bill_id: int, changes: dict) -> None:
+    """The Bill's lines (load, what it pays, the account it posts to), warnings, and the JSON QuickBooks would get."""
+    with runtime.factory() as session:
+        try:
+            preview = preview_bill(session, kind, bill_id, changes)
+        except Refusal as refusal:
+            show_alert(*refusal_message(refusal, done="This template is not valid"))
+            return
+    if preview is None:
+        st.warning(md("That {} no longer exists; pick another.", KIND_WORDS[kind].lower()))
+        return
+    st.header(md("{kind} {number} · {vendor}", kind=preview.kind, number=preview.number, vendor=preview.vendor))
+    st.caption("The description template above applies here too: each load's first line (or every line) carries "
+               "the load text.")
+    for warning in preview.warnings:
+        st.warning(plain(warning))
+    if preview.error:
+        st.error(md("The sync would stop on this {}: {}", preview.kind.lower(), preview.error))
+    for load_number, group in groupby(preview.lines, key=lambda ln: ln.load_number):
+        lines = list(group)
+        container = lines[0].container_number
+        title = (md("Deductions ({})", len(lines)) if not load_number else
+                 md("Load {load} · container {container}", load=load_number, container=container) if container else
+                 md("Load {}", load_number))
+        with st.expander(title, expanded=False):
+            st.caption("Each line's full Description")
+            for line in lines:
+                st.text(line.description)
+    st.subheader("As QuickBooks shows it")
+    columns = ["#", "Load #", "Container #", "Pay or deduction", "Account", "Amount", "Description"]
+    st.dataframe(pd.DataFrame([{
+        "#": index, "Load #": line.load_number, "Container #": line.container_number, "Pay or deduction": line.what,
+        "Account": line.account, "Amount": float(line.amount), "Description": line.description,
+    } for index, line in enumerate(preview.lines, start=1)], columns=columns),
+        hide_index=True, width="stretch", column_config={
+            "#": st.column_config.NumberColumn(width="small"),
+            "Description": st.column_config.TextColumn(width="large"), **money_columns("Amount")})
+    st.metric("Total", plain(format_money(preview.total)))
+    if preview.payload is not None:
+        # For whoever checks the integration; the table above is what a finance user reads.
+        with st.expander("The bill as the sync sends it to QuickBooks (technical)"):
+            st.caption("Ids in brackets are placeholders: the sync resolves them (or creates the record) when it "
+                       "runs.")
+            st.json(preview.payload, expanded=True)
+
+
 st.title("Mapping preview")
 st.caption("Choose which load details go into each line's Description and see exactly what QuickBooks will "
            "receive. Nothing is sent to QuickBooks from this page.")
@@ -178,23 +267,37 @@ if not admin:
 with runtime.factory() as session:
     saved_settings = settings_to_dict(load_settings(session))
     saved_custom = list_custom_field_specs(session)
+    kinds = payables_kinds(session)
 
-pick, choose, random_button = st.columns([2, 3, 2], vertical_alignment="bottom")
-search = pick.text_input("Find an invoice", key="mp_search", placeholder="Number or customer")
-random_button.button("Random combined invoice", key="mp_random", on_click=choose_random_invoice, width="stretch")
-with runtime.factory() as session:
-    options = find_invoices(session, search or "")
-if not options:
-    choose.info("No invoice matches. Clear the search, or write a demo book with `qbsync demo` if the book is empty.")
-    invoice_id = None
+# Bills only when driver settlements or carrier bills sync; otherwise the page previews invoices as before.
+kind: str = "invoice"
+if kinds:
+    offered = ["invoice", *kinds]
+    if st.session_state.get("mp_kind") not in offered:
+        st.session_state["mp_kind"] = "invoice"
+    kind = st.radio("Preview", offered, key="mp_kind", horizontal=True, format_func=KINDS.__getitem__)
+invoice_id = bill_id = None
+if kind == "invoice":
+    pick, choose, random_button = st.columns([2, 3, 2], vertical_alignment="bottom")
+    search = pick.text_input("Find an invoice", key="mp_search", placeholder="Number or customer")
+    random_button.button("Random combined invoice", key="mp_random", on_click=choose_random_invoice,
+                         width="stretch")
+    with runtime.factory() as session:
+        options = find_invoices(session, search or "")
+    if not options:
+        choose.info("No invoice matches. Clear the search, or write a demo book with `qbsync demo` if the book is "
+                    "empty.")
+    else:
+        labels = {c.invoice_id: c.label for c in options}
+        ids = list(labels)
+        if st.session_state.get("mp_invoice") not in ids:
+            st.session_state["mp_invoice"] = ids[0]
+        invoice_id = choose.selectbox("Invoice", ids, key="mp_invoice", format_func=labels.__getitem__)
 else:
-    labels = {c.invoice_id: c.label for c in options}
-    ids = list(labels)
-    if st.session_state.get("mp_invoice") not in ids:
-        st.session_state["mp_invoice"] = ids[0]
-    invoice_id = choose.selectbox("Invoice", ids, key="mp_invoice", format_func=labels.__getitem__)
+    bill_kind: BillKind = "settlement" if kind == "settlement" else "carrier_bill"
+    bill_id = pick_bill(bill_kind)
 changes = read_template(saved_settings)
-custom = read_custom_fields(saved_custom)
+custom = read_custom_fields(saved_custom) if kind == "invoice" else []
 show_template_impact(saved_settings, changes)
 buttons = st.container(horizontal=True)
 if buttons.button("Save description template", key="mp_save", type="primary"):
@@ -211,7 +314,7 @@ if buttons.button("Save description template", key="mp_save", type="primary"):
                           "Description template saved; no invoice already in QuickBooks changes, new ones use "
                           "it from the next sync."))
     st.rerun()
-if buttons.button("Save custom fields", key="mp_save_custom"):
+if kind == "invoice" and buttons.button("Save custom fields", key="mp_save_custom"):
     try:
         with transaction(runtime.factory) as session:
             save_custom_field_mappings(session, actor, custom, audit_factory=runtime.factory)
@@ -223,3 +326,6 @@ if buttons.button("Save custom fields", key="mp_save_custom"):
 st.divider()
 if invoice_id is not None:
     show_preview(invoice_id, changes, custom)
+if bill_id is not None:
+    # Only what is edited on screen: otherwise the bill's own company's saved template applies.
+    show_bill_preview(bill_kind, bill_id, {k: v for k, v in changes.items() if saved_settings.get(k) != v})

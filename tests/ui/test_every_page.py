@@ -272,6 +272,17 @@ def _mapping_preview(at: AppTest, book: HostileBook) -> None:
     at.text_input(key="mp_search").input(book.invoice_number).run()
 
 
+def _mapping_preview_settlement(at: AppTest, book: HostileBook) -> None:
+    with book.factory() as session:
+        # The first settlement the sync sends, among those given hostile numbers (its driver's name is hostile too).
+        number = session.scalars(select(Settlement.number).where(Settlement.status != "draft")
+                                 .order_by(Settlement.id)).first()
+    open_page(at, "3_Mapping_Preview.py", actor=ADMIN)
+    at.radio(key="mp_kind").set_value("settlement").run()
+    at.text_input(key="mp_bill_search_settlement").input(number).run()
+    assert at.header[-1].value.startswith("Settlement "), "the settlement's preview is shown"
+
+
 def _quickbooks_ids(at: AppTest, book: HostileBook) -> None:
     open_page(at, "2_QuickBooks_IDs.py", actor=ADMIN)
     at.session_state[_grid(at).key] = {"selected": [book.linked_record]}
@@ -366,6 +377,7 @@ VIEWS: dict[str, Callable[[AppTest, HostileBook], None]] = {
        for tab in ("Invoices", "Payments", "Customers", "Credit Memos", "Vendors", "Settlements", "Carrier Bills",
                    "Settlement Payments")},
     "Mapping Preview · hostile invoice": _mapping_preview,
+    "Mapping Preview · settlement": _mapping_preview_settlement,
     "QuickBooks IDs · override checked": _quickbooks_ids,
     "QuickBooks IDs · re-link searched": _quickbooks_ids_dialog("ids_relink", "ids_search"),
     "QuickBooks IDs · remove dialog": _quickbooks_ids_dialog("ids_remove", None),

@@ -9,7 +9,20 @@ import pytest
 from sqlalchemy import func, select
 
 from qbcore.db import transaction
-from qbcore.models import AuditEvent, ChargeCode, ChargeSet, CustomFieldMapping, Invoice, ItemMapping, Load
+from qbcore.models import (
+    AuditEvent,
+    CarrierBill,
+    ChargeCode,
+    ChargeSet,
+    CustomFieldMapping,
+    Invoice,
+    ItemMapping,
+    Load,
+    PayCode,
+    Settlement,
+    SettlementLine,
+    SettlementLoad,
+)
 from qbcore.settings import load_settings
 from tests.ui.conftest import open_page
 from ui.markup import unescape_markdown
@@ -307,3 +320,74 @@ def test_a_charge_code_whose_item_create_failed_says_so_instead_of_creates_it(ho
             "codes") in warnings
     assert "HAZMAT —" not in warnings
     assert "(no item: HAZMAT)" in at.dataframe[-1].value["Product/Service"].tolist()
+
+
+def _switch_payables_on(factory) -> None:
+    from qbcore.access import LOCAL_ADMIN
+    from qbcore.settings import save_settings
+
+    with transaction(factory) as session:
+        save_settings(session, LOCAL_ADMIN, {"sync_settlements": True, "sync_carrier_bills": True})
+
+
+def _settlement_with(factory, code: str) -> Settlement:
+    with factory() as session:
+        return session.scalars(select(Settlement).join(SettlementLoad).join(SettlementLine).join(PayCode).where(
+            PayCode.code == code, Settlement.status != "draft").order_by(Settlement.id)).first()
+
+
+def test_the_bill_choice_shows_only_when_payables_sync(home, demo_factory):
+    at = open_page(home, PAGE, actor=ADMIN)
+    assert not [r for r in at.radio if r.key == "mp_kind"]
+    _switch_payables_on(demo_factory)
+    at.run()
+    assert at.radio(key="mp_kind").options == ["Invoice", "Settlement", "Carrier bill"]
+
+
+def test_a_settlement_previews_its_lines_accounts_and_the_perdiem_warning(home, demo_factory):
+    _switch_payables_on(demo_factory)
+    settlement = _settlement_with(demo_factory, "PERDIEM")
+    at = open_page(home, PAGE, actor=ADMIN)
+    at.radio(key="mp_kind").set_value("settlement").run()
+    at.text_input(key="mp_bill_search_settlement").input(settlement.number).run()
+    assert not at.exception
+    assert at.header[-1].value.startswith(f"Settlement {settlement.number} · ")
+    assert "Pay code PERDIEM (Per diem) is not mapped" in _texts(at.warning)
+    assert "Settings → Pay codes" in _texts(at.warning)
+    assert "The sync would stop on this settlement" in _texts(at.error)
+    table = at.dataframe[-1].value
+    assert list(table.columns) == ["#", "Load #", "Container #", "Pay or deduction", "Account", "Amount",
+                                   "Description"]
+    with demo_factory() as session:
+        loads = [sl.load.load_number for sl in session.get(Settlement, settlement.id).loads]
+    assert [e.label.split(" · ")[0] for e in at.expander if e.label.startswith("Load ")] == [
+        f"Load {n}" for n in loads]
+    assert "(not mapped)" in table["Account"].tolist() and "Driver Pay" in table["Account"].tolist()
+    assert unescape_markdown(at.metric[-1].value).startswith("$")
+    assert not at.json  # no Bill JSON: the sync would not send one
+
+
+def test_a_carrier_bill_shows_its_json_and_follows_template_edits(home, demo_factory):
+    _switch_payables_on(demo_factory)
+    at = open_page(home, PAGE, actor=ADMIN)
+    at.radio(key="mp_kind").set_value("carrier_bill").run()
+    bill = _payload(at)
+    with demo_factory() as session:
+        row = session.scalar(select(CarrierBill).where(CarrierBill.carrier_invoice_number == bill["DocNumber"]))
+        container = row.load.container_number
+    assert bill["VendorRef"]["value"].startswith("(new vendor ")
+    at.multiselect(key="mp_fields").set_value(["container_number"]).run()
+    at.checkbox(key="mp_labels").uncheck().run()
+    assert _payload(at)["Line"][0]["Description"].endswith(f"\n{container}")
+
+
+def test_the_random_button_picks_a_settlement_of_several_loads(home, demo_factory):
+    _switch_payables_on(demo_factory)
+    at = open_page(home, PAGE, actor=ADMIN)
+    at.radio(key="mp_kind").set_value("settlement").run()
+    at.button(key="mp_bill_random").click().run()
+    assert not at.exception
+    assert at.selectbox(key="mp_bill_settlement").value is not None
+    with demo_factory() as session:
+        chosen = session.get(Settlement, at.selectbox(key="mp_bill_settlement").value)
+        assert len(chosen.loads) > 1
