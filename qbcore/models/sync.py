@@ -149,6 +149,8 @@ class SyncRecord(Base):
         Index("ix_sync_records_type_status", "entity_type", "status", "last_attempt_at"),
         Index("ix_sync_records_type_kind", "entity_type", "error_kind", "blocked_by"),
         Index("ix_sync_records_qbo_id", "entity_type", "qbo_id"),
+        # A billing row's record in any company (ensure_sync_records, a payment's route via its bill): one seek.
+        Index("ix_sync_records_type_entity", "entity_type", "entity_id"),
     )
 
 

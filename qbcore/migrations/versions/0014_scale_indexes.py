@@ -1,0 +1,26 @@
+"""scale indexes: find a billing record's sync record by (entity type, entity id) without scanning its whole type
+
+At a million invoices, ensure_sync_records' NOT EXISTS and the payments' "where did its bill go" lookup searched
+every record of the type for each row (quadratic); this index makes each one a single seek.
+
+Revision ID: 0014
+Revises: 0012
+Create Date: 2026-12-03 14:10:00
+"""
+
+from alembic import op
+
+revision = "0014"
+down_revision = "0012"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    """Add the indexes."""
+    op.create_index("ix_sync_records_type_entity", "sync_records", ["entity_type", "entity_id"])
+
+
+def downgrade() -> None:
+    """Drop them."""
+    op.drop_index("ix_sync_records_type_entity", table_name="sync_records")
