@@ -151,6 +151,9 @@ class SyncRecord(Base):
         Index("ix_sync_records_qbo_id", "entity_type", "qbo_id"),
         # A billing row's record in any company (ensure_sync_records, a payment's route via its bill): one seek.
         Index("ix_sync_records_type_entity", "entity_type", "entity_id"),
+        # Home's counts of what waits (status IN the problem statuses, per type and company, the billing row alive):
+        # read from this index alone, they cost the problems, not the whole book.
+        Index("ix_sync_records_status_type", "status", "entity_type", "company_id", "entity_id"),
     )
 
 
