@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 from array import array
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
@@ -110,7 +110,7 @@ Rows = dict[str, list[dict[str, Any]]]
 class _Payables:
     """Generates the payables rows in id order from one seeded Random (the receivables' own is left alone)."""
 
-    def __init__(self, seed: int, as_of: date, loads: Iterable[tuple[int, date]] | _LoadDays) -> None:
+    def __init__(self, seed: int, as_of: date, loads: Sequence[tuple[int, date]] | _LoadDays) -> None:
         self.rng = random.Random(seed * 7919 + 17)
         self.as_of = as_of
         self.loads = loads

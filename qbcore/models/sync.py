@@ -154,6 +154,8 @@ class SyncRecord(Base):
         # Home's counts of what waits (status IN the problem statuses, per type and company, the billing row alive):
         # read from this index alone, they cost the problems, not the whole book.
         Index("ix_sync_records_status_type", "status", "entity_type", "company_id", "entity_id"),
+        # "Last sync" on Home and Problem Sync is MAX(last_synced_at): one index seek instead of a scan of the book.
+        Index("ix_sync_records_last_synced_at", "last_synced_at"),
     )
 
 
