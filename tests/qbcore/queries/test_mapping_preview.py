@@ -5,13 +5,16 @@ from dataclasses import replace
 from sqlalchemy import select, update
 
 from qbcore.db import transaction
-from qbcore.mapping.description import DESCRIPTION_MAX
 from qbcore.models import ChargeLine, ChargeSet, EntityType, SyncRecord
 from qbcore.queries.mapping_preview import synced_invoices_changed_by
 from qbcore.settings import load_settings
 
 
-def test_the_other_overflow_choice_changes_only_synced_invoices_with_a_line_over_the_limit(demo_factory):
+def test_the_other_overflow_choice_changes_only_synced_invoices_with_a_line_over_the_limit(demo_factory, monkeypatch):
+    # The columns' widths keep a real line far below 4,000 characters; a lower limit makes one line pass it.
+    limit = 300
+    monkeypatch.setattr("qbcore.mapping.description.DESCRIPTION_MAX", limit)
+    monkeypatch.setattr("qbcore.queries.mapping_preview.DESCRIPTION_MAX", limit)
     with transaction(demo_factory) as session:
         records = dict(session.execute(select(SyncRecord.entity_id, SyncRecord.id).where(
             SyncRecord.entity_type == EntityType.INVOICE.value).order_by(SyncRecord.entity_id).limit(3)).all())
@@ -22,7 +25,7 @@ def test_the_other_overflow_choice_changes_only_synced_invoices_with_a_line_over
             line = session.scalars(select(ChargeLine.id).join(ChargeSet, ChargeSet.id == ChargeLine.charge_set_id)
                                    .where(ChargeSet.invoice_id == invoice_id).limit(1)).one()
             session.execute(update(ChargeLine).where(ChargeLine.id == line)
-                            .values(description="x" * (DESCRIPTION_MAX + 5)))
+                            .values(description="x" * (limit + 5)))
     with demo_factory() as session:
         before = load_settings(session)
         other = "fail" if before.description_overflow == "truncate" else "truncate"
