@@ -1,11 +1,14 @@
 """Bench: how long `qbsync demo` takes for a large book, and its peak memory. Prints figures.
 
-Usage: python bench/demo_book.py [--invoices 100000] [--database-url URL]
+Usage: python bench/demo_book.py [--invoices 100000] [--database-url URL | --db PATH]
+The peak RSS is the writer process's own (getrusage); the load average is printed beside the figures because the
+machine is shared.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import resource
 import tempfile
 import time
@@ -23,11 +26,12 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--invoices", type=int, default=100_000)
     parser.add_argument("--database-url", default=None, help="default: a fresh SQLite file")
+    parser.add_argument("--db", default=None, help="SQLite file to write (must not hold a book)")
     parser.add_argument("--schema", default="bench_demo", help="PostgreSQL schema to (re)create")
     args = parser.parse_args()
     url = args.database_url
     if url is None:
-        url = f"sqlite:///{Path(tempfile.mkdtemp()) / 'bench.db'}"
+        url = f"sqlite:///{args.db or Path(tempfile.mkdtemp()) / 'bench.db'}"
     elif url.startswith("postgresql"):
         admin = make_engine(url)
         with admin.begin() as conn:
@@ -46,7 +50,8 @@ def main() -> None:
     print(f"database: {engine.dialect.name}")
     print(f"invoices: {summary.invoices:,}  charge lines: {summary.charge_lines:,}  loads: {summary.loads:,}  "
           f"payments: {summary.payments:,}  credit memos: {summary.credit_memos:,}")
-    print(f"seconds: {seconds:.1f}  rows/s: {rows / seconds:,.0f}  peak RSS MB: {peak_mb:.0f}")
+    load = " ".join(f"{x:.2f}" for x in os.getloadavg())
+    print(f"seconds: {seconds:.1f}  rows/s: {rows / seconds:,.0f}  peak RSS MB: {peak_mb:.0f}  load average: {load}")
 
 
 if __name__ == "__main__":

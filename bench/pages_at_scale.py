@@ -1,16 +1,22 @@
-"""Every page at a real book's size (100k invoices, 20k problems): AppTest script times and the server's memory.
+"""Every page at a real book's size (100k or 1M invoices, a fifth of them problems): script times, export, memory.
 
-Usage: python bench/pages_at_scale.py [--db PATH | --database-url URL] [--invoices 100000] [--problems 20000]
-                                      [--runs 3] [--no-browser]
+Usage: python bench/pages_at_scale.py [--db PATH | --database-url URL] [--invoices 100000] [--problems N]
+                                      [--runs 3] [--no-browser] [--save FILE.json] [--compare FILE.json]
 The book is built once (reusing bench/page_problem_sync.py's builder) and reused when the database already
-holds one. Script times are the median of `--runs` AppTest runs after one warm-up, with QBSYNC_BACKGROUND=off.
-Memory is the peak (VmHWM) and current (VmRSS) resident size of a real `streamlit run Home.py` process after
-headless Chromium has opened every page once.
+holds one (a bare demo book gets its problems marked). --problems defaults to a fifth of the invoices (20,000 at
+100k, 200,000 at 1M). Script times are the median of `--runs` AppTest runs after one warm-up, with
+QBSYNC_BACKGROUND=off. The CSV export is Problem Sync's Export button's own call (problems_csv_bytes) over every
+problem of the biggest tab. Memory is the peak (VmHWM) and current (VmRSS) resident size of a real
+`streamlit run Home.py` process after headless Chromium has opened every page once; the Problem Sync grid-visible
+and tick round-trip times come from bench/page_problem_sync.py's browser run. Every figure carries the 1-minute load
+average when it was taken (the machine is shared). --save writes the figures; --compare prints them beside a saved
+run's with the ratio (this run / that run).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import socket
 import statistics
@@ -25,7 +31,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from page_problem_sync import build_book  # noqa: E402
+from page_problem_sync import build_book, time_browser  # noqa: E402
 
 CHROMIUM = "/usr/bin/chromium"
 PAGES = ["Home.py", *sorted(p.name for p in (ROOT / "pages").glob("*.py"))]
@@ -36,12 +42,19 @@ def _console_env(url: str, data_dir: str) -> dict[str, str]:
             "QBSYNC_DEMO_INVOICES": "0"}
 
 
-def time_page_scripts(url: str, data_dir: str, runs: int) -> dict[str, tuple[float, float, float, str]]:
-    """Per page: first-run, median and max script seconds (runs after the warm-up), and any exception."""
+def _load() -> float:
+    return os.getloadavg()[0]
+
+
+def time_page_scripts(url: str, data_dir: str, runs: int) -> dict[str, tuple[float, float, float, str, float, float]]:
+    """Per page: first-run, median and max script seconds (after the warm-up), exception, load, median CPU seconds.
+
+    CPU seconds are the process's own (the script runs in-process): what the page costs whatever the machine's load.
+    """
     os.environ.update(_console_env(url, data_dir))
     from streamlit.testing.v1 import AppTest
 
-    results: dict[str, tuple[float, float, float, str]] = {}
+    results: dict[str, tuple[float, float, float, str, float, float]] = {}
     for page in PAGES:
         at = AppTest.from_file(str(ROOT / "Home.py"), default_timeout=300)
         started = time.perf_counter()
@@ -51,17 +64,34 @@ def time_page_scripts(url: str, data_dir: str, runs: int) -> dict[str, tuple[flo
             at.switch_page(str(ROOT / "pages" / page)).run()  # warm-up of the page itself
         first = time.perf_counter() - started
         problem = "; ".join(str(e.message).splitlines()[0] for e in at.exception)
-        samples = []
+        samples, cpu = [], []
         for _ in range(runs):
-            started = time.perf_counter()
+            started, cpu_started = time.perf_counter(), time.process_time()
             at.run()
             samples.append(time.perf_counter() - started)
+            cpu.append(time.process_time() - cpu_started)
             if at.exception and not problem:
                 problem = "; ".join(str(e.message).splitlines()[0] for e in at.exception)
-        results[page] = (first, statistics.median(samples), max(samples), problem)
+        results[page] = (first, statistics.median(samples), max(samples), problem, _load(), statistics.median(cpu))
         print(f"  {page:<26} first {first:7.3f} s  median {results[page][1]:7.3f} s  max {results[page][2]:7.3f} s"
+              f"  CPU {results[page][5]:.3f} s  load {results[page][4]:.2f}"
               f"{'  EXCEPTION: ' + problem if problem else ''}", flush=True)
     return results
+
+
+def time_export(url: str) -> tuple[float, float, int, int]:
+    """Seconds, CPU seconds, rows and bytes of the Export button's CSV of every problem on the invoices tab."""
+    from qbcore.db import make_engine, make_session_factory
+    from qbcore.models import EntityType
+    from qbcore.problems.queries import ProblemFilter, problems_csv_bytes
+
+    engine = make_engine(url)
+    with make_session_factory(engine)() as session:
+        started, cpu_started = time.perf_counter(), time.process_time()
+        data = problems_csv_bytes(session, EntityType.INVOICE, ProblemFilter())
+        seconds, cpu = time.perf_counter() - started, time.process_time() - cpu_started
+    engine.dispose()
+    return seconds, cpu, data.count(b"\n") - 1, len(data)
 
 
 def print_book_size(url: str) -> None:
@@ -143,36 +173,75 @@ def measure_server_memory(url: str, data_dir: str) -> tuple[dict[str, int], dict
     return idle, after, visits
 
 
+def _compare(figures: dict[str, list[float]], other_path: str) -> None:
+    """This run's figures beside a saved run's, with the ratio (this / that)."""
+    other = json.loads(Path(other_path).read_text())
+    mine, theirs = figures["_book"], other["_book"]
+    print()
+    print(f"{'figure':<40} {int(theirs[0]):>10,} inv {'load':>5} {int(mine[0]):>10,} inv {'load':>5} {'ratio':>7}")
+    for name, (value, load) in figures.items():
+        if name == "_book" or name not in other:
+            continue
+        then, then_load = other[name]
+        ratio = f"{value / then:7.1f}" if then else "      -"
+        print(f"{name:<40} {then:14.3f} {then_load:5.2f} {value:14.3f} {load:5.2f} {ratio}")
+
+
 def main() -> None:
     """Build (or reuse) the book, then print the table."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--db", default=str(Path(tempfile.gettempdir()) / "qbsync_bench_100k.db"))
     parser.add_argument("--database-url", help="use this database (built there if empty) instead of --db")
     parser.add_argument("--invoices", type=int, default=100_000)
-    parser.add_argument("--problems", type=int, default=20_000)
+    parser.add_argument("--problems", type=int, default=None, help="default: a fifth of the invoices")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--no-browser", action="store_true")
+    parser.add_argument("--save", help="write the figures to this JSON file")
+    parser.add_argument("--compare", help="print the figures beside those of a saved run")
     args = parser.parse_args()
+    problems = args.problems if args.problems is not None else args.invoices // 5
     url = args.database_url or f"sqlite:///{args.db}"
     data_dir = tempfile.mkdtemp(prefix="qbsync-bench-")
-    build_book(url, args.invoices, args.problems)
+    build_book(url, args.invoices, problems)
     print_book_size(url)
+    figures: dict[str, list[float]] = {"_book": [float(args.invoices), float(problems)]}
+    seconds, cpu, rows, size = time_export(url)
+    figures["Problem Sync CSV export s"] = [seconds, _load()]
+    figures["Problem Sync CSV export CPU s"] = [cpu, _load()]
+    print(f"CSV export of every invoice problem: {rows:,} rows, {size / 2**20:.1f} MiB in {seconds:.2f} s "
+          f"(CPU {cpu:.2f} s, load {_load():.2f})", flush=True)
     print(f"page scripts (AppTest, median of {args.runs} after one warm-up, background off):", flush=True)
     scripts = time_page_scripts(url, data_dir, args.runs)
     print()
-    print(f"{'page':<26} {'warm-up s':>9} {'median s':>9} {'max s':>8}  exception")
-    for page, (first, median, worst, problem) in scripts.items():
-        print(f"{page:<26} {first:9.3f} {median:9.3f} {worst:8.3f}  {problem or '-'}")
+    print(f"{'page':<26} {'warm-up s':>9} {'median s':>9} {'max s':>8} {'CPU s':>7} {'load':>5}  exception")
+    for page, (first, median, worst, problem, load, cpu) in scripts.items():
+        print(f"{page:<26} {first:9.3f} {median:9.3f} {worst:8.3f} {cpu:7.3f} {load:5.2f}  {problem or '-'}")
+        figures[f"script {page} median s"] = [median, load]
+        figures[f"script {page} CPU s"] = [cpu, load]
     if args.no_browser or not Path(CHROMIUM).exists():
-        print("server memory skipped (no Chromium or --no-browser)")
-        return
-    idle, after, visits = measure_server_memory(url, data_dir)
-    print()
-    print("streamlit run Home.py, Chromium opened each page once:")
-    for name, seconds in visits:
-        print(f"  {name:<26} settled after {seconds:6.2f} s (includes a 1.5 s settle wait)")
-    print(f"  RSS at start     {idle['VmRSS'] / 1024:8.1f} MiB (peak {idle['VmHWM'] / 1024:.1f} MiB)")
-    print(f"  RSS after pages  {after['VmRSS'] / 1024:8.1f} MiB (peak VmHWM {after['VmHWM'] / 1024:.1f} MiB)")
+        print("server memory and Problem Sync browser timings skipped (no Chromium or --no-browser)")
+    else:
+        idle, after, visits = measure_server_memory(url, data_dir)
+        print()
+        print("streamlit run Home.py, Chromium opened each page once:")
+        for name, seconds in visits:
+            print(f"  {name:<26} settled after {seconds:6.2f} s (includes a 1.5 s settle wait)")
+        print(f"  RSS at start     {idle['VmRSS'] / 1024:8.1f} MiB (peak {idle['VmHWM'] / 1024:.1f} MiB)")
+        print(f"  RSS after pages  {after['VmRSS'] / 1024:8.1f} MiB (peak VmHWM {after['VmHWM'] / 1024:.1f} MiB, "
+              f"load {_load():.2f})")
+        figures["console peak RSS MiB"] = [after["VmHWM"] / 1024, _load()]
+        visible, selection = time_browser(url, data_dir, args.runs)
+        load = _load()
+        print(f"Problem Sync grid visible ({len(visible)} runs): median {statistics.median(visible):.2f} s, "
+              f"max {max(visible):.2f} s (load {load:.2f})")
+        print(f"Problem Sync tick round-trip ({len(selection)} runs): median {statistics.median(selection):.2f} s, "
+              f"max {max(selection):.2f} s (load {load:.2f})")
+        figures["Problem Sync grid visible s"] = [statistics.median(visible), load]
+        figures["Problem Sync click s"] = [statistics.median(selection), load]
+    if args.save:
+        Path(args.save).write_text(json.dumps(figures, indent=1))
+    if args.compare:
+        _compare(figures, args.compare)
 
 
 if __name__ == "__main__":

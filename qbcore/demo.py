@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from array import array
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import func, insert, select, text
@@ -30,7 +32,6 @@ from qbcore.models import (
     Load,
     Payment,
     PaymentApplication,
-    utcnow,
 )
 from qbcore.refusals import Refusal
 from qbcore.sync.records import ensure_sync_records
@@ -69,27 +70,63 @@ def has_book(session: Session) -> bool:
     return session.scalar(select(func.count()).select_from(Customer)) != 0
 
 
+def _defaults(table: Any, columns: list[str]) -> dict[str, Any] | None:
+    """The Python-side defaults of the columns the rows leave out (None: one is SQL, only Core can apply it)."""
+    values: dict[str, Any] = {}
+    for column in table.c:
+        default = column.default
+        if column.name in columns or default is None or column.primary_key:
+            continue
+        if default.is_scalar:
+            values[column.name] = default.arg
+        elif default.is_callable:
+            values[column.name] = default.arg(None)  # SQLAlchemy wraps the callable to take a context
+        else:
+            return None
+    return values
+
+
 def _bulk_insert(session: Session, model: type, rows: list[dict[str, Any]]) -> None:
-    """Insert many rows: COPY on PostgreSQL (several times faster), executemany elsewhere."""
+    """Insert many rows: COPY on PostgreSQL, one driver-level executemany of tuples elsewhere.
+
+    Both skip the ORM's per-row bookkeeping, which was most of the writer's time at a million invoices.
+    """
     if not rows:
         return
     connection = session.connection()
-    if connection.dialect.name != "postgresql":
+    table = model.__table__  # type: ignore[attr-defined]
+    columns = list(rows[0])
+    defaults = _defaults(table, columns)
+    dialect = connection.dialect
+    if defaults is None or (dialect.name != "postgresql" and dialect.paramstyle != "qmark"):
         session.execute(insert(model), rows)
         return
-    table = model.__table__  # type: ignore[attr-defined]
-    # COPY skips column defaults; the only one these tables have is updated_at (callers name a customer's company).
-    if "updated_at" in table.c and "updated_at" not in rows[0]:
-        now = utcnow()
-        rows = [{**row, "updated_at": now} for row in rows]
-    columns = list(rows[0])
-    raw = connection.connection.driver_connection
-    assert raw is not None, "a checked-out connection has a driver connection"
-    with raw.cursor() as cursor, cursor.copy(
-        f"COPY {table.name} ({', '.join(columns)}) FROM STDIN"
-    ) as copy:
-        for row in rows:
-            copy.write_row([row[c] for c in columns])
+    names = [*columns, *defaults]
+    fixed = tuple(defaults.values())
+    pick = itemgetter(*columns)
+    values: Any = ((*pick(row), *fixed) if len(columns) > 1 else (pick(row), *fixed) for row in rows)
+    if connection.dialect.name == "postgresql":
+        raw = connection.connection.driver_connection
+        assert raw is not None, "a checked-out connection has a driver connection"
+        with raw.cursor() as cursor, cursor.copy(f"COPY {table.name} ({', '.join(names)}) FROM STDIN") as copy:
+            for row in values:
+                copy.write_row(row)
+        return
+    processors = [(i, p) for i, name in enumerate(names)
+                  if (p := table.c[name].type.dialect_impl(dialect).bind_processor(dialect)) is not None]
+    if processors:
+        values = (_processed(row, processors) for row in values)
+    marks = ", ".join("?" for _ in names)
+    connection.exec_driver_sql(f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({marks})", list(values))
+
+
+def _processed(row: tuple[Any, ...], processors: list[tuple[int, Any]]) -> tuple[Any, ...]:
+    """A row's values as the driver takes them (dates as text, amounts as floats on SQLite)."""
+    out = list(row)
+    for i, process in processors:
+        if out[i] is not None:
+            out[i] = process(out[i])
+    return tuple(out)
 
 
 def write_demo_book(session: Session, *, invoices: int, seed: int, as_of: date | None = None,
@@ -109,8 +146,9 @@ def write_demo_book(session: Session, *, invoices: int, seed: int, as_of: date |
     _bulk_insert(session, ChargeCode, book.make_codes())
 
     rng = book.rng
-    # Per-invoice facts the payment and credit pass needs: (id, customer, date, total cents).
-    open_invoices: list[tuple[int, int, date, int]] = []
+    # Per-invoice facts the payment and credit pass needs, as compact columns (a million invoices fit in ~20 MB):
+    # id, customer, day (ordinal) and total in cents.
+    inv_ids, inv_customers, inv_days, inv_totals = array("q"), array("q"), array("q"), array("q")
     counts = {"lines": 0, "loads": 0}
     for batch in book.invoice_batches():
         _bulk_insert(session, Load, batch["loads"])
@@ -120,77 +158,83 @@ def write_demo_book(session: Session, *, invoices: int, seed: int, as_of: date |
         counts["lines"] += len(batch["lines"])
         counts["loads"] += len(batch["loads"])
         for inv in batch["invoices"]:
-            open_invoices.append((inv["id"], inv["customer_id"], inv["invoice_date"], int(inv["total"] * 100)))
+            inv_ids.append(inv["id"])
+            inv_customers.append(inv["customer_id"])
+            inv_days.append(inv["invoice_date"].toordinal())
+            inv_totals.append(int(inv["total"] * 100))
+    open_invoices = zip(inv_ids, inv_customers, inv_days, inv_totals, strict=True)
 
-    credit_rows: list[dict[str, Any]] = []
-    credit_lines: list[dict[str, Any]] = []
-    credit_apps: list[dict[str, Any]] = []
+    # Rows go out a chunk at a time, every table in this order (a credit line after its memo, an application
+    # after its payment), so memory stays flat however big the book.
+    out = _ChunkedRows(session, (CreditMemo, CreditMemoLine, CreditMemoApplication, Payment, PaymentApplication))
+    counts.update(credit_memos=0, credit_apps=0, payments=0, applications=0)
     credited: dict[int, int] = {}
-    for inv_id, customer_id, inv_date, total in open_invoices:
+    for inv_id, customer_id, day, total in open_invoices:
         if rng.random() < 0.04 and total > 10000:
-            cm_id = len(credit_rows) + 1
+            counts["credit_memos"] += 1
+            cm_id = counts["credit_memos"]
             amount = min(total // 2, rng.randint(40, 400) * 100)
             code = rng.choice([3, 4, 5, 11])  # DETENTION, PERDIEM, STORAGE, DRYRUN
-            cm_date = min(book.as_of, inv_date + timedelta(days=rng.randint(3, 25)))
-            credit_rows.append(dict(id=cm_id, number=f"CM-{5000 + cm_id}", customer_id=customer_id,
-                                    memo_date=cm_date, reason=rng.choice(CREDIT_REASONS), total=dollars(amount)))
-            credit_lines.append(dict(id=cm_id, credit_memo_id=cm_id, charge_code_id=code + 1, position=1,
-                                     description=CREDIT_REASONS[0], quantity=Decimal(1), rate=dollars(amount),
-                                     amount=dollars(amount)))
+            cm_date = min(book.as_of, date.fromordinal(day) + timedelta(days=rng.randint(3, 25)))
+            out.add(CreditMemo, dict(id=cm_id, number=f"CM-{5000 + cm_id}", customer_id=customer_id,
+                                     memo_date=cm_date, reason=rng.choice(CREDIT_REASONS), total=dollars(amount)))
+            out.add(CreditMemoLine, dict(id=cm_id, credit_memo_id=cm_id, charge_code_id=code + 1, position=1,
+                                         description=CREDIT_REASONS[0], quantity=Decimal(1), rate=dollars(amount),
+                                         amount=dollars(amount)))
             if rng.random() < 0.75:
-                credit_apps.append(dict(id=len(credit_apps) + 1, credit_memo_id=cm_id, invoice_id=inv_id,
-                                        amount=dollars(amount)))
+                counts["credit_apps"] += 1
+                out.add(CreditMemoApplication, dict(id=counts["credit_apps"], credit_memo_id=cm_id, invoice_id=inv_id,
+                                                    amount=dollars(amount)))
                 credited[inv_id] = amount
 
-    payments: list[dict[str, Any]] = []
-    applications: list[dict[str, Any]] = []
-    paid_status: dict[int, str] = {}
-    pending: list[tuple[int, int, date, int]] = []
-    for inv_id, customer_id, inv_date, total in open_invoices:
-        age = (book.as_of - inv_date).days
+    # The invoices a payment comes for, as positions in the columns above and the amount still due.
+    pending, pending_due = array("q"), array("q")
+    as_of_day = book.as_of.toordinal()
+    for at, (inv_id, day, total) in enumerate(zip(inv_ids, inv_days, inv_totals, strict=True)):
+        age = as_of_day - day
         if age < 20 or rng.random() > min(0.92, age / 60):
             continue
-        pending.append((inv_id, customer_id, inv_date, total - credited.get(inv_id, 0)))
+        pending.append(at)
+        pending_due.append(total - credited.get(inv_id, 0))
+    paid_status: dict[str, array[int]] = {"paid": array("q"), "partially_paid": array("q")}
     i = 0
     while i < len(pending):
-        inv_id, customer_id, inv_date, _due = pending[i]
+        customer_id, inv_date = inv_customers[pending[i]], date.fromordinal(inv_days[pending[i]])
         # One check sometimes pays several invoices of the same customer.
-        group = [pending[i]]
+        group = [i]
         j = i + 1
-        while j < len(pending) and len(group) < 4 and pending[j][1] == customer_id and rng.random() < 0.5:
-            group.append(pending[j])
+        while j < len(pending) and len(group) < 4 and inv_customers[pending[j]] == customer_id and rng.random() < 0.5:
+            group.append(j)
             j += 1
         i = j
-        pay_id = len(payments) + 1
         apps = []
-        for g_inv, _, _, g_due in group:
+        for g in group:
+            g_inv, g_due = inv_ids[pending[g]], pending_due[g]
             if g_due <= 0:
                 continue
             partial = rng.random() < 0.08
             applied = g_due if not partial else max(100, g_due * rng.randint(30, 80) // 100)
             apps.append((g_inv, applied))
-            paid_status[g_inv] = "partially_paid" if applied < g_due else "paid"
+            paid_status["partially_paid" if applied < g_due else "paid"].append(g_inv)
         if not apps:
             continue
+        counts["payments"] += 1
+        pay_id = counts["payments"]
         applied_total = sum(a for _, a in apps)
         unapplied = rng.choice([0] * 12 + [rng.randint(1, 300) * 100])
         method = rng.choices(["check", "ach", "wire", "card"], weights=[5, 6, 2, 1])[0]
         pay_date = min(book.as_of, inv_date + timedelta(days=rng.randint(12, 50)))
-        payments.append(dict(
+        out.add(Payment, dict(
             id=pay_id, number=f"PMT-{20000 + pay_id}", customer_id=customer_id, method=method,
             reference_number=(f"CHK {rng.randint(1000, 99999)}" if method == "check"
                               else f"{method.upper()}-{rng.randint(10**7, 10**8 - 1)}"),
             payment_date=pay_date, amount=dollars(applied_total + unapplied), memo=None,
         ))
         for g_inv, applied in apps:
-            applications.append(dict(id=len(applications) + 1, payment_id=pay_id, invoice_id=g_inv,
-                                     credit_memo_id=None, amount=dollars(applied)))
-
-    for rows, model in ((credit_rows, CreditMemo), (credit_lines, CreditMemoLine),
-                        (credit_apps, CreditMemoApplication), (payments, Payment),
-                        (applications, PaymentApplication)):
-        for chunk in chunked(rows, BULK_INSERT_CHUNK):
-            _bulk_insert(session, model, chunk)
+            counts["applications"] += 1
+            out.add(PaymentApplication, dict(id=counts["applications"], payment_id=pay_id, invoice_id=g_inv,
+                                             credit_memo_id=None, amount=dollars(applied)))
+    out.flush()
     _mark_paid(session, paid_status)
     write_demo_payables(session, seed=seed, as_of=book.as_of, insert_rows=_bulk_insert)
     _advance_id_sequences(session, (Customer, ChargeCode, Load, Invoice, ChargeSet, ChargeLine, CreditMemo,
@@ -200,8 +244,8 @@ def write_demo_book(session: Session, *, invoices: int, seed: int, as_of: date |
     ensure_sync_records(session)
     return DemoSummary(
         customers=len(book.customers), charge_codes=len(book.codes), loads=counts["loads"],
-        invoices=len(open_invoices), charge_lines=counts["lines"], payments=len(payments),
-        credit_memos=len(credit_rows), customers_per_company=split,
+        invoices=len(inv_ids), charge_lines=counts["lines"], payments=counts["payments"],
+        credit_memos=counts["credit_memos"], customers_per_company=split,
     )
 
 
@@ -215,12 +259,32 @@ def _advance_id_sequences(session: Session, models: tuple[type, ...]) -> None:
         session.execute(text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), {next_id}, false)"))
 
 
-def _mark_paid(session: Session, paid_status: dict[int, str]) -> None:
-    by_status: dict[str, list[int]] = {}
-    for inv_id, status in paid_status.items():
-        by_status.setdefault(status, []).append(inv_id)
-    for status, ids in by_status.items():
+def _mark_paid(session: Session, paid_status: dict[str, array[int]]) -> None:
+    for status, ids in paid_status.items():
         for chunk in chunked(ids, SQL_IN_CHUNK):
             session.query(Invoice).filter(Invoice.id.in_(chunk)).update(
                 {Invoice.status: status}, synchronize_session=False
             )
+
+
+class _ChunkedRows:
+    """Rows of several tables buffered and inserted a chunk at a time, the tables always in the given order."""
+
+    def __init__(self, session: Session, models: tuple[type, ...]) -> None:
+        self.session = session
+        self.rows: dict[type, list[dict[str, Any]]] = {model: [] for model in models}
+        self.buffered = 0
+
+    def add(self, model: type, row: dict[str, Any]) -> None:
+        """Buffer one row; flush everything once a chunk's worth is waiting."""
+        self.rows[model].append(row)
+        self.buffered += 1
+        if self.buffered >= BULK_INSERT_CHUNK:
+            self.flush()
+
+    def flush(self) -> None:
+        """Insert every buffered row, table by table in order."""
+        for model, rows in self.rows.items():
+            _bulk_insert(self.session, model, rows)
+            rows.clear()
+        self.buffered = 0

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
+from array import array
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
@@ -55,6 +56,7 @@ FIRST_NAMES = ["Luis", "Marcus", "Dmitri", "Anthony", "Jamal", "Carlos", "Kevin"
 LAST_NAMES = ["Ortiz", "Johnson", "Petrov", "Russo", "Williams", "Mendez", "Nguyen", "Kovalenko", "Brooks", "Silva",
               "Ramirez", "Coleman", "Alvarez", "Walsh", "Dubois", "Garcia", "Hayes", "Castillo", "Okafor", "Reyes"]
 BROKERED_SHARE = 0.12  # loads handed to outside carriers
+_CHUNK = 5000  # rows handed to the database at once
 PAYABLES_MODELS: tuple[type, ...] = (Vendor, Truck, PayCode, DeductionCode, PayablesAccountMapping, Settlement,
                                      SettlementLoad, SettlementLine, SettlementDeduction, CarrierBill, CarrierBillLine)
 
@@ -84,22 +86,49 @@ def _week_start(day: date) -> date:
     return day - timedelta(days=day.weekday())
 
 
+class _LoadDays:
+    """(load id, delivery day) pairs held as two compact columns: a million loads in ~16 MB, not ~200 MB of tuples."""
+
+    def __init__(self, session: Session) -> None:
+        self.ids, self.days = array("q"), array("q")
+        for load_id, day in session.execute(select(Load.id, Load.delivery_date).order_by(Load.id)
+                                            .execution_options(yield_per=20000)):
+            self.ids.append(load_id)
+            self.days.append(day.toordinal())
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def __iter__(self) -> Iterator[tuple[int, date]]:
+        return ((load_id, date.fromordinal(day)) for load_id, day in zip(self.ids, self.days, strict=True))
+
+
+# The payables' tables in the order their rows may be inserted (a settlement before its loads, a bill before its lines).
+_OUT = ("settlements", "loads", "lines", "deductions", "bills", "bill_lines")
+Rows = dict[str, list[dict[str, Any]]]
+
+
 class _Payables:
     """Generates the payables rows in id order from one seeded Random (the receivables' own is left alone)."""
 
-    def __init__(self, seed: int, as_of: date, loads: list[tuple[int, date]], closing: date | None = None) -> None:
+    def __init__(self, seed: int, as_of: date, loads: Sequence[tuple[int, date]] | _LoadDays,
+                 closing: date | None = None) -> None:
         self.rng = random.Random(seed * 7919 + 17)
         self.as_of = as_of
         self.loads = loads
         # The first load delivered on or before QuickBooks' closing date is brokered: its bill lands in the closed
         # month and QuickBooks refuses it (the demo's closed-period carrier bill).
-        closed = sorted((day, load_id) for load_id, day in loads if closing is not None and day <= closing)
+        # min over one pass, not a sorted list: a 1M-invoice book has 1.7M loads.
+        closed = min(((day, load_id) for load_id, day in loads if day <= closing), default=None) \
+            if closing is not None else None
         self.closing = closing
-        self.closed_load = closed[0][1] if closed else None
+        self.closed_load = closed[1] if closed else None
         self.vendors: list[dict[str, Any]] = []
         self.trucks: list[dict[str, Any]] = []
         self.driver_trucks: dict[int, list[int]] = {}
         self.truck_owner: dict[int, int] = {}
+        self.written = dict.fromkeys(_OUT, 0)  # rows made so far per table (the next id is one more)
+        self._disputed = False
 
     def _vendor(self, **values: Any) -> dict[str, Any]:
         rng = self.rng
@@ -175,37 +204,49 @@ class _Payables:
         rate = _quarters(self.rng, low, high)
         return code_index + 1, Decimal(quantity), rate
 
-    def settlements(self, drivers: list[int]) -> dict[str, list[dict[str, Any]]]:
-        """Weekly settlements per driver from the loads they ran; brokered loads become carrier bills."""
+    def settlements(self, drivers: list[int], flush: Callable[[Rows], None] | None = None) -> Rows:
+        """Weekly settlements per driver from the loads they ran; brokered loads become carrier bills.
+
+        With `flush`, the rows are handed over a chunk at a time (then dropped) and what is returned is empty.
+        """
         rng = self.rng
-        out: dict[str, list[dict[str, Any]]] = {k: [] for k in ("settlements", "loads", "lines", "deductions",
-                                                               "bills", "bill_lines")}
-        by_week: dict[tuple[int, date], list[tuple[int, date]]] = {}
+        out: Rows = {k: [] for k in _OUT}
+        # Which loads each driver ran in a week, as load ids (a settlement lists them in id order).
+        by_week: dict[tuple[int, date], array[int]] = {}
         carriers = [v["id"] for v in self.vendors if v["is_carrier"]]
         for load_id, day in self.loads:
             if rng.random() < BROKERED_SHARE or load_id == self.closed_load:
                 self._carrier_bill(out, rng.choice(carriers), load_id, day)
             else:
-                by_week.setdefault((rng.choice(drivers), _week_start(day)), []).append((load_id, day))
+                by_week.setdefault((rng.choice(drivers), _week_start(day)), array("q")).append(load_id)
+            if flush is not None and sum(len(rows) for rows in out.values()) >= _CHUNK:
+                self._hand_over(out, flush)
         for (driver_id, start), loads in sorted(by_week.items(), key=lambda kv: (kv[0][1], kv[0][0])):
             self._settlement(out, driver_id, start, loads)
-        open_bills = [b for b in out["bills"] if b["status"] in ("accepted", "received")
-                      and b["load_id"] != self.closed_load]
-        if open_bills:
-            # One carrier invoice is disputed (a tiny book may have no open bill to dispute).
-            reason = "Detention not approved by dispatch; carrier asked for a corrected invoice"
-            open_bills[0].update(status="disputed", accepted_at=None, dispute_reason=reason)
+            if flush is not None and sum(len(rows) for rows in out.values()) >= _CHUNK:
+                self._hand_over(out, flush)
+        if flush is not None:
+            self._hand_over(out, flush)
         return out
 
-    def _settlement(self, out: dict[str, list[dict[str, Any]]], driver_id: int, start: date,
-                    loads: list[tuple[int, date]]) -> None:
+    @staticmethod
+    def _hand_over(out: Rows, flush: Callable[[Rows], None]) -> None:
+        flush(out)
+        for rows in out.values():
+            rows.clear()
+
+    def _next(self, table: str) -> int:
+        self.written[table] += 1
+        return self.written[table]
+
+    def _settlement(self, out: Rows, driver_id: int, start: date, loads: Sequence[int]) -> None:
         rng = self.rng
-        settlement_id = len(out["settlements"]) + 1
+        settlement_id = self._next("settlements")
         end = start + timedelta(days=6)
         settle_day = end + timedelta(days=5)  # paid the Friday after the week closes
         pay = 0
-        for position, (load_id, _) in enumerate(sorted(loads), start=1):
-            sl_id = len(out["loads"]) + 1
+        for position, load_id in enumerate(sorted(loads), start=1):
+            sl_id = self._next("loads")
             out["loads"].append(dict(id=sl_id, settlement_id=settlement_id, load_id=load_id,
                                      truck_id=rng.choice(self.driver_trucks[driver_id]), position=position))
             lines = [self._pay_line(0), self._pay_line(1)]
@@ -216,7 +257,7 @@ class _Payables:
             for line_pos, (code_id, qty, rate) in enumerate(lines, start=1):
                 amount = int(qty) * rate
                 pay += amount
-                out["lines"].append(dict(id=len(out["lines"]) + 1, settlement_load_id=sl_id, pay_code_id=code_id,
+                out["lines"].append(dict(id=self._next("lines"), settlement_load_id=sl_id, pay_code_id=code_id,
                                          position=line_pos, description=None, quantity=qty, rate=_money(rate),
                                          amount=_money(amount)))
         trucks = self.driver_trucks[driver_id]
@@ -228,16 +269,15 @@ class _Payables:
             wanted.append((1, None, _quarters(rng, 100, 300)))
         if rng.random() < 0.05:
             wanted.append((4, None, _quarters(rng, 50, 150)))
-        deducted = 0
+        deducted, position = 0, 0
         for code_id, truck_id, amount in wanted:
             # Deductions never take more than 60% of the week's pay (a bill owing less than $0 is refused).
             if deducted + amount > pay * 6 // 10:
                 continue
             deducted += amount
-            out["deductions"].append(dict(id=len(out["deductions"]) + 1, settlement_id=settlement_id,
-                                          deduction_code_id=code_id, truck_id=truck_id,
-                                          position=len([d for d in out["deductions"]
-                                                        if d["settlement_id"] == settlement_id]) + 1,
+            position += 1  # counted here: searching every deduction written so far was quadratic in the book
+            out["deductions"].append(dict(id=self._next("deductions"), settlement_id=settlement_id,
+                                          deduction_code_id=code_id, truck_id=truck_id, position=position,
                                           description=None, amount=_money(amount)))
         status, finalized_at, paid_on = "draft", None, None
         if settle_day <= self.as_of:
@@ -251,9 +291,9 @@ class _Payables:
             deduction_total=_money(deducted), net_pay=_money(pay - deducted), finalized_at=finalized_at,
             paid_on=paid_on, memo=None))
 
-    def _carrier_bill(self, out: dict[str, list[dict[str, Any]]], carrier_id: int, load_id: int, day: date) -> None:
+    def _carrier_bill(self, out: Rows, carrier_id: int, load_id: int, day: date) -> None:
         rng = self.rng
-        bill_id = len(out["bills"]) + 1
+        bill_id = self._next("bills")
         bill_date = min(self.as_of, day + timedelta(days=rng.randint(1, 5)))
         if load_id == self.closed_load and self.closing is not None:
             bill_date = min(bill_date, self.closing)  # the carrier dated it in the month QuickBooks has closed
@@ -263,7 +303,7 @@ class _Payables:
         total = 0
         for position, (code_id, qty, rate) in enumerate(lines, start=1):
             total += int(qty) * rate
-            out["bill_lines"].append(dict(id=len(out["bill_lines"]) + 1, carrier_bill_id=bill_id,
+            out["bill_lines"].append(dict(id=self._next("bill_lines"), carrier_bill_id=bill_id,
                                           pay_code_id=code_id, position=position, description=None,
                                           amount=_money(int(qty) * rate)))
         due = bill_date + timedelta(days=30)
@@ -277,23 +317,31 @@ class _Payables:
             carrier_invoice_number=f"{self.vendors[carrier_id - 1]['name'][:3].upper()}-{40000 + bill_id}",
             bill_date=bill_date, due_date=due, terms="Net 30", status=status, total=_money(total),
             dispute_reason=None, accepted_at=accepted_at, paid_on=paid_on, memo=None))
+        if not self._disputed and status in ("accepted", "received") and load_id != self.closed_load:
+            # The first open carrier invoice is disputed (a tiny book may have no open bill to dispute); never the
+            # closed-period one, which is there to be refused by QuickBooks.
+            reason = "Detention not approved by dispatch; carrier asked for a corrected invoice"
+            out["bills"][-1].update(status="disputed", accepted_at=None, dispute_reason=reason)
+            self._disputed = True
 
 
 def write_demo_payables(session: Session, *, seed: int, as_of: date, insert_rows: Insert) -> PayablesSummary:
-    """Add the payables to a demo book whose loads are written (deterministic for a seed and day)."""
-    loads = [(load_id, day) for load_id, day in session.execute(
-        select(Load.id, Load.delivery_date).order_by(Load.id)).all()]
+    """Add the payables to a demo book whose loads are written (deterministic for a seed and day), in chunks."""
     first_day = first_invoice_day(session)
-    book = _Payables(seed, as_of, loads, demo_closing_date(first_day) if first_day else None)
+    book = _Payables(seed, as_of, _LoadDays(session), demo_closing_date(first_day) if first_day else None)
     drivers = book.make_vendors()
     pay, deduction, mappings = book.codes()
-    rows = book.settlements(drivers)
     for model, batch in ((Vendor, book.vendors), (Truck, book.trucks), (PayCode, pay), (DeductionCode, deduction),
-                         (PayablesAccountMapping, mappings), (Settlement, rows["settlements"]),
-                         (SettlementLoad, rows["loads"]), (SettlementLine, rows["lines"]),
-                         (SettlementDeduction, rows["deductions"]), (CarrierBill, rows["bills"]),
-                         (CarrierBillLine, rows["bill_lines"])):
-        for start in range(0, len(batch), 5000):
-            insert_rows(session, model, batch[start:start + 5000])
-    return PayablesSummary(vendors=len(book.vendors), trucks=len(book.trucks), settlements=len(rows["settlements"]),
-                           carrier_bills=len(rows["bills"]))
+                         (PayablesAccountMapping, mappings)):
+        for start in range(0, len(batch), _CHUNK):
+            insert_rows(session, model, batch[start:start + _CHUNK])
+    models = dict(zip(_OUT, (Settlement, SettlementLoad, SettlementLine, SettlementDeduction, CarrierBill,
+                             CarrierBillLine), strict=True))
+
+    def flush(out: Rows) -> None:
+        for table in _OUT:
+            insert_rows(session, models[table], out[table])
+
+    book.settlements(drivers, flush)
+    return PayablesSummary(vendors=len(book.vendors), trucks=len(book.trucks),
+                           settlements=book.written["settlements"], carrier_bills=book.written["bills"])

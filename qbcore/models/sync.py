@@ -149,6 +149,13 @@ class SyncRecord(Base):
         Index("ix_sync_records_type_status", "entity_type", "status", "last_attempt_at"),
         Index("ix_sync_records_type_kind", "entity_type", "error_kind", "blocked_by"),
         Index("ix_sync_records_qbo_id", "entity_type", "qbo_id"),
+        # A billing row's record in any company (ensure_sync_records, a payment's route via its bill): one seek.
+        Index("ix_sync_records_type_entity", "entity_type", "entity_id"),
+        # Home's counts of what waits (status IN the problem statuses, per type and company, the billing row alive):
+        # read from this index alone, they cost the problems, not the whole book.
+        Index("ix_sync_records_status_type", "status", "entity_type", "company_id", "entity_id"),
+        # "Last sync" on Home and Problem Sync is MAX(last_synced_at): one index seek instead of a scan of the book.
+        Index("ix_sync_records_last_synced_at", "last_synced_at"),
     )
 
 

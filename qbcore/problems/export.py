@@ -43,7 +43,8 @@ def _tab_header(entity_type: EntityType) -> tuple[str, ...]:
 
 
 def _moment(value: datetime | None) -> str:
-    return "" if value is None else value.strftime("%Y-%m-%d %H:%M")
+    # isoformat is several times faster than strftime, and an export formats two moments a row.
+    return "" if value is None else value.isoformat(" ", "minutes")[:16]
 
 
 def _export_cells(entity_type: EntityType, row: ProblemRow) -> tuple[Any, ...]:

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from enum import StrEnum
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import func, select
@@ -186,6 +187,10 @@ def _as_date(value: Any) -> date | None:
     return date.fromisoformat(str(value)[:10])
 
 
+# The hint depends only on these four values, and a queue of 200,000 problems holds a few dozen combinations.
+_fix_hint = lru_cache(maxsize=4096)(fix_hint_for)
+
+
 def _to_row(entity_type: EntityType, values: Any, today: date) -> ProblemRow:
     (record_id, entity_id, reference, customer, amount, record_date, status, kind, code, message, blocked_by,
      attempts, first_failed_at, last_attempt_at, qbo_id, kind_of_vendor, period_start, period_end, company) = values
@@ -196,7 +201,7 @@ def _to_row(entity_type: EntityType, values: Any, today: date) -> ProblemRow:
         record_id=record_id, entity_id=entity_id, reference=reference, customer=customer,
         amount=None if amount is None else to_money(amount), record_date=record_date, status=SyncStatus(status),
         error_kind=kind, error_code=code, error_message=message,
-        fix_hint=fix_hint_for(kind, code, blocked_by, entity_type) if kind else "",
+        fix_hint=_fix_hint(kind, code, blocked_by, entity_type) if kind else "",
         blocked_by=blocked_by, attempts=attempts or 0, first_failed_at=first_failed_at,
         last_attempt_at=as_utc(last_attempt_at), qbo_id=qbo_id,
         open_days=None if opened is None else max(0, (today - opened).days),
@@ -253,10 +258,10 @@ def iter_problems(
         from_records(entity_type, *_row_columns(entity_type))
         .where(*conditions(entity_type, problem_filter))
         .order_by(*_order(entity_type, sort))
-        .execution_options(yield_per=2000)
     )
     today = today or datetime.now(UTC).date()
-    for values in session.execute(query):
+    # Plain columns, so Core runs it: the ORM's per-row loading was a fifth of a 200,000-row export.
+    for values in session.connection().execution_options(yield_per=2000).execute(query):
         yield _to_row(entity_type, values, today)
 
 
