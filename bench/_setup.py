@@ -14,11 +14,14 @@ from typing import Any
 
 import requests
 from cryptography.fernet import Fernet
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from qbcore.config import Config, QboEnvironment
 from qbcore.db import make_engine, make_session_factory, migrate, transaction
 from qbcore.demo import write_demo_book
+from qbcore.demo_conflicts import UNMAPPED_PAY_CODE
+from qbcore.models import PayablesAccountMapping, PayCode
 from qbo_sandbox.server import RunningSandbox, SandboxOptions, start_in_thread
 
 AS_OF = date(2026, 11, 29)
@@ -92,3 +95,11 @@ def wait_for_empty_windows(why: str) -> None:
     """Sleep until the calls made so far have left QuickBooks' per-minute quota windows."""
     print(f"waiting {QUOTA_WINDOW_S} s so {why}")
     time.sleep(QUOTA_WINDOW_S)
+
+
+def map_planted_pay_code(session: Session, account: str = "Driver Pay") -> None:
+    """Map the pay code the demo leaves unmapped (its planted conflict): a bench measures a book that syncs whole."""
+    code_id = session.scalar(select(PayCode.id).where(PayCode.code == UNMAPPED_PAY_CODE))
+    if code_id is not None and session.scalar(select(PayablesAccountMapping.id).where(
+            PayablesAccountMapping.pay_code_id == code_id)) is None:
+        session.add(PayablesAccountMapping(pay_code_id=code_id, qbo_account_name=account))

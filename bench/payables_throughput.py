@@ -29,6 +29,7 @@ from _setup import (
     Book,
     duplicates,
     local_config,
+    map_planted_pay_code,
     new_book,
     production_sandbox,
     sandbox_stats,
@@ -329,6 +330,7 @@ def main() -> None:
         book = new_book(invoices=args.invoices, seed=3)
         with transaction(book.factory) as session:
             save_settings(session, LOCAL_ADMIN, {"sync_settlements": True, "sync_carrier_bills": True})
+            map_planted_pay_code(session)
             week = write_week(session, settlements=args.settlements, carrier_bills=args.carrier_bills,
                               carriers=args.carriers, paid_share=args.paid_share)
         print(f"{label}: {len(week.of(EntityType.VENDOR))} vendors, {len(week.of(*BILLS))} bills "

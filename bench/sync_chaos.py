@@ -20,7 +20,7 @@ from collections import Counter
 from typing import Any
 
 import requests
-from _setup import duplicates, local_config, new_book, sandbox_stats
+from _setup import duplicates, local_config, map_planted_pay_code, new_book, sandbox_stats
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -184,6 +184,7 @@ def main() -> None:
     if not args.no_payables:
         with transaction(factory) as session:
             save_settings(session, LOCAL_ADMIN, {"sync_settlements": True, "sync_carrier_bills": True})
+            map_planted_pay_code(session)
     os.environ["OAUTHLIB_INSECURE_TRANSPORT"] = "1"
     options = SandboxOptions(port=0, latency_ms=args.latency_ms, quotas="off", fault_rate=args.fault_rate,
                              fault_seed=42, slow_response_s=3.0)

@@ -17,17 +17,24 @@ from qbcore.settings import save_settings
 PAYABLES_ON = {"sync_settlements": True, "sync_carrier_bills": True}  # off by default: finance turns them on
 
 
-def turn_on_payables(factory: sessionmaker[Session]) -> None:
-    """Driver pay and carrier pay on, as a finance admin does once the pay-code accounts are checked."""
+def turn_on_payables(factory: sessionmaker[Session], *, keep_planted_gap: bool = False) -> None:
+    """Driver pay and carrier pay on, as a finance admin does once every pay code has its account.
+
+    The demo leaves one pay code unmapped (a planted conflict); `keep_planted_gap` leaves it so.
+    """
     with transaction(factory) as session:
         save_settings(session, LOCAL_ADMIN, PAYABLES_ON)
+    if not keep_planted_gap:
+        map_demo_pay_code(factory)
 
 
 def map_demo_pay_code(factory: sessionmaker[Session], account: str = "Driver Pay") -> None:
-    """Give the pay code the demo leaves unmapped its account, for tests of a book with nothing planted."""
+    """Give the pay code the demo leaves unmapped its account (once; nothing when the book has no such code)."""
     with transaction(factory) as session:
         code_id = session.scalar(select(PayCode.id).where(PayCode.code == UNMAPPED_PAY_CODE))
-        session.add(PayablesAccountMapping(pay_code_id=code_id, qbo_account_name=account))
+        mapped = session.scalar(select(PayablesAccountMapping.id).where(PayablesAccountMapping.pay_code_id == code_id))
+        if code_id is not None and mapped is None:
+            session.add(PayablesAccountMapping(pay_code_id=code_id, qbo_account_name=account))
 
 
 FAST_RETRY = RetryPolicy(attempts=4, base_delay_s=0.01, max_delay_s=0.05, throttle_delay_s=0.05)

@@ -63,7 +63,7 @@ def test_the_planted_payables_conflicts_show_with_their_causes_and_each_fix_sync
         closed_bill = session.scalars(select(CarrierBill).where(CarrierBill.bill_date <= closing)).one()
     assert driver and plan["customers"] == [driver]
     sandbox.plant(**plan)
-    turn_on_payables(demo_factory)
+    turn_on_payables(demo_factory, keep_planted_gap=True)
     sync_now(demo_factory, connected, gateway=_gateway(demo_factory, connected))
 
     causes = _causes(demo_factory)

@@ -17,7 +17,7 @@ from qbcore.qbo.gateway import QboGateway, RetryPolicy
 from qbcore.settings import save_settings
 from qbcore.sync.runner import sync_now
 from tests.qbcore.qbo.conftest import SandboxClient
-from tests.qbcore.sync.state import FAST_RETRY, invoice_numbers, statuses, turn_on_payables
+from tests.qbcore.sync.state import FAST_RETRY, invoice_numbers, map_demo_pay_code, statuses, turn_on_payables
 
 
 @pytest.mark.parametrize("fault", ["reset", "slow"])
@@ -68,6 +68,7 @@ def test_payables_answers_lost_after_commit_leave_no_twin_vendor_bill_or_bill_pa
     fault: str, demo_factory: sessionmaker[Session], connected: Config, sandbox: SandboxClient
 ) -> None:
     turn_on_payables(demo_factory)
+    map_demo_pay_code(demo_factory)  # the demo leaves one pay code unmapped (a planted conflict)
     # QuickBooks no longer knows the request ids either: only the look-ups before creating stand between a
     # retry and a twin.
     sandbox.configure(slow_response_s=1.5, requestid_retention_s=0)
