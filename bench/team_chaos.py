@@ -52,6 +52,8 @@ from qbcore.models import CompanyLease, Job, JobStatus, SyncAttempt, SyncRecord 
 from qbcore.qbo.gateway import QboGateway  # noqa: E402
 from qbcore.qbo.limiter import UNLIMITED  # noqa: E402
 from qbcore.qbo.oauth import ensure_local_connection  # noqa: E402
+from qbcore.settings import load_settings  # noqa: E402
+from qbcore.sync.prepare import enabled_types  # noqa: E402
 from qbo_sandbox.server import SandboxOptions, start_in_thread  # noqa: E402
 
 REALM = "9341455130166501"
@@ -255,8 +257,9 @@ def run_once(base_url: str, args: argparse.Namespace, *, kills: int) -> None:
                         wait_jobs(factory, team, watch, more, kills=0, rng=rng)
                         job_ids += more
                         with factory() as session:
+                            enabled = [e.value for e in enabled_types(load_settings(session))]
                             left = Counter(session.scalars(select(SyncRecord.error_kind).where(
-                                SyncRecord.status != "synced")))
+                                SyncRecord.status != "synced", SyncRecord.entity_type.in_(enabled))))
                         print(f"  resync round {rounds}: {len(more)} jobs; still unsynced {dict(left)}")
                     seconds = time.perf_counter() - started
                 finally:
@@ -284,8 +287,10 @@ def report(factory: sessionmaker[Session], job_ids: list[int], watch: Watch, sta
            duplicates: dict[str, int], seconds: float, rounds: int) -> None:
     """Print one run's figures."""
     with factory() as session:
+        # Only the types that sync: a switched-off type's records wait by design and are not lost.
+        enabled = [e.value for e in enabled_types(load_settings(session))]
         left = session.execute(select(SyncRecord.status, SyncRecord.error_kind).where(
-            SyncRecord.status != "synced")).all()
+            SyncRecord.status != "synced", SyncRecord.entity_type.in_(enabled))).all()
         pushes = Counter(session.scalars(select(SyncAttempt.sync_record_id).where(
             SyncAttempt.outcome.in_(("synced", "linked")))))
         jobs_per_record: dict[int, set[int | None]] = defaultdict(set)
