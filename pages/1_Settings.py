@@ -230,11 +230,12 @@ def show_what_syncs(current) -> None:
     with st.form("set_what"):
         st.subheader("What syncs")
         switches = what_syncs()
-        columns = st.columns(len(switches))
+        # A row that wraps at each label's own width: six equal columns cut "Driver settlements" off at 1280 px.
+        row = st.container(horizontal=True)
         values: dict[str, object] = {
-            switch.setting: column.checkbox(plain(switch.label), value=getattr(current, switch.setting),
-                                            key=f"set_{switch.setting}")
-            for column, switch in zip(columns, switches, strict=True)}
+            switch.setting: row.checkbox(plain(switch.label), value=getattr(current, switch.setting),
+                                         key=f"set_{switch.setting}")
+            for switch in switches}
         values["paused"] = st.toggle("Pause all syncing (master switch)", value=current.paused, key="set_paused")
         values["trigger"] = st.radio("Start a sync", list(TRIGGERS), format_func=TRIGGERS.__getitem__,
                                      key="set_trigger", index=list(TRIGGERS).index(current.trigger), horizontal=True)
