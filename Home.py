@@ -184,7 +184,8 @@ def _records(count: int) -> str:
 
 
 st.title("QuickBooks Sync Console")
-st.caption("Keeps the billing book — customers, invoices, payments, credit memos — in step with QuickBooks Online.")
+st.caption("Keeps the billing book — customers, invoices, payments, credit memos and, once driver pay or carrier pay "
+           "is switched on, vendors, settlements and carrier bills — in step with QuickBooks Online.")
 
 with runtime.factory() as session:
     connection = get_connection_state(session)
@@ -289,14 +290,16 @@ else:
         alt.Chart(chart_rows)
         .mark_bar()
         .encode(
-            y=alt.Y("entity:N", title=""),
+            # Every type named in full: "Carrier bill payments" was cut, and every other row lost its label.
+            y=alt.Y("entity:N", title="", axis=alt.Axis(labelLimit=240, labelOverlap=False)),
             x=alt.X("count:Q", title="Records", stack="normalize"),
             color=alt.Color("Status:N", title="Status", legend=alt.Legend(labelLimit=260), scale=alt.Scale(
                 domain=[SYNC_STATUS[s] for s in SYNC_STATUS_COLOURS], range=list(SYNC_STATUS_COLOURS.values()))),
             tooltip=[alt.Tooltip("entity:N", title="Records"), "Status", alt.Tooltip("count:Q", title="Count",
                                                                                       format=",")],
         )
-        .properties(height=200)
+        # A bar of 24 px per type (11 with payables on), never shorter than the chart was with five.
+        .properties(height=max(200, 24 * chart_rows["entity"].nunique()))
     )
     st.altair_chart(health, width="stretch")
     # Each company syncs through its own connection: one connected company is enough to send its records.
