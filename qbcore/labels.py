@@ -161,6 +161,7 @@ AUDIT_ACTION: dict[str, str] = {
     "reverse_pulled_payment": "Reversed a payment entered in QuickBooks",
     "send_alert_test": "Sent a test alert",
     "set_qbo_display_name": "Set a customer's QuickBooks name",
+    "set_vendor_qbo_name": "Set a vendor's QuickBooks name",
     "unmap_charge_code": "Removed a charge code mapping",
     "update_pulled_payment": "Updated a payment entered in QuickBooks",
     "map_pay_code": "Mapped a pay code to an account",
