@@ -247,7 +247,8 @@ def test_a_customer_refused_for_a_name_clash_gets_its_quickbooks_name_on_setting
     from qbcore.sync.runner import sync_now
 
     config = load_config(os.environ, {})
-    realm = get_connection_state(demo_factory()).realm_id
+    with demo_factory() as session:
+        realm = get_connection_state(session).realm_id
     requests.post(f"{connected}/_sandbox/realms/{realm}/plant", json={"vendors": ["ACME Logistics"]}, timeout=10)
     sync_now(demo_factory, config)
     at = open_page(home, PAGE, ADMIN)
@@ -279,7 +280,8 @@ def test_a_vendor_refused_for_a_customers_name_gets_its_quickbooks_name_on_vendo
     config = load_config(os.environ, {})
     with demo_factory() as session:
         driver = session.scalar(select(Vendor).where(Vendor.name == clashing_driver(session)))
-    realm = get_connection_state(demo_factory()).realm_id
+    with demo_factory() as session:
+        realm = get_connection_state(session).realm_id
     requests.post(f"{connected}/_sandbox/realms/{realm}/plant", json={"customers": [driver.name]}, timeout=10)
     with transaction(demo_factory) as session:
         save_settings(session, LOCAL_ADMIN, {"sync_settlements": True, "sync_carrier_bills": True})
@@ -308,7 +310,8 @@ def _plant_and_sync(base_url: str, factory, spec: dict) -> None:
     """Plant what the demo company meets in QuickBooks, then run the first sync for real (client over HTTP)."""
     from qbcore.sync.runner import sync_now
 
-    realm = get_connection_state(factory()).realm_id
+    with factory() as session:
+        realm = get_connection_state(session).realm_id
     requests.post(f"{base_url}/_sandbox/realms/{realm}/plant", json=spec, timeout=10).raise_for_status()
     sync_now(factory, load_config(os.environ, {}))
 
@@ -334,7 +337,8 @@ def test_choosing_a_code_never_preselects_another_codes_item(home, demo_factory,
 
 
 def test_a_code_with_an_item_of_its_own_name_offers_that_item(home, demo_factory, connected):
-    realm = get_connection_state(demo_factory()).realm_id
+    with demo_factory() as session:
+        realm = get_connection_state(session).realm_id
     requests.post(f"{connected}/_sandbox/realms/{realm}/plant", json={"items": ["FSC"]}, timeout=10).raise_for_status()
     at = open_page(home, PAGE, actor=ADMIN)
     with demo_factory() as session:
