@@ -32,6 +32,7 @@ SYNC_STATUS: dict[str, str] = {
     SyncStatus.FAILED: "Failed",
     SyncStatus.CLEARED: "Cleared",
     SyncStatus.PAID_OUTSIDE: "Paid outside QuickBooks sync",
+    SyncStatus.REMOVED: "Removed from QuickBooks (void)",
 }
 
 # One colour per sync status, the same in every chart (QuickBooks green for synced, red for failed).
@@ -44,6 +45,7 @@ SYNC_STATUS_COLOURS: dict[str, str] = {
     SyncStatus.FAILED: "#D62728",
     SyncStatus.CLEARED: "#9E9E9E",
     SyncStatus.PAID_OUTSIDE: "#5B8DEF",
+    SyncStatus.REMOVED: "#6B6B6B",
 }
 
 ERROR_KIND: dict[str, str] = {
@@ -92,6 +94,7 @@ SETTLEMENT_STATUS: dict[str, str] = {
     SettlementStatus.DRAFT: "Draft",
     SettlementStatus.FINALIZED: "Finalized",
     SettlementStatus.PAID: "Paid",
+    SettlementStatus.VOID: "Void",
 }
 
 CARRIER_BILL_STATUS: dict[str, str] = {
@@ -99,6 +102,7 @@ CARRIER_BILL_STATUS: dict[str, str] = {
     CarrierBillStatus.ACCEPTED: "Accepted",
     CarrierBillStatus.DISPUTED: "Disputed",
     CarrierBillStatus.PAID: "Paid",
+    CarrierBillStatus.VOID: "Void",
 }
 
 PAYMENT_METHOD: dict[str, str] = {PaymentMethod.CHECK: "Check", PaymentMethod.ACH: "ACH", PaymentMethod.WIRE: "Wire",

@@ -32,6 +32,7 @@ class SettlementStatus(StrEnum):
     DRAFT = "draft"
     FINALIZED = "finalized"
     PAID = "paid"
+    VOID = "void"  # cancelled in billing: never sent, or its QuickBooks bill is deleted
 
 
 class CarrierBillStatus(StrEnum):
@@ -41,6 +42,7 @@ class CarrierBillStatus(StrEnum):
     ACCEPTED = "accepted"
     DISPUTED = "disputed"
     PAID = "paid"
+    VOID = "void"  # cancelled in billing: never sent, or its QuickBooks bill is deleted
 
 
 class Vendor(Base):
@@ -177,7 +179,7 @@ class Settlement(Base):
         UniqueConstraint("driver_id", "period_start"),
         CheckConstraint("period_end >= period_start", name="period_in_order"),
         CheckConstraint("settlement_date >= period_end", name="settled_after_period"),
-        CheckConstraint("status IN ('draft', 'finalized', 'paid')", name="status_known"),
+        CheckConstraint("status IN ('draft', 'finalized', 'paid', 'void')", name="status_known"),
         CheckConstraint("pay_total >= 0 AND deduction_total >= 0", name="totals_not_negative"),
         # Within half a cent: SQLite keeps numerics as floating point.
         CheckConstraint("abs(net_pay - (pay_total - deduction_total)) < 0.005", name="net_is_pay_less_deductions"),
@@ -283,7 +285,7 @@ class CarrierBill(Base):
         UniqueConstraint("carrier_id", "carrier_invoice_number"),
         CheckConstraint("total >= 0", name="total_not_negative"),
         CheckConstraint("due_date >= bill_date", name="due_after_bill"),
-        CheckConstraint("status IN ('received', 'accepted', 'disputed', 'paid')", name="status_known"),
+        CheckConstraint("status IN ('received', 'accepted', 'disputed', 'paid', 'void')", name="status_known"),
         CheckConstraint("status <> 'disputed' OR dispute_reason IS NOT NULL", name="dispute_has_reason"),
         CheckConstraint("(status = 'paid') = (paid_on IS NOT NULL)", name="paid_has_date"),
     )

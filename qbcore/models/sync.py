@@ -72,6 +72,7 @@ class SyncStatus(StrEnum):
     OUT_OF_DATE = "out_of_date"
     CLEARED = "cleared"
     PAID_OUTSIDE = "paid_outside"
+    REMOVED = "removed"  # voided in billing after it synced: its QuickBooks twin was deleted (the old id is in note)
 
 
 # Statuses that belong on the Problem Sync page.

@@ -210,3 +210,50 @@ def test_a_book_of_the_companies_release_gains_empty_pulled_bill_payments_one_ro
         with pytest.raises(IntegrityError, match=r"(?i)unique|duplicate"), conn.begin_nested():
             conn.execute(text(row), {"t": when})
         assert conn.execute(text("SELECT amount FROM pulled_bill_payments")).scalar_one() == Decimal("812.50")
+
+
+def test_a_book_of_the_scale_release_lets_settlements_and_carrier_bills_be_voided_and_keeps_their_rules(
+    empty_engine: Engine,
+) -> None:
+    engine = migrate_to(empty_engine, "0014")
+    when = datetime(2026, 12, 3, 8, 0, tzinfo=UTC)
+    with engine.begin() as conn:
+        if not conn.execute(text("SELECT count(*) FROM companies")).scalar_one():
+            conn.execute(text("INSERT INTO companies (id, name, is_default, driver_pay, carrier_pay, created_at) "
+                              "VALUES (1, 'Sandbox Company_US_1', :yes, :yes, :yes, :t)"), {"yes": True, "t": when})
+        conn.execute(text("INSERT INTO customers (id, company_id, code, name, terms, country, active, updated_at) "
+                          "VALUES (1, 1, 'C1', 'Atlas Import Group', 'Net 30', 'USA', :yes, :t)"),
+                     {"yes": True, "t": when})
+        conn.execute(text("INSERT INTO loads (id, load_number, customer_id, container_number, size_type, "
+                          "pickup_location, pickup_date, delivery_location, delivery_date) VALUES "
+                          "(7, 'L500007', 1, 'MSCU1234565', '40HC', 'Maher Terminals', :d, 'Edison NJ', :d)"),
+                     {"d": date(2026, 11, 30)})
+        conn.execute(text("INSERT INTO vendors (id, code, name, is_driver, is_fleet_owner, is_carrier, is_1099, "
+                          "terms, country, active, updated_at) VALUES "
+                          "(1, 'D1', 'Luis Ortega', :yes, :no, :yes, :yes, 'Net 7', 'USA', :yes, :t)"),
+                     {"yes": True, "no": False, "t": when})
+        conn.execute(text("INSERT INTO settlements (id, number, driver_id, period_start, period_end, settlement_date, "
+                          "status, pay_total, deduction_total, net_pay, finalized_at, updated_at) VALUES "
+                          "(1, 'STL-1', 1, :s, :e, :e, 'finalized', 500, 120, 380, :t, :t)"),
+                     {"s": date(2026, 11, 23), "e": date(2026, 11, 29), "t": when})
+        conn.execute(text("INSERT INTO carrier_bills (id, carrier_id, load_id, carrier_invoice_number, bill_date, "
+                          "due_date, terms, status, total, updated_at) VALUES "
+                          "(1, 1, 7, 'INV-88', :d, :d, 'Net 30', 'accepted', 950, :t)"),
+                     {"d": date(2026, 12, 1), "t": when})
+        with pytest.raises(IntegrityError), conn.begin_nested():
+            conn.execute(text("UPDATE settlements SET status = 'void'"))
+    migrate(engine)
+    assert current_revision(engine) == head_revision()
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE settlements SET status = 'void'"))
+        conn.execute(text("UPDATE carrier_bills SET status = 'void'"))
+        assert conn.execute(text("SELECT number, status, net_pay FROM settlements")).one() == (
+            "STL-1", "void", Decimal("380.00"))
+        assert conn.execute(text("SELECT carrier_invoice_number, status FROM carrier_bills")).one() == ("INV-88",
+                                                                                                        "void")
+        for table in ("settlements", "carrier_bills"):
+            with pytest.raises(IntegrityError), conn.begin_nested():
+                conn.execute(text(f"UPDATE {table} SET status = 'cancelled'"))  # noqa: S608 - constant names
+            # The table's other rules survived the rebuild: paid needs its date.
+            with pytest.raises(IntegrityError), conn.begin_nested():
+                conn.execute(text(f"UPDATE {table} SET status = 'paid'"))  # noqa: S608 - constant names
