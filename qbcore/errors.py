@@ -21,6 +21,7 @@ class ErrorKind(StrEnum):
     CLOSED_PERIOD = "closed_period"
     MAPPING = "mapping"
     MALFORMED = "malformed"
+    PAID_IN_QBO = "paid_in_qbo"  # a bill voided in billing that QuickBooks keeps: a bill payment there pays it
 
 
 @dataclass(frozen=True)

@@ -61,6 +61,7 @@ ERROR_KIND: dict[str, str] = {
     ErrorKind.CLOSED_PERIOD: "Closed period",
     ErrorKind.MAPPING: "Mapping missing",
     ErrorKind.MALFORMED: "Unreadable answer from QuickBooks",
+    ErrorKind.PAID_IN_QBO: "Voided here, paid in QuickBooks",
 }
 
 JOB_STATUS: dict[str, str] = {

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session, joinedload, selectinload
 
 from qbcore.entities.common import NO_TEXT, TEXT, chunked_scalars, synced_at
 from qbcore.entities.routes import to_carrier_pay, to_driver_pay, vendor_route, where_it_went
-from qbcore.entities.spec import EntitySpec, ImportFile, ProblemTab, Switch
+from qbcore.entities.spec import EntitySpec, ImportFile, ProblemTab, Switch, Voidable, Watched
 from qbcore.mapping.payables import (
     build_bill_payment_payload,
     build_carrier_bill_payload,
@@ -33,6 +33,15 @@ from qbcore.models import (
 from qbcore.settings import SyncSettings
 
 PAID = ("paid",)
+VOID = "void"
+
+
+def _is_void(row: Any) -> bool:
+    return str(row.status) == VOID
+
+
+SETTLEMENT_VOID = Voidable(is_void=_is_void, vendor_id=lambda row: int(row.driver_id))
+CARRIER_BILL_VOID = Voidable(is_void=_is_void, vendor_id=lambda row: int(row.carrier_id))
 
 
 def vendor_kind() -> Any:
@@ -168,7 +177,9 @@ SETTLEMENT = EntitySpec(
     fixed_at=lambda session, number, company_id: synced_at(
         session, EntityType.SETTLEMENT, select(Settlement.id).where(Settlement.number == number), company_id),
     searched_by=("number", "amount"), refs_field="settlements", company_route=to_driver_pay,
-    syncs_only=(Settlement.status.in_(("finalized", "paid")),),  # a draft waits until finalized
+    syncs_only=(Settlement.status.in_(("finalized", "paid")),),  # a draft waits until finalized; a void stays home
+    voidable=SETTLEMENT_VOID,
+    watched=Watched(amount=Settlement.net_pay, number=Settlement.number, party=Settlement.driver_id),
     # A bill entered by hand in QuickBooks can be cleared; one entered and paid there is marked paid without sync
     # (which sets its payment record aside too).
     problems=ProblemTab(position=8, reference=Settlement.number, amount=Settlement.net_pay,
@@ -193,7 +204,9 @@ CARRIER_BILL = EntitySpec(
         session, EntityType.CARRIER_BILL, select(CarrierBill.id).where(CarrierBill.carrier_invoice_number == number),
         company_id),
     searched_by=("number", "amount"), refs_field="carrier_bills", company_route=to_carrier_pay,
-    syncs_only=(CarrierBill.status.in_(("accepted", "paid")),),  # received and disputed bills wait
+    syncs_only=(CarrierBill.status.in_(("accepted", "paid")),),  # received and disputed bills wait, voids stay home
+    voidable=CARRIER_BILL_VOID,
+    watched=Watched(amount=CarrierBill.total, number=CarrierBill.carrier_invoice_number, party=CarrierBill.carrier_id),
     problems=ProblemTab(position=9, reference=CarrierBill.carrier_invoice_number, amount=CarrierBill.total,
                         record_date=CarrierBill.bill_date, joins=None, vendor_key=CarrierBill.carrier_id, payee=True,
                         changed_at=CarrierBill.updated_at, named_by=CarrierBill.carrier_invoice_number,
@@ -211,6 +224,7 @@ SETTLEMENT_PAYMENT = EntitySpec(
     depends_on=(EntityType.VENDOR, EntityType.SETTLEMENT),
     needs=lambda session, ids: {**_settlement_needs(session, ids), EntityType.SETTLEMENT: set(ids)},
     searched_by=("amount",), syncs_only=(Settlement.status.in_(PAID),),
+    voidable=Voidable(is_void=_is_void, vendor_id=lambda row: int(row.driver_id), removes_twin=False),
     pulled_payments=True,  # a check or card payment entered in QuickBooks pays the settlement's bill
     # Paid in the file the bill is in, even after driver pay moved to another company.
     company_route=lambda: where_it_went(EntityType.SETTLEMENT, Settlement.id, to_driver_pay()),
@@ -229,6 +243,7 @@ CARRIER_PAYMENT = EntitySpec(
     depends_on=(EntityType.VENDOR, EntityType.CARRIER_BILL),
     needs=lambda session, ids: {**_carrier_bill_needs(session, ids), EntityType.CARRIER_BILL: set(ids)},
     searched_by=("amount",), syncs_only=(CarrierBill.status.in_(PAID),),
+    voidable=Voidable(is_void=_is_void, vendor_id=lambda row: int(row.carrier_id), removes_twin=False),
     pulled_payments=True,
     company_route=lambda: where_it_went(EntityType.CARRIER_BILL, CarrierBill.id, to_carrier_pay()),
     problems=ProblemTab(position=11, reference=CarrierBill.carrier_invoice_number, amount=CarrierBill.total,

@@ -40,6 +40,28 @@ class Ledger:
 
 
 @dataclass(frozen=True)
+class Voidable:
+    """A bill that can be voided in billing: how to tell, and its vendor (to find a bill whose answer was lost).
+
+    A voided bill's QuickBooks twin is deleted (QuickBooks cannot void a bill); its payment (removes_twin False) is
+    never deleted by us: its record closes once the payment is gone from QuickBooks.
+    """
+
+    is_void: Callable[[Any], bool]
+    vendor_id: Callable[[Any], int]
+    removes_twin: bool = True
+
+
+@dataclass(frozen=True)
+class Watched:
+    """What a pull compares of a bill we pushed (drift): its amount, its number and the column of its vendor's id."""
+
+    amount: Any
+    number: Any
+    party: Any
+
+
+@dataclass(frozen=True)
 class ProblemTab:
     """Its Problem Sync tab: where a row's reference, customer or vendor, amount and date come from, and its actions.
 
@@ -114,6 +136,8 @@ class EntitySpec:
     linked_by_name: bool = False  # a QuickBooks record with the same key is ours (no total to compare)
     searched_by: tuple[str, ...] = ()  # how the QuickBooks IDs page finds candidate twins: "number", "name", "amount"
     ledger: Ledger | None = None
+    voidable: Voidable | None = None  # voided in billing, its QuickBooks twin is deleted (bills) or waited for
+    watched: Watched | None = None  # a bill whose deletion or edit in QuickBooks a pull records as drift
     refs_field: str | None = None  # the QboRefs field of its QuickBooks ids, when other payloads point at it
     pulled_payments: bool = False  # a pull applies QuickBooks' payments to our invoices (bill payments to our bills)
     syncs_only: tuple[ColumnElement[bool], ...] = ()  # billing rows that get a sync record (a draft waits)

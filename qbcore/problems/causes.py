@@ -101,6 +101,8 @@ def fix_hint_for(kind: str | None, code: str | None, blocked_by: str | None = No
     """The fix hint of the classification table for a stored kind and code (in payables' words on their tabs)."""
     _, name = split_blocker(blocked_by)
     code = (code or "").strip()
+    if kind == ErrorKind.PAID_IN_QBO:
+        return LOCAL_RULES[ErrorKind.PAID_IN_QBO].fix_hint  # whatever code QuickBooks refused the delete with
     if code == "6240" and entity_type is EntityType.VENDOR:
         return _vendor_clash_hint(name)
     payables = _payables_hint(kind, blocked_by, entity_type)

@@ -102,6 +102,9 @@ LOCAL_RULES: dict[ErrorKind, Rule] = {
                                 "by itself."),
     K.DUPLICATE: Rule(K.DUPLICATE, False, "QuickBooks already has a different record with this number or name. "
                                           "Link the right one on the QuickBooks IDs page or renumber one of them."),
+    K.PAID_IN_QBO: Rule(K.PAID_IN_QBO, False, "Delete (or void) the bill payment that pays this bill in QuickBooks "
+                                              "first, then resync: the bill is then deleted there and the record "
+                                              "closes. The console never deletes a payment by itself."),
 }
 
 
@@ -172,3 +175,24 @@ def docnumber_clash(entity: str, number: str, *, theirs: str, ours: str, qbo_id:
                     fix_hint=f"Check {entity} {number} in QuickBooks. If it is this record, link it on the QuickBooks "
                              "IDs page; otherwise renumber one of them, then resync.")
 
+
+
+def is_linked_refusal(error: QboError) -> bool:
+    """QuickBooks refused a delete because other transactions (a bill payment) are linked to the record."""
+    words = f"{error.message} {error.detail}".lower()
+    return error.kind is K.VALIDATION and ("link" in words or "dependenc" in words)
+
+
+def bill_has_payment(what: str, number: str, error: QboError) -> QboError:
+    """A bill voided in billing that QuickBooks will not delete: a payment there still pays it (its code kept)."""
+    return QboError(kind=K.PAID_IN_QBO, code=error.code,
+                    message=f"{what} {number} is void in billing, but QuickBooks will not delete its bill: a bill "
+                            "payment there still pays it",
+                    detail=error.detail or error.message, retryable=False,
+                    fix_hint=LOCAL_RULES[K.PAID_IN_QBO].fix_hint)
+
+
+def payment_still_in_quickbooks(what: str, number: str) -> QboError:
+    """The payment of a bill voided in billing is still in QuickBooks (it went there before the void)."""
+    return classify_local(K.PAID_IN_QBO, f"{what} {number} is void in billing, but its bill payment is still in "
+                                         "QuickBooks", detail="The console never deletes a payment in QuickBooks.")

@@ -302,6 +302,17 @@ class QboGateway:
             raise QboCallError(body, request=json.dumps(payload)[:LOG_LIMIT], response=json.dumps(data)[:LOG_LIMIT])
         return body
 
+    def delete(self, entity: str, qbo_id: str, sync_token: str, *, request_id: str, name: str | None = None
+               ) -> dict[str, Any]:
+        """Delete one transaction (POST ?operation=delete with Id + SyncToken) under a requestid; its tombstone."""
+        payload = {"Id": qbo_id, "SyncToken": sync_token}
+        data = self.call("POST", entity_path(entity), body=payload, request_id=request_id, name=name,
+                         params={"operation": "delete"})
+        body = entity_of(data, entity)
+        if isinstance(body, QboError):
+            raise QboCallError(body, request=json.dumps(payload), response=json.dumps(data)[:LOG_LIMIT])
+        return body
+
     def batch(self, items: list[dict[str, Any]], *, request_id: str | None, wait: bool = True
               ) -> dict[str, dict[str, Any]]:
         """Up to 30 operations in one call; answers keyed by bId (an item's Fault stays in its answer).

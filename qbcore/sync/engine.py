@@ -19,11 +19,12 @@ from qbcore.sync.lookup import link_existing
 from qbcore.sync.plan import Phase, plan_sync
 from qbcore.sync.prepare import enabled_types, prepare
 from qbcore.sync.push import push
+from qbcore.sync.remove import remove
 from qbcore.sync.run import Run
 from qbcore.sync.summary import Progress, SyncSummary, Tally
 
 # Statuses the engine never touches: someone decided these must not sync.
-HANDS_OFF = (SyncStatus.CLEARED.value, SyncStatus.PAID_OUTSIDE.value)
+HANDS_OFF = (SyncStatus.CLEARED.value, SyncStatus.PAID_OUTSIDE.value, SyncStatus.REMOVED.value)
 
 
 class SyncEngine:
@@ -92,11 +93,12 @@ def _rows_chunked(session: Session, record_ids: Sequence[int], company_id: int) 
 
 
 def _run_phase(run: Run, phase: Phase) -> None:
-    """One entity type's records: build, look up the creates, push the creates, then the updates."""
+    """One entity type's records: build, look up the creates, push the creates, the updates, then the deletes."""
     sends = prepare(run, phase)
-    creates = [s for s in sends if not s.update]
+    creates = [s for s in sends if not s.update and not s.delete]
     updates = [s for s in sends if s.update]
     if creates:
         creates = link_existing(run, phase.entity_type, creates)
     push(run, phase.entity_type, creates)
     push(run, phase.entity_type, updates)
+    remove(run, phase.entity_type, [s for s in sends if s.delete])

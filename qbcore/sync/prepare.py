@@ -16,6 +16,7 @@ from qbcore.qbo.faults import classify_local
 from qbcore.settings import SyncSettings
 from qbcore.sync.context import build_refs, ensure_branch_refs, load_billing_rows
 from qbcore.sync.plan import Phase
+from qbcore.sync.remove import voided_send
 from qbcore.sync.run import Run
 from qbcore.sync.steps import MAPPING_PREFIXES, Send, record_blocked, record_synced, record_unchanged
 
@@ -60,6 +61,11 @@ def prepare(run: Run, phase: Phase) -> list[Send]:
             row = rows.get(record.entity_id)
             if row is None:
                 run.fail(record.id, classify_local(ErrorKind.MAPPING, "The billing record no longer exists"))
+                continue
+            if spec.voidable is not None and spec.voidable.is_void(row):
+                removal = voided_send(run, spec, record, row, refs)
+                if removal is not None:
+                    sends.append(removal)
                 continue
             name = spec.record_name(row)
             mapping = extras.get("item_mappings", {}).get(row.id) if entity_type is EntityType.ITEM else None

@@ -42,7 +42,7 @@ def ensure_sync_records(session: Session) -> int:
 _REFUSED = (ErrorKind.AUTH, ErrorKind.VALIDATION, ErrorKind.DUPLICATE, ErrorKind.THROTTLED, ErrorKind.DEPENDENCY,
             ErrorKind.CLOSED_PERIOD, ErrorKind.MAPPING)
 # Someone set these aside: they stay as they are.
-_SET_ASIDE = (SyncStatus.CLEARED.value, SyncStatus.PAID_OUTSIDE.value)
+_SET_ASIDE = (SyncStatus.CLEARED.value, SyncStatus.PAID_OUTSIDE.value, SyncStatus.REMOVED.value)
 
 
 def may_change_company() -> ColumnElement[bool]:

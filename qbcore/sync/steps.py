@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import delete
 from sqlalchemy.orm import Session, sessionmaker
 
 from qbcore.errors import ErrorKind, QboError
@@ -26,6 +27,7 @@ class Send:
     payload: dict[str, Any]
     payload_hash: str
     update: bool = False
+    delete: bool = False  # voided in billing: its QuickBooks twin is deleted (payload empty)
     qbo_id: str | None = None
     sync_token: str | None = None
     request_id: str | None = None
@@ -120,3 +122,28 @@ def record_unchanged(factory: sessionmaker[Session], record_id: int) -> None:
         if record is not None and record.qbo_id:
             record.status = SyncStatus.SYNCED
             record.error_kind = record.error_code = record.error_message = record.blocked_by = None
+
+
+def record_removed(factory: sessionmaker[Session], send: Send, *, note: str, job_id: int | None) -> None:
+    """Voided in billing and its QuickBooks twin deleted: the record is closed; the old id is kept in its note."""
+    with factory() as session, session.begin():
+        record = session.get(SyncRecord, send.record_id)
+        if record is None:
+            return
+        record.qbo_id = record.qbo_sync_token = None  # a pull's tombstone of our own delete is not drift
+        record.payload_hash = send.payload_hash
+        record.status = SyncStatus.REMOVED
+        record.note = note
+        record.last_synced_at = utcnow()
+        record.first_failed_at = None
+        record.error_kind = record.error_code = record.error_message = record.error_detail = None
+        record.blocked_by = None
+        record.last_request = record.last_response = None
+        _attempt(session, record, "removed", job_id, message=note)
+
+
+def drop_record(factory: sessionmaker[Session], record_id: int) -> None:
+    """A record voided in billing before anything reached QuickBooks: it needs no sync record (like a draft)."""
+    with factory() as session, session.begin():
+        session.execute(delete(SyncAttempt).where(SyncAttempt.sync_record_id == record_id))
+        session.execute(delete(SyncRecord).where(SyncRecord.id == record_id))

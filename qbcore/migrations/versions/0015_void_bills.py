@@ -18,7 +18,8 @@ depends_on = None
 
 _STATUSES = {
     "settlements": ("'draft', 'finalized', 'paid'", "'draft', 'finalized', 'paid', 'void'"),
-    "carrier_bills": ("'received', 'accepted', 'disputed', 'paid'", "'received', 'accepted', 'disputed', 'paid', 'void'"),
+    "carrier_bills": ("'received', 'accepted', 'disputed', 'paid'",
+                      "'received', 'accepted', 'disputed', 'paid', 'void'"),
 }
 
 
