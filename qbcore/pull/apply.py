@@ -32,6 +32,7 @@ from qbcore.models import (
     PulledPaymentStatus,
     SyncRecord,
     SyncStatus,
+    Vendor,
     utcnow,
 )
 from qbcore.settings import SyncSettings
@@ -261,8 +262,9 @@ def _date(value: Any) -> date | None:
 class _Expected:
     amount: Decimal
     number: str | None
-    customer_qbo_id: str | None
+    customer_qbo_id: str | None  # the customer's (a bill: the vendor's) QuickBooks id
     customer_name: str | None
+    party_ref: str = "CustomerRef"  # a bill names its vendor
 
 
 
@@ -282,31 +284,41 @@ def load_drift_context(session: Session, entity_type: EntityType, records: Seque
     """Expected amount/number/customer per record (its sync record is SYNCED, so the billing row is what we pushed)."""
     spec = spec_for(entity_type)
     model: Any = spec.model
-    ledger = spec.ledger
-    if ledger is None:
+    if spec.watched is not None:
+        # A bill: its amount, its number (always ours) and its vendor.
+        amount_col, number_col, party_col = spec.watched.amount, spec.watched.number, spec.watched.party
+        party_model: Any = Vendor
+        party_type, party_ref = EntityType.VENDOR, "VendorRef"
+    elif spec.ledger is not None:
+        amount_col, number_col, party_col = spec.ledger.amount, spec.ledger.number, model.customer_id
+        party_model, party_type, party_ref = Customer, EntityType.CUSTOMER, "CustomerRef"
+    else:
         raise ValueError(f"{entity_type} has no amount or number to compare with QuickBooks")
     ids = [r.entity_id for r in records]
     rows: list[Any] = []
     for chunk in chunked(ids, SQL_IN_CHUNK):
-        rows.extend(session.execute(select(model.id, ledger.amount, ledger.number, model.customer_id).where(
+        rows.extend(session.execute(select(model.id, amount_col, number_col, party_col).where(
             model.id.in_(chunk))).all())
-    customer_ids = list({r[3] for r in rows})
-    customers: dict[int, tuple[str | None, str]] = {}
-    for chunk in chunked(customer_ids, SQL_IN_CHUNK):
-        names = dict(session.execute(select(Customer.id, Customer.name).where(Customer.id.in_(chunk))).all())
+    party_ids = list({r[3] for r in rows})
+    parties: dict[int, tuple[str | None, str]] = {}
+    for chunk in chunked(party_ids, SQL_IN_CHUNK):
+        names: dict[int, str] = dict(session.execute(select(party_model.id, party_model.name).where(
+            party_model.id.in_(chunk))).all())
         linked = dict(session.execute(select(SyncRecord.entity_id, SyncRecord.qbo_id).where(
-            SyncRecord.company_id == company_id, SyncRecord.entity_type == EntityType.CUSTOMER.value,
+            SyncRecord.company_id == company_id, SyncRecord.entity_type == party_type.value,
             SyncRecord.entity_id.in_(chunk))).all())
-        for cid in chunk:
-            customers[cid] = (linked.get(cid), names.get(cid, ""))
+        for pid in chunk:
+            parties[pid] = (linked.get(pid), names.get(pid, ""))
     expected = {}
-    for entity_id, amount, number, customer_id in rows:
+    for entity_id, amount, number, party_id in rows:
         if entity_type is EntityType.PAYMENT:
             doc = number[:21]
+        elif spec.watched is not None:
+            doc = number  # a bill carries our number (settlement number, carrier's invoice number)
         else:
             doc = number if settings.invoice_numbering == "billing" else None
-        qbo_customer, name = customers.get(customer_id, (None, ""))
-        expected[entity_id] = _Expected(money(amount), doc, str(qbo_customer) if qbo_customer else None, name)
+        qbo_party, name = parties.get(party_id, (None, ""))
+        expected[entity_id] = _Expected(money(amount), doc, str(qbo_party) if qbo_party else None, name, party_ref)
     open_drifts: dict[str, list[Drift]] = defaultdict(list)
     qbo_ids = [str(r.qbo_id) for r in records]
     for qbo_chunk in _chunks(qbo_ids):
@@ -319,7 +331,7 @@ def load_drift_context(session: Session, entity_type: EntityType, records: Seque
 
 def summarize_qbo(row: dict[str, Any]) -> dict[str, Any]:
     """The fields drift compares, as QuickBooks has them."""
-    ref = row.get("CustomerRef") or {}
+    ref = row.get("CustomerRef") or row.get("VendorRef") or {}
     return {"amount": str(money(row.get("TotalAmt"))), "number": row.get("DocNumber") or row.get("PaymentRefNum"),
             "customer": ref.get("name") or ref.get("value"), "customer_id": ref.get("value"),
             "balance": str(money(row.get("Balance"))) if "Balance" in row else None,
@@ -334,9 +346,11 @@ def _edits(expected: _Expected, row: dict[str, Any]) -> list[str]:
     number = row.get("DocNumber") if "DocNumber" in row or "PaymentRefNum" not in row else row.get("PaymentRefNum")
     if expected.number is not None and (number or "") != expected.number:
         changes.append(f"number {expected.number} → {number or '(none)'}")
-    customer = (row.get("CustomerRef") or {}).get("value")
-    if expected.customer_qbo_id and customer and str(customer) != expected.customer_qbo_id:
-        changes.append(f"customer → {(row.get('CustomerRef') or {}).get('name') or customer}")
+    ref = row.get(expected.party_ref) or {}
+    party = ref.get("value")
+    if expected.customer_qbo_id and party and str(party) != expected.customer_qbo_id:
+        who = "vendor" if expected.party_ref == "VendorRef" else "customer"
+        changes.append(f"{who} → {ref.get('name') or party}")
     return changes
 
 
@@ -386,7 +400,7 @@ def drift_of(session: Session, context: DriftContext, record: SyncRecord, row: d
 
 def detect_drift(session: Session, entity_type: EntityType, rows: Sequence[dict[str, Any]],
                  settings: SyncSettings, company_id: int | None = None) -> ApplyCounts:
-    """Compare a company's changed invoices or credit memos with what we pushed; store voids, deletions, edits."""
+    """Compare a company's changed invoices, credit memos or bills with what we pushed; store voids, deletes, edits."""
     company = resolve_company_id(session, company_id)
     counts = ApplyCounts(changes=len(rows))
     records = linked_records(session, entity_type, [str(r.get("Id")) for r in rows if r.get("Id")], company)

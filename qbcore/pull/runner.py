@@ -43,8 +43,12 @@ from qbcore.settings import SyncSettings, load_settings
 log = logging.getLogger(__name__)
 
 PULL_LABEL = "Pull changes from QuickBooks"
-# Payments first: they are what finance waits for; then the forms whose drift we watch.
-FORM_TYPES = {spec.qbo_object: spec.entity_type for spec in ENTITIES if spec.sales_form}
+# Payments first: they are what finance waits for; then the forms whose drift we watch (a Bill is a settlement's
+# or a carrier bill's).
+FORM_TYPES: dict[str, tuple[EntityType, ...]] = {}
+for _spec in ENTITIES:
+    if _spec.sales_form or _spec.watched is not None:
+        FORM_TYPES[_spec.qbo_object] = (*FORM_TYPES.get(_spec.qbo_object, ()), _spec.entity_type)
 PULL_ENTITIES = (*dict.fromkeys(spec.qbo_object for spec in ENTITIES if spec.pulled_payments), *FORM_TYPES)
 LOOKBACK = timedelta(days=30)  # CDC's documented look-back; a first pull starts here
 SETTLED = timedelta(seconds=60)
@@ -135,12 +139,20 @@ def apply_changes(session: Session, entity: str, rows: list[dict[str, Any]], set
         return apply_payments(session, rows, settings, company_id)
     if entity == "BillPayment":
         return apply_bill_payments(session, rows, company_id)
-    return detect_drift(session, FORM_TYPES[entity], rows, settings, company_id)
+    counts = ApplyCounts(changes=len(rows))
+    for entity_type in FORM_TYPES[entity]:
+        found = detect_drift(session, entity_type, rows, settings, company_id)
+        found.changes = 0
+        counts.add(found)
+    return counts
 
 
 def _is_pulled(entity: str, settings: SyncSettings) -> bool:
-    """Payments and forms always; bill payments while the bills they follow sync (settlements or carrier bills)."""
+    """Payments and sales forms always; bills and bill payments while settlements or carrier bills sync."""
     specs = [spec for spec in ENTITIES if spec.pulled_payments and spec.qbo_object == entity]
+    bills = [spec for spec in ENTITIES if spec.watched is not None and spec.qbo_object == entity]
+    if bills:
+        return any(spec.is_enabled(settings) for spec in bills)
     return not specs or any(all(getattr(settings, name) for name in spec.switched_by) for spec in specs)
 
 
@@ -182,7 +194,8 @@ def _pull_entity(factory: sessionmaker[Session], gateway: QboGateway, entity: st
         since = next_since
     if overflowed and entity in FORM_TYPES:
         # A full answer may have cut tombstones off its end; an existence check finds deletions it hid.
-        _check_existence(factory, gateway, FORM_TYPES[entity], entity, run)
+        for entity_type in FORM_TYPES[entity]:
+            _check_existence(factory, gateway, entity_type, entity, run)
 
 
 def _check_existence(factory: sessionmaker[Session], gateway: QboGateway, entity_type: EntityType, entity: str,
