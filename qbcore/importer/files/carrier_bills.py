@@ -81,8 +81,8 @@ class CarrierBillsFile(FileRules):
         Column("bill_date", D, True, None, "2026-11-04"),
         Column("due_date", D, True, None, "2026-12-04", "On or after the bill date."),
         Column("terms", T, False, 40, "Net 30", "Blank means the carrier's terms."),
-        Column("status", T, True, 12, "accepted", "received, accepted, disputed or paid; received and disputed "
-               "bills stay out of QuickBooks."),
+        Column("status", T, True, 12, "accepted", "received, accepted, disputed, paid or void; received, "
+               "disputed and void bills stay out of QuickBooks (a void one synced before is deleted there)."),
         Column("dispute_reason", T, False, 400, "", "Required when status is disputed."),
         Column("paid_on", D, False, None, "", "Required when status is paid; blank otherwise."),
         Column("memo", T, False, 2000, "", multiline=True),
@@ -138,7 +138,8 @@ class CarrierBillsFile(FileRules):
             return
         if status not in STATUSES:
             errors.append(RowError(kind, number, "status", (
-                f"{values['status']!r} is not a carrier bill status: write received, accepted, disputed or paid.")))
+                f"{values['status']!r} is not a carrier bill status: write received, accepted, disputed, paid or "
+                "void.")))
             return
         if status == CarrierBillStatus.DISPUTED.value and values["dispute_reason"] is None \
                 and "dispute_reason" not in failed:

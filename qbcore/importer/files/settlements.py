@@ -184,7 +184,8 @@ class SettlementsFile(FileRules):
         Column("period_start", D, True, None, "2026-10-26"),
         Column("period_end", D, True, None, "2026-11-01", "On or after period_start."),
         Column("settlement_date", D, True, None, "2026-11-03", "On or after period_end."),
-        Column("status", T, True, 12, "finalized", "draft, finalized or paid; a draft stays out of QuickBooks."),
+        Column("status", T, True, 12, "finalized", "draft, finalized, paid or void; a draft stays out of "
+               "QuickBooks, a void one too (its bill is deleted there if it was synced)."),
         Column("paid_on", D, False, None, "", "Required when status is paid; blank otherwise."),
         Column("memo", T, False, 2000, "", multiline=True),
         Column("line_type", T, True, 12, "pay", "pay (a load's pay line) or deduction."),
@@ -282,7 +283,7 @@ class SettlementsFile(FileRules):
         status = (values["status"] or "").lower()
         if "status" not in failed and status not in STATUSES:
             errors.append(RowError(kind, number, "status", (
-                f"{values['status']!r} is not a settlement status: write draft, finalized or paid.")))
+                f"{values['status']!r} is not a settlement status: write draft, finalized, paid or void.")))
         elif "paid_on" not in failed and (status == "paid") != (values["paid_on"] is not None):
             errors.append(RowError(kind, number, "paid_on", (
                 "a paid settlement needs the date it was paid in paid_on." if status == "paid" else

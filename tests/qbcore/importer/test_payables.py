@@ -270,3 +270,35 @@ def test_imported_settlements_and_bills_sync_to_quickbooks_once_payables_are_on(
     assert Decimal(str(bills["KC-5512"]["TotalAmt"])) == Decimal("1120.00")
     assert "STL-900003" not in bills and "KC-5513" not in bills  # a draft and a received bill stay home
     assert sandbox.count("Vendor", DisplayName="Rosa Delgado") == 1
+
+
+def test_a_settlement_and_a_carrier_bill_imported_again_as_void_have_their_bills_deleted_in_quickbooks(
+    demo_factory, connected, sandbox: SandboxClient, _no_client_quota  # noqa: F811
+):
+    files = sample_files()
+    assert _import(demo_factory, files).written
+    payables_on(demo_factory)
+    gateway = gateway_for(demo_factory, connected)
+    sync_now(demo_factory, connected, gateway=gateway)
+    numbers = {b["DocNumber"] for b in gateway.query_all("Bill")}
+    assert {"STL-900001", "KC-5512"} <= numbers
+    settlements, bills = read_rows(STL), read_rows(CBL)
+    _set_where("settlement_number", "STL-900001", status="VOID")(settlements)
+    _set_where("carrier_invoice_number", "KC-5512", status="void", paid_on="", dispute_reason="")(bills)
+    result = _import(demo_factory, {**files, STL: to_csv(settlements), CBL: to_csv(bills)})
+    assert result.is_valid, result.errors
+    assert (result.counts()["settlements"]["out_of_date"], result.counts()["carrier_bills"]["out_of_date"]) == (1, 1)
+    with demo_factory() as session:
+        assert session.scalar(select(Settlement.status).where(Settlement.number == "STL-900001")) == "void"
+        assert session.scalar(select(CarrierBill.status).where(CarrierBill.carrier_invoice_number == "KC-5512")) \
+            == "void"
+
+    sync_now(demo_factory, connected, gateway=gateway)
+    with demo_factory() as session:  # the receivables sample's clashing customer names are not this test's
+        assert session.execute(select(SyncRecord.entity_type).where(
+            SyncRecord.status.in_(("failed", "blocked")), SyncRecord.entity_type.in_(PAYABLES))).all() == []
+    left = {b["DocNumber"] for b in gateway.query_all("Bill")}
+    assert left == numbers - {"STL-900001", "KC-5512"}
+    with demo_factory() as session:
+        removed = session.scalars(select(SyncRecord.status).where(SyncRecord.status == SyncStatus.REMOVED.value))
+        assert len(list(removed)) == 2
