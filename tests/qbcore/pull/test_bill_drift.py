@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from qbcore.config import Config
 from qbcore.db import transaction
-from qbcore.models import Drift, EntityType, Settlement
+from qbcore.models import Drift, EntityType, Settlement, SettlementStatus
 from qbcore.pull import run_pull
 from qbcore.pull.runner import PULL_ENTITIES
 from qbcore.sync.runner import sync_now
@@ -57,7 +57,7 @@ def test_our_own_delete_of_a_voided_bill_is_no_drift(
     run_pull(bills_synced, connected)
     settlement_id, _, _ = open_bill(bills_synced, EntityType.SETTLEMENT)
     with transaction(bills_synced) as session:
-        session.get(Settlement, settlement_id).status = "void"
+        session.get(Settlement, settlement_id).status = SettlementStatus.VOID
     bills = sandbox.count("Bill")
     assert sync_now(bills_synced, connected, gateway=gateway_for(bills_synced, connected)).synced == 1
     assert sandbox.count("Bill") == bills - 1
@@ -69,13 +69,13 @@ def test_bills_are_pulled_only_while_settlements_or_carrier_bills_sync(
     synced: sessionmaker[Session], connected: Config, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from qbcore.pull import runner
+    from qbcore.qbo import cdc
 
     asked: list[str] = []
-    real = runner.fetch_changes
 
-    def recording(gateway, entity, since):  # type: ignore[no-untyped-def]
+    def recording(gateway, entity, since):
         asked.append(entity)
-        return real(gateway, entity, since)
+        return cdc.fetch_changes(gateway, entity, since)
 
     monkeypatch.setattr(runner, "fetch_changes", recording)
     run_pull(synced, connected)

@@ -14,7 +14,7 @@ from qbcore.config import Config
 from qbcore.db import transaction
 from qbcore.errors import ErrorKind, QboCallError, QboError
 from qbcore.labels import ERROR_KIND, SYNC_STATUS
-from qbcore.models import CarrierBill, EntityType, Settlement, SyncAttempt, SyncRecord, SyncStatus
+from qbcore.models import CarrierBill, CarrierBillStatus, EntityType, Settlement, SyncAttempt, SyncRecord, SyncStatus
 from qbcore.problems.causes import fix_hint_for
 from qbcore.qbo.gateway import QboGateway
 from qbcore.sync.runner import sync_now
@@ -212,7 +212,7 @@ def test_a_voided_bill_set_back_to_accepted_in_billing_syncs_afresh(
     _void(synced_bills, CarrierBill, bill_id)
     sync_now(synced_bills, connected, gateway=gateway)
     with transaction(synced_bills) as session:
-        session.get(CarrierBill, bill_id).status = "accepted"
+        session.get(CarrierBill, bill_id).status = CarrierBillStatus.ACCEPTED
     summary = sync_now(synced_bills, connected, gateway=gateway)
     assert (summary.synced, summary.failed) == (1, 0)
     record = _record(synced_bills, EntityType.CARRIER_BILL, bill_id)
