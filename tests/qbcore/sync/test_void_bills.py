@@ -218,3 +218,23 @@ def test_a_voided_bill_set_back_to_accepted_in_billing_syncs_afresh(
     record = _record(synced_bills, EntityType.CARRIER_BILL, bill_id)
     assert record.status == SyncStatus.SYNCED.value and record.qbo_id not in (None, old)
     assert sandbox.duplicates("Bill") == []
+
+
+def test_a_bill_whose_create_got_no_answer_is_found_by_number_and_vendor_and_deleted_when_voided(
+    synced_bills: sessionmaker[Session], connected: Config, sandbox: SandboxClient
+) -> None:
+    gateway = gateway_for(synced_bills, connected)
+    settlement_id = _first(synced_bills, Settlement, "finalized")
+    record = _record(synced_bills, EntityType.SETTLEMENT, settlement_id)
+    qbo_id, request_id = record.qbo_id or "", record.request_id
+    with transaction(synced_bills) as session:  # as if the create's answer had been lost
+        lost = session.get(SyncRecord, record.id)
+        lost.qbo_id, lost.qbo_sync_token, lost.status = None, None, SyncStatus.FAILED
+        lost.request_id = request_id or "qbs-stl-lost-answer-c1"
+    _void(synced_bills, Settlement, settlement_id)
+    bills = sandbox.count("Bill")
+
+    summary = sync_now(synced_bills, connected, gateway=gateway)
+    assert (summary.synced, summary.failed) == (1, 0)
+    assert sandbox.count("Bill") == bills - 1 and _gone(gateway, qbo_id)
+    assert _record(synced_bills, EntityType.SETTLEMENT, settlement_id).status == SyncStatus.REMOVED.value
