@@ -26,7 +26,6 @@ from qbcore.models import (
     utcnow,
 )
 from qbcore.refusals import Refusal
-from qbcore.sync.records import ensure_sync_records
 
 SYNC_KIND = "sync"  # push sync records to QuickBooks (qbcore.sync)
 PULL_KIND = "pull"  # pull changes back from QuickBooks (qbcore.pull)
@@ -64,8 +63,6 @@ def enqueue_sync(
 ) -> Job:
     """Queue a sync of the chosen sync records (ids, or a SELECT of ids run in the database), of one company if set."""
     require_role(actor, Role.OPERATOR, "resync", session=session)
-    if record_ids is None:
-        ensure_sync_records(session, derived_only=True)  # a whole sync bills settlements as routing says now
     query = select(SyncRecord.id).where(SyncRecord.status.in_(RESYNCABLE))
     if company_id is not None:
         query = query.where(SyncRecord.company_id == company_id)

@@ -15,7 +15,7 @@ from qbcore.access import LOCAL_ADMIN
 from qbcore.config import Config
 from qbcore.db import transaction
 from qbcore.entities.payables import SETTLEMENT_LINES
-from qbcore.models import EntityType, Settlement, SettlementShare, SyncRecord, SyncStatus
+from qbcore.models import EntityType, Settlement, SettlementShare, SettlementStatus, SyncRecord, SyncStatus
 from qbcore.pull import run_pull
 from qbcore.reconcile.payables import reconcile_payables
 from qbcore.settings import save_settings
@@ -155,7 +155,7 @@ def test_split_bills_paid_in_quickbooks_settle_the_settlement_and_no_payment_is_
     with transaction(demo_factory) as session:
         # Finalized, not paid yet in billing: QuickBooks' users pay its bills there.
         row = session.get_one(Settlement, settlement.id)
-        row.status, row.paid_on = "finalized", None
+        row.status, row.paid_on = SettlementStatus.FINALIZED, None
         session.execute(delete(SyncRecord).where(SyncRecord.entity_type == EntityType.SETTLEMENT_PAYMENT.value,
                                                  SyncRecord.entity_id == settlement.id))
     payables_on(demo_factory)
@@ -177,7 +177,7 @@ def test_split_bills_paid_in_quickbooks_settle_the_settlement_and_no_payment_is_
     with split_book() as session:
         row = session.get_one(Settlement, settlement.id)
         assert (row.status, row.paid_on) == ("paid", date(2026, 11, 28))
-        set_aside = {(r.entity_type, r.entity_id): r.status for r in session.scalars(select(SyncRecord).where(
+        set_aside = {(str(r.entity_type), r.entity_id): str(r.status) for r in session.scalars(select(SyncRecord).where(
             SyncRecord.entity_type.in_((EntityType.SETTLEMENT_PAYMENT.value, EntityType.SHARE_PAYMENT.value)),
             SyncRecord.entity_id.in_([settlement.id, *(p.id for p in parts)])))}
     assert set_aside[(EntityType.SETTLEMENT_PAYMENT.value, settlement.id)] == SyncStatus.PAID_OUTSIDE.value
