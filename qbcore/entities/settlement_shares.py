@@ -50,7 +50,7 @@ def _may_be_in_quickbooks() -> Any:
     return or_(SyncRecord.qbo_id.is_not(None), SyncRecord.request_id.is_not(None), SyncRecord.status.in_(_SET_ASIDE))
 
 
-def _frozen(session: Session, settlement_ids: Sequence[int]) -> set[int]:
+def frozen_settlements(session: Session, settlement_ids: Sequence[int]) -> set[int]:
     """Settlements any of whose bills may be in QuickBooks: their payees never change again."""
     frozen: set[int] = set()
     for chunk in chunked(list(settlement_ids), SQL_IN_CHUNK):
@@ -86,7 +86,7 @@ def derive_shares(session: Session) -> int:
     ids = _to_route(session)
     changed = 0
     for chunk in chunked(ids, SQL_IN_CHUNK):
-        frozen = _frozen(session, chunk)
+        frozen = frozen_settlements(session, chunk)
         rows = session.scalars(select(Settlement).where(Settlement.id.in_(chunk)).options(
             selectinload(Settlement.deductions), *SETTLEMENT_LINES)).all()
         existing: dict[int, list[SettlementShare]] = {}
