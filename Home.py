@@ -16,7 +16,8 @@ import pandas as pd
 
 from qbcore.alerts.history import list_failing_channels
 from qbcore.connection import get_connection_state
-from qbcore.jobs.queue import enqueue_sync, list_recent_jobs
+from qbcore.jobs.queue import list_recent_jobs
+from qbcore.jobs.schedule import enqueue_all_open
 from qbcore.labels import (
     ENVIRONMENT,
     JOB_STATUS,
@@ -68,7 +69,7 @@ def confirm_sync_all(waiting: int) -> None:
     if confirm.button("Queue the sync", type="primary", key="sync_all_confirm"):
         try:
             with runtime.factory() as session, session.begin():
-                job = enqueue_sync(session, actor, label="Sync all open records (Home)")
+                job = enqueue_all_open(session, actor, label="Sync all open records (Home)")
         except Refusal as refusal:
             flash(*refusal_message(refusal, done="Not queued"))
         else:

@@ -70,6 +70,9 @@ NAME_STATUS = {"synced": "In QuickBooks", "failed": "Failed", "blocked": "Blocke
                "out_of_date": "Changed, not yet sent", "pending": "Waiting to sync"}
 OVERFLOW = {"truncate": "Cut at 4,000 characters with a visible marker", "fail": "Stop the sync and say so"}
 PULLED = {"apply": "Apply them to our invoices", "propose": "Propose them for review first"}
+ROUTING = {"driver": "The driver",
+           "fleet_owner": "The fleet owner whose trucks ran the loads (one bill per owner when there are several)",
+           "both": "The fleet owner when one owner's trucks ran every load, otherwise the driver"}
 # Session keys that are not one company's: the selector itself, the open tab, messages, users and companies.
 COMPANY_WIDE_KEYS = {"set_company", "set_company_shown", "set_tab", FLASH_KEY}
 
@@ -418,6 +421,20 @@ def map_pay_code(kind: str, code_id: int, account_id: str, code: str, account: s
     st.rerun()
 
 
+def show_vendor_routing(current) -> None:
+    """Whom a driver settlement is billed to in QuickBooks (PortPro's Account Payable → Vendor)."""
+    with st.form("set_routing"):
+        st.subheader("Vendor for driver settlements")
+        choice = st.radio("Bill each settlement to", list(ROUTING), format_func=ROUTING.__getitem__,
+                          index=list(ROUTING).index(current.settlement_vendor), key="set_routing_choice")
+        st.caption("A settlement whose loads ran on several fleet owners' trucks is split into one bill per owner "
+                   "(numbered like S-1042, S-1042-2), each paid on its own; deductions tied to a truck go with its "
+                   "owner, the driver's own with the largest bill. Settlements already in QuickBooks keep the "
+                   "vendor they were billed to. This applies in the company that holds driver pay.")
+        if st.form_submit_button("Save vendor routing", disabled=not admin, key="set_save_routing"):
+            save({"settlement_vendor": choice}, "Vendor routing")
+
+
 def show_pay_codes(lists: QboLists | None, current) -> None:
     """Pay and deduction code → QuickBooks expense account: unmapped codes flagged, mapped from QuickBooks' list."""
     st.subheader("Pay codes and deductions → QuickBooks expense accounts")
@@ -748,6 +765,7 @@ with options_tab:
 with codes_tab:
     show_charge_codes(lists, current)
 with pay_codes_tab:
+    show_vendor_routing(current)
     show_pay_codes(lists, current)
 with names_tab:
     show_customer_names(current)

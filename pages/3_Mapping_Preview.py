@@ -22,6 +22,7 @@ from qbcore.models import Role
 from qbcore.queries.bill_preview import (
     KIND_WORDS,
     BillKind,
+    BillPreview,
     find_bills,
     payables_kinds,
     pick_random_bill,
@@ -221,6 +222,17 @@ def show_bill_preview(kind: BillKind, bill_id: int, changes: dict) -> None:
     if preview is None:
         st.warning(md("That {} no longer exists; pick another.", KIND_WORDS[kind].lower()))
         return
+    bills = (preview, *preview.other_bills)
+    if len(bills) > 1:
+        st.info(md("Vendor routing bills this settlement's loads to each fleet owner whose trucks ran them: "
+                   "{count} in QuickBooks, {numbers}.", count=plural(len(bills), "bill"),
+                   numbers=", ".join(f"{b.number} to {b.vendor} ({format_money(b.total)})" for b in bills)))
+    for bill in bills:
+        show_one_bill(bill)
+
+
+def show_one_bill(preview: BillPreview) -> None:
+    """One bill: its lines per load, the table as QuickBooks shows it, the total and the JSON."""
     st.header(md("{kind} {number} · {vendor}", kind=preview.kind, number=preview.number, vendor=preview.vendor))
     st.caption("The description template above applies here too: each load's first line (or every line) carries "
                "the load text.")

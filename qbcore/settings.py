@@ -67,6 +67,10 @@ class SyncSettings:
     sync_settlements: bool = False
     sync_carrier_bills: bool = False
     bill_payment_account: str = "Checking"  # the bank account paid settlements and carrier bills are paid from
+    # Vendor routing (PortPro's Account Payable → Vendor): whom a settlement is billed to. "fleet_owner" bills each
+    # owner whose trucks ran its loads, one bill per owner; "both" bills the fleet owner when one owner's trucks ran
+    # every load, the driver otherwise. Settlements already in QuickBooks keep the routing they were billed with.
+    settlement_vendor: Literal["driver", "fleet_owner", "both"] = "driver"
 
 
 class SettingsError(Refusal, ValueError):
@@ -124,6 +128,7 @@ def _check_choices(settings: SyncSettings) -> None:
         "branch_tracking": ("none", "class", "location"),
         "description_overflow": ("truncate", "fail"),
         "pulled_payments": ("apply", "propose"),
+        "settlement_vendor": ("driver", "fleet_owner", "both"),
     }
     for name, allowed in choices.items():
         value = getattr(settings, name)

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import Integer, Select, and_, case, cast, func, null, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
+from qbcore.chunks import SQL_IN_CHUNK, chunked
 from qbcore.entities.common import NO_TEXT, TEXT, chunked_scalars, synced_at
 from qbcore.entities.routes import to_carrier_pay, to_driver_pay, vendor_route, where_it_went
 from qbcore.entities.spec import EntitySpec, ImportFile, ProblemTab, Switch, Voidable, Watched
@@ -18,6 +19,7 @@ from qbcore.mapping.payables import (
     build_vendor_payload,
 )
 from qbcore.mapping.refs import QboRefs
+from qbcore.mapping.routing import Share, routed_payees, split_settlement
 from qbcore.models import (
     CarrierBill,
     CarrierBillLine,
@@ -27,7 +29,9 @@ from qbcore.models import (
     SettlementDeduction,
     SettlementLine,
     SettlementLoad,
+    SettlementShare,
     SyncRecord,
+    Truck,
     Vendor,
 )
 from qbcore.settings import SyncSettings
@@ -40,7 +44,18 @@ def _is_void(row: Any) -> bool:
     return str(row.status) == VOID
 
 
-SETTLEMENT_VOID = Voidable(is_void=_is_void, vendor_id=lambda row: int(row.driver_id))
+def _first_share(column: Any) -> Any:
+    """A column of the settlement's own bill as routed (share 1), for what a pull compares with QuickBooks."""
+    return (select(column).where(SettlementShare.settlement_id == Settlement.id, SettlementShare.position == 1)
+            .correlate(Settlement).scalar_subquery())
+
+
+def bill_payee(row: Any) -> int:
+    """Whom a settlement's own bill went to: its first share's payee as routed, else its driver."""
+    return int(row.shares[0].payee_id) if row.shares else int(row.driver_id)
+
+
+SETTLEMENT_VOID = Voidable(is_void=_is_void, vendor_id=bill_payee)
 CARRIER_BILL_VOID = Voidable(is_void=_is_void, vendor_id=lambda row: int(row.carrier_id))
 
 
@@ -81,6 +96,38 @@ def load_accounts(session: Session, _rows: Mapping[int, Any], _company_id: int) 
     return {"accounts": accounts}
 
 
+def load_settlement_extras(session: Session, rows: Mapping[int, Any], company_id: int) -> dict[str, Any]:
+    """Accounts, and each settlement's payees as routed (share 1 first) with their vendors."""
+    settlement_ids = sorted({getattr(row, "settlement_id", key) for key, row in rows.items()})
+    payees: dict[int, list[int]] = {}
+    for chunk in chunked(settlement_ids, SQL_IN_CHUNK):
+        for settlement_id, payee_id in session.execute(
+                select(SettlementShare.settlement_id, SettlementShare.payee_id)
+                .where(SettlementShare.settlement_id.in_(chunk))
+                .order_by(SettlementShare.settlement_id, SettlementShare.position)):
+            payees.setdefault(settlement_id, []).append(payee_id)
+    wanted = sorted({payee for ids in payees.values() for payee in ids})
+    vendors = {vendor.id: vendor for chunk in chunked(wanted, SQL_IN_CHUNK)
+               for vendor in session.scalars(select(Vendor).where(Vendor.id.in_(chunk)))}
+    return {**load_accounts(session, rows, company_id), "payees": payees, "vendors": vendors}
+
+
+def settlement_shares(settlement: Any, settings: SyncSettings, extras: Mapping[str, Any]) -> list[Share]:
+    """The settlement's bills: to the payees it was routed to, or as Settings routes it when never routed yet."""
+    payees = extras.get("payees", {}).get(settlement.id) or routed_payees(settlement, settings.settlement_vendor)
+    return split_settlement(settlement, payees)
+
+
+def payee_of(share: Share, settlement: Any, extras: Mapping[str, Any]) -> Any:
+    """The vendor a share is billed to (its driver, or a fleet owner whose trucks ran its loads)."""
+    if share.payee_id == settlement.driver_id:
+        return settlement.driver
+    known = extras.get("vendors", {}).get(share.payee_id)
+    if known is not None:
+        return known
+    return next((load.truck.owner for load in share.loads if load.truck.owner_id == share.payee_id), None)
+
+
 def _vendor_view(record: Sequence[Any]) -> Select[Any]:
     return (select(*record, cast(Vendor.name, TEXT).label("number_or_name"), NO_TEXT.label("customer"),
                    cast(null(), Integer).label("customer_id"), null().label("amount"), null().label("date"),
@@ -112,8 +159,18 @@ def _carrier_bill_view(entity_type: EntityType) -> Any:
 
 
 def _settlement_needs(session: Session, ids: list[int]) -> Mapping[EntityType, set[int]]:
+    # Its driver, and every fleet owner whose trucks ran its loads (any of them may be a payee).
     return {EntityType.VENDOR: chunked_scalars(session, ids, lambda c: select(Settlement.driver_id).where(
-        Settlement.id.in_(c)))}
+        Settlement.id.in_(c))) | chunked_scalars(session, ids, lambda c: select(Truck.owner_id).join(
+            SettlementLoad, SettlementLoad.truck_id == Truck.id).where(SettlementLoad.settlement_id.in_(c)))}
+
+
+# The eager loads routing and the bill's lines need: each load's row, pay lines and truck (with its owner).
+SETTLEMENT_LINES = (
+    selectinload(Settlement.loads).joinedload(SettlementLoad.load),
+    selectinload(Settlement.loads).joinedload(SettlementLoad.truck).joinedload(Truck.owner),
+    selectinload(Settlement.loads).selectinload(SettlementLoad.lines).joinedload(SettlementLine.pay_code),
+)
 
 
 def _carrier_bill_needs(session: Session, ids: list[int]) -> Mapping[EntityType, set[int]]:
@@ -126,7 +183,9 @@ def _build_vendor(row: Any, settings: SyncSettings, refs: QboRefs, _extras: Mapp
 
 
 def _build_settlement(row: Any, settings: SyncSettings, refs: QboRefs, extras: Mapping[str, Any]) -> dict[str, Any]:
-    return build_settlement_payload(row, settings, refs, extras.get("accounts", {}))
+    shares = settlement_shares(row, settings, extras)
+    return build_settlement_payload(row, settings, refs, extras.get("accounts", {}), share=shares[0],
+                                    payee=payee_of(shares[0], row, extras), bills=len(shares))
 
 
 def _build_carrier_bill(row: Any, settings: SyncSettings, refs: QboRefs, extras: Mapping[str, Any]
@@ -134,11 +193,13 @@ def _build_carrier_bill(row: Any, settings: SyncSettings, refs: QboRefs, extras:
     return build_carrier_bill_payload(row, settings, refs, extras.get("accounts", {}))
 
 
-def _build_settlement_payment(row: Any, settings: SyncSettings, refs: QboRefs, _extras: Mapping[str, Any]
+def _build_settlement_payment(row: Any, settings: SyncSettings, refs: QboRefs, extras: Mapping[str, Any]
                               ) -> dict[str, Any]:
-    return build_bill_payment_payload(number=row.number, vendor_id=row.driver_id, vendor=row.driver, bill_id=row.id,
-                                      bill_qbo_ids=refs.settlements, amount=row.net_pay, paid_on=row.paid_on,
-                                      what="Settlement", settings=settings, refs=refs)
+    # A split settlement's own bill (share 1) is paid here; the other shares' bills by their own payments.
+    share = settlement_shares(row, settings, extras)[0]
+    return build_bill_payment_payload(number=row.number, vendor_id=share.payee_id, vendor=payee_of(share, row, extras),
+                                      bill_id=row.id, bill_qbo_ids=refs.settlements, amount=share.net_pay,
+                                      paid_on=row.paid_on, what="Settlement", settings=settings, refs=refs)
 
 
 def _build_carrier_payment(row: Any, settings: SyncSettings, refs: QboRefs, _extras: Mapping[str, Any]
@@ -171,15 +232,17 @@ SETTLEMENT = EntitySpec(
     switch=Switch("sync_settlements", "Driver settlements"), ids_view=_settlement_view(EntityType.SETTLEMENT),
     load_options=(joinedload(Settlement.driver),
                   selectinload(Settlement.deductions).joinedload(SettlementDeduction.deduction_code),
-                  selectinload(Settlement.loads).joinedload(SettlementLoad.load),
-                  selectinload(Settlement.loads).selectinload(SettlementLoad.lines).joinedload(SettlementLine.pay_code)),
-    load_extras=load_accounts, depends_on=(EntityType.VENDOR,), needs=_settlement_needs,
+                  *SETTLEMENT_LINES),
+    load_extras=load_settlement_extras, extras_from_rows=True, depends_on=(EntityType.VENDOR,),
+    needs=_settlement_needs,
     fixed_at=lambda session, number, company_id: synced_at(
         session, EntityType.SETTLEMENT, select(Settlement.id).where(Settlement.number == number), company_id),
     searched_by=("number", "amount"), refs_field="settlements", company_route=to_driver_pay,
     syncs_only=(Settlement.status.in_(("finalized", "paid")),),  # a draft waits until finalized; a void stays home
     voidable=SETTLEMENT_VOID,
-    watched=Watched(amount=Settlement.net_pay, number=Settlement.number, party=Settlement.driver_id),
+    watched=Watched(amount=func.coalesce(_first_share(SettlementShare.net_pay), Settlement.net_pay),
+                    number=Settlement.number,
+                    party=func.coalesce(_first_share(SettlementShare.payee_id), Settlement.driver_id)),
     # A bill entered by hand in QuickBooks can be cleared; one entered and paid there is marked paid without sync
     # (which sets its payment record aside too).
     problems=ProblemTab(position=8, reference=Settlement.number, amount=Settlement.net_pay,
@@ -207,7 +270,7 @@ CARRIER_BILL = EntitySpec(
     syncs_only=(CarrierBill.status.in_(("accepted", "paid")),),  # received and disputed bills wait, voids stay home
     voidable=CARRIER_BILL_VOID,
     watched=Watched(amount=CarrierBill.total, number=CarrierBill.carrier_invoice_number, party=CarrierBill.carrier_id),
-    problems=ProblemTab(position=9, reference=CarrierBill.carrier_invoice_number, amount=CarrierBill.total,
+    problems=ProblemTab(position=10, reference=CarrierBill.carrier_invoice_number, amount=CarrierBill.total,
                         record_date=CarrierBill.bill_date, joins=None, vendor_key=CarrierBill.carrier_id, payee=True,
                         changed_at=CarrierBill.updated_at, named_by=CarrierBill.carrier_invoice_number,
                         set_aside=True, mark_paid=True),
@@ -220,16 +283,18 @@ SETTLEMENT_PAYMENT = EntitySpec(
     entity_type=EntityType.SETTLEMENT_PAYMENT, model=Settlement, request_code="spy",
     build_payload=_build_settlement_payment, natural_key=doc_number_key, record_name=lambda row: str(row.number),
     switched_by=("sync_settlements",),
-    ids_view=_settlement_view(EntityType.SETTLEMENT_PAYMENT), load_options=(joinedload(Settlement.driver),),
+    ids_view=_settlement_view(EntityType.SETTLEMENT_PAYMENT),
+    load_options=(joinedload(Settlement.driver), selectinload(Settlement.deductions), *SETTLEMENT_LINES),
+    load_extras=load_settlement_extras, extras_from_rows=True,
     depends_on=(EntityType.VENDOR, EntityType.SETTLEMENT),
     needs=lambda session, ids: {**_settlement_needs(session, ids), EntityType.SETTLEMENT: set(ids)},
     searched_by=("amount",), syncs_only=(Settlement.status.in_(PAID),),
-    voidable=Voidable(is_void=_is_void, vendor_id=lambda row: int(row.driver_id), removes_twin=False),
+    voidable=Voidable(is_void=_is_void, vendor_id=bill_payee, removes_twin=False),
     pulled_payments=True,  # a check or card payment entered in QuickBooks pays the settlement's bill
     # Paid in the file the bill is in, even after driver pay moved to another company.
     company_route=lambda: where_it_went(EntityType.SETTLEMENT, Settlement.id, to_driver_pay()),
     # Already paid in billing: a check written in QuickBooks by hand is cleared (with the reason), not "marked paid".
-    problems=ProblemTab(position=10, reference=Settlement.number, amount=Settlement.net_pay,
+    problems=ProblemTab(position=11, reference=Settlement.number, amount=Settlement.net_pay,
                         record_date=Settlement.paid_on, joins=None, vendor_key=Settlement.driver_id, payee=True,
                         changed_at=Settlement.updated_at, set_aside=True),
 )
@@ -246,7 +311,7 @@ CARRIER_PAYMENT = EntitySpec(
     voidable=Voidable(is_void=_is_void, vendor_id=lambda row: int(row.carrier_id), removes_twin=False),
     pulled_payments=True,
     company_route=lambda: where_it_went(EntityType.CARRIER_BILL, CarrierBill.id, to_carrier_pay()),
-    problems=ProblemTab(position=11, reference=CarrierBill.carrier_invoice_number, amount=CarrierBill.total,
+    problems=ProblemTab(position=13, reference=CarrierBill.carrier_invoice_number, amount=CarrierBill.total,
                         record_date=CarrierBill.paid_on, joins=None, vendor_key=CarrierBill.carrier_id, payee=True,
                         changed_at=CarrierBill.updated_at, set_aside=True),
 )

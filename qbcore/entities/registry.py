@@ -5,6 +5,7 @@ from __future__ import annotations
 from enum import StrEnum
 
 from qbcore.entities import credit_application, credit_memo, customer, invoice, item, payables, payment
+from qbcore.entities import settlement_shares as shares
 from qbcore.entities.spec import EntitySpec, ImportFile, Switch
 from qbcore.mapping.refs import QboRefs
 from qbcore.models import EntityType
@@ -14,7 +15,8 @@ from qbcore.settings import SyncSettings
 # payments) link invoices and credit memos, so they go last. Payables follow: vendors, their bills, bill payments.
 ENTITIES: tuple[EntitySpec, ...] = (
     customer.SPEC, item.SPEC, invoice.SPEC, credit_memo.SPEC, payment.SPEC, credit_application.SPEC,
-    payables.VENDOR, payables.SETTLEMENT, payables.CARRIER_BILL, payables.SETTLEMENT_PAYMENT, payables.CARRIER_PAYMENT,
+    payables.VENDOR, payables.SETTLEMENT, shares.SETTLEMENT_SHARE, payables.CARRIER_BILL, payables.SETTLEMENT_PAYMENT,
+    shares.SHARE_PAYMENT, payables.CARRIER_PAYMENT,
 )
 _BY_TYPE = {spec.entity_type: spec for spec in ENTITIES}
 

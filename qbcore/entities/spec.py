@@ -148,6 +148,9 @@ class EntitySpec:
     # A name-list entity (customer, item, vendor) is linked once in every company it is routed to; a document
     # (invoice, payment, bill) gets one record, ever, and stays in the company it was first routed to.
     linked_in_each_company: bool = False
+    # Rows the console derives from billing before their records are ensured (a settlement's bills per payee);
+    # returns how many it wrote. None: its rows are billing's own.
+    derive_rows: Callable[[Session], int] | None = None
 
     @property
     def switches(self) -> tuple[str, ...]:

@@ -18,6 +18,7 @@ from qbcore.models import EntityType, Invoice, InvoiceStatus, Job, SyncRecord, S
 from qbcore.pull.runner import enqueue_pull_if_due
 from qbcore.settings import SyncSettings, load_settings
 from qbcore.sync.cascade import cascade_retries
+from qbcore.sync.records import ensure_sync_records
 
 # New and edited records go automatically; failed ones wait for a person (or a cascade retry).
 AUTO_STATUSES = (SyncStatus.NEVER_SYNCED.value, SyncStatus.OUT_OF_DATE.value)
@@ -26,6 +27,12 @@ AUTO_STATUSES = (SyncStatus.NEVER_SYNCED.value, SyncStatus.OUT_OF_DATE.value)
 def enabled_entity_types(settings: SyncSettings) -> list[EntityType]:
     """The entity types the settings say sync (items always go with the invoices that need them)."""
     return [spec.entity_type for spec in ENTITIES if spec.is_enabled(settings)]
+
+
+def enqueue_all_open(session: Session, actor: Actor, label: str) -> Job:
+    """Queue every open record (Home's Sync all), settlements first routed as Settings bills them now."""
+    ensure_sync_records(session, derived_only=True)
+    return enqueue_sync(session, actor, label=label)
 
 
 def enqueue_waiting(session: Session, actor: Actor = SYSTEM, company_id: int | None = None) -> Job | None:
@@ -47,6 +54,7 @@ def enqueue_waiting(session: Session, actor: Actor = SYSTEM, company_id: int | N
         per_company.append(and_(SyncRecord.company_id == company.id, SyncRecord.entity_type.in_(types)))
     if not per_company:
         return None
+    ensure_sync_records(session, derived_only=True)  # settlements billed as routing says now, split ones included
     waiting = (
         select(SyncRecord.id)
         .where(SyncRecord.status.in_(AUTO_STATUSES), or_(*per_company))

@@ -12,6 +12,7 @@ from qbcore.mapping.description import compose_line_description, fit_description
 from qbcore.mapping.invoice import refuse_broken_number
 from qbcore.mapping.names import COMPANY_NAME_MAX, DISPLAY_NAME_MAX, clean_name, is_email, single_line
 from qbcore.mapping.refs import QboRefs
+from qbcore.mapping.routing import Share, share_number, split_settlement
 from qbcore.settings import SyncSettings
 
 PRINT_ON_CHECK_MAX = 100  # a vendor's PrintOnCheckName (a customer's is 110)
@@ -96,36 +97,49 @@ def _refuse_negative(lines: list[dict[str, Any]], what: str) -> None:
                            "then resync.")
 
 
-def build_settlement_payload(settlement: Any, settings: SyncSettings, refs: QboRefs,
-                             accounts: CodeAccounts) -> dict[str, Any]:
-    """QuickBooks Bill JSON for a finalized settlement: pay per load, deductions as negative lines, to the driver."""
+def build_settlement_payload(settlement: Any, settings: SyncSettings, refs: QboRefs, accounts: CodeAccounts, *,
+                             share: Share | None = None, payee: Any = None, bills: int = 1) -> dict[str, Any]:
+    """QuickBooks Bill JSON for one share of a finalized settlement: pay per load, deductions as negative lines.
+
+    Without a share, the whole settlement billed to its driver. A settlement split per fleet owner is `bills`
+    shares; each names its place ("bill 2 of 3") so QuickBooks' users see the rest of the settlement exists.
+    """
     if settlement.status == "draft":
         raise MappingError(f"Settlement {settlement.number} is a draft; it goes to QuickBooks once finalized.")
     refuse_broken_number(settlement.number)
+    if share is None:
+        share = split_settlement(settlement, [settlement.driver_id])[0]
+        payee = settlement.driver
+    number = share_number(settlement.number, share.position)
     template = settings.description
     lines: list[dict[str, Any]] = []
-    for settlement_load in settlement.loads:
+    for settlement_load in share.loads:
         load_text = render_description(settlement_load.load, template)
         for index, pay in enumerate(settlement_load.lines):
             with_load = template.placement == "every_line" or index == 0
             text = compose_line_description(pay.description or pay.pay_code.name, load_text if with_load else "")
-            where = f"line {len(lines) + 1} of settlement {settlement.number}"
+            where = f"line {len(lines) + 1} of settlement {number}"
             lines.append(expense_line(pay.amount, _account_ref("pay", pay.pay_code, accounts, refs),
                                       fit_description(text, settings.description_overflow, where=where),
                                       len(lines) + 1))
-    for deduction in settlement.deductions:
+    for deduction in share.deductions:
         text = deduction.description or deduction.deduction_code.name
         lines.append(expense_line(-deduction.amount,
                                   _account_ref("deduction", deduction.deduction_code, accounts, refs),
                                   single_line(text)[:4000], len(lines) + 1))
     if not lines:
-        raise MappingError(f"Settlement {settlement.number} has no pay lines; QuickBooks needs at least one line.")
-    _refuse_negative(lines, f"Settlement {settlement.number}")
+        raise MappingError(f"Settlement {number} has no pay lines; QuickBooks needs at least one line.")
+    _refuse_negative(lines, f"Settlement {number}")
     period = f"{settlement.period_start:%Y-%m-%d} to {settlement.period_end:%Y-%m-%d}"
-    note = " ".join(p for p in (f"Settlement {settlement.number}, loads of {period}.", settlement.memo) if p)
+    head = f"Settlement {settlement.number}, loads of {period}."
+    if bills > 1:
+        name = payee.name if payee is not None else str(share.payee_id)
+        head = (f"Settlement {settlement.number}, bill {share.position} of {bills} (the loads on {name}'s trucks), "
+                f"loads of {period}.")
+    note = " ".join(p for p in (head, settlement.memo) if p)
     return {
-        "DocNumber": settlement.number,
-        "VendorRef": vendor_ref_for(settlement.driver_id, settlement.driver, refs),
+        "DocNumber": number,
+        "VendorRef": vendor_ref_for(share.payee_id, payee, refs),
         "TxnDate": settlement.settlement_date.isoformat(),
         "DueDate": settlement.settlement_date.isoformat(),  # paid on the settlement day
         "Line": lines,
@@ -168,13 +182,14 @@ def build_carrier_bill_payload(bill: Any, settings: SyncSettings, refs: QboRefs,
 
 
 def build_bill_payment_payload(*, number: str, vendor_id: int, vendor: Any, bill_id: int, bill_qbo_ids: Mapping[
-        int, str], amount: Decimal, paid_on: Any, what: str, settings: SyncSettings, refs: QboRefs) -> dict[str, Any]:
+        int, str], amount: Decimal, paid_on: Any, what: str, settings: SyncSettings, refs: QboRefs,
+        blocker: str | None = None) -> dict[str, Any]:
     """QuickBooks BillPayment JSON: one check from the payment account paying one bill in full."""
     if paid_on is None:
         raise MappingError(f"{what} {number} is not paid yet.")
     bill_qbo_id = bill_qbo_ids.get(bill_id)
     if bill_qbo_id is None:
-        kind = "settlement" if what == "Settlement" else "carrier_bill"
+        kind = blocker or ("settlement" if what == "Settlement" else "carrier_bill")
         raise MappingError(f"{what} {number} is paid, but its bill is not in QuickBooks yet.",
                            blocked_by=f"{kind}:{number}")
     bank_id = refs.accounts.get(settings.bill_payment_account)

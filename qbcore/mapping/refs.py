@@ -25,6 +25,7 @@ class QboRefs:
     credit_memos: Mapping[int, str] = field(default_factory=dict)  # credit memo id → QBO CreditMemo Id
     vendors: Mapping[int, str] = field(default_factory=dict)  # vendor id → QBO Vendor Id
     settlements: Mapping[int, str] = field(default_factory=dict)  # settlement id → QBO Bill Id
+    settlement_shares: Mapping[int, str] = field(default_factory=dict)  # share id → QBO Bill Id (bill 2, 3… of one)
     carrier_bills: Mapping[int, str] = field(default_factory=dict)  # carrier bill id → QBO Bill Id
     accounts: Mapping[str, str] = field(default_factory=dict)  # QBO Account name → Id
     terms: Mapping[str, str] = field(default_factory=dict)  # QBO Term name → Id

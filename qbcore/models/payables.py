@@ -174,6 +174,8 @@ class Settlement(Base):
     deductions: Mapped[list[SettlementDeduction]] = relationship(
         back_populates="settlement", order_by="SettlementDeduction.position", cascade="all, delete-orphan"
     )
+    # Its QuickBooks bills as vendor routing made them (written by the console; share 1 is its own bill).
+    shares: Mapped[list[SettlementShare]] = relationship(order_by="SettlementShare.position", viewonly=True)
 
     __table_args__ = (
         UniqueConstraint("driver_id", "period_start"),
@@ -252,6 +254,41 @@ class SettlementDeduction(Base):
     deduction_code: Mapped[DeductionCode] = relationship()
 
     __table_args__ = (CheckConstraint("amount > 0", name="amount_positive"),)
+
+
+class SettlementShare(Base):
+    """One QuickBooks bill of a settlement: to whom (the driver, or a fleet owner whose trucks ran its loads).
+
+    Vendor routing decides the payees: one share for most settlements, one per fleet owner when the loads ran on
+    several owners' trucks and Settings bills fleet owners. Share 1 is the settlement's own bill (its number); the
+    others are numbered "<number>-2", "-3"… Written by the console, never by billing, and frozen once any of the
+    settlement's bills may be in QuickBooks, so a change of routing never moves a bill that is already there.
+    """
+
+    __tablename__ = "settlement_shares"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    settlement_id: Mapped[int] = mapped_column(ForeignKey("settlements.id", ondelete="CASCADE"))
+    position: Mapped[int] = mapped_column(Integer)
+    payee_id: Mapped[int] = mapped_column(ForeignKey("vendors.id"), index=True)
+    doc_number: Mapped[str] = mapped_column(String(21))
+    # The settlement's day, copied so the share's Problem Sync row has a date without a join.
+    bill_date: Mapped[date] = mapped_column(Date)
+    # What the share owes as last routed (pay of the payee's loads less the deductions it carries); the payloads
+    # recompute it from the settlement's lines, these figures are for the pages.
+    pay_total: Mapped[Money]
+    deduction_total: Mapped[Money]
+    net_pay: Mapped[Money]
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow, onupdate=utcnow)
+
+    settlement: Mapped[Settlement] = relationship()
+    payee: Mapped[Vendor] = relationship()
+
+    __table_args__ = (
+        UniqueConstraint("settlement_id", "position"),
+        UniqueConstraint("settlement_id", "payee_id"),
+        CheckConstraint("position >= 1", name="position_positive"),
+    )
 
 
 class CarrierBill(Base):

@@ -23,10 +23,12 @@ class EntityType(StrEnum):
     PAYMENT = "payment"
     CREDIT_APPLICATION = "credit_application"  # a credit memo applied to an invoice: a zero-amount QBO Payment
     VENDOR = "vendor"  # a driver, fleet owner or carrier
-    SETTLEMENT = "settlement"  # a finalized driver settlement: a QBO Bill
+    SETTLEMENT = "settlement"  # a finalized driver settlement: a QBO Bill (its first share's, when split)
+    SETTLEMENT_SHARE = "settlement_share"  # bill 2, 3… of a settlement split per fleet owner: a QBO Bill
     CARRIER_BILL = "carrier_bill"  # an accepted carrier invoice: a QBO Bill
     SETTLEMENT_PAYMENT = "settlement_payment"  # a paid settlement: a QBO BillPayment by check
     CARRIER_PAYMENT = "carrier_payment"  # a paid carrier bill: a QBO BillPayment by check
+    SHARE_PAYMENT = "share_payment"  # a paid settlement's payment of bill 2, 3… of its split: a QBO BillPayment
 
 
 # What the layers below the entity registry (labels, pages, the QuickBooks gateway) need to know of each entity
@@ -41,9 +43,11 @@ ENTITY_NOUNS: dict[EntityType, tuple[str, str]] = {
     EntityType.CREDIT_APPLICATION: ("credit application", "credit applications"),
     EntityType.VENDOR: ("vendor", "vendors"),
     EntityType.SETTLEMENT: ("settlement", "settlements"),
+    EntityType.SETTLEMENT_SHARE: ("split bill", "split bills"),
     EntityType.CARRIER_BILL: ("carrier bill", "carrier bills"),
     EntityType.SETTLEMENT_PAYMENT: ("settlement payment", "settlement payments"),
     EntityType.CARRIER_PAYMENT: ("carrier bill payment", "carrier bill payments"),
+    EntityType.SHARE_PAYMENT: ("split bill payment", "split bill payments"),
 }
 # The QuickBooks entity each is pushed as.
 QBO_OBJECTS: dict[EntityType, str] = {
@@ -55,9 +59,11 @@ QBO_OBJECTS: dict[EntityType, str] = {
     EntityType.CREDIT_APPLICATION: "Payment",  # a zero-amount payment linking an invoice and a credit memo
     EntityType.VENDOR: "Vendor",
     EntityType.SETTLEMENT: "Bill",
+    EntityType.SETTLEMENT_SHARE: "Bill",
     EntityType.CARRIER_BILL: "Bill",
     EntityType.SETTLEMENT_PAYMENT: "BillPayment",
     EntityType.CARRIER_PAYMENT: "BillPayment",
+    EntityType.SHARE_PAYMENT: "BillPayment",
 }
 
 

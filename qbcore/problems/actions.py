@@ -24,6 +24,7 @@ from qbcore.models import (
     InvoiceStatus,
     Job,
     Role,
+    SettlementShare,
     SyncRecord,
     SyncStatus,
 )
@@ -295,6 +296,9 @@ def mark_bills_paid_outside(
         if str(bill.status) != "paid":
             bill.status, bill.paid_on = "paid", paid_on
         _set_payment_aside_by_hand(session, kind.payment_type, entity_id, record.company_id, note)
+        for payment_type, share_id in _split_records(session, entity_type, entity_id):
+            # Entered in QuickBooks by hand, the whole settlement is there: none of its split bills is sent either.
+            _set_payment_aside_by_hand(session, payment_type, share_id, record.company_id, note)
         events.append(dict(target_id=number, company_id=record.company_id, before=before,
                            after={"status": SyncStatus.PAID_OUTSIDE.value, "billing_status": "paid",
                                   "paid_on": bill.paid_on.isoformat() if bill.paid_on else None,
@@ -302,6 +306,15 @@ def mark_bills_paid_outside(
     session.flush()
     _audit_each(session, actor, f"mark_{target_type}_paid_outside", events, text, target_type)
     return ActionResult("mark_paid", len(rows), _amount(rows))
+
+
+def _split_records(session: Session, entity_type: EntityType, entity_id: int) -> list[tuple[EntityType, int]]:
+    """A split settlement's other bills and their payments, as (record type, share id)."""
+    if entity_type is not EntityType.SETTLEMENT:
+        return []
+    shares = list(session.scalars(select(SettlementShare.id).where(SettlementShare.settlement_id == entity_id,
+                                                                   SettlementShare.position >= 2)))
+    return [(kind, share) for share in shares for kind in (EntityType.SETTLEMENT_SHARE, EntityType.SHARE_PAYMENT)]
 
 
 def _set_payment_aside_by_hand(session: Session, payment_type: EntityType, entity_id: int, company_id: int,
@@ -401,10 +414,12 @@ def _restore_bill(session: Session, entity_type: EntityType, entity_id: int, num
         bill.status, bill.paid_on = billing, paid_on if billing == "paid" else None
         if billing == "paid" and bill.paid_on is None:
             bill.paid_on = date.today()
-    session.execute(delete(SyncRecord).where(
-        SyncRecord.entity_type == kind.payment_type.value, SyncRecord.entity_id == entity_id,
-        SyncRecord.status == SyncStatus.PAID_OUTSIDE.value, SyncRecord.qbo_id.is_(None),
-        ~func.coalesce(SyncRecord.note, "").startswith(PULLED_NOTE)))
+    for payment_type, eid in [(kind.payment_type, entity_id), *_split_records(session, entity_type, entity_id)]:
+        # Let go (the next sync gives them fresh records), unless the pull set them aside for a real payment.
+        session.execute(delete(SyncRecord).where(
+            SyncRecord.entity_type == payment_type.value, SyncRecord.entity_id == eid,
+            SyncRecord.status == SyncStatus.PAID_OUTSIDE.value, SyncRecord.qbo_id.is_(None),
+            ~func.coalesce(SyncRecord.note, "").startswith(PULLED_NOTE)))
     return dict(target_id=number, before=before, after={"status": new.value, "billing_status": billing})
 
 

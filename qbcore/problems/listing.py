@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from qbcore.entities.payables import vendor_kind
-from qbcore.entities.registry import spec_for
+from qbcore.entities.registry import ENTITIES, spec_for
 from qbcore.models import (
     PROBLEM_STATUSES,
     Customer,
@@ -328,9 +328,19 @@ def list_vendor_choices(session: Session) -> list[tuple[int, str]]:
 
 
 def list_problem_tabs(session: Session) -> list[EntityType]:
-    """The Problem Sync tabs to show: every type with a tab whose sync is switched on (what Home counts)."""
+    """The Problem Sync tabs to show: every type with a tab whose sync is switched on (what Home counts).
+
+    A type of rows the console derives (split bills, only where a settlement was split) shows once it has any.
+    """
     settings = load_settings(session)
-    return [entity for entity in PROBLEM_ENTITIES if spec_for(entity).is_enabled(settings)]
+    return [entity for entity in PROBLEM_ENTITIES if spec_for(entity).is_enabled(settings)
+            and (not _derived(entity) or session.scalar(select(SyncRecord.id).where(
+                SyncRecord.entity_type == entity.value).limit(1)) is not None)]
+
+
+def _derived(entity_type: EntityType) -> bool:
+    model = spec_for(entity_type).model
+    return any(spec.derive_rows is not None and spec.model is model for spec in ENTITIES)
 
 
 def get_last_sync_time(session: Session) -> datetime | None:

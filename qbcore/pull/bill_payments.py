@@ -22,6 +22,7 @@ from qbcore.models import (
     PulledBillPayment,
     PulledPaymentStatus,
     Settlement,
+    SettlementShare,
     SyncRecord,
     SyncStatus,
     utcnow,
@@ -52,7 +53,8 @@ BILL_KINDS = {
     EntityType.CARRIER_BILL: BillKind(EntityType.CARRIER_BILL, EntityType.CARRIER_PAYMENT, CarrierBill, "accepted",
                                       CarrierBill.total, CarrierBill.carrier_invoice_number),
 }
-PAYMENT_TYPES = tuple(kind.payment_type for kind in BILL_KINDS.values())
+# A split settlement's other bills are paid by their own payments, and count toward the settlement.
+PAYMENT_TYPES = (*(kind.payment_type for kind in BILL_KINDS.values()), EntityType.SHARE_PAYMENT)
 
 
 def bill_lines(payment: dict[str, Any]) -> dict[str, Decimal]:
@@ -104,9 +106,12 @@ def apply_bill_payments(session: Session, rows: Sequence[dict[str, Any]], compan
     for payment_type in PAYMENT_TYPES:
         ours.update(linked_records(session, payment_type, ids, company))
     bill_ids = [txn for r in rows if not is_deleted(r) for txn in bill_lines(r)]
-    bills: dict[str, SyncRecord] = {}
+    # QuickBooks bill → the billing row it settles: a settlement or carrier bill; a split bill, its settlement.
+    bills: dict[str, tuple[str, int]] = {}
     for kind in BILL_KINDS:
-        bills.update(linked_records(session, kind, bill_ids, company))
+        bills.update({qbo: (str(r.entity_type), r.entity_id)
+                      for qbo, r in linked_records(session, kind, bill_ids, company).items()})
+    bills.update(_split_bills(session, linked_records(session, EntityType.SETTLEMENT_SHARE, bill_ids, company)))
     existing: dict[tuple[str, str], PulledBillPayment] = {}
     for chunk in chunked(dict.fromkeys(ids), SQL_IN_CHUNK):
         for pulled in session.scalars(select(PulledBillPayment).where(
@@ -134,9 +139,10 @@ def apply_bill_payments(session: Session, rows: Sequence[dict[str, Any]], compan
                             reason="deleted or voided in QuickBooks" if gone else "no longer applied in QuickBooks",
                             company_id=company)
         for qbo_bill, amount in wanted.items():
-            record = bills.get(qbo_bill)
-            if record is None or amount <= 0:
+            billed = bills.get(qbo_bill)
+            if billed is None or amount <= 0:
                 continue  # not one of our bills in this company
+            entity_type, entity_id = billed
             known = existing.get((qbo_id, qbo_bill))
             if known is not None:
                 if known.status == APPLIED and money(known.amount) != amount:
@@ -148,7 +154,7 @@ def apply_bill_payments(session: Session, rows: Sequence[dict[str, Any]], compan
                 continue
             pulled = PulledBillPayment(
                 company_id=company, qbo_bill_payment_id=qbo_id, qbo_bill_id=qbo_bill,
-                entity_type=str(record.entity_type), entity_id=record.entity_id, amount=amount,
+                entity_type=entity_type, entity_id=entity_id, amount=amount,
                 pay_type=str(row.get("PayType") or "")[:12] or None, txn_date=_date(row.get("TxnDate")),
                 reference=str(row.get("DocNumber") or "")[:40] or None, status=PulledPaymentStatus.APPLIED)
             session.add(pulled)
@@ -156,13 +162,37 @@ def apply_bill_payments(session: Session, rows: Sequence[dict[str, Any]], compan
             counts.bill_payments += 1
             touched.add((pulled.entity_type, pulled.entity_id))
             write_audit(session, SYSTEM, "apply_pulled_bill_payment", target_type=pulled.entity_type,
-                        target_id=record.entity_id,
+                        target_id=entity_id,
                         after={"qbo_bill_payment_id": qbo_id, "qbo_bill_id": qbo_bill, "amount": str(amount),
                                "pay_type": pulled.pay_type}, reason="bill paid in QuickBooks", company_id=company)
     session.flush()
     for entity_type, entity_id in sorted(touched):
         refresh_bill_status(session, EntityType(entity_type), entity_id, company)
     return counts
+
+
+def _split_bills(session: Session, records: dict[str, SyncRecord]) -> dict[str, tuple[str, int]]:
+    """Split bills' QuickBooks ids → their settlement (what a payment of any of its bills settles)."""
+    share_ids = [record.entity_id for record in records.values()]
+    settlement_of: dict[int, int] = {}
+    for chunk in chunked(share_ids, SQL_IN_CHUNK):
+        settlement_of.update({share_id: settlement_id for share_id, settlement_id in session.execute(
+            select(SettlementShare.id, SettlementShare.settlement_id).where(SettlementShare.id.in_(chunk)))})
+    return {qbo: (EntityType.SETTLEMENT.value, settlement_of[record.entity_id])
+            for qbo, record in records.items() if record.entity_id in settlement_of}
+
+
+def _payment_records(session: Session, kind: BillKind, entity_id: int, company_id: int
+                     ) -> list[tuple[EntityType, int, SyncRecord | None]]:
+    """The payment records a bill's payment in QuickBooks stands for: its own, and a split settlement's others'."""
+    found = [(kind.payment_type, entity_id)]
+    if kind.entity_type is EntityType.SETTLEMENT:
+        found += [(EntityType.SHARE_PAYMENT, share_id) for share_id in session.scalars(
+            select(SettlementShare.id).where(SettlementShare.settlement_id == entity_id,
+                                             SettlementShare.position >= 2).order_by(SettlementShare.position))]
+    return [(payment_type, eid, session.scalar(select(SyncRecord).where(
+        SyncRecord.company_id == company_id, SyncRecord.entity_type == payment_type.value,
+        SyncRecord.entity_id == eid))) for payment_type, eid in found]
 
 
 def refresh_bill_status(session: Session, entity_type: EntityType, entity_id: int, company_id: int) -> str | None:
@@ -184,9 +214,8 @@ def refresh_bill_status(session: Session, entity_type: EntityType, entity_id: in
                                    .order_by(PulledBillPayment.txn_date, PulledBillPayment.id)))
     paid = sum((money(a) for a, *_ in applied), Decimal("0.00"))
     total = money(session.scalar(select(kind.amount).where(kind.model.id == entity_id)))
-    record = session.scalar(select(SyncRecord).where(SyncRecord.company_id == company_id,
-                                                     SyncRecord.entity_type == kind.payment_type.value,
-                                                     SyncRecord.entity_id == entity_id))
+    records = _payment_records(session, kind, entity_id, company_id)
+    record = records[0][2]
     number = str(session.scalar(select(kind.number).where(kind.model.id == entity_id)))
     if total > 0 and paid >= total:
         _, paid_on, last_id, reference = applied[-1]
@@ -199,15 +228,18 @@ def refresh_bill_status(session: Session, entity_type: EntityType, entity_id: in
                         after={"status": "paid", "paid_on": row.paid_on.isoformat(), "paid": str(paid)},
                         reason="paid in full in QuickBooks", company_id=company_id)
         if str(row.status) == "paid":
-            _set_payment_aside(session, kind, entity_id, company_id, record,
-                               f"{PULLED_NOTE} {reference or last_id} ({labels.money(paid)})"
-                               + (f" on {paid_on.isoformat()}" if paid_on else ""))
+            note = f"{PULLED_NOTE} {reference or last_id} ({labels.money(paid)})" \
+                + (f" on {paid_on.isoformat()}" if paid_on else "")
+            for payment_type, eid, each in records:
+                _set_payment_aside(session, payment_type, eid, company_id, each, note)
         return changed
     if str(row.status) == "paid" and record is not None and _set_aside_by_pull(record):
         # QuickBooks no longer holds the whole payment and nothing else paid it: owed again.
         before = row.paid_on
         row.status, row.paid_on = kind.open_status, None
-        session.delete(record)
+        for _, _, each in records:
+            if each is not None and _set_aside_by_pull(each):
+                session.delete(each)
         write_audit(session, SYSTEM, f"{entity_type.value}_unpaid_from_quickbooks", target_type=entity_type.value,
                     target_id=number, before={"status": "paid", "paid_on": before.isoformat() if before else None},
                     after={"status": kind.open_status, "paid": str(paid)},
@@ -221,10 +253,10 @@ def _set_aside_by_pull(record: SyncRecord) -> bool:
             and (record.note or "").startswith(PULLED_NOTE))
 
 
-def _set_payment_aside(session: Session, kind: BillKind, entity_id: int, company_id: int,
+def _set_payment_aside(session: Session, payment_type: EntityType, entity_id: int, company_id: int,
                        record: SyncRecord | None, note: str) -> None:
     if record is None:
-        session.add(SyncRecord(company_id=company_id, entity_type=kind.payment_type.value, entity_id=entity_id,
+        session.add(SyncRecord(company_id=company_id, entity_type=payment_type.value, entity_id=entity_id,
                                status=SyncStatus.PAID_OUTSIDE.value, attempts=0, note=note))
         return
     if record.qbo_id is not None or record.status in (SyncStatus.SYNCED.value, SyncStatus.CLEARED.value):

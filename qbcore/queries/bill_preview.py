@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import random
 from dataclasses import dataclass
 from datetime import date
@@ -13,12 +14,14 @@ from sqlalchemy.orm import Session
 
 from qbcore.company_directory import pay_company_id
 from qbcore.customer_names import NAME_CLASH_CODE
-from qbcore.entities.payables import load_accounts
+from qbcore.entities.payables import load_accounts, load_settlement_extras, payee_of, settlement_shares
+from qbcore.entities.settlement_shares import frozen_settlements
 from qbcore.errors import MappingError
 from qbcore.labels import plural
 from qbcore.mapping.description import DESCRIPTION_MAX, compose_line_description, render_description
 from qbcore.mapping.payables import build_carrier_bill_payload, build_settlement_payload
 from qbcore.mapping.refs import QboRefs
+from qbcore.mapping.routing import Share, share_number
 from qbcore.models import (
     CarrierBill,
     EntityType,
@@ -76,6 +79,8 @@ class BillPreview:
     total: Decimal
     warnings: tuple[str, ...]
     error: str | None
+    # A settlement split per fleet owner: its other bills, each previewed the same way (bill 2, 3…).
+    other_bills: tuple[BillPreview, ...] = ()
 
 
 def bill_company_id(session: Session, kind: BillKind) -> int:
@@ -141,13 +146,13 @@ def _account_ids(session: Session) -> dict[str, str]:
     return {name: qbo_id for name, qbo_id in rows if name and qbo_id}
 
 
-def _code_lines(row: Any, kind: BillKind) -> list[tuple[Any, str, Any, Any]]:
+def _code_lines(row: Any, kind: BillKind, share: Share | None = None) -> list[tuple[Any, str, Any, Any]]:
     """(load, code kind, code, line) per Bill line, in the order the mapping writes them."""
     out: list[tuple[Any, str, Any, Any]] = []
     if kind == "settlement":
-        for settlement_load in row.loads:
+        for settlement_load in (share.loads if share else row.loads):
             out.extend((settlement_load.load, "pay", pay.pay_code, pay) for pay in settlement_load.lines)
-        out.extend((None, "deduction", d.deduction_code, d) for d in row.deductions)
+        out.extend((None, "deduction", d.deduction_code, d) for d in (share.deductions if share else row.deductions))
     else:
         out.extend((row.load, "pay", charge.pay_code, charge) for charge in row.lines)
     return out
@@ -179,14 +184,29 @@ def preview_bill(session: Session, kind: BillKind, bill_id: int, changes: dict[s
     row = load_billing_rows(session, _ENTITY[kind], [bill_id]).get(bill_id)
     if row is None:
         return None
-    vendor: Vendor = row.driver if kind == "settlement" else row.carrier
+    if kind != "settlement":
+        return _preview_one(session, kind, row, settings, company_id, row.carrier, None, 1)
+    # As vendor routing bills it: to the driver, or one bill per fleet owner whose trucks ran its loads.
+    extras = load_settlement_extras(session, {row.id: row}, company_id)
+    if row.id not in frozen_settlements(session, [row.id]):
+        extras["payees"] = {}  # not in QuickBooks yet: the next sync routes it as these settings say
+    shares = settlement_shares(row, settings, extras)
+    previews = [_preview_one(session, kind, row, settings, company_id, payee_of(share, row, extras) or row.driver,
+                             share, len(shares)) for share in shares]
+    return dataclasses.replace(previews[0], other_bills=tuple(previews[1:]))
+
+
+def _preview_one(session: Session, kind: BillKind, row: Any, settings: SyncSettings, company_id: int, vendor: Vendor,
+                 share: Share | None, bills: int) -> BillPreview:
+    """One bill's preview: a carrier bill, or one share of a settlement (to its payee, with its loads)."""
     vendor_id = vendor.id
-    number = row.number if kind == "settlement" else row.carrier_invoice_number
+    number = row.carrier_invoice_number if kind != "settlement" else \
+        share_number(row.number, share.position) if share is not None and share.position > 1 else row.number
     word = KIND_WORDS[kind].lower()
     accounts: dict[tuple[str, int], str] = load_accounts(session, {}, company_id)["accounts"]
     warnings: list[str] = []
-    unmapped = sorted({(code_kind, code.code, code.name) for _load, code_kind, code, _line in _code_lines(row, kind)
-                       if (code_kind, code.id) not in accounts})
+    unmapped = sorted({(code_kind, code.code, code.name) for _load, code_kind, code, _line
+                       in _code_lines(row, kind, share) if (code_kind, code.id) not in accounts})
     for code_kind, code, name in unmapped:
         noun = "Pay code" if code_kind == "pay" else "Deduction code"
         warnings.append(f"{noun} {code} ({name}) is not mapped to a QuickBooks expense account, so this {word} "
@@ -204,7 +224,7 @@ def preview_bill(session: Session, kind: BillKind, bill_id: int, changes: dict[s
     template = settings.description
     lines: list[BillLinePreview] = []
     previous_load: Any = None
-    for load, code_kind, code, line in _code_lines(row, kind):
+    for load, code_kind, code, line in _code_lines(row, kind, share):
         if code_kind == "pay":
             first = load is not previous_load
             previous_load = load
@@ -233,8 +253,9 @@ def preview_bill(session: Session, kind: BillKind, bill_id: int, changes: dict[s
     refs = QboRefs(vendors=_Placeholders("vendor", {vendor_id: vendor_qbo or f"(new vendor {vendor.name})"}),
                    accounts=_Placeholders("account", _account_ids(session)), terms=_Placeholders("term"))
     try:
-        payload: dict[str, Any] | None = (build_settlement_payload if kind == "settlement"
-                                          else build_carrier_bill_payload)(row, settings, refs, accounts)
+        payload: dict[str, Any] | None = (
+            build_settlement_payload(row, settings, refs, accounts, share=share, payee=vendor, bills=bills)
+            if kind == "settlement" else build_carrier_bill_payload(row, settings, refs, accounts))
         error = None
     except MappingError as exc:
         payload, error = None, exc.message

@@ -18,7 +18,7 @@ from qbcore.companies import has_several_companies
 from qbcore.company_directory import pay_company_id
 from qbcore.entities.registry import spec_for
 from qbcore.export import safe_csv_bytes
-from qbcore.models import CarrierBill, Company, EntityType, Settlement, SyncRecord, Vendor, utcnow
+from qbcore.models import CarrierBill, Company, EntityType, Settlement, SettlementShare, SyncRecord, Vendor, utcnow
 from qbcore.pull.apply import money
 from qbcore.qbo.gateway import QboGateway
 from qbcore.reconcile.aging import ZERO, AgingRow, aging_rows, qbo_date
@@ -187,6 +187,35 @@ def _our_bills(session: Session, kind: _Kind, company_id: int) -> list[dict[str,
                     "open": ZERO if paid_on is not None else amount, "status": labels.label(statuses, status),
                     "qbo_id": str(qbo_id) if qbo_id else None, "sync_status": sync_status,
                     "payment_sync_status": payments.get(row_id, (None, None))[1]})
+    if kind.entity_type is EntityType.SETTLEMENT:
+        out = _with_split_bills(session, out, company_id)
+    return out
+
+
+def _with_split_bills(session: Session, settlements: list[dict[str, Any]], company_id: int) -> list[dict[str, Any]]:
+    """A settlement split per fleet owner is several bills: its own for share 1's payee and amount, then the rest."""
+    by_id = {row["id"]: row for row in settlements}
+    shares = session.execute(select(SettlementShare, Vendor.name).join(Vendor, Vendor.id == SettlementShare.payee_id)
+                             .where(SettlementShare.settlement_id.in_(select(Settlement.id).where(
+                                 *spec_for(EntityType.SETTLEMENT).syncs_only)))
+                             .order_by(SettlementShare.settlement_id, SettlementShare.position)).all()
+    records = _records(session, EntityType.SETTLEMENT_SHARE, company_id)
+    payments = _records(session, EntityType.SHARE_PAYMENT, company_id)
+    out = list(settlements)
+    for share, vendor in shares:
+        settlement = by_id.get(share.settlement_id)
+        if settlement is None:
+            continue  # in another company's books
+        amount = money(share.net_pay)
+        if share.position == 1:
+            settlement.update(vendor=vendor, vendor_id=share.payee_id, total=amount,
+                              open=ZERO if settlement["paid_on"] is not None else amount)
+            continue
+        qbo_id, sync_status = records.get(share.id, (None, None))
+        out.append({**settlement, "entity_type": EntityType.SETTLEMENT_SHARE.value, "id": share.id,
+                    "number": share.doc_number, "vendor": vendor, "vendor_id": share.payee_id, "total": amount,
+                    "open": ZERO if settlement["paid_on"] is not None else amount, "qbo_id": qbo_id,
+                    "sync_status": sync_status, "payment_sync_status": payments.get(share.id, (None, None))[1]})
     return out
 
 

@@ -13,12 +13,21 @@ from qbcore.errors import ErrorKind
 from qbcore.models import Company, SyncRecord, SyncStatus
 
 
-def ensure_sync_records(session: Session) -> int:
-    """Insert a never-synced record for every billing record (in each company it goes to) that has none."""
+def ensure_sync_records(session: Session, *, derived_only: bool = False) -> int:
+    """Insert a never-synced record for every billing record (in each company it goes to) that has none.
+
+    derived_only: only the rows the console derives (a settlement's bills per payee, and their payments), as a
+    sync does before it picks what to send, so a change of routing or a newly finalized split is billed.
+    """
     added = 0
     model: Any
+    derived = {spec.model for spec in ENTITIES if spec.derive_rows is not None}
     for spec in ENTITIES:
+        if derived_only and spec.model not in derived:
+            continue
         entity_type, model = spec.entity_type, spec.model
+        if spec.derive_rows is not None:
+            spec.derive_rows(session)
         route = spec.company_route() if spec.company_route is not None else true()
         same = and_(SyncRecord.entity_type == entity_type.value, SyncRecord.entity_id == model.id)
         # A document that already has a record keeps it, in its company, even after its customer moved away.

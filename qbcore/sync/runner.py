@@ -16,6 +16,7 @@ from qbcore.qbo.gateway import QboGateway
 from qbcore.qbo.oauth import prepare_connection
 from qbcore.qbo.tokens import NotConnected, ReconnectRequired
 from qbcore.sync.engine import SyncEngine
+from qbcore.sync.records import ensure_sync_records
 from qbcore.sync.selection import expand_dependencies, records_by_company, select_record_ids
 from qbcore.sync.summary import SyncSummary
 
@@ -158,6 +159,9 @@ def _sync_once(factory: sessionmaker[Session], config: Config, company_id: int, 
         detect_changes(factory, config, types, gateway=gateway)
     except ReconnectRequired:
         return SyncSummary(total=0, paused=True)
+    if record_ids is None:
+        with factory() as session, session.begin():
+            ensure_sync_records(session, derived_only=True)  # settlements as routing bills them now
     with factory() as session:
         ids = select_record_ids(session, entity_types=types, record_ids=record_ids, company_id=company_id)
         ids = expand_dependencies(session, ids)

@@ -218,3 +218,27 @@ def test_a_vendor_quickbooks_refused_by_name_says_the_bill_waits_and_where_to_re
     assert "QuickBooks refused its name last time (code 6240" in warning
     assert "this carrier bill waits" in warning and "Settings → Vendor names" in warning
     assert "the sync creates it first" not in warning
+
+
+def test_a_settlement_routed_to_two_fleet_owners_previews_one_bill_per_owner_adding_up_to_its_net_pay(demo_factory):
+    from qbcore.entities.payables import SETTLEMENT_LINES
+
+    _switch_on(demo_factory, sync_settlements=True)
+    with transaction(demo_factory) as session:
+        save_settings(session, LOCAL_ADMIN, {"settlement_vendor": "fleet_owner"})
+    with demo_factory() as session:
+        settlements = session.scalars(select(Settlement).where(Settlement.status.in_(("finalized", "paid")))
+                                      .options(*SETTLEMENT_LINES).order_by(Settlement.id)).all()
+        split = next(s for s in settlements if len({ld.truck.owner_id for ld in s.loads}) == 2)
+        owners = {ld.truck.owner.name for ld in split.loads}
+        preview = preview_bill(session, "settlement", split.id)
+        single = preview_bill(session, "settlement",
+                              next(s.id for s in settlements if len({ld.truck.owner_id for ld in s.loads}) == 1))
+    assert preview is not None and single is not None
+    bills = (preview, *preview.other_bills)
+    assert [b.number for b in bills] == [split.number, f"{split.number}-2"]
+    assert {b.vendor for b in bills} == owners
+    assert sum((b.total for b in bills), Decimal(0)) == split.net_pay
+    assert all(b.payload is not None and b.payload["DocNumber"] == b.number for b in bills)
+    assert "bill 2 of 2" in preview.other_bills[0].payload["PrivateNote"]
+    assert single.other_bills == ()

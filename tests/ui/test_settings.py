@@ -451,3 +451,20 @@ def test_pay_codes_are_read_only_for_a_viewer_and_need_a_connection_to_map(home,
     assert "Connect QuickBooks to map codes to its accounts" in _texts(at.caption)
     assert "switched off under What syncs" in _texts(at.caption)
     assert not [b for b in at.button if b.key == "set_pay_save"]
+
+
+def test_admin_routes_settlements_to_fleet_owners_and_a_viewer_cannot(home, factory):
+    at = open_page(home, PAGE, actor=ADMIN)
+    assert at.radio(key="set_routing_choice").value == "driver"
+    at.radio(key="set_routing_choice").set_value("fleet_owner")
+    _button(at, "set_save_routing").click().run()
+    assert "Vendor routing saved" in _texts(at.success)
+    assert "one bill per owner" in _texts(at.caption)
+    with factory() as session:
+        event = session.scalar(select(AuditEvent).where(AuditEvent.action == "change_settings"))
+        assert load_settings(session).settlement_vendor == "fleet_owner"
+    assert (event.before, event.after) == ({"settlement_vendor": "driver"}, {"settlement_vendor": "fleet_owner"})
+
+    viewer = open_page(home, PAGE, actor=VIEWER)
+    assert viewer.radio(key="set_routing_choice").value == "fleet_owner"
+    assert _button(viewer, "set_save_routing").disabled

@@ -16,7 +16,8 @@ def test_every_entity_type_is_described_exactly_once():
 def test_plan_order_is_the_registry_order_and_puts_dependencies_first():
     assert ORDER == (EntityType.CUSTOMER, EntityType.ITEM, EntityType.INVOICE, EntityType.CREDIT_MEMO,
                      EntityType.PAYMENT, EntityType.CREDIT_APPLICATION, EntityType.VENDOR, EntityType.SETTLEMENT,
-                     EntityType.CARRIER_BILL, EntityType.SETTLEMENT_PAYMENT, EntityType.CARRIER_PAYMENT)
+                     EntityType.SETTLEMENT_SHARE, EntityType.CARRIER_BILL, EntityType.SETTLEMENT_PAYMENT,
+                     EntityType.SHARE_PAYMENT, EntityType.CARRIER_PAYMENT)
     for position, spec in enumerate(ENTITIES):
         assert set(spec.depends_on) <= set(ORDER[:position]), spec.entity_type
 
@@ -50,6 +51,8 @@ def test_spec_for_takes_the_enum_or_its_value():
     (EntityType.CARRIER_BILL, {"DocNumber": "BLU-40001"}, "name", ("DocNumber", "BLU-40001")),
     (EntityType.SETTLEMENT_PAYMENT, {"DocNumber": "ST-260601-0004"}, "name", ("DocNumber", "ST-260601-0004")),
     (EntityType.CARRIER_PAYMENT, {"DocNumber": "BLU-40001"}, "name", ("DocNumber", "BLU-40001")),
+    (EntityType.SETTLEMENT_SHARE, {"DocNumber": "ST-260601-0004-2"}, "name", ("DocNumber", "ST-260601-0004-2")),
+    (EntityType.SHARE_PAYMENT, {"DocNumber": "ST-260601-0004-2"}, "name", ("DocNumber", "ST-260601-0004-2")),
 ])
 def test_natural_key_is_the_field_quickbooks_finds_the_record_by(entity_type, payload, matching, key):
     assert spec_for(entity_type).natural_key(payload, matching) == key
@@ -73,7 +76,7 @@ def test_settings_what_syncs_is_each_switched_entity_and_is_enabled_follows_its_
         ("sync_payments", "Payments"), ("sync_settlements", "Driver settlements"),
         ("sync_carrier_bills", "Carrier bills")]
     payables = {EntityType.VENDOR, EntityType.SETTLEMENT, EntityType.CARRIER_BILL, EntityType.SETTLEMENT_PAYMENT,
-                EntityType.CARRIER_PAYMENT}
+                EntityType.CARRIER_PAYMENT, EntityType.SETTLEMENT_SHARE, EntityType.SHARE_PAYMENT}
     # Payables are off until finance turns them on; then everything syncs.
     assert {spec.entity_type for spec in ENTITIES if not spec.is_enabled(SyncSettings())} == payables
     everything = SyncSettings(sync_settlements=True, sync_carrier_bills=True)
@@ -83,7 +86,8 @@ def test_settings_what_syncs_is_each_switched_entity_and_is_enabled_follows_its_
     driver_pay_only = SyncSettings(sync_settlements=True)
     assert {spec.entity_type for spec in ENTITIES if spec.entity_type in payables and
             spec.is_enabled(driver_pay_only)} == {EntityType.VENDOR, EntityType.SETTLEMENT,
-                                                  EntityType.SETTLEMENT_PAYMENT}
+                                                  EntityType.SETTLEMENT_PAYMENT, EntityType.SETTLEMENT_SHARE,
+                                                  EntityType.SHARE_PAYMENT}
     # A credit application links a memo to an invoice: it syncs only when both may; items always sync.
     assert {spec.entity_type for spec in ENTITIES if not spec.is_enabled(no_memos)} == {
         EntityType.CREDIT_MEMO, EntityType.CREDIT_APPLICATION}
@@ -99,7 +103,8 @@ def test_problem_sync_tabs_and_import_files_come_from_the_specs_in_their_order()
     assert [spec.entity_type for spec in PROBLEM_TABS] == [
         EntityType.INVOICE, EntityType.PAYMENT, EntityType.CUSTOMER, EntityType.CREDIT_MEMO,
         EntityType.CREDIT_APPLICATION, EntityType.ITEM, EntityType.VENDOR, EntityType.SETTLEMENT,
-        EntityType.CARRIER_BILL, EntityType.SETTLEMENT_PAYMENT, EntityType.CARRIER_PAYMENT]
+        EntityType.SETTLEMENT_SHARE, EntityType.CARRIER_BILL, EntityType.SETTLEMENT_PAYMENT, EntityType.SHARE_PAYMENT,
+        EntityType.CARRIER_PAYMENT]
     assert [f.kind for f in IMPORT_FILES] == [k.value for k in FileKind]
     assert [f.option for f in IMPORT_FILES] == ["--customers", "--invoices", "--payments", "--credit-memos",
                                                "--vendors", "--settlements", "--carrier-bills"]

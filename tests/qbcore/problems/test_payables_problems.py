@@ -31,8 +31,8 @@ from tests.qbcore.problems.problem_data import PayablesBook, seed_payables, seed
 
 TODAY = date(2026, 11, 29)
 OPERATOR = Actor("ops@example.com", Role.OPERATOR, "Olga Ops")
-PAYABLES = (EntityType.VENDOR, EntityType.SETTLEMENT, EntityType.CARRIER_BILL, EntityType.SETTLEMENT_PAYMENT,
-            EntityType.CARRIER_PAYMENT)
+PAYABLES = (EntityType.VENDOR, EntityType.SETTLEMENT, EntityType.SETTLEMENT_SHARE, EntityType.CARRIER_BILL,
+            EntityType.SETTLEMENT_PAYMENT, EntityType.SHARE_PAYMENT, EntityType.CARRIER_PAYMENT)
 
 
 @pytest.fixture
@@ -55,6 +55,25 @@ def test_payables_tabs_show_only_once_their_sync_is_switched_on(demo_factory):
     assert [t for t in tabs if t in PAYABLES] == [EntityType.VENDOR, EntityType.CARRIER_BILL,
                                                   EntityType.CARRIER_PAYMENT]
     assert tabs[:len(tabs) - 3] == [t for t in PROBLEM_ENTITIES if t not in PAYABLES]
+
+
+def test_split_bill_tabs_show_only_once_a_settlement_was_split(demo_factory):
+    from qbcore.settings import save_settings
+    from qbcore.sync.records import ensure_sync_records
+
+    split_tabs = {EntityType.SETTLEMENT_SHARE, EntityType.SHARE_PAYMENT}
+    with transaction(demo_factory) as session:
+        save_settings(session, LOCAL_ADMIN, {"sync_settlements": True})
+    with demo_factory() as session:
+        assert not split_tabs & set(list_problem_tabs(session)), "routed to drivers, nothing splits"
+    with transaction(demo_factory) as session:
+        save_settings(session, LOCAL_ADMIN, {"settlement_vendor": "fleet_owner"})
+        assert ensure_sync_records(session, derived_only=True) > 0
+    with demo_factory() as session:
+        tabs = list_problem_tabs(session)
+        shares = list_problems(session, EntityType.SETTLEMENT_SHARE, ProblemFilter(), today=TODAY)
+    assert split_tabs <= set(tabs)
+    assert shares.total > 0 and all(row.reference.endswith(("-2", "-3")) and row.vendor_kind for row in shares.rows)
 
 
 def test_a_settlement_row_names_the_vendor_its_kind_number_week_and_amount(demo_factory, payables_book):
