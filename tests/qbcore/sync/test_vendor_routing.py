@@ -54,6 +54,21 @@ def bills_in_quickbooks(sandbox: SandboxClient, factory: sessionmaker[Session], 
     return {str(b["Id"]): b for b in gateway_for(factory, connected).query_all("Bill")}
 
 
+def open_split_settlement(factory: sessionmaker[Session], connected: Config) -> Settlement:
+    """A settlement on two owners' trucks, finalized and not paid in billing; the book then synced to fleet owners."""
+    settlement = next(s for s in billed(factory) if len(owners_of(s)) > 1)
+    with transaction(factory) as session:
+        row = session.get_one(Settlement, settlement.id)
+        row.status, row.paid_on = SettlementStatus.FINALIZED, None
+        session.execute(delete(SyncRecord).where(SyncRecord.entity_type == EntityType.SETTLEMENT_PAYMENT.value,
+                                                 SyncRecord.entity_id == settlement.id))
+    payables_on(factory)
+    route(factory, "fleet_owner")
+    summary = sync_now(factory, connected, gateway=gateway_for(factory, connected))
+    assert (summary.failed, summary.blocked) == (0, 0)
+    return settlement
+
+
 @pytest.fixture
 def split_book(demo_factory: sessionmaker[Session], connected: Config) -> sessionmaker[Session]:
     """The demo book, payables on, settlements billed to fleet owners, synced once."""
@@ -151,17 +166,8 @@ def test_both_bills_the_one_fleet_owner_or_else_the_driver_and_never_splits(
 def test_split_bills_paid_in_quickbooks_settle_the_settlement_and_no_payment_is_pushed_for_any_of_them(
     demo_factory: sessionmaker[Session], connected: Config, qb: QuickBooks, sandbox: SandboxClient  # noqa: F811
 ) -> None:
-    settlement = next(s for s in billed(demo_factory) if len(owners_of(s)) > 1)
-    with transaction(demo_factory) as session:
-        # Finalized, not paid yet in billing: QuickBooks' users pay its bills there.
-        row = session.get_one(Settlement, settlement.id)
-        row.status, row.paid_on = SettlementStatus.FINALIZED, None
-        session.execute(delete(SyncRecord).where(SyncRecord.entity_type == EntityType.SETTLEMENT_PAYMENT.value,
-                                                 SyncRecord.entity_id == settlement.id))
-    payables_on(demo_factory)
-    route(demo_factory, "fleet_owner")
+    settlement = open_split_settlement(demo_factory, connected)
     split_book = demo_factory
-    assert sync_now(split_book, connected, gateway=gateway_for(split_book, connected)).failed == 0
     run_pull(split_book, connected)  # our own pushes read back first
     with split_book() as session:
         parts = list(session.scalars(select(SettlementShare).where(SettlementShare.settlement_id == settlement.id)
@@ -201,3 +207,24 @@ def test_a_split_book_reconciles_bill_for_bill(
     assert result.ours_open >= sum(finalized, Decimal(0)) > 0
     split_vendors = {r.vendor for r in result.bills if r.entity_type == EntityType.SETTLEMENT_SHARE.value}
     assert split_vendors, "the split bills are compared as bills of their own"
+
+
+def test_a_split_settlement_voided_in_billing_has_every_one_of_its_bills_deleted(
+    demo_factory: sessionmaker[Session], connected: Config, sandbox: SandboxClient
+) -> None:
+    settlement = open_split_settlement(demo_factory, connected)
+    own, shared = qbo_ids(demo_factory, EntityType.SETTLEMENT), qbo_ids(demo_factory, EntityType.SETTLEMENT_SHARE)
+    with demo_factory() as session:
+        parts = session.scalars(select(SettlementShare.id).where(SettlementShare.settlement_id == settlement.id)
+                                .order_by(SettlementShare.position)).all()
+    targets = [own[settlement.id], *(shared[p] for p in parts[1:])]
+    assert len(targets) == len(owners_of(settlement)) > 1
+    bills = sandbox.count("Bill")
+    with transaction(demo_factory) as session:
+        session.get_one(Settlement, settlement.id).status = SettlementStatus.VOID
+    summary = sync_now(demo_factory, connected, gateway=gateway_for(demo_factory, connected))
+    assert (summary.failed, summary.blocked) == (0, 0)
+    assert sandbox.count("Bill") == bills - len(targets)
+    assert not set(targets) & set(bills_in_quickbooks(sandbox, demo_factory, connected))
+    assert statuses(demo_factory, EntityType.SETTLEMENT_SHARE)[SyncStatus.REMOVED.value] == len(parts) - 1
+    assert statuses(demo_factory, EntityType.SETTLEMENT)[SyncStatus.REMOVED.value] == 1
