@@ -7,14 +7,14 @@ from datetime import timedelta
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
-from qbcore.access import SYSTEM, Actor
+from qbcore.access import SYSTEM, Actor, require_role
 from qbcore.alerts.outbox import queue_in_tick
 from qbcore.company_directory import list_companies
 from qbcore.connection import is_connected
 from qbcore.customer_names import apply_name_clash_rule
 from qbcore.entities.registry import ENTITIES
 from qbcore.jobs.queue import enqueue_sync, has_active_job
-from qbcore.models import EntityType, Invoice, InvoiceStatus, Job, SyncRecord, SyncStatus
+from qbcore.models import EntityType, Invoice, InvoiceStatus, Job, Role, SyncRecord, SyncStatus
 from qbcore.pull.runner import enqueue_pull_if_due
 from qbcore.settings import SyncSettings, load_settings
 from qbcore.sync.cascade import cascade_retries
@@ -31,6 +31,7 @@ def enabled_entity_types(settings: SyncSettings) -> list[EntityType]:
 
 def enqueue_all_open(session: Session, actor: Actor, label: str) -> Job:
     """Queue every open record (Home's Sync all), settlements first routed as Settings bills them now."""
+    require_role(actor, Role.OPERATOR, "resync", session=session)  # refused before anything is written
     ensure_sync_records(session, derived_only=True)
     return enqueue_sync(session, actor, label=label)
 
