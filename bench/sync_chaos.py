@@ -22,12 +22,12 @@ from typing import Any
 import requests
 from _setup import duplicates, local_config, map_planted_pay_code, new_book, sandbox_stats
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, joinedload, sessionmaker
 
 from qbcore.access import LOCAL_ADMIN, SYSTEM
 from qbcore.config import Config
 from qbcore.db import transaction
-from qbcore.jobs.queue import enqueue_sync
+from qbcore.jobs.schedule import enqueue_all_open
 from qbcore.mapping.payables import vendor_display_name
 from qbcore.models import (
     CarrierBill,
@@ -39,6 +39,7 @@ from qbcore.models import (
     JobStatus,
     Payment,
     Settlement,
+    SettlementShare,
     SyncRecord,
     Vendor,
 )
@@ -78,15 +79,24 @@ def _ours(session: Session) -> dict[str, list[str]]:
     if EntityType.VENDOR in enabled:
         ours["vendors"] = [_key(vendor_display_name(v)) for v in session.scalars(
             select(Vendor).where(Vendor.id.in_(synced_kind(EntityType.VENDOR))))]
-    for bill, payment, model, number, vendor in (
-            (EntityType.SETTLEMENT, EntityType.SETTLEMENT_PAYMENT, Settlement, Settlement.number, Settlement.driver),
-            (EntityType.CARRIER_BILL, EntityType.CARRIER_PAYMENT, CarrierBill, CarrierBill.carrier_invoice_number,
-             CarrierBill.carrier)):
-        for entity_type, kind in ((bill, "bills"), (payment, "billpayments")):
-            if entity_type not in enabled:
-                continue
-            rows = session.execute(select(number, Vendor).join(vendor).where(
-                model.id.in_(synced_kind(entity_type)))).all()
+    # A settlement's own bill goes to its first payee as routed (its driver unless routed to fleet owners).
+    first_payee = {sid: vendor for sid, vendor in session.execute(
+        select(SettlementShare.settlement_id, Vendor).join(Vendor, Vendor.id == SettlementShare.payee_id)
+        .where(SettlementShare.position == 1))}
+    for entity_type, kind in ((EntityType.SETTLEMENT, "bills"), (EntityType.SETTLEMENT_PAYMENT, "billpayments")):
+        if entity_type in enabled:
+            ours[kind] += [_key(s.number, vendor_display_name(first_payee.get(s.id, s.driver))) for s in
+                           session.scalars(select(Settlement).where(Settlement.id.in_(synced_kind(entity_type)))
+                                           .options(joinedload(Settlement.driver)))]
+    for entity_type, kind in ((EntityType.SETTLEMENT_SHARE, "bills"), (EntityType.SHARE_PAYMENT, "billpayments")):
+        if entity_type in enabled:
+            ours[kind] += [_key(n, vendor_display_name(v)) for n, v in session.execute(
+                select(SettlementShare.doc_number, Vendor).join(Vendor, Vendor.id == SettlementShare.payee_id)
+                .where(SettlementShare.id.in_(synced_kind(entity_type))))]
+    for entity_type, kind in ((EntityType.CARRIER_BILL, "bills"), (EntityType.CARRIER_PAYMENT, "billpayments")):
+        if entity_type in enabled:
+            rows = session.execute(select(CarrierBill.carrier_invoice_number, Vendor).join(CarrierBill.carrier).where(
+                CarrierBill.id.in_(synced_kind(entity_type)))).all()
             ours[kind] += [_key(n, vendor_display_name(v)) for n, v in rows]
     return ours
 
@@ -122,7 +132,7 @@ def audit(factory: sessionmaker[Session], gateway: QboGateway) -> dict[str, int]
 def run_killed_workers(factory, config: Config, kills: int, env: dict[str, str]) -> int:  # type: ignore[no-untyped-def]
     """Queue one job for everything; kill -9 the worker `kills` times mid-run; a last worker finishes it."""
     with transaction(factory) as session:
-        job_id = enqueue_sync(session, SYSTEM, entity_types=list(EntityType)).id
+        job_id = enqueue_all_open(session, SYSTEM, label="sync_chaos").id
     cmd = [sys.executable, "-m", "qbcore.cli", "worker", "--poll", "0.2"]
     with factory() as session:
         total = session.get(Job, job_id).total or 0
@@ -177,13 +187,16 @@ def main() -> None:
     parser.add_argument("--kill", type=int, default=0, help="kill -9 the worker process this many times")
     parser.add_argument("--latency-ms", type=float, default=20)
     parser.add_argument("--no-payables", action="store_true", help="leave driver pay and carrier pay off")
+    parser.add_argument("--routing", choices=("driver", "fleet_owner", "both"), default="driver",
+                        help="whom settlements are billed to (fleet_owner splits a settlement per owner)")
     args = parser.parse_args()
 
     book = new_book(invoices=args.invoices, seed=5, name="chaos.db")
     factory = book.factory
     if not args.no_payables:
         with transaction(factory) as session:
-            save_settings(session, LOCAL_ADMIN, {"sync_settlements": True, "sync_carrier_bills": True})
+            save_settings(session, LOCAL_ADMIN, {"sync_settlements": True, "sync_carrier_bills": True,
+                                                 "settlement_vendor": args.routing})
             map_planted_pay_code(session)
     os.environ["OAUTHLIB_INSECURE_TRANSPORT"] = "1"
     options = SandboxOptions(port=0, latency_ms=args.latency_ms, quotas="off", fault_rate=args.fault_rate,
