@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -23,6 +24,17 @@ GRID_LIMIT = 5000
 # The grid also gets "paid_in_qbo": what bill payments entered in QuickBooks paid on a bill row.
 GRID_COLUMNS = ["record_id", "entity_type", "number_or_name", "customer", "amount", "date", "qbo_id", "status",
                 "last_synced_at", "company_id", "customer_id", "entity_id"]
+
+
+# Records whose party column names the vendor a bill pays (settlements, carrier bills, their payments).
+PAID_TO_VENDOR = frozenset(spec.entity_type for spec in ENTITIES
+                           if spec.problems is not None and spec.problems.vendor_key is not None)
+
+
+def party_heading(entity_types: Iterable[str | EntityType]) -> str:
+    """"Customer", "Vendor" or "Customer or vendor": what the party column names on rows of these types."""
+    kinds = {EntityType(e) in PAID_TO_VENDOR for e in entity_types}
+    return "Customer or vendor" if kinds == {True, False} else "Vendor" if kinds == {True} else "Customer"
 
 
 @dataclass(frozen=True)
