@@ -28,7 +28,7 @@ from qbcore.refusals import Refusal
 from ui.companies import CompanyView, choose_company
 from ui.feedback import flash_messages, refusal_message
 from ui.formatting import STATUS_LABELS, format_moment, format_money
-from ui.grid import GridColumn, show_id_grid
+from ui.grid import PAID_IN_QUICKBOOKS, GridColumn, show_id_grid
 from ui.markup import Markdown, md, plain, show_alert
 from ui.runtime import get_actor, get_runtime, show_actor_badge
 
@@ -47,8 +47,7 @@ COLUMNS = [
     GridColumn("qbo_id", "QB id", width=90),
     GridColumn("status", "Status", width=120),
     GridColumn("last_synced", "Last sync", width=150),
-    # A bill's payments entered in QuickBooks (by check or card): a partial payment shows here.
-    GridColumn("paid_in_qbo", "Paid in QuickBooks", "money", width=140),
+    PAID_IN_QUICKBOOKS,
 ]
 # With several QuickBooks companies, each record says which company's QuickBooks holds it.
 COMPANY_COLUMN = GridColumn("company", "Company", width=150)

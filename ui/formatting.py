@@ -69,9 +69,13 @@ def problems_frame(rows: Sequence[ProblemRow], *, company: bool = False) -> pd.D
             "qbo_id": [r.qbo_id or "" for r in rows],
             "vendor_kind": [r.vendor_kind for r in rows],
             "period": [r.period for r in rows],
+            # Empty (not None) where nothing was paid there, so the grid's column stays numeric.
+            "paid_in_qbo": pd.to_numeric(pd.Series([None if r.paid_in_qbo is None else float(r.paid_in_qbo)
+                                                    for r in rows], dtype=object)),
         },
         columns=["id", "reference", "customer", "amount", "date", "status", "error_kind", "message", "fix_hint",
-                 "qbo_code", "attempts", "open_days", "last_attempt", "qbo_id", "vendor_kind", "period"],
+                 "qbo_code", "attempts", "open_days", "last_attempt", "qbo_id", "vendor_kind", "period",
+                 "paid_in_qbo"],
     )
     if company:
         frame.insert(frame.columns.get_loc("customer") + 1, "company", [r.company for r in rows])
