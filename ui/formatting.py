@@ -25,9 +25,10 @@ def format_money(amount: Decimal | float | None) -> str:
     return labels.money(amount)
 
 
-def money_columns(*headers: str) -> dict[str, Any]:
+def money_columns(*headers: str, width: int | None = None, help: str | None = None) -> dict[str, Any]:
     """st.dataframe column settings that show these numeric columns as $1,234.56 (right-aligned, sorting by value)."""
-    return {header: st.column_config.NumberColumn(header, format="dollar") for header in headers}
+    return {header: st.column_config.NumberColumn(header, format="dollar", width=width, help=help)
+            for header in headers}
 
 
 def format_count(entity_type: EntityType, count: int) -> str:
