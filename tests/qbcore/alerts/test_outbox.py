@@ -439,13 +439,14 @@ def test_the_tick_records_alerts_although_the_worker_committed_while_the_rules_w
         demo_factory: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     from qbcore.alerts import outbox
+    from qbcore.alerts.conditions import Finding, find_conditions
     from qbcore.alerts.outbox import queue_in_tick
+    from qbcore.alerts.rules import AlertRules
 
     block_invoices(demo_factory, 3)
-    reading = outbox.find_conditions
 
-    def read_while_the_worker_commits(session, rules, now):  # type: ignore[no-untyped-def]
-        findings = reading(session, rules, now)
+    def read_while_the_worker_commits(session: Session, rules: AlertRules, now: datetime) -> list[Finding]:
+        findings = find_conditions(session, rules, now)
         _worker_commits(demo_factory)  # after the rules' reads, before their conditions are written
         return findings
 

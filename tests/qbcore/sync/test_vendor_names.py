@@ -108,7 +108,7 @@ def test_a_new_name_is_audited_keeps_the_billing_name_and_queues_the_vendor_with
     demo_factory: sessionmaker[Session], connected: Config, clashed: Vendor
 ) -> None:
     with demo_factory() as session:
-        blocked = Counter(session.scalars(select(SyncRecord.entity_type).where(
+        blocked = Counter(str(e) for e in session.scalars(select(SyncRecord.entity_type).where(
             SyncRecord.status == SyncStatus.BLOCKED.value, SyncRecord.blocked_by == f"vendor:{clashed.name}")))
     waiting = tuple((EntityType(e), blocked[e]) for e in PLAN_ORDER if blocked[e])
     change = set_vendor_qbo_name(demo_factory, lambda _c: _gateway(demo_factory, connected), LOCAL_ADMIN,
