@@ -581,10 +581,9 @@ def rename_vendor(vendor_id: int, name: str, reason: str) -> None:
     except Refusal as refusal:
         flash(*refusal_message(refusal, done="Not changed"))
     else:
-        waiting = change.records - 1
-        queued = (f" Job #{change.job_id} resyncs it with {plural(waiting, 'bill or payment', 'bills and payments')} "
-                  f"it was holding up." if change.job_id and waiting > 0 else
-                  f" Job #{change.job_id} resyncs it." if change.job_id else "")
+        waiting = change.describe_waiting()
+        queued = (f" Job #{change.job_id} resyncs it, and {waiting} waiting on it will resync too." if change.job_id
+                  and waiting else f" Job #{change.job_id} resyncs it." if change.job_id else "")
         link = (f" QuickBooks already has a vendor of that name (id {change.links_to}); the next sync links to it."
                 if change.links_to else "")
         flash("success", f"{change.name} now goes to QuickBooks as “{change.after}”.{link}{queued}")

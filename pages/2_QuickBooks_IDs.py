@@ -3,6 +3,8 @@ customer to another QuickBooks company."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pandas as pd
 import streamlit as st
 
@@ -20,12 +22,13 @@ from qbcore.queries.ids import (
     get_linked_record,
     label_entity,
     list_linked_records,
+    party_heading,
 )
 from qbcore.refusals import Refusal
 from ui.companies import CompanyView, choose_company
 from ui.feedback import flash_messages, refusal_message
 from ui.formatting import STATUS_LABELS, format_moment, format_money
-from ui.grid import GridColumn, show_id_grid
+from ui.grid import PAID_IN_QUICKBOOKS, GridColumn, show_id_grid
 from ui.markup import Markdown, md, plain, show_alert
 from ui.runtime import get_actor, get_runtime, show_actor_badge
 
@@ -44,8 +47,7 @@ COLUMNS = [
     GridColumn("qbo_id", "QB id", width=90),
     GridColumn("status", "Status", width=120),
     GridColumn("last_synced", "Last sync", width=150),
-    # A bill's payments entered in QuickBooks (by check or card): a partial payment shows here.
-    GridColumn("paid_in_qbo", "Paid in QuickBooks", "money", width=140),
+    PAID_IN_QUICKBOOKS,
 ]
 # With several QuickBooks companies, each record says which company's QuickBooks holds it.
 COMPANY_COLUMN = GridColumn("company", "Company", width=150)
@@ -172,7 +174,7 @@ def show_comparison(check: id_changes.OverrideCheck) -> None:
         {"": "Amount", "Ours": format_money(ours.amount) if ours.amount is not None else "—",
          "QuickBooks": format_money(qbo.amount) if qbo.amount is not None else "—"},
         {"": "Date", "Ours": "" if ours.date is None else ours.date.isoformat(), "QuickBooks": qbo.date or ""},
-        {"": "Customer", "Ours": ours.customer or "", "QuickBooks": qbo.customer or ""},
+        {"": party_heading([ours.entity_type]), "Ours": ours.customer or "", "QuickBooks": qbo.customer or ""},
     ]), hide_index=True)
     if check.mismatches:
         st.error(md("**Probably not ours:** {}. {}", "; ".join(check.mismatches), check.consequence))
@@ -343,7 +345,7 @@ def read_filter() -> IdFilter:
     row = st.columns([2, 3, 2, 3])
     entity = row[0].selectbox("Type", ["", *EntityType], key="ids_entity",
                               format_func=lambda e: label_entity(e) if e else "All types")
-    search = row[1].text_input("Search", key="ids_search_text", placeholder="Number, name, customer or QB id")
+    search = row[1].text_input("Search", key="ids_search_text", placeholder="Number, name, customer, vendor or QB id")
     statuses = row[2].multiselect("Status", list(SyncStatus), key="ids_status", format_func=STATUS_LABELS.__getitem__,
                                   placeholder="Any status")
     dates = row[3].date_input("Last sync between", value=(), key="ids_dates", format="YYYY-MM-DD")  # type: ignore[arg-type]  # () = a range, none picked
@@ -398,8 +400,12 @@ else:
     shown = (f"Showing the first {GRID_LIMIT:,} of {total:,}" if total > GRID_LIMIT
              else labels.plural(total, "record"))
     st.markdown(md("**{}** · tick rows to act on them", shown))
+    # The party column is headed by what the rows shown name: customers, vendors (bills), or both.
+    parties = frame.loc[frame["customer"].notna() & (frame["customer"] != ""), "entity_type"]
+    heading = party_heading(parties if not parties.empty else [flt.entity_type] if flt.entity_type else [])
+    columns = [replace(c, header=heading) if c.field == "customer" else c for c in COLUMNS]
     # Last: beside the customer it pushed Amount and Date off the grid at 1280 px.
-    columns = COLUMNS if not company.several else [*COLUMNS, COMPANY_COLUMN]
+    columns = columns if not company.several else [*columns, COMPANY_COLUMN]
     selected = show_id_grid(to_grid(frame), columns, key=grid_key())
 
 buttons = st.columns(4)

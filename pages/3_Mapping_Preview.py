@@ -199,9 +199,12 @@ def show_preview(invoice_id: int, changes: dict, custom: list[CustomFieldChoice]
         "#": index, "Product/Service": line.product, "Description": line.description, "Qty": float(line.quantity),
         "Rate": float(line.rate), "Amount": float(line.amount),
     } for index, line in enumerate((ln for cs in preview.charge_sets for ln in cs.lines), start=1)]),
+        # Widths that add up to the page at 1280 px: the Description takes what the others leave (its full text
+        # is in the charge sets above), so the table does not scroll sideways.
         hide_index=True, width="stretch", column_config={
-            "#": st.column_config.NumberColumn(width="small"), "Qty": st.column_config.NumberColumn(width="small"),
-            "Description": st.column_config.TextColumn(width="large"), **money_columns("Rate", "Amount")})
+            "#": st.column_config.NumberColumn(width=40), "Product/Service": st.column_config.TextColumn(width=170),
+            "Description": st.column_config.TextColumn(width=330), "Qty": st.column_config.NumberColumn(width=50),
+            **money_columns("Rate", width=100), **money_columns("Amount", width=105)})
     st.metric("Total", plain(format_money(preview.total)))
     if preview.payload is not None:
         # For whoever checks the integration; the table above is what a finance user reads.
@@ -256,9 +259,12 @@ def show_one_bill(preview: BillPreview) -> None:
         "#": index, "Load #": line.load_number, "Container #": line.container_number, "Pay or deduction": line.what,
         "Account": line.account, "Amount": float(line.amount), "Description": line.description,
     } for index, line in enumerate(preview.lines, start=1)], columns=columns),
-        hide_index=True, width="stretch", column_config={
-            "#": st.column_config.NumberColumn(width="small"),
-            "Description": st.column_config.TextColumn(width="large"), **money_columns("Amount")})
+        hide_index=True, width="stretch", column_config={  # fits at 1280 px, as the invoice's table
+            "#": st.column_config.NumberColumn(width=40), "Load #": st.column_config.TextColumn(width=85),
+            "Container #": st.column_config.TextColumn(width=110),
+            "Pay or deduction": st.column_config.TextColumn(width=130),
+            "Account": st.column_config.TextColumn(width=140),
+            **money_columns("Amount", width=100), "Description": st.column_config.TextColumn(width=180)})
     st.metric("Total", plain(format_money(preview.total)))
     if preview.payload is not None:
         # For whoever checks the integration; the table above is what a finance user reads.

@@ -29,7 +29,7 @@ from ui.formatting import (
     format_money,
     problems_frame,
 )
-from ui.grid import GridColumn, show_id_grid
+from ui.grid import PAID_IN_QUICKBOOKS, GridColumn, show_id_grid
 from ui.links import read_problem_link
 from ui.markup import Markdown, md, plain, show_alert
 from ui.runtime import get_actor, get_runtime, show_actor_badge
@@ -82,6 +82,8 @@ def columns_for(entity: EntityType) -> list[GridColumn]:
     columns.insert(2, GridColumn("vendor_kind", "Vendor kind", width=110))
     if entity is EntityType.SETTLEMENT:
         columns.insert(5, GridColumn("period", "Period", width=190))
+    if queries.has_paid_in_quickbooks(entity):  # after its date (or week), as in the export
+        columns.insert(next(i for i, c in enumerate(columns) if c.field == "status"), PAID_IN_QUICKBOOKS)
     return columns
 
 

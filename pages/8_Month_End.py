@@ -84,29 +84,50 @@ else:
 if not months:
     st.info("No billing records yet. Import a book on the Import page (or start the demo book), then come back.")
 else:
-    money = ("Unsynced amount", "Failed amount", "Blocked amount", "Drifted amount", "Bills unsynced amount",
-             "Bills failed amount", "Bills blocked amount")
-    # Bill columns only once a company syncs payables (Settings → What syncs): otherwise they would be all zeros.
-    with_bills = any(m.payables for m in months)
+    # Counts, one dollar total of what waits, and short headers (their help says the rest): the table fits a
+    # 1280 px window without scrolling sideways. Bills, once payables sync, get a table of their own below.
+    count = st.column_config.NumberColumn
     st.dataframe(pd.DataFrame([{
         "Month": m.month, **({"Company": m.company} if every_company else {}),
         "Status": "✅ Ready to close" if m.is_clean else "❌ Not ready", "Records": m.records,
-        "Unsynced": m.unsynced.count, "Unsynced amount": float(m.unsynced.amount),
-        "Failed": m.failed.count, "Failed amount": float(m.failed.amount),
-        "Blocked": m.blocked.count, "Blocked amount": float(m.blocked.amount),
-        "Drifted": m.drifted.count, "Drifted amount": float(m.drifted.amount),
-        "Payments to decide": m.proposals.count, "In closed period": m.closed_conflicts.count,
-        **({"Bills": m.bills, "Bills unsynced": m.bills_unsynced.count,
-            "Bills unsynced amount": float(m.bills_unsynced.amount), "Bills failed": m.bills_failed.count,
-            "Bills failed amount": float(m.bills_failed.amount), "Bills blocked": m.bills_blocked.count,
-            "Bills blocked amount": float(m.bills_blocked.amount), "Bills in closed period": m.bills_closed.count}
-           if with_bills else {}),
+        "Unsynced": m.unsynced.count, "Failed": m.failed.count, "Blocked": m.blocked.count,
+        "Amount waiting": float(m.unsynced.amount + m.failed.amount + m.blocked.amount),
+        "Drifted": m.drifted.count, "To decide": m.proposals.count, "Closed period": m.closed_conflicts.count,
     } for m in months]), hide_index=True, key="month_end_table", column_config={
-        **money_columns(*money),
-        # At 1280 px the table scrolls sideways; the month and its status stay in view while it does.
-        "Month": st.column_config.Column("Month", pinned=True),
-        "Status": st.column_config.Column("Status", pinned=True),
+        # With every company listed the table may still scroll; the month and its status stay in view.
+        "Month": st.column_config.Column("Month", pinned=True, width=75),
+        "Company": st.column_config.Column("Company", width=130),
+        "Status": st.column_config.Column("Status", pinned=True, width=110),
+        "Records": count("Records", width=65),
+        "Unsynced": count("Unsynced", width=75, help="Records not in QuickBooks yet (never synced, or changed "
+                                                     "since)"),
+        "Failed": count("Failed", width=60),
+        "Blocked": count("Blocked", width=70, help="Records waiting for a customer, item or vendor to sync first"),
+        **money_columns("Amount waiting", width=115, help="The dollars of the unsynced, failed and blocked records"),
+        "Drifted": count("Drifted", width=65, help="Records voided, deleted or edited in QuickBooks"),
+        "To decide": count("To decide", width=72, help="Payments pulled from QuickBooks waiting for a decision on "
+                                                       "Reconciliation"),
+        "Closed period": count("Closed period", width=95, help="Waiting records dated on or before QuickBooks' "
+                                                                "closing date: QuickBooks will refuse them"),
     })
+    # Bills only once a company syncs payables (Settings → What syncs): otherwise they would be all zeros.
+    if any(m.payables for m in months):
+        st.caption("Driver settlements and carrier bills")
+        st.dataframe(pd.DataFrame([{
+            "Month": m.month, **({"Company": m.company} if every_company else {}), "Bills": m.bills,
+            "Unsynced": m.bills_unsynced.count, "Failed": m.bills_failed.count, "Blocked": m.bills_blocked.count,
+            "Amount waiting": float(m.bills_unsynced.amount + m.bills_failed.amount + m.bills_blocked.amount),
+            "Closed period": m.bills_closed.count,
+        } for m in months if m.payables]), hide_index=True, key="month_end_bills", column_config={
+            "Month": st.column_config.Column("Month", pinned=True, width=75),
+            "Company": st.column_config.Column("Company", width=130),
+            "Bills": count("Bills", width=70, help="Finalized settlements and accepted carrier bills"),
+            "Unsynced": count("Unsynced", width=75), "Failed": count("Failed", width=60),
+            "Blocked": count("Blocked", width=70, help="Bills waiting for their vendor or an account to sync first"),
+            **money_columns("Amount waiting", width=125, help="The dollars of the unsynced, failed and blocked bills"),
+            "Closed period": count("Closed period", width=105, help="Waiting bills dated on or before QuickBooks' "
+                                                                    "closing date: QuickBooks will refuse them"),
+        })
 
     # With every company listed, a month of each company is its own line to close.
     by_label = {(f"{m.month} · {m.company}" if every_company else m.month): m for m in months}

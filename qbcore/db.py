@@ -41,6 +41,26 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def is_sqlite(session: Session) -> bool:
+    """True when the session's database is SQLite (one writer at a time, a snapshot per read transaction)."""
+    return session.get_bind().dialect.name == "sqlite"
+
+
+def take_write_lock(session: Session) -> None:
+    """On SQLite, start the session's transaction as the writer now, waiting out the busy timeout for the lock.
+
+    A transaction SQLite began with a read (a SAVEPOINT opens one) cannot write once another connection has
+    committed since: it fails at once with "database is locked", whatever the busy timeout. BEGIN IMMEDIATE waits
+    for the lock first, so no commit can slip in between this transaction's reads and its writes. A transaction that
+    already wrote holds the lock; PostgreSQL needs none of this.
+    """
+    if not is_sqlite(session):
+        return
+    connection = session.connection()
+    if not connection.connection.dbapi_connection.in_transaction:  # type: ignore[union-attr]
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
 def rows_changed(result: Result[Any]) -> int:
     """How many rows an UPDATE, INSERT or DELETE touched (a DML statement's result is a CursorResult)."""
     return cast(CursorResult[Any], result).rowcount or 0

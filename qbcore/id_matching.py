@@ -4,17 +4,19 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from qbcore.entities.registry import ENTITIES
+from qbcore.entities.registry import ENTITIES, spec_for
 from qbcore.labels import label_entity
 from qbcore.mapping.customer import display_name
 from qbcore.mapping.names import DISPLAY_NAME_MAX, clean_name
-from qbcore.models import Customer, EntityType, SyncRecord
+from qbcore.mapping.payables import vendor_display_name
+from qbcore.models import Customer, EntityType, SyncRecord, Vendor
 from qbcore.qbo.lookup import QboRecord
-from qbcore.queries.ids import LinkedRecord
+from qbcore.queries.ids import PAID_TO_VENDOR, LinkedRecord
 
 # Transactions: records with an amount, compared (and searched) by it.
 TRANSACTIONS = tuple(spec.entity_type for spec in ENTITIES if "amount" in spec.searched_by)
@@ -32,12 +34,33 @@ def _same_text(a: str | None, b: str | None) -> bool:
     return (a or "").strip().lower() == (b or "").strip().lower()
 
 
+def _party(record: LinkedRecord) -> str:
+    return "vendor" if record.entity_type in PAID_TO_VENDOR else "customer"
+
+
 def _money(amount: object) -> str:
     return "—" if amount is None else f"${amount:,.2f}"
 
 
+def _vendor_ref(session: Session, record: LinkedRecord) -> CustomerRef:
+    """The QuickBooks id and name of the vendor a bill (or bill payment) of ours pays."""
+    spec = spec_for(record.entity_type)
+    model: Any = spec.model
+    vendor_key: Any = spec.problems.vendor_key if spec.problems else None
+    vendor_id = session.scalar(select(vendor_key).where(model.id == record.entity_id))
+    vendor = None if vendor_id is None else session.get(Vendor, vendor_id)
+    if vendor is None:
+        return CustomerRef(None, None)
+    qbo_id = session.scalar(select(SyncRecord.qbo_id).where(
+        SyncRecord.entity_type == EntityType.VENDOR.value, SyncRecord.entity_id == vendor.id,
+        SyncRecord.company_id == record.company_id))
+    return CustomerRef(qbo_id, vendor_display_name(vendor))
+
+
 def get_customer_ref(session: Session, record: LinkedRecord) -> CustomerRef:
-    """The QuickBooks id and display name of the customer a transaction of ours belongs to."""
+    """The QuickBooks id and display name of the customer a transaction of ours belongs to (a bill's vendor)."""
+    if record.entity_type in PAID_TO_VENDOR:
+        return _vendor_ref(session, record)
     if record.customer_id is None:
         return CustomerRef(None, None)
     customer = session.get(Customer, record.customer_id)
@@ -61,7 +84,7 @@ def find_mismatches(record: LinkedRecord, qbo: QboRecord, customer: CustomerRef)
         return []
     mismatches = []
     if is_same_customer(customer, qbo) is False:
-        mismatches.append(f"it belongs to QuickBooks customer {qbo.customer or qbo.customer_id}, ours to "
+        mismatches.append(f"it belongs to QuickBooks {_party(record)} {qbo.customer or qbo.customer_id}, ours to "
                           f"{record.customer}")
     if record.amount is not None and qbo.amount is not None and record.amount != qbo.amount:
         mismatches.append(f"it is for {_money(qbo.amount)}, ours for {_money(record.amount)}")
@@ -73,14 +96,15 @@ def describe_consequence(record: LinkedRecord, qbo: QboRecord, differences: Sequ
     kind = label_entity(record.entity_type).lower()
     theirs = f"QuickBooks {kind} {qbo.name or '(no number)'} (id {qbo.qbo_id})"
     if record.entity_type in TRANSACTIONS:
-        theirs += f" of {qbo.customer or 'no customer'} for {_money(qbo.amount)}"
-        ours = f"our {kind} {record.number_or_name} of {record.customer or 'no customer'} for {_money(record.amount)}"
+        nobody = f"no {_party(record)}"
+        theirs += f" of {qbo.customer or nobody} for {_money(qbo.amount)}"
+        ours = f"our {kind} {record.number_or_name} of {record.customer or nobody} for {_money(record.amount)}"
     else:
         ours = f"our {kind} {record.number_or_name}"
     if not differences:
         return f"Nothing is sent now: {theirs} already matches {ours}; later edits of ours update it."
-    return (f"The next sync will overwrite {theirs} with {ours}: its customer, lines, amount and date become ours, "
-            "and whatever QuickBooks held there is replaced.")
+    return (f"The next sync will overwrite {theirs} with {ours}: its {_party(record)}, lines, amount and date become "
+            "ours, and whatever QuickBooks held there is replaced.")
 
 
 def compare_records(record: LinkedRecord, qbo: QboRecord,
@@ -100,7 +124,7 @@ def compare_records(record: LinkedRecord, qbo: QboRecord,
         ours = customer.name if customer and customer.name else (
             clean_name(record.customer, DISPLAY_NAME_MAX) if record.customer else None)
         if ours and qbo.customer and not _same_text(ours, qbo.customer):
-            differences.append(f"customer: ours {record.customer}, QuickBooks {qbo.customer}")
+            differences.append(f"{_party(record)}: ours {record.customer}, QuickBooks {qbo.customer}")
         identified = number_ok or amount_ok
     elif record.entity_type is EntityType.CUSTOMER:
         name_ok = _same_text(clean_name(record.number_or_name, DISPLAY_NAME_MAX), qbo.name)

@@ -5,6 +5,7 @@ Entity nouns ("invoice", "credit memos") are not here: they belong to the entity
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from decimal import Decimal
 from enum import StrEnum
 
@@ -236,6 +237,12 @@ def money(amount: Decimal | float | int | None) -> str:
 def plural(count: int, one: str, many: str | None = None) -> str:
     """"1 record", "2 records", "1,204 records" (`many` for irregular nouns)."""
     return f"{count:,} {one if count == 1 else (many or one + 's')}"
+
+
+def count_words(counts: Iterable[tuple[str | StrEnum, int]]) -> str:
+    """"3 settlements and 1 carrier bill": counts of records by entity type, in the order given ("" for none)."""
+    parts = [plural(n, *ENTITY_NOUNS[EntityType(e)]) for e, n in counts if n]
+    return parts[0] if len(parts) == 1 else f"{', '.join(parts[:-1])} and {parts[-1]}" if parts else ""
 
 
 def label_entity(entity_type: str | StrEnum) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -10,8 +11,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from qbcore.access import Actor, require_role, write_audit
 from qbcore.customer_names import NAME_CLASH_CODE, NameRefused, check_name
+from qbcore.entities.registry import ENTITIES
 from qbcore.errors import QboCallError
 from qbcore.jobs.queue import enqueue_sync
+from qbcore.labels import count_words
 from qbcore.mapping.customer import display_name
 from qbcore.mapping.names import DISPLAY_NAME_MAX, clean_name
 from qbcore.mapping.payables import vendor_display_name
@@ -56,6 +59,11 @@ class VendorNameChange:
     job_id: int | None
     records: int  # the vendor's own records and the bills and payments that waited for it
     links_to: str | None = None  # an existing QuickBooks vendor of that name the next sync links to
+    waiting: tuple[tuple[EntityType, int], ...] = ()  # what waited for it and is queued too, by type in plan order
+
+    def describe_waiting(self) -> str:
+        """"3 settlements and 1 carrier bill": the records waiting on the vendor that resync with it ("" if none)."""
+        return count_words(self.waiting)
 
 
 def _kind(vendor: Vendor) -> str:
@@ -154,7 +162,8 @@ def _check_quickbooks(factory: sessionmaker[Session], gateway_for: GatewayFor, v
     return links_to
 
 
-def _resync(session: Session, actor: Actor, vendor: Vendor, label: str) -> tuple[int | None, int]:
+def _resync(session: Session, actor: Actor, vendor: Vendor, label: str
+            ) -> tuple[int | None, int, tuple[tuple[EntityType, int], ...]]:
     """Queue the vendor (a synced one is marked out of date first) with the bills and payments waiting for it."""
     records = list(session.scalars(select(SyncRecord).where(
         SyncRecord.entity_type == EntityType.VENDOR.value, SyncRecord.entity_id == vendor.id)))
@@ -162,13 +171,15 @@ def _resync(session: Session, actor: Actor, vendor: Vendor, label: str) -> tuple
         if record.status == SyncStatus.SYNCED.value:
             record.status = SyncStatus.OUT_OF_DATE  # QuickBooks gets the new name on the next sync
     session.flush()
-    blocked = select(SyncRecord.id).where(SyncRecord.status == SyncStatus.BLOCKED.value,
-                                          SyncRecord.blocked_by == f"vendor:{vendor.name}")
-    ids = [r.id for r in records] + list(session.scalars(blocked))
+    blocked = session.execute(select(SyncRecord.id, SyncRecord.entity_type).where(
+        SyncRecord.status == SyncStatus.BLOCKED.value, SyncRecord.blocked_by == f"vendor:{vendor.name}")).all()
+    ids = [r.id for r in records] + [record_id for record_id, _ in blocked]
     if not ids:
-        return None, 0
+        return None, 0, ()
+    by_type = Counter(EntityType(entity_type) for _, entity_type in blocked)
+    waiting = tuple((spec.entity_type, by_type[spec.entity_type]) for spec in ENTITIES if by_type[spec.entity_type])
     job = enqueue_sync(session, actor, record_ids=ids, label=label)
-    return job.id, job.total
+    return job.id, job.total, waiting
 
 
 def set_vendor_qbo_name(factory: sessionmaker[Session], gateway_for: GatewayFor, actor: Actor, vendor_id: int,
@@ -203,9 +214,9 @@ def set_vendor_qbo_name(factory: sessionmaker[Session], gateway_for: GatewayFor,
         assert vendor is not None
         before = vendor_display_name(vendor)
         vendor.qbo_display_name = wanted
-        job_id, records = _resync(session, actor, vendor, f"Resync vendor {billing_name} as {effective!r}")
+        job_id, records, waiting = _resync(session, actor, vendor, f"Resync vendor {billing_name} as {effective!r}")
         write_audit(session, actor, "set_vendor_qbo_name", target_type="vendor", target_id=vendor_id,
                     before={"vendor": billing_name, "qbo_display_name": before},
                     after={"vendor": billing_name, "qbo_display_name": effective, "job": job_id}, reason=why)
         return VendorNameChange(vendor_id=vendor_id, name=billing_name, before=before, after=effective,
-                                job_id=job_id, records=records, links_to=links_to)
+                                job_id=job_id, records=records, links_to=links_to, waiting=waiting)

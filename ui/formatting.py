@@ -25,9 +25,10 @@ def format_money(amount: Decimal | float | None) -> str:
     return labels.money(amount)
 
 
-def money_columns(*headers: str) -> dict[str, Any]:
+def money_columns(*headers: str, width: int | None = None, help: str | None = None) -> dict[str, Any]:
     """st.dataframe column settings that show these numeric columns as $1,234.56 (right-aligned, sorting by value)."""
-    return {header: st.column_config.NumberColumn(header, format="dollar") for header in headers}
+    return {header: st.column_config.NumberColumn(header, format="dollar", width=width, help=help)
+            for header in headers}
 
 
 def format_count(entity_type: EntityType, count: int) -> str:
@@ -69,9 +70,13 @@ def problems_frame(rows: Sequence[ProblemRow], *, company: bool = False) -> pd.D
             "qbo_id": [r.qbo_id or "" for r in rows],
             "vendor_kind": [r.vendor_kind for r in rows],
             "period": [r.period for r in rows],
+            # Empty (not None) where nothing was paid there, so the grid's column stays numeric.
+            "paid_in_qbo": pd.to_numeric(pd.Series([None if r.paid_in_qbo is None else float(r.paid_in_qbo)
+                                                    for r in rows], dtype=object)),
         },
         columns=["id", "reference", "customer", "amount", "date", "status", "error_kind", "message", "fix_hint",
-                 "qbo_code", "attempts", "open_days", "last_attempt", "qbo_id", "vendor_kind", "period"],
+                 "qbo_code", "attempts", "open_days", "last_attempt", "qbo_id", "vendor_kind", "period",
+                 "paid_in_qbo"],
     )
     if company:
         frame.insert(frame.columns.get_loc("customer") + 1, "company", [r.company for r in rows])

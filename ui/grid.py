@@ -35,6 +35,10 @@ class GridColumn:
     pinned: bool = False
 
 
+# A bill's payments entered in QuickBooks (by check or card; a partial one shows): QuickBooks IDs, Problem Sync.
+PAID_IN_QUICKBOOKS = GridColumn("paid_in_qbo", "Paid in QuickBooks", "money", width=140)
+
+
 # Without header filters a column offers no filter icon, no column menu and no floating filter: nothing that
 # narrows the rows in the browser alone.
 _NO_HEADER_FILTER = {"filter": False, "floatingFilter": False, "suppressHeaderMenuButton": True,

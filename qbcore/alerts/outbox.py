@@ -16,7 +16,7 @@ from qbcore.alerts.channels import ChannelError, DeliveryError, destination_of, 
 from qbcore.alerts.conditions import Finding, find_conditions
 from qbcore.alerts.messages import EventView, Message, render_message, subject_for
 from qbcore.alerts.rules import AlertRules, load_alert_rules
-from qbcore.db import rows_changed, transaction
+from qbcore.db import is_sqlite, rows_changed, take_write_lock, transaction
 from qbcore.models import (
     AlertChannel,
     AlertCondition,
@@ -139,7 +139,13 @@ def queue_alerts(session: Session, *, now: datetime | None = None) -> list[Alert
     """The scheduler's step: record what changed and queue messages for it (DB only, in the caller's transaction)."""
     now = now or utcnow()
     rules = load_alert_rules(session)
-    events = record_conditions(session, find_conditions(session, rules, now), rules, now)
+    return queue_findings(session, find_conditions(session, rules, now), rules, now)
+
+
+def queue_findings(session: Session, findings: list[Finding], rules: AlertRules, now: datetime
+                   ) -> list[AlertDelivery]:
+    """Record what changed against what the rules found, and queue messages for it (in the caller's transaction)."""
+    events = record_conditions(session, findings, rules, now)
     queued = []
     if events:
         due = quiet_until(rules, now)
@@ -339,9 +345,21 @@ def deliver_in_worker(factory: sessionmaker[Session], secret_key: str) -> Delive
 
 
 def queue_in_tick(session: Session) -> list[AlertDelivery]:
-    """The scheduler's hook: queue alerts in a savepoint, so a failing rule never undoes the tick's sync work."""
+    """The scheduler's hook: queue alerts in a savepoint, so a failing rule never undoes the tick's sync work.
+
+    On SQLite the rules are read first, outside the savepoint (a failed read there aborts nothing), and the writes
+    wait for the write lock: the worker commits a record at a time during a sync, and a savepoint opened before
+    those commits could not write after them ("database is locked" at once, in the first embedded sync).
+    """
     try:
-        with session.begin_nested():
+        if is_sqlite(session):
+            now = utcnow()
+            rules = load_alert_rules(session)
+            findings = find_conditions(session, rules, now)
+            take_write_lock(session)  # held only while the conditions and messages are written
+            with session.begin_nested():
+                return queue_findings(session, findings, rules, now)
+        with session.begin_nested():  # PostgreSQL: a failing read would abort the tick's transaction otherwise
             return queue_alerts(session)
     except Exception:
         log.exception("evaluating alerts failed")

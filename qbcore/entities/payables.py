@@ -137,24 +137,28 @@ def _vendor_view(record: Sequence[Any]) -> Select[Any]:
 
 def _settlement_view(entity_type: EntityType) -> Any:
     def view(record: Sequence[Any]) -> Select[Any]:
-        return (select(*record, cast(Settlement.number, TEXT).label("number_or_name"), NO_TEXT.label("customer"),
+        return (select(*record, cast(Settlement.number, TEXT).label("number_or_name"),
+                       cast(Vendor.name, TEXT).label("customer"),  # the party column: the driver it pays
                        cast(null(), Integer).label("customer_id"), Settlement.net_pay.label("amount"),
                        (Settlement.settlement_date if entity_type is EntityType.SETTLEMENT else Settlement.paid_on)
                        .label("date"), NO_TEXT.label("email"))
                 .join(Settlement, and_(SyncRecord.entity_type == entity_type.value,
-                                       SyncRecord.entity_id == Settlement.id)))
+                                       SyncRecord.entity_id == Settlement.id))
+                .join(Vendor, Vendor.id == Settlement.driver_id))
     return view
 
 
 def _carrier_bill_view(entity_type: EntityType) -> Any:
     def view(record: Sequence[Any]) -> Select[Any]:
         return (select(*record, cast(CarrierBill.carrier_invoice_number, TEXT).label("number_or_name"),
-                       NO_TEXT.label("customer"), cast(null(), Integer).label("customer_id"),
+                       cast(Vendor.name, TEXT).label("customer"),  # the party column: the carrier it pays
+                       cast(null(), Integer).label("customer_id"),
                        CarrierBill.total.label("amount"),
                        (CarrierBill.bill_date if entity_type is EntityType.CARRIER_BILL else CarrierBill.paid_on)
                        .label("date"), NO_TEXT.label("email"))
                 .join(CarrierBill, and_(SyncRecord.entity_type == entity_type.value,
-                                        SyncRecord.entity_id == CarrierBill.id)))
+                                        SyncRecord.entity_id == CarrierBill.id))
+                .join(Vendor, Vendor.id == CarrierBill.carrier_id))
     return view
 
 

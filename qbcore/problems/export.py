@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import datetime
+from decimal import Decimal
 from typing import IO, Any
 
 from sqlalchemy.orm import Session
@@ -18,7 +19,7 @@ from qbcore.problems.filters import (
     SOURCES,
     ProblemFilter,
 )
-from qbcore.problems.listing import ProblemRow, iter_problems
+from qbcore.problems.listing import ProblemRow, has_paid_in_quickbooks, iter_problems
 
 # The grid's headers, in its order, then what only the file holds; values in the grid's words, amounts plain.
 EXPORT_HEADER = (
@@ -27,6 +28,8 @@ EXPORT_HEADER = (
 )
 # With several QuickBooks companies the file says which one each row goes to, next to its customer (as the grid).
 COMPANY_HEADER = "Company"
+# On a bill tab (settlements, carrier bills): what bill payments entered in QuickBooks paid, after its date or week.
+PAID_HEADER = "Paid in QuickBooks"
 
 
 def _tab_header(entity_type: EntityType) -> tuple[str, ...]:
@@ -39,7 +42,13 @@ def _tab_header(entity_type: EntityType) -> tuple[str, ...]:
     header[at:at + 1] = ["Vendor", "Vendor kind"]
     if source.period is not None:
         header.insert(header.index("Date") + 1, "Period")
+    if has_paid_in_quickbooks(entity_type):
+        header.insert(header.index("Status"), PAID_HEADER)
     return tuple(header)
+
+
+def _amount(value: Decimal | None) -> str:
+    return "" if value is None else f"{value:.2f}"
 
 
 def _moment(value: datetime | None) -> str:
@@ -51,9 +60,10 @@ def _export_cells(entity_type: EntityType, row: ProblemRow) -> tuple[Any, ...]:
     source = SOURCES[entity_type]
     party = (row.customer, row.vendor_kind) if source.payee else (row.customer,)
     period = (row.period,) if source.period is not None else ()
+    paid = (_amount(row.paid_in_qbo),) if has_paid_in_quickbooks(entity_type) else ()
     return (
-        row.reference, *party, "" if row.amount is None else f"{row.amount:.2f}",
-        row.record_date.isoformat() if row.record_date else "", *period,
+        row.reference, *party, _amount(row.amount), row.record_date.isoformat() if row.record_date else "", *period,
+        *paid,
         labels.label(labels.SYNC_STATUS, row.status),
         labels.label(labels.ERROR_KIND, row.error_kind), row.error_message, row.fix_hint, row.error_code,
         row.attempts, row.open_days, _moment(row.last_attempt_at), row.qbo_id, labels.label_entity(entity_type),

@@ -3,6 +3,7 @@
 from qbcore.problems.export import (
     COMPANY_HEADER,
     EXPORT_HEADER,
+    PAID_HEADER,
     export_header,
     export_problems_csv,
     problems_csv_bytes,
@@ -30,6 +31,7 @@ from qbcore.problems.listing import (
     count_matching,
     get_last_sync_time,
     get_problem_detail,
+    has_paid_in_quickbooks,
     iter_problems,
     list_customer_choices,
     list_error_kinds,
@@ -43,11 +45,11 @@ from qbcore.problems.masking import mask_secrets
 from qbcore.problems.root_causes import NAME_CLASH_CODE, cause_key, list_root_causes
 
 __all__ = [
-    "COMPANY_HEADER", "EXPORT_HEADER", "NAME_CLASH_CODE", "PAGE_SIZE", "PROBLEM_ENTITIES", "SET_ASIDE_STATUSES",
-    "AttemptRow", "CauseKey", "ProblemDetail", "ProblemFilter", "ProblemPage", "ProblemRow", "ProblemSort",
-    "ProblemSummary", "SelectionSummary", "StatusCount", "cause_key", "count_matching", "export_header",
-    "export_problems_csv", "get_last_sync_time", "get_problem_detail", "has_mark_paid", "has_set_aside", "is_payee",
-    "iter_problems", "list_customer_choices", "list_error_kinds", "list_problem_tabs", "list_problems",
-    "list_root_causes", "list_vendor_choices", "mask_secrets", "problems_csv_bytes", "select_problem_ids",
-    "summarize_problems", "summarize_records",
+    "COMPANY_HEADER", "EXPORT_HEADER", "NAME_CLASH_CODE", "PAGE_SIZE", "PAID_HEADER", "PROBLEM_ENTITIES",
+    "SET_ASIDE_STATUSES", "AttemptRow", "CauseKey", "ProblemDetail", "ProblemFilter", "ProblemPage", "ProblemRow",
+    "ProblemSort", "ProblemSummary", "SelectionSummary", "StatusCount", "cause_key", "count_matching", "export_header",
+    "export_problems_csv", "get_last_sync_time", "get_problem_detail", "has_mark_paid", "has_paid_in_quickbooks",
+    "has_set_aside", "is_payee", "iter_problems", "list_customer_choices", "list_error_kinds", "list_problem_tabs",
+    "list_problems", "list_root_causes", "list_vendor_choices", "mask_secrets", "problems_csv_bytes",
+    "select_problem_ids", "summarize_problems", "summarize_records",
 ]

@@ -96,6 +96,21 @@ def paid_in_quickbooks(session: Session, entity_type: EntityType, entity_ids: Se
     return paid
 
 
+def paid_on_rows(session: Session, rows: Sequence[tuple[str, int, int]]) -> list[Decimal | None]:
+    """Per (entity type, company id, billing id) row, what QuickBooks bill payments paid on it; None off a bill."""
+    # The QuickBooks IDs grid and the Problem Sync bill tabs (and their CSV) show this as "Paid in QuickBooks".
+    paid: dict[tuple[str, int, int], Decimal] = {}
+    for kind in BILL_KINDS:
+        of_kind = [(int(company_id), int(entity_id)) for entity_type, company_id, entity_id in rows
+                   if entity_type == kind.value]
+        for company_id in {c for c, _ in of_kind}:
+            ids = [e for c, e in of_kind if c == company_id]
+            for entity_id, amount in paid_in_quickbooks(session, kind, ids, company_id).items():
+                paid[(kind.value, company_id, entity_id)] = amount
+    return [paid.get((str(entity_type), int(company_id), int(entity_id)))
+            for entity_type, company_id, entity_id in rows]
+
+
 def apply_bill_payments(session: Session, rows: Sequence[dict[str, Any]], company_id: int | None = None
                         ) -> ApplyCounts:
     """Record bill payments entered in a company's QuickBooks against its synced bills; idempotent per line."""

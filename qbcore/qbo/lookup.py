@@ -71,7 +71,8 @@ def summarize_record(entity: str, body: dict[str, Any]) -> QboRecord:
     else:
         name = body.get("DocNumber")
     amount = body.get("TotalAmt") if "TotalAmt" in body else body.get("Balance")
-    found_ref = body.get("CustomerRef")
+    # A bill or bill payment names its vendor where a sales form names its customer.
+    found_ref = body.get("CustomerRef") or body.get("VendorRef")
     ref: dict[str, Any] = found_ref if isinstance(found_ref, dict) else {}
     customer = ref.get("name")
     return QboRecord(

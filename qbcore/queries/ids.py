@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
@@ -15,7 +16,7 @@ from sqlalchemy.sql import Subquery
 from qbcore.entities.registry import ENTITIES
 from qbcore.labels import label_entity as label_entity  # pages import it from here
 from qbcore.models import EntityType, SyncRecord, SyncStatus
-from qbcore.pull.bill_payments import BILL_KINDS, paid_in_quickbooks
+from qbcore.pull.bill_payments import paid_on_rows
 
 GRID_LIMIT = 5000
 
@@ -23,6 +24,17 @@ GRID_LIMIT = 5000
 # The grid also gets "paid_in_qbo": what bill payments entered in QuickBooks paid on a bill row.
 GRID_COLUMNS = ["record_id", "entity_type", "number_or_name", "customer", "amount", "date", "qbo_id", "status",
                 "last_synced_at", "company_id", "customer_id", "entity_id"]
+
+
+# Records whose party column names the vendor a bill pays (settlements, carrier bills, their payments).
+PAID_TO_VENDOR = frozenset(spec.entity_type for spec in ENTITIES
+                           if spec.problems is not None and spec.problems.vendor_key is not None)
+
+
+def party_heading(entity_types: Iterable[str | EntityType]) -> str:
+    """"Customer", "Vendor" or "Customer or vendor": what the party column names on rows of these types."""
+    kinds = {EntityType(e) in PAID_TO_VENDOR for e in entity_types}
+    return "Customer or vendor" if kinds == {True, False} else "Vendor" if kinds == {True} else "Customer"
 
 
 @dataclass(frozen=True)
@@ -120,15 +132,8 @@ def list_linked_records(session: Session, flt: IdFilter, *, limit: int = GRID_LI
 
 def _paid_in_quickbooks(session: Session, frame: pd.DataFrame) -> list[float | None]:
     """A bill row's payments entered in QuickBooks (a partial payment shows here); None on every other row."""
-    paid: dict[tuple[str, int, int], Decimal] = {}
-    for kind in BILL_KINDS:
-        rows = frame[frame["entity_type"] == kind.value]
-        for company_id in set(rows["company_id"]):
-            ids = [int(i) for i in rows.loc[rows["company_id"] == company_id, "entity_id"]]
-            for entity_id, amount in paid_in_quickbooks(session, kind, ids, int(company_id)).items():
-                paid[(kind.value, int(company_id), entity_id)] = amount
-    return [float(paid[key]) if key in paid else None for key in
-            zip(frame["entity_type"], frame["company_id"].map(int), frame["entity_id"].map(int), strict=True)]
+    rows = list(zip(frame["entity_type"], frame["company_id"], frame["entity_id"], strict=True))
+    return [None if amount is None else float(amount) for amount in paid_on_rows(session, rows)]
 
 
 def get_linked_record(session: Session, record_id: int) -> LinkedRecord | None:

@@ -3,7 +3,10 @@
 import ast
 from pathlib import Path
 
-from qbcore.labels import AUDIT_ACTION
+import pytest
+
+from qbcore.labels import AUDIT_ACTION, count_words
+from qbcore.models import EntityType
 
 ROOT = Path(__file__).resolve().parents[2]
 # Callers that write an audit event (or audit a refusal) and where their action name sits among the arguments.
@@ -37,3 +40,16 @@ def test_every_audited_action_has_a_label():
     actions = _audited_actions()
     assert {"change_alert_rules", "remove_qbo_id", "bootstrap_admin", "deactivate_user"} <= set(actions)
     assert {a: where for a, where in actions.items() if a not in AUDIT_ACTION} == {}
+
+
+@pytest.mark.parametrize(("counts", "words"), [
+    ([], ""),
+    ([(EntityType.SETTLEMENT, 0)], ""),
+    ([(EntityType.SETTLEMENT, 1)], "1 settlement"),
+    ([(EntityType.SETTLEMENT, 3), (EntityType.CARRIER_BILL, 1)], "3 settlements and 1 carrier bill"),
+    ([(EntityType.SETTLEMENT, 2), (EntityType.CARRIER_BILL, 0), (EntityType.SETTLEMENT_PAYMENT, 1),
+      (EntityType.CARRIER_PAYMENT, 1_204)],
+     "2 settlements, 1 settlement payment and 1,204 carrier bill payments"),
+])
+def test_record_counts_read_as_words_with_right_plurals(counts, words):
+    assert count_words(counts) == words

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 
 import pytest
 from sqlalchemy import select, update
@@ -510,6 +511,31 @@ def test_the_settlements_tab_names_vendors_weeks_causes_and_clears_with_a_reason
         event = session.scalar(select(AuditEvent).where(AuditEvent.action == "clear_settlement"))
     assert (event.actor, event.target_type, event.reason) == (OPERATOR["email"], "settlement",
                                                               "Entered by hand in QuickBooks")
+
+
+def test_a_bill_tab_shows_what_was_paid_in_quickbooks_beside_the_week_in_money(home, demo_factory):
+    from qbcore.models import PulledBillPayment
+    from tests.qbcore.problems.problem_data import seed_payables
+
+    with transaction(demo_factory) as session:
+        payables = seed_payables(session)
+        record = session.get(SyncRecord, payables.unmapped[0])
+        session.add(PulledBillPayment(
+            company_id=record.company_id, qbo_bill_payment_id="901", qbo_bill_id="77", entity_type=record.entity_type,
+            entity_id=record.entity_id, amount=Decimal("1234.50"), pay_type="Check", reference="1001",
+            status="applied"))
+    at = open_page(home, PAGE, actor=OPERATOR)
+    at.session_state["ps_tab"] = "Settlements"
+    at.run()
+    assert not at.exception
+    defs = json.loads(_grid(at).proto.json_args)["gridOptions"]["columnDefs"]
+    headers = [c["headerName"] for c in defs]
+    assert headers[5:8] == ["Period", "Paid in QuickBooks", "Status"]
+    paid = next(c for c in defs if c["headerName"] == "Paid in QuickBooks")
+    assert paid["field"] == "paid_in_qbo" and paid["type"] == "numericColumn" and "valueFormatter" in paid
+    frame = _grid_rows(at).set_index("id")
+    assert frame.loc[payables.unmapped[0], "paid_in_qbo"] == 1234.5
+    assert frame.drop(index=payables.unmapped[0])["paid_in_qbo"].isna().all()
 
 
 def test_the_vendors_tab_has_no_clear_and_the_vendor_fix_hint(home, demo_factory):

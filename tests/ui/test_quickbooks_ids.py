@@ -269,3 +269,30 @@ def test_override_when_quickbooks_is_not_connected_says_so_plainly(home, demo_fa
         record_id = session.scalar(select(SyncRecord.id).where(SyncRecord.entity_type == EntityType.INVOICE))
     at = _open_override(home, None, record_id, "12")
     assert "Could not check the id in QuickBooks" in _texts(at.error)
+
+
+def _headers(at) -> list[str]:
+    import json
+
+    return [c["headerName"] for c in json.loads(_grid(at).proto.json_args)["gridOptions"]["columnDefs"]]
+
+
+def test_the_party_column_is_headed_by_what_the_rows_name_customers_vendors_or_both(home, demo_factory):
+    from qbcore.access import LOCAL_ADMIN
+    from qbcore.models import Settlement, Vendor
+    from qbcore.settings import save_settings
+
+    with transaction(demo_factory) as session:
+        save_settings(session, LOCAL_ADMIN, {"sync_settlements": True, "sync_carrier_bills": True})
+        ensure_sync_records(session)
+        drivers = dict(session.execute(select(Settlement.number, Vendor.name).join(
+            Vendor, Vendor.id == Settlement.driver_id)).all())
+    at = open_page(home, PAGE, actor=ADMIN)
+    at.checkbox(key="ids_unlinked").check().run()
+    assert not at.exception and "Customer or vendor" in _headers(at)
+    at.selectbox(key="ids_entity").select(EntityType.SETTLEMENT).run()
+    assert "Vendor" in _headers(at) and "Customer" not in _headers(at)
+    frame = convert_arrow_bytes_to_pandas_df(_grid(at).proto.special_args[0].arrow_dataframe.data.data)
+    assert all(drivers[n] == c for n, c in zip(frame["number_or_name"], frame["customer"], strict=True))
+    at.selectbox(key="ids_entity").select(EntityType.INVOICE).run()
+    assert "Customer" in _headers(at) and "Vendor" not in _headers(at)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections import Counter
 from collections.abc import Iterator
 from urllib.parse import parse_qs, urlparse
 
@@ -15,7 +16,8 @@ from qbcore.config import load_config
 from qbcore.connection import get_connection_state
 from qbcore.db import transaction
 from qbcore.item_mappings import list_charge_code_mappings, list_custom_field_mappings
-from qbcore.models import AuditEvent, ConnectionStatus, QboConnection, Role, User
+from qbcore.labels import count_words
+from qbcore.models import AuditEvent, ConnectionStatus, EntityType, QboConnection, Role, SyncRecord, SyncStatus, User
 from qbcore.settings import load_settings
 from qbcore.users import list_users
 from qbo_sandbox.server import SandboxOptions, start_in_thread
@@ -296,10 +298,16 @@ def test_a_vendor_refused_for_a_customers_name_gets_its_quickbooks_name_on_vendo
     at.text_input(key=f"set_vnames_reason_{driver.id}").input("a customer in QuickBooks has his name")
     _button(at, "set_vnames_save").click().run()
     assert not at.exception and "Type the name QuickBooks should know this vendor by" in _texts(at.error)
+    with demo_factory() as session:
+        blocked = Counter(session.scalars(select(SyncRecord.entity_type).where(
+            SyncRecord.status == SyncStatus.BLOCKED.value, SyncRecord.blocked_by == f"vendor:{driver.name}")))
+    assert blocked[EntityType.SETTLEMENT.value] > 1, "his settlements wait for him"
     at.text_input(key=f"set_vnames_value_{driver.id}").input(f"{driver.name} (V)")
     _button(at, "set_vnames_save").click().run()
     assert not at.exception
     assert f"{driver.name} now goes to QuickBooks as “{driver.name} (V)”" in _texts(at.success)
+    waiting = count_words([(e, blocked[e.value]) for e in EntityType])
+    assert f"resyncs it, and {waiting} waiting on it will resync too." in _texts(at.success), _texts(at.success)
     with demo_factory() as session:
         assert session.get(Vendor, driver.id).qbo_display_name == f"{driver.name} (V)"
         job = session.scalar(select(Job).order_by(Job.id.desc()))

@@ -418,3 +418,67 @@ def test_rotating_the_key_re_encrypts_channel_secrets_and_a_secret_no_key_opens_
         "the channel's password or webhook URL cannot be decrypted with QBSYNC_SECRET_KEY; enter it again on the "
         "Alerts page")
     assert len(webhook.bodies) == 1
+
+
+def _worker_commits(factory: sessionmaker[Session]) -> None:
+    """What the sync worker does all through a first sync: commit one record's outcome."""
+    with transaction(factory) as session:
+        record = session.scalar(select(SyncRecord).where(SyncRecord.status == SyncStatus.NEVER_SYNCED.value)
+                                .order_by(SyncRecord.id).limit(1))
+        record.attempts = (record.attempts or 0) + 1
+
+
+def _conditions(factory: sessionmaker[Session]) -> set[str]:
+    from qbcore.models import AlertCondition
+
+    with factory() as session:
+        return {c.rule for c in session.scalars(select(AlertCondition).where(AlertCondition.active.is_(True)))}
+
+
+def test_the_tick_records_alerts_although_the_worker_committed_while_the_rules_were_read(
+        demo_factory: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from qbcore.alerts import outbox
+    from qbcore.alerts.conditions import Finding, find_conditions
+    from qbcore.alerts.outbox import queue_in_tick
+    from qbcore.alerts.rules import AlertRules
+
+    block_invoices(demo_factory, 3)
+
+    def read_while_the_worker_commits(session: Session, rules: AlertRules, now: datetime) -> list[Finding]:
+        findings = find_conditions(session, rules, now)
+        _worker_commits(demo_factory)  # after the rules' reads, before their conditions are written
+        return findings
+
+    monkeypatch.setattr(outbox, "find_conditions", read_while_the_worker_commits)
+    with caplog.at_level("ERROR", logger="qbcore.alerts.outbox"), transaction(demo_factory) as session:
+        session.scalar(select(SyncRecord.id).limit(1))  # the tick read before it (and wrote nothing: a job runs)
+        queue_in_tick(session)
+    assert "evaluating alerts failed" not in caplog.text, caplog.text
+    assert "root_cause" in _conditions(demo_factory)
+
+
+def test_the_tick_waits_for_the_worker_to_commit_instead_of_failing(
+        demo_factory: sessionmaker[Session], caplog: pytest.LogCaptureFixture) -> None:
+    from qbcore.alerts.outbox import queue_in_tick
+
+    block_invoices(demo_factory, 3)
+    writing, release = threading.Event(), threading.Event()
+
+    def worker() -> None:  # holds the write lock (a record's step, mid-transaction) until released
+        with transaction(demo_factory) as session:
+            session.execute(update(SyncRecord).where(SyncRecord.id == session.scalar(
+                select(SyncRecord.id).order_by(SyncRecord.id).limit(1))).values(attempts=SyncRecord.attempts + 1))
+            session.flush()
+            writing.set()
+            release.wait(10)
+
+    thread = threading.Thread(target=worker)
+    thread.start()
+    assert writing.wait(10)
+    threading.Timer(0.5, release.set).start()  # the worker's step commits half a second later
+    with caplog.at_level("ERROR", logger="qbcore.alerts.outbox"), transaction(demo_factory) as session:
+        queue_in_tick(session)
+    thread.join(10)
+    assert "evaluating alerts failed" not in caplog.text, caplog.text
+    assert "root_cause" in _conditions(demo_factory)

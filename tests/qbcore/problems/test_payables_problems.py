@@ -253,3 +253,54 @@ def test_the_receivables_book_alone_shows_no_payables_problems(demo_factory):
         seed_problems(session)
     with demo_factory() as session:
         assert all(summarize_problems(session, e).count == 0 for e in PAYABLES)
+
+
+def _pulled(record: SyncRecord, amount: str, status: str = "applied", company_id: int | None = None):
+    from qbcore.models import PulledBillPayment
+
+    return PulledBillPayment(company_id=company_id or record.company_id, qbo_bill_payment_id=f"bp-{record.id}-{amount}",
+                             qbo_bill_id=f"b-{record.id}", entity_type=record.entity_type, entity_id=record.entity_id,
+                             amount=Decimal(amount), pay_type="Check", txn_date=date(2026, 11, 20), reference="1001",
+                             status=status)
+
+
+@pytest.mark.parametrize("entity_type", [EntityType.SETTLEMENT, EntityType.CARRIER_BILL])
+def test_a_bill_tab_and_its_export_show_what_was_paid_in_quickbooks_as_the_ids_page_does(
+    demo_factory, payables_book, entity_type
+):
+    from qbcore.companies import add_company
+    from qbcore.queries.ids import IdFilter, list_linked_records
+
+    with demo_factory() as session:
+        first, second, *_ = list_problems(session, entity_type, ProblemFilter(), today=TODAY).rows
+    with transaction(demo_factory) as session:
+        other = add_company(session, LOCAL_ADMIN, "Broker file").id if entity_type is EntityType.CARRIER_BILL else None
+        record = session.get(SyncRecord, first.record_id)
+        # Two checks on the first bill count; a voided one does not, nor one of the same id in another company.
+        session.add_all([_pulled(record, "40.00"), _pulled(record, "2.50"), _pulled(record, "99.00", "reversed")])
+        if other is not None:
+            session.add(_pulled(record, "7.00", company_id=other))
+    with demo_factory() as session:
+        rows = {r.record_id: r for r in list_problems(session, entity_type, ProblemFilter(), today=TODAY).rows}
+        exported = problems_csv_bytes(session, entity_type, ProblemFilter())
+        on_ids_page = list_linked_records(session, IdFilter(entity_type=entity_type, linked_only=False))
+        receivables = problems_csv_bytes(session, EntityType.INVOICE, ProblemFilter())
+    assert (rows[first.record_id].paid_in_qbo, rows[second.record_id].paid_in_qbo) == (Decimal("42.50"), None)
+    ids_paid = dict(zip(on_ids_page["record_id"], on_ids_page["paid_in_qbo"], strict=True))
+    assert ids_paid[first.record_id] == 42.5 and ids_paid[second.record_id] is None
+    header, *cells = list(csv.reader(io.StringIO(exported.decode("utf-8-sig"))))
+    paid = header.index("Paid in QuickBooks")
+    assert header[paid - 1] == ("Period" if entity_type is EntityType.SETTLEMENT else "Date")
+    assert header[paid + 1] == "Status"
+    by_id = {c[header.index("Record id")]: c[paid] for c in cells}
+    assert (by_id[str(first.record_id)], by_id[str(second.record_id)]) == ("42.50", "")  # plain, as Amount
+    assert "Paid in QuickBooks" not in next(csv.reader(io.StringIO(receivables.decode("utf-8-sig"))))
+
+
+def test_only_the_bill_tabs_have_a_paid_in_quickbooks_column():
+    from qbcore.problems.queries import PAID_HEADER, has_paid_in_quickbooks
+    from ui.grid import PAID_IN_QUICKBOOKS
+
+    assert [e for e in PROBLEM_ENTITIES if has_paid_in_quickbooks(e)] == [EntityType.SETTLEMENT,
+                                                                          EntityType.CARRIER_BILL]
+    assert PAID_IN_QUICKBOOKS.header == PAID_HEADER and PAID_IN_QUICKBOOKS.kind == "money"

@@ -184,6 +184,58 @@ def test_the_quickbooks_ids_view_lists_vendors_and_bills_with_their_numbers_amou
     assert Decimal(str(frame["amount"].iloc[0])) == settlement.net_pay
 
 
+def test_the_quickbooks_ids_view_names_the_vendor_each_bill_and_bill_payment_pays(
+    demo_factory: sessionmaker[Session], connected: Config
+) -> None:
+    from qbcore.id_matching import compare_records, describe_consequence, find_mismatches, get_customer_ref
+    from qbcore.qbo.lookup import fetch_record
+    from qbcore.queries.ids import IdFilter, get_linked_record, list_linked_records, party_heading
+
+    payables_on(demo_factory)
+    sync_now(demo_factory, connected, gateway=gateway_for(demo_factory, connected))
+    with demo_factory() as session:
+        vendor_of = {
+            EntityType.SETTLEMENT: dict(session.execute(select(Settlement.number, Vendor.name).join(
+                Vendor, Vendor.id == Settlement.driver_id)).all()),
+            EntityType.CARRIER_BILL: dict(session.execute(select(CarrierBill.carrier_invoice_number, Vendor.name).join(
+                Vendor, Vendor.id == CarrierBill.carrier_id)).all()),
+        }
+        vendor_of[EntityType.SETTLEMENT_PAYMENT] = vendor_of[EntityType.SETTLEMENT]
+        vendor_of[EntityType.CARRIER_PAYMENT] = vendor_of[EntityType.CARRIER_BILL]
+        for entity_type, names in vendor_of.items():
+            frame = list_linked_records(session, IdFilter(entity_type=entity_type))
+            assert not frame.empty
+            assert all(names[n] == c for n, c in zip(frame["number_or_name"], frame["customer"], strict=True))
+            assert frame["customer_id"].isna().all(), "a vendor is no customer to move"
+        everything = list_linked_records(session, IdFilter())
+        driver = next(iter(vendor_of[EntityType.SETTLEMENT].values()))
+        found = list_linked_records(session, IdFilter(entity_type=EntityType.SETTLEMENT, search=driver.upper()))
+        assert set(found["customer"]) == {driver}
+        # Two settlements of different drivers: one's QuickBooks bill is not the other's.
+        settlements = list(session.scalars(select(Settlement).where(Settlement.status != "draft")))
+        mine = settlements[0]
+        theirs = next(s for s in settlements if s.driver_id != mine.driver_id)
+        mine_record = record_of(session, EntityType.SETTLEMENT, mine.id)
+        theirs_qbo = record_of(session, EntityType.SETTLEMENT, theirs.id).qbo_id
+        assert get_linked_record(session, mine_record.id).customer == vendor_of[EntityType.SETTLEMENT][mine.number]
+    parties = everything.loc[everything["customer"].notna() & (everything["customer"] != ""), "entity_type"]
+    assert party_heading(parties) == "Customer or vendor"
+    assert party_heading([EntityType.CARRIER_BILL, EntityType.SETTLEMENT_PAYMENT]) == "Vendor"
+    assert party_heading([EntityType.INVOICE]) == party_heading([]) == "Customer"
+
+    gateway = gateway_for(demo_factory, connected)
+    with demo_factory() as session:
+        record = get_linked_record(session, mine_record.id)
+        ref = get_customer_ref(session, record)
+        same = fetch_record(gateway, EntityType.SETTLEMENT, mine_record.qbo_id)
+        other = fetch_record(gateway, EntityType.SETTLEMENT, theirs_qbo)
+    mine_driver = vendor_of[EntityType.SETTLEMENT][mine.number]
+    assert same.customer == mine_driver and ref.qbo_id == same.customer_id
+    assert find_mismatches(record, same, ref) == [] and compare_records(record, same, ref) == ([], True)
+    assert f"of {mine_driver} for" in describe_consequence(record, same, [])
+    assert any(m.startswith("it belongs to QuickBooks vendor ") for m in find_mismatches(record, other, ref))
+
+
 def test_a_driver_named_like_a_customer_fails_on_the_name_and_his_settlements_wait_for_him(
     demo_factory: sessionmaker[Session], connected: Config, sandbox: SandboxClient
 ) -> None:

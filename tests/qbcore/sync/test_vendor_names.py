@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -9,7 +11,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from qbcore.access import LOCAL_ADMIN, Actor, PermissionDenied
 from qbcore.config import Config
 from qbcore.customer_names import NameRefused
-from qbcore.models import AuditEvent, Role, Vendor
+from qbcore.entities.registry import ENTITIES
+from qbcore.labels import count_words
+from qbcore.models import AuditEvent, EntityType, Role, SyncRecord, SyncStatus, Vendor
 from qbcore.qbo.gateway import QboGateway
 from qbcore.sync.runner import sync_now
 from qbcore.vendor_names import list_vendor_names, set_vendor_qbo_name
@@ -19,6 +23,7 @@ from tests.qbcore.sync.state import FAST_RETRY, turn_on_payables
 VIEWER = Actor("viewer@example.com", Role.VIEWER, "Vic Viewer")
 OPERATOR = Actor("ops@example.com", Role.OPERATOR, "Olga Ops")
 ACME = "ACME Logistics"  # one of the demo's customers
+PLAN_ORDER = [spec.entity_type.value for spec in ENTITIES]
 
 
 def _gateway(factory: sessionmaker[Session], config: Config) -> QboGateway:
@@ -102,10 +107,16 @@ def test_a_missing_reason_is_refused(demo_factory: sessionmaker[Session], connec
 def test_a_new_name_is_audited_keeps_the_billing_name_and_queues_the_vendor_with_its_waiting_bills(
     demo_factory: sessionmaker[Session], connected: Config, clashed: Vendor
 ) -> None:
+    with demo_factory() as session:
+        blocked = Counter(str(e) for e in session.scalars(select(SyncRecord.entity_type).where(
+            SyncRecord.status == SyncStatus.BLOCKED.value, SyncRecord.blocked_by == f"vendor:{clashed.name}")))
+    waiting = tuple((EntityType(e), blocked[e]) for e in PLAN_ORDER if blocked[e])
     change = set_vendor_qbo_name(demo_factory, lambda _c: _gateway(demo_factory, connected), LOCAL_ADMIN,
                                  clashed.id, f"  {clashed.name}   (V) ", reason="a customer has his name")
     assert (change.before, change.after) == (clashed.name, f"{clashed.name} (V)")
     assert change.job_id is not None and change.records > 1, "his settlements wait for him and are queued too"
+    assert change.waiting == waiting and sum(n for _, n in waiting) == change.records - 1
+    assert change.describe_waiting() == count_words(waiting) and "settlement" in change.describe_waiting()
     with demo_factory() as session:
         vendor = session.get(Vendor, clashed.id)
         event = session.scalar(select(AuditEvent).where(AuditEvent.action == "set_vendor_qbo_name"))
