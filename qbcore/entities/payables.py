@@ -50,6 +50,16 @@ def _first_share(column: Any) -> Any:
             .correlate(Settlement).scalar_subquery())
 
 
+def routed_payee() -> Any:
+    """Whom a settlement's own bill goes to, as SQL: its first share's payee as routed, else its driver."""
+    return func.coalesce(_first_share(SettlementShare.payee_id), Settlement.driver_id)
+
+
+def own_bill_amount() -> Any:
+    """What a settlement's own bill owes, as SQL: its first share's net pay when routed, else its net pay."""
+    return func.coalesce(_first_share(SettlementShare.net_pay), Settlement.net_pay)
+
+
 def bill_payee(row: Any) -> int:
     """Whom a settlement's own bill went to: its first share's payee as routed, else its driver."""
     return int(row.shares[0].payee_id) if row.shares else int(row.driver_id)
@@ -138,13 +148,13 @@ def _vendor_view(record: Sequence[Any]) -> Select[Any]:
 def _settlement_view(entity_type: EntityType) -> Any:
     def view(record: Sequence[Any]) -> Select[Any]:
         return (select(*record, cast(Settlement.number, TEXT).label("number_or_name"),
-                       cast(Vendor.name, TEXT).label("customer"),  # the party column: the driver it pays
-                       cast(null(), Integer).label("customer_id"), Settlement.net_pay.label("amount"),
+                       cast(Vendor.name, TEXT).label("customer"),  # the party column: whom its bill pays
+                       cast(null(), Integer).label("customer_id"), own_bill_amount().label("amount"),
                        (Settlement.settlement_date if entity_type is EntityType.SETTLEMENT else Settlement.paid_on)
                        .label("date"), NO_TEXT.label("email"))
                 .join(Settlement, and_(SyncRecord.entity_type == entity_type.value,
                                        SyncRecord.entity_id == Settlement.id))
-                .join(Vendor, Vendor.id == Settlement.driver_id))
+                .join(Vendor, Vendor.id == routed_payee()))
     return view
 
 
@@ -244,13 +254,11 @@ SETTLEMENT = EntitySpec(
     searched_by=("number", "amount"), refs_field="settlements", company_route=to_driver_pay,
     syncs_only=(Settlement.status.in_(("finalized", "paid")),),  # a draft waits until finalized; a void stays home
     voidable=SETTLEMENT_VOID,
-    watched=Watched(amount=func.coalesce(_first_share(SettlementShare.net_pay), Settlement.net_pay),
-                    number=Settlement.number,
-                    party=func.coalesce(_first_share(SettlementShare.payee_id), Settlement.driver_id)),
+    watched=Watched(amount=own_bill_amount(), number=Settlement.number, party=routed_payee()),
     # A bill entered by hand in QuickBooks can be cleared; one entered and paid there is marked paid without sync
     # (which sets its payment record aside too).
     problems=ProblemTab(position=8, reference=Settlement.number, amount=Settlement.net_pay,
-                        record_date=Settlement.settlement_date, joins=None, vendor_key=Settlement.driver_id,
+                        record_date=Settlement.settlement_date, joins=None, vendor_key=routed_payee(),
                         payee=True, period=(Settlement.period_start, Settlement.period_end),
                         changed_at=Settlement.updated_at, named_by=Settlement.number, set_aside=True,
                         mark_paid=True),
@@ -299,7 +307,7 @@ SETTLEMENT_PAYMENT = EntitySpec(
     company_route=lambda: where_it_went(EntityType.SETTLEMENT, Settlement.id, to_driver_pay()),
     # Already paid in billing: a check written in QuickBooks by hand is cleared (with the reason), not "marked paid".
     problems=ProblemTab(position=11, reference=Settlement.number, amount=Settlement.net_pay,
-                        record_date=Settlement.paid_on, joins=None, vendor_key=Settlement.driver_id, payee=True,
+                        record_date=Settlement.paid_on, joins=None, vendor_key=routed_payee(), payee=True,
                         changed_at=Settlement.updated_at, set_aside=True),
 )
 

@@ -37,6 +37,7 @@ from qbcore.models import (
     SettlementShare,
     SyncRecord,
     SyncStatus,
+    Vendor,
 )
 from qbcore.settings import SyncSettings, load_settings
 
@@ -168,13 +169,15 @@ def _build_share_payment(row: Any, settings: SyncSettings, refs: QboRefs, extras
 def _share_view(entity_type: EntityType) -> Any:
     def view(record: Sequence[Any]) -> Select[Any]:
         query = (select(*record, cast(SettlementShare.doc_number, TEXT).label("number_or_name"),
-                        NO_TEXT.label("customer"), cast(null(), Integer).label("customer_id"),
+                        cast(Vendor.name, TEXT).label("customer"),  # the party column: the fleet owner it pays
+                        cast(null(), Integer).label("customer_id"),
                         SettlementShare.net_pay.label("amount"),
                         (SettlementShare.bill_date if entity_type is EntityType.SETTLEMENT_SHARE
                          else Settlement.paid_on).label("date"), NO_TEXT.label("email"))
                  .join(SettlementShare, and_(SyncRecord.entity_type == entity_type.value,
                                              SyncRecord.entity_id == SettlementShare.id)))
-        return query.join(Settlement, Settlement.id == SettlementShare.settlement_id)
+        return query.join(Settlement, Settlement.id == SettlementShare.settlement_id) \
+            .join(Vendor, Vendor.id == SettlementShare.payee_id)
     return view
 
 
