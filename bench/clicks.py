@@ -128,9 +128,11 @@ class Clicks:
         self.page = page
         self.search = search
         self.samples: dict[str, list[float]] = defaultdict(list)
+        self.current = ""  # the click under way, named when one is lost
 
     def click(self, name: str, locator, *targets: Callable[[], None]) -> None:
         """Click, then wait until the page has settled with the targets drawn; record the seconds."""
+        self.current = name
         locator.wait_for(state="visible", timeout=TIMEOUT_MS)
         self.page.wait_for_function(NOT_RUNNING, timeout=TIMEOUT_MS)  # start from a settled page
         started = time.perf_counter()
@@ -247,7 +249,14 @@ def main() -> None:
                     if not running:
                         print("the sync finished before this cycle; stopping the during-sync phase")
                         break
-                    during.cycle()
+                    try:
+                        during.cycle()
+                    except AssertionError as error:  # a click whose new state never came: say so, go on
+                        lines = str(error).splitlines()
+                        print(f"a click was lost during the sync: {during.current!r} (its target never drew in "
+                              f"{TIMEOUT_MS // 1000} s: {lines[0] if lines else error!r})", flush=True)
+                        page.goto(base, wait_until="domcontentloaded")
+                        settle(page, visible(page.get_by_role("heading", name="The billing book")))
                 with factory() as session:
                     job = session.get_one(Job, job_id)
                     print(f"job #{job_id} {job.status}: {job.done:,} of {job.total:,} records done meanwhile")

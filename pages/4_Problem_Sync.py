@@ -46,8 +46,6 @@ SIDES = ("Receivables", "Payables")
 # Counts full-page runs; a fragment rerun keeps the number, so it may reuse what the full run read.
 RUN_KEY = "ps_run"
 WINDOW_KEY = "ps_window"
-# The records fragment's name: a cancelled confirmation reruns it alone, not the whole page.
-RECORDS_FRAGMENT = "ps_records"
 CAUSES_SHOWN = 8  # root causes drawn at once; the rest are one click away, never cut
 ACTION_TITLES = {
     "resync": "Resync",
@@ -131,12 +129,6 @@ def close_dialog() -> None:
         st.session_state.pop(key, None)
 
 
-def cancel_dialog() -> None:
-    """Cancel: close the confirmation and redraw only the records (nothing changed, so nothing else is read)."""
-    close_dialog()
-    st.rerun(RECORDS_FRAGMENT)
-
-
 def _typed_payment() -> actions.OutsidePayment:
     amount = st.session_state.get("ps_paid_amount")
     return actions.OutsidePayment(paid_on=st.session_state.get("ps_paid_on"),
@@ -217,7 +209,9 @@ def confirm_dialog() -> None:
     if confirm.button("Confirm", type="primary", key="ps_confirm") and run_action(pending):
         close_dialog()
         st.rerun()
-    cancel.button("Cancel", key="ps_cancel", on_click=cancel_dialog)
+    if cancel.button("Cancel", key="ps_cancel"):
+        close_dialog()
+        st.rerun()
 
 
 def show_job_panel() -> None:
@@ -447,7 +441,7 @@ def read_window(
     return page
 
 
-@st.fragment(key=RECORDS_FRAGMENT)
+@st.fragment
 def show_records(entity: EntityType, kinds: list[str], parties: list[tuple[int, str]]) -> None:
     """Filters, grid window, selection, actions and detail; a fragment, so a tick or a filter reruns only this part.
 
