@@ -450,14 +450,14 @@ def show_records(entity: EntityType, kinds: list[str], parties: list[tuple[int, 
     st.subheader("Records")
     # Drawn above the grid, but after it: the grid is sent first (its component takes the longest to load).
     filters_box = st.container()
-    with st.container():
-        show_window(entity)
+    show_window(entity)
     with filters_box:
         show_filter_widgets(entity, kinds, parties)
 
 
+@st.fragment
 def show_window(entity: EntityType) -> None:
-    """The filtered window of records, its selection, the actions on it and the ticked record's detail."""
+    """The filtered window, its selection, actions and the ticked record's detail; a tick reruns this alone."""
     # Read here, not passed in: a filter change reruns the fragment alone, with the arguments of the last full run.
     problem_filter = read_filter(entity)
     sort = ProblemSort(st.session_state.get(f"ps_{entity.value}_sort", ProblemSort.OLDEST_FIRST))
