@@ -444,8 +444,25 @@ def read_window(
 
 
 @st.fragment
-def show_records(entity: EntityType, problem_filter: ProblemFilter, sort: ProblemSort) -> None:
-    """The grid window, selection, actions and detail; a fragment, so ticking a row reruns only this part."""
+def show_records(entity: EntityType, kinds: list[str], parties: list[tuple[int, str]]) -> None:
+    """Filters, grid window, selection, actions and detail; a fragment, so a tick or a filter reruns only this part.
+
+    The headline and root causes above do not depend on the filters, so a filter change does not read them again.
+    """
+    st.subheader("Records")
+    # Drawn above the grid, but after it: the grid is sent first (its component takes the longest to load).
+    filters_box = st.container()
+    show_window(entity)
+    with filters_box:
+        show_filter_widgets(entity, kinds, parties)
+
+
+@st.fragment
+def show_window(entity: EntityType) -> None:
+    """The filtered window, its selection, actions and the ticked record's detail; a tick reruns this alone."""
+    # Read here, not passed in: a filter change reruns the fragment alone, with the arguments of the last full run.
+    problem_filter = read_filter(entity)
+    sort = ProblemSort(st.session_state.get(f"ps_{entity.value}_sort", ProblemSort.OLDEST_FIRST))
     if DIALOG_KEY in st.session_state:
         # Drawn here, so a button of this fragment opens its confirmation in the fragment's own rerun.
         confirm_dialog()
@@ -502,16 +519,16 @@ def show_entity(entity: EntityType) -> None:
     """One tab: headline, root causes, filters, then the records."""
     # Drawn top to bottom on screen, but the grid is sent first: its component takes the longest to load in
     # the browser, so the cheaper parts fill their placeholders while it does.
-    headline, causes_box, filters_box = st.container(), st.container(), st.container()
-    sort = ProblemSort(st.session_state.get(f"ps_{entity.value}_sort", ProblemSort.OLDEST_FIRST))
-    show_records(entity, read_filter(entity), sort)
+    headline, causes_box = st.container(), st.container()
     with runtime.factory() as session:
         # The headline, causes and choices follow the company filter, as the list and its actions do.
-        summary = queries.summarize_problems(session, entity, company.chosen)
-        causes = queries.list_root_causes(session, entity, ProblemFilter(company_id=company.chosen))
         kinds = queries.list_error_kinds(session, entity, company.chosen)
         parties = (queries.list_vendor_choices(session) if queries.is_payee(entity)
                    else queries.list_customer_choices(session, company.chosen))
+    show_records(entity, kinds, parties)
+    with runtime.factory() as session:
+        summary = queries.summarize_problems(session, entity, company.chosen)
+        causes = queries.list_root_causes(session, entity, ProblemFilter(company_id=company.chosen))
         last_sync = queries.get_last_sync_time(session) if summary.count == 0 else None
     with headline:
         show_summary(entity, summary)
@@ -521,9 +538,6 @@ def show_entity(entity: EntityType) -> None:
     if causes:
         with causes_box:
             show_root_causes(entity, causes)
-    with filters_box:
-        st.subheader("Records")
-        show_filter_widgets(entity, kinds, parties)
 
 
 def open_from_link(shown: list[EntityType]) -> None:
