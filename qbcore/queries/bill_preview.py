@@ -134,10 +134,11 @@ def pick_random_bill(session: Session, kind: BillKind, *, rng: random.Random | N
     return (rng or random.Random()).choice(rows) if rows else None
 
 
-def _account_ids(session: Session) -> dict[str, str]:
-    """Account name → QuickBooks id, as Settings → Pay codes saved them when mapping a code."""
+def _account_ids(session: Session, company_id: int) -> dict[str, str]:
+    """Account name → QuickBooks id in a company, as Settings → Pay codes saved them when mapping a code there."""
     rows = session.execute(select(PayablesAccountMapping.qbo_account_name, PayablesAccountMapping.qbo_account_id)
-                           .where(PayablesAccountMapping.qbo_account_id.is_not(None)))
+                           .where(PayablesAccountMapping.company_id == company_id,
+                                  PayablesAccountMapping.qbo_account_id.is_not(None)))
     return {name: qbo_id for name, qbo_id in rows if name and qbo_id}
 
 
@@ -231,7 +232,7 @@ def preview_bill(session: Session, kind: BillKind, bill_id: int, changes: dict[s
                         "bill owing less than $0, so this settlement waits. Move a deduction to the next settlement "
                         "in billing.")
     refs = QboRefs(vendors=_Placeholders("vendor", {vendor_id: vendor_qbo or f"(new vendor {vendor.name})"}),
-                   accounts=_Placeholders("account", _account_ids(session)), terms=_Placeholders("term"))
+                   accounts=_Placeholders("account", _account_ids(session, company_id)), terms=_Placeholders("term"))
     try:
         payload: dict[str, Any] | None = (build_settlement_payload if kind == "settlement"
                                           else build_carrier_bill_payload)(row, settings, refs, accounts)
