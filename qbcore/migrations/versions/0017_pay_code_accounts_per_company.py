@@ -42,16 +42,13 @@ def upgrade() -> None:
     with op.batch_alter_table(_TABLE, recreate=_rebuild()) as batch_op:
         batch_op.add_column(sa.Column("company_id", sa.Integer(), nullable=True))
     bind = op.get_bind()
+    if bind.dialect.name == "postgresql":  # rows written with their own ids leave the sequence behind
+        bind.execute(sa.text(f"SELECT setval(pg_get_serial_sequence('{_TABLE}', 'id'), "  # noqa: S608
+                             f"COALESCE((SELECT MAX(id) FROM {_TABLE}), 0) + 1, false)"))
     driver = _pay_company(bind, "driver_pay")
     carrier = _pay_company(bind, "carrier_pay")
     if driver is not None:
         bind.execute(sa.text(f"UPDATE {_TABLE} SET company_id = :company"), {"company": driver})  # noqa: S608
-    if carrier is not None and carrier != driver:
-        bind.execute(sa.text(
-            f"INSERT INTO {_TABLE} (company_id, pay_code_id, deduction_code_id, qbo_account_name, qbo_account_id, "  # noqa: S608
-            "qbo_item_id, qbo_item_name, updated_at) SELECT :carrier, pay_code_id, deduction_code_id, "
-            f"qbo_account_name, NULL, NULL, qbo_item_name, updated_at FROM {_TABLE} WHERE company_id = :driver"),
-            {"carrier": carrier, "driver": driver})
     with op.batch_alter_table(_TABLE, recreate=_rebuild()) as batch_op:
         batch_op.alter_column("company_id", existing_type=sa.Integer(), nullable=False)
         batch_op.create_foreign_key(op.f(f"fk_{_TABLE}_company_id_companies"), "companies", ["company_id"], ["id"])
@@ -60,6 +57,12 @@ def upgrade() -> None:
         batch_op.create_unique_constraint(f"uq_{_TABLE}_company_id_pay_code_id", ["company_id", "pay_code_id"])
         batch_op.create_unique_constraint(f"uq_{_TABLE}_company_id_deduction_code_id",
                                           ["company_id", "deduction_code_id"])
+    if carrier is not None and carrier != driver:
+        bind.execute(sa.text(
+            f"INSERT INTO {_TABLE} (company_id, pay_code_id, deduction_code_id, qbo_account_name, qbo_account_id, "  # noqa: S608
+            "qbo_item_id, qbo_item_name, updated_at) SELECT :carrier, pay_code_id, deduction_code_id, "
+            f"qbo_account_name, NULL, NULL, qbo_item_name, updated_at FROM {_TABLE} WHERE company_id = :driver"),
+            {"carrier": carrier, "driver": driver})
 
 
 def downgrade() -> None:

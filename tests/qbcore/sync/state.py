@@ -44,6 +44,17 @@ def map_demo_pay_code(factory: sessionmaker[Session], account: str = "Driver Pay
                 session.add(PayablesAccountMapping(company_id=company, pay_code_id=code_id, qbo_account_name=account))
 
 
+def copy_pay_code_accounts(factory: sessionmaker[Session], to_company: int, from_company: int = 1) -> None:
+    """Map every code in a company to the account of the same name another company maps it to (each company has
+    its own chart of accounts; the sandbox's share their names), as an admin does for a new pay company."""
+    with transaction(factory) as session:
+        rows = session.execute(select(PayablesAccountMapping.pay_code_id, PayablesAccountMapping.deduction_code_id,
+                                      PayablesAccountMapping.qbo_account_name)
+                               .where(PayablesAccountMapping.company_id == from_company)).all()
+        session.add_all(PayablesAccountMapping(company_id=to_company, pay_code_id=pay, deduction_code_id=deduction,
+                                               qbo_account_name=name) for pay, deduction, name in rows)
+
+
 FAST_RETRY = RetryPolicy(attempts=4, base_delay_s=0.01, max_delay_s=0.05, throttle_delay_s=0.05)
 
 
