@@ -21,7 +21,7 @@ from qbcore.config import Config, QboEnvironment
 from qbcore.db import make_engine, make_session_factory, migrate, transaction
 from qbcore.demo import write_demo_book
 from qbcore.demo_conflicts import UNMAPPED_PAY_CODE
-from qbcore.models import PayablesAccountMapping, PayCode
+from qbcore.models import Company, PayablesAccountMapping, PayCode
 from qbo_sandbox.server import RunningSandbox, SandboxOptions, start_in_thread
 
 AS_OF = date(2026, 11, 29)
@@ -98,8 +98,13 @@ def wait_for_empty_windows(why: str) -> None:
 
 
 def map_planted_pay_code(session: Session, account: str = "Driver Pay") -> None:
-    """Map the pay code the demo leaves unmapped (its planted conflict): a bench measures a book that syncs whole."""
+    """Map the pay code the demo leaves unmapped (its planted conflict) in every company: a bench measures a book
+    that syncs whole."""
     code_id = session.scalar(select(PayCode.id).where(PayCode.code == UNMAPPED_PAY_CODE))
-    if code_id is not None and session.scalar(select(PayablesAccountMapping.id).where(
-            PayablesAccountMapping.pay_code_id == code_id)) is None:
-        session.add(PayablesAccountMapping(pay_code_id=code_id, qbo_account_name=account))
+    if code_id is None:
+        return
+    mapped = set(session.scalars(select(PayablesAccountMapping.company_id).where(
+        PayablesAccountMapping.pay_code_id == code_id)))
+    for company_id in session.scalars(select(Company.id).order_by(Company.id)):
+        if company_id not in mapped:
+            session.add(PayablesAccountMapping(company_id=company_id, pay_code_id=code_id, qbo_account_name=account))

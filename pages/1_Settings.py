@@ -411,7 +411,8 @@ def _account_status(mapping: CodeAccount) -> str:
 def map_pay_code(kind: str, code_id: int, account_id: str, code: str, account: str) -> None:
     """Map one code through qbcore (admin only, the account checked in QuickBooks, audited) and say what changed."""
     try:
-        change = map_code_to_account(runtime.factory, runtime.config, actor, kind, code_id, account_id)
+        change = map_code_to_account(runtime.factory, runtime.config, actor, kind, code_id, account_id,
+                                     company_id=company.chosen)
     except Refusal as refusal:
         flash(*refusal_message(refusal, done="Not saved"))
     else:
@@ -441,8 +442,12 @@ def show_pay_codes(lists: QboLists | None, current) -> None:
     if not (current.sync_settlements or current.sync_carrier_bills):
         st.caption("Driver settlements and carrier bills are switched off under What syncs; these mappings apply "
                    "once one of them is on.")
+    if company.several:
+        st.caption(md("Each QuickBooks company has its own chart of accounts, so each maps its codes itself: these "
+                      "are {name}'s. A code not mapped here holds up its bills in {name}.",
+                      name=company.name_of(company.chosen)))
     with runtime.factory() as session:
-        mappings = list_code_accounts(session)
+        mappings = list_code_accounts(session, company.chosen)
     if not mappings:
         st.info("No pay codes yet. They come with the billing book (`qbsync demo` writes a demo book).")
         return
@@ -671,8 +676,8 @@ def show_companies() -> None:
     """The QuickBooks companies (admins only): add one, rename one, choose the default and the pay companies."""
     st.subheader("QuickBooks companies")
     st.caption("Each company is its own QuickBooks company file, with its own connection, settings, charge code "
-               "mapping and custom fields. New customers go to the default company; driver settlements go to the "
-               "driver pay company and carrier bills to the carrier pay company. Every change is audited.")
+               "and pay code mappings and custom fields. New customers go to the default company; driver settlements "
+               "go to the driver pay company and carrier bills to the carrier pay company. Every change is audited.")
     with runtime.factory() as session:
         health = list_company_health(session)
         companies = list_companies(session)
@@ -729,7 +734,8 @@ show_flash()
 if not admin:
     st.info(md("You are signed in as {}: these settings are read-only for you. Changes need the admin role — ask "
                "an admin.", ROLE[actor.role].lower()))
-# With several companies, the connection, what syncs, options, charge codes and custom fields are the chosen one's.
+# With several companies, the connection, what syncs, options, charge and pay codes and custom fields are the chosen
+# one's.
 company = choose_company(runtime.factory, "set_company", md("QuickBooks company these settings are for"),
                          every=False)
 if company.chosen is not None and company.chosen != st.session_state.get("set_company_shown"):

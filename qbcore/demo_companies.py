@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
-from qbcore.models import CarrierBill, Company, Customer, Load
+from qbcore.models import CarrierBill, Company, Customer, Load, PayablesAccountMapping
 
 CARRIER = "Carrier"
 BROKERAGE = "Brokerage"
@@ -16,7 +16,9 @@ def split_demo_companies(session: Session) -> dict[str, int]:
 
     The third of the customers whose loads went most often to outside carriers (carrier bills) are brokerage
     customers, with their sub-customers; carrier pay goes to the Brokerage file, driver pay stays with the
-    Carrier. Returns customers per company name. Call before sync records are made, on a fresh demo book.
+    Carrier. The Brokerage maps every pay and deduction code to the account of the same name in its own chart of
+    accounts (the one the Carrier leaves unmapped stays unmapped there too). Returns customers per company name.
+    Call before sync records are made, on a fresh demo book.
     """
     first = session.scalars(select(Company).order_by(Company.id)).first()
     assert first is not None
@@ -26,6 +28,12 @@ def split_demo_companies(session: Session) -> dict[str, int]:
     session.add(brokerage)
     session.flush()
     first.carrier_pay = False
+    columns = (PayablesAccountMapping.pay_code_id, PayablesAccountMapping.deduction_code_id,
+               PayablesAccountMapping.qbo_account_name)
+    copied = [dict(zip(("pay_code_id", "deduction_code_id", "qbo_account_name"), row, strict=True))
+              for row in session.execute(select(*columns).where(PayablesAccountMapping.company_id == first.id))]
+    if copied:
+        session.execute(insert(PayablesAccountMapping), [{**row, "company_id": brokerage.id} for row in copied])
     # The third of the (top-level) customers whose loads most often went to outside carriers.
     loads = dict(session.execute(select(Load.customer_id, func.count()).group_by(Load.customer_id)).all())
     brokered = dict(session.execute(select(Load.customer_id, func.count()).join(

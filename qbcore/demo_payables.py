@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from qbcore.company_directory import pay_company_id
 from qbcore.demo_conflicts import UNMAPPED_PAY_CODE, demo_closing_date, first_invoice_day
 from qbcore.models import (
     CarrierBill,
@@ -331,6 +332,9 @@ def write_demo_payables(session: Session, *, seed: int, as_of: date, insert_rows
     book = _Payables(seed, as_of, _LoadDays(session), demo_closing_date(first_day) if first_day else None)
     drivers = book.make_vendors()
     pay, deduction, mappings = book.codes()
+    # The accounts are the driver pay company's; a second company copies them when it is split off.
+    company_id = pay_company_id(session, "driver_pay")
+    mappings = [{**mapping, "company_id": company_id} for mapping in mappings]
     for model, batch in ((Vendor, book.vendors), (Truck, book.trucks), (PayCode, pay), (DeductionCode, deduction),
                          (PayablesAccountMapping, mappings)):
         for start in range(0, len(batch), _CHUNK):

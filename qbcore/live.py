@@ -72,9 +72,10 @@ def create_item(factory: sessionmaker[Session], config: Config, actor: Actor, ch
 
 
 def map_code_to_account(factory: sessionmaker[Session], config: Config, actor: Actor, kind: str, code_id: int,
-                        account_id: str | None) -> CodeAccountChange:
-    """Map a pay or deduction code to a QuickBooks expense account, checked in QuickBooks first; admin only."""
-    return map_code_account(factory, open_gateway(factory, config), actor, kind, code_id, account_id)
+                        account_id: str | None, company_id: int | None = None) -> CodeAccountChange:
+    """Map a pay or deduction code to an expense account of a company, checked in its QuickBooks first; admin only."""
+    return map_code_account(factory, open_gateway(factory, config, company_id), actor, kind, code_id, account_id,
+                            company_id)
 
 
 def rename_customer_in_quickbooks(factory: sessionmaker[Session], config: Config, actor: Actor, customer_id: int,

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from qbcore.access import Actor, require_role, write_audit
 from qbcore.chunks import SQL_IN_CHUNK, chunked
+from qbcore.company_directory import resolve_company_id
 from qbcore.config import ConfigError
 from qbcore.errors import QboCallError
 from qbcore.models import (
@@ -80,21 +81,23 @@ def _column(kind: str) -> Any:
     return PayablesAccountMapping.pay_code_id if kind == "pay" else PayablesAccountMapping.deduction_code_id
 
 
-def list_code_accounts(session: Session) -> list[CodeAccount]:
-    """Every pay code, then every deduction code, with the account each posts to, by code."""
+def list_code_accounts(session: Session, company_id: int | None = None) -> list[CodeAccount]:
+    """Every pay code, then every deduction code, with the account each posts to in a company, by code."""
+    company_id = resolve_company_id(session, company_id)
     out: list[CodeAccount] = []
     for kind in CODE_KINDS:
         model = _model(kind)
         rows = session.execute(select(model, PayablesAccountMapping).outerjoin(
-            PayablesAccountMapping, _column(kind) == model.id).order_by(model.code)).all()
+            PayablesAccountMapping, (_column(kind) == model.id) & (PayablesAccountMapping.company_id == company_id))
+            .order_by(model.code)).all()
         out.extend(CodeAccount(kind, code.id, code.code, code.name, code.active,
                                mapping.qbo_account_name if mapping else None,
                                mapping.qbo_account_id if mapping else None) for code, mapping in rows)
     return out
 
 
-def _mapping_of(session: Session, kind: str, code_id: int) -> CodeAccount:
-    found = [m for m in list_code_accounts(session) if m.kind == kind and m.code_id == code_id]
+def _mapping_of(session: Session, kind: str, code_id: int, company_id: int) -> CodeAccount:
+    found = [m for m in list_code_accounts(session, company_id) if m.kind == kind and m.code_id == code_id]
     if not found:
         raise AccountMappingRefused(f"{CODE_KINDS[kind].capitalize()} {code_id} does not exist.")
     return found[0]
@@ -106,8 +109,8 @@ def _check_admin(actor: Actor, kind: str, code_id: int, session: Session | None,
                  target_type="settings", target_id=f"{kind}_code:{code_id}")
 
 
-def _synced_bills_using(session: Session, kind: str, code_id: int) -> list[int]:
-    """Sync records of bills in QuickBooks with a line of this code (their lines post to its old account)."""
+def _synced_bills_using(session: Session, kind: str, code_id: int, company_id: int) -> list[int]:
+    """Sync records of a company's bills in QuickBooks with a line of this code (they post to its old account)."""
     if kind == "pay":
         settlements = (select(SettlementLoad.settlement_id).join(SettlementLine,
                                                                  SettlementLine.settlement_load_id == SettlementLoad.id)
@@ -116,7 +119,7 @@ def _synced_bills_using(session: Session, kind: str, code_id: int) -> list[int]:
     else:
         settlements = select(SettlementDeduction.settlement_id).where(SettlementDeduction.deduction_code_id == code_id)
         bills = select(CarrierBill.id).where(false())  # carrier bills have no deductions
-    synced = SyncRecord.status == SyncStatus.SYNCED.value
+    synced = (SyncRecord.status == SyncStatus.SYNCED.value) & (SyncRecord.company_id == company_id)
     return sorted({
         *session.scalars(select(SyncRecord.id).join(Settlement, Settlement.id == SyncRecord.entity_id).where(
             SyncRecord.entity_type == EntityType.SETTLEMENT.value, synced, Settlement.id.in_(settlements))),
@@ -138,26 +141,29 @@ def check_expense_account(account: NamedRef | None, wanted: str) -> NamedRef:
 
 
 def save_code_account(session: Session, actor: Actor, kind: str, code_id: int, account: NamedRef, *,
-                      audit_factory: sessionmaker[Session] | None = None) -> CodeAccountChange:
-    """Map a code to a QuickBooks expense account (admin only, audited); synced bills it changes go out of date."""
+                      audit_factory: sessionmaker[Session] | None = None,
+                      company_id: int | None = None) -> CodeAccountChange:
+    """Map a code to an expense account of a company (admin only, audited); its synced bills there go out of date."""
     _check_admin(actor, kind, code_id, session, audit_factory)
     _model(kind)
     check_expense_account(account, account.qbo_id)
-    before = _mapping_of(session, kind, code_id)
-    row = session.scalar(select(PayablesAccountMapping).where(_column(kind) == code_id))
+    company_id = resolve_company_id(session, company_id)
+    before = _mapping_of(session, kind, code_id, company_id)
+    row = session.scalar(select(PayablesAccountMapping).where(PayablesAccountMapping.company_id == company_id,
+                                                              _column(kind) == code_id))
     if row is None:
-        row = PayablesAccountMapping(**{_column(kind).key: code_id})
+        row = PayablesAccountMapping(company_id=company_id, **{_column(kind).key: code_id})
         session.add(row)
     row.qbo_account_name, row.qbo_account_id = account.name, account.qbo_id
     session.flush()
-    after = _mapping_of(session, kind, code_id)
+    after = _mapping_of(session, kind, code_id, company_id)
     write_audit(session, actor, f"map_{kind}_code", target_type=f"{kind}_code", target_id=before.code,
                 before={"account": before.account_name, "account_id": before.account_id},
-                after={"account": after.account_name, "account_id": after.account_id})
+                after={"account": after.account_name, "account_id": after.account_id}, company_id=company_id)
     stale: list[int] = []
     if before.account_name and before.account_name != after.account_name:
         # One transaction with the save: QuickBooks keeps the old account on these until they are re-sent.
-        stale = _synced_bills_using(session, kind, code_id)
+        stale = _synced_bills_using(session, kind, code_id, company_id)
         for chunk in chunked(stale, SQL_IN_CHUNK):
             session.execute(update(SyncRecord).where(SyncRecord.id.in_(chunk),
                                                      SyncRecord.status == SyncStatus.SYNCED.value)
@@ -169,13 +175,14 @@ def save_code_account(session: Session, actor: Actor, kind: str, code_id: int, a
                         after={"status": SyncStatus.OUT_OF_DATE.value, "bills": len(stale),
                                "account": after.account_name},
                         reason=f"{before.noun} {before.code} now posts to {after.account_name}; the next sync "
-                               "re-sends its bills")
+                               "re-sends its bills", company_id=company_id)
     return CodeAccountChange(after, len(stale))
 
 
 def map_code_account(factory: sessionmaker[Session], gateway: QboGateway, actor: Actor, kind: str, code_id: int,
-                     account_id: str | None) -> CodeAccountChange:
-    """Check the account in QuickBooks (it exists, is active, takes expenses), then map the code to it; admin only."""
+                     account_id: str | None, company_id: int | None = None) -> CodeAccountChange:
+    """Check the account in the company's QuickBooks (it exists, is active, takes expenses), then map the code to it
+    there; admin only. `gateway` is that company's (the default company's when company_id is None)."""
     _check_admin(actor, kind, code_id, None, factory)
     wanted = (account_id or "").strip()
     if not wanted:
@@ -193,4 +200,4 @@ def map_code_account(factory: sessionmaker[Session], gateway: QboGateway, actor:
                                                 detail=str(row.get("AccountType") or ""))
     checked = check_expense_account(account, wanted)
     with factory() as session, session.begin():
-        return save_code_account(session, actor, kind, code_id, checked)
+        return save_code_account(session, actor, kind, code_id, checked, company_id=company_id)

@@ -92,10 +92,11 @@ def doc_number_key(payload: dict[str, Any], _matching: str) -> tuple[str, str] |
     return "DocNumber", payload["DocNumber"]
 
 
-def load_accounts(session: Session, _rows: Mapping[int, Any], _company_id: int) -> dict[str, Any]:
-    """The account each pay and deduction code posts to, by name (mapped in the payables account mappings)."""
+def load_accounts(session: Session, _rows: Mapping[int, Any], company_id: int) -> dict[str, Any]:
+    """The account each pay and deduction code posts to in a company, by name (its own chart of accounts)."""
     accounts: dict[tuple[str, int], str] = {}
-    for mapping in session.scalars(select(PayablesAccountMapping)):
+    for mapping in session.scalars(select(PayablesAccountMapping).where(
+            PayablesAccountMapping.company_id == company_id)):
         name = mapping.qbo_account_name
         if not name:
             continue

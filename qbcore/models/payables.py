@@ -24,6 +24,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from qbcore.models.base import Base, Money, Quantity, UtcDateTime, utcnow
 from qbcore.models.billing import Load
+from qbcore.models.companies import company_fk
 
 
 class SettlementStatus(StrEnum):
@@ -127,13 +128,15 @@ class DeductionCode(Base):
 
 
 class PayablesAccountMapping(Base):
-    """Which QuickBooks account (or item) a pay code or deduction code posts to; none = unmapped."""
+    """Which QuickBooks account (or item) of a company a pay or deduction code posts to there; none = unmapped."""
 
     __tablename__ = "payables_account_mappings"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    pay_code_id: Mapped[int | None] = mapped_column(ForeignKey("pay_codes.id"), unique=True)
-    deduction_code_id: Mapped[int | None] = mapped_column(ForeignKey("deduction_codes.id"), unique=True)
+    # Each company has its own chart of accounts: a code maps once per company, as charge codes map to items.
+    company_id: Mapped[int] = company_fk()
+    pay_code_id: Mapped[int | None] = mapped_column(ForeignKey("pay_codes.id"))
+    deduction_code_id: Mapped[int | None] = mapped_column(ForeignKey("deduction_codes.id"))
     # The account by name until the sync resolves its QuickBooks id (as for items).
     qbo_account_name: Mapped[str | None] = mapped_column(String(100))
     qbo_account_id: Mapped[str | None] = mapped_column(String(32))
@@ -143,6 +146,8 @@ class PayablesAccountMapping(Base):
 
     __table_args__ = (
         CheckConstraint("(pay_code_id IS NULL) <> (deduction_code_id IS NULL)", name="exactly_one_code"),
+        UniqueConstraint("company_id", "pay_code_id"),
+        UniqueConstraint("company_id", "deduction_code_id"),
     )
 
 

@@ -139,10 +139,11 @@ def pick_random_bill(session: Session, kind: BillKind, *, rng: random.Random | N
     return (rng or random.Random()).choice(rows) if rows else None
 
 
-def _account_ids(session: Session) -> dict[str, str]:
-    """Account name → QuickBooks id, as Settings → Pay codes saved them when mapping a code."""
+def _account_ids(session: Session, company_id: int) -> dict[str, str]:
+    """Account name → QuickBooks id in a company, as Settings → Pay codes saved them when mapping a code there."""
     rows = session.execute(select(PayablesAccountMapping.qbo_account_name, PayablesAccountMapping.qbo_account_id)
-                           .where(PayablesAccountMapping.qbo_account_id.is_not(None)))
+                           .where(PayablesAccountMapping.company_id == company_id,
+                                  PayablesAccountMapping.qbo_account_id.is_not(None)))
     return {name: qbo_id for name, qbo_id in rows if name and qbo_id}
 
 
@@ -251,7 +252,7 @@ def _preview_one(session: Session, kind: BillKind, row: Any, settings: SyncSetti
                         "bill owing less than $0, so this settlement waits. Move a deduction to the next settlement "
                         "in billing.")
     refs = QboRefs(vendors=_Placeholders("vendor", {vendor_id: vendor_qbo or f"(new vendor {vendor.name})"}),
-                   accounts=_Placeholders("account", _account_ids(session)), terms=_Placeholders("term"))
+                   accounts=_Placeholders("account", _account_ids(session, company_id)), terms=_Placeholders("term"))
     try:
         payload: dict[str, Any] | None = (
             build_settlement_payload(row, settings, refs, accounts, share=share, payee=vendor, bills=bills)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -31,17 +32,22 @@ def _settings_changed_at(session: Session, _name: str, company_id: int | None = 
     return row.updated_at if row is not None else None
 
 
-def _pay_code_mapped_at(session: Session, code: str, _company_id: int | None = None) -> datetime | None:
-    # An unmapped pay code is fixed when Settings → Pay codes maps it to an account.
-    return session.scalar(select(PayablesAccountMapping.updated_at).join(
-        PayCode, PayCode.id == PayablesAccountMapping.pay_code_id).where(
-        PayCode.code == code, PayablesAccountMapping.qbo_account_name.is_not(None)))
+def _mapped_at(session: Session, model: type[PayCode] | type[DeductionCode], column: Any, code: str,
+               company_id: int | None) -> datetime | None:
+    query = select(func.max(PayablesAccountMapping.updated_at)).join(model, model.id == column).where(
+        model.code == code, PayablesAccountMapping.qbo_account_name.is_not(None))
+    if company_id is not None:  # mapped in another company's chart of accounts fixes nothing here
+        query = query.where(PayablesAccountMapping.company_id == company_id)
+    return session.scalar(query)
 
 
-def _deduction_code_mapped_at(session: Session, code: str, _company_id: int | None = None) -> datetime | None:
-    return session.scalar(select(PayablesAccountMapping.updated_at).join(
-        DeductionCode, DeductionCode.id == PayablesAccountMapping.deduction_code_id).where(
-        DeductionCode.code == code, PayablesAccountMapping.qbo_account_name.is_not(None)))
+def _pay_code_mapped_at(session: Session, code: str, company_id: int | None = None) -> datetime | None:
+    # An unmapped pay code is fixed when Settings → Pay codes maps it to an account of the company.
+    return _mapped_at(session, PayCode, PayablesAccountMapping.pay_code_id, code, company_id)
+
+
+def _deduction_code_mapped_at(session: Session, code: str, company_id: int | None = None) -> datetime | None:
+    return _mapped_at(session, DeductionCode, PayablesAccountMapping.deduction_code_id, code, company_id)
 
 
 def _account_fixed_at(session: Session, name: str, company_id: int | None = None) -> datetime | None:
@@ -49,7 +55,10 @@ def _account_fixed_at(session: Session, name: str, company_id: int | None = None
     saved = _settings_changed_at(session, name, company_id)
     if name == "income":
         return saved
-    remapped = session.scalar(select(func.max(PayablesAccountMapping.updated_at)))
+    query = select(func.max(PayablesAccountMapping.updated_at))
+    if company_id is not None:
+        query = query.where(PayablesAccountMapping.company_id == company_id)
+    remapped = session.scalar(query)
     return max((m for m in (saved, remapped) if m is not None), default=None, key=_as_utc)
 
 

@@ -144,3 +144,20 @@ def test_a_book_whose_carrier_bills_are_all_just_received_still_gets_its_dispute
     _, _, rows = _generate([(load_id, DEMO_AS_OF) for load_id in range(1, 60)])
     assert rows["bills"] and {b["status"] for b in rows["bills"]} == {"received", "disputed"}
     assert sum(b["status"] == "disputed" for b in rows["bills"]) == 1
+
+
+def test_a_demo_split_between_two_companies_maps_the_codes_in_each_by_account_name(factory):
+    from qbcore.db import transaction
+    from qbcore.demo import write_demo_book
+    from qbcore.demo_companies import BROKERAGE, CARRIER
+    from qbcore.entities.payables import load_accounts
+    from qbcore.models import Company
+
+    with transaction(factory) as session:
+        write_demo_book(session, invoices=60, seed=11, as_of=DEMO_AS_OF, companies=2)
+    with factory() as session:
+        companies = dict(session.execute(select(Company.name, Company.id)).all())
+        carrier, brokerage = (load_accounts(session, {}, companies[name])["accounts"] for name in (CARRIER, BROKERAGE))
+        planted = session.scalar(select(PayCode.id).where(PayCode.code == UNMAPPED_PAY_CODE))
+    # Each company its own mappings, to the account of the same name in its own chart; the planted gap in both.
+    assert carrier and brokerage == carrier and ("pay", planted) not in brokerage

@@ -257,3 +257,52 @@ def test_a_book_of_the_scale_release_lets_settlements_and_carrier_bills_be_voide
             # The table's other rules survived the rebuild: paid needs its date.
             with pytest.raises(IntegrityError), conn.begin_nested():
                 conn.execute(text(f"UPDATE {table} SET status = 'paid'"))
+
+
+@pytest.mark.parametrize(("driver_pay", "carrier_pay"), [(1, 1), (1, 2), (2, 1)])
+def test_pay_code_accounts_of_the_previous_release_go_to_the_driver_pay_company_and_are_unique_per_company(
+    empty_engine: Engine, driver_pay: int, carrier_pay: int,
+) -> None:
+    engine = migrate_to(empty_engine, "0014")
+    when = datetime(2026, 12, 3, 9, 0, tzinfo=UTC)
+    mappings = [(1, 1, None, "Driver Pay", "58"), (2, 2, None, "Carrier Costs", "59"), (3, None, 1, "Fuel", None),
+                (4, 3, None, None, None)]
+    with engine.begin() as conn:
+        conn.execute(text("INSERT INTO companies (id, name, is_default, driver_pay, carrier_pay, created_at) "
+                          "VALUES (2, 'Brokerage', :no, :no, :no, :t)"), {"no": False, "t": when})
+        conn.execute(text("UPDATE companies SET driver_pay = (id = :d), carrier_pay = (id = :c)"),
+                     {"d": driver_pay, "c": carrier_pay})
+        for i, code in enumerate(("LH", "BRK-LH", "DET"), start=1):
+            conn.execute(text("INSERT INTO pay_codes (id, code, name, active, updated_at) VALUES (:i, :c, :c, :yes, "
+                              ":t)"), {"i": i, "c": code, "yes": True, "t": when})
+        conn.execute(text("INSERT INTO deduction_codes (id, code, name, active, updated_at) VALUES "
+                          "(1, 'FUELADV', 'Fuel advance', :yes, :t)"), {"yes": True, "t": when})
+        for row in mappings:
+            conn.execute(text("INSERT INTO payables_account_mappings (id, pay_code_id, deduction_code_id, "
+                              "qbo_account_name, qbo_account_id, updated_at) VALUES (:i, :p, :d, :n, :a, :t)"),
+                         dict(zip("ipdna", row, strict=True), t=when))
+    migrate(engine)
+    assert current_revision(engine) == head_revision()
+    select_rows = ("SELECT company_id, pay_code_id, deduction_code_id, qbo_account_name, qbo_account_id "
+                   "FROM payables_account_mappings WHERE company_id = :c ORDER BY pay_code_id, deduction_code_id")
+    with engine.begin() as conn:
+        kept = [tuple(r) for r in conn.execute(text(select_rows), {"c": driver_pay})]
+        copied = [tuple(r) for r in conn.execute(text(select_rows), {"c": carrier_pay})]
+        # Every mapping stays, with its QuickBooks id, in the driver pay company.
+        assert sorted(kept, key=str) == sorted([(driver_pay, p, d, n, a) for _i, p, d, n, a in mappings], key=str)
+        if carrier_pay != driver_pay:
+            # A carrier pay company of its own gets each by account name: the ids were another company's.
+            assert sorted(copied, key=str) == sorted([(carrier_pay, p, d, n, None) for _i, p, d, n, _a in mappings],
+                                                     key=str)
+        other = 3 - driver_pay if carrier_pay == driver_pay else None
+        if other is not None:
+            assert conn.execute(text("SELECT count(*) FROM payables_account_mappings WHERE company_id = :c"),
+                                {"c": other}).scalar_one() == 0
+            conn.execute(text("INSERT INTO payables_account_mappings (company_id, pay_code_id, qbo_account_name, "
+                              "updated_at) VALUES (:c, 1, 'Carrier Costs', :t)"), {"c": other, "t": when})
+        # One mapping of a code per company.
+        for column in ("pay_code_id", "deduction_code_id"):
+            with pytest.raises(IntegrityError, match=r"(?i)unique|duplicate"), conn.begin_nested():
+                conn.execute(text(f"INSERT INTO payables_account_mappings (company_id, {column}, updated_at) "
+                                  "VALUES (:c, 1, :t)"), {"c": driver_pay, "t": when})
+        assert conn.execute(text("SELECT count(DISTINCT company_id) FROM payables_account_mappings")).scalar_one() == 2

@@ -452,6 +452,58 @@ def test_pay_codes_map_to_an_expense_account_read_from_quickbooks_and_synced_bil
     assert (event.actor, event.after["account"]) == (ADMIN["email"], "Carrier Costs")
 
 
+def test_pay_codes_show_and_map_the_chosen_companys_accounts(home, demo_factory, sandbox_env):
+    from qbcore.companies import add_company
+    from qbcore.models import PayablesAccountMapping, PayCode
+    from qbcore.payables_accounts import list_code_accounts
+    from qbcore.qbo.lookup import open_gateway
+    from qbcore.qbo.oauth import ensure_local_connection
+    from tests.qbcore.sync.state import copy_pay_code_accounts
+
+    with transaction(demo_factory) as session:
+        broker = add_company(session, LOCAL_ADMIN, "Brokerage").id
+    copy_pay_code_accounts(demo_factory, broker)
+    with transaction(demo_factory) as session:
+        line_haul = session.scalar(select(PayCode.id).where(PayCode.code == "LH"))
+        session.scalars(select(PayablesAccountMapping).where(
+            PayablesAccountMapping.company_id == broker, PayablesAccountMapping.pay_code_id == line_haul)
+        ).one().qbo_account_name = "Carrier Costs"
+    config = load_config(os.environ, {})
+    ensure_local_connection(demo_factory, config)
+    ensure_local_connection(demo_factory, config, broker)
+
+    def accounts(at) -> dict[str, str]:
+        frame = next(d.value for d in at.dataframe if "Kind" in d.value.columns)
+        return dict(zip(frame["Code"], frame["Account"], strict=True))
+
+    at = open_page(home, PAGE, actor=ADMIN)
+    assert not at.exception
+    assert accounts(at)["LH"] == "Posts to Driver Pay"
+    at.selectbox(key="set_company").select(broker).run()
+    assert not at.exception
+    shown = accounts(at)
+    assert shown["LH"] == "Posts to Carrier Costs" and shown["PERDIEM"].startswith("⚠ Unmapped")
+    assert "these are Brokerage's" in _texts(at.caption) and "PERDIEM" in _texts(at.warning)
+    _choose(at, "set_pay_code", "LH —")
+    key = at.selectbox(key="set_pay_code").value
+    _choose(at, f"set_pay_account_{key}", "Chassis Rental Expense")
+    _button(at, "set_pay_save").click().run()
+    assert not at.exception
+    assert "LH now posts to Chassis Rental Expense" in _texts(at.success)
+    assert accounts(at)["LH"] == "Posts to Chassis Rental Expense"
+    chassis = open_gateway(demo_factory, config, broker).query(
+        "SELECT * FROM Account WHERE Name = 'Chassis Rental Expense'")[0]["Id"]
+    with demo_factory() as session:
+        mine = next(m for m in list_code_accounts(session, broker) if m.code == "LH")
+        first = next(m for m in list_code_accounts(session, 1) if m.code == "LH")
+        event = session.scalar(select(AuditEvent).where(AuditEvent.action == "map_pay_code"))
+    assert (mine.account_name, mine.account_id) == ("Chassis Rental Expense", str(chassis))
+    assert first.account_name == "Driver Pay" and event.company_id == broker
+    # Back on the first company: its own mapping, untouched.
+    at.selectbox(key="set_company").select(1).run()
+    assert accounts(at)["LH"] == "Posts to Driver Pay"
+
+
 def test_pay_codes_are_read_only_for_a_viewer_and_need_a_connection_to_map(home, demo_factory):
     at = open_page(home, PAGE, actor=VIEWER)
     assert not at.exception

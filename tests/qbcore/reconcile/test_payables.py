@@ -235,13 +235,14 @@ def test_each_company_compares_only_the_bills_of_the_pay_function_it_holds(
     from qbcore.companies import add_company, set_company_roles
     from qbcore.qbo.lookup import open_gateway
     from qbcore.qbo.oauth import ensure_local_connection
-    from tests.qbcore.sync.state import PAYABLES_ON, map_demo_pay_code
+    from tests.qbcore.sync.state import PAYABLES_ON, copy_pay_code_accounts, map_demo_pay_code
 
     with transaction(demo_factory) as session:
         broker = add_company(session, LOCAL_ADMIN, "Brokerage").id
         set_company_roles(session, LOCAL_ADMIN, carrier_pay_id=broker)
         for company_id in (1, broker):
             save_settings(session, LOCAL_ADMIN, PAYABLES_ON, company_id=company_id)
+    copy_pay_code_accounts(demo_factory, broker)  # the Brokerage's own chart of accounts, mapped by name
     map_demo_pay_code(demo_factory)  # the demo leaves one pay code unmapped (a planted conflict)
     ensure_local_connection(demo_factory, config)
     ensure_local_connection(demo_factory, config, broker)

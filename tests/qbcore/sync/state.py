@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from qbcore.access import LOCAL_ADMIN
 from qbcore.db import transaction
 from qbcore.demo_conflicts import UNMAPPED_PAY_CODE
-from qbcore.models import Customer, EntityType, Invoice, PayablesAccountMapping, PayCode, SyncRecord
+from qbcore.models import Company, Customer, EntityType, Invoice, PayablesAccountMapping, PayCode, SyncRecord
 from qbcore.qbo.gateway import RetryPolicy
 from qbcore.settings import save_settings
 
@@ -28,13 +28,31 @@ def turn_on_payables(factory: sessionmaker[Session], *, keep_planted_gap: bool =
         map_demo_pay_code(factory)
 
 
-def map_demo_pay_code(factory: sessionmaker[Session], account: str = "Driver Pay") -> None:
-    """Give the pay code the demo leaves unmapped its account (once; nothing when the book has no such code)."""
+def map_demo_pay_code(factory: sessionmaker[Session], account: str = "Driver Pay",
+                      company_id: int | None = None) -> None:
+    """Give the pay code the demo leaves unmapped its account in a company, or in every company when None (once;
+    nothing when the book has no such code)."""
     with transaction(factory) as session:
         code_id = session.scalar(select(PayCode.id).where(PayCode.code == UNMAPPED_PAY_CODE))
-        mapped = session.scalar(select(PayablesAccountMapping.id).where(PayablesAccountMapping.pay_code_id == code_id))
-        if code_id is not None and mapped is None:
-            session.add(PayablesAccountMapping(pay_code_id=code_id, qbo_account_name=account))
+        if code_id is None:
+            return
+        mapped = set(session.scalars(select(PayablesAccountMapping.company_id).where(
+            PayablesAccountMapping.pay_code_id == code_id)))
+        wanted = [company_id] if company_id is not None else list(session.scalars(select(Company.id)))
+        for company in wanted:
+            if company not in mapped:
+                session.add(PayablesAccountMapping(company_id=company, pay_code_id=code_id, qbo_account_name=account))
+
+
+def copy_pay_code_accounts(factory: sessionmaker[Session], to_company: int, from_company: int = 1) -> None:
+    """Map every code in a company to the account of the same name another company maps it to (each company has
+    its own chart of accounts; the sandbox's share their names), as an admin does for a new pay company."""
+    with transaction(factory) as session:
+        rows = session.execute(select(PayablesAccountMapping.pay_code_id, PayablesAccountMapping.deduction_code_id,
+                                      PayablesAccountMapping.qbo_account_name)
+                               .where(PayablesAccountMapping.company_id == from_company)).all()
+        session.add_all(PayablesAccountMapping(company_id=to_company, pay_code_id=pay, deduction_code_id=deduction,
+                                               qbo_account_name=name) for pay, deduction, name in rows)
 
 
 FAST_RETRY = RetryPolicy(attempts=4, base_delay_s=0.01, max_delay_s=0.05, throttle_delay_s=0.05)

@@ -303,13 +303,14 @@ def test_driver_pay_and_carrier_pay_post_to_the_companies_that_hold_them(
     from qbcore.companies import set_company_roles
     from qbcore.models import CarrierBill, Settlement, Vendor
     from qbcore.settings import save_settings
-    from tests.qbcore.sync.state import PAYABLES_ON
+    from tests.qbcore.sync.state import PAYABLES_ON, copy_pay_code_accounts
 
     with transaction(demo_factory) as session:
         broker = add_company(session, LOCAL_ADMIN, "Brokerage").id
         set_company_roles(session, LOCAL_ADMIN, carrier_pay_id=broker)
         for company_id in (1, broker):
             save_settings(session, LOCAL_ADMIN, PAYABLES_ON, company_id=company_id)
+    copy_pay_code_accounts(demo_factory, broker)  # the Brokerage's own chart of accounts, mapped by name
     ensure_local_connection(demo_factory, config)
     ensure_local_connection(demo_factory, config, broker)
 
