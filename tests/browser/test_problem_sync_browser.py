@@ -280,3 +280,34 @@ def test_at_1280_pixels_with_payables_on_every_tab_is_in_view_under_receivables_
         last = tabs.last
         last.click()
         expect(last).to_have_attribute("aria-selected", "true", timeout=30_000)
+
+
+def test_at_1280_pixels_a_split_book_shows_its_split_bill_tabs_in_view(page: Page, problem_app):
+    from qbcore.db import transaction
+    from qbcore.settings import save_settings
+    from qbcore.sync.records import ensure_sync_records
+
+    app, _ = problem_app
+    with transaction(app.factory) as session:
+        save_settings(session, LOCAL_ADMIN, {"sync_settlements": True, "sync_carrier_bills": True,
+                                             "settlement_vendor": "fleet_owner"})
+        assert ensure_sync_records(session, derived_only=True) > 0
+    try:
+        page.set_viewport_size({"width": 1280, "height": 800})
+        _open(page, app.url)
+        page.locator('[data-testid="stButtonGroup"]').get_by_text("Payables", exact=True).click()
+        expect(page.get_by_role("tab", name="Vendors", exact=True)).to_have_attribute("aria-selected", "true",
+                                                                                      timeout=30_000)
+        expect(page.locator('[data-testid="stStatusWidget"]')).to_have_count(0, timeout=30_000)
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(SHOTS / "problem_sync_1280_split_tabs.png"))
+        tabs = page.get_by_role("tab")
+        expect(tabs).to_have_count(7)
+        assert [t.inner_text().strip() for t in tabs.all()][2] == "Split bills"
+        for tab in tabs.all():
+            box = tab.bounding_box()
+            assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 1200, tab.inner_text()
+    finally:
+        with transaction(app.factory) as session:
+            save_settings(session, LOCAL_ADMIN, {"sync_settlements": False, "sync_carrier_bills": False,
+                                                 "settlement_vendor": "driver"})
