@@ -13,6 +13,7 @@ import streamlit as st
 from qbcore import labels
 from qbcore.models import ENTITY_NOUNS, EntityType
 from qbcore.problems.queries import ProblemRow
+from ui.markup import plain
 
 STATUS_LABELS = labels.SYNC_STATUS
 
@@ -27,7 +28,8 @@ def format_money(amount: Decimal | float | None) -> str:
 
 def money_columns(*headers: str, width: int | None = None, help: str | None = None) -> dict[str, Any]:
     """st.dataframe column settings that show these numeric columns as $1,234.56 (right-aligned, sorting by value)."""
-    return {header: st.column_config.NumberColumn(header, format="dollar", width=width, help=help)
+    return {header: st.column_config.NumberColumn(header, format="dollar", width=width,
+                                                  help=plain(help) if help is not None else None)
             for header in headers}
 
 
