@@ -49,7 +49,7 @@ def test_at_1280_the_headers_are_readable_and_remove_names_the_invoice_and_its_c
     page.set_viewport_size({"width": 1280, "height": 800})
     page.goto(f"{app.url}/QuickBooks_IDs", wait_until="domcontentloaded")
     expect(page.get_by_role("heading", name="QuickBooks IDs")).to_be_visible(timeout=60_000)
-    search = page.get_by_placeholder("Number, name, customer or QB id")
+    search = page.get_by_placeholder("Number, name, customer, vendor or QB id")
     search.fill(number)
     search.press("Enter")
     grid = page.frame_locator(GRID)
