@@ -422,18 +422,38 @@ def map_pay_code(kind: str, code_id: int, account_id: str, code: str, account: s
     st.rerun()
 
 
-def show_vendor_routing(current) -> None:
-    """Whom a driver settlement is billed to in QuickBooks (PortPro's Account Payable → Vendor)."""
+def show_bill_options(current, lists: QboLists | None) -> None:
+    """How bills go to QuickBooks: whom a settlement is billed to, the default expense account, the paying bank."""
     with st.form("set_routing"):
-        st.subheader("Vendor for driver settlements")
-        choice = st.radio("Bill each settlement to", list(ROUTING), format_func=ROUTING.__getitem__,
-                          index=list(ROUTING).index(current.settlement_vendor), key="set_routing_choice")
+        st.subheader("Bills")
+        values: dict[str, object] = {}
+        values["settlement_vendor"] = st.radio(
+            "Bill each driver settlement to", list(ROUTING), format_func=ROUTING.__getitem__,
+            index=list(ROUTING).index(current.settlement_vendor), key="set_routing_choice")
         st.caption("A settlement whose loads ran on several fleet owners' trucks is split into one bill per owner "
                    "(numbered like S-1042, S-1042-2), each paid on its own; deductions tied to a truck go with its "
                    "owner, the driver's own with the largest bill. Settlements already in QuickBooks keep the "
                    "vendor they were billed to. This applies in the company that holds driver pay.")
-        if st.form_submit_button("Save vendor routing", disabled=not admin, key="set_save_routing"):
-            save({"settlement_vendor": choice}, "Vendor routing")
+        expense = [a.name for a in lists.expense_accounts] if lists else []
+        label = md("Default expense account for a pay code not mapped below")
+        if expense:
+            options = ["", *dict.fromkeys([*([current.default_expense_account] if current.default_expense_account
+                                             else []), *expense])]
+            values["default_expense_account"] = st.selectbox(
+                label, options, index=options.index(current.default_expense_account), key="set_default_expense",
+                format_func=lambda name: name or "None: a pay code without an account waits, named")
+        else:
+            values["default_expense_account"] = st.text_input(label, value=current.default_expense_account,
+                                                              key="set_default_expense",
+                                                              help="Leave empty: a pay code without an account waits.")
+        banks = [a.name for a in lists.bank_accounts] if lists else []
+        values["bill_payment_account"] = _pick_name(md("Bank account paid bills are paid from"), banks,
+                                                    current.bill_payment_account, "set_bill_bank")
+        st.caption("Bill numbers: a settlement's bill carries the settlement number, a carrier's bill the carrier's "
+                   "invoice number. QuickBooks does not number bills itself, and the number (with the vendor) is "
+                   "how the sync finds a bill it sent before, so it never makes a second one.")
+        if st.form_submit_button("Save bill options", disabled=not admin, key="set_save_routing"):
+            save(values, "Bill options")
 
 
 def show_pay_codes(lists: QboLists | None, current) -> None:
@@ -770,7 +790,7 @@ with options_tab:
 with codes_tab:
     show_charge_codes(lists, current)
 with pay_codes_tab:
-    show_vendor_routing(current)
+    show_bill_options(current, lists)
     show_pay_codes(lists, current)
 with names_tab:
     show_customer_names(current)

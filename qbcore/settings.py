@@ -67,6 +67,8 @@ class SyncSettings:
     sync_settlements: bool = False
     sync_carrier_bills: bool = False
     bill_payment_account: str = "Checking"  # the bank account paid settlements and carrier bills are paid from
+    # The expense account a pay code with no mapping of its own posts to; empty: such a code's bills wait, named.
+    default_expense_account: str = ""
     # Vendor routing (PortPro's Account Payable → Vendor): whom a settlement is billed to. "fleet_owner" bills each
     # owner whose trucks ran its loads, one bill per owner; "both" bills the fleet owner when one owner's trucks ran
     # every load, the driver otherwise. Settlements already in QuickBooks keep the routing they were billed with.
@@ -139,6 +141,12 @@ def _check_choices(settings: SyncSettings) -> None:
         raise SettingsError("the name-clash suffix is text of at most 20 characters, without ':' or line breaks")
     if suffix and not suffix.strip():
         raise SettingsError("the name-clash suffix needs at least one visible character, such as ' (C)'")
+    for name in ("bill_payment_account", "default_expense_account"):
+        value = getattr(settings, name)
+        if not isinstance(value, str) or len(value) > 100 or any(ch in value for ch in "\r\n\t"):
+            raise SettingsError(f"{name} is an account name of at most 100 characters on one line")
+    if not settings.bill_payment_account.strip():
+        raise SettingsError("bill_payment_account needs the name of the bank account bills are paid from")
     if settings.description.placement not in ("first_line", "every_line"):
         raise SettingsError("description placement must be first_line or every_line")
 

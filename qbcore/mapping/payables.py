@@ -63,10 +63,15 @@ def vendor_ref_for(vendor_id: int, vendor: Any, refs: QboRefs) -> dict[str, str]
     return {"value": qbo_id}
 
 
-def _account_ref(kind: str, code: Any, accounts: CodeAccounts, refs: QboRefs) -> dict[str, str]:
-    """The expense account a pay or deduction code posts to; MappingError naming the code or the account."""
+def _account_ref(kind: str, code: Any, accounts: CodeAccounts, refs: QboRefs, default: str = ""
+                 ) -> dict[str, str]:
+    """The expense account a pay or deduction code posts to; MappingError naming the code or the account.
+
+    A pay code with no mapping of its own posts to the default expense account when Settings names one; a
+    deduction never does (taking it off an expense account it does not belong to would misstate both).
+    """
     noun = "Pay code" if kind == "pay" else "Deduction code"
-    name = accounts.get((kind, code.id))
+    name = accounts.get((kind, code.id)) or (default.strip() if kind == "pay" else "")
     if not name:
         # Named by its own prefix, so Problem Sync names the code and the cascade retries once it is mapped.
         raise MappingError(f"{noun} {code.code} has no QuickBooks expense account. Map it to an account on "
@@ -119,7 +124,8 @@ def build_settlement_payload(settlement: Any, settings: SyncSettings, refs: QboR
             with_load = template.placement == "every_line" or index == 0
             text = compose_line_description(pay.description or pay.pay_code.name, load_text if with_load else "")
             where = f"line {len(lines) + 1} of settlement {number}"
-            lines.append(expense_line(pay.amount, _account_ref("pay", pay.pay_code, accounts, refs),
+            lines.append(expense_line(pay.amount, _account_ref("pay", pay.pay_code, accounts, refs,
+                                                   settings.default_expense_account),
                                       fit_description(text, settings.description_overflow, where=where),
                                       len(lines) + 1))
     for deduction in share.deductions:
@@ -161,7 +167,8 @@ def build_carrier_bill_payload(bill: Any, settings: SyncSettings, refs: QboRefs,
         with_load = template.placement == "every_line" or index == 0
         text = compose_line_description(charge.description or charge.pay_code.name, load_text if with_load else "")
         where = f"line {index + 1} of carrier bill {bill.carrier_invoice_number}"
-        lines.append(expense_line(charge.amount, _account_ref("pay", charge.pay_code, accounts, refs),
+        lines.append(expense_line(charge.amount, _account_ref("pay", charge.pay_code, accounts, refs,
+                                                   settings.default_expense_account),
                                   fit_description(text, settings.description_overflow, where=where), index + 1))
     if not lines:
         raise MappingError(f"Carrier bill {bill.carrier_invoice_number} has no lines; QuickBooks needs at least one.")

@@ -191,6 +191,7 @@ class QboLists:
     terms: tuple[NamedRef, ...]
     custom_fields: tuple[CustomFieldDefinition, ...]
     expense_accounts: tuple[NamedRef, ...] = ()  # expense and cost of goods sold accounts (for pay codes)
+    bank_accounts: tuple[NamedRef, ...] = ()  # bank accounts (what paid bills are paid from)
 
 
 def read_qbo_lists(gateway: QboGateway) -> QboLists:
@@ -202,4 +203,5 @@ def read_qbo_lists(gateway: QboGateway) -> QboLists:
         classes=tuple(list_classes(gateway)), departments=tuple(list_departments(gateway)),
         terms=tuple(list_terms(gateway)), custom_fields=tuple(list_custom_field_definitions(gateway)),
         expense_accounts=tuple(a for a in every if a.detail in EXPENSE_ACCOUNT_TYPES),
+        bank_accounts=tuple(a for a in every if a.detail == "Bank"),
     )

@@ -206,8 +206,10 @@ def _preview_one(session: Session, kind: BillKind, row: Any, settings: SyncSetti
     word = KIND_WORDS[kind].lower()
     accounts: dict[tuple[str, int], str] = load_accounts(session, {}, company_id)["accounts"]
     warnings: list[str] = []
+    default = settings.default_expense_account.strip()
     unmapped = sorted({(code_kind, code.code, code.name) for _load, code_kind, code, _line
-                       in _code_lines(row, kind, share) if (code_kind, code.id) not in accounts})
+                       in _code_lines(row, kind, share)
+                       if (code_kind, code.id) not in accounts and not (default and code_kind == "pay")})
     for code_kind, code, name in unmapped:
         noun = "Pay code" if code_kind == "pay" else "Deduction code"
         warnings.append(f"{noun} {code} ({name}) is not mapped to a QuickBooks expense account, so this {word} "
@@ -241,7 +243,8 @@ def _preview_one(session: Session, kind: BillKind, row: Any, settings: SyncSetti
             where = f"load {load.load_number}" if load is not None else f"deduction {code.code}"
             warnings.append(f"A description on {where} is {len(text):,} characters; QuickBooks allows "
                             f"{DESCRIPTION_MAX:,}, so {what}.")
-        account = accounts.get((code_kind, code.id)) or "(not mapped)"
+        account = accounts.get((code_kind, code.id)) or \
+            (f"{default} (the default expense account)" if default and code_kind == "pay" else "(not mapped)")
         lines.append(BillLinePreview("" if load is None else load.load_number,
                                      "" if load is None else (load.container_number or ""),
                                      f"{code.name} ({code.code})", account, text, amount))

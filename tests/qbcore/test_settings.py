@@ -52,3 +52,15 @@ def test_a_non_admin_is_refused_nothing_changes_and_the_refusal_is_audited(facto
         assert load_settings(session).paused is False
         event = session.scalar(select(AuditEvent))
     assert (event.actor, event.action, event.outcome) == ("op@example.com", "change_settings", "refused")
+
+
+@pytest.mark.parametrize(("changes", "words"), [
+    ({"bill_payment_account": ""}, "bank account bills are paid from"),
+    ({"default_expense_account": "Fuel\nCosts"}, "at most 100 characters on one line"),
+    ({"settlement_vendor": "owner"}, "settlement_vendor must be one of driver, fleet_owner, both"),
+])
+def test_bill_options_are_checked_before_they_are_saved(changes, words):
+    from qbcore.settings import settings_from_dict, settings_to_dict
+
+    with pytest.raises(SettingsError, match=words):
+        settings_from_dict({**settings_to_dict(SyncSettings()), **changes})

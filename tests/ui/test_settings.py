@@ -518,7 +518,7 @@ def test_admin_routes_settlements_to_fleet_owners_and_a_viewer_cannot(home, fact
     assert at.radio(key="set_routing_choice").value == "driver"
     at.radio(key="set_routing_choice").set_value("fleet_owner")
     _button(at, "set_save_routing").click().run()
-    assert "Vendor routing saved" in _texts(at.success)
+    assert "Bill options saved" in _texts(at.success)
     assert "one bill per owner" in _texts(at.caption)
     with factory() as session:
         event = session.scalar(select(AuditEvent).where(AuditEvent.action == "change_settings"))
@@ -528,3 +528,20 @@ def test_admin_routes_settlements_to_fleet_owners_and_a_viewer_cannot(home, fact
     viewer = open_page(home, PAGE, actor=VIEWER)
     assert viewer.radio(key="set_routing_choice").value == "fleet_owner"
     assert _button(viewer, "set_save_routing").disabled
+
+
+def test_admin_names_the_default_expense_account_from_quickbooks_and_sees_its_bank_accounts(
+        home, demo_factory, connected):
+    at = open_page(home, PAGE, actor=ADMIN)
+    box = at.selectbox(key="set_default_expense")
+    assert box.value == "" and "None: a pay code without an account waits, named" in box.options
+    box.select("Cost of Goods Sold")
+    bank = at.selectbox(key="set_bill_bank")
+    assert bank.value == "Checking" and "Checking" in bank.options  # QuickBooks' bank accounts, read from it
+    _button(at, "set_save_routing").click().run()
+    assert "Bill options saved" in _texts(at.success)
+    with demo_factory() as session:
+        settings = load_settings(session)
+        event = session.scalars(select(AuditEvent).where(AuditEvent.action == "change_settings")).all()[-1]
+    assert (settings.default_expense_account, settings.bill_payment_account) == ("Cost of Goods Sold", "Checking")
+    assert event.after == {"default_expense_account": "Cost of Goods Sold"}

@@ -21,6 +21,8 @@ from qbcore.models import (
     Role,
     Settlement,
     SettlementDeduction,
+    SettlementLine,
+    SettlementLoad,
     SyncRecord,
     SyncStatus,
 )
@@ -148,3 +150,32 @@ def test_bills_blocked_by_an_unmapped_pay_code_retry_by_themselves_once_it_is_ma
         job = cascade_retries(session)
     assert job is not None and set(blocked) <= set(job.params["record_ids"])
     assert "pay code DET" in job.params["sentence"]
+
+
+def test_a_default_expense_account_takes_an_unmapped_pay_code_and_its_bills_sync_posting_there(
+        demo_factory, connected):
+    from qbcore.demo_conflicts import UNMAPPED_PAY_CODE
+    from qbcore.sync.runner import sync_now
+    from tests.qbcore.sync.state import turn_on_payables
+    from tests.qbcore.sync.test_payables import gateway_for
+
+    turn_on_payables(demo_factory, keep_planted_gap=True)
+    with transaction(demo_factory) as session:
+        save_settings(session, LOCAL_ADMIN, {"default_expense_account": "Cost of Goods Sold"})
+    gateway = gateway_for(demo_factory, connected)
+    sync_now(demo_factory, connected, gateway=gateway)
+    with demo_factory() as session:
+        waiting = session.scalars(select(SyncRecord.id).where(
+            SyncRecord.blocked_by == f"pay_code:{UNMAPPED_PAY_CODE}")).all()
+        synced = select(SyncRecord.entity_id).where(SyncRecord.entity_type == EntityType.SETTLEMENT.value,
+                                                    SyncRecord.status == SyncStatus.SYNCED.value)
+        per_diem_lines = session.scalar(
+            select(func.count()).select_from(SettlementLine).join(SettlementLoad).join(PayCode)
+            .where(PayCode.code == UNMAPPED_PAY_CODE, SettlementLoad.settlement_id.in_(synced)))
+        others = session.scalars(select(PayablesAccountMapping.qbo_account_name)).all()
+    assert waiting == [], "no bill waits for the unmapped code once a default account takes it"
+    assert per_diem_lines > 0 and "Cost of Goods Sold" not in others
+    cogs = _account_id(demo_factory, connected, "Cost of Goods Sold")
+    posted = [line for bill in gateway.query_all("Bill") for line in bill["Line"]
+              if line["AccountBasedExpenseLineDetail"]["AccountRef"]["value"] == cogs]
+    assert len(posted) == per_diem_lines  # every per diem line, and nothing else, posts to the default
