@@ -68,7 +68,7 @@ def test_split_bill_tabs_show_only_once_a_settlement_was_split(demo_factory):
         assert not split_tabs & set(list_problem_tabs(session)), "routed to drivers, nothing splits"
     with transaction(demo_factory) as session:
         save_settings(session, LOCAL_ADMIN, {"settlement_vendor": "fleet_owner"})
-        assert ensure_sync_records(session, derived_only=True) > 0
+        ensure_sync_records(session, derived_only=True)
     with demo_factory() as session:
         tabs = list_problem_tabs(session)
         shares = list_problems(session, EntityType.SETTLEMENT_SHARE, ProblemFilter(), today=TODAY)
