@@ -83,7 +83,10 @@ def derive_shares(session: Session) -> int:
     from then on its payees stay, and only the figures follow billing's edits. Shares that routing no longer
     wants (never sent, so safe) go with their records.
     """
-    routing = load_settings(session, pay_company_id(session, "driver_pay")).settlement_vendor
+    settings = load_settings(session, pay_company_id(session, "driver_pay"))
+    if not settings.sync_settlements:
+        return 0  # driver pay is off: nothing is billed, and routing every settlement would cost each sync
+    routing = settings.settlement_vendor
     ids = _to_route(session)
     changed = 0
     for chunk in chunked(ids, SQL_IN_CHUNK):
