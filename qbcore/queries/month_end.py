@@ -253,14 +253,14 @@ def _receivables_checklist(c: dict[str, Tally], close_date: date | None, waiting
                       f"{c['blocked'].count:,} blocked: {money(waiting.amount)} in all"
                       if waiting.count else "all synced"),
         ChecklistItem("No drift from QuickBooks", c["drifted"].count == 0,
-                      f"{plural(c['drifted'].count, 'record')} voided, deleted or edited in QuickBooks"
-                      if c["drifted"].count else "none"),
+                      f"{plural(c['drifted'].count, 'record')} voided, deleted or edited in QuickBooks: "
+                      f"{money(c['drifted'].amount)} in all" if c["drifted"].count else "none"),
         ChecklistItem("No pulled payment waiting for a decision", c["proposals"].count == 0,
                       f"{plural(c['proposals'].count, 'payment')} to accept or reject on Reconciliation: "
                       f"{money(c['proposals'].amount)} in all" if c["proposals"].count else "none"),
         ChecklistItem("Nothing waiting falls inside QuickBooks' closed period", c["closed"].count == 0,
                       f"{plural(c['closed'].count, 'record')} dated on or before {close_date} will be refused "
-                      "(QuickBooks error 6200)"
+                      f"(QuickBooks error 6200): {money(c['closed'].amount)} in all"
                       if c["closed"].count else ("books not closed" if close_date is None
                                                  else f"closed through {close_date}")),
     ]

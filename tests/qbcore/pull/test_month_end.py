@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 
 from quickbooks import QuickBooks
@@ -39,7 +39,9 @@ def test_drift_proposals_and_records_inside_the_closed_period_keep_their_month_f
 ) -> None:
     with transaction(synced) as session:
         save_settings(session, LOCAL_ADMIN, {"pulled_payments": "propose"})
-    (void_id, void_qbo, _), (prop_id, prop_qbo, prop_total), (late_id, _, late_total) = open_synced_invoices(synced, 3)
+    voided, proposed, late_one = open_synced_invoices(synced, 3)
+    (void_id, void_qbo, void_total), (prop_id, prop_qbo, prop_total) = voided, proposed
+    late_id, _, late_total = late_one
     QbInvoice.get(void_qbo, qb=qb).void(qb=qb)
     pay_in_quickbooks(qb, prop_qbo, prop_total)
     with transaction(synced) as session:
@@ -58,7 +60,11 @@ def test_drift_proposals_and_records_inside_the_closed_period_keep_their_month_f
         flagged = list_closed_period_records(session)
         days = {i: session.get(Invoice, i).invoice_date.strftime("%Y-%m") for i in (void_id, prop_id, late_id)}
     assert [(r.entity_type, r.entity_id) for r in flagged if r.entity_type == "invoice"] == [("invoice", late_id)]
-    assert months[days[void_id]].drifted.count == 1 and not months[days[void_id]].is_clean
+    void_month = months[days[void_id]]
+    assert void_month.drifted.count == 1 and not void_month.is_clean
+    assert void_month.drifted.amount == void_total  # the dollars the books now disagree on
+    drift_item = next(i for i in void_month.checklist if i.label == "No drift from QuickBooks")
+    assert f"${void_total:,.2f} in all" in drift_item.detail
     assert months[days[prop_id]].proposals.amount == prop_total
     late_month = months[days[late_id]]
     assert late_month.unsynced.count == 1 and late_month.unsynced.amount == late_total
@@ -75,6 +81,10 @@ def test_the_checklist_turns_green_only_when_everything_is_done() -> None:
     dirty: dict = defaultdict(Tally, failed=Tally(2, Decimal(10)))
     items = checklist(dirty, None)
     assert [i.done for i in items] == [False, True, True, True] and "2 failed" in items[0].detail
+    drifted: dict = defaultdict(Tally, drifted=Tally(3, Decimal("1234.5")), closed=Tally(1, Decimal(99)))
+    items = checklist(drifted, date(2026, 10, 31))
+    assert "3 records voided, deleted or edited in QuickBooks: $1,234.50 in all" in items[1].detail
+    assert "(QuickBooks error 6200): $99.00 in all" in items[3].detail
 
 
 def test_bills_count_in_their_month_only_once_payables_sync_and_the_closing_date_flags_them(
