@@ -17,6 +17,9 @@ pytestmark = pytest.mark.browser
 _ = connected_console  # the fixture, imported so pytest finds it here
 
 
+SETTLED = "() => document.querySelector('[data-testid=\"stApp\"]')?.dataset.testScriptState === 'notRunning'"
+
+
 def _selected_tab(page: Page) -> str:
     return page.locator('[role="tab"][aria-selected="true"]').inner_text().strip()
 
@@ -31,8 +34,14 @@ def test_create_and_map_keeps_the_charge_codes_tab_open(page: Page, connected_co
     page.get_by_role("tab", name="Charge codes").click()
     # BASE has no item of its own in this company: the picker is empty, never another code's item.
     expect(page.get_by_label("QuickBooks item", exact=True)).to_have_value("— choose an item —", timeout=30_000)
+    # The popover opens on a settled page: a run still drawing moves its anchor, and on a loaded machine the
+    # popover was left outside the viewport.
+    page.wait_for_function(SETTLED, timeout=30_000)
     page.get_by_role("button", name="Create item in QuickBooks").click()
-    page.get_by_role("button", name="Create and map").click()
+    expect(page.get_by_label("Item name")).to_be_visible(timeout=30_000)
+    create = page.get_by_role("button", name="Create and map")
+    create.scroll_into_view_if_needed()
+    create.click()
     expect(page.get_by_text(re.compile(r"BASE now posts to QuickBooks item BASE \(id \d+\)"))).to_be_visible(
         timeout=60_000)
     assert _selected_tab(page) == "Charge codes"
