@@ -121,6 +121,14 @@ def visible(locator) -> Callable[[], None]:
     return lambda: expect(locator).to_be_visible(timeout=TIMEOUT_MS)
 
 
+def changed(locator, before: str) -> Callable[[], None]:
+    """A target: this locator is on screen and no longer reads as it did before the click."""
+    def target() -> None:
+        expect(locator).to_be_visible(timeout=TIMEOUT_MS)
+        expect(locator).not_to_have_text(before, timeout=TIMEOUT_MS)
+    return target
+
+
 class Clicks:
     """One browser page clicking through the console, recording each click's seconds under its name."""
 
@@ -149,8 +157,7 @@ class Clicks:
     def cycle(self) -> None:
         """Home → Problem Sync (filter, tick, tabs, confirmation) → QuickBooks IDs → Settings."""
         page = self.page
-        # The open tab's grid: a tab left keeps its grid, hidden, until its panel is drawn again.
-        grid = page.frame_locator(f'[role="tabpanel"]:visible {GRID}')
+        grid = page.frame_locator(GRID)  # one grid, kept across tabs
         first_row = grid.locator(".ag-center-cols-container .ag-row").first
         self.click("open Problem Sync", self.nav("Problem Sync"), visible(self.heading("Problem Sync")),
                    visible(first_row))
@@ -171,12 +178,13 @@ class Clicks:
                    visible(page.get_by_role("dialog").get_by_role("button", name="Cancel")))
         self.click("cancel a confirmation", page.get_by_role("dialog").get_by_role("button", name="Cancel"),
                    lambda: expect(page.get_by_role("dialog")).to_have_count(0, timeout=TIMEOUT_MS))
+        # The grid stays across tabs: a switch has settled when its first row holds the new tab's record.
         self.click("switch a tab", page.get_by_role("tab", name="Payments"),
                    visible(page.get_by_text(re.compile(r"payments? needs? attention|no payments are waiting"))),
-                   visible(first_row))
+                   changed(first_row, first_row.inner_text()))
         self.click("switch a tab", page.get_by_role("tab", name="Invoices"),
                    visible(page.get_by_text(re.compile(r"invoices? needs? attention|no invoices are waiting"))),
-                   visible(first_row))
+                   changed(first_row, first_row.inner_text()))
         self.click("open QuickBooks IDs", self.nav("QuickBooks IDs"), visible(self.heading("QuickBooks IDs")),
                    visible(page.get_by_text(re.compile(r"tick rows to act on them|^No record matches")).first))
         self.click("open Settings", self.nav("Settings"), visible(self.heading("Settings")),

@@ -103,9 +103,15 @@ def link_to_page(page: str, label: Markdown) -> None:
         st.caption(label)
 
 
-def grid_key(entity: EntityType) -> str:
-    """The grid's key; a new generation after each action starts with an empty selection."""
-    return f"ps_grid_{entity.value}_{st.session_state.get(f'ps_gen_{entity.value}', 0)}"
+# One grid for every tab: its browser frame stays loaded across tab switches, filters and actions (a new frame
+# costs about a second). What its rows are is the grid's scope, below.
+GRID_KEY = "ps_grid"
+
+
+def grid_scope(entity: EntityType) -> str:
+    """What the grid's rows are: the tab's records, in this generation (a new one after each action starts with no
+    ticked rows, and a tick sent for another tab's rows never lands on this tab's)."""
+    return f"{entity.value}.{st.session_state.get(f'ps_gen_{entity.value}', 0)}"
 
 
 def reset_selection(entity: EntityType) -> None:
@@ -463,23 +469,26 @@ def show_window(entity: EntityType) -> None:
     # Read here, not passed in: a filter change reruns the fragment alone, with the arguments of the last full run.
     problem_filter = read_filter(entity)
     sort = ProblemSort(st.session_state.get(f"ps_{entity.value}_sort", ProblemSort.OLDEST_FIRST))
+    # The grid keeps one place in the page whatever else shows (a notice, an open confirmation), so its browser
+    # frame is kept rather than loaded again.
+    notice, info_box, grid_box = st.container(), st.container(), st.container()
     if DIALOG_KEY in st.session_state:
         # Drawn here, so a button of this fragment opens its confirmation in the fragment's own rerun.
         confirm_dialog()
     page_key = f"ps_{entity.value}_page"
     if problem_filter.amounts_reversed:
-        st.warning(md("The amount range is reversed: **Amount from** ({low}) is more than **Amount to** ({high}), so "
-                      "no record can match. Swap the two amounts, or clear one of them.",
-                      low=format_money(problem_filter.amount_min), high=format_money(problem_filter.amount_max)))
+        notice.warning(md("The amount range is reversed: **Amount from** ({low}) is more than **Amount to** ({high}), "
+                          "so no record can match. Swap the two amounts, or clear one of them.",
+                          low=format_money(problem_filter.amount_min), high=format_money(problem_filter.amount_max)))
         return
     page = read_window(entity, problem_filter, sort, int(st.session_state.get(page_key, 1)))
     if page.total == 0:
-        st.info("No records match these filters. Widen the status, error kind, date or amount filters, clear the "
-                "search, or press “Show every blocker”." if problem_filter.blocked_by else
-                "No records match these filters. Widen the status, error kind, date or amount filters, or clear the "
-                "search.")
+        notice.info("No records match these filters. Widen the status, error kind, date or amount filters, clear the "
+                    "search, or press “Show every blocker”." if problem_filter.blocked_by else
+                    "No records match these filters. Widen the status, error kind, date or amount filters, or clear "
+                    "the search.")
         return
-    info, pager = st.columns([5, 1])
+    info, pager = info_box.columns([5, 1])
     first = (page.page - 1) * queries.PAGE_SIZE
     info.markdown(md("**{total:,}** matching · **{amount}** · rows {first:,}–{last:,} · page {page} of {pages}",
                      total=page.total, amount=format_money(page.amount), first=first + 1, last=first + len(page.rows),
@@ -494,7 +503,8 @@ def show_window(entity: EntityType) -> None:
     if company.several:  # the company follows who the record is for, as in the export
         at = 3 if queries.is_payee(entity) else 2
         columns = [*columns[:at], COMPANY_COLUMN, *columns[at:]]
-    selected = show_id_grid(frame, columns, key=grid_key(entity))
+    with grid_box:
+        selected = show_id_grid(frame, columns, key=GRID_KEY, scope=grid_scope(entity))
     select_all = st.toggle(md("Select all {:,} matching the filter (not only the ticked rows)", page.total),
                            key=f"ps_all_{entity.value}")
     if select_all:
@@ -565,7 +575,8 @@ st.session_state[RUN_KEY] = st.session_state.get(RUN_KEY, 0) + 1
 st.title("Problem Sync")
 st.caption("Everything that has not reached QuickBooks: why, how to fix it, and the tools to resync, clear or mark "
            "paid. Filters run in the database, so this stays fast on a full book.")
-show_flash()
+with st.container():  # a flash comes and goes without moving what follows (the grid's frame stays loaded)
+    show_flash()
 
 
 def forget_company_choices() -> None:
@@ -580,10 +591,11 @@ company: CompanyView = choose_company(runtime.factory, "ps_company", md("QuickBo
 with runtime.factory() as session:
     connected = is_connected(session, company.chosen)
     job_running = has_active_job(session)
-if not connected:
-    st.warning("QuickBooks is not connected, so nothing can sync yet. Connect your company in Settings; the queue "
-               "below waits until then.")
-    link_to_page("pages/1_Settings.py", md("Connect QuickBooks in Settings"))
+with st.container():  # present or not, the warning does not move what follows
+    if not connected:
+        st.warning("QuickBooks is not connected, so nothing can sync yet. Connect your company in Settings; the "
+                   "queue below waits until then.")
+        link_to_page("pages/1_Settings.py", md("Connect QuickBooks in Settings"))
 st.fragment(run_every="2s" if job_running else None)(show_job_panel)()
 
 def side_of(entity: EntityType) -> str:
@@ -621,8 +633,9 @@ side_labels = [ENTITY_LABELS[e] for e in side_tabs]
 wanted_tab = st.session_state.get(TAB_KEY)
 tabs = st.tabs(side_labels, key=TAB_KEY, on_change="rerun",
                default=wanted_tab if wanted_tab in side_labels else None)
-for tab, entity_type in zip(tabs, side_tabs, strict=True):
-    if tab.open is not False:
-        with tab:
-            show_entity(entity_type)
+# The open tab is drawn below the tab bar, not inside its panel: every tab's records then sit in one place in the
+# page, so the one grid keeps its browser frame when the tab changes, instead of loading a new one (about a second).
+open_tab = next((e for tab, e in zip(tabs, side_tabs, strict=True) if tab.open), side_tabs[0] if side_tabs else None)
+if open_tab is not None:
+    show_entity(open_tab)
 

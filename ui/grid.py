@@ -11,10 +11,18 @@ from st_aggrid import AgGrid, DataReturnMode, JsCode
 
 ColumnKind = Literal["text", "number", "money", "date", "long_text"]
 
-# The only JavaScript we ship, two fixed functions. One sends back the ids of the selected rows: the default
-# return mode sends every row node on every click, which breaks Streamlit's message limit near 75k rows.
+# Each row's identity in the grid: what the rows are (their scope: a tab, a generation) and the record's id. A page
+# may keep one grid, and its browser frame, across tabs and actions (a new frame costs about a second to load): with
+# rows known by scope and id, a tick never stays on a row that now holds another record, and a tick sent for the
+# rows of another tab is dropped.
+ROW_KEY = "_row"
+
+# The only JavaScript we ship, three fixed functions. One names each row by its ROW_KEY. One sends back the keys of
+# the selected rows: the default return mode sends every row node on every click, which breaks Streamlit's message
+# limit near 75k rows.
+_ROW_ID = JsCode("function(params) { return String(params.data._row); }")
 _RETURN_SELECTED_IDS = JsCode(
-    "function(params) { return {selected: params.eventData.api.getSelectedRows().map(r => r.id)}; }"
+    "function(params) { return {selected: params.eventData.api.getSelectedRows().map(r => r._row)}; }"
 )
 # The other writes an amount as $1,234.56 (-$7,483.00) while the cell keeps the number, so sorting and the
 # number filter still work on the value.
@@ -86,31 +94,46 @@ def grid_options(columns: Sequence[GridColumn], *, header_filters: bool = False)
         "animateRows": False,
         "tooltipShowDelay": 300,
         "enableCellTextSelection": True,
+        "getRowId": _ROW_ID,
     }
 
 
-def selected_ids(response: Any, shown: Sequence[int]) -> list[int]:
-    """The ids the grid reports as selected, kept only when they are rows of this window."""
+def row_keys(scope: str, ids: Sequence[int]) -> list[str]:
+    """The grid's name for each record of this scope (what a tick sends back)."""
+    return [f"{scope}:{record_id}" for record_id in ids]
+
+
+def selected_ids(response: Any, shown: Sequence[int], scope: str) -> list[int]:
+    """The ids the grid reports as ticked, kept only when they are rows of this scope and of this window."""
     value = response.get("selected") if hasattr(response, "get") else None
     if not value:
         return []
     visible = set(shown)
     ids = []
     for item in value:
-        try:
-            record_id = int(item)
-        except (TypeError, ValueError):
+        if not isinstance(item, str):
             continue
-        if record_id in visible:
+        item_scope, _, tail = item.rpartition(":")
+        try:
+            record_id = int(tail)
+        except ValueError:
+            continue
+        if item_scope == scope and record_id in visible:
             ids.append(record_id)
     return ids
 
 
-def show_id_grid(frame: pd.DataFrame, columns: Sequence[GridColumn], *, key: str, height: int = 440,
-                 header_filters: bool = False) -> list[int]:
-    """Draw rows (the frame needs an integer `id` column) and return the ids of the ticked rows."""
+def show_id_grid(frame: pd.DataFrame, columns: Sequence[GridColumn], *, key: str, scope: str | None = None,
+                 height: int = 440, header_filters: bool = False) -> list[int]:
+    """Draw rows (the frame needs an integer `id` column) and return the ids of the ticked rows.
+
+    The key keeps the grid's browser frame; the scope (the key, unless given) names what the rows are, so a page
+    that shows another tab's rows, or starts a new selection, in the same frame gives a new scope.
+    """
+    scope = scope or key
+    shown = [int(i) for i in frame["id"].tolist()]
     response = AgGrid(
-        frame.copy(),  # AgGrid adds a column to the frame it is given
+        frame.assign(**{ROW_KEY: row_keys(scope, shown)}),  # a copy: AgGrid adds a column to the frame it is given
         gridOptions=grid_options(columns, header_filters=header_filters),
         height=height,
         key=key,
@@ -125,4 +148,4 @@ def show_id_grid(frame: pd.DataFrame, columns: Sequence[GridColumn], *, key: str
         show_download_button=False,
         theme="streamlit",
     )
-    return selected_ids(response, frame["id"].tolist())
+    return selected_ids(response, shown, scope)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import pytest
@@ -38,3 +38,18 @@ def open_page(at: AppTest, page: str, actor: dict[str, str] | None = None) -> Ap
     at.run()
     at.switch_page(str(ROOT / "pages" / page)).run()
     return at
+
+
+def tick_rows(at: AppTest, ids: Iterable[int]) -> None:
+    """Tick these records in the page's grid, as clicks in the browser do: the grid sends back its rows' keys."""
+    from streamlit.dataframe_util import convert_arrow_bytes_to_pandas_df
+
+    from ui.grid import ROW_KEY
+
+    grid = at.get("component_instance")[0]
+    rows = convert_arrow_bytes_to_pandas_df(grid.proto.special_args[0].arrow_dataframe.data.data)
+    keys = dict(zip(rows["id"].astype(int), rows[ROW_KEY], strict=True))
+    wanted = [int(i) for i in ids]
+    missing = [i for i in wanted if i not in keys]
+    assert not missing, f"records {missing} are not rows of the grid, so they cannot be ticked"
+    at.session_state[grid.key] = {"selected": [keys[i] for i in wanted]}

@@ -23,7 +23,7 @@ from qbcore.settings import load_settings
 from qbo_sandbox.server import SandboxOptions, start_in_thread
 from tests.qbcore.problems.problem_data import seed_problems
 from tests.qbcore.test_company_views import split_book
-from tests.ui.conftest import open_page
+from tests.ui.conftest import open_page, tick_rows
 from ui.markup import unescape_markdown
 
 ADMIN = {"email": "ada@example.com", "role": "admin", "name": "Ada Admin"}
@@ -193,7 +193,7 @@ def test_quickbooks_ids_filter_by_company_and_an_admin_moves_a_customer(two, hom
         record = session.scalar(select(SyncRecord.id).where(SyncRecord.entity_type == EntityType.CUSTOMER.value,
                                                             SyncRecord.entity_id == customer.id,
                                                             SyncRecord.company_id == first))
-    at.session_state[_grid(at).key] = {"selected": [record]}
+    tick_rows(at, [record])
     at.run()
     at.button(key="ids_move").click().run()
     assert not at.exception

@@ -66,7 +66,7 @@ from qbo_sandbox.server import SandboxOptions, start_in_thread
 from tests.conftest import DEMO_AS_OF
 from tests.qbcore.importer.conftest import read_rows, sample_files, to_csv
 from tests.qbcore.problems.problem_data import seed_payables
-from tests.ui.conftest import ROOT, open_page
+from tests.ui.conftest import ROOT, open_page, tick_rows
 from ui.markup import unescape_markdown
 
 ADMIN = {"email": "ada@example.com", "role": "admin", "name": "Ada Admin"}
@@ -241,7 +241,7 @@ def _grid(at: AppTest):
 def _select_first(at: AppTest) -> None:
     grid = _grid(at)
     rows = _grid_frame(grid)
-    at.session_state[grid.key] = {"selected": [int(rows["id"].iloc[0])]}
+    tick_rows(at, [int(rows["id"].iloc[0])])
     at.run()
 
 
@@ -285,7 +285,7 @@ def _mapping_preview_settlement(at: AppTest, book: HostileBook) -> None:
 
 def _quickbooks_ids(at: AppTest, book: HostileBook) -> None:
     open_page(at, "2_QuickBooks_IDs.py", actor=ADMIN)
-    at.session_state[_grid(at).key] = {"selected": [book.linked_record]}
+    tick_rows(at, [book.linked_record])
     at.run()
     at.button(key="ids_override").click().run()
     # The twin has our number but a hostile customer and amount: the check shows how it differs from ours.
@@ -296,7 +296,7 @@ def _quickbooks_ids(at: AppTest, book: HostileBook) -> None:
 def _quickbooks_ids_dialog(button: str, then: str | None) -> Callable[[AppTest, HostileBook], None]:
     def show(at: AppTest, book: HostileBook) -> None:
         open_page(at, "2_QuickBooks_IDs.py", actor=ADMIN)
-        at.session_state[_grid(at).key] = {"selected": [book.linked_record]}
+        tick_rows(at, [book.linked_record])
         at.run()
         at.button(key=button).click().run()
         if then is not None:
@@ -316,7 +316,7 @@ def _settings_second_company(at: AppTest, book: HostileBook) -> None:
 
 def _quickbooks_ids_move(at: AppTest, book: HostileBook) -> None:
     open_page(at, "2_QuickBooks_IDs.py", actor=ADMIN)
-    at.session_state[_grid(at).key] = {"selected": [book.linked_record]}
+    tick_rows(at, [book.linked_record])
     at.run()
     at.button(key="ids_move").click().run()
 

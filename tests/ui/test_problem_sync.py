@@ -12,7 +12,7 @@ from streamlit.dataframe_util import convert_arrow_bytes_to_pandas_df
 from qbcore.db import transaction
 from qbcore.models import AuditEvent, EntityType, Invoice, Job, JobStatus, SyncRecord, SyncStatus
 from tests.qbcore.problems.problem_data import seed_problems
-from tests.ui.conftest import ROOT, open_page
+from tests.ui.conftest import ROOT, open_page, tick_rows
 from ui.markup import unescape_markdown
 
 PAGE = "4_Problem_Sync.py"
@@ -36,7 +36,7 @@ def _grid_rows(at):
 
 
 def _select(at, ids):
-    at.session_state[_grid(at).key] = {"selected": list(ids)}
+    tick_rows(at, list(ids))
     at.run()
     assert not at.exception
 
@@ -261,18 +261,20 @@ def test_export_button_is_offered_for_the_filtered_view(home, demo_factory, book
 
 
 @pytest.mark.parametrize("value, shown, expected", [
-    ({"selected": [3, "5", 99]}, [3, 5, 7], [3, 5]),
+    ({"selected": ["invoice.0:3", "invoice.0:5", "invoice.0:99"]}, [3, 5, 7], [3, 5]),
     ({"selected": []}, [1], []),
     ({}, [1], []),
-    ({"selected": ["x", None, 1]}, [1], [1]),
+    ({"selected": ["invoice.0:x", None, 1, "invoice.0:1"]}, [1], [1]),
+    # A tick sent for another tab's rows, or before an action started a new selection, never lands here.
+    ({"selected": ["payment.0:3", "invoice.1:5", "invoice.0:7"]}, [3, 5, 7], [7]),
 ])
-def test_grid_selection_keeps_only_ids_of_the_window(value, shown, expected):
+def test_grid_selection_keeps_only_ids_of_the_window_and_its_scope(value, shown, expected):
     from st_aggrid.collectors.custom import CustomResponse
 
     from ui.grid import selected_ids
 
-    assert selected_ids(CustomResponse(value), shown) == expected
-    assert selected_ids(None, shown) == []
+    assert selected_ids(CustomResponse(value), shown, "invoice.0") == expected
+    assert selected_ids(None, shown, "invoice.0") == []
 
 
 def test_mark_paid_records_the_payment_and_restore_undoes_it_while_clear_and_mark_paid_are_off(

@@ -16,7 +16,7 @@ from qbcore.models import AuditEvent, Customer, EntityType, Invoice, SyncRecord,
 from qbcore.qbo.lookup import open_gateway
 from qbcore.sync.records import ensure_sync_records
 from qbo_sandbox.server import SandboxOptions, start_in_thread
-from tests.ui.conftest import open_page
+from tests.ui.conftest import open_page, tick_rows
 from ui.markup import unescape_markdown
 
 PAGE = "2_QuickBooks_IDs.py"
@@ -84,7 +84,7 @@ def _grid(at):
 
 
 def _select(at, ids):
-    at.session_state[_grid(at).key] = {"selected": list(ids)}
+    tick_rows(at, list(ids))
     at.run()
     assert not at.exception
 

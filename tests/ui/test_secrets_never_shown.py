@@ -21,7 +21,7 @@ from qbcore.qbo import limiter
 from qbcore.secrets_box import SecretBox
 from qbcore.sync.runner import sync_now
 from tests.qbcore.qbo.conftest import SandboxClient, config, connected, sandbox  # noqa: F401
-from tests.ui.conftest import ROOT, open_page
+from tests.ui.conftest import ROOT, open_page, tick_rows
 
 PAGES = sorted(p.name for p in (ROOT / "pages").glob("*.py"))
 
@@ -144,7 +144,7 @@ def test_no_secret_on_home_or_any_page_including_a_failed_records_detail(demo_fa
 
         rows = convert_arrow_bytes_to_pandas_df(grid.proto.special_args[0].arrow_dataframe.data.data)
         record_id = int(rows.iloc[0]["id"]) if "id" in rows else int(rows.index[0])
-        at.session_state[grid.key] = {"selected": [record_id]}
+        tick_rows(at, [record_id])
         at.run()
         assert not at.exception, at.exception
         rendered = _rendered(at)
