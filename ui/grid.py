@@ -17,10 +17,13 @@ ColumnKind = Literal["text", "number", "money", "date", "long_text"]
 # rows of another tab is dropped.
 ROW_KEY = "_row"
 
-# The only JavaScript we ship, three fixed functions. One names each row by its ROW_KEY. One sends back the keys of
+# The only JavaScript we ship, four fixed functions. One names each row by its ROW_KEY. One sends back the keys of
 # the selected rows: the default return mode sends every row node on every click, which breaks Streamlit's message
-# limit near 75k rows.
+# limit near 75k rows. One sends nothing for a selection change that was not a click.
 _ROW_ID = JsCode("function(params) { return String(params.data._row); }")
+# A selection the grid itself drops because its rows were replaced (another tab, a filter, an action) is not a
+# click: sending it would start a second run that races the user's next click (a tab switch was lost to it).
+_RETURN_ON_CLICKS_ONLY = JsCode("function(params) { return params.eventData.source !== 'rowDataChanged'; }")
 _RETURN_SELECTED_IDS = JsCode(
     "function(params) { return {selected: params.eventData.api.getSelectedRows().map(r => r._row)}; }"
 )
@@ -139,6 +142,7 @@ def show_id_grid(frame: pd.DataFrame, columns: Sequence[GridColumn], *, key: str
         key=key,
         data_return_mode=DataReturnMode.CUSTOM,
         custom_jscode_for_grid_return=_RETURN_SELECTED_IDS,
+        should_grid_return=_RETURN_ON_CLICKS_ONLY,
         update_on=["selectionChanged"],
         # No toolbar: it floats over the right-hand column headers (at 1280 px it hid "Date" and "QB id"),
         # and its quick search filtered only the rows in this window while the page counts every match in SQL.
