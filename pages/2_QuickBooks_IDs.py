@@ -76,13 +76,9 @@ def close_dialog() -> None:
         st.session_state.pop(key, None)
 
 
-# One grid whose browser frame stays loaded across searches and changes (a new frame costs about a second).
-GRID_KEY = "ids_grid"
-
-
-def grid_scope() -> str:
-    """What the grid's rows are: a new generation after each change starts with no ticked rows."""
-    return f"ids.{st.session_state.get('ids_gen', 0)}"
+def grid_key() -> str:
+    """A new grid generation after each change starts with an empty selection."""
+    return f"ids_grid_{st.session_state.get('ids_gen', 0)}"
 
 
 def reset_selection() -> None:
@@ -387,8 +383,7 @@ st.caption("Every record linked to QuickBooks, with its QuickBooks id. Removing 
 if not is_allowed(actor, Role.ADMIN):
     st.info(md("You are signed in as {}: you can search and look up ids. Removing, overriding or re-linking an id "
                "needs the admin role — ask an admin.", labels.label(labels.ROLE, actor.role).lower()))
-with st.container():  # a flash comes and goes without moving the grid (its frame stays loaded)
-    show_flash()
+show_flash()
 
 company: CompanyView = choose_company(runtime.factory, "ids_company", md("QuickBooks company"),
                                       on_change=reset_selection)
@@ -411,7 +406,7 @@ else:
     columns = [replace(c, header=heading) if c.field == "customer" else c for c in COLUMNS]
     # Last: beside the customer it pushed Amount and Date off the grid at 1280 px.
     columns = columns if not company.several else [*columns, COMPANY_COLUMN]
-    selected = show_id_grid(to_grid(frame), columns, key=GRID_KEY, scope=grid_scope())
+    selected = show_id_grid(to_grid(frame), columns, key=grid_key())
 
 buttons = st.columns(4)
 # Each opens its dialog in a callback, before the run that draws it: one run per click, not two.
