@@ -29,7 +29,7 @@ from qbcore.labels import (
 )
 from qbcore.models import ConnectionStatus, JobStatus
 from qbcore.problems.queries import get_last_sync_time
-from qbcore.queries.book import count_book, list_monthly_totals
+from qbcore.queries.book import CHART_MONTHS, count_book, list_monthly_totals
 from qbcore.queries.health import (
     count_by_entity_and_status,
     count_waiting,
@@ -361,6 +361,8 @@ else:
             column.metric(plain(count.entity), md("{:,}", count.count),
                           help=None if count.total is None else plain(f"${count.total:,.2f} in total"))
     if not monthly.empty:
+        st.markdown(md("**Dollars invoiced, paid and credited per month** (the last {} months of the book)",
+                       CHART_MONTHS))
         chart = (
             alt.Chart(monthly)
             .mark_bar()

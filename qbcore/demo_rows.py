@@ -87,6 +87,16 @@ CREDIT_REASONS = ["Disputed detention", "Duplicate charge", "Rate correction", "
                   "Per diem billed in error"]
 
 
+# A large drayage company bills about this many invoices a year: a bigger demo book spans more years, as a real one
+# does (a million invoices are ten years), and never less than six months.
+INVOICES_A_YEAR = 100_000
+
+
+def book_days(invoices: int) -> int:
+    """How many days a demo book of this many invoices spans: six months, or a year per 100,000 invoices."""
+    return max(182, round(365 * invoices / INVOICES_A_YEAR))
+
+
 def dollars(cents: int) -> Decimal:
     """Cents as a Decimal amount: 12345 → 123.45."""
     return Decimal(cents).scaleb(-2)
@@ -99,7 +109,7 @@ class BookRows:
         self.rng = random.Random(seed)
         self.n_invoices = invoices
         self.as_of = as_of
-        self.start = as_of - timedelta(days=182)
+        self.start = as_of - timedelta(days=book_days(invoices))
         self.customers: list[dict[str, Any]] = []
         self.codes: list[dict[str, Any]] = []
         self.next_load = 1
@@ -176,7 +186,7 @@ class BookRows:
         weights = [3.0 if c["parent_id"] is None else 1.0 for c in self.customers]
         for inv_id in range(1, self.n_invoices + 1):
             customer = rng.choices(self.customers, weights=weights)[0]
-            # Invoices spread evenly over six months, in number order.
+            # Invoices spread evenly over the book's span, in number order.
             invoice_date = self.start + timedelta(days=(inv_id - 1) * span // max(self.n_invoices, 1))
             combined = rng.random() < 0.12
             n_loads = rng.randint(2, 12) if combined else 1

@@ -23,8 +23,11 @@ def write_safe_csv(out: IO[str], header: Sequence[str], rows: Iterable[Sequence[
     writer = csv.writer(out)
     writer.writerow([safe_csv_cell(h) for h in header])
     count = 0
+    starts = frozenset(_FORMULA_STARTS)
     for row in rows:
-        writer.writerow(["" if v is None else safe_csv_cell(v) for v in row])
+        # safe_csv_cell, inlined: a 200,000-row export calls it three million times.
+        writer.writerow(["" if v is None else "'" + v if v.__class__ is str and v[:1] in starts else v
+                         for v in row])
         count += 1
     return count
 

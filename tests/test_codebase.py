@@ -119,3 +119,14 @@ def _import_cycles(package: str) -> list[list[str]]:
 @pytest.mark.parametrize("package", ["qbcore", "ui"])
 def test_no_module_imports_itself_through_others(package):
     assert _import_cycles(package) == []
+
+
+def test_only_entities_marked_rows_deleted_have_their_billing_rows_deleted():
+    """Home's counts skip the row look-up for the others (EntitySpec.rows_deleted): a delete of one must say so."""
+    from qbcore.entities.registry import ENTITIES
+
+    sources = "\n".join(p.read_text() for p in (ROOT / "qbcore").rglob("*.py") if "migrations" not in p.parts)
+    deleted = set(re.findall(r"\bdelete\((\w+)\)", sources))
+    assert "CreditMemoApplication" in deleted  # the check sees the deletes it is about
+    unmarked = {spec.model.__name__ for spec in ENTITIES if not spec.rows_deleted}
+    assert not deleted & unmarked, f"mark these entities rows_deleted=True: {sorted(deleted & unmarked)}"

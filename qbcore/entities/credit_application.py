@@ -64,6 +64,7 @@ SPEC = EntitySpec(
     load_options=(joinedload(CreditMemoApplication.credit_memo).joinedload(CreditMemo.customer),
                   joinedload(CreditMemoApplication.invoice)),
     depends_on=(EntityType.INVOICE, EntityType.CREDIT_MEMO), needs=needs, searched_by=("amount",),
+    rows_deleted=True,  # a credit memo file restates the memo's applications
     # Named by its memo and the invoice it is applied to: "CM-1004 → INV-100231"; it changes with its memo.
     problems=ProblemTab(
         position=5, reference=CreditMemo.number + " → " + Invoice.number, amount=CreditMemoApplication.amount,

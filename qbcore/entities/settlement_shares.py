@@ -229,7 +229,7 @@ SETTLEMENT_SHARE = EntitySpec(
                         record_date=SettlementShare.bill_date, joins=None, vendor_key=SettlementShare.payee_id,
                         payee=True, changed_at=SettlementShare.updated_at, named_by=SettlementShare.doc_number,
                         set_aside=True),
-    derive_rows=derive_shares,
+    derive_rows=derive_shares, rows_deleted=True,  # a settlement routed anew drops the shares it no longer has
 )
 
 SHARE_PAYMENT = EntitySpec(
@@ -239,7 +239,7 @@ SHARE_PAYMENT = EntitySpec(
     load_options=_SHARE_LOADS, load_extras=load_settlement_extras, extras_from_rows=True,
     depends_on=(EntityType.VENDOR, EntityType.SETTLEMENT_SHARE),
     needs=lambda session, ids: {EntityType.VENDOR: _payees(session, ids), EntityType.SETTLEMENT_SHARE: set(ids)},
-    searched_by=("amount",), syncs_only=_billed(PAID), pulled_payments=True,
+    searched_by=("amount",), syncs_only=_billed(PAID), pulled_payments=True, rows_deleted=True,
     voidable=Voidable(is_void=_settlement_void, vendor_id=lambda row: int(row.payee_id), removes_twin=False),
     company_route=lambda: where_it_went(EntityType.SETTLEMENT_SHARE, SettlementShare.id, to_driver_pay()),
     problems=ProblemTab(position=12, reference=SettlementShare.doc_number, amount=SettlementShare.net_pay,

@@ -151,6 +151,10 @@ class EntitySpec:
     # Rows the console derives from billing before their records are ensured (a settlement's bills per payee);
     # returns how many it wrote. None: its rows are billing's own.
     derive_rows: Callable[[Session], int] | None = None
+    # The console deletes its billing rows (an import restates a credit memo's applications) and their sync records
+    # may outlive them. Counts then check each record's row still exists; of every other entity none is ever
+    # deleted, so they skip that look-up (a second of Home's at a million invoices).
+    rows_deleted: bool = False
 
     @property
     def switches(self) -> tuple[str, ...]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import datetime
 from decimal import Decimal
+from functools import lru_cache
 from typing import IO, Any
 
 from sqlalchemy.orm import Session
@@ -56,6 +57,12 @@ def _moment(value: datetime | None) -> str:
     return "" if value is None else value.isoformat(" ", "minutes")[:16]
 
 
+# A queue of 200,000 problems holds a handful of statuses, kinds and blockers: each is put in words once.
+_status_words = lru_cache(maxsize=64)(lambda status: labels.label(labels.SYNC_STATUS, status))
+_kind_words = lru_cache(maxsize=64)(lambda kind: labels.label(labels.ERROR_KIND, kind))
+_blocker_words = lru_cache(maxsize=4096)(labels.blocker)
+
+
 def _export_cells(entity_type: EntityType, row: ProblemRow) -> tuple[Any, ...]:
     source = SOURCES[entity_type]
     party = (row.customer, row.vendor_kind) if source.payee else (row.customer,)
@@ -64,10 +71,10 @@ def _export_cells(entity_type: EntityType, row: ProblemRow) -> tuple[Any, ...]:
     return (
         row.reference, *party, _amount(row.amount), row.record_date.isoformat() if row.record_date else "", *period,
         *paid,
-        labels.label(labels.SYNC_STATUS, row.status),
-        labels.label(labels.ERROR_KIND, row.error_kind), row.error_message, row.fix_hint, row.error_code,
+        _status_words(row.status),
+        _kind_words(row.error_kind), row.error_message, row.fix_hint, row.error_code,
         row.attempts, row.open_days, _moment(row.last_attempt_at), row.qbo_id, labels.label_entity(entity_type),
-        row.record_id, labels.blocker(row.blocked_by), _moment(row.first_failed_at),
+        row.record_id, _blocker_words(row.blocked_by), _moment(row.first_failed_at),
     )
 
 

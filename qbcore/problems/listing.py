@@ -192,6 +192,9 @@ def _as_date(value: Any) -> date | None:
     return date.fromisoformat(str(value)[:10])
 
 
+# SyncStatus(value) goes through Enum's machinery: 6 µs a call, over a second of a 200,000-row export.
+_STATUS_OF = {status.value: status for status in SyncStatus}
+
 # The hint depends only on these four values, and a queue of 200,000 problems holds a few dozen combinations.
 _fix_hint = lru_cache(maxsize=4096)(fix_hint_for)
 
@@ -205,7 +208,8 @@ def _to_row(entity_type: EntityType, values: Any, today: date) -> ProblemRow:
     opened = first_failed_at.date() if first_failed_at else record_date
     return ProblemRow(
         record_id=record_id, entity_id=entity_id, reference=reference, customer=customer,
-        amount=None if amount is None else to_money(amount), record_date=record_date, status=SyncStatus(status),
+        amount=None if amount is None else to_money(amount), record_date=record_date,
+        status=_STATUS_OF.get(status) or SyncStatus(status),
         error_kind=kind, error_code=code, error_message=message,
         fix_hint=_fix_hint(kind, code, blocked_by, entity_type) if kind else "",
         blocked_by=blocked_by, attempts=attempts or 0, first_failed_at=first_failed_at,

@@ -29,9 +29,11 @@ _PROBLEMS = [s.value for s in PROBLEM_STATUSES]
 def _live() -> ColumnElement[bool]:
     # A sync record whose billing row is gone (an import restated a credit memo's applications, say) can be neither
     # shown nor synced on Problem Sync, so Home does not count it either: the two pages' totals agree.
-    return or_(*[and_(SyncRecord.entity_type == spec.entity_type.value,
+    # Only an entity whose rows the console deletes needs the look-up; every other one's rows are never gone.
+    return or_(SyncRecord.entity_type.in_([spec.entity_type.value for spec in ENTITIES if not spec.rows_deleted]),
+               *[and_(SyncRecord.entity_type == spec.entity_type.value,
                       exists().where(spec.model.id == SyncRecord.entity_id))  # type: ignore[attr-defined]
-                 for spec in ENTITIES])
+                 for spec in ENTITIES if spec.rows_deleted])
 
 
 def _enabled(session: Session, company_id: int | None) -> ColumnElement[bool]:
@@ -120,14 +122,15 @@ def list_problem_ages(session: Session, company_id: int | None = None) -> pd.Dat
     """Open failed/blocked records by how long they have been open (columns: age, count)."""
     now = utcnow()
     buckets = [("under 1 day", 0, 1), ("1–7 days", 1, 7), ("7–30 days", 7, 30), ("over 30 days", 30, 100_000)]
-    rows = []
-    for label, low, high in buckets:
-        count = session.scalar(
-            select(func.count()).select_from(SyncRecord).where(
-                SyncRecord.status.in_([SyncStatus.FAILED.value, SyncStatus.BLOCKED.value]), _live(),
-                _enabled(session, company_id), SyncRecord.first_failed_at <= now - timedelta(days=low),
-                SyncRecord.first_failed_at > now - timedelta(days=high),
-            )
-        )
-        rows.append((label, count or 0))
-    return pd.DataFrame(rows, columns=["age", "count"])
+    # One pass over the open problems, each put in its bucket (four counts were four passes).
+    bucket = case(*[(SyncRecord.first_failed_at > now - timedelta(days=high), at)
+                    for at, (_, _, high) in enumerate(buckets)])
+    counted: dict[int, int] = dict(session.execute(
+        select(bucket, func.count()).where(
+            SyncRecord.status.in_([SyncStatus.FAILED.value, SyncStatus.BLOCKED.value]), _live(),
+            _enabled(session, company_id), SyncRecord.first_failed_at <= now,
+            SyncRecord.first_failed_at > now - timedelta(days=buckets[-1][2]),
+        ).group_by(bucket)
+    ).all())
+    return pd.DataFrame([(label, counted.get(at, 0)) for at, (label, _, _) in enumerate(buckets)],
+                        columns=["age", "count"])

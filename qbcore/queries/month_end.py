@@ -139,6 +139,25 @@ def _by_month(session: Session, source: _Source, where: list[Any]) -> dict[str, 
     return {_month(y, m): Tally(int(n), Decimal(str(total)).quantize(Decimal("0.01"))) for y, m, n, total in rows}
 
 
+def first_day_shown(session: Session, sources: list[_Source], months: int | None) -> date | None:
+    """The first day of the oldest of the `months` months up to the book's newest record (None: every month).
+
+    Counting only those months in SQL keeps the page quick on a ten-year book; older months were never shown.
+    """
+    if months is None:
+        return None
+    newest = [day for source in sources if (day := session.scalar(select(func.max(source.day)))) is not None]
+    if not newest:
+        return None
+    top = max(newest)
+    month = top.year * 12 + top.month - 1 - (months - 1)
+    return date(month // 12, month % 12 + 1, 1)
+
+
+def _since(source: _Source, since: date | None) -> list[Any]:
+    return [] if since is None else [source.day >= since]
+
+
 def _in_books(source: _Source) -> list[Any]:
     return list(source.in_books)
 
@@ -154,9 +173,11 @@ def bill_sources(session: Session, company_id: int | None) -> list[_Source]:
 
 
 def _count_bills(session: Session, sources: list[_Source], company_id: int | None, close_date: date | None,
-                 counted: dict[str, dict[str, Tally]], bills: dict[str, int], kinds: dict[str, list[str]]) -> None:
+                 counted: dict[str, dict[str, Tally]], bills: dict[str, int], kinds: dict[str, list[str]],
+                 since: date | None) -> None:
     for source in sources:
-        base = [*_in_books(source), SyncRecord.status != SyncStatus.CLEARED.value, *_company_of(SyncRecord, company_id)]
+        base = [*_in_books(source), SyncRecord.status != SyncStatus.CLEARED.value, *_company_of(SyncRecord, company_id),
+                *_since(source, since)]
         for month, tally in _by_month(session, source, base).items():
             bills[month] += tally.count
         for name, statuses in PROBLEM.items():
@@ -179,8 +200,11 @@ def list_month_readiness(session: Session, *, close_date: date | None = None, mo
     close_date = close_date if close_date is not None else get_book_close_date(session, company_id)
     counted: dict[str, dict[str, Tally]] = defaultdict(lambda: defaultdict(Tally))
     records: dict[str, int] = defaultdict(int)
+    payables = bill_sources(session, company_id)
+    since = first_day_shown(session, [*SOURCES, *payables], months)
     for source in SOURCES:
-        base = [*_in_books(source), SyncRecord.status != SyncStatus.CLEARED.value, *_company_of(SyncRecord, company_id)]
+        base = [*_in_books(source), SyncRecord.status != SyncStatus.CLEARED.value, *_company_of(SyncRecord, company_id),
+                *_since(source, since)]
         for month, tally in _by_month(session, source, base).items():
             records[month] += tally.count
         for name, statuses in PROBLEM.items():
@@ -195,19 +219,19 @@ def list_month_readiness(session: Session, *, close_date: date | None = None, mo
                    func.coalesce(func.sum(source.amount), 0))
             .select_from(Drift).join(source.model, source.model.id == Drift.entity_id)
             .where(Drift.entity_type == source.entity_type.value, Drift.resolved_at.is_(None),
-                   *_company_of(Drift, company_id))
+                   *_company_of(Drift, company_id), *_since(source, since))
             .group_by(extract("year", source.day), extract("month", source.day))).all()
         for y, m, n, total in drift_rows:
             counted[_month(y, m)]["drifted"] += Tally(int(n), Decimal(str(total)).quantize(Decimal("0.01")))
     bills: dict[str, int] = defaultdict(int)
     kinds: dict[str, list[str]] = defaultdict(list)
-    payables = bill_sources(session, company_id)
-    _count_bills(session, payables, company_id, close_date, counted, bills, kinds)
+    _count_bills(session, payables, company_id, close_date, counted, bills, kinds, since)
     proposal_rows = session.execute(
         select(extract("year", Invoice.invoice_date), extract("month", Invoice.invoice_date), func.count(),
                func.coalesce(func.sum(PulledPayment.amount), 0))
         .select_from(PulledPayment).join(Invoice, Invoice.id == PulledPayment.invoice_id)
-        .where(PulledPayment.status == PulledPaymentStatus.PROPOSED.value, *_company_of(PulledPayment, company_id))
+        .where(PulledPayment.status == PulledPaymentStatus.PROPOSED.value, *_company_of(PulledPayment, company_id),
+               *([] if since is None else [Invoice.invoice_date >= since]))
         .group_by(extract("year", Invoice.invoice_date), extract("month", Invoice.invoice_date))).all()
     for y, m, n, total in proposal_rows:
         counted[_month(y, m)]["proposals"] += Tally(int(n), Decimal(str(total)).quantize(Decimal("0.01")))

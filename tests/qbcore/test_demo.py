@@ -135,3 +135,16 @@ def test_records_added_after_the_demo_get_fresh_ids(demo_factory):
         session.flush()
         newest = session.scalar(select(func.max(Customer.id)))
     assert customer.id == newest
+
+
+def test_a_bigger_book_spans_more_years_as_a_real_one_does():
+    from datetime import date, timedelta
+
+    from qbcore.demo_rows import BookRows, book_days
+
+    assert book_days(2_000) == 182 and book_days(100_000) == 365 and book_days(1_000_000) == 3650
+    as_of = date(2026, 11, 29)
+    book = BookRows(1_000_000, 7, as_of)
+    book.make_customers()
+    first = next(book.invoice_batches())["invoices"][0]
+    assert first["invoice_date"] == as_of - timedelta(days=3650)
