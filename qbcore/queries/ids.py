@@ -85,25 +85,37 @@ def record_names() -> Subquery:
     return union_all(*_per_entity()).subquery("record_names")
 
 
-def _filtered(flt: IdFilter):  # type: ignore[no-untyped-def]
-    selects = _per_entity()
+def _record_conditions(flt: IdFilter) -> list[Any]:
+    """The filter's conditions on the sync record itself (all but the search)."""
+    conditions: list[Any] = []
     if flt.entity_type is not None:
-        selects = [s.where(SyncRecord.entity_type == flt.entity_type.value) for s in selects]
+        conditions.append(SyncRecord.entity_type == flt.entity_type.value)
     if flt.linked_only:
-        selects = [s.where(SyncRecord.qbo_id.is_not(None)) for s in selects]
+        conditions.append(SyncRecord.qbo_id.is_not(None))
     if flt.company_id is not None:
-        selects = [s.where(SyncRecord.company_id == flt.company_id) for s in selects]
+        conditions.append(SyncRecord.company_id == flt.company_id)
     if flt.statuses:
-        selects = [s.where(SyncRecord.status.in_([st.value for st in flt.statuses])) for s in selects]
+        conditions.append(SyncRecord.status.in_([st.value for st in flt.statuses]))
     if flt.synced_from is not None:
-        selects = [s.where(SyncRecord.last_synced_at >= datetime.combine(flt.synced_from, datetime.min.time()))
-                   for s in selects]
+        conditions.append(SyncRecord.last_synced_at >= datetime.combine(flt.synced_from, datetime.min.time()))
     if flt.synced_to is not None:
-        selects = [s.where(SyncRecord.last_synced_at < datetime.combine(flt.synced_to, datetime.max.time()))
-                   for s in selects]
+        conditions.append(SyncRecord.last_synced_at < datetime.combine(flt.synced_to, datetime.max.time()))
+    return conditions
+
+
+def _filtered(flt: IdFilter, *, newest: int | None = None):  # type: ignore[no-untyped-def]
+    """The union of every entity's rows matching the filter; with `newest`, only each entity's newest syncs.
+
+    Without a search, no entity can give the grid more rows than it shows, so each part takes its own newest
+    `newest` by an index walk instead of the whole book being sorted (a million invoices: 1.4 s).
+    """
+    conditions = _record_conditions(flt)
+    selects = [s.where(*conditions) for s in _per_entity()]
+    search = flt.search.strip().lower()
+    if newest is not None and not search:
+        selects = [select(s.order_by(*_NEWEST_SYNC_FIRST).limit(newest).subquery()) for s in selects]
     rows = union_all(*selects).subquery("linked")
     query = select(rows)
-    search = flt.search.strip().lower()
     if search:
         pattern = f"%{search}%"
         query = query.where(or_(func.lower(rows.c.number_or_name).like(pattern),
@@ -112,15 +124,35 @@ def _filtered(flt: IdFilter):  # type: ignore[no-untyped-def]
     return rows, query
 
 
+_NEWEST_SYNC_FIRST = (SyncRecord.last_synced_at.desc().nulls_last(), SyncRecord.id)
+
+
 def count_linked_records(session: Session, flt: IdFilter) -> int:
     """How many records match the filter."""
+    if flt.search.strip():
+        return count_joined(session, flt)
+    # A record of an entity whose billing rows are never deleted (EntitySpec.rows_deleted) always has its row, and
+    # its view's other joins follow required references: counted alone, it gives the joined count without a
+    # million look-ups (1.3 s of the page at a million invoices).
+    alone = session.scalar(select(func.count()).select_from(SyncRecord).where(
+        SyncRecord.entity_type.in_([spec.entity_type.value for spec in ENTITIES if not spec.rows_deleted]),
+        *_record_conditions(flt))) or 0
+    return alone + count_joined(session, flt, only_rows_deleted=True)
+
+
+def count_joined(session: Session, flt: IdFilter, *, only_rows_deleted: bool = False) -> int:
+    """How many rows the grid's query matches, each joined to its billing row (of every entity, or of those whose
+    rows get deleted)."""
     _rows, query = _filtered(flt)
+    if only_rows_deleted:
+        query = query.where(_rows.c.entity_type.in_(
+            [spec.entity_type.value for spec in ENTITIES if spec.rows_deleted]))
     return session.scalar(select(func.count()).select_from(query.subquery())) or 0
 
 
 def list_linked_records(session: Session, flt: IdFilter, *, limit: int = GRID_LIMIT) -> pd.DataFrame:
     """The grid: records matching the filter, newest sync first (at most `limit` rows)."""
-    rows, query = _filtered(flt)
+    rows, query = _filtered(flt, newest=limit)
     query = query.order_by(rows.c.last_synced_at.desc().nulls_last(), rows.c.record_id).limit(limit)
     result = session.execute(query).mappings().all()
     frame = pd.DataFrame([{c: r[c] for c in GRID_COLUMNS} for r in result], columns=GRID_COLUMNS)

@@ -306,3 +306,25 @@ def test_pay_code_accounts_of_the_previous_release_go_to_the_driver_pay_company_
                 conn.execute(text(f"INSERT INTO payables_account_mappings (company_id, {column}, updated_at) "
                                   "VALUES (:c, 1, :t)"), {"c": driver_pay, "t": when})
         assert conn.execute(text("SELECT count(DISTINCT company_id) FROM payables_account_mappings")).scalar_one() == 2
+
+
+def test_sync_records_of_the_previous_release_keep_their_rows_and_gain_the_newest_sync_index(
+    empty_engine: Engine,
+) -> None:
+    from sqlalchemy import inspect
+
+    engine = migrate_to(empty_engine, "0017")
+    when = datetime(2026, 12, 4, 9, 0, tzinfo=UTC)
+    with engine.begin() as conn:
+        company = conn.execute(text("SELECT id FROM companies ORDER BY id LIMIT 1")).scalar_one()
+        for i in range(1, 4):
+            conn.execute(text("INSERT INTO sync_records (id, company_id, entity_type, entity_id, qbo_id, status, "
+                              "attempts, last_synced_at, updated_at) VALUES (:i, :c, 'invoice', :i, :q, 'synced', "
+                              "0, :t, :t)"), {"i": i, "c": company, "q": str(100 + i), "t": when})
+    migrate(engine)
+    assert current_revision(engine) == head_revision()
+    indexes = {ix["name"]: ix["column_names"] for ix in inspect(engine).get_indexes("sync_records")}
+    assert indexes["ix_sync_records_type_synced"] == ["entity_type", "last_synced_at"]
+    with engine.begin() as conn:
+        assert [tuple(r) for r in conn.execute(text(
+            "SELECT id, qbo_id FROM sync_records ORDER BY id"))] == [(1, "101"), (2, "102"), (3, "103")]
