@@ -72,6 +72,13 @@ def mark_problems(factory: Any, invoices: int, problems: int) -> None:
     with transaction(factory) as session:
         session.execute(update(SyncRecord).values(status="synced", qbo_id=cast(SyncRecord.id, String),
                                                   last_synced_at=NOW - timedelta(hours=3)))
+        # Each record synced at its own moment, as a real sync stamps them (one moment for all would make every
+        # newest-first list a sort of ties): 1,000 slabs of ids, a minute apart, the newest ids last synced.
+        top = session.scalar(select(func.max(SyncRecord.id))) or 0
+        slab = max(1, -(-top // 1000))
+        for k in range(0, top // slab + 1):
+            session.execute(update(SyncRecord).where(SyncRecord.id > k * slab, SyncRecord.id <= (k + 1) * slab)
+                            .values(last_synced_at=NOW - timedelta(hours=3, minutes=1000 - k)))
         is_problem = and_(SyncRecord.entity_type == EntityType.INVOICE.value, SyncRecord.entity_id % step == 0)
         slot = (SyncRecord.entity_id / step) % shares
         low = 0
