@@ -6,7 +6,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import String, cast, func, null, select
+from sqlalchemy import Date, Numeric, String, cast, func, null, select
 from sqlalchemy.orm import Session
 
 from qbcore.chunks import SQL_IN_CHUNK, chunked
@@ -14,6 +14,10 @@ from qbcore.models import EntityType, SyncRecord, SyncStatus
 
 TEXT = String(200)
 NO_TEXT = cast(null(), TEXT)
+# Typed, so a union of views whose parts are each a subquery (PostgreSQL types a bare NULL there as text) still
+# lines up with the money and date columns of the others.
+NO_AMOUNT = cast(null(), Numeric(14, 2))
+NO_DATE = cast(null(), Date)
 
 
 def chunked_scalars(session: Session, ids: list[int], build: Callable[[list[int]], Any]) -> set[int]:

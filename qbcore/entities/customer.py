@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import Integer, Select, and_, cast, func, null, select
 from sqlalchemy.orm import Session, joinedload
 
-from qbcore.entities.common import NO_TEXT, TEXT, chunked_scalars, synced_at
+from qbcore.entities.common import NO_AMOUNT, NO_DATE, NO_TEXT, TEXT, chunked_scalars, synced_at
 from qbcore.entities.routes import to_own_company
 from qbcore.entities.spec import EntitySpec, ImportFile, ProblemTab, Switch
 from qbcore.mapping.customer import build_customer_payload
@@ -44,7 +44,7 @@ def needs(session: Session, customer_ids: list[int]) -> Mapping[EntityType, set[
 def ids_view(record: Sequence[Any]) -> Select[Any]:
     """The QuickBooks IDs row: named by its name, searched by its billing email."""
     return (select(*record, cast(Customer.name, TEXT).label("number_or_name"), NO_TEXT.label("customer"),
-                   cast(null(), Integer).label("customer_id"), null().label("amount"), null().label("date"),
+                   cast(null(), Integer).label("customer_id"), NO_AMOUNT.label("amount"), NO_DATE.label("date"),
                    cast(Customer.billing_email, TEXT).label("email"))
             .join(Customer, and_(SyncRecord.entity_type == EntityType.CUSTOMER.value,
                                  SyncRecord.entity_id == Customer.id)))

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import Integer, Numeric, Select, and_, cast, func, null, select
 from sqlalchemy.orm import Session
 
-from qbcore.entities.common import NO_TEXT, TEXT, synced_at
+from qbcore.entities.common import NO_AMOUNT, NO_DATE, NO_TEXT, TEXT, synced_at
 from qbcore.entities.spec import EntitySpec, ProblemTab
 from qbcore.mapping.item import build_item_payload
 from qbcore.mapping.refs import QboRefs
@@ -45,7 +45,7 @@ def fixed_at(session: Session, code: str, company_id: int | None = None) -> date
 def ids_view(record: Sequence[Any]) -> Select[Any]:
     """The QuickBooks IDs row: named by its charge code."""
     return (select(*record, cast(ChargeCode.code, TEXT).label("number_or_name"), NO_TEXT.label("customer"),
-                   cast(null(), Integer).label("customer_id"), null().label("amount"), null().label("date"),
+                   cast(null(), Integer).label("customer_id"), NO_AMOUNT.label("amount"), NO_DATE.label("date"),
                    NO_TEXT.label("email"))
             .join(ChargeCode, and_(SyncRecord.entity_type == EntityType.ITEM.value,
                                    SyncRecord.entity_id == ChargeCode.id)))

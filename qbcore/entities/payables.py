@@ -9,7 +9,7 @@ from sqlalchemy import Integer, Select, and_, case, cast, func, null, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from qbcore.chunks import SQL_IN_CHUNK, chunked
-from qbcore.entities.common import NO_TEXT, TEXT, chunked_scalars, synced_at
+from qbcore.entities.common import NO_AMOUNT, NO_DATE, NO_TEXT, TEXT, chunked_scalars, synced_at
 from qbcore.entities.routes import to_carrier_pay, to_driver_pay, vendor_route, where_it_went
 from qbcore.entities.spec import EntitySpec, ImportFile, ProblemTab, Switch, Voidable, Watched
 from qbcore.mapping.payables import (
@@ -141,7 +141,7 @@ def payee_of(share: Share, settlement: Any, extras: Mapping[str, Any]) -> Any:
 
 def _vendor_view(record: Sequence[Any]) -> Select[Any]:
     return (select(*record, cast(Vendor.name, TEXT).label("number_or_name"), NO_TEXT.label("customer"),
-                   cast(null(), Integer).label("customer_id"), null().label("amount"), null().label("date"),
+                   cast(null(), Integer).label("customer_id"), NO_AMOUNT.label("amount"), NO_DATE.label("date"),
                    cast(Vendor.email, TEXT).label("email"))
             .join(Vendor, and_(SyncRecord.entity_type == EntityType.VENDOR.value, SyncRecord.entity_id == Vendor.id)))
 
