@@ -46,6 +46,8 @@ SIDES = ("Receivables", "Payables")
 # Counts full-page runs; a fragment rerun keeps the number, so it may reuse what the full run read.
 RUN_KEY = "ps_run"
 WINDOW_KEY = "ps_window"
+# The open tab's headline, while this full run draws its records: their count is the headline's, not read again.
+SUMMARY_KEY = "ps_summary"
 CAUSES_SHOWN = 8  # root causes drawn at once; the rest are one click away, never cut
 ACTION_TITLES = {
     "resync": "Resync",
@@ -444,7 +446,8 @@ def read_window(
     if cached is not None and cached[0] == wanted:
         return cached[1]
     with runtime.factory() as session:
-        page = queries.list_problems(session, entity, problem_filter, page=page_number, sort=sort)
+        page = queries.list_problems(session, entity, problem_filter, page=page_number, sort=sort,
+                                     summary=st.session_state.get(SUMMARY_KEY))
     st.session_state[WINDOW_KEY] = (wanted, page)
     return page
 
@@ -535,9 +538,13 @@ def show_entity(entity: EntityType) -> None:
         kinds = queries.list_error_kinds(session, entity, company.chosen)
         parties = (queries.list_vendor_choices(session) if queries.is_payee(entity)
                    else queries.list_customer_choices(session, company.chosen))
-    show_records(entity, kinds, parties)
-    with runtime.factory() as session:
         summary = queries.summarize_problems(session, entity, company.chosen)
+    st.session_state[SUMMARY_KEY] = summary
+    try:
+        show_records(entity, kinds, parties)
+    finally:
+        st.session_state.pop(SUMMARY_KEY, None)  # a fragment's own rerun counts its records afresh
+    with runtime.factory() as session:
         causes = queries.list_root_causes(session, entity, ProblemFilter(company_id=company.chosen))
         last_sync = queries.get_last_sync_time(session) if summary.count == 0 else None
     with headline:
