@@ -61,6 +61,7 @@ def _moment(value: datetime | None) -> str:
 _status_words = lru_cache(maxsize=64)(lambda status: labels.label(labels.SYNC_STATUS, status))
 _kind_words = lru_cache(maxsize=64)(lambda kind: labels.label(labels.ERROR_KIND, kind))
 _blocker_words = lru_cache(maxsize=4096)(labels.blocker)
+_type_words = lru_cache(maxsize=64)(labels.label_entity)
 
 
 def _export_cells(entity_type: EntityType, row: ProblemRow) -> tuple[Any, ...]:
@@ -73,7 +74,7 @@ def _export_cells(entity_type: EntityType, row: ProblemRow) -> tuple[Any, ...]:
         *paid,
         _status_words(row.status),
         _kind_words(row.error_kind), row.error_message, row.fix_hint, row.error_code,
-        row.attempts, row.open_days, _moment(row.last_attempt_at), row.qbo_id, labels.label_entity(entity_type),
+        row.attempts, row.open_days, _moment(row.last_attempt_at), row.qbo_id, _type_words(entity_type),
         row.record_id, _blocker_words(row.blocked_by), _moment(row.first_failed_at),
     )
 
