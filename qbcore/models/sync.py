@@ -152,8 +152,10 @@ class SyncRecord(Base):
         # another company keeps its link to the old file beside the new one.
         UniqueConstraint("company_id", "entity_type", "entity_id"),
         Index("ix_sync_records_company_type_status", "company_id", "entity_type", "status"),
-        # The problem list: per entity, by status, newest attempts first; root causes by kind/code.
-        Index("ix_sync_records_type_status", "entity_type", "status", "last_attempt_at"),
+        # The problem list: per entity, by status, newest attempts first; with the other sort keys and the joins'
+        # columns, its window is chosen from the index alone (0019).
+        Index("ix_sync_records_type_status", "entity_type", "status", "last_attempt_at", "first_failed_at",
+              "company_id", "entity_id"),
         Index("ix_sync_records_type_kind", "entity_type", "error_kind", "blocked_by"),
         Index("ix_sync_records_qbo_id", "entity_type", "qbo_id"),
         # A billing row's record in any company (ensure_sync_records, a payment's route via its bill): one seek.

@@ -38,6 +38,7 @@ from qbcore.problems.filters import (
     customer_name,
     from_records,
     has_set_aside,
+    join_records,
     period_of,
     to_money,
     vendor_kind_of,
@@ -282,12 +283,19 @@ def list_problems(
                                                                                       problem_filter)
     page_count = max(1, -(-matching.count // page_size))
     page = min(max(1, page), page_count)
-    query = (
-        from_records(entity_type, *_row_columns(entity_type))
+    # The window is chosen on the sort keys alone, then its rows are read: sorting every match carried every
+    # column of every one (names, messages, the company) through the sort, and the keys come from an index.
+    window = (
+        from_records(entity_type, SyncRecord.id)
         .where(*conditions(entity_type, problem_filter))
         .order_by(*_order(entity_type, sort))
         .offset((page - 1) * page_size)
         .limit(page_size)
+    )
+    query = (
+        join_records(entity_type, *_row_columns(entity_type))
+        .where(SyncRecord.id.in_(window.scalar_subquery()))
+        .order_by(*_order(entity_type, sort))
     )
     today = today or datetime.now(UTC).date()
     rows = _with_paid_in_quickbooks(session, entity_type,

@@ -328,3 +328,26 @@ def test_sync_records_of_the_previous_release_keep_their_rows_and_gain_the_newes
     with engine.begin() as conn:
         assert [tuple(r) for r in conn.execute(text(
             "SELECT id, qbo_id FROM sync_records ORDER BY id"))] == [(1, "101"), (2, "102"), (3, "103")]
+
+
+def test_sync_records_of_the_previous_release_keep_their_rows_and_their_status_index_gains_the_sort_keys(
+    empty_engine: Engine,
+) -> None:
+    from sqlalchemy import inspect
+
+    engine = migrate_to(empty_engine, "0018")
+    when = datetime(2026, 12, 7, 9, 0, tzinfo=UTC)
+    with engine.begin() as conn:
+        company = conn.execute(text("SELECT id FROM companies ORDER BY id LIMIT 1")).scalar_one()
+        for i in range(1, 4):
+            conn.execute(text("INSERT INTO sync_records (id, company_id, entity_type, entity_id, status, attempts, "
+                              "first_failed_at, last_attempt_at, updated_at) VALUES (:i, :c, 'invoice', :i, 'failed', "
+                              "1, :t, :t, :t)"), {"i": i, "c": company, "t": when})
+    migrate(engine)
+    assert current_revision(engine) == head_revision()
+    indexes = {ix["name"]: ix["column_names"] for ix in inspect(engine).get_indexes("sync_records")}
+    assert indexes["ix_sync_records_type_status"] == ["entity_type", "status", "last_attempt_at", "first_failed_at",
+                                                      "company_id", "entity_id"]
+    with engine.begin() as conn:
+        assert [tuple(r) for r in conn.execute(text(
+            "SELECT id, status FROM sync_records ORDER BY id"))] == [(1, "failed"), (2, "failed"), (3, "failed")]
