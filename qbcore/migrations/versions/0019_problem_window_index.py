@@ -6,7 +6,7 @@ keeps its first three columns, so what it served before it still serves.
 
 Revision ID: 0019
 Revises: 0018
-Create Date: 2026-12-08 00:05:00
+Create Date: 2026-12-07 23:45:00
 """
 
 from alembic import op
