@@ -165,8 +165,9 @@ class SyncRecord(Base):
         Index("ix_sync_records_status_type", "status", "entity_type", "company_id", "entity_id"),
         # "Last sync" on Home and Problem Sync is MAX(last_synced_at): one index seek instead of a scan of the book.
         Index("ix_sync_records_last_synced_at", "last_synced_at"),
-        # QuickBooks IDs lists each entity's newest syncs first: an index walk per entity, not a sort of the book.
-        Index("ix_sync_records_type_synced", "entity_type", "last_synced_at"),
+        # QuickBooks IDs lists each entity's newest syncs first (newest record first among a moment's): an index
+        # walk per entity, not a sort of the book (0020 added the id, so PostgreSQL takes this index for it).
+        Index("ix_sync_records_type_synced", "entity_type", "last_synced_at", "id"),
     )
 
 

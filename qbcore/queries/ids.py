@@ -113,7 +113,7 @@ def _filtered(flt: IdFilter, *, newest: int | None = None):  # type: ignore[no-u
     selects = [s.where(*conditions) for s in _per_entity()]
     search = flt.search.strip().lower()
     if newest is not None and not search:
-        selects = [select(s.order_by(*_NEWEST_SYNC_FIRST).limit(newest).subquery()) for s in selects]
+        selects = [part for s in selects for part in _newest_parts(s, newest)]
     rows = union_all(*selects).subquery("linked")
     query = select(rows)
     if search:
@@ -124,7 +124,18 @@ def _filtered(flt: IdFilter, *, newest: int | None = None):  # type: ignore[no-u
     return rows, query
 
 
-_NEWEST_SYNC_FIRST = (SyncRecord.last_synced_at.desc().nulls_last(), SyncRecord.id)
+def _newest_parts(part: Any, newest: int) -> list[Any]:
+    """One entity's newest `newest` syncs, then as many never synced, each read by a walk of the type-and-sync index.
+
+    Asked for in one ORDER BY last_synced_at DESC NULLS LAST, PostgreSQL (which sorts NULL last going up, so first
+    coming down an index) sorted every linked record instead (4.7 s at a million invoices); SQLite walked the index.
+    Ties go newest record first, as the index runs backwards: with the id ascending, PostgreSQL chose to walk the
+    index of every type's syncs and skip the other types' (1.7 million rows at a million invoices).
+    """
+    synced = part.where(SyncRecord.last_synced_at.is_not(None)).order_by(SyncRecord.last_synced_at.desc(),
+                                                                           SyncRecord.id.desc())
+    never = part.where(SyncRecord.last_synced_at.is_(None)).order_by(SyncRecord.id.desc())
+    return [select(synced.limit(newest).subquery()), select(never.limit(newest).subquery())]
 
 
 def count_linked_records(session: Session, flt: IdFilter) -> int:
@@ -153,7 +164,7 @@ def count_joined(session: Session, flt: IdFilter, *, only_rows_deleted: bool = F
 def list_linked_records(session: Session, flt: IdFilter, *, limit: int = GRID_LIMIT) -> pd.DataFrame:
     """The grid: records matching the filter, newest sync first (at most `limit` rows)."""
     rows, query = _filtered(flt, newest=limit)
-    query = query.order_by(rows.c.last_synced_at.desc().nulls_last(), rows.c.record_id).limit(limit)
+    query = query.order_by(rows.c.last_synced_at.desc().nulls_last(), rows.c.record_id.desc()).limit(limit)
     result = session.execute(query).mappings().all()
     frame = pd.DataFrame([{c: r[c] for c in GRID_COLUMNS} for r in result], columns=GRID_COLUMNS)
     if not frame.empty:

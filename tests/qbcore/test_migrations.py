@@ -324,7 +324,7 @@ def test_sync_records_of_the_previous_release_keep_their_rows_and_gain_the_newes
     migrate(engine)
     assert current_revision(engine) == head_revision()
     indexes = {ix["name"]: ix["column_names"] for ix in inspect(engine).get_indexes("sync_records")}
-    assert indexes["ix_sync_records_type_synced"] == ["entity_type", "last_synced_at"]
+    assert indexes["ix_sync_records_type_synced"] == ["entity_type", "last_synced_at", "id"]  # the id since 0020
     with engine.begin() as conn:
         assert [tuple(r) for r in conn.execute(text(
             "SELECT id, qbo_id FROM sync_records ORDER BY id"))] == [(1, "101"), (2, "102"), (3, "103")]
