@@ -62,6 +62,13 @@ def build_book(url: str, invoices: int, problems: int) -> None:
             write_demo_book(session, invoices=invoices, seed=7)
         print(f"book written in {time.perf_counter() - started:.1f} s")
     mark_problems(factory, invoices, problems)
+    if engine.dialect.name == "postgresql":
+        # Marking rewrote every sync record: a live database's autovacuum would vacuum and analyze before anyone
+        # looks, so the pages are timed after it has (else every index-only count reads the whole table).
+        started = time.perf_counter()
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            connection.exec_driver_sql("VACUUM ANALYZE")
+        print(f"vacuumed and analyzed in {time.perf_counter() - started:.1f} s")
 
 
 def mark_problems(factory: Any, invoices: int, problems: int) -> None:
