@@ -9,7 +9,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 
@@ -308,46 +308,40 @@ def test_pay_code_accounts_of_the_previous_release_go_to_the_driver_pay_company_
         assert conn.execute(text("SELECT count(DISTINCT company_id) FROM payables_account_mappings")).scalar_one() == 2
 
 
-def test_sync_records_of_the_previous_release_keep_their_rows_and_gain_the_newest_sync_index(
-    empty_engine: Engine,
-) -> None:
-    from sqlalchemy import inspect
-
-    engine = migrate_to(empty_engine, "0017")
-    when = datetime(2026, 12, 4, 9, 0, tzinfo=UTC)
+def _sync_records_upgraded(engine: Engine, revision: str, *, synced: bool) -> tuple[dict[str, list[str]], list[tuple]]:
+    """Three invoice records written at `revision` (synced, or failed), upgraded: the indexes and the rows after."""
+    engine = migrate_to(engine, revision)
+    when = datetime(2026, 12, 7, 9, 0, tzinfo=UTC)
     with engine.begin() as conn:
         company = conn.execute(text("SELECT id FROM companies ORDER BY id LIMIT 1")).scalar_one()
         for i in range(1, 4):
-            conn.execute(text("INSERT INTO sync_records (id, company_id, entity_type, entity_id, qbo_id, status, "
-                              "attempts, last_synced_at, updated_at) VALUES (:i, :c, 'invoice', :i, :q, 'synced', "
-                              "0, :t, :t)"), {"i": i, "c": company, "q": str(100 + i), "t": when})
+            conn.execute(text(
+                "INSERT INTO sync_records (id, company_id, entity_type, entity_id, qbo_id, status, attempts, "
+                "last_synced_at, first_failed_at, last_attempt_at, updated_at) VALUES (:i, :c, 'invoice', :i, :q, "
+                ":s, :a, :synced_at, :failed_at, :t, :t)"),
+                {"i": i, "c": company, "q": str(100 + i) if synced else None, "s": "synced" if synced else "failed",
+                 "a": 0 if synced else 1, "synced_at": when if synced else None, "failed_at": None if synced else when,
+                 "t": when})
     migrate(engine)
     assert current_revision(engine) == head_revision()
     indexes = {ix["name"]: ix["column_names"] for ix in inspect(engine).get_indexes("sync_records")}
-    assert indexes["ix_sync_records_type_synced"] == ["entity_type", "last_synced_at", "id"]  # the id since 0020
     with engine.begin() as conn:
-        assert [tuple(r) for r in conn.execute(text(
-            "SELECT id, qbo_id FROM sync_records ORDER BY id"))] == [(1, "101"), (2, "102"), (3, "103")]
+        rows = [tuple(r) for r in conn.execute(text("SELECT id, status, qbo_id FROM sync_records ORDER BY id"))]
+    return indexes, rows
+
+
+def test_sync_records_of_the_previous_release_keep_their_rows_and_gain_the_newest_sync_index(
+    empty_engine: Engine,
+) -> None:
+    indexes, rows = _sync_records_upgraded(empty_engine, "0017", synced=True)
+    assert indexes["ix_sync_records_type_synced"] == ["entity_type", "last_synced_at", "id"]  # the id since 0020
+    assert rows == [(1, "synced", "101"), (2, "synced", "102"), (3, "synced", "103")]
 
 
 def test_sync_records_of_the_previous_release_keep_their_rows_and_their_status_index_gains_the_sort_keys(
     empty_engine: Engine,
 ) -> None:
-    from sqlalchemy import inspect
-
-    engine = migrate_to(empty_engine, "0018")
-    when = datetime(2026, 12, 7, 9, 0, tzinfo=UTC)
-    with engine.begin() as conn:
-        company = conn.execute(text("SELECT id FROM companies ORDER BY id LIMIT 1")).scalar_one()
-        for i in range(1, 4):
-            conn.execute(text("INSERT INTO sync_records (id, company_id, entity_type, entity_id, status, attempts, "
-                              "first_failed_at, last_attempt_at, updated_at) VALUES (:i, :c, 'invoice', :i, 'failed', "
-                              "1, :t, :t, :t)"), {"i": i, "c": company, "t": when})
-    migrate(engine)
-    assert current_revision(engine) == head_revision()
-    indexes = {ix["name"]: ix["column_names"] for ix in inspect(engine).get_indexes("sync_records")}
+    indexes, rows = _sync_records_upgraded(empty_engine, "0018", synced=False)
     assert indexes["ix_sync_records_type_status"] == ["entity_type", "status", "last_attempt_at", "first_failed_at",
                                                       "company_id", "entity_id"]
-    with engine.begin() as conn:
-        assert [tuple(r) for r in conn.execute(text(
-            "SELECT id, status FROM sync_records ORDER BY id"))] == [(1, "failed"), (2, "failed"), (3, "failed")]
+    assert rows == [(1, "failed", None), (2, "failed", None), (3, "failed", None)]
