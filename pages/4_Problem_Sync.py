@@ -18,6 +18,7 @@ from qbcore.models import ENTITY_NOUNS, PROBLEM_STATUSES, EntityType, Role, Sync
 from qbcore.problems import actions, queries
 from qbcore.problems.causes import RootCause
 from qbcore.problems.queries import ProblemFilter, ProblemSort
+from qbcore.read_cache import read_once
 from qbcore.refusals import Refusal
 from ui.companies import CompanyView, choose_company
 from ui.feedback import flash_messages, refusal_message
@@ -124,11 +125,13 @@ def reset_selection(entity: EntityType) -> None:
 
 def open_dialog(action: str, entity: EntityType, target: list[int] | ProblemFilter, what: str) -> None:
     """Remember which confirmation to show (the flag lives in session state so reruns keep it open)."""
-    with runtime.factory() as session:
-        if isinstance(target, ProblemFilter):
-            size = queries.count_matching(session, entity, target)
-        else:
-            size = queries.summarize_records(session, entity, target)
+    if isinstance(target, ProblemFilter):
+        size = read_once(runtime.factory, ("problems matching", entity, target),
+                         lambda session: queries.count_matching(session, entity, target))
+    else:
+        chosen = tuple(target)
+        size = read_once(runtime.factory, ("problems chosen", entity, chosen),
+                         lambda session: queries.summarize_records(session, entity, chosen))
     st.session_state[DIALOG_KEY] = {"action": action, "entity": entity.value, "target": target, "what": what,
                                     "count": size.count, "amount": str(size.amount)}
 
@@ -357,8 +360,8 @@ def show_filter_widgets(entity: EntityType, kinds: list[str], parties: list[tupl
 
 def show_detail(entity: EntityType, record_id: int) -> None:
     """One record: what failed, the masked last request and response, and every attempt."""
-    with runtime.factory() as session:
-        detail = queries.get_problem_detail(session, entity, record_id)
+    detail = read_once(runtime.factory, ("problem detail", entity, record_id),
+                       lambda session: queries.get_problem_detail(session, entity, record_id))
     if detail is None:
         return
     row = detail.row
@@ -445,9 +448,10 @@ def read_window(
     cached = st.session_state.get(WINDOW_KEY)
     if cached is not None and cached[0] == wanted:
         return cached[1]
-    with runtime.factory() as session:
-        page = queries.list_problems(session, entity, problem_filter, page=page_number, sort=sort,
-                                     summary=st.session_state.get(SUMMARY_KEY))
+    summary = st.session_state.get(SUMMARY_KEY)  # saves a count, changes nothing in the answer: not in the key
+    page = read_once(runtime.factory, ("problem window", entity, problem_filter, sort, page_number),
+                     lambda session: queries.list_problems(session, entity, problem_filter, page=page_number,
+                                                           sort=sort, summary=summary))
     st.session_state[WINDOW_KEY] = (wanted, page)
     return page
 
@@ -533,20 +537,20 @@ def show_entity(entity: EntityType) -> None:
     # Drawn top to bottom on screen, but the grid is sent first: its component takes the longest to load in
     # the browser, so the cheaper parts fill their placeholders while it does.
     headline, causes_box = st.container(), st.container()
-    with runtime.factory() as session:
-        # The headline, causes and choices follow the company filter, as the list and its actions do.
-        kinds = queries.list_error_kinds(session, entity, company.chosen)
-        parties = (queries.list_vendor_choices(session) if queries.is_payee(entity)
-                   else queries.list_customer_choices(session, company.chosen))
-        summary = queries.summarize_problems(session, entity, company.chosen)
+    # The headline, causes and choices follow the company filter, as the list and its actions do.
+    kinds, parties, summary = read_once(runtime.factory, ("problem headline", entity, company.chosen), lambda session: (
+        queries.list_error_kinds(session, entity, company.chosen),
+        queries.list_vendor_choices(session) if queries.is_payee(entity)
+        else queries.list_customer_choices(session, company.chosen),
+        queries.summarize_problems(session, entity, company.chosen)))
     st.session_state[SUMMARY_KEY] = summary
     try:
         show_records(entity, kinds, parties)
     finally:
         st.session_state.pop(SUMMARY_KEY, None)  # a fragment's own rerun counts its records afresh
-    with runtime.factory() as session:
-        causes = queries.list_root_causes(session, entity, ProblemFilter(company_id=company.chosen))
-        last_sync = queries.get_last_sync_time(session) if summary.count == 0 else None
+    causes, last_sync = read_once(runtime.factory, ("problem causes", entity, company.chosen), lambda session: (
+        queries.list_root_causes(session, entity, ProblemFilter(company_id=company.chosen)),
+        queries.get_last_sync_time(session) if summary.count == 0 else None))
     with headline:
         show_summary(entity, summary)
         if summary.count == 0:
@@ -574,9 +578,8 @@ def open_from_link(shown: list[EntityType]) -> None:
             st.session_state[f"ps_{link.entity.value}_cause"] = link.cause
     st.query_params.clear()
 
-with runtime.factory() as session:
-    # Only the types that sync have a tab (payables wait until finance switches them on), as Home counts them.
-    shown_tabs = queries.list_problem_tabs(session)
+# Only the types that sync have a tab (payables wait until finance switches them on), as Home counts them.
+shown_tabs = read_once(runtime.factory, ("problem tabs",), queries.list_problem_tabs)
 open_from_link(shown_tabs)
 st.session_state[RUN_KEY] = st.session_state.get(RUN_KEY, 0) + 1
 st.title("Problem Sync")
