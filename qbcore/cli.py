@@ -220,12 +220,14 @@ def _schedule_until(factory, config, stop) -> None:  # type: ignore[no-untyped-d
     import logging
     from datetime import timedelta
 
+    from qbcore.alerts.outbox import AlertPace
     from qbcore.jobs.schedule import run_schedule_tick
 
+    pace = AlertPace()
     while not stop.wait(20.0):
         try:
             with transaction(factory) as session:
-                run_schedule_tick(session, pull_every=timedelta(seconds=config.pull_every_s))
+                run_schedule_tick(session, pull_every=timedelta(seconds=config.pull_every_s), alert_pace=pace)
         # A locked database or a bad row must not stop the worker; the next tick tries again.
         except Exception:
             logging.getLogger(__name__).exception("scheduling failed")

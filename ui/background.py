@@ -13,6 +13,7 @@ import requests
 import streamlit as st
 from sqlalchemy.orm import Session, sessionmaker
 
+from qbcore.alerts.outbox import AlertPace
 from qbcore.config import Config
 from qbcore.demo_conflicts import plan_demo_conflicts
 from qbcore.jobs.schedule import run_schedule_tick
@@ -61,10 +62,11 @@ def _connect_embedded(url: str, _factory: sessionmaker[Session], _config: Config
 
 
 def _schedule_forever(factory: sessionmaker[Session], config: Config, stop: threading.Event) -> None:
+    pace = AlertPace()
     while not stop.wait(SCHEDULE_EVERY_S):
         try:
             with factory() as session, session.begin():
-                run_schedule_tick(session, pull_every=timedelta(seconds=config.pull_every_s))
+                run_schedule_tick(session, pull_every=timedelta(seconds=config.pull_every_s), alert_pace=pace)
         # The scheduler must outlive a locked database or a bad row; the next tick tries again.
         except Exception:
             log.exception("automatic sync scheduling failed")

@@ -8,7 +8,7 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from qbcore.access import SYSTEM, Actor, require_role
-from qbcore.alerts.outbox import queue_in_tick
+from qbcore.alerts.outbox import AlertPace, queue_in_tick
 from qbcore.company_directory import list_companies
 from qbcore.connection import is_connected
 from qbcore.customer_names import apply_name_clash_rule
@@ -87,11 +87,12 @@ def _enqueue_waiting_per_company(session: Session) -> list[Job]:
     return jobs
 
 
-def run_schedule_tick(session: Session, *, pull_every: timedelta = timedelta(minutes=15)) -> list[Job]:
+def run_schedule_tick(session: Session, *, pull_every: timedelta = timedelta(minutes=15),
+                      alert_pace: AlertPace | None = None) -> list[Job]:
     """One tick of the scheduler: the name-clash rule, cascade retries, new and edited records, pulls when due.
 
     A company's pull is scheduled only while it is connected and not paused: after an admin's disconnect nothing is
-    queued in their name's stead.
+    queued in their name's stead. A loop that ticks forever passes its alert pace (alerts read only when due).
     """
     queued = []
     for step in (apply_name_clash_rule, cascade_retries):
@@ -106,5 +107,5 @@ def run_schedule_tick(session: Session, *, pull_every: timedelta = timedelta(min
             if job is not None:
                 queued.append(job)
                 session.flush()
-    queue_in_tick(session)  # messages about what is wrong now; the worker sends them
+    queue_in_tick(session, alert_pace)  # messages about what is wrong now; the worker sends them
     return queued

@@ -482,3 +482,40 @@ def test_the_tick_waits_for_the_worker_to_commit_instead_of_failing(
     thread.join(10)
     assert "evaluating alerts failed" not in caplog.text, caplog.text
     assert "root_cause" in _conditions(demo_factory)
+
+
+def test_a_scheduler_loop_reads_the_rules_again_only_once_something_was_committed(
+        demo_factory: sessionmaker[Session], smtp_server: Mailbox, box: SecretBox,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from qbcore.alerts import outbox
+    from qbcore.alerts.conditions import Finding, find_conditions
+    from qbcore.alerts.outbox import AlertPace
+    from qbcore.alerts.rules import AlertRules
+    from qbcore.jobs.schedule import run_schedule_tick
+
+    add_channels(demo_factory, box, smtp_server)
+    readings: list[datetime] = []
+
+    def counted(session: Session, rules: AlertRules, now: datetime) -> list[Finding]:
+        readings.append(now)
+        return find_conditions(session, rules, now)
+
+    monkeypatch.setattr(outbox, "find_conditions", counted)
+    pace = AlertPace()
+
+    def tick() -> None:
+        with transaction(demo_factory) as session:
+            run_schedule_tick(session, alert_pace=pace)
+
+    tick()
+    tick()  # reads again only if the first tick's own alerts were a commit
+    settled = len(readings)
+    tick()
+    tick()
+    assert settled <= 2 and len(readings) == settled  # nothing new: the rules' last answer stands
+    block_invoices(demo_factory, 2)
+    tick()
+    assert len(readings) == settled + 1
+    with demo_factory() as session:
+        assert "root_cause" in _conditions(demo_factory)
+        assert session.scalars(select(AlertDelivery.status)).all() == ["queued"]
