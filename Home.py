@@ -37,6 +37,7 @@ from qbcore.queries.health import (
     list_company_health,
     list_problem_ages,
 )
+from qbcore.read_cache import read_once
 from qbcore.refusals import Refusal
 from ui.feedback import flash_messages, refusal_message
 from ui.markup import Markdown, md, plain, show_alert
@@ -189,16 +190,15 @@ st.caption("Keeps the billing book — customers, invoices, payments, credit mem
            "is switched on, vendors, settlements and carrier bills — in step with QuickBooks Online.")
 
 with runtime.factory() as session:
+    # Read each run: a token's state moves with the clock, not only with the database.
     connection = get_connection_state(session)
-    waiting = count_waiting(session)
-    last_synced = get_last_sync_time(session)
-    statuses = count_by_entity_and_status(session)
-    attempts = list_attempts_by_day(session)
-    ages = list_problem_ages(session)
-    counts = count_book(session)
-    monthly = list_monthly_totals(session)
-    failing_channels = list_failing_channels(session)
     companies = list_company_health(session)
+# The rest is kept until the database changes: opening Home again with nothing new reads it once.
+waiting, last_synced, statuses, attempts, ages, counts, monthly, failing_channels = read_once(
+    runtime.factory, ("home health",), lambda session: (
+        count_waiting(session), get_last_sync_time(session), count_by_entity_and_status(session),
+        list_attempts_by_day(session), list_problem_ages(session), count_book(session),
+        list_monthly_totals(session), list_failing_channels(session)))
 
 # Words, not emoji: a browser without an emoji font drew the marks as empty boxes.
 STATUS_WORDS = {ConnectionStatus.CONNECTED: "Connected", ConnectionStatus.RECONNECT_REQUIRED: "Reconnect needed",

@@ -5,10 +5,12 @@ Usage: python bench/pages_at_scale.py [--db PATH | --database-url URL] [--invoic
 The book is built once (reusing bench/page_problem_sync.py's builder) and reused when the database already
 holds one (a bare demo book gets its problems marked). --problems defaults to a fifth of the invoices (20,000 at
 100k, 200,000 at 1M). Script times are the median of `--runs` AppTest runs after one warm-up, with
-QBSYNC_BACKGROUND=off. The CSV export is Problem Sync's Export button's own call (problems_csv_bytes) over every
-problem of the biggest tab. Memory is the peak (VmHWM) and current (VmRSS) resident size of a real
-`streamlit run Home.py` process after headless Chromium has opened every page once; the Problem Sync grid-visible
-and tick round-trip times come from bench/page_problem_sync.py's browser run. Every figure carries the 1-minute load
+QBSYNC_BACKGROUND=off, each after the reads the console keeps until the database changes were forgotten (what a
+page costs after any commit, as during a sync); "rerun" is one more run with nothing changed since. The CSV export
+is Problem Sync's Export button's own call (problems_csv_bytes) over every problem of the biggest tab. Memory is
+the peak (VmHWM) and current (VmRSS) resident size of a real `streamlit run Home.py` process after headless
+Chromium has opened every page once; the Problem Sync grid-visible and tick round-trip times come from
+bench/page_problem_sync.py's browser run. Every figure carries the 1-minute load
 average when it was taken (the machine is shared). --save writes the figures; --compare prints them beside a saved
 run's with the ratio (this run / that run).
 """
@@ -46,15 +48,19 @@ def _load() -> float:
     return os.getloadavg()[0]
 
 
-def time_page_scripts(url: str, data_dir: str, runs: int) -> dict[str, tuple[float, float, float, str, float, float]]:
-    """Per page: first-run, median and max script seconds (after the warm-up), exception, load, median CPU seconds.
+def time_page_scripts(url: str, data_dir: str, runs: int
+                      ) -> dict[str, tuple[float, float, float, str, float, float, float]]:
+    """Per page: first-run, median and max script seconds (after the warm-up), exception, load, median CPU seconds,
+    and the seconds of a rerun with nothing changed.
 
     CPU seconds are the process's own (the script runs in-process): what the page costs whatever the machine's load.
     """
     os.environ.update(_console_env(url, data_dir))
     from streamlit.testing.v1 import AppTest
 
-    results: dict[str, tuple[float, float, float, str, float, float]] = {}
+    from qbcore.read_cache import forget_all
+
+    results: dict[str, tuple[float, float, float, str, float, float, float]] = {}
     for page in PAGES:
         at = AppTest.from_file(str(ROOT / "Home.py"), default_timeout=300)
         started = time.perf_counter()
@@ -66,15 +72,20 @@ def time_page_scripts(url: str, data_dir: str, runs: int) -> dict[str, tuple[flo
         problem = "; ".join(str(e.message).splitlines()[0] for e in at.exception)
         samples, cpu = [], []
         for _ in range(runs):
+            forget_all()
             started, cpu_started = time.perf_counter(), time.process_time()
             at.run()
             samples.append(time.perf_counter() - started)
             cpu.append(time.process_time() - cpu_started)
             if at.exception and not problem:
                 problem = "; ".join(str(e.message).splitlines()[0] for e in at.exception)
-        results[page] = (first, statistics.median(samples), max(samples), problem, _load(), statistics.median(cpu))
+        started = time.perf_counter()
+        at.run()
+        rerun = time.perf_counter() - started
+        results[page] = (first, statistics.median(samples), max(samples), problem, _load(), statistics.median(cpu),
+                         rerun)
         print(f"  {page:<26} first {first:7.3f} s  median {results[page][1]:7.3f} s  max {results[page][2]:7.3f} s"
-              f"  CPU {results[page][5]:.3f} s  load {results[page][4]:.2f}"
+              f"  CPU {results[page][5]:.3f} s  rerun {rerun:.3f} s  load {results[page][4]:.2f}"
               f"{'  EXCEPTION: ' + problem if problem else ''}", flush=True)
     return results
 
@@ -213,11 +224,14 @@ def main() -> None:
     print(f"page scripts (AppTest, median of {args.runs} after one warm-up, background off):", flush=True)
     scripts = time_page_scripts(url, data_dir, args.runs)
     print()
-    print(f"{'page':<26} {'warm-up s':>9} {'median s':>9} {'max s':>8} {'CPU s':>7} {'load':>5}  exception")
-    for page, (first, median, worst, problem, load, cpu) in scripts.items():
-        print(f"{page:<26} {first:9.3f} {median:9.3f} {worst:8.3f} {cpu:7.3f} {load:5.2f}  {problem or '-'}")
+    print(f"{'page':<26} {'warm-up s':>9} {'median s':>9} {'max s':>8} {'CPU s':>7} {'rerun s':>8} {'load':>5}"
+          "  exception")
+    for page, (first, median, worst, problem, load, cpu, rerun) in scripts.items():
+        print(f"{page:<26} {first:9.3f} {median:9.3f} {worst:8.3f} {cpu:7.3f} {rerun:8.3f} {load:5.2f}"
+              f"  {problem or '-'}")
         figures[f"script {page} median s"] = [median, load]
         figures[f"script {page} CPU s"] = [cpu, load]
+        figures[f"script {page} rerun s"] = [rerun, load]
     if args.no_browser or not Path(CHROMIUM).exists():
         print("server memory and Problem Sync browser timings skipped (no Chromium or --no-browser)")
     else:

@@ -24,6 +24,7 @@ from qbcore.queries.ids import (
     list_linked_records,
     party_heading,
 )
+from qbcore.read_cache import read_once
 from qbcore.refusals import Refusal
 from ui.companies import CompanyView, choose_company
 from ui.feedback import flash_messages, refusal_message
@@ -388,9 +389,10 @@ show_flash()
 company: CompanyView = choose_company(runtime.factory, "ids_company", md("QuickBooks company"),
                                       on_change=reset_selection)
 flt = read_filter()
-with runtime.factory() as session:
-    total = count_linked_records(session, flt)
-    frame = list_linked_records(session, flt)
+# Kept until the database changes, so a rerun with nothing new (a tick, a dialog) counts nothing again. The frame is
+# shared with other sessions: the page reads it and builds the grid's own rows from it, never changing it.
+total, frame = read_once(runtime.factory, ("linked records", flt),
+                         lambda session: (count_linked_records(session, flt), list_linked_records(session, flt)))
 
 if total == 0:
     st.info("No record matches. Records appear here once they have synced to QuickBooks — run a sync from "

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from qbcore.alerts.outbox import AlertPace
 from qbcore.db import make_engine, make_session_factory, migrate, transaction
 from qbcore.models import Customer, utcnow
-from qbcore.read_cache import database_version, read_once
+from qbcore.read_cache import database_version, forget_all, read_once
 
 
 class CountingRead:
@@ -40,6 +40,9 @@ def test_an_answer_is_reused_until_a_commit_lands_then_read_afresh(demo_factory:
     after = read_once(demo_factory, ("names",), read)
     assert read.runs == 2
     assert after[0] == "Renamed Drayage Co" and after[1:] == first[1:]
+    forget_all()  # as a bench does between timed runs
+    read_once(demo_factory, ("names",), read)
+    assert read.runs == 3
 
 
 def test_a_commit_from_another_engine_counts_too(demo_factory: sessionmaker[Session], engine: Engine) -> None:
