@@ -7,21 +7,12 @@ from datetime import date, timedelta
 
 import pandas as pd
 import streamlit as st
-from sqlalchemy.orm import Session
 
 from qbcore import live
 from qbcore.entities.registry import PROBLEM_TABS
 from qbcore.labels import SYNC_STATUS, label, label_entity, plural
 from qbcore.models import ENTITY_NOUNS, EntityType
-from qbcore.pull.bookmark import get_book_close_date
-from qbcore.queries.month_end import (
-    ClosedPeriodRecord,
-    MonthReadiness,
-    list_closed_by_company,
-    list_closed_period_records,
-    list_month_readiness,
-    list_readiness_by_company,
-)
+from qbcore.queries.month_end import read_month_end
 from qbcore.read_cache import read_once
 from qbcore.refusals import Refusal
 from ui.companies import CompanyView, choose_company
@@ -62,29 +53,12 @@ company: CompanyView = choose_company(runtime.factory, "month_end_company", md("
 every_company = company.several and company.chosen is None
 
 
-def read_every_company(session: Session) -> tuple[dict[str, date | None], list[MonthReadiness],
-                                                 list[ClosedPeriodRecord]]:
-    """Each company closes its own books: its months are counted against its own closing date."""
-    close_dates = {name: get_book_close_date(session, cid) for cid, name in company.names.items()}
-    return close_dates, list_readiness_by_company(session, months=24), list_closed_by_company(session, limit=2000)
-
-
-def read_one_company(session: Session) -> tuple[date | None, list[MonthReadiness], list[ClosedPeriodRecord]]:
-    """The chosen company's months against its closing date, and what that date will refuse."""
-    close_date = get_book_close_date(session, company.chosen)
-    return (close_date, list_month_readiness(session, close_date=close_date, months=24, company_id=company.chosen),
-            list_closed_period_records(session, close_date=close_date, limit=2000, company_id=company.chosen))
-
-
 # Kept until the database changes: opening the page again, or a rerun, with nothing new reads the months once.
-if every_company:
-    close_dates, months, closed = read_once(runtime.factory, ("month end", tuple(company.names.items())),
-                                            read_every_company)
-    close_date = None
-else:
-    close_date, months, closed = read_once(runtime.factory, ("month end", company.chosen), read_one_company)
-    if company.several:
-        closed = [replace(r, company=company.name_of(company.chosen)) for r in closed]
+view = read_once(runtime.factory, ("month end", company.chosen, every_company),
+                 lambda session: read_month_end(session, company.chosen, every_company=every_company))
+months, closed, close_date, close_dates = view.months, view.closed, view.close_date, view.close_dates
+if company.several and not every_company:
+    closed = [replace(r, company=company.name_of(company.chosen)) for r in closed]
 
 if every_company:
     st.markdown(md("**QuickBooks closing dates:** {} — read at every pull. Choose a company to read its date now.",

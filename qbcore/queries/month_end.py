@@ -327,6 +327,30 @@ def list_closed_by_company(session: Session, *, limit: int = 5000) -> list[Close
             for r in list_closed_period_records(session, limit=limit, company_id=company.id)]
 
 
+@dataclass(frozen=True)
+class MonthEndView:
+    """What Month End shows: the closing dates, the months, and the waiting records a closing date will refuse."""
+
+    close_date: date | None  # the chosen company's (None over every company: each has its own)
+    close_dates: dict[str, date | None]  # every company's, by name, when every company is shown
+    months: list[MonthReadiness]
+    closed: list[ClosedPeriodRecord]
+
+
+def read_month_end(session: Session, company_id: int | None, *, every_company: bool = False, months: int = 24,
+                   limit: int = 2000) -> MonthEndView:
+    """One company's months against its closing date, or every company's, each against its own."""
+    if every_company:
+        return MonthEndView(None, {c.name: get_book_close_date(session, c.id) for c in list_companies(session)},
+                            list_readiness_by_company(session, months=months),
+                            list_closed_by_company(session, limit=limit))
+    close_date = get_book_close_date(session, company_id)
+    return MonthEndView(close_date, {},
+                        list_month_readiness(session, close_date=close_date, months=months, company_id=company_id),
+                        list_closed_period_records(session, close_date=close_date, limit=limit,
+                                                   company_id=company_id))
+
+
 def _descending(month: str) -> int:
     year, number = month.split("-")
     return -(int(year) * 12 + int(number))

@@ -232,6 +232,8 @@ def test_month_end_lists_each_companys_months_with_a_company_column(two, home: A
     assert list(table.columns[:2]) == ["Month", "Company"]
     assert set(table["Company"]) == {"QuickBooks company", "Brokerage"}
     assert "QuickBooks closing dates:" in _texts(at)
+    # Each company with its own date, by name.
+    assert "QuickBooks company: not closed; Brokerage: not closed" in _texts(at)
     at.selectbox(key="month_end_company").select(broker).run()
     assert not at.exception
     table = at.dataframe[0].value
